@@ -1,0 +1,17 @@
+//! A Databricks REST client: configuration and unified authentication, one HTTP
+//! client (connection pool, retries, rate limit, deadlines, error parsing) and typed
+//! service modules. It knows nothing of MCP.
+//!
+//! Entry point: [`Config::resolve`] then [`DatabricksClient::new`].
+
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod pagination;
+pub mod services;
+
+pub use auth::{AuthError, Credentials};
+pub use config::{Config, ConfigError, ConfigOverrides, EnvSource, MapEnv, ProcessEnv};
+pub use error::{ApiError, Error, ErrorKind};
+pub use http::{ClientOptions, DatabricksClient};
