@@ -1,1 +1,510 @@
+//! A loopback HTTP emulator of the Databricks REST API, for tests and benchmarks.
+//!
+//! [`Emulator::start`] binds `127.0.0.1:0` and serves, on the current tokio runtime, the
+//! endpoints of `shared/databricks-api/REFERENCE.md` with response bodies shaped exactly like
+//! the fixtures in `fixtures/` (embedded with `include_str!`, see [`fixture`]). It is
+//! stateful where the API is: statements progress through PENDING/RUNNING to their scripted
+//! outcome and can be cancelled, warehouses and clusters start and stop, job runs are
+//! created and cancelled, workspace objects and volume files can be written and read back.
+//!
+//! Test hooks:
+//! - every request is recorded ([`Emulator::requests`]), Authorization header included;
+//! - [`FaultRule`]s answer matching requests with canned responses before normal handling;
+//! - [`Emulator::set_latency`] delays every `/api/` response;
+//! - [`Emulator::script_statement`] picks what a SQL statement returns;
+//! - OAuth M2M tokens can be expired at will ([`Emulator::expire_m2m_tokens`]).
+//!
+//! Conventions worth knowing when writing tests:
+//! - Unity Catalog objects whose name starts with `missing` do not exist (404); any other
+//!   catalog/schema has the fixture's schemas/tables, renamed to it.
+//! - Page tokens are standard base64 (they may contain `+`, `/`, `=`): clients must
+//!   URL-encode them.
+//! - The binary also serves `/__emulator/...` control routes (see the crate README section in
+//!   `src/control.rs`) so that non-Rust tests can use the same hooks.
+//!
+//! The emulator knows nothing about MCP.
 
+mod control;
+mod fixtures;
+mod routes;
+mod server;
+mod util;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use fixtures::{FIXTURES, fixture, try_fixture};
+
+use crate::server::Shared;
+use crate::util::lock;
+
+/// How an [`Emulator`] behaves. Build with `EmulatorConfig { .., ..Default::default() }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmulatorConfig {
+    /// Accepted personal access token (`Authorization: Bearer <pat>`).
+    pub pat: String,
+    /// OAuth M2M client id accepted by `POST /oidc/v1/token`.
+    pub client_id: String,
+    /// OAuth M2M client secret.
+    pub client_secret: String,
+    /// `expires_in` of issued OAuth tokens; they stop working after it.
+    pub m2m_token_ttl: Duration,
+    /// Added to every `/api/` response (not to OIDC / token / external-link routes).
+    pub latency: Duration,
+    /// Number of jobs served by `jobs/list`: the fixture's jobs, then synthesised jobs with
+    /// ids `1000 + i` and names `job-<i>` (`i` = position in the list).
+    pub jobs: usize,
+    /// When > 0 and no script matches, statements answer PENDING for the execute call and
+    /// this many GETs, RUNNING once, then the default result.
+    pub statement_pending_polls: u32,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            pat: "dapi-emulator-token".to_string(),
+            client_id: "emu-client".to_string(),
+            client_secret: "emu-secret".to_string(),
+            m2m_token_ttl: Duration::from_secs(3600),
+            latency: Duration::ZERO,
+            jobs: routes::jobs::fixture_job_count(),
+            statement_pending_polls: 0,
+        }
+    }
+}
+
+/// One request as received by the emulator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordedRequest {
+    /// Upper-case method (`GET`, `POST`, …).
+    pub method: String,
+    /// The path as received on the wire (still percent-encoded), without the query.
+    pub path: String,
+    /// Decoded query parameters, in order (repeated keys repeated).
+    pub query: Vec<(String, String)>,
+    /// Headers with lower-case names, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON; `Null` if there is none or it is not JSON.
+    pub body: serde_json::Value,
+    /// The body as text (lossy UTF-8).
+    pub body_text: String,
+}
+
+impl RecordedRequest {
+    /// First value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// First value of query parameter `name`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Answers matching requests with canned responses before normal handling. Each matching
+/// request consumes the next response; when all are consumed the rule is dropped. Rules are
+/// tried in the order they were pushed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// Only requests with this method match (case-insensitive); `None` = any method.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Requests whose raw path starts with this match (e.g. `/api/2.0/sql/statements`).
+    pub path_prefix: String,
+    /// Responses, consumed in order.
+    pub responses: Vec<FaultResponse>,
+}
+
+impl FaultRule {
+    /// A rule for `method` (or any method) and `path_prefix`.
+    pub fn new(
+        method: Option<&str>,
+        path_prefix: impl Into<String>,
+        responses: Vec<FaultResponse>,
+    ) -> FaultRule {
+        FaultRule {
+            method: method.map(str::to_string),
+            path_prefix: path_prefix.into(),
+            responses,
+        }
+    }
+
+    /// Any method.
+    pub fn any(path_prefix: impl Into<String>, responses: Vec<FaultResponse>) -> FaultRule {
+        FaultRule::new(None, path_prefix, responses)
+    }
+
+    /// `GET` requests only.
+    pub fn get(path_prefix: impl Into<String>, responses: Vec<FaultResponse>) -> FaultRule {
+        FaultRule::new(Some("GET"), path_prefix, responses)
+    }
+
+    /// `POST` requests only.
+    pub fn post(path_prefix: impl Into<String>, responses: Vec<FaultResponse>) -> FaultRule {
+        FaultRule::new(Some("POST"), path_prefix, responses)
+    }
+
+    /// One response for the next request (any method) under `path_prefix`.
+    pub fn once(path_prefix: impl Into<String>, response: FaultResponse) -> FaultRule {
+        FaultRule::new(None, path_prefix, vec![response])
+    }
+}
+
+/// A canned response of a [`FaultRule`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultResponse {
+    pub status: u16,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: String,
+    /// Waited before answering (use a long one to provoke client timeouts).
+    #[serde(default, rename = "delay_ms", with = "duration_ms")]
+    pub delay: Duration,
+}
+
+impl FaultResponse {
+    /// `status` with an empty body and no headers.
+    pub fn status(status: u16) -> FaultResponse {
+        FaultResponse {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// `status` with a JSON body (`Content-Type: application/json`), e.g.
+    /// `FaultResponse::json(429, fixture("error_429_request_limit_exceeded.json"))`.
+    pub fn json(status: u16, body: impl Into<String>) -> FaultResponse {
+        FaultResponse {
+            status,
+            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// `status` with a plain-text body.
+    pub fn text(status: u16, body: impl Into<String>) -> FaultResponse {
+        FaultResponse {
+            status,
+            headers: vec![("Content-Type".to_string(), "text/plain".to_string())],
+            body: body.into(),
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// `status` with the standard error fixture for it (400, 401, 403, 404, 409, 429, 500,
+    /// 503; 429 also gets `Retry-After: 2` as in fixtures/SOURCES.md); other statuses get
+    /// `{"error_code": "<STATUS>", "message": ...}`.
+    pub fn error(status: u16) -> FaultResponse {
+        let name = match status {
+            400 => Some("error_400_invalid_parameter_value.json"),
+            401 => Some("error_401_unauthenticated.json"),
+            403 => Some("error_403_permission_denied.json"),
+            404 => Some("error_404_resource_does_not_exist.json"),
+            409 => Some("error_409_resource_conflict.json"),
+            429 => Some("error_429_request_limit_exceeded.json"),
+            500 => Some("error_500_internal.json"),
+            503 => Some("error_503_temporarily_unavailable.json"),
+            _ => None,
+        };
+        let r = match name {
+            Some(n) => FaultResponse::json(status, fixture(n)),
+            None => FaultResponse::json(
+                status,
+                serde_json::json!({
+                    "error_code": status.to_string(),
+                    "message": format!("Injected failure with HTTP status {status}"),
+                })
+                .to_string(),
+            ),
+        };
+        if status == 429 {
+            r.with_header("Retry-After", "2")
+        } else {
+            r
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Waits `delay` before answering.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// What a SQL statement returns, chosen with [`Emulator::script_statement`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatementScript {
+    /// SUCCEEDED with `rows` generated rows over `columns` (`(name, type_text)`, e.g.
+    /// `("id", "BIGINT")`), in chunks of `chunk_rows` (0 ⇒ one chunk). Cell of row `r`:
+    /// BIGINT/INT/SMALLINT/TINYINT → `r`; DOUBLE/FLOAT → `r*1.5`; STRING → `s<r>` but NULL
+    /// when `r % 7 == 6`; BOOLEAN → `r%2==0`; DATE → 2024-01-01 + r days; TIMESTAMP →
+    /// 2024-01-01T00:00 + r minutes; DECIMAL(p,s) → `r.<digits>`. Rows are generated per
+    /// chunk on request. The request's `row_limit` caps them and sets `truncated`.
+    Rows {
+        columns: Vec<(String, String)>,
+        rows: usize,
+        chunk_rows: usize,
+    },
+    /// PENDING for the execute response and the first `polls` GETs, RUNNING once, then
+    /// `then`.
+    Pending {
+        polls: u32,
+        then: Box<StatementScript>,
+    },
+    /// FAILED with `status.error {error_code, message}` and `status.sql_state`.
+    Failed {
+        error_code: String,
+        message: String,
+        sql_state: Option<String>,
+    },
+    /// CANCELED.
+    Canceled,
+    /// SUCCEEDED with a manifest (0 columns, 0 rows) and no `result` key (DDL).
+    NoResult,
+    /// The named fixture file is the execute/GET response, with this statement's id.
+    Fixture(String),
+}
+
+impl StatementScript {
+    /// Convenience for [`StatementScript::Rows`].
+    pub fn rows(columns: &[(&str, &str)], rows: usize, chunk_rows: usize) -> StatementScript {
+        StatementScript::Rows {
+            columns: columns
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+            rows,
+            chunk_rows,
+        }
+    }
+
+    /// Convenience for [`StatementScript::Pending`].
+    pub fn pending(polls: u32, then: StatementScript) -> StatementScript {
+        StatementScript::Pending {
+            polls,
+            then: Box::new(then),
+        }
+    }
+
+    /// Convenience for [`StatementScript::Failed`].
+    pub fn failed(error_code: &str, message: &str, sql_state: Option<&str>) -> StatementScript {
+        StatementScript::Failed {
+            error_code: error_code.to_string(),
+            message: message.to_string(),
+            sql_state: sql_state.map(str::to_string),
+        }
+    }
+}
+
+/// A running emulator. Dropping it (or [`Emulator::shutdown`]) stops the server.
+pub struct Emulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Emulator {
+    /// Starts with the default configuration on `127.0.0.1:<free port>`.
+    ///
+    /// # Panics
+    /// If the loopback listener cannot be bound.
+    pub async fn start() -> Emulator {
+        Emulator::start_with(EmulatorConfig::default()).await
+    }
+
+    /// Starts with `config` on `127.0.0.1:<free port>`.
+    ///
+    /// # Panics
+    /// If the loopback listener cannot be bound.
+    pub async fn start_with(config: EmulatorConfig) -> Emulator {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        match Emulator::bind(addr, config).await {
+            Ok(e) => e,
+            Err(e) => panic!("databricks-emulator: cannot bind {addr}: {e}"),
+        }
+    }
+
+    /// Starts on `addr` (the binary uses this; tests use [`Emulator::start_with`]).
+    pub async fn bind(addr: SocketAddr, config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(format!("http://{addr}"), config));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let app = server::router(shared.clone());
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("databricks-emulator server stopped: {e}");
+            }
+        });
+        Ok(Emulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// Stops the server and waits until it has finished in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `base_url() + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.shared.base_url)
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The accepted personal access token.
+    pub fn pat(&self) -> &str {
+        &self.shared.config.pat
+    }
+
+    /// The configuration the emulator runs with.
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.shared.config
+    }
+
+    /// Every request received (except `/__emulator/` control calls), in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Recorded requests with `method` (or any) whose path starts with `path_prefix`.
+    pub fn requests_matching(
+        &self,
+        method: Option<&str>,
+        path_prefix: &str,
+    ) -> Vec<RecordedRequest> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|r| method.is_none_or(|m| r.method.eq_ignore_ascii_case(m)))
+            .filter(|r| r.path.starts_with(path_prefix))
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets recorded requests.
+    pub fn clear_requests(&self) {
+        lock(&self.shared.requests).clear();
+    }
+
+    /// Turns request recording on (default) or off (long benchmarks).
+    pub fn set_recording(&self, on: bool) {
+        self.shared.recording.store(on, Ordering::Relaxed);
+    }
+
+    /// Adds a fault rule (after those already pushed).
+    pub fn push_fault(&self, rule: FaultRule) {
+        self.shared.push_fault(rule);
+    }
+
+    /// Drops every pending fault rule.
+    pub fn clear_faults(&self) {
+        lock(&self.shared.faults).clear();
+    }
+
+    /// Sets the latency added to every `/api/` response.
+    pub fn set_latency(&self, d: Duration) {
+        *lock(&self.shared.latency) = d;
+    }
+
+    /// Number of `POST /oidc/v1/token` requests received.
+    pub fn token_requests(&self) -> usize {
+        self.shared.token_requests.load(Ordering::Relaxed)
+    }
+
+    /// Statements whose text contains `contains` get `script` (first registered match wins;
+    /// scripts stay registered).
+    pub fn script_statement(&self, contains: &str, script: StatementScript) {
+        lock(&self.shared.scripts).push((contains.to_string(), script));
+    }
+
+    /// Forgets every statement script.
+    pub fn clear_statement_scripts(&self) {
+        lock(&self.shared.scripts).clear();
+    }
+
+    /// Statement ids cancelled through `POST /api/2.0/sql/statements/{id}/cancel`, in order.
+    pub fn cancelled_statements(&self) -> Vec<String> {
+        lock(&self.shared.cancelled).clone()
+    }
+
+    /// Makes every OAuth token issued so far invalid (401) from now on.
+    pub fn expire_m2m_tokens(&self) {
+        self.shared.expire_tokens();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

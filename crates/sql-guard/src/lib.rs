@@ -1,1 +1,283 @@
-pub fn placeholder() {}
+//! Read-only enforcement for Databricks SQL, by parsing, failing closed.
+//!
+//! Before any SQL reaches a warehouse, [`check_read_only`] (or [`classify`]) classifies
+//! every statement of the submitted text. A text runs in read-only mode only when it has
+//! at least one statement and every statement is provably a read; anything the guard does
+//! not understand is a write.
+//!
+//! # What is a read
+//!
+//! | statement | verdict |
+//! |---|---|
+//! | `SELECT`, `WITH … SELECT`, `VALUES`, `TABLE t`, `FROM t SELECT …`, parenthesized queries | read, unless a write is nested (below) |
+//! | `SHOW …` (every form) | read |
+//! | `DESCRIBE`/`DESC` of a table (`EXTENDED`, `FORMATTED`, `DETAIL`, `HISTORY`), function, catalog, schema, database, volume | read |
+//! | `DESCRIBE [QUERY] <query>` | read when the query is |
+//! | `EXPLAIN [EXTENDED\|CODEGEN\|COST\|FORMATTED\|ANALYZE…] <statement>` | read when the explained statement is; `EXPLAIN INSERT …` is refused even without `ANALYZE` (simplest safe rule: `EXPLAIN ANALYZE` executes its statement) |
+//! | `USE [CATALOG\|SCHEMA\|DATABASE] x` | read (session only) |
+//! | `SET`, `SET -v` (list), `SET key` (show one value), `SET TIME ZONE …` | read (session only) |
+//! | `SET key = value`, `SET VAR[IABLE] …`, `RESET` | **write** (kind [`StatementKind::Set`]): changing configuration is refused |
+//! | everything else: `INSERT` (incl. `OVERWRITE`, `REPLACE WHERE`), `UPDATE`, `DELETE`, `MERGE`, `CREATE` (incl. `TEMPORARY VIEW`: session-only but still refused), `REPLACE`, `DROP`, `ALTER`, `TRUNCATE`, `RENAME`, `COMMENT ON`, `UNDROP`, `GRANT`, `REVOKE`, `DENY`, `COPY INTO`, `OPTIMIZE`, `VACUUM`, `RESTORE`, `MSCK`, `REFRESH`, `ANALYZE`, `CACHE`, `UNCACHE`, `CLEAR CACHE`, `CONVERT TO DELTA`, `FSCK`, `SYNC`, `CALL`, `EXECUTE IMMEDIATE`, `ADD JAR`, `LIST`, `DECLARE`, SQL scripting (`BEGIN … END`), unknown keywords | **write** |
+//!
+//! A query is refused when it contains a write anywhere: a CTE or body that is `INSERT`,
+//! `UPDATE`, `DELETE` or `MERGE`, `SELECT … INTO`, `FROM t INSERT …`, a locking clause, or
+//! `TRANSFORM … USING '<script>'`. Function calls never make a `SELECT` a write.
+//!
+//! # How
+//!
+//! 1. **Lexing and splitting** ([`lexer`](crate)): a lexer that follows Spark's
+//!    `SqlBaseLexer` finds strings (`'…'`, `"…"` with backslash escapes, raw `r'…'`),
+//!    backquoted identifiers, `--` and nested `/* */` comments and `/*+ */` hints, and
+//!    splits the text at the remaining semicolons; empty statements (`;;`, comments only)
+//!    are dropped. Keywords in strings, comments and backticks never decide anything. An
+//!    unterminated string, identifier or comment, `$` outside a string (dollar-quoted
+//!    bodies) or an unquoted `scheme://path` makes the whole text one
+//!    [`StatementKind::Unknown`] write: its statement boundaries are not certain. Spark
+//!    continues a `--` comment past a newline that follows a backslash; when a text relies
+//!    on that, it is classified both ways and refused if either reading has a write.
+//! 2. **Leading keyword** (parentheses skipped for queries): only `SELECT`, `WITH`,
+//!    `VALUES`, `TABLE`, `FROM`, `SHOW`, `DESCRIBE`/`DESC`, `EXPLAIN`, `USE` and `SET` can
+//!    start a read; every other keyword maps to a write kind without further parsing.
+//! 3. **Token scan** of query-shaped statements (and `DESCRIBE`): the words `INSERT`,
+//!    `INTO`, `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` outside strings, comments and
+//!    backticks make it a write (an identifier with such a name must be backquoted), as
+//!    does `USING` followed by a string.
+//! 4. **sqlparser** (0.62, `DatabricksDialect`): statements that are still reads are parsed
+//!    from a canonical text (comments and hints removed, string escapes neutralized, so
+//!    sqlparser's tokenizer cannot disagree with step 1). If the tree parses and is not on
+//!    the explicit list of read statements (or nests a write, or `EXPLAIN`s one), the
+//!    statement is refused. If sqlparser cannot parse it, which is common for valid
+//!    Databricks syntax (`DESCRIBE HISTORY`, `raw:field`, `LATERAL VIEW`, `FROM t SELECT`…),
+//!    steps 2 and 3 alone decide. Statements longer than 16 KiB skip this step.
+//!
+//! The guard never panics, on any input.
+
+mod ast;
+mod lexer;
+mod rules;
+
+use std::fmt;
+
+use lexer::{LexOptions, Token, lex, split_statements};
+
+/// What a statement is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StatementKind {
+    /// `SELECT`, `WITH … SELECT`, `VALUES`, `TABLE t`, `FROM t SELECT …`.
+    Query,
+    /// `SHOW …`.
+    Show,
+    /// `DESCRIBE`/`DESC …`.
+    Describe,
+    /// `EXPLAIN …`.
+    Explain,
+    /// `USE [CATALOG|SCHEMA|DATABASE] …`: session only, a read.
+    Use,
+    /// `SET …` / `RESET`: listing, showing one key and `SET TIME ZONE` are reads; changing
+    /// configuration or variables is refused.
+    Set,
+    /// `INSERT …` (or a query containing an insert).
+    Insert,
+    /// `UPDATE …`.
+    Update,
+    /// `DELETE …`.
+    Delete,
+    /// `MERGE …`.
+    Merge,
+    /// `CREATE`, `DROP`, `ALTER`, `TRUNCATE`, `RENAME`, `COMMENT ON`, `UNDROP`, `REPLACE`,
+    /// `SELECT … INTO`.
+    Ddl,
+    /// `GRANT`, `REVOKE`, `DENY`.
+    Dcl,
+    /// `COPY INTO` (and `LOAD DATA`).
+    Copy,
+    /// `OPTIMIZE`, `VACUUM`, `RESTORE`, `MSCK`, `REFRESH`, `ANALYZE`, `CACHE`, `UNCACHE`,
+    /// `CONVERT TO DELTA`, `FSCK`, `SYNC`, `REORG`, `CLEAR CACHE`.
+    Maintenance,
+    /// `CALL`.
+    Call,
+    /// `EXECUTE IMMEDIATE`.
+    ExecuteImmediate,
+    /// Another known statement keyword that is not a read (`ADD`, `LIST`, `BEGIN`, …).
+    Other(String),
+    /// Not recognized, not parseable, or not safely splittable.
+    Unknown,
+}
+
+impl fmt::Display for StatementKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StatementKind::Query => "query",
+            StatementKind::Show => "SHOW",
+            StatementKind::Describe => "DESCRIBE",
+            StatementKind::Explain => "EXPLAIN",
+            StatementKind::Use => "USE",
+            StatementKind::Set => "SET",
+            StatementKind::Insert => "INSERT",
+            StatementKind::Update => "UPDATE",
+            StatementKind::Delete => "DELETE",
+            StatementKind::Merge => "MERGE",
+            StatementKind::Ddl => "DDL",
+            StatementKind::Dcl => "permission (DCL)",
+            StatementKind::Copy => "COPY INTO",
+            StatementKind::Maintenance => "table maintenance",
+            StatementKind::Call => "CALL",
+            StatementKind::ExecuteImmediate => "EXECUTE IMMEDIATE",
+            StatementKind::Other(keyword) => keyword,
+            StatementKind::Unknown => "unrecognized",
+        })
+    }
+}
+
+/// Whether a statement may run in read-only mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verdict {
+    /// Provably only reads (data, metadata or session state).
+    Read,
+    /// Writes, may write, or could not be proven to be a read.
+    Write,
+}
+
+/// One classified statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Classified {
+    /// What the statement is.
+    pub kind: StatementKind,
+    /// Whether it may run in read-only mode.
+    pub verdict: Verdict,
+    /// The statement's text, trimmed (comments inside it kept), for messages. For a text
+    /// that cannot be split safely, the whole text.
+    pub text: String,
+    /// A short reason, e.g. "INSERT writes data".
+    pub reason: String,
+}
+
+/// The statements of a text, in order. Empty statements (`;;`, only comments) are omitted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Classification {
+    /// One entry per non-empty statement.
+    pub statements: Vec<Classified>,
+}
+
+impl Classification {
+    /// True when there is at least one statement and every statement is a read.
+    pub fn is_read_only(&self) -> bool {
+        !self.statements.is_empty() && self.first_write().is_none()
+    }
+
+    /// The first statement that is not a read.
+    pub fn first_write(&self) -> Option<&Classified> {
+        self.statements.iter().find(|s| s.verdict == Verdict::Write)
+    }
+}
+
+/// Why [`check_read_only`] refused a text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// The text has no statement (empty, whitespace, semicolons or comments only).
+    #[error("no SQL statement to run: the text is empty or contains only comments")]
+    Empty,
+    /// A statement is not a read.
+    #[error("refused a {kind} statement in read-only mode: {reason}. Statement: {}", excerpt(.statement))]
+    Write {
+        /// What the refused statement is.
+        kind: StatementKind,
+        /// The refused statement's text (trimmed).
+        statement: String,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+/// At most 200 characters of a statement, on one line.
+fn excerpt(statement: &str) -> String {
+    const MAX: usize = 200;
+    let one_line: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= MAX {
+        one_line
+    } else {
+        let mut cut: String = one_line.chars().take(MAX).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+/// Classifies every statement of `sql`. Never panics.
+pub fn classify(sql: &str) -> Classification {
+    let (primary, used_continuation) = classify_with(
+        sql,
+        LexOptions {
+            comment_continuation: true,
+        },
+    );
+    if used_continuation && primary.is_read_only() {
+        // Spark continues a `--` comment after a trailing backslash; make sure the text is
+        // also read-only if Databricks does not.
+        let (mut alternative, _) = classify_with(
+            sql,
+            LexOptions {
+                comment_continuation: false,
+            },
+        );
+        if !alternative.is_read_only() {
+            for statement in &mut alternative.statements {
+                if statement.verdict == Verdict::Write {
+                    statement.reason.push_str(
+                        " (found when a `--` comment ending in a backslash is taken to end \
+                         at the line break)",
+                    );
+                }
+            }
+            return alternative;
+        }
+    }
+    primary
+}
+
+fn classify_with(sql: &str, options: LexOptions) -> (Classification, bool) {
+    match lex(sql, options) {
+        Err(error) => (
+            Classification {
+                statements: vec![Classified {
+                    kind: StatementKind::Unknown,
+                    verdict: Verdict::Write,
+                    text: sql.trim().to_string(),
+                    reason: format!("the text cannot be split into statements safely: {error}"),
+                }],
+            },
+            false,
+        ),
+        Ok(lexed) => {
+            let statements = split_statements(&lexed.tokens)
+                .into_iter()
+                .filter_map(|tokens| {
+                    let significant: Vec<Token> = tokens
+                        .iter()
+                        .copied()
+                        .filter(Token::is_significant)
+                        .collect();
+                    rules::classify_statement(sql, &significant, 0)
+                })
+                .collect();
+            (Classification { statements }, lexed.used_continuation)
+        }
+    }
+}
+
+/// Classifies `sql` and returns the classification only when it has at least one statement
+/// and every statement is a read. The error's message says what was refused and why; the
+/// caller adds how an administrator enables writes.
+pub fn check_read_only(sql: &str) -> Result<Classification, GuardError> {
+    let classification = classify(sql);
+    if classification.statements.is_empty() {
+        return Err(GuardError::Empty);
+    }
+    if let Some(write) = classification.first_write() {
+        return Err(GuardError::Write {
+            kind: write.kind.clone(),
+            statement: write.text.clone(),
+            reason: write.reason.clone(),
+        });
+    }
+    Ok(classification)
+}

@@ -1,0 +1,422 @@
+//! The one HTTP client every Databricks call goes through: a shared connection pool,
+//! authentication, a client-side rate limiter, retries with jittered backoff that honour
+//! `Retry-After`, an overall deadline, and error parsing.
+//!
+//! Retry policy (REFERENCE.md §13.3): 429 and 503 always; the SDKs' transient message
+//! substrings; connection failures (the request never reached the server) on any
+//! method and timeouts on GET only, a bounded number of times. 500 and other 4xx are
+//! never retried. A 401 invalidates the cached token and is retried once, for OAuth.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::{Method, StatusCode, header};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::auth::Credentials;
+use crate::config::Config;
+use crate::error::{ApiError, Error, ErrorKind};
+
+/// Requests per second allowed by default: generous for one server, but it keeps a
+/// runaway agent from hammering a workspace (the Go SDK's default is 15/s, which
+/// visibly slows concurrent calls).
+pub const DEFAULT_RATE_LIMIT: f64 = 100.0;
+
+/// Message fragments the SDKs treat as transient whatever the status.
+const TRANSIENT_MESSAGES: &[&str] = &[
+    "UnknownWorkerEnvironmentException",
+    "does not have any associated worker environments",
+    "There is no worker environment with id",
+    "Unknown worker environment",
+    "ClusterNotReadyException",
+    "Timed out after ",
+    "deadline exceeded",
+    "Please try again later or try a faster operation.",
+    "RPC token bucket limit has been exceeded",
+];
+
+/// Tunables of the HTTP layer; [`ClientOptions::from_config`] takes them from the
+/// resolved configuration.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Product name and version put first in the User-Agent.
+    pub product: String,
+    /// Requests per second; `None` means [`DEFAULT_RATE_LIMIT`], `Some(0.0)` disables.
+    pub rate_limit: Option<f64>,
+    /// Time allowed for one HTTP exchange.
+    pub http_timeout: Duration,
+    /// Overall deadline for a call including its retries.
+    pub retry_timeout: Duration,
+    /// How many times a connection failure or GET timeout is retried.
+    pub max_network_retries: u32,
+    /// Base of the exponential backoff used when the server gives no `Retry-After`.
+    pub backoff_base: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            product: format!("databricks-client-rust/{}", env!("CARGO_PKG_VERSION")),
+            rate_limit: None,
+            http_timeout: Duration::from_secs(60),
+            retry_timeout: Duration::from_secs(300),
+            max_network_retries: 2,
+            backoff_base: Duration::from_millis(250),
+        }
+    }
+}
+
+impl ClientOptions {
+    pub fn from_config(config: &Config) -> ClientOptions {
+        ClientOptions {
+            rate_limit: config.rate_limit,
+            http_timeout: config.http_timeout,
+            retry_timeout: config.retry_timeout,
+            ..ClientOptions::default()
+        }
+    }
+}
+
+/// A cheaply clonable handle to a Databricks workspace.
+#[derive(Clone)]
+pub struct DatabricksClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    host: url::Url,
+    host_label: String,
+    credentials: Credentials,
+    limiter: Option<DefaultDirectRateLimiter>,
+    options: ClientOptions,
+    workspace_id: Option<String>,
+}
+
+impl std::fmt::Debug for DatabricksClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabricksClient")
+            .field("host", &self.inner.host_label)
+            .field("auth_type", &self.inner.credentials.auth_type())
+            .finish_non_exhaustive()
+    }
+}
+
+impl DatabricksClient {
+    pub fn new(config: &Config) -> Result<DatabricksClient, Error> {
+        Self::with_options(config, ClientOptions::from_config(config))
+    }
+
+    pub fn with_options(config: &Config, options: ClientOptions) -> Result<DatabricksClient, Error> {
+        let http = build_http_client(&options)?;
+        let credentials = Credentials::from_config(config, http.clone())?;
+        let limiter = match options.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT) {
+            r if r.is_finite() && r > 0.0 => {
+                let per_second = NonZeroU32::new(r.ceil().min(u32::MAX as f64) as u32)
+                    .unwrap_or(NonZeroU32::MIN);
+                // A full bucket of one second's worth: a lone call is never delayed.
+                Some(RateLimiter::direct(Quota::per_second(per_second)))
+            }
+            _ => None,
+        };
+        let host_label = config.host.host_str().unwrap_or("workspace").to_string();
+        Ok(DatabricksClient {
+            inner: Arc::new(Inner {
+                http,
+                host: config.host.clone(),
+                host_label,
+                credentials,
+                limiter,
+                options,
+                workspace_id: config.workspace_id.clone(),
+            }),
+        })
+    }
+
+    /// The workspace URL (no credentials in it).
+    pub fn host(&self) -> &url::Url {
+        &self.inner.host
+    }
+
+    pub fn auth_type(&self) -> &'static str {
+        self.inner.credentials.auth_type()
+    }
+
+    /// The shared connection pool, for downloads that must not carry the Databricks
+    /// credentials (pre-signed external links).
+    pub fn raw_http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// Forces an authentication round trip (used by `doctor`).
+    pub async fn check_credentials(&self) -> Result<(), Error> {
+        self.inner.credentials.authorization().await?;
+        Ok(())
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, Error> {
+        self.send(Method::GET, path, query, None).await
+    }
+
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Error> {
+        let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        self.send(Method::POST, path, &[], Some(body)).await
+    }
+
+    /// Sends one API request with retries, and decodes the JSON answer (an empty body
+    /// decodes as `{}`).
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<T, Error> {
+        let endpoint = format!("{method} {path}");
+        let bytes = self.send_raw(method, path, query, body).await?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+            endpoint,
+            detail: e.to_string(),
+        })
+    }
+
+    /// Like [`send`](Self::send) but returns the body bytes undecoded.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<bytes::Bytes, Error> {
+        let inner = &*self.inner;
+        let endpoint = format!("{method} {path}");
+        let url = inner
+            .host
+            .join(path)
+            .map_err(|e| Error::InvalidInput(format!("bad API path {path:?}: {e}")))?;
+        let started = Instant::now();
+        let deadline = started + inner.options.retry_timeout;
+        let mut attempts: u32 = 0;
+        let mut network_retries: u32 = 0;
+        let mut reauthenticated = false;
+        loop {
+            attempts += 1;
+            if let Some(limiter) = &inner.limiter {
+                limiter.until_ready().await;
+            }
+            let authorization = inner.credentials.authorization().await?;
+            let mut request = inner
+                .http
+                .request(method.clone(), url.clone())
+                .header(header::AUTHORIZATION, authorization)
+                .header(header::ACCEPT, "application/json")
+                .timeout(inner.options.http_timeout);
+            if let Some(id) = &inner.workspace_id {
+                request = request.header("X-Databricks-Workspace-Id", id);
+            }
+            if !query.is_empty() {
+                request = request.query(query);
+            }
+            if let Some(body) = &body {
+                request = request.json(body);
+            }
+            let failure = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    tracing::debug!(%endpoint, status = status.as_u16(), attempt = attempts, "databricks api");
+                    if status.is_success() {
+                        return response.bytes().await.map_err(|e| self.network_error(&endpoint, e));
+                    }
+                    if status.is_redirection() {
+                        return Err(Error::Api(ApiError {
+                            status: status.as_u16(),
+                            error_code: "REDIRECTED".into(),
+                            message: "the workspace answered with a redirect (often to a login page: private link or IP access list)".into(),
+                            kind: ErrorKind::Unauthenticated,
+                            retry_after: None,
+                            request_id: None,
+                            details: vec![],
+                            endpoint,
+                        }));
+                    }
+                    let retry_after = retry_after_header(response.headers());
+                    let body = response.bytes().await.unwrap_or_default();
+                    let api = ApiError::from_response(status.as_u16(), endpoint.clone(), retry_after, &body);
+                    if status == StatusCode::UNAUTHORIZED && !reauthenticated && inner.credentials.is_refreshable() {
+                        reauthenticated = true;
+                        inner.credentials.invalidate();
+                        continue;
+                    }
+                    if !is_retryable(&api) {
+                        return Err(Error::Api(api));
+                    }
+                    let wait = api.retry_after.unwrap_or_else(|| backoff(inner.options.backoff_base, attempts));
+                    (Error::Api(api), wait)
+                }
+                Err(e) => {
+                    let retryable = network_retries < inner.options.max_network_retries
+                        && (e.is_connect() || (e.is_timeout() && method == Method::GET));
+                    let error = self.network_error(&endpoint, e);
+                    if !retryable {
+                        return Err(wrap_exhausted(error, &endpoint, attempts, started));
+                    }
+                    network_retries += 1;
+                    (error, backoff(inner.options.backoff_base, attempts))
+                }
+            };
+            let (error, wait) = failure;
+            if Instant::now() + wait > deadline {
+                return Err(wrap_exhausted(error, &endpoint, attempts, started));
+            }
+            tracing::info!(%endpoint, attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying: {error}");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn network_error(&self, endpoint: &str, e: reqwest::Error) -> Error {
+        let host = self.inner.host_label.clone();
+        if e.is_timeout() {
+            return Error::Timeout {
+                host,
+                endpoint: endpoint.to_string(),
+                after: self.inner.options.http_timeout,
+            };
+        }
+        let is_connect = e.is_connect();
+        let detail = error_chain(&e.without_url());
+        if is_connect {
+            Error::Connect { host, detail }
+        } else {
+            Error::Network {
+                host,
+                endpoint: endpoint.to_string(),
+                detail,
+            }
+        }
+    }
+}
+
+fn wrap_exhausted(error: Error, endpoint: &str, attempts: u32, started: Instant) -> Error {
+    if attempts <= 1 {
+        error
+    } else {
+        Error::RetriesExhausted {
+            endpoint: endpoint.to_string(),
+            attempts,
+            elapsed: started.elapsed(),
+            last: Box::new(error),
+        }
+    }
+}
+
+fn build_http_client(options: &ClientOptions) -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .user_agent(format!(
+            "{} databricks-client-rust/{}",
+            options.product,
+            env!("CARGO_PKG_VERSION")
+        ))
+        .connect_timeout(Duration::from_secs(10).min(options.http_timeout))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))
+}
+
+fn is_retryable(e: &ApiError) -> bool {
+    matches!(e.status, 429 | 503)
+        || matches!(e.kind, ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable)
+        || TRANSIENT_MESSAGES.iter().any(|m| e.message.contains(m))
+}
+
+/// Exponential backoff capped at 10 s with equal jitter, so many clients that failed
+/// together do not retry together.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10));
+    let capped = exp.min(Duration::from_secs(10));
+    let half = capped / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+/// `Retry-After` as seconds or an HTTP date; capped at 10 minutes.
+fn retry_after_header(headers: &header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let wait = if let Ok(secs) = value.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else if let Ok(secs) = value.parse::<f64>() {
+        if !secs.is_finite() || secs < 0.0 {
+            return None;
+        }
+        Duration::from_secs_f64(secs.min(600.0))
+    } else {
+        let at = httpdate::parse_http_date(value).ok()?;
+        at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
+    Some(wait.min(Duration::from_secs(600)))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
+}
+
+/// Percent-encodes one path segment (a table's full name, a workspace path part).
+pub fn path_segment(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()
+}
+
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let base = Duration::from_millis(100);
+        for attempt in 1..20 {
+            let b = backoff(base, attempt);
+            assert!(b <= Duration::from_secs(10));
+        }
+        assert!(backoff(base, 1) <= Duration::from_millis(100));
+        assert!(backoff(base, 4) >= Duration::from_millis(400));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = header::HeaderMap::new();
+        h.insert(header::RETRY_AFTER, header::HeaderValue::from_static("3"));
+        assert_eq!(retry_after_header(&h), Some(Duration::from_secs(3)));
+        h.insert(header::RETRY_AFTER, header::HeaderValue::from_static("junk"));
+        assert_eq!(retry_after_header(&h), None);
+        h.insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after_header(&h), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn segments_are_escaped() {
+        assert_eq!(path_segment("main.default.my table"), "main.default.my%20table");
+        assert_eq!(path_segment("a/b"), "a%2Fb");
+    }
+}

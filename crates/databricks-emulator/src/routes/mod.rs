@@ -1,0 +1,90 @@
+//! One module per Databricks service. Each `route` function returns `None` for paths it
+//! does not serve (the caller answers ENDPOINT_NOT_FOUND).
+
+pub(crate) mod catalog;
+pub(crate) mod clusters;
+pub(crate) mod files;
+pub(crate) mod genie;
+pub(crate) mod jobs;
+pub(crate) mod misc;
+pub(crate) mod pipelines;
+pub(crate) mod statements;
+pub(crate) mod vector_search;
+pub(crate) mod warehouses;
+pub(crate) mod workspace;
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+/// A list of JSON objects keyed by an id field, whose `state` may be in transition: a
+/// transitional state (STARTING, TERMINATING, …) is reported once, then the final state.
+pub(crate) struct Tracked {
+    pub items: Vec<Value>,
+    id_key: &'static str,
+    settle: HashMap<String, (String, Option<(&'static str, Value)>)>,
+}
+
+impl Tracked {
+    pub fn new(items: Vec<Value>, id_key: &'static str) -> Tracked {
+        Tracked {
+            items,
+            id_key,
+            settle: HashMap::new(),
+        }
+    }
+
+    pub fn position(&self, id: &str) -> Option<usize> {
+        self.items
+            .iter()
+            .position(|v| v.get(self.id_key).and_then(Value::as_str) == Some(id))
+    }
+
+    pub fn state(&self, i: usize) -> &str {
+        self.items[i]
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// Sets the state now and, if `then` is given, the state (and one extra field) the next
+    /// read after this one will see.
+    pub fn transition(
+        &mut self,
+        i: usize,
+        now: &str,
+        then: Option<(&str, Option<(&'static str, Value)>)>,
+    ) {
+        crate::util::set(&mut self.items[i], "state", json!(now));
+        let id = self.items[i]
+            .get(self.id_key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        match then {
+            Some((state, extra)) => {
+                self.settle.insert(id, (state.to_string(), extra));
+            }
+            None => {
+                self.settle.remove(&id);
+            }
+        }
+    }
+
+    /// Reads item `i` (a copy), settling a pending transition afterwards.
+    pub fn read(&mut self, i: usize) -> Value {
+        let v = self.items[i].clone();
+        let id = v
+            .get(self.id_key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if let Some((state, extra)) = self.settle.remove(&id) {
+            crate::util::set(&mut self.items[i], "state", json!(state));
+            if let Some((k, val)) = extra {
+                crate::util::set(&mut self.items[i], k, val);
+            }
+        }
+        v
+    }
+}

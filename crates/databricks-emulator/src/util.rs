@@ -1,0 +1,484 @@
+//! Small helpers shared by the route modules: responses, request access, paging tokens,
+//! dates, ids.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// Handlers return `Err(response)` for early exits (validation errors) so `?` works.
+pub(crate) type R = Result<Response, Response>;
+
+/// Locks a mutex, ignoring poisoning (a panicking handler must not wedge the emulator).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses
+
+pub(crate) fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A JSON response from raw bytes.
+pub(crate) fn json_bytes(status: u16, body: Vec<u8>) -> Response {
+    (
+        status_code(status),
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        Body::from(body),
+    )
+        .into_response()
+}
+
+/// A JSON response from any serialisable value.
+pub(crate) fn json_status<T: Serialize + ?Sized>(status: u16, v: &T) -> Response {
+    match serde_json::to_vec(v) {
+        Ok(body) => json_bytes(status, body),
+        Err(e) => error(500, "INTERNAL_ERROR", format!("emulator serialisation failed: {e}")),
+    }
+}
+
+/// 200 with a JSON value.
+pub(crate) fn ok(v: Value) -> R {
+    Ok(json_status(200, &v))
+}
+
+/// 200 with a fixture's text as is.
+pub(crate) fn ok_text(text: &'static str) -> R {
+    Ok(json_bytes(200, text.as_bytes().to_vec()))
+}
+
+/// 200 `{}`.
+pub(crate) fn empty() -> R {
+    ok(json!({}))
+}
+
+/// The standard Databricks error body `{"error_code", "message"}`.
+pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
+    json_status(
+        status,
+        &json!({ "error_code": code, "message": message.into() }),
+    )
+}
+
+/// 400 INVALID_PARAMETER_VALUE.
+pub(crate) fn bad_param(message: impl Into<String>) -> Response {
+    error(400, "INVALID_PARAMETER_VALUE", message)
+}
+
+/// 404 RESOURCE_DOES_NOT_EXIST.
+pub(crate) fn not_found(message: impl Into<String>) -> Response {
+    error(404, "RESOURCE_DOES_NOT_EXIST", message)
+}
+
+/// 404 ENDPOINT_NOT_FOUND for routes the emulator (and Databricks) does not serve.
+pub(crate) fn endpoint_not_found(method: &str, path: &str) -> Response {
+    error(
+        404,
+        "ENDPOINT_NOT_FOUND",
+        format!("No API found for '{method} {path}'"),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+/// One received request, already read and decoded.
+pub(crate) struct Req {
+    pub method: String,
+    /// Path as received (percent-encoded).
+    pub raw_path: String,
+    /// Percent-decoded path segments, without the leading empty one.
+    pub segs: Vec<String>,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The body parsed as JSON (`Null` when absent or not JSON).
+    pub json: Value,
+}
+
+impl Req {
+    /// First value of a query parameter.
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeated query parameter.
+    pub fn q_all(&self, name: &str) -> Vec<&str> {
+        self.query
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// A boolean query parameter (`true` / `false`); absent ⇒ false.
+    pub fn q_bool(&self, name: &str) -> Result<bool, Response> {
+        match self.q(name) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") || v.is_empty() => Ok(false),
+            Some(v) => Err(bad_param(format!(
+                "Invalid value '{v}' for parameter {name}: expected true or false"
+            ))),
+        }
+    }
+
+    /// An integer query parameter; absent ⇒ None, malformed ⇒ 400.
+    pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
+        match self.q(name) {
+            None => Ok(None),
+            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
+                bad_param(format!(
+                    "Invalid value '{v}' for parameter {name}: expected an integer"
+                ))
+            }),
+        }
+    }
+
+    /// A required string query parameter.
+    pub fn q_req(&self, name: &str) -> Result<&str, Response> {
+        match self.q(name) {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(bad_param(format!("Missing required field: {name}"))),
+        }
+    }
+
+    /// A string field of the JSON body.
+    pub fn b_str(&self, name: &str) -> Option<&str> {
+        self.json.get(name).and_then(Value::as_str)
+    }
+
+    /// A required string field of the JSON body.
+    pub fn b_req(&self, name: &str) -> Result<&str, Response> {
+        match self.json.get(name) {
+            Some(Value::String(s)) if !s.is_empty() => Ok(s),
+            Some(Value::Null) | None => Err(bad_param(format!("Missing required field: {name}"))),
+            Some(Value::String(_)) => Err(bad_param(format!("Missing required field: {name}"))),
+            Some(other) => Err(bad_param(format!(
+                "Invalid value for field {name}: expected a string, got {other}"
+            ))),
+        }
+    }
+
+    /// An integer field of the JSON body (accepts a JSON number or a numeric string, like
+    /// the proto-JSON parsers of the real service).
+    pub fn b_i64(&self, name: &str) -> Result<Option<i64>, Response> {
+        match self.json.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| bad_param(format!("Invalid value for field {name}: {n}"))),
+            Some(Value::String(s)) => s
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| bad_param(format!("Invalid value for field {name}: '{s}'"))),
+            Some(other) => Err(bad_param(format!(
+                "Invalid value for field {name}: expected an integer, got {other}"
+            ))),
+        }
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The path below `skip` leading segments, re-joined as an absolute path (`/a/b`).
+    pub fn tail_path(&self, skip: usize) -> String {
+        let rest = self.segs.get(skip..).unwrap_or_default();
+        format!("/{}", rest.join("/"))
+    }
+}
+
+/// Percent-decodes a path segment (`+` is kept: it is only a space in form bodies).
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parses a query string into decoded pairs (form-urlencoded rules).
+pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    match q {
+        None => Vec::new(),
+        Some(q) => url::form_urlencoded::parse(q.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Paging
+
+/// An opaque page token: base64 of `<scope>:<offset>`. Standard base64 (may contain `+`,
+/// `/`, `=`), so clients must URL-encode it, as with the real service.
+pub(crate) fn encode_token(scope: &str, offset: usize) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{scope}:{offset}"))
+}
+
+/// Decodes a token made by [`encode_token`] for the same scope; absent/empty ⇒ offset 0.
+pub(crate) fn decode_token(scope: &str, token: Option<&str>) -> Result<usize, Response> {
+    let Some(token) = token.filter(|t| !t.is_empty()) else {
+        return Ok(0);
+    };
+    let invalid = || bad_param(format!("Invalid page token: '{token}'"));
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    let (s, off) = text.split_once(':').ok_or_else(invalid)?;
+    if s != scope {
+        return Err(invalid());
+    }
+    off.parse().map_err(|_| invalid())
+}
+
+/// One page of `items` starting at `offset`, at most `size` long, and the offset of the
+/// next page if any.
+pub(crate) fn page<T: Clone>(items: &[T], offset: usize, size: usize) -> (Vec<T>, Option<usize>) {
+    let start = offset.min(items.len());
+    let end = start.saturating_add(size.max(1)).min(items.len());
+    let next = (end < items.len()).then_some(end);
+    (items[start..end].to_vec(), next)
+}
+
+/// Unity Catalog `max_results` semantics: absent or 0 ⇒ server page size (50), `>0` ⇒
+/// min(value, cap), `<0` ⇒ 400.
+pub(crate) fn uc_page_size(req: &Req, cap: usize) -> Result<usize, Response> {
+    match req.q_i64("max_results")? {
+        None | Some(0) => Ok(50),
+        Some(n) if n < 0 => Err(bad_param(
+            "max_results must be greater than or equal to 0".to_string(),
+        )),
+        Some(n) => Ok((n as usize).min(cap)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Time
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// (year, month, day) of a day number counted from 1970-01-01 (H. Hinnant's algorithm).
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Day number (from 1970-01-01) of a civil date.
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC only) into epoch milliseconds.
+pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
+    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
+    let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    let days = days_from_civil(y, mo as u32, da as u32);
+    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms)
+}
+
+/// `YYYY-MM-DD` of a day number.
+pub(crate) fn date_string(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// RFC 3339 with milliseconds, UTC (`2024-03-01T02:00:05.123Z`).
+pub(crate) fn rfc3339_ms(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let (h, mi, s, milli) = (
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    );
+    format!("{}T{h:02}:{mi:02}:{s:02}.{milli:03}Z", date_string(days))
+}
+
+/// RFC 7231 HTTP date (`Fri, 01 Mar 2024 02:00:05 GMT`).
+pub(crate) fn http_date(ms: i64) -> String {
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000) / 1000;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
+        WD[days.rem_euclid(7) as usize],
+        MO[(m - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// Ids and text
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// A UUID-looking id, deterministic in `n` (`01efxxxx-xxxx-1xxx-8xxx-xxxxxxxxxxxx`).
+pub(crate) fn uuid_like(n: u64) -> String {
+    let a = splitmix64(n);
+    let b = splitmix64(n ^ 0x5DEE_CE66_D1CE_4E5B);
+    format!(
+        "01ef{:04x}-{:04x}-1{:03x}-{:04x}-{:012x}",
+        (a >> 48) & 0xffff,
+        (a >> 32) & 0xffff,
+        (a >> 20) & 0xfff,
+        ((b >> 48) & 0x3fff) | 0x8000,
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A 32-hex-digit id as used by Genie (`01ef…`).
+pub(crate) fn hex32(n: u64) -> String {
+    let a = splitmix64(n.wrapping_add(17));
+    let b = splitmix64(a ^ n);
+    format!("01ef{:012x}{:016x}", a & 0xffff_ffff_ffff, b)
+}
+
+/// SQL `LIKE` matching (`%` any run, `_` one character), case-insensitive.
+pub(crate) fn like(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    // Classic DP over (pattern, text) positions.
+    let mut prev = vec![false; t.len() + 1];
+    prev[0] = true;
+    for &pc in &p {
+        let mut cur = vec![false; t.len() + 1];
+        if pc == '%' {
+            cur[0] = prev[0];
+        }
+        for j in 1..=t.len() {
+            cur[j] = match pc {
+                '%' => cur[j - 1] || prev[j],
+                '_' => prev[j - 1],
+                c => prev[j - 1] && t[j - 1] == c,
+            };
+        }
+        prev = cur;
+    }
+    prev[t.len()]
+}
+
+/// Replaces every occurrence of `from` in the string leaves of `v` by `to`.
+pub(crate) fn replace_strings(v: &mut Value, from: &str, to: &str) {
+    match v {
+        Value::String(s) if s.contains(from) => *s = s.replace(from, to),
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_strings(x, from, to)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_strings(x, from, to)),
+        _ => {}
+    }
+}
+
+/// Sets `key` of an object value (no-op for non-objects).
+pub(crate) fn set(v: &mut Value, key: &str, value: Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_string(), value);
+    }
+}
+
+/// Removes `key` of an object value.
+pub(crate) fn remove(v: &mut Value, key: &str) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove(key);
+    }
+}
+
+/// The items of a fixture's array field.
+pub(crate) fn items(v: &Value, key: &str) -> Vec<Value> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_string(0), "1970-01-01");
+        assert_eq!(rfc3339_ms(1_709_258_405_123), "2024-03-01T02:00:05.123Z");
+        assert_eq!(http_date(1_709_258_405_123), "Fri, 01 Mar 2024 02:00:05 GMT");
+        assert_eq!(parse_rfc3339_ms("2024-03-01T02:00:05.123Z"), Some(1_709_258_405_123));
+        assert_eq!(days_from_civil(2024, 1, 1), 19_723);
+    }
+
+    #[test]
+    fn like_patterns() {
+        assert!(like("ord%", "orders"));
+        assert!(like("%_recent", "orders_recent"));
+        assert!(!like("ord_", "orders"));
+        assert!(like("%", ""));
+    }
+
+    #[test]
+    fn tokens_round_trip() {
+        let t = encode_token("jobs", 40);
+        assert_eq!(decode_token("jobs", Some(&t)).ok(), Some(40));
+        assert!(decode_token("runs", Some(&t)).is_err());
+        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
+        assert_eq!(percent_decode("100%"), "100%");
+    }
+}

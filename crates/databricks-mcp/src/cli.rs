@@ -1,0 +1,126 @@
+//! Command-line interface: `serve`, `tools`, `call`, `doctor`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "databricks-mcp",
+    version,
+    about = "A Model Context Protocol server for Databricks: SQL, Unity Catalog, jobs, clusters, pipelines and notebooks for AI assistants.",
+    long_about = "A Model Context Protocol server for Databricks.\n\nCredentials come from the environment (DATABRICKS_HOST + DATABRICKS_TOKEN, or DATABRICKS_CLIENT_ID/SECRET) or a ~/.databrickscfg profile, as with the Databricks CLI and SDKs. With no subcommand, `serve` over stdio."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Profile of ~/.databrickscfg to use (default: DATABRICKS_CONFIG_PROFILE, then [__settings__] default_profile, then DEFAULT).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Workspace URL (overrides DATABRICKS_HOST and the profile).
+    #[arg(long, global = true)]
+    pub host: Option<String>,
+    /// Configuration file (default: DATABRICKS_CONFIG_FILE or ~/.databrickscfg).
+    #[arg(long, global = true)]
+    pub config_file: Option<PathBuf>,
+    /// Force one authentication method: pat, oauth-m2m or databricks-cli (default: DATABRICKS_AUTH_TYPE, else the first that is configured).
+    #[arg(long, global = true)]
+    pub auth_type: Option<String>,
+    /// Default SQL warehouse for run_sql_query (default: DATABRICKS_WAREHOUSE_ID, else automatic selection).
+    #[arg(long, global = true)]
+    pub warehouse_id: Option<String>,
+    /// Allow SQL that writes (INSERT, UPDATE, DDL, ...). Off by default; a tool argument can never turn it on.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_ALLOW_WRITES")]
+    pub allow_writes: bool,
+    /// Seconds run_sql_query waits for a statement before returning its statement_id.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_TIMEOUT", default_value_t = 50)]
+    pub sql_timeout: u64,
+    /// Most rows a SQL answer shows (1-1000).
+    #[arg(long, global = true, env = "DATABRICKS_MCP_MAX_ROWS", default_value_t = 100)]
+    pub max_rows: usize,
+    /// Most characters of a tool answer's text.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_MAX_CHARS", default_value_t = 20_000)]
+    pub max_chars: usize,
+    /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
+    #[arg(long, global = true, env = "DATABRICKS_MCP_LOG", default_value = "info")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve MCP over stdio (default) or streamable HTTP.
+    Serve(ServeArgs),
+    /// Print the tool list a model sees (names, descriptions, schemas, annotations).
+    Tools(ToolsArgs),
+    /// Run one tool and print its result: `call run_sql_query '{"query":"SELECT 1"}'`.
+    Call(CallArgs),
+    /// Check configuration, authentication, connectivity and the SQL warehouse.
+    Doctor,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TransportKind {
+    Stdio,
+    Http,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Transport to serve.
+    #[arg(long, value_enum, default_value_t = TransportKind::Stdio)]
+    pub transport: TransportKind,
+    /// Address for --transport http (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// Extra Host header value to accept (repeatable), e.g. the public name of a reverse proxy.
+    #[arg(long = "allowed-host")]
+    pub allowed_hosts: Vec<String>,
+    /// Extra browser Origin to accept (repeatable), e.g. https://app.example.com:443.
+    #[arg(long = "allowed-origin")]
+    pub allowed_origins: Vec<String>,
+    /// Largest HTTP request body accepted, in bytes.
+    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            transport: TransportKind::Stdio,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsArgs {
+    /// Print the full tools/list JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Tool name, e.g. run_sql_query.
+    pub tool: String,
+    /// Arguments as a JSON object.
+    #[arg(default_value = "{}")]
+    pub arguments: String,
+    /// Request _meta as a JSON object, e.g. '{"warehouse_id":"abc"}'.
+    #[arg(long)]
+    pub meta: Option<String>,
+    /// Print the whole MCP result as JSON instead of its text.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,23 @@
+//! databricks-mcp: a Model Context Protocol server for Databricks.
+//!
+//! Layers (see ARCHITECTURE.md): `databricks-client` talks to Databricks; this crate is
+//! the only one that knows MCP. `tools` declares the tool surface, `server` adapts it to
+//! rmcp, `transport` serves it over stdio or streamable HTTP, `render` keeps answers
+//! within a context budget, `warehouse` chooses where SQL runs.
+
+pub mod cli;
+pub mod context;
+pub mod doctor;
+pub mod error;
+pub mod render;
+pub mod server;
+pub mod settings;
+pub mod startup;
+pub mod state;
+pub mod tools;
+pub mod transport;
+pub mod warehouse;
+
+pub use server::DatabricksMcp;
+pub use settings::Settings;
+pub use state::AppState;

@@ -1,0 +1,127 @@
+//! The `databricks-mcp` binary: parses the command line, sets up logging on stderr and
+//! runs the chosen command. The only place that uses `anyhow`.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use databricks_mcp::cli::{Cli, Command, ServeArgs, TransportKind};
+use databricks_mcp::tools::{Registry, SurfaceOptions};
+use databricks_mcp::transport::{self, HttpOptions};
+use databricks_mcp::{DatabricksMcp, doctor, startup};
+use databricks_client::ProcessEnv;
+use tokio_util::sync::CancellationToken;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.common.log);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("databricks-mcp: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new("info"))
+        .unwrap_or_default()
+        // rmcp logs a harmless error when a cancelled HTTP request's stream closes.
+        .add_directive("rmcp::service=warn".parse().unwrap_or_default());
+    // stdout is the JSON-RPC channel in stdio mode: logs go to stderr, always.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let common = cli.common;
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Tools(args) => {
+            let registry = Registry::full(SurfaceOptions {
+                allow_writes: common.allow_writes,
+            });
+            if args.json {
+                let tools = serde_json::json!({ "tools": registry.list() });
+                println!("{}", serde_json::to_string_pretty(&tools)?);
+            } else {
+                for def in registry.iter() {
+                    let a = def.tool.annotations.clone().unwrap_or_default();
+                    println!(
+                        "{:<22} [{}{}] {}",
+                        def.name(),
+                        def.toolset.name(),
+                        if a.read_only_hint == Some(true) { ", read-only" } else { ", writes" },
+                        def.tool.description.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call(args) => {
+            let arguments: serde_json::Value =
+                serde_json::from_str(&args.arguments).context("the arguments are not valid JSON")?;
+            let serde_json::Value::Object(arguments) = arguments else {
+                anyhow::bail!("the arguments must be a JSON object, e.g. '{{\"query\": \"SELECT 1\"}}'");
+            };
+            let meta = match args.meta.as_deref() {
+                Some(m) => match serde_json::from_str(m).context("--meta is not valid JSON")? {
+                    serde_json::Value::Object(o) => o,
+                    _ => anyhow::bail!("--meta must be a JSON object"),
+                },
+                None => serde_json::Map::new(),
+            };
+            let state = startup::build_state(&common, &ProcessEnv)?;
+            let server = DatabricksMcp::new(state);
+            let result = server
+                .call_direct(&args.tool, Some(arguments), meta)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&result)?);
+            } else {
+                for content in &result.content {
+                    if let Some(text) = content.as_text() {
+                        println!("{}", text.text);
+                    }
+                }
+            }
+            Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Doctor => {
+            let mut report = String::new();
+            let ok = doctor::run(&common, &ProcessEnv, &mut report).await;
+            print!("{report}");
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Serve(args) => {
+            let state = startup::build_state(&common, &ProcessEnv)
+                .context("cannot start: the Databricks configuration is incomplete or invalid (run `databricks-mcp doctor` for details)")?;
+            let server = DatabricksMcp::new(state);
+            match args.transport {
+                TransportKind::Stdio => transport::serve_stdio(server).await?,
+                TransportKind::Http => {
+                    let shutdown = CancellationToken::new();
+                    let signal = shutdown.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::signal::ctrl_c().await;
+                        signal.cancel();
+                    });
+                    let options = HttpOptions {
+                        listen: args.listen,
+                        allowed_hosts: args.allowed_hosts,
+                        allowed_origins: args.allowed_origins,
+                        max_body_bytes: args.max_body_bytes,
+                    };
+                    transport::serve_http(server, options, shutdown).await?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! Jobs toolset: `list_jobs`, `get_job_runs`.
+
+use databricks_client::services::jobs::Run;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Hints, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use crate::context::CallContext;
+use crate::error::ToolError;
+use crate::render::{self, timestamp_ms};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListJobsArgs {
+    /// Page size (1-100, default 25).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Only jobs with exactly this name (case-insensitive).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Cursor from a previous answer, to get the next page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetJobRunsArgs {
+    /// The job's numeric id (from list_jobs).
+    pub job_id: i64,
+    /// Page size (1-25, default 10).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Cursor from a previous answer, to get the next page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        ToolDef::new(
+            "list_jobs",
+            "List jobs",
+            "List the Lakeflow (Databricks) jobs of the workspace with id, name, schedule and creator. Use get_job_runs with a job_id to see its recent runs and whether they succeeded.",
+            Toolset::Jobs,
+            Hints::READ,
+            list_jobs,
+        ),
+        ToolDef::new(
+            "get_job_runs",
+            "Get job runs",
+            "List the most recent runs of one job (newest first) with state, result, start time, duration and a link to the run page. Use it to check whether a job succeeded or why it failed.",
+            Toolset::Jobs,
+            Hints::READ,
+            get_job_runs,
+        ),
+    ]
+}
+
+async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, ToolError> {
+    let limit = page_size(args.limit, 25, 100);
+    let page = ctx
+        .state
+        .client
+        .list_jobs(limit, args.cursor.as_deref(), args.name.as_deref())
+        .await
+        .map_err(|e| ToolError::upstream("Listing jobs", e))?;
+    let columns = ["job_id", "name", "schedule", "creator", "created"].map(String::from).to_vec();
+    let rows = page.items.iter().map(|j| {
+        let settings = j.settings.clone().unwrap_or_default();
+        let schedule = settings.schedule.as_ref().and_then(|s| {
+            s.quartz_cron_expression.as_ref().map(|c| {
+                let paused = s.pause_status.as_deref() == Some("PAUSED");
+                format!(
+                    "{c} {}{}",
+                    s.timezone_id.as_deref().unwrap_or(""),
+                    if paused { " (paused)" } else { "" }
+                )
+                .trim()
+                .to_string()
+            })
+        });
+        vec![
+            Some(j.job_id.to_string()),
+            settings.name,
+            schedule,
+            j.creator_user_name.clone(),
+            timestamp_ms(j.created_time),
+        ]
+    });
+    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
+    text.push_str(&format!("\n\n{} jobs. ", page.items.len()));
+    text.push_str(&next_page_hint("list_jobs", page.next_page_token.as_deref()));
+    let jobs: Vec<_> = page
+        .items
+        .iter()
+        .map(|j| {
+            let s = j.settings.clone().unwrap_or_default();
+            json!({
+                "job_id": j.job_id,
+                "name": s.name,
+                "description": s.description,
+                "schedule": s.schedule,
+                "tags": s.tags,
+                "creator_user_name": j.creator_user_name,
+                "created_time": j.created_time,
+            })
+        })
+        .collect();
+    Ok(ToolOutput::new(text, json!({"jobs": jobs, "next_cursor": page.next_page_token})))
+}
+
+/// The state of a run in one word: the new `status` first, the legacy `state` after.
+fn run_state(run: &Run) -> (Option<String>, Option<String>) {
+    let status = run.status.as_ref();
+    let legacy = run.state.as_ref();
+    let state = status
+        .and_then(|s| s.state.clone())
+        .or_else(|| legacy.and_then(|s| s.life_cycle_state.clone()));
+    let result = legacy.and_then(|s| s.result_state.clone()).or_else(|| {
+        status
+            .and_then(|s| s.termination_details.as_ref())
+            .and_then(|t| t.code.clone())
+    });
+    (state, result)
+}
+
+async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutput, ToolError> {
+    if args.job_id <= 0 {
+        return Err(ToolError::new("job_id must be a positive job id (see list_jobs)"));
+    }
+    let limit = page_size(args.limit, 10, 25);
+    let page = ctx
+        .state
+        .client
+        .list_runs(Some(args.job_id), limit, args.cursor.as_deref())
+        .await
+        .map_err(|e| ToolError::upstream(&format!("Listing runs of job {}", args.job_id), e))?;
+    let columns = ["run_id", "state", "result", "started", "duration_s", "message"]
+        .map(String::from)
+        .to_vec();
+    let rows = page.items.iter().map(|r| {
+        let (state, result) = run_state(r);
+        let message = r
+            .status
+            .as_ref()
+            .and_then(|s| s.termination_details.as_ref())
+            .and_then(|t| t.message.clone())
+            .or_else(|| r.state.as_ref().and_then(|s| s.state_message.clone()))
+            .filter(|m| !m.is_empty());
+        vec![
+            Some(r.run_id.to_string()),
+            state,
+            result,
+            timestamp_ms(r.start_time),
+            r.run_duration.filter(|d| *d > 0).map(|d| (d / 1000).to_string()),
+            message.map(|m| render::clip(&m, 200)),
+        ]
+    });
+    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
+    if page.items.is_empty() {
+        text.push_str(&format!("\n\nJob {} has no runs. ", args.job_id));
+    } else {
+        text.push_str(&format!("\n\n{} runs of job {}, newest first. ", page.items.len(), args.job_id));
+    }
+    text.push_str(&next_page_hint("get_job_runs", page.next_page_token.as_deref()));
+    let runs: Vec<_> = page
+        .items
+        .iter()
+        .map(|r| {
+            let (state, result) = run_state(r);
+            json!({
+                "run_id": r.run_id,
+                "job_id": r.job_id,
+                "run_name": r.run_name,
+                "state": state,
+                "result_state": result,
+                "trigger": r.trigger,
+                "start_time": r.start_time,
+                "end_time": r.end_time.filter(|t| *t > 0),
+                "run_duration_ms": r.run_duration,
+                "run_page_url": r.run_page_url,
+                "status": r.status,
+            })
+        })
+        .collect();
+    Ok(ToolOutput::new(
+        text,
+        json!({"job_id": args.job_id, "runs": runs, "next_cursor": page.next_page_token}),
+    ))
+}

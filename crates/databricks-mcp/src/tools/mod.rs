@@ -1,0 +1,245 @@
+//! The tool registry: tools are data (name, description, schemas, annotations, toolset,
+//! handler), declared once per toolset module and listed in one ordered table.
+//!
+//! Handlers take typed arguments. Arguments that do not match the schema become an
+//! `isError` tool result naming the problem (MCP 2025-11-25: input validation errors are
+//! tool errors, so the model can correct itself); only an unknown tool name is a
+//! protocol error.
+
+pub mod catalog;
+pub mod compute;
+pub mod jobs;
+pub mod pipelines;
+pub mod sql;
+pub mod workspace;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject, Tool, ToolAnnotations};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::context::CallContext;
+use crate::error::ToolError;
+
+/// Largest `arguments` object accepted, serialized. Databricks accepts statements up to
+/// 16 MiB, but nothing a model writes is that large; a bigger payload is a mistake or
+/// abuse and is refused before any work.
+pub const MAX_ARGUMENTS_BYTES: usize = 1024 * 1024;
+
+/// Tool groups, in the order they are listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Toolset {
+    Sql,
+    Catalog,
+    Jobs,
+    Compute,
+    Pipelines,
+    Workspace,
+}
+
+impl Toolset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Toolset::Sql => "sql",
+            Toolset::Catalog => "catalog",
+            Toolset::Jobs => "jobs",
+            Toolset::Compute => "compute",
+            Toolset::Pipelines => "pipelines",
+            Toolset::Workspace => "workspace",
+        }
+    }
+}
+
+/// What a successful tool call produces: compact text for the model and the same data
+/// as JSON for programs.
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    pub text: String,
+    pub structured: Option<Value>,
+}
+
+impl ToolOutput {
+    pub fn new(text: impl Into<String>, structured: Value) -> ToolOutput {
+        ToolOutput {
+            text: text.into(),
+            structured: Some(structured),
+        }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+type Handler = Arc<dyn Fn(CallContext, JsonObject) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync>;
+
+/// Read-only, destructive, idempotent and open-world hints: always all four.
+#[derive(Debug, Clone, Copy)]
+pub struct Hints {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+impl Hints {
+    /// A tool that only reads workspace state. `open_world` is false: the tool's domain
+    /// is the configured workspace, not an open set of external entities.
+    pub const READ: Hints = Hints {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+}
+
+#[derive(Clone)]
+pub struct ToolDef {
+    pub tool: Tool,
+    pub toolset: Toolset,
+    handler: Handler,
+}
+
+impl ToolDef {
+    /// Declares a tool whose arguments deserialize into `A` (its JSON Schema becomes the
+    /// input schema; doc comments become property descriptions).
+    pub fn new<A, F, Fut>(
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        toolset: Toolset,
+        hints: Hints,
+        handler: F,
+    ) -> ToolDef
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(CallContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
+    {
+        let schema = rmcp::handler::server::common::schema_for_type::<A>();
+        let annotations = ToolAnnotations::with_title(title)
+            .read_only(hints.read_only)
+            .destructive(hints.destructive)
+            .idempotent(hints.idempotent)
+            .open_world(hints.open_world);
+        let tool = Tool::new(name, description, schema)
+            .with_title(title)
+            .with_annotations(annotations);
+        let handler = Arc::new(handler);
+        ToolDef {
+            tool,
+            toolset,
+            handler: Arc::new(move |ctx, args| {
+                let handler = handler.clone();
+                Box::pin(async move {
+                    let args: A = serde_json::from_value(Value::Object(args))
+                        .map_err(|e| ToolError::invalid_arguments(name, &e))?;
+                    handler(ctx, args).await
+                })
+            }),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.tool.name
+    }
+
+    /// Replaces the annotations (used when a tool's behaviour depends on the mode).
+    pub fn with_hints(mut self, hints: Hints) -> ToolDef {
+        let title = self.tool.title.clone().unwrap_or_default();
+        self.tool.annotations = Some(
+            ToolAnnotations::with_title(title)
+                .read_only(hints.read_only)
+                .destructive(hints.destructive)
+                .idempotent(hints.idempotent)
+                .open_world(hints.open_world),
+        );
+        self
+    }
+
+    /// Replaces the description (used when a tool's behaviour depends on the mode).
+    pub fn with_description(mut self, description: String) -> ToolDef {
+        self.tool.description = Some(description.into());
+        self
+    }
+
+    /// Runs the tool; every failure becomes an `isError` result with actionable text.
+    pub async fn call(&self, ctx: CallContext, arguments: Option<JsonObject>) -> CallToolResult {
+        let arguments = arguments.unwrap_or_default();
+        let size = serde_json::to_vec(&arguments).map(|v| v.len()).unwrap_or(usize::MAX);
+        if size > MAX_ARGUMENTS_BYTES {
+            return ToolError::new(format!(
+                "the arguments of {} are {:.1} MiB; the limit is {} KiB. Send a shorter text.",
+                self.name(),
+                size as f64 / (1024.0 * 1024.0),
+                MAX_ARGUMENTS_BYTES / 1024
+            ))
+            .into_result();
+        }
+        match (self.handler)(ctx, arguments).await {
+            Ok(out) => {
+                let mut result = CallToolResult::success(vec![Content::text(out.text)]);
+                result.structured_content = out.structured;
+                result
+            }
+            Err(e) => e.into_result(),
+        }
+    }
+}
+
+/// The ordered set of tools a server exposes.
+#[derive(Clone)]
+pub struct Registry {
+    tools: Vec<ToolDef>,
+}
+
+/// Options that change the tool surface.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SurfaceOptions {
+    pub allow_writes: bool,
+}
+
+impl Registry {
+    /// Every tool of the full `/mcp` surface, in toolset then declaration order.
+    pub fn full(options: SurfaceOptions) -> Registry {
+        let mut tools = Vec::new();
+        tools.extend(sql::tools(options));
+        tools.extend(catalog::tools());
+        tools.extend(jobs::tools());
+        tools.extend(compute::tools());
+        tools.extend(pipelines::tools());
+        tools.extend(workspace::tools());
+        tools.sort_by_key(|t| t.toolset);
+        Registry { tools }
+    }
+
+    pub fn list(&self) -> Vec<Tool> {
+        self.tools.iter().map(|t| t.tool.clone()).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&ToolDef> {
+        self.tools.iter().find(|t| t.name() == name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &ToolDef> {
+        self.tools.iter()
+    }
+}
+
+/// Page size used by list tools when the caller gives none, and the most they accept.
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// Clamps a caller's `limit` to the tool's bounds.
+pub fn page_size(limit: Option<u32>, default: u32, max: u32) -> u32 {
+    limit.unwrap_or(default).clamp(1, max)
+}
+
+/// The sentence that tells a model how to get the next page.
+pub fn next_page_hint(tool: &str, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(c) => format!("More results: call {tool} again with cursor=\"{c}\"."),
+        None => "No more results.".to_string(),
+    }
+}

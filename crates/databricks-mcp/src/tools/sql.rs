@@ -1,0 +1,591 @@
+//! SQL toolset: `run_sql_query`, `get_sql_result`, `list_warehouses`.
+//!
+//! Statement lifecycle (REFERENCE.md §1): submit with a short server-side wait, then
+//! poll with backoff until a terminal state or the call's deadline. A statement that
+//! outlives the deadline is not an error: the answer carries its `statement_id` and
+//! says to call `get_sql_result`. When the client cancels the call, the statement is
+//! cancelled upstream, even if the cancel arrives while the submit is in flight.
+
+use std::time::{Duration, Instant};
+
+use databricks_client::DatabricksClient;
+use databricks_client::services::sql::{
+    ExecuteStatementRequest, ResultData, StatementParameter, StatementResponse, StatementState,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Hints, SurfaceOptions, ToolDef, ToolOutput, Toolset, next_page_hint};
+use crate::context::CallContext;
+use crate::error::ToolError;
+use crate::render;
+use crate::warehouse::Choice;
+
+/// Most rows one answer may show, whatever the caller asks.
+pub const MAX_ROWS_PER_ANSWER: u32 = 1000;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunSqlArgs {
+    /// The SQL to run (Databricks SQL dialect). Use three-part names (catalog.schema.table) or set catalog/schema. Several statements may be separated by semicolons only when the server allows writes.
+    pub query: String,
+    /// SQL warehouse id to run on. Omit it to use the server's default warehouse or an automatic choice (call list_warehouses to see ids).
+    #[serde(default)]
+    pub warehouse_id: Option<String>,
+    /// Default catalog for unqualified table names.
+    #[serde(default)]
+    pub catalog: Option<String>,
+    /// Default schema for unqualified table names.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Values for named parameter markers (:name) in the query. Prefer these to pasting values into the SQL text.
+    #[serde(default)]
+    pub parameters: Option<Vec<SqlParameter>>,
+    /// Most rows to show in this answer (1-1000). The rest can be paged with get_sql_result.
+    #[serde(default)]
+    pub max_rows: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlParameter {
+    /// Marker name without the colon.
+    pub name: String,
+    /// The value as text; omit or null for SQL NULL.
+    #[serde(default)]
+    pub value: Option<String>,
+    /// SQL type such as INT, DATE, DECIMAL(10,2); default STRING.
+    #[serde(default, rename = "type")]
+    pub type_: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetSqlResultArgs {
+    /// The statement_id returned by run_sql_query.
+    pub statement_id: String,
+    /// First row to show (0-based). Default 0.
+    #[serde(default)]
+    pub offset: Option<u64>,
+    /// Most rows to show (1-1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListWarehousesArgs {
+    /// Cursor from a previous answer, to get the next page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) on a Databricks SQL warehouse and get the rows as a compact table. Use it to answer questions from data; discover tables first with list_catalogs/list_schemas/list_tables or get_table_schema. Writes (INSERT, UPDATE, DELETE, MERGE, CREATE, DROP, ...) are refused: the server is read-only. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+
+const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as a compact table. Reads and, because the operator enabled writes, also INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check any statement that changes data. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+
+pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
+    let run_sql = ToolDef::new(
+        "run_sql_query",
+        "Run SQL query",
+        RUN_SQL_READ_ONLY,
+        Toolset::Sql,
+        Hints::READ,
+        run_sql_query,
+    );
+    let run_sql = if options.allow_writes {
+        run_sql
+            .with_description(RUN_SQL_WRITES.to_string())
+            .with_hints(Hints {
+                read_only: false,
+                destructive: true,
+                idempotent: false,
+                open_world: false,
+            })
+    } else {
+        run_sql
+    };
+    vec![
+        run_sql,
+        ToolDef::new(
+            "get_sql_result",
+            "Get SQL result",
+            "Poll a statement started by run_sql_query that was still running, or page through a finished result: give its statement_id and the offset of the first row to show. Results stay available for about an hour after the statement finished.",
+            Toolset::Sql,
+            Hints::READ,
+            get_sql_result,
+        ),
+        ToolDef::new(
+            "list_warehouses",
+            "List SQL warehouses",
+            "List the SQL warehouses of the workspace with their id, state, size and type (serverless, pro, classic). Use it to pick a warehouse_id for run_sql_query or to see why a query is queued (a STOPPED warehouse starts on first use).",
+            Toolset::Sql,
+            Hints::READ,
+            list_warehouses,
+        ),
+    ]
+}
+
+async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput, ToolError> {
+    let state = ctx.state.clone();
+    let query = args.query.trim();
+    if query.is_empty() {
+        return Err(ToolError::new("query is empty: give the SQL to run"));
+    }
+    if !state.settings.allow_writes {
+        sql_guard::check_read_only(query).map_err(|e| {
+            ToolError::new(format!(
+                "Refused: {e}. This server is read-only, so only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run. Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes."
+            ))
+        })?;
+    }
+    let choice = state
+        .warehouses
+        .choose(
+            &state.client,
+            ctx.meta_text("warehouse_id"),
+            args.warehouse_id.clone(),
+            state.settings.default_warehouse_id.as_deref(),
+        )
+        .await?;
+    let max_rows = args
+        .max_rows
+        .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
+        .unwrap_or(state.settings.max_rows);
+    let deadline = Instant::now() + state.settings.sql_timeout;
+    let request = ExecuteStatementRequest {
+        statement: query.to_string(),
+        warehouse_id: choice.id.clone(),
+        catalog: args.catalog.filter(|c| !c.is_empty()),
+        schema: args.schema.filter(|s| !s.is_empty()),
+        parameters: args
+            .parameters
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| StatementParameter {
+                name: p.name,
+                value: p.value,
+                type_: p.type_,
+            })
+            .collect(),
+        wait_timeout: Some(server_wait(state.settings.sql_timeout)),
+        on_wait_timeout: Some("CONTINUE".into()),
+        disposition: Some("INLINE".into()),
+        format: Some("JSON_ARRAY".into()),
+        ..Default::default()
+    };
+
+    // The submit runs in its own task so that a cancel arriving mid-flight can still
+    // learn the statement id and cancel it upstream.
+    let client = state.client.clone();
+    let mut submit = tokio::spawn(async move { client.execute_statement(&request).await });
+    let submitted = tokio::select! {
+        joined = &mut submit => joined.map_err(|e| ToolError::new(format!("internal error: {e}")))?,
+        _ = ctx.ct.cancelled() => {
+            let client = state.client.clone();
+            tokio::spawn(async move {
+                if let Ok(Ok(r)) = submit.await {
+                    cancel_upstream(&client, &r).await;
+                }
+            });
+            return Err(ToolError::new("cancelled by the client"));
+        }
+    };
+    let response = match submitted {
+        Ok(r) => r,
+        Err(e) => {
+            if e.kind() == Some(databricks_client::ErrorKind::NotFound) {
+                state.warehouses.forget().await;
+            }
+            return Err(ToolError::new(format!(
+                "Submitting the statement to {} failed: {e}",
+                choice.explain()
+            )));
+        }
+    };
+    let response = wait_for_statement(&ctx, response, deadline).await?;
+    answer(&ctx, response, Some(&choice), 0, max_rows).await
+}
+
+async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
+    let id = args.statement_id.trim();
+    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(ToolError::new(format!(
+            "{id:?} is not a statement id (expected the statement_id given by run_sql_query)"
+        )));
+    }
+    let limit = args
+        .limit
+        .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
+        .unwrap_or(ctx.state.settings.max_rows);
+    let response = ctx
+        .state
+        .client
+        .get_statement(id)
+        .await
+        .map_err(|e| ToolError::upstream(&format!("Reading statement {id}"), e))?;
+    let offset = args.offset.unwrap_or(0);
+    answer(&ctx, response, None, offset, limit).await
+}
+
+/// `wait_timeout` for the submit: the API takes 0 or 5–50 s.
+fn server_wait(deadline: Duration) -> String {
+    let secs = deadline.as_secs().min(10);
+    if secs < 5 { "0s".into() } else { format!("{secs}s") }
+}
+
+/// Polls until the statement is terminal, the deadline passes or the call is cancelled.
+async fn wait_for_statement(
+    ctx: &CallContext,
+    mut response: StatementResponse,
+    deadline: Instant,
+) -> Result<StatementResponse, ToolError> {
+    let client = &ctx.state.client;
+    let started = Instant::now();
+    let mut delay = Duration::from_millis(100);
+    let mut polls = 0u32;
+    while !response.status.state.is_terminal() {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(response);
+        }
+        polls += 1;
+        if ctx.wants_progress() {
+            let what = match response.status.state {
+                StatementState::Pending => "queued (the warehouse may be starting)",
+                _ => "running",
+            };
+            ctx.progress(
+                polls as f64,
+                None,
+                format!(
+                    "statement {} is {what}, {:.0} s elapsed",
+                    response.statement_id,
+                    started.elapsed().as_secs_f64()
+                ),
+            )
+            .await;
+        }
+        let sleep = delay.min(deadline - now);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = ctx.ct.cancelled() => {
+                cancel_upstream(client, &response).await;
+                return Err(ToolError::new(format!(
+                    "cancelled by the client; statement {} was cancelled on the warehouse",
+                    response.statement_id
+                )));
+            }
+        }
+        delay = (delay * 2).min(Duration::from_secs(2));
+        let poll = tokio::select! {
+            r = client.get_statement(&response.statement_id) => r,
+            _ = ctx.ct.cancelled() => {
+                cancel_upstream(client, &response).await;
+                return Err(ToolError::new("cancelled by the client"));
+            }
+        };
+        response = poll.map_err(|e| {
+            ToolError::new(format!(
+                "Polling statement {} failed: {e}. The statement may still be running: call get_sql_result with statement_id=\"{}\".",
+                response.statement_id, response.statement_id
+            ))
+        })?;
+    }
+    Ok(response)
+}
+
+async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse) {
+    if response.status.state.is_terminal() || response.statement_id.is_empty() {
+        return;
+    }
+    match client.cancel_statement(&response.statement_id).await {
+        Ok(()) => tracing::info!(statement_id = %response.statement_id, "statement cancelled upstream"),
+        Err(e) => tracing::warn!(statement_id = %response.statement_id, "cancelling statement failed: {e}"),
+    }
+}
+
+/// Turns a statement in any state into the tool's answer.
+async fn answer(
+    ctx: &CallContext,
+    response: StatementResponse,
+    choice: Option<&Choice>,
+    offset: u64,
+    limit: usize,
+) -> Result<ToolOutput, ToolError> {
+    let id = response.statement_id.clone();
+    let ran_on = choice.map(|c| format!("Ran on {}.", c.explain()));
+    match response.status.state {
+        StatementState::Succeeded => {}
+        StatementState::Failed => {
+            let error = response.status.error.clone().unwrap_or_default();
+            let mut text = format!(
+                "The statement failed: {}",
+                error.message.as_deref().unwrap_or("no message from the warehouse")
+            );
+            if let Some(code) = &error.error_code {
+                text.push_str(&format!(" (error code {code}"));
+                if let Some(sql_state) = &response.status.sql_state {
+                    text.push_str(&format!(", SQLSTATE {sql_state}"));
+                }
+                text.push(')');
+            }
+            text.push_str(&format!(". Statement {id}."));
+            if let Some(r) = ran_on {
+                text.push(' ');
+                text.push_str(&r);
+            }
+            text.push_str(" Fix the SQL and run it again.");
+            return Err(ToolError::new(text));
+        }
+        StatementState::Canceled => {
+            return Err(ToolError::new(format!(
+                "Statement {id} was cancelled before it finished; run it again if you still need it."
+            )));
+        }
+        StatementState::Closed => {
+            return Err(ToolError::new(format!(
+                "The result of statement {id} is no longer available (results are kept about an hour); run the query again."
+            )));
+        }
+        state => {
+            let text = format!(
+                "Statement {id} is still {} — it keeps running on the warehouse. Call get_sql_result with statement_id=\"{id}\" to check again and get the rows.{}",
+                state.as_str(),
+                ran_on.map(|r| format!(" {r}")).unwrap_or_default()
+            );
+            return Ok(ToolOutput::new(
+                text,
+                json!({
+                    "statement_id": id,
+                    "state": state.as_str(),
+                    "warehouse_id": choice.map(|c| c.id.clone()),
+                }),
+            ));
+        }
+    }
+
+    let manifest = response.manifest.clone().unwrap_or_default();
+    let columns: Vec<String> = manifest.schema.columns.iter().map(|c| c.name.clone()).collect();
+    let types: Vec<String> = manifest
+        .schema
+        .columns
+        .iter()
+        .map(|c| c.type_name.clone().unwrap_or_else(|| "STRING".into()))
+        .collect();
+    let total = manifest.total_row_count.map(|t| t.max(0) as u64);
+    let rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
+    let max_chars = ctx.state.settings.max_chars;
+    let rendered = render::table(&columns, rows.iter().cloned(), max_chars.saturating_sub(400));
+    let shown = rendered.rows_shown as u64;
+    let next_offset = {
+        let next = offset + shown;
+        match total {
+            Some(t) if next < t => Some(next),
+            None if shown > 0 && shown as usize == limit => Some(next),
+            _ => None,
+        }
+    };
+
+    let mut text = String::new();
+    if columns.is_empty() {
+        text.push_str("The statement succeeded and returned no result set.");
+    } else {
+        text.push_str(&rendered.text);
+        text.push_str("\n\n");
+        match total {
+            Some(0) => text.push_str("0 rows."),
+            Some(t) if shown == 0 && offset >= t => {
+                text.push_str(&format!("No rows at offset {offset}: the result has {t} rows."))
+            }
+            Some(t) => text.push_str(&format!(
+                "Rows {}–{} of {t} shown.",
+                if shown == 0 { offset } else { offset + 1 },
+                offset + shown
+            )),
+            None => text.push_str(&format!("{shown} rows shown.")),
+        }
+        if rendered.cut_by_chars {
+            text.push_str(" (the answer's character budget was reached)");
+        }
+        if manifest.truncated {
+            text.push_str(" The warehouse truncated the result (row or byte limit): the total is a lower bound.");
+        }
+        if let Some(next) = next_offset {
+            text.push_str(&format!(
+                " More: call get_sql_result with statement_id=\"{id}\" and offset={next}."
+            ));
+        }
+    }
+    if let Some(r) = &ran_on {
+        text.push('\n');
+        text.push_str(r);
+    }
+
+    let typed_rows: Vec<Value> = rows
+        .iter()
+        .take(rendered.rows_shown)
+        .map(|row| Value::Array(row.iter().zip(&types).map(|(v, t)| typed(v.as_deref(), t)).collect()))
+        .collect();
+    let structured = json!({
+        "statement_id": id,
+        "state": "SUCCEEDED",
+        "warehouse_id": choice.map(|c| c.id.clone()),
+        "columns": manifest.schema.columns.iter().map(|c| json!({
+            "name": c.name,
+            "type": c.type_text.clone().or(c.type_name.clone()),
+        })).collect::<Vec<_>>(),
+        "rows": typed_rows,
+        "row_offset": offset,
+        "row_count": shown,
+        "total_row_count": total,
+        "truncated": manifest.truncated,
+        "next_offset": next_offset,
+    });
+    Ok(ToolOutput::new(text, structured))
+}
+
+/// The rows `[offset, offset + limit)` of a finished statement, fetching only the
+/// chunks that hold them.
+async fn fetch_rows(
+    client: &DatabricksClient,
+    response: &StatementResponse,
+    offset: u64,
+    limit: usize,
+) -> Result<Vec<Vec<Option<String>>>, ToolError> {
+    let mut rows = Vec::new();
+    let Some(first) = &response.result else {
+        return Ok(rows);
+    };
+    let chunks = response.manifest.as_ref().map(|m| m.chunks.clone()).unwrap_or_default();
+    // Start at the chunk holding `offset` when the manifest says which; else walk.
+    let start_chunk = chunks
+        .iter()
+        .find(|c| (c.row_offset as u64) <= offset && offset < (c.row_offset + c.row_count) as u64)
+        .map(|c| c.chunk_index);
+    let mut chunk: ResultData = match start_chunk {
+        Some(index) if index != first.chunk_index => fetch_chunk(client, &response.statement_id, index).await?,
+        _ => first.clone(),
+    };
+    loop {
+        let chunk_offset = chunk.row_offset.max(0) as u64;
+        let data = chunk.data_array.take().unwrap_or_default();
+        for (i, row) in data.into_iter().enumerate() {
+            if chunk_offset + i as u64 >= offset {
+                rows.push(row);
+                if rows.len() >= limit {
+                    return Ok(rows);
+                }
+            }
+        }
+        match chunk.next_chunk_index {
+            Some(next) => chunk = fetch_chunk(client, &response.statement_id, next).await?,
+            None => return Ok(rows),
+        }
+    }
+}
+
+async fn fetch_chunk(client: &DatabricksClient, statement_id: &str, index: i64) -> Result<ResultData, ToolError> {
+    client
+        .get_statement_chunk(statement_id, index)
+        .await
+        .map_err(|e| ToolError::upstream(&format!("Fetching chunk {index} of statement {statement_id}"), e))
+}
+
+/// A JSON_ARRAY cell as a typed JSON value: numbers and booleans unquoted.
+fn typed(value: Option<&str>, type_name: &str) -> Value {
+    let Some(v) = value else { return Value::Null };
+    match type_name {
+        "LONG" | "INT" | "SHORT" | "BYTE" => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(v)),
+        "DOUBLE" | "FLOAT" | "DECIMAL" => match v.parse::<f64>() {
+            // Only when the float round-trips, so no digit of a DECIMAL is lost.
+            Ok(f) if f.is_finite() && (type_name != "DECIMAL" || significant_digits(v) <= 15) => Value::from(f),
+            _ => Value::from(v),
+        },
+        "BOOLEAN" => match v {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::from(v),
+        },
+        _ => Value::from(v),
+    }
+}
+
+fn significant_digits(v: &str) -> usize {
+    v.trim_start_matches(['-', '+', '0', '.']).chars().filter(char::is_ascii_digit).count()
+}
+
+async fn list_warehouses(ctx: CallContext, args: ListWarehousesArgs) -> Result<ToolOutput, ToolError> {
+    let page = ctx
+        .state
+        .client
+        .list_warehouses(args.cursor.as_deref())
+        .await
+        .map_err(|e| ToolError::upstream("Listing SQL warehouses", e))?;
+    let columns: Vec<String> = ["id", "name", "state", "size", "type", "clusters"].map(String::from).to_vec();
+    let rows = page.items.iter().map(|w| {
+        vec![
+            Some(w.id.clone()),
+            Some(w.name.clone()),
+            Some(w.state.as_str().to_string()),
+            w.cluster_size.clone(),
+            Some(warehouse_type(w)),
+            w.num_clusters.map(|n| n.to_string()),
+        ]
+    });
+    let rendered = render::table(&columns, rows, ctx.state.settings.max_chars);
+    let mut text = rendered.text;
+    text.push_str(&format!("\n\n{} warehouses. ", page.items.len()));
+    text.push_str(&next_page_hint("list_warehouses", page.next_page_token.as_deref()));
+    if let Some(default) = &ctx.state.settings.default_warehouse_id {
+        text.push_str(&format!(" The server's default warehouse is {default}."));
+    }
+    let structured = json!({
+        "warehouses": page.items.iter().map(|w| json!({
+            "id": w.id,
+            "name": w.name,
+            "state": w.state.as_str(),
+            "cluster_size": w.cluster_size,
+            "type": warehouse_type(w),
+            "num_clusters": w.num_clusters,
+            "auto_stop_mins": w.auto_stop_mins,
+        })).collect::<Vec<_>>(),
+        "next_cursor": page.next_page_token,
+    });
+    Ok(ToolOutput::new(text, structured))
+}
+
+fn warehouse_type(w: &databricks_client::services::sql::Warehouse) -> String {
+    if w.is_serverless() {
+        "serverless".into()
+    } else {
+        w.warehouse_type.clone().unwrap_or_else(|| "CLASSIC".into()).to_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_typed() {
+        assert_eq!(typed(Some("42"), "LONG"), json!(42));
+        assert_eq!(typed(Some("1.5"), "DOUBLE"), json!(1.5));
+        assert_eq!(typed(Some("129.99"), "DECIMAL"), json!(129.99));
+        assert_eq!(
+            typed(Some("12345678901234567890.12"), "DECIMAL"),
+            json!("12345678901234567890.12")
+        );
+        assert_eq!(typed(Some("true"), "BOOLEAN"), json!(true));
+        assert_eq!(typed(None, "STRING"), Value::Null);
+        assert_eq!(typed(Some("null"), "STRING"), json!("null"));
+    }
+
+    #[test]
+    fn wait_timeout_is_valid_for_the_api() {
+        assert_eq!(server_wait(Duration::from_secs(2)), "0s");
+        assert_eq!(server_wait(Duration::from_secs(7)), "7s");
+        assert_eq!(server_wait(Duration::from_secs(300)), "10s");
+    }
+}

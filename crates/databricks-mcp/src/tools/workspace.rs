@@ -1,0 +1,108 @@
+//! Workspace toolset: `list_notebooks`.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use crate::context::CallContext;
+use crate::error::ToolError;
+use crate::render::{self, timestamp_ms};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListNotebooksArgs {
+    /// Absolute workspace folder, e.g. "/Users/someone@example.com". Default "/".
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Page size (1-100, default 50).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// Cursor from a previous answer, to get the next page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![ToolDef::new(
+        "list_notebooks",
+        "List notebooks",
+        "List the notebooks, files and folders directly inside a workspace folder (not recursive), with language and modification time. Call it again with a folder's path to go deeper; start at \"/\" or \"/Users\".",
+        Toolset::Workspace,
+        Hints::READ,
+        list_notebooks,
+    )]
+}
+
+fn validate_path(path: &str) -> Result<String, ToolError> {
+    let path = path.trim();
+    let path = if path.is_empty() { "/" } else { path };
+    if !path.starts_with('/') || path.len() > 4096 || path.chars().any(char::is_control) {
+        return Err(ToolError::new(format!(
+            "path {path:?} must be an absolute workspace path such as \"/Users/someone@example.com\""
+        )));
+    }
+    if path.split('/').any(|segment| segment == "..") {
+        return Err(ToolError::new("path must not contain \"..\" segments"));
+    }
+    let trimmed = path.trim_end_matches('/');
+    Ok(if trimmed.is_empty() { "/".into() } else { trimmed.into() })
+}
+
+async fn list_notebooks(ctx: CallContext, args: ListNotebooksArgs) -> Result<ToolOutput, ToolError> {
+    let path = validate_path(args.path.as_deref().unwrap_or("/"))?;
+    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) as usize;
+    let offset: usize = match args.cursor.as_deref() {
+        Some(c) => c.parse().map_err(|_| {
+            ToolError::new("invalid cursor: pass the cursor exactly as a previous list_notebooks answer gave it")
+        })?,
+        None => 0,
+    };
+    let mut objects = ctx
+        .state
+        .client
+        .list_workspace(&path)
+        .await
+        .map_err(|e| ToolError::upstream(&format!("Listing workspace folder {path}"), e))?;
+    // Folders first, then by path, so pages are stable.
+    objects.sort_by(|a, b| {
+        let dir = |o: &databricks_client::services::workspace::ObjectInfo| o.object_type.as_deref() != Some("DIRECTORY");
+        (dir(a), &a.path).cmp(&(dir(b), &b.path))
+    });
+    let total = objects.len();
+    let page: Vec<_> = objects.into_iter().skip(offset).take(size).collect();
+    let next = (offset + page.len() < total).then(|| (offset + page.len()).to_string());
+    let columns = ["path", "type", "language", "modified"].map(String::from).to_vec();
+    let rows = page.iter().map(|o| {
+        vec![
+            Some(o.path.clone()),
+            o.object_type.clone(),
+            o.language.clone(),
+            timestamp_ms(o.modified_at),
+        ]
+    });
+    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
+    let notebooks = page.iter().filter(|o| o.object_type.as_deref() == Some("NOTEBOOK")).count();
+    text.push_str(&format!(
+        "\n\n{} objects in {path} ({notebooks} notebooks). ",
+        page.len()
+    ));
+    text.push_str(&next_page_hint("list_notebooks", next.as_deref()));
+    Ok(ToolOutput::new(
+        text,
+        json!({"path": path, "objects": page, "total": total, "next_cursor": next}),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert_eq!(validate_path("").ok().as_deref(), Some("/"));
+        assert_eq!(validate_path("/Users/a/").ok().as_deref(), Some("/Users/a"));
+        assert!(validate_path("Users").is_err());
+        assert!(validate_path("/a/../b").is_err());
+    }
+}

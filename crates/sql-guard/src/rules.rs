@@ -1,0 +1,396 @@
+//! Per-statement rules: the leading keyword decides which statements can be reads at all,
+//! query-shaped statements are scanned for write keywords, and the sqlparser tree (when
+//! it parses) can only make a read verdict stricter.
+
+use crate::ast::{self, AstVerdict};
+use crate::lexer::{Token, TokenKind};
+use crate::{Classified, StatementKind, Verdict};
+
+/// How many `EXPLAIN`/`DESCRIBE QUERY` levels are unwrapped before giving up.
+const MAX_DEPTH: usize = 8;
+
+/// Keywords that start a query (and may follow opening parentheses).
+const QUERY_STARTERS: [&str; 5] = ["SELECT", "WITH", "VALUES", "TABLE", "FROM"];
+
+/// A verdict before it is attached to a statement's text.
+struct Rule {
+    kind: StatementKind,
+    verdict: Verdict,
+    reason: String,
+}
+
+fn read(kind: StatementKind, reason: &str) -> Rule {
+    Rule {
+        kind,
+        verdict: Verdict::Read,
+        reason: reason.to_string(),
+    }
+}
+
+fn write(kind: StatementKind, reason: impl Into<String>) -> Rule {
+    Rule {
+        kind,
+        verdict: Verdict::Write,
+        reason: reason.into(),
+    }
+}
+
+fn unknown() -> Rule {
+    write(
+        StatementKind::Unknown,
+        "could not be parsed as a known read statement",
+    )
+}
+
+/// Classifies one statement given its significant tokens (no whitespace, no comments, no
+/// semicolons). `None` when there are no tokens.
+pub(crate) fn classify_statement(src: &str, sig: &[Token], depth: usize) -> Option<Classified> {
+    let (first, last) = (sig.first()?, sig.last()?);
+    let text = src.get(first.start..last.end).unwrap_or("").trim().to_string();
+    let rule = statement_rule(src, sig, depth);
+    Some(Classified {
+        kind: rule.kind,
+        verdict: rule.verdict,
+        text,
+        reason: rule.reason,
+    })
+}
+
+fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+    if depth > MAX_DEPTH {
+        return write(StatementKind::Unknown, "EXPLAIN/DESCRIBE nested too deeply");
+    }
+    let parens = sig.iter().take_while(|t| t.is_punct(src, '(')).count();
+    let Some(lead) = sig.get(parens).filter(|t| t.kind == TokenKind::Word) else {
+        return unknown();
+    };
+    let keyword = lead.text(src).to_ascii_uppercase();
+    let is_query = QUERY_STARTERS.contains(&keyword.as_str());
+    if parens > 0 && !is_query {
+        return unknown();
+    }
+    let rule = match keyword.as_str() {
+        _ if is_query => query_rule(src, sig),
+        "SHOW" => read(StatementKind::Show, "SHOW only reads metadata"),
+        "USE" => read(
+            StatementKind::Use,
+            "USE only selects the session's current catalog or schema",
+        ),
+        "SET" => set_rule(src, sig),
+        "EXPLAIN" => explain_rule(src, sig, depth),
+        "DESC" | "DESCRIBE" => describe_rule(src, sig, depth),
+        _ => keyword_rule(&keyword),
+    };
+    if rule.verdict == Verdict::Read
+        && matches!(
+            rule.kind,
+            StatementKind::Query | StatementKind::Describe | StatementKind::Explain
+        )
+    {
+        if let Some(refused) = ast_refusal(src, sig, &keyword) {
+            return refused;
+        }
+    }
+    rule
+}
+
+/// Parses the statement with sqlparser and returns a refusal if its tree is not a read.
+/// A statement sqlparser cannot parse keeps the token rules' verdict.
+fn ast_refusal(src: &str, sig: &[Token], keyword: &str) -> Option<Rule> {
+    let statements = ast::parse(&canonical_sql(src, sig)?)?;
+    statements
+        .iter()
+        .find_map(|statement| match ast::verdict(statement) {
+            AstVerdict::Read => None,
+            AstVerdict::Write(Some((kind, reason))) => Some(write(kind, reason)),
+            AstVerdict::Write(None) => Some(keyword_rule(keyword)),
+        })
+}
+
+/// `SELECT`, `WITH`, `VALUES`, `TABLE`, `FROM` (Databricks accepts `FROM t SELECT …`), maybe
+/// after opening parentheses: a read unless a write keyword appears outside strings,
+/// comments and backticks.
+fn query_rule(src: &str, sig: &[Token]) -> Rule {
+    match write_marker(src, sig) {
+        Some(refusal) => refusal,
+        None => read(StatementKind::Query, "a query only reads data"),
+    }
+}
+
+/// Finds a keyword that makes a query-shaped statement write: `INSERT`, `INTO` (`SELECT …
+/// INTO`, `FROM t INSERT INTO …`), `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` (also in CTEs),
+/// or `USING '<script>'` (`TRANSFORM … USING` runs an external program).
+fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
+    sig.iter().enumerate().find_map(|(i, token)| {
+        if token.kind != TokenKind::Word {
+            return None;
+        }
+        let word = token.text(src).to_ascii_uppercase();
+        let kind = match word.as_str() {
+            "INSERT" | "INTO" | "OVERWRITE" => StatementKind::Insert,
+            "UPDATE" => StatementKind::Update,
+            "DELETE" => StatementKind::Delete,
+            "MERGE" => StatementKind::Merge,
+            "USING"
+                if sig
+                    .get(i + 1)
+                    .is_some_and(|t| matches!(t.kind, TokenKind::String { .. })) =>
+            {
+                return Some(write(
+                    StatementKind::Other("TRANSFORM".to_string()),
+                    "TRANSFORM ... USING '<script>' runs an external program",
+                ));
+            }
+            _ => return None,
+        };
+        Some(write(
+            kind,
+            format!(
+                "the keyword {word} appears outside strings and comments, so this \
+                 statement may write data (quote an identifier named {word} with backticks)"
+            ),
+        ))
+    })
+}
+
+/// `SET`: listing (`SET`, `SET -v`), showing one value (`SET key`) and `SET TIME ZONE` are
+/// session-only reads; `SET key = value`, `SET VAR[IABLE] …` and anything else are refused.
+fn set_rule(src: &str, sig: &[Token]) -> Rule {
+    let rest = sig.get(1..).unwrap_or_default();
+    match rest {
+        [] => return read(StatementKind::Set, "SET lists the session configuration"),
+        [dash, v] if dash.is_punct(src, '-') && v.is_word(src, "v") => {
+            return read(StatementKind::Set, "SET -v lists the session configuration");
+        }
+        [time, zone, ..] if time.is_word(src, "TIME") && zone.is_word(src, "ZONE") => {
+            return read(
+                StatementKind::Set,
+                "SET TIME ZONE only changes how this session renders timestamps",
+            );
+        }
+        _ => {}
+    }
+    // Spark matches `SET key = value` on the statement's raw text, comments included, so
+    // only a plain dotted key without comments is accepted.
+    let plain_key = rest.first().is_some_and(|t| {
+        t.kind == TokenKind::Word && !t.is_word(src, "VAR") && !t.is_word(src, "VARIABLE")
+    }) && rest
+        .iter()
+        .all(|t| t.kind == TokenKind::Word || t.is_punct(src, '.'))
+        && sig.windows(2).all(|pair| {
+            src.get(pair[0].end..pair[1].start)
+                .is_some_and(|gap| gap.trim().is_empty())
+        });
+    if plain_key {
+        read(StatementKind::Set, "SET <key> shows one configuration value")
+    } else {
+        write(
+            StatementKind::Set,
+            "SET changes the session configuration or variables",
+        )
+    }
+}
+
+/// `EXPLAIN [EXTENDED|CODEGEN|COST|FORMATTED|LOGICAL|VERBOSE|ANALYZE] <statement>`: a read
+/// only when the explained statement is one (`EXPLAIN ANALYZE` executes it).
+fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+    let mut j = 1;
+    while let Some(token) = sig.get(j) {
+        let is_modifier = ["EXTENDED", "CODEGEN", "COST", "FORMATTED", "LOGICAL", "VERBOSE"]
+            .iter()
+            .any(|m| token.is_word(src, m));
+        // `EXPLAIN ANALYZE TABLE t …` could explain `ANALYZE TABLE`: then ANALYZE stays.
+        let is_analyze = token.is_word(src, "ANALYZE")
+            && !sig
+                .get(j + 1)
+                .is_some_and(|t| t.is_word(src, "TABLE") || t.is_word(src, "TABLES"));
+        if !(is_modifier || is_analyze) {
+            break;
+        }
+        j += 1;
+    }
+    match classify_statement(src, sig.get(j..).unwrap_or_default(), depth + 1) {
+        None => write(StatementKind::Explain, "EXPLAIN without a statement"),
+        Some(inner) if inner.verdict == Verdict::Read => read(
+            StatementKind::Explain,
+            "EXPLAIN of a read statement only reads",
+        ),
+        Some(inner) => write(
+            StatementKind::Explain,
+            format!(
+                "EXPLAIN is allowed only for read statements (EXPLAIN ANALYZE would execute \
+                 it), and the explained {} statement is not: {}",
+                inner.kind, inner.reason
+            ),
+        ),
+    }
+}
+
+/// `DESCRIBE`/`DESC` of a table, function, catalog, schema, volume, `DETAIL`, `HISTORY`…
+/// is a read; `DESCRIBE [QUERY] <query>` is a read when the query is.
+fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+    let Some(next) = sig.get(1) else {
+        return unknown();
+    };
+    let query_from = if next.is_word(src, "QUERY") {
+        Some(2)
+    } else if ["SELECT", "WITH", "VALUES", "FROM"]
+        .iter()
+        .any(|k| next.is_word(src, k))
+        || next.is_punct(src, '(')
+    {
+        Some(1)
+    } else {
+        None
+    };
+    let Some(from) = query_from else {
+        return match write_marker(src, sig) {
+            Some(refusal) => refusal,
+            None => read(StatementKind::Describe, "DESCRIBE only reads metadata"),
+        };
+    };
+    match classify_statement(src, sig.get(from..).unwrap_or_default(), depth + 1) {
+        Some(inner) if inner.verdict == Verdict::Read && inner.kind == StatementKind::Query => {
+            read(StatementKind::Describe, "DESCRIBE QUERY of a read query only reads")
+        }
+        Some(inner) => write(
+            StatementKind::Describe,
+            format!(
+                "DESCRIBE QUERY is allowed only for read queries: {}",
+                inner.reason
+            ),
+        ),
+        None => unknown(),
+    }
+}
+
+/// Statements that cannot be reads, by leading keyword.
+fn keyword_rule(keyword: &str) -> Rule {
+    use StatementKind as K;
+    match keyword {
+        "INSERT" => write(K::Insert, "INSERT writes data"),
+        "UPDATE" => write(K::Update, "UPDATE writes data"),
+        "DELETE" => write(K::Delete, "DELETE writes data"),
+        "MERGE" => write(K::Merge, "MERGE writes data"),
+        "TRUNCATE" => write(K::Ddl, "TRUNCATE deletes all rows of a table"),
+        "CREATE" | "DROP" | "ALTER" | "RENAME" | "REPLACE" | "UNDROP" => write(
+            K::Ddl,
+            format!("{keyword} creates, changes or removes catalog objects"),
+        ),
+        "COMMENT" => write(K::Ddl, "COMMENT ON changes object metadata"),
+        "GRANT" | "REVOKE" | "DENY" => write(K::Dcl, format!("{keyword} changes permissions")),
+        "COPY" | "LOAD" | "UNLOAD" => write(K::Copy, format!("{keyword} loads or exports data")),
+        "OPTIMIZE" | "VACUUM" | "RESTORE" | "MSCK" | "REFRESH" | "ANALYZE" | "FSCK" | "REORG"
+        | "CONVERT" | "SYNC" | "CACHE" | "UNCACHE" | "CLEAR" | "REPAIR" | "GENERATE" => write(
+            K::Maintenance,
+            format!("{keyword} changes table data, metadata or caches"),
+        ),
+        "CALL" => write(K::Call, "CALL runs a procedure, which may change data"),
+        "EXECUTE" | "EXEC" => write(
+            K::ExecuteImmediate,
+            "EXECUTE IMMEDIATE runs dynamic SQL, which cannot be checked",
+        ),
+        "RESET" => write(K::Set, "RESET changes the session configuration"),
+        "ADD" | "LIST" | "GET" | "PUT" | "REMOVE" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK"
+        | "DECLARE" | "IF" | "FOR" | "WHILE" | "LOOP" | "REPEAT" | "CASE" | "LEAVE"
+        | "ITERATE" | "SIGNAL" | "RESIGNAL" | "RETURN" | "KILL" | "LOCK" | "UNLOCK"
+        | "EXPORT" | "IMPORT" | "DFS" | "APPLY" => write(
+            K::Other(keyword.to_string()),
+            format!("{keyword} is not a read statement"),
+        ),
+        _ => unknown(),
+    }
+}
+
+/// The statement rewritten for sqlparser so that its tokenizer cannot draw boundaries
+/// differently from [`crate::lexer`]: comments become spaces, hints are dropped, string
+/// literals lose their escapes and raw prefixes (quotes and backslashes inside become `_`)
+/// and backquoted identifiers lose inner backticks. `None` for an unterminated hint.
+fn canonical_sql(src: &str, sig: &[Token]) -> Option<String> {
+    let mut out = String::with_capacity(src.len().min(ast::MAX_PARSE_BYTES + 1));
+    let mut previous_end = None;
+    let mut in_hint = false;
+    for token in sig {
+        let gap = previous_end.is_some_and(|end| end != token.start);
+        previous_end = Some(token.end);
+        if in_hint {
+            match token.kind {
+                TokenKind::HintStart => return None,
+                TokenKind::HintEnd => {
+                    in_hint = false;
+                    out.push(' ');
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if gap {
+            out.push(' ');
+        }
+        let text = token.text(src);
+        match token.kind {
+            TokenKind::HintStart => in_hint = true,
+            TokenKind::String { quote, raw } => {
+                let body = text.get(if raw { 2 } else { 1 }..text.len().saturating_sub(1))?;
+                push_sanitized(&mut out, quote, body);
+            }
+            TokenKind::QuotedIdent => {
+                push_sanitized(&mut out, '`', text.get(1..text.len().saturating_sub(1))?);
+            }
+            _ => out.push_str(text),
+        }
+        if out.len() > ast::MAX_PARSE_BYTES {
+            return None;
+        }
+    }
+    (!in_hint).then_some(out)
+}
+
+fn push_sanitized(out: &mut String, quote: char, body: &str) {
+    out.push(quote);
+    out.extend(body.chars().map(|c| {
+        if matches!(c, '\'' | '"' | '\\' | '`') {
+            '_'
+        } else {
+            c
+        }
+    }));
+    out.push(quote);
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::lexer::{LexOptions, lex};
+
+    fn canonical(src: &str) -> Option<String> {
+        let lexed = lex(
+            src,
+            LexOptions {
+                comment_continuation: true,
+            },
+        )
+        .unwrap();
+        let sig: Vec<Token> = lexed
+            .tokens
+            .into_iter()
+            .filter(Token::is_significant)
+            .collect();
+        canonical_sql(src, &sig)
+    }
+
+    #[test]
+    fn canonical_text_removes_comments_hints_and_escapes() {
+        assert_eq!(
+            canonical("SELECT /*+ BROADCAST(t) */ a/*c*/b -- x\n FROM t").unwrap(),
+            "SELECT   a b FROM t"
+        );
+        assert_eq!(
+            canonical(r#"SELECT 'it\'s', r'\d', "a\"b", `x``y`"#).unwrap(),
+            r#"SELECT 'it__s', '_d', "a__b", `x__y`"#
+        );
+        assert_eq!(canonical("SELECT /*+ x"), None);
+    }
+}
