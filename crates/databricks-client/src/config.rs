@@ -144,15 +144,24 @@ impl AuthType {
             "basic" => Err(ConfigError::BasicAuthUnsupported {
                 detail: format!("auth type \"basic\" was requested{from}"),
             }),
-            known @ ("external-browser" | "metadata-service" | "azure-cli" | "azure-msi"
-            | "azure-client-secret" | "github-oidc" | "github-oidc-azure"
-            | "azure-devops-oidc" | "env-oidc" | "file-oidc" | "google-credentials"
-            | "google-id" | "runtime" | "runtime-oauth" | "model-serving") => {
-                Err(ConfigError::UnsupportedAuthType {
-                    value: known.to_string(),
-                    from,
-                })
-            }
+            known @ ("external-browser"
+            | "metadata-service"
+            | "azure-cli"
+            | "azure-msi"
+            | "azure-client-secret"
+            | "github-oidc"
+            | "github-oidc-azure"
+            | "azure-devops-oidc"
+            | "env-oidc"
+            | "file-oidc"
+            | "google-credentials"
+            | "google-id"
+            | "runtime"
+            | "runtime-oauth"
+            | "model-serving") => Err(ConfigError::UnsupportedAuthType {
+                value: known.to_string(),
+                from,
+            }),
             _ => Err(ConfigError::UnknownAuthType {
                 value: value.to_string(),
                 from,
@@ -302,7 +311,10 @@ pub enum ConfigError {
         "refusing insecure host {host} (from {source_desc}): http:// is accepted only for loopback addresses (127.0.0.1, ::1, localhost); use https://"
     )]
     InsecureHost { host: String, source_desc: String },
-    #[error("unknown auth type {value:?}{from}; supported values: {}", SUPPORTED_AUTH_TYPES)]
+    #[error(
+        "unknown auth type {value:?}{from}; supported values: {}",
+        SUPPORTED_AUTH_TYPES
+    )]
     UnknownAuthType { value: String, from: String },
     #[error(
         "auth type {value:?}{from} is not supported by this client; supported values: {}",
@@ -466,22 +478,86 @@ struct Attr {
 }
 
 const ATTRS: &[Attr] = &[
-    Attr { key: "host", env: Some("DATABRICKS_HOST"), group: None },
-    Attr { key: "token", env: Some("DATABRICKS_TOKEN"), group: Some("pat") },
-    Attr { key: "username", env: Some("DATABRICKS_USERNAME"), group: Some("basic") },
-    Attr { key: "password", env: Some("DATABRICKS_PASSWORD"), group: Some("basic") },
-    Attr { key: "client_id", env: Some("DATABRICKS_CLIENT_ID"), group: Some("oauth") },
-    Attr { key: "client_secret", env: Some("DATABRICKS_CLIENT_SECRET"), group: Some("oauth") },
-    Attr { key: "auth_type", env: Some("DATABRICKS_AUTH_TYPE"), group: None },
-    Attr { key: "account_id", env: Some("DATABRICKS_ACCOUNT_ID"), group: None },
-    Attr { key: "workspace_id", env: Some("DATABRICKS_WORKSPACE_ID"), group: None },
-    Attr { key: "warehouse_id", env: Some("DATABRICKS_WAREHOUSE_ID"), group: None },
-    Attr { key: "databricks_cli_path", env: Some("DATABRICKS_CLI_PATH"), group: None },
-    Attr { key: "discovery_url", env: Some("DATABRICKS_DISCOVERY_URL"), group: None },
-    Attr { key: "rate_limit", env: Some("DATABRICKS_RATE_LIMIT"), group: None },
-    Attr { key: "scopes", env: None, group: None },
-    Attr { key: "http_timeout_seconds", env: None, group: None },
-    Attr { key: "retry_timeout_seconds", env: None, group: None },
+    Attr {
+        key: "host",
+        env: Some("DATABRICKS_HOST"),
+        group: None,
+    },
+    Attr {
+        key: "token",
+        env: Some("DATABRICKS_TOKEN"),
+        group: Some("pat"),
+    },
+    Attr {
+        key: "username",
+        env: Some("DATABRICKS_USERNAME"),
+        group: Some("basic"),
+    },
+    Attr {
+        key: "password",
+        env: Some("DATABRICKS_PASSWORD"),
+        group: Some("basic"),
+    },
+    Attr {
+        key: "client_id",
+        env: Some("DATABRICKS_CLIENT_ID"),
+        group: Some("oauth"),
+    },
+    Attr {
+        key: "client_secret",
+        env: Some("DATABRICKS_CLIENT_SECRET"),
+        group: Some("oauth"),
+    },
+    Attr {
+        key: "auth_type",
+        env: Some("DATABRICKS_AUTH_TYPE"),
+        group: None,
+    },
+    Attr {
+        key: "account_id",
+        env: Some("DATABRICKS_ACCOUNT_ID"),
+        group: None,
+    },
+    Attr {
+        key: "workspace_id",
+        env: Some("DATABRICKS_WORKSPACE_ID"),
+        group: None,
+    },
+    Attr {
+        key: "warehouse_id",
+        env: Some("DATABRICKS_WAREHOUSE_ID"),
+        group: None,
+    },
+    Attr {
+        key: "databricks_cli_path",
+        env: Some("DATABRICKS_CLI_PATH"),
+        group: None,
+    },
+    Attr {
+        key: "discovery_url",
+        env: Some("DATABRICKS_DISCOVERY_URL"),
+        group: None,
+    },
+    Attr {
+        key: "rate_limit",
+        env: Some("DATABRICKS_RATE_LIMIT"),
+        group: None,
+    },
+    Attr {
+        key: "scopes",
+        env: None,
+        group: None,
+    },
+    Attr {
+        key: "http_timeout_seconds",
+        env: None,
+        group: None,
+    },
+    Attr {
+        key: "retry_timeout_seconds",
+        env: None,
+        group: None,
+    },
 ];
 
 const SECRET_KEYS: &[&str] = &["token", "password", "client_secret"];
@@ -494,7 +570,11 @@ struct Raw {
 
 impl Raw {
     fn set_if_absent(&mut self, key: &'static str, value: String, source: ValueSource) {
-        let value = if SECRET_KEYS.contains(&key) { value } else { value.trim().to_string() };
+        let value = if SECRET_KEYS.contains(&key) {
+            value
+        } else {
+            value.trim().to_string()
+        };
         if value.is_empty() {
             return;
         }
@@ -548,7 +628,10 @@ impl Config {
     /// Fails when nothing is configured, the host is missing or invalid, a requested
     /// profile does not exist, more than one authentication method is configured
     /// without `auth_type`, or the auth type is unknown/unsupported.
-    pub fn resolve(overrides: &ConfigOverrides, env: &dyn EnvSource) -> Result<Config, ConfigError> {
+    pub fn resolve(
+        overrides: &ConfigOverrides,
+        env: &dyn EnvSource,
+    ) -> Result<Config, ConfigError> {
         let mut raw = Raw::default();
         let mut sources = ConfigSources::default();
 
@@ -557,10 +640,18 @@ impl Config {
             raw.set_if_absent("host", host.clone(), ValueSource::Override("host"));
         }
         if let Some(auth_type) = &overrides.auth_type {
-            raw.set_if_absent("auth_type", auth_type.clone(), ValueSource::Override("auth_type"));
+            raw.set_if_absent(
+                "auth_type",
+                auth_type.clone(),
+                ValueSource::Override("auth_type"),
+            );
         }
         if let Some(warehouse) = &overrides.warehouse_id {
-            raw.set_if_absent("warehouse_id", warehouse.clone(), ValueSource::Override("warehouse_id"));
+            raw.set_if_absent(
+                "warehouse_id",
+                warehouse.clone(),
+                ValueSource::Override("warehouse_id"),
+            );
         }
 
         // 2. Environment.
@@ -574,7 +665,10 @@ impl Config {
 
         // 3. Config file.
         let (requested_profile, profile_source) = match &overrides.profile {
-            Some(p) if !p.trim().is_empty() => (Some(p.trim().to_string()), Some(ValueSource::Override("profile"))),
+            Some(p) if !p.trim().is_empty() => (
+                Some(p.trim().to_string()),
+                Some(ValueSource::Override("profile")),
+            ),
             _ => match env.var("DATABRICKS_CONFIG_PROFILE") {
                 Some(p) if !p.trim().is_empty() => (
                     Some(p.trim().to_string()),
@@ -609,7 +703,10 @@ impl Config {
                             "no profile requested and `{key}` is already set by {}",
                             raw.source(key).map(ToString::to_string).unwrap_or_default()
                         );
-                        FileStatus::Skipped { path: path.clone(), reason }
+                        FileStatus::Skipped {
+                            path: path.clone(),
+                            reason,
+                        }
                     }
                     _ => match load_file(path)? {
                         None => {
@@ -622,7 +719,12 @@ impl Config {
                             FileStatus::NotFound(path.clone())
                         }
                         Some(ini) => {
-                            match choose_profile(&ini, path, requested_profile.as_deref(), profile_source.as_ref())? {
+                            match choose_profile(
+                                &ini,
+                                path,
+                                requested_profile.as_deref(),
+                                profile_source.as_ref(),
+                            )? {
                                 None => FileStatus::NoProfile(path.clone()),
                                 Some((name, chosen_by)) => {
                                     if let Some(section) = ini.section(&name) {
@@ -720,17 +822,18 @@ impl Config {
                 detail: format!("{}; {}", set.join(", "), file_summary(&sources)),
             });
         };
-        let (host, host_workspace_id) = normalize_host(&host_raw).map_err(|reason| match reason {
-            HostError::Insecure(host) => ConfigError::InsecureHost {
-                host,
-                source_desc: host_source.to_string(),
-            },
-            HostError::Invalid(reason) => ConfigError::InvalidHost {
-                value: redact_userinfo(&host_raw),
-                source_desc: host_source.to_string(),
-                reason,
-            },
-        })?;
+        let (host, host_workspace_id) =
+            normalize_host(&host_raw).map_err(|reason| match reason {
+                HostError::Insecure(host) => ConfigError::InsecureHost {
+                    host,
+                    source_desc: host_source.to_string(),
+                },
+                HostError::Invalid(reason) => ConfigError::InvalidHost {
+                    value: redact_userinfo(&host_raw),
+                    source_desc: host_source.to_string(),
+                    reason,
+                },
+            })?;
         sources.attributes.insert("host", host_source);
 
         // 7. Typed values.
@@ -749,12 +852,18 @@ impl Config {
             && let Some(id) = host_workspace_id
         {
             workspace_id = Some(id);
-            sources.attributes.insert("workspace_id", ValueSource::HostUrl);
+            sources
+                .attributes
+                .insert("workspace_id", ValueSource::HostUrl);
         }
         let warehouse_id = take_string("warehouse_id", &mut sources);
         let discovery_url = take_string("discovery_url", &mut sources);
         if let Some(url) = &discovery_url {
-            let source = sources.attributes.get("discovery_url").cloned().unwrap_or(ValueSource::Default);
+            let source = sources
+                .attributes
+                .get("discovery_url")
+                .cloned()
+                .unwrap_or(ValueSource::Default);
             check_endpoint_url(url).map_err(|reason| ConfigError::InvalidValue {
                 key: "discovery_url",
                 source_desc: source.to_string(),
@@ -762,59 +871,76 @@ impl Config {
             })?;
         }
 
-        let mut databricks_cli_path =
-            take_string("databricks_cli_path", &mut sources).map(|p| expand_tilde(Path::new(&p), env));
+        let mut databricks_cli_path = take_string("databricks_cli_path", &mut sources)
+            .map(|p| expand_tilde(Path::new(&p), env));
         if databricks_cli_path.is_none()
             && let Some(found) = find_on_path(env)
         {
             databricks_cli_path = Some(found);
-            sources.attributes.insert("databricks_cli_path", ValueSource::PathLookup);
+            sources
+                .attributes
+                .insert("databricks_cli_path", ValueSource::PathLookup);
         }
 
         let rate_limit = match raw.take("rate_limit") {
             Some((v, s)) => {
-                let parsed: f64 = v.trim().parse().ok().filter(|r: &f64| r.is_finite() && *r >= 0.0).ok_or_else(|| {
-                    ConfigError::InvalidValue {
+                let parsed: f64 = v
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                    .ok_or_else(|| ConfigError::InvalidValue {
                         key: "rate_limit",
                         source_desc: s.to_string(),
-                        reason: format!("{v:?} is not a non-negative number of requests per second"),
-                    }
-                })?;
+                        reason: format!(
+                            "{v:?} is not a non-negative number of requests per second"
+                        ),
+                    })?;
                 sources.attributes.insert("rate_limit", s);
                 Some(parsed)
             }
             None => None,
         };
-        let mut seconds = |key: &'static str, default: Duration, sources: &mut ConfigSources| match raw.take(key) {
-            Some((v, s)) => {
-                let secs: f64 = v
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|x: &f64| x.is_finite() && *x > 0.0 && *x < 1e9)
-                    .ok_or_else(|| ConfigError::InvalidValue {
-                        key,
-                        source_desc: s.to_string(),
-                        reason: format!("{v:?} is not a positive number of seconds"),
-                    })?;
-                sources.attributes.insert(key, s);
-                Ok::<Duration, ConfigError>(Duration::from_secs_f64(secs))
-            }
-            None => Ok(default),
-        };
+        let mut seconds =
+            |key: &'static str, default: Duration, sources: &mut ConfigSources| match raw.take(key)
+            {
+                Some((v, s)) => {
+                    let secs: f64 = v
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|x: &f64| x.is_finite() && *x > 0.0 && *x < 1e9)
+                        .ok_or_else(|| ConfigError::InvalidValue {
+                            key,
+                            source_desc: s.to_string(),
+                            reason: format!("{v:?} is not a positive number of seconds"),
+                        })?;
+                    sources.attributes.insert(key, s);
+                    Ok::<Duration, ConfigError>(Duration::from_secs_f64(secs))
+                }
+                None => Ok(default),
+            };
         let http_timeout = seconds("http_timeout_seconds", DEFAULT_HTTP_TIMEOUT, &mut sources)?;
         let retry_timeout = seconds("retry_timeout_seconds", DEFAULT_RETRY_TIMEOUT, &mut sources)?;
 
         let scopes = match raw.take("scopes") {
             Some((v, s)) => {
                 let mut scopes: Vec<String> = Vec::new();
-                for scope in v.split([',', ' ', '\t']).map(str::trim).filter(|s| !s.is_empty()) {
+                for scope in v
+                    .split([',', ' ', '\t'])
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
                     if !scopes.iter().any(|x| x == scope) {
                         scopes.push(scope.to_string());
                     }
                 }
                 sources.attributes.insert("scopes", s);
-                if scopes.is_empty() { vec![DEFAULT_SCOPE.to_string()] } else { scopes }
+                if scopes.is_empty() {
+                    vec![DEFAULT_SCOPE.to_string()]
+                } else {
+                    scopes
+                }
             }
             None => vec![DEFAULT_SCOPE.to_string()],
         };
@@ -862,7 +988,9 @@ impl Config {
             },
         })?;
         let mut sources = ConfigSources::default();
-        sources.attributes.insert("host", ValueSource::Override("host"));
+        sources
+            .attributes
+            .insert("host", ValueSource::Override("host"));
         Ok(Config {
             host,
             auth_type: None,
@@ -943,7 +1071,10 @@ impl Config {
                 path.display(),
                 self.source_text("databricks_cli_path")
             ),
-            None => "the Databricks CLI (`databricks` not found on PATH; DATABRICKS_CLI_PATH unset)".into(),
+            None => {
+                "the Databricks CLI (`databricks` not found on PATH; DATABRICKS_CLI_PATH unset)"
+                    .into()
+            }
         };
         Err(ConfigError::NoCredentials {
             host: self.host_text(),
@@ -1058,7 +1189,11 @@ impl Config {
             line("discovery_url", v.clone(), "discovery_url");
         }
         if let Some(v) = &self.databricks_cli_path {
-            line("databricks_cli_path", v.display().to_string(), "databricks_cli_path");
+            line(
+                "databricks_cli_path",
+                v.display().to_string(),
+                "databricks_cli_path",
+            );
         }
         if self.sources.get("scopes").is_some() || self.scopes != [DEFAULT_SCOPE] {
             line("scopes", self.scopes.join(" "), "scopes");
@@ -1067,12 +1202,21 @@ impl Config {
             line("rate_limit", format!("{v} requests/s"), "rate_limit");
         }
         if self.sources.get("http_timeout_seconds").is_some() {
-            line("http_timeout", format!("{:?}", self.http_timeout), "http_timeout_seconds");
+            line(
+                "http_timeout",
+                format!("{:?}", self.http_timeout),
+                "http_timeout_seconds",
+            );
         }
         if self.sources.get("retry_timeout_seconds").is_some() {
-            line("retry_timeout", format!("{:?}", self.retry_timeout), "retry_timeout_seconds");
+            line(
+                "retry_timeout",
+                format!("{:?}", self.retry_timeout),
+                "retry_timeout_seconds",
+            );
         }
-        out.push_str(&format!("config file: {}\n", file_summary(&self.sources)));
+        out.push_str(&file_summary(&self.sources));
+        out.push('\n');
         out
     }
 }
@@ -1088,11 +1232,13 @@ fn load_file(path: &Path) -> Result<Option<IniFile>, ConfigError> {
             });
         }
     };
-    IniFile::parse(&text).map(Some).map_err(|(line, reason)| ConfigError::ParseConfigFile {
-        file: path.to_path_buf(),
-        line,
-        reason,
-    })
+    IniFile::parse(&text)
+        .map(Some)
+        .map_err(|(line, reason)| ConfigError::ParseConfigFile {
+            file: path.to_path_buf(),
+            line,
+            reason,
+        })
 }
 
 /// Picks the profile: requested > `[__settings__] default_profile` > `[DEFAULT]`.
@@ -1107,7 +1253,9 @@ fn choose_profile(
         let names: Vec<&str> = ini
             .sections
             .iter()
-            .filter(|(n, s)| n.as_str() != SETTINGS_SECTION && !(n.as_str() == DEFAULT_PROFILE && s.is_empty()))
+            .filter(|(n, s)| {
+                n.as_str() != SETTINGS_SECTION && !(n.as_str() == DEFAULT_PROFILE && s.is_empty())
+            })
             .map(|(n, _)| n.as_str())
             .collect();
         if names.is_empty() {
@@ -1119,7 +1267,9 @@ fn choose_profile(
     let (name, chosen_by) = match requested {
         Some(name) => (
             name.to_string(),
-            requested_source.map(ToString::to_string).unwrap_or_else(|| "request".into()),
+            requested_source
+                .map(ToString::to_string)
+                .unwrap_or_else(|| "request".into()),
         ),
         None => match ini
             .section(SETTINGS_SECTION)
@@ -1134,7 +1284,12 @@ fn choose_profile(
                 return Ok(ini
                     .section(DEFAULT_PROFILE)
                     .filter(|s| !s.is_empty())
-                    .map(|_| (DEFAULT_PROFILE.to_string(), "fallback to [DEFAULT]".to_string())));
+                    .map(|_| {
+                        (
+                            DEFAULT_PROFILE.to_string(),
+                            "fallback to [DEFAULT]".to_string(),
+                        )
+                    }));
             }
         },
     };
@@ -1155,7 +1310,9 @@ fn choose_profile(
 
 fn file_summary(sources: &ConfigSources) -> String {
     match &sources.file {
-        FileStatus::NoPath => "config file (none: no home directory and DATABRICKS_CONFIG_FILE unset)".into(),
+        FileStatus::NoPath => {
+            "config file (none: no home directory and DATABRICKS_CONFIG_FILE unset)".into()
+        }
         FileStatus::NotFound(p) => format!("config file {} (not found)", p.display()),
         FileStatus::Skipped { path, reason } => {
             format!("config file {} (not read: {reason})", path.display())
@@ -1168,7 +1325,10 @@ fn file_summary(sources: &ConfigSources) -> String {
             path,
             profile,
             chosen_by,
-        } => format!("config file {} profile [{profile}] (chosen by {chosen_by})", path.display()),
+        } => format!(
+            "config file {} profile [{profile}] (chosen by {chosen_by})",
+            path.display()
+        ),
     }
 }
 
@@ -1183,14 +1343,22 @@ fn looked_at(sources: &ConfigSources, env: &dyn EnvSource) -> String {
     ]
     .iter()
     .map(|v| match (env.var(v), *v) {
-        (Some(value), "DATABRICKS_CONFIG_PROFILE" | "DATABRICKS_CONFIG_FILE") => format!("{v}={value}"),
+        (Some(value), "DATABRICKS_CONFIG_PROFILE" | "DATABRICKS_CONFIG_FILE") => {
+            format!("{v}={value}")
+        }
         (Some(_), _) => format!("{v} (set)"),
         (None, _) => format!("{v} (unset)"),
     })
     .collect();
-    let mut text = format!("environment variables {}, and {}", vars.join(", "), file_summary(sources));
+    let mut text = format!(
+        "environment variables {}, and {}",
+        vars.join(", "),
+        file_summary(sources)
+    );
     if let FileStatus::Loaded { profile, .. } = &sources.file {
-        text.push_str(&format!(", which has neither `host` nor credentials in [{profile}]"));
+        text.push_str(&format!(
+            ", which has neither `host` nor credentials in [{profile}]"
+        ));
     }
     text
 }
@@ -1288,7 +1456,9 @@ fn normalize_host(value: &str) -> Result<(url::Url, Option<String>), HostError> 
         }
         "http" => {
             if !is_loopback_host(&url) {
-                return Err(HostError::Insecure(url.as_str().trim_end_matches('/').to_string()));
+                return Err(HostError::Insecure(
+                    url.as_str().trim_end_matches('/').to_string(),
+                ));
             }
         }
         other => {
@@ -1305,7 +1475,11 @@ fn normalize_host(value: &str) -> Result<(url::Url, Option<String>), HostError> 
 // ---------------------------------------------------------------------------------
 
 fn cli_file_name() -> &'static str {
-    if cfg!(windows) { "databricks.exe" } else { "databricks" }
+    if cfg!(windows) {
+        "databricks.exe"
+    } else {
+        "databricks"
+    }
 }
 
 /// Searches the `PATH` of `env` for the `databricks` executable.
@@ -1345,10 +1519,26 @@ mod tests {
     #[test]
     fn host_normalisation() {
         let cases = [
-            ("dbc.cloud.databricks.com", "https://dbc.cloud.databricks.com/", None),
-            ("https://dbc.cloud.databricks.com/", "https://dbc.cloud.databricks.com/", None),
-            ("https://dbc.cloud.databricks.com:443/x/y?z=1", "https://dbc.cloud.databricks.com/", None),
-            ("https://adb-1.2.azuredatabricks.net/?o=1234#job/1", "https://adb-1.2.azuredatabricks.net/", Some("1234")),
+            (
+                "dbc.cloud.databricks.com",
+                "https://dbc.cloud.databricks.com/",
+                None,
+            ),
+            (
+                "https://dbc.cloud.databricks.com/",
+                "https://dbc.cloud.databricks.com/",
+                None,
+            ),
+            (
+                "https://dbc.cloud.databricks.com:443/x/y?z=1",
+                "https://dbc.cloud.databricks.com/",
+                None,
+            ),
+            (
+                "https://adb-1.2.azuredatabricks.net/?o=1234#job/1",
+                "https://adb-1.2.azuredatabricks.net/",
+                Some("1234"),
+            ),
             ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/", None),
             ("http://[::1]:9/", "http://[::1]:9/", None),
             ("http://localhost:1", "http://localhost:1/", None),
@@ -1361,7 +1551,13 @@ mod tests {
             assert_eq!(url.as_str(), want, "{input}");
             assert_eq!(id.as_deref(), ws, "{input}");
         }
-        for bad in ["http://example.com", "http://10.0.0.1:80", "ftp://x", "https://u:p@h", "http://127.0.0.1.evil.com"] {
+        for bad in [
+            "http://example.com",
+            "http://10.0.0.1:80",
+            "ftp://x",
+            "https://u:p@h",
+            "http://127.0.0.1.evil.com",
+        ] {
             assert!(normalize_host(bad).is_err(), "{bad} accepted");
         }
     }

@@ -71,8 +71,14 @@ fn env_only() {
     assert_eq!(c.scopes, vec!["all-apis".to_string()]);
     assert_eq!(c.http_timeout, Duration::from_secs(60));
     assert_eq!(c.retry_timeout, Duration::from_secs(300));
-    assert_eq!(c.sources.get("host"), Some(&ValueSource::Env("DATABRICKS_HOST")));
-    assert_eq!(c.sources.get("token"), Some(&ValueSource::Env("DATABRICKS_TOKEN")));
+    assert_eq!(
+        c.sources.get("host"),
+        Some(&ValueSource::Env("DATABRICKS_HOST"))
+    );
+    assert_eq!(
+        c.sources.get("token"),
+        Some(&ValueSource::Env("DATABRICKS_TOKEN"))
+    );
     assert_eq!(c.auth_method().unwrap(), AuthType::Pat);
 }
 
@@ -84,14 +90,24 @@ fn profiles_of_the_fixture_file() {
     // DATABRICKS_CONFIG_PROFILE selects a profile; `#` not preceded by whitespace
     // stays part of the value.
     let c = resolve(&home.env().with("DATABRICKS_CONFIG_PROFILE", "prod-sp")).unwrap();
-    assert_eq!(c.host.as_str(), "https://adb-1234567890123456.7.azuredatabricks.net/");
-    assert_eq!(c.client_id.as_deref(), Some("6c2e7f1a-0b9d-4e8f-a1b2-c3d4e5f6a7b8"));
+    assert_eq!(
+        c.host.as_str(),
+        "https://adb-1234567890123456.7.azuredatabricks.net/"
+    );
+    assert_eq!(
+        c.client_id.as_deref(),
+        Some("6c2e7f1a-0b9d-4e8f-a1b2-c3d4e5f6a7b8")
+    );
     assert_eq!(
         c.client_secret.as_ref().unwrap().expose_secret(),
         "dose0123456789abcdef#not-a-comment"
     );
     assert_eq!(c.warehouse_id.as_deref(), Some("abcdef0123456789"));
-    assert_eq!(c.token.as_ref().map(|t| t.expose_secret().to_string()), None, "[DEFAULT] token must not be inherited");
+    assert_eq!(
+        c.token.as_ref().map(|t| t.expose_secret().to_string()),
+        None,
+        "[DEFAULT] token must not be inherited"
+    );
     assert_eq!(c.profile.as_deref(), Some("prod-sp"));
     assert_eq!(c.config_file.as_deref(), Some(cfg.as_path()));
     assert_eq!(c.auth_method().unwrap(), AuthType::OauthM2m);
@@ -103,25 +119,40 @@ fn profiles_of_the_fixture_file() {
             key: "client_secret".into()
         })
     );
-    assert_eq!(c.sources.get("profile"), Some(&ValueSource::Env("DATABRICKS_CONFIG_PROFILE")));
+    assert_eq!(
+        c.sources.get("profile"),
+        Some(&ValueSource::Env("DATABRICKS_CONFIG_PROFILE"))
+    );
 
     // An explicit profile beats DATABRICKS_CONFIG_PROFILE.
     let overrides = ConfigOverrides {
         profile: Some("account".into()),
         ..Default::default()
     };
-    let c = Config::resolve(&overrides, &home.env().with("DATABRICKS_CONFIG_PROFILE", "prod-sp")).unwrap();
+    let c = Config::resolve(
+        &overrides,
+        &home.env().with("DATABRICKS_CONFIG_PROFILE", "prod-sp"),
+    )
+    .unwrap();
     assert_eq!(c.profile.as_deref(), Some("account"));
     assert!(c.is_account_host());
-    assert_eq!(c.account_id.as_deref(), Some("a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6"));
+    assert_eq!(
+        c.account_id.as_deref(),
+        Some("a1b2c3d4-e5f6-7a8b-9c0d-e1f2a3b4c5d6")
+    );
 
     // No profile requested: [__settings__] default_profile = dev.
     let c = resolve(&home.env()).unwrap();
     assert_eq!(c.profile.as_deref(), Some("dev"));
     assert_eq!(c.auth_type, Some(AuthType::DatabricksCli));
-    assert!(c.token.is_none(), "[DEFAULT] token must not be inherited by [dev]");
+    assert!(
+        c.token.is_none(),
+        "[DEFAULT] token must not be inherited by [dev]"
+    );
     match &c.sources.file {
-        FileStatus::Loaded { profile, chosen_by, .. } => {
+        FileStatus::Loaded {
+            profile, chosen_by, ..
+        } => {
             assert_eq!(profile, "dev");
             assert!(chosen_by.contains("default_profile"), "{chosen_by}");
         }
@@ -130,7 +161,10 @@ fn profiles_of_the_fixture_file() {
     // The pinned CLI is not installed in this environment: a clear error, not a
     // silent fallback to another method.
     let e = c.auth_method().unwrap_err().to_string();
-    assert!(e.contains("databricks-cli") && e.contains("DATABRICKS_CLI_PATH"), "{e}");
+    assert!(
+        e.contains("databricks-cli") && e.contains("DATABRICKS_CLI_PATH"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -157,10 +191,14 @@ token = dapi-dev
     assert_eq!(c.warehouse_id, None, "keys of [DEFAULT] are not inherited");
 
     // An empty [DEFAULT] (or none) with nothing requested is silently no file config.
-    let home = Home::with_cfg("[DEFAULT]\n\n[dev]\nhost = https://dev.cloud.databricks.com\ntoken = x\n");
+    let home =
+        Home::with_cfg("[DEFAULT]\n\n[dev]\nhost = https://dev.cloud.databricks.com\ntoken = x\n");
     let e = err(&home.env());
     assert!(e.contains("no Databricks configuration found"), "{e}");
-    assert!(e.contains("no [DEFAULT] section") || e.contains("no profile requested"), "{e}");
+    assert!(
+        e.contains("no [DEFAULT] section") || e.contains("no profile requested"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -168,13 +206,17 @@ fn requested_profile_absent_is_an_error() {
     let home = Home::with_cfg(FIXTURE);
     let e = err(&home.env().with("DATABRICKS_CONFIG_PROFILE", "nope"));
     assert!(
-        e.contains(&format!("{} has no nope profile configured", home.cfg().display())),
+        e.contains(&format!(
+            "{} has no nope profile configured",
+            home.cfg().display()
+        )),
         "{e}"
     );
     assert!(e.contains("prod-sp"), "lists available profiles: {e}");
 
     // default_profile naming a missing profile is an error too.
-    let home = Home::with_cfg("[__settings__]\ndefault_profile = gone\n[DEFAULT]\nhost = h\ntoken = t\n");
+    let home =
+        Home::with_cfg("[__settings__]\ndefault_profile = gone\n[DEFAULT]\nhost = h\ntoken = t\n");
     let e = err(&home.env());
     assert!(e.contains("has no gone profile configured"), "{e}");
 
@@ -200,7 +242,11 @@ fn file_skipped_when_env_configures_host_and_auth() {
         .with("DATABRICKS_TOKEN", CANARY_TOKEN);
     let c = resolve(&env).unwrap();
     assert_eq!(c.profile, None);
-    assert!(matches!(c.sources.file, FileStatus::Skipped { .. }), "{:?}", c.sources.file);
+    assert!(
+        matches!(c.sources.file, FileStatus::Skipped { .. }),
+        "{:?}",
+        c.sources.file
+    );
 
     // Any auth attribute alone also skips the file.
     let home = Home::with_cfg(FIXTURE);
@@ -217,7 +263,10 @@ fn file_skipped_when_env_configures_host_and_auth() {
     let c = resolve(&env).unwrap();
     assert_eq!(c.host.as_str(), "https://env.cloud.databricks.com/");
     assert_eq!(c.warehouse_id.as_deref(), Some("env-wh"));
-    assert_eq!(c.client_id.as_deref(), Some("6c2e7f1a-0b9d-4e8f-a1b2-c3d4e5f6a7b8"));
+    assert_eq!(
+        c.client_id.as_deref(),
+        Some("6c2e7f1a-0b9d-4e8f-a1b2-c3d4e5f6a7b8")
+    );
 
     // Overrides win over env.
     let overrides = ConfigOverrides {
@@ -259,11 +308,18 @@ rate_limit: 3
     assert_eq!(c.http_timeout, Duration::from_secs(12));
     assert_eq!(c.retry_timeout, Duration::from_secs_f64(90.5));
     assert_eq!(c.rate_limit, Some(3.0));
-    assert_eq!(c.config_file.as_deref(), Some(dir.join("cfg.ini").as_path()));
+    assert_eq!(
+        c.config_file.as_deref(),
+        Some(dir.join("cfg.ini").as_path())
+    );
 
     // Explicit config_file override beats the env var.
     let other = home.path().join("other.ini");
-    std::fs::write(&other, "[work]\nhost = https://other.cloud.databricks.com\ntoken = t\n").unwrap();
+    std::fs::write(
+        &other,
+        "[work]\nhost = https://other.cloud.databricks.com\ntoken = t\n",
+    )
+    .unwrap();
     let overrides = ConfigOverrides {
         config_file: Some(other.clone()),
         ..Default::default()
@@ -281,9 +337,13 @@ rate_limit: 3
     assert!(resolve(&env).is_ok());
 
     // Bad numbers are reported with their origin.
-    let home = Home::with_cfg("[DEFAULT]\nhost = h.cloud.databricks.com\ntoken = t\nrate_limit = fast\n");
+    let home =
+        Home::with_cfg("[DEFAULT]\nhost = h.cloud.databricks.com\ntoken = t\nrate_limit = fast\n");
     let e = err(&home.env());
-    assert!(e.contains("rate_limit") && e.contains("fast") && e.contains(".databrickscfg"), "{e}");
+    assert!(
+        e.contains("rate_limit") && e.contains("fast") && e.contains(".databrickscfg"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -304,10 +364,19 @@ fn conflicting_methods_need_auth_type() {
         .with("DATABRICKS_CLIENT_ID", "sp-id")
         .with("DATABRICKS_CLIENT_SECRET", CANARY_SECRET);
     let e = err(&env);
-    assert!(e.contains("more than one authorization method configured: oauth and pat"), "{e}");
-    assert!(e.contains("DATABRICKS_TOKEN") && e.contains("DATABRICKS_CLIENT_ID"), "{e}");
+    assert!(
+        e.contains("more than one authorization method configured: oauth and pat"),
+        "{e}"
+    );
+    assert!(
+        e.contains("DATABRICKS_TOKEN") && e.contains("DATABRICKS_CLIENT_ID"),
+        "{e}"
+    );
     assert!(e.contains("DATABRICKS_AUTH_TYPE"), "{e}");
-    assert!(!e.contains(CANARY_TOKEN) && !e.contains(CANARY_SECRET), "{e}");
+    assert!(
+        !e.contains(CANARY_TOKEN) && !e.contains(CANARY_SECRET),
+        "{e}"
+    );
 
     // Pinning the auth type resolves the conflict, either way.
     let c = resolve(&env.clone().with("DATABRICKS_AUTH_TYPE", "oauth-m2m")).unwrap();
@@ -319,7 +388,13 @@ fn conflicting_methods_need_auth_type() {
         auth_type: Some("pat".into()),
         ..Default::default()
     };
-    assert_eq!(Config::resolve(&overrides, &env).unwrap().auth_method().unwrap(), AuthType::Pat);
+    assert_eq!(
+        Config::resolve(&overrides, &env)
+            .unwrap()
+            .auth_method()
+            .unwrap(),
+        AuthType::Pat
+    );
 
     // Conflict between the profile and the environment names both places.
     let home = Home::with_cfg(FIXTURE);
@@ -329,7 +404,10 @@ fn conflicting_methods_need_auth_type() {
         .with("DATABRICKS_TOKEN", CANARY_TOKEN);
     let e = err(&env);
     assert!(e.contains("oauth and pat"), "{e}");
-    assert!(e.contains("[prod-sp]") && e.contains("DATABRICKS_TOKEN"), "{e}");
+    assert!(
+        e.contains("[prod-sp]") && e.contains("DATABRICKS_TOKEN"),
+        "{e}"
+    );
 
     // Basic auth is refused with an explanation, alone or in a conflict.
     let env = MapEnv::new()
@@ -337,26 +415,43 @@ fn conflicting_methods_need_auth_type() {
         .with("DATABRICKS_USERNAME", "me")
         .with("DATABRICKS_PASSWORD", CANARY_SECRET);
     let e = err(&env);
-    assert!(e.contains("basic (username/password) authentication is not supported"), "{e}");
+    assert!(
+        e.contains("basic (username/password) authentication is not supported"),
+        "{e}"
+    );
     assert!(!e.contains(CANARY_SECRET));
     let e = err(&env.clone().with("DATABRICKS_TOKEN", "t"));
     assert!(e.contains("basic and pat"), "{e}");
-    let e = err(&MapEnv::new().with("DATABRICKS_HOST", "h.com").with("DATABRICKS_AUTH_TYPE", "basic"));
+    let e = err(&MapEnv::new()
+        .with("DATABRICKS_HOST", "h.com")
+        .with("DATABRICKS_AUTH_TYPE", "basic"));
     assert!(e.contains("not supported"), "{e}");
 }
 
 #[test]
 fn pinned_auth_type_requires_its_attributes() {
     let base = MapEnv::new().with("DATABRICKS_HOST", "https://h.cloud.databricks.com");
-    let e = err(&base.clone().with("DATABRICKS_AUTH_TYPE", "pat").with("DATABRICKS_CLIENT_ID", "x"));
+    let e = err(&base
+        .clone()
+        .with("DATABRICKS_AUTH_TYPE", "pat")
+        .with("DATABRICKS_CLIENT_ID", "x"));
     assert!(e.contains("pat") && e.contains("DATABRICKS_TOKEN"), "{e}");
-    let e = err(&base.clone().with("DATABRICKS_AUTH_TYPE", "oauth-m2m").with("DATABRICKS_CLIENT_ID", "x"));
-    assert!(e.contains("client_secret") && e.contains("DATABRICKS_CLIENT_SECRET"), "{e}");
+    let e = err(&base
+        .clone()
+        .with("DATABRICKS_AUTH_TYPE", "oauth-m2m")
+        .with("DATABRICKS_CLIENT_ID", "x"));
+    assert!(
+        e.contains("client_secret") && e.contains("DATABRICKS_CLIENT_SECRET"),
+        "{e}"
+    );
 
     // Unpinned but incomplete OAuth.
     let c = resolve(&base.clone().with("DATABRICKS_CLIENT_ID", "x")).unwrap();
     let e = c.auth_method().unwrap_err().to_string();
-    assert!(e.contains("client_secret") && e.contains("DATABRICKS_CLIENT_ID"), "{e}");
+    assert!(
+        e.contains("client_secret") && e.contains("DATABRICKS_CLIENT_ID"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -377,7 +472,10 @@ fn auth_type_values() {
     assert!(e.contains("pat, oauth-m2m, databricks-cli"), "{e}");
     assert!(e.contains("DATABRICKS_AUTH_TYPE"), "{e}");
     let e = err(&base.clone().with("DATABRICKS_AUTH_TYPE", "azure-cli"));
-    assert!(e.contains("not supported") && e.contains("pat, oauth-m2m, databricks-cli"), "{e}");
+    assert!(
+        e.contains("not supported") && e.contains("pat, oauth-m2m, databricks-cli"),
+        "{e}"
+    );
     assert_eq!("oauth-m2m".parse::<AuthType>().unwrap(), AuthType::OauthM2m);
     assert_eq!(AuthType::OauthM2m.to_string(), "oauth-m2m");
 }
@@ -385,24 +483,70 @@ fn auth_type_values() {
 #[test]
 fn host_rules() {
     let cases: &[(&str, Result<&str, &str>, Option<&str>)] = &[
-        ("dbc-1.cloud.databricks.com", Ok("https://dbc-1.cloud.databricks.com/"), None),
-        ("https://dbc-1.cloud.databricks.com/", Ok("https://dbc-1.cloud.databricks.com/"), None),
-        ("https://dbc-1.cloud.databricks.com:443", Ok("https://dbc-1.cloud.databricks.com/"), None),
-        ("https://dbc-1.cloud.databricks.com/sql/editor?x=1#frag", Ok("https://dbc-1.cloud.databricks.com/"), None),
-        ("https://adb-123.4.azuredatabricks.net/?o=123456789#notebook/1", Ok("https://adb-123.4.azuredatabricks.net/"), Some("123456789")),
-        ("https://h.example.com:8443/", Ok("https://h.example.com:8443/"), None),
-        ("http://127.0.0.1:39123", Ok("http://127.0.0.1:39123/"), None),
+        (
+            "dbc-1.cloud.databricks.com",
+            Ok("https://dbc-1.cloud.databricks.com/"),
+            None,
+        ),
+        (
+            "https://dbc-1.cloud.databricks.com/",
+            Ok("https://dbc-1.cloud.databricks.com/"),
+            None,
+        ),
+        (
+            "https://dbc-1.cloud.databricks.com:443",
+            Ok("https://dbc-1.cloud.databricks.com/"),
+            None,
+        ),
+        (
+            "https://dbc-1.cloud.databricks.com/sql/editor?x=1#frag",
+            Ok("https://dbc-1.cloud.databricks.com/"),
+            None,
+        ),
+        (
+            "https://adb-123.4.azuredatabricks.net/?o=123456789#notebook/1",
+            Ok("https://adb-123.4.azuredatabricks.net/"),
+            Some("123456789"),
+        ),
+        (
+            "https://h.example.com:8443/",
+            Ok("https://h.example.com:8443/"),
+            None,
+        ),
+        (
+            "http://127.0.0.1:39123",
+            Ok("http://127.0.0.1:39123/"),
+            None,
+        ),
         ("http://127.1.2.3:1/", Ok("http://127.1.2.3:1/"), None),
         ("http://localhost:8080", Ok("http://localhost:8080/"), None),
         ("http://[::1]:8080", Ok("http://[::1]:8080/"), None),
-        ("http://dbc-1.cloud.databricks.com", Err("http:// is accepted only for loopback"), None),
-        ("http://10.1.2.3:8080", Err("http:// is accepted only for loopback"), None),
-        ("http://localhost.evil.com", Err("http:// is accepted only for loopback"), None),
+        (
+            "http://dbc-1.cloud.databricks.com",
+            Err("http:// is accepted only for loopback"),
+            None,
+        ),
+        (
+            "http://10.1.2.3:8080",
+            Err("http:// is accepted only for loopback"),
+            None,
+        ),
+        (
+            "http://localhost.evil.com",
+            Err("http:// is accepted only for loopback"),
+            None,
+        ),
         ("ftp://h.example.com", Err("unsupported scheme"), None),
-        ("https://user:hunter2-pass@h.example.com", Err("must not contain a user name or password"), None),
+        (
+            "https://user:hunter2-pass@h.example.com",
+            Err("must not contain a user name or password"),
+            None,
+        ),
     ];
     for (host, want, workspace) in cases {
-        let env = MapEnv::new().with("DATABRICKS_HOST", *host).with("DATABRICKS_TOKEN", "t");
+        let env = MapEnv::new()
+            .with("DATABRICKS_HOST", *host)
+            .with("DATABRICKS_TOKEN", "t");
         match (resolve(&env), want) {
             (Ok(c), Ok(url)) => {
                 assert_eq!(c.host.as_str(), *url, "{host}");
@@ -422,7 +566,10 @@ fn host_rules() {
     }
     // An explicit workspace id beats the one in the URL.
     let env = MapEnv::new()
-        .with("DATABRICKS_HOST", "https://adb-1.2.azuredatabricks.net/?o=111")
+        .with(
+            "DATABRICKS_HOST",
+            "https://adb-1.2.azuredatabricks.net/?o=111",
+        )
         .with("DATABRICKS_WORKSPACE_ID", "222")
         .with("DATABRICKS_TOKEN", "t");
     assert_eq!(resolve(&env).unwrap().workspace_id.as_deref(), Some("222"));
@@ -449,14 +596,31 @@ fn nothing_configured() {
     // A profile without host or credentials.
     let home = Home::with_cfg("[DEFAULT]\nwarehouse_id = w\n");
     let e = err(&home.env());
-    assert!(e.contains("[DEFAULT]") && e.contains(".databrickscfg"), "{e}");
-    assert!(Config::is_configured(&home.env()), "an existing config file counts");
+    assert!(
+        e.contains("[DEFAULT]") && e.contains(".databrickscfg"),
+        "{e}"
+    );
+    assert!(
+        Config::is_configured(&home.env()),
+        "an existing config file counts"
+    );
 
     // Host but no credentials at all and no CLI: the error comes from auth_method.
     let home = Home::new();
-    let c = resolve(&home.env().with("DATABRICKS_HOST", "https://h.cloud.databricks.com")).unwrap();
+    let c = resolve(
+        &home
+            .env()
+            .with("DATABRICKS_HOST", "https://h.cloud.databricks.com"),
+    )
+    .unwrap();
     let e = c.auth_method().unwrap_err().to_string();
-    for needle in ["no credentials configured for https://h.cloud.databricks.com", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_SECRET", "not found on PATH", "databricks auth login --host https://h.cloud.databricks.com"] {
+    for needle in [
+        "no credentials configured for https://h.cloud.databricks.com",
+        "DATABRICKS_TOKEN",
+        "DATABRICKS_CLIENT_SECRET",
+        "not found on PATH",
+        "databricks auth login --host https://h.cloud.databricks.com",
+    ] {
         assert!(e.contains(needle), "missing {needle:?} in: {e}");
     }
 }
@@ -478,7 +642,10 @@ fn databricks_cli_found_on_path() {
         .with("PATH", path);
     let c = resolve(&env).unwrap();
     assert_eq!(c.databricks_cli_path.as_deref(), Some(cli.as_path()));
-    assert_eq!(c.sources.get("databricks_cli_path"), Some(&ValueSource::PathLookup));
+    assert_eq!(
+        c.sources.get("databricks_cli_path"),
+        Some(&ValueSource::PathLookup)
+    );
     assert_eq!(c.auth_method().unwrap(), AuthType::DatabricksCli);
 
     // A token still comes first.
@@ -505,7 +672,10 @@ fn is_configured_looks_at_env_and_file() {
     ] {
         assert!(Config::is_configured(&home.env().with(var, "x")), "{var}");
     }
-    assert!(!Config::is_configured(&home.env().with("DATABRICKS_HOST", "")), "empty counts as unset");
+    assert!(
+        !Config::is_configured(&home.env().with("DATABRICKS_HOST", "")),
+        "empty counts as unset"
+    );
     let home = Home::with_cfg(FIXTURE);
     assert!(Config::is_configured(&home.env()));
 }
@@ -521,7 +691,12 @@ fn secrets_never_shown() {
         .with("DATABRICKS_AUTH_TYPE", "oauth-m2m")
         .with("DATABRICKS_TOKEN", CANARY_TOKEN);
     let c = resolve(&env).unwrap();
-    let dumps = [format!("{c:?}"), format!("{c:#?}"), c.describe(), format!("{env:?}")];
+    let dumps = [
+        format!("{c:?}"),
+        format!("{c:#?}"),
+        c.describe(),
+        format!("{env:?}"),
+    ];
     for dump in &dumps {
         assert!(!dump.contains(CANARY_SECRET), "{dump}");
         assert!(!dump.contains(CANARY_TOKEN), "{dump}");
@@ -533,9 +708,12 @@ fn secrets_never_shown() {
         "token: *** (from environment variable DATABRICKS_TOKEN)",
         "client_secret: *** (from `client_secret` in profile [sp]",
         "client_id: sp",
-        "config file:",
+        "config file ",
     ] {
-        assert!(described.contains(needle), "missing {needle:?} in:\n{described}");
+        assert!(
+            described.contains(needle),
+            "missing {needle:?} in:\n{described}"
+        );
     }
 
     // Errors that involve secrets.
@@ -555,7 +733,10 @@ fn secrets_never_shown() {
     .unwrap_err();
     let bad_host = resolve(
         &MapEnv::new()
-            .with("DATABRICKS_HOST", format!("https://me:{CANARY_SECRET}@h.com"))
+            .with(
+                "DATABRICKS_HOST",
+                format!("https://me:{CANARY_SECRET}@h.com"),
+            )
             .with("DATABRICKS_TOKEN", CANARY_TOKEN),
     )
     .unwrap_err();

@@ -15,8 +15,8 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::routes::{
-    catalog, clusters, files, genie, jobs, misc, pipelines, statements, vector_search,
-    warehouses, workspace,
+    catalog, clusters, files, genie, jobs, misc, pipelines, statements, vector_search, warehouses,
+    workspace,
 };
 use crate::util::{Req, endpoint_not_found, lock, parse_query, percent_decode, status_code};
 use crate::{EmulatorConfig, FaultResponse, FaultRule, RecordedRequest, StatementScript};
@@ -264,8 +264,10 @@ fn fault_response(f: FaultResponse) -> Response {
 // OIDC
 
 fn well_known(st: &Shared) -> crate::util::R {
-    let text = crate::fixture("oidc_well_known_workspace.json")
-        .replace("https://dbc-a1b2c3d4-e5f6.cloud.databricks.com", &st.base_url);
+    let text = crate::fixture("oidc_well_known_workspace.json").replace(
+        "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com",
+        &st.base_url,
+    );
     Ok(crate::util::json_bytes(200, text.into_bytes()))
 }
 
@@ -360,10 +362,12 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
         ("POST", ["oidc", "v1", "token"]) => token(st, req),
         // External-link downloads (no Databricks auth: like a pre-signed URL).
         ("GET", ["external-results", id, n]) => Ok(statements::download(st, req, id, n)),
-        ("GET", ["api", ..]) | ("POST", ["api", ..]) | ("PUT", ["api", ..])
-        | ("DELETE", ["api", ..]) | ("HEAD", ["api", ..]) | ("PATCH", ["api", ..]) => {
-            api(st, req, m, &segs[1..])
-        }
+        ("GET", ["api", ..])
+        | ("POST", ["api", ..])
+        | ("PUT", ["api", ..])
+        | ("DELETE", ["api", ..])
+        | ("HEAD", ["api", ..])
+        | ("PATCH", ["api", ..]) => api(st, req, m, &segs[1..]),
         _ => Err(endpoint_not_found(&req.method, &req.raw_path)),
     }
 }
@@ -389,7 +393,9 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         ("POST", ["2.0", "sql", "warehouses", id, "stop"]) => warehouses::stop(st, id),
 
         // Unity Catalog
-        ("GET", ["2.1", "unity-catalog", rest @ ..]) => catalog::route(req, rest).unwrap_or_else(nf),
+        ("GET", ["2.1", "unity-catalog", rest @ ..]) => {
+            catalog::route(req, rest).unwrap_or_else(nf)
+        }
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
@@ -400,10 +406,14 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         }
 
         // Pipelines
-        (_, ["2.0", "pipelines", rest @ ..]) => pipelines::route(st, req, m, rest).unwrap_or_else(nf),
+        (_, ["2.0", "pipelines", rest @ ..]) => {
+            pipelines::route(st, req, m, rest).unwrap_or_else(nf)
+        }
 
         // Workspace
-        (_, ["2.0", "workspace", rest @ ..]) => workspace::route(st, req, m, rest).unwrap_or_else(nf),
+        (_, ["2.0", "workspace", rest @ ..]) => {
+            workspace::route(st, req, m, rest).unwrap_or_else(nf)
+        }
 
         // Files API and DBFS
         (_, ["2.0", "fs", "files", ..]) => files::files(st, req, m),

@@ -30,7 +30,10 @@ pub(crate) fn status_code(status: u16) -> StatusCode {
 pub(crate) fn json_bytes(status: u16, body: Vec<u8>) -> Response {
     (
         status_code(status),
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         Body::from(body),
     )
         .into_response()
@@ -40,7 +43,11 @@ pub(crate) fn json_bytes(status: u16, body: Vec<u8>) -> Response {
 pub(crate) fn json_status<T: Serialize + ?Sized>(status: u16, v: &T) -> Response {
     match serde_json::to_vec(v) {
         Ok(body) => json_bytes(status, body),
-        Err(e) => error(500, "INTERNAL_ERROR", format!("emulator serialisation failed: {e}")),
+        Err(e) => error(
+            500,
+            "INTERNAL_ERROR",
+            format!("emulator serialisation failed: {e}"),
+        ),
     }
 }
 
@@ -460,8 +467,14 @@ mod tests {
     fn dates() {
         assert_eq!(date_string(0), "1970-01-01");
         assert_eq!(rfc3339_ms(1_709_258_405_123), "2024-03-01T02:00:05.123Z");
-        assert_eq!(http_date(1_709_258_405_123), "Fri, 01 Mar 2024 02:00:05 GMT");
-        assert_eq!(parse_rfc3339_ms("2024-03-01T02:00:05.123Z"), Some(1_709_258_405_123));
+        assert_eq!(
+            http_date(1_709_258_405_123),
+            "Fri, 01 Mar 2024 02:00:05 GMT"
+        );
+        assert_eq!(
+            parse_rfc3339_ms("2024-03-01T02:00:05.123Z"),
+            Some(1_709_258_405_123)
+        );
         assert_eq!(days_from_civil(2024, 1, 1), 19_723);
     }
 

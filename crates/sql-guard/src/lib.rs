@@ -58,7 +58,7 @@ mod rules;
 
 use std::fmt;
 
-use lexer::{LexOptions, Token, lex, split_statements};
+use lexer::{LexOptions, lex, split_statements};
 
 /// What a statement is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -250,14 +250,7 @@ fn classify_with(sql: &str, options: LexOptions) -> (Classification, bool) {
         Ok(lexed) => {
             let statements = split_statements(&lexed.tokens)
                 .into_iter()
-                .filter_map(|tokens| {
-                    let significant: Vec<Token> = tokens
-                        .iter()
-                        .copied()
-                        .filter(Token::is_significant)
-                        .collect();
-                    rules::classify_statement(sql, &significant, 0)
-                })
+                .filter_map(|tokens| rules::classify_statement(sql, tokens))
                 .collect();
             (Classification { statements }, lexed.used_continuation)
         }

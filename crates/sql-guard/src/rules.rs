@@ -42,12 +42,25 @@ fn unknown() -> Rule {
     )
 }
 
+/// Classifies one statement given its tokens (between two semicolons). `None` when it has
+/// only whitespace and comments.
+pub(crate) fn classify_statement(src: &str, tokens: &[Token]) -> Option<Classified> {
+    let sig: Vec<Token> = tokens.iter().copied().filter(Token::is_significant).collect();
+    let has_comments = tokens.iter().any(|t| t.kind == TokenKind::Comment);
+    classify_significant(src, &sig, has_comments, 0)
+}
+
 /// Classifies one statement given its significant tokens (no whitespace, no comments, no
-/// semicolons). `None` when there are no tokens.
-pub(crate) fn classify_statement(src: &str, sig: &[Token], depth: usize) -> Option<Classified> {
+/// semicolons); `has_comments` says whether the statement had comments.
+fn classify_significant(
+    src: &str,
+    sig: &[Token],
+    has_comments: bool,
+    depth: usize,
+) -> Option<Classified> {
     let (first, last) = (sig.first()?, sig.last()?);
     let text = src.get(first.start..last.end).unwrap_or("").trim().to_string();
-    let rule = statement_rule(src, sig, depth);
+    let rule = statement_rule(src, sig, has_comments, depth);
     Some(Classified {
         kind: rule.kind,
         verdict: rule.verdict,
@@ -56,9 +69,12 @@ pub(crate) fn classify_statement(src: &str, sig: &[Token], depth: usize) -> Opti
     })
 }
 
-fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn statement_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
     if depth > MAX_DEPTH {
         return write(StatementKind::Unknown, "EXPLAIN/DESCRIBE nested too deeply");
+    }
+    if !hints_balanced(sig) {
+        return write(StatementKind::Unknown, "unterminated or nested hint (`/*+ … */`)");
     }
     let parens = sig.iter().take_while(|t| t.is_punct(src, '(')).count();
     let Some(lead) = sig.get(parens).filter(|t| t.kind == TokenKind::Word) else {
@@ -76,17 +92,15 @@ fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
             StatementKind::Use,
             "USE only selects the session's current catalog or schema",
         ),
-        "SET" => set_rule(src, sig),
-        "EXPLAIN" => explain_rule(src, sig, depth),
-        "DESC" | "DESCRIBE" => describe_rule(src, sig, depth),
+        "SET" => set_rule(src, sig, has_comments),
+        "EXPLAIN" => explain_rule(src, sig, has_comments, depth),
+        "DESC" | "DESCRIBE" => describe_rule(src, sig, has_comments, depth),
         _ => keyword_rule(&keyword),
     };
-    if rule.verdict == Verdict::Read
-        && matches!(
-            rule.kind,
-            StatementKind::Query | StatementKind::Describe | StatementKind::Explain
-        )
-    {
+    // Only queries go to sqlparser: `EXPLAIN`/`DESCRIBE QUERY` already classified their
+    // inner query this way, and nested `EXPLAIN`s make sqlparser recurse through frames
+    // large enough to overflow a thread stack.
+    if rule.verdict == Verdict::Read && rule.kind == StatementKind::Query {
         if let Some(refused) = ast_refusal(src, sig, &keyword) {
             return refused;
         }
@@ -155,7 +169,7 @@ fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
 
 /// `SET`: listing (`SET`, `SET -v`), showing one value (`SET key`) and `SET TIME ZONE` are
 /// session-only reads; `SET key = value`, `SET VAR[IABLE] …` and anything else are refused.
-fn set_rule(src: &str, sig: &[Token]) -> Rule {
+fn set_rule(src: &str, sig: &[Token], has_comments: bool) -> Rule {
     let rest = sig.get(1..).unwrap_or_default();
     match rest {
         [] => return read(StatementKind::Set, "SET lists the session configuration"),
@@ -172,15 +186,13 @@ fn set_rule(src: &str, sig: &[Token]) -> Rule {
     }
     // Spark matches `SET key = value` on the statement's raw text, comments included, so
     // only a plain dotted key without comments is accepted.
-    let plain_key = rest.first().is_some_and(|t| {
-        t.kind == TokenKind::Word && !t.is_word(src, "VAR") && !t.is_word(src, "VARIABLE")
-    }) && rest
-        .iter()
-        .all(|t| t.kind == TokenKind::Word || t.is_punct(src, '.'))
-        && sig.windows(2).all(|pair| {
-            src.get(pair[0].end..pair[1].start)
-                .is_some_and(|gap| gap.trim().is_empty())
-        });
+    let plain_key = !has_comments
+        && rest.first().is_some_and(|t| {
+            t.kind == TokenKind::Word && !t.is_word(src, "VAR") && !t.is_word(src, "VARIABLE")
+        })
+        && rest
+            .iter()
+            .all(|t| t.kind == TokenKind::Word || t.is_punct(src, '.'));
     if plain_key {
         read(StatementKind::Set, "SET <key> shows one configuration value")
     } else {
@@ -193,7 +205,7 @@ fn set_rule(src: &str, sig: &[Token]) -> Rule {
 
 /// `EXPLAIN [EXTENDED|CODEGEN|COST|FORMATTED|LOGICAL|VERBOSE|ANALYZE] <statement>`: a read
 /// only when the explained statement is one (`EXPLAIN ANALYZE` executes it).
-fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn explain_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
     let mut j = 1;
     while let Some(token) = sig.get(j) {
         let is_modifier = ["EXTENDED", "CODEGEN", "COST", "FORMATTED", "LOGICAL", "VERBOSE"]
@@ -209,7 +221,8 @@ fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
         }
         j += 1;
     }
-    match classify_statement(src, sig.get(j..).unwrap_or_default(), depth + 1) {
+    let inner = sig.get(j..).unwrap_or_default();
+    match classify_significant(src, inner, has_comments, depth + 1) {
         None => write(StatementKind::Explain, "EXPLAIN without a statement"),
         Some(inner) if inner.verdict == Verdict::Read => read(
             StatementKind::Explain,
@@ -228,7 +241,7 @@ fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
 
 /// `DESCRIBE`/`DESC` of a table, function, catalog, schema, volume, `DETAIL`, `HISTORY`…
 /// is a read; `DESCRIBE [QUERY] <query>` is a read when the query is.
-fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn describe_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
     let Some(next) = sig.get(1) else {
         return unknown();
     };
@@ -249,7 +262,8 @@ fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
             None => read(StatementKind::Describe, "DESCRIBE only reads metadata"),
         };
     };
-    match classify_statement(src, sig.get(from..).unwrap_or_default(), depth + 1) {
+    let inner = sig.get(from..).unwrap_or_default();
+    match classify_significant(src, inner, has_comments, depth + 1) {
         Some(inner) if inner.verdict == Verdict::Read && inner.kind == StatementKind::Query => {
             read(StatementKind::Describe, "DESCRIBE QUERY of a read query only reads")
         }
@@ -262,6 +276,20 @@ fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
         ),
         None => unknown(),
     }
+}
+
+/// Whether every `/*+` is closed by a `*/` before the next `/*+`.
+fn hints_balanced(sig: &[Token]) -> bool {
+    let mut in_hint = false;
+    for token in sig {
+        match token.kind {
+            TokenKind::HintStart if in_hint => return false,
+            TokenKind::HintStart => in_hint = true,
+            TokenKind::HintEnd => in_hint = false,
+            _ => {}
+        }
+    }
+    !in_hint
 }
 
 /// Statements that cannot be reads, by leading keyword.

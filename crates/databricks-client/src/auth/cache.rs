@@ -11,7 +11,9 @@ use super::{AuthError, bearer_header};
 
 /// How long before expiry a token is refreshed: `max(60 s, min(TTL/2, 20 min))`.
 pub fn refresh_margin(ttl: Duration) -> Duration {
-    (ttl / 2).min(Duration::from_secs(20 * 60)).max(Duration::from_secs(60))
+    (ttl / 2)
+        .min(Duration::from_secs(20 * 60))
+        .max(Duration::from_secs(60))
 }
 
 /// After a failed refresh, a still-valid token is used this long before retrying.
@@ -139,9 +141,21 @@ mod tests {
 
     #[test]
     fn margins() {
-        assert_eq!(refresh_margin(Duration::from_secs(3600)), Duration::from_secs(1200));
-        assert_eq!(refresh_margin(Duration::from_secs(600)), Duration::from_secs(300));
-        assert_eq!(refresh_margin(Duration::from_secs(2)), Duration::from_secs(60));
-        assert_eq!(refresh_margin(Duration::from_secs(86400)), Duration::from_secs(1200));
+        assert_eq!(
+            refresh_margin(Duration::from_secs(3600)),
+            Duration::from_secs(1200)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(600)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(2)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(86400)),
+            Duration::from_secs(1200)
+        );
     }
 }

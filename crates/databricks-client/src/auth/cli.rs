@@ -188,10 +188,16 @@ impl CliCredentials {
             });
         }
         // The output holds the token: never include it in errors.
-        let parsed: CliToken = serde_json::from_slice(&output.stdout).map_err(|e| AuthError::CliOutput {
-            command: self.command_text(),
-            detail: format!("not the expected JSON ({} at line {} column {})", json_category(&e), e.line(), e.column()),
-        })?;
+        let parsed: CliToken =
+            serde_json::from_slice(&output.stdout).map_err(|e| AuthError::CliOutput {
+                command: self.command_text(),
+                detail: format!(
+                    "not the expected JSON ({} at line {} column {})",
+                    json_category(&e),
+                    e.line(),
+                    e.column()
+                ),
+            })?;
         let access_token = parsed
             .access_token
             .filter(|t| !t.trim().is_empty())
@@ -247,7 +253,11 @@ mod tests {
         for c in cases {
             assert!(matches!(parse_cli_expiry(c), Ok(Some(_))), "{c}");
         }
-        for c in ["2024-03-01 13:04:05", "2024-03-01 13:04:05.123", "0001-01-01T00:00:00Z"] {
+        for c in [
+            "2024-03-01 13:04:05",
+            "2024-03-01 13:04:05.123",
+            "0001-01-01T00:00:00Z",
+        ] {
             assert!(matches!(parse_cli_expiry(c), Ok(None)), "{c}");
         }
         assert!(parse_cli_expiry("tomorrow").is_err());

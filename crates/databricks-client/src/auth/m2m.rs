@@ -82,13 +82,17 @@ struct HostMetadata {
 
 impl M2mCredentials {
     pub(crate) fn new(config: &Config, http: reqwest::Client) -> Result<M2mCredentials, AuthError> {
-        let (Some(client_id), Some(client_secret)) = (&config.client_id, &config.client_secret) else {
+        let (Some(client_id), Some(client_secret)) = (&config.client_id, &config.client_secret)
+        else {
             return Err(AuthError::Config(ConfigError::IncompleteOauth {
                 present: "auth type oauth-m2m".into(),
                 missing: "client_id or client_secret".into(),
             }));
         };
-        if is_account_host(&config.host) && config.account_id.is_none() && config.discovery_url.is_none() {
+        if is_account_host(&config.host)
+            && config.account_id.is_none()
+            && config.discovery_url.is_none()
+        {
             return Err(AuthError::Config(ConfigError::Invalid(format!(
                 "{} is an account host: OAuth M2M needs the account id; set DATABRICKS_ACCOUNT_ID or `account_id` in the profile",
                 config.host
@@ -126,7 +130,10 @@ impl M2mCredentials {
     async fn fetch_token(&self) -> Result<Token, AuthError> {
         let endpoint = self.token_endpoint().await?;
         let endpoint_text = endpoint.to_string();
-        let form = [("grant_type", "client_credentials"), ("scope", self.scope.as_str())];
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("scope", self.scope.as_str()),
+        ];
         let response = send_with_retry(&endpoint_text, || {
             self.http
                 .post(endpoint.clone())
@@ -140,17 +147,21 @@ impl M2mCredentials {
             detail: self.scrub(&detail),
         })?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| AuthError::TokenRequest {
-            endpoint: endpoint_text.clone(),
-            detail: self.scrub(&format!("reading the response: {e}")),
-        })?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| AuthError::TokenRequest {
+                endpoint: endpoint_text.clone(),
+                detail: self.scrub(&format!("reading the response: {e}")),
+            })?;
         if !status.is_success() {
             return Err(self.refused(&endpoint_text, status, &body));
         }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| AuthError::TokenRequest {
-            endpoint: endpoint_text.clone(),
-            detail: format!("the response is not a token response: {e}"),
-        })?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| AuthError::TokenRequest {
+                endpoint: endpoint_text.clone(),
+                detail: format!("the response is not a token response: {e}"),
+            })?;
         let access_token = parsed
             .access_token
             .filter(|t| !t.is_empty())
@@ -188,27 +199,25 @@ impl M2mCredentials {
             .error
             .or(parsed.error_code_camel)
             .or(parsed.error_code)
-            .unwrap_or_else(|| {
-                status
-                    .canonical_reason()
-                    .unwrap_or("error")
-                    .to_string()
-            });
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
         let description = parsed
             .error_description
             .or(parsed.error_summary)
             .or(parsed.message)
             .or_else(|| {
                 let text = String::from_utf8_lossy(body).trim().to_string();
-                (!text.is_empty() && !text.starts_with('{') && !text.starts_with('<')).then_some(text)
+                (!text.is_empty() && !text.starts_with('{') && !text.starts_with('<'))
+                    .then_some(text)
             })
             .map(|d| format!(": {}", truncate(&d, 300)))
             .unwrap_or_default();
         let hint = match status.as_u16() {
-            400 | 401 | 403 if error == "invalid_client" || status == StatusCode::UNAUTHORIZED => format!(
-                ". Check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (client_id {}) and that the secret has not expired",
-                self.client_id
-            ),
+            400 | 401 | 403 if error == "invalid_client" || status == StatusCode::UNAUTHORIZED => {
+                format!(
+                    ". Check DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET (client_id {}) and that the secret has not expired",
+                    self.client_id
+                )
+            }
             _ => String::new(),
         };
         AuthError::TokenRefused {
@@ -223,11 +232,19 @@ impl M2mCredentials {
     /// The token endpoint: from the configured discovery URL, the account pattern, or
     /// discovery on the workspace host. Cached after the first success.
     async fn token_endpoint(&self) -> Result<url::Url, AuthError> {
-        if let Some(endpoint) = self.token_endpoint.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        if let Some(endpoint) = self
+            .token_endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
             return Ok(endpoint);
         }
         let endpoint = self.discover().await?;
-        *self.token_endpoint.lock().unwrap_or_else(|e| e.into_inner()) = Some(endpoint.clone());
+        *self
+            .token_endpoint
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(endpoint.clone());
         Ok(endpoint)
     }
 
@@ -243,7 +260,10 @@ impl M2mCredentials {
                 detail: e.to_string(),
             });
         }
-        let classic = format!("{}/oidc/.well-known/oauth-authorization-server", self.host_text());
+        let classic = format!(
+            "{}/oidc/.well-known/oauth-authorization-server",
+            self.host_text()
+        );
         if let Some(from_metadata) = self.host_metadata_discovery_url().await
             && from_metadata != classic
         {
@@ -277,7 +297,10 @@ impl M2mCredentials {
             let account = metadata.account_id.or_else(|| self.account_id.clone())?;
             oidc = oidc.replace("{account_id}", &account);
         }
-        let candidate = format!("{}/.well-known/oauth-authorization-server", oidc.trim_end_matches('/'));
+        let candidate = format!(
+            "{}/.well-known/oauth-authorization-server",
+            oidc.trim_end_matches('/')
+        );
         check_endpoint_url(&candidate).ok()?;
         Some(candidate)
     }
@@ -310,10 +333,11 @@ impl M2mCredentials {
                 detail: format!("HTTP {status}"),
             });
         }
-        let document: DiscoveryDocument = response.json().await.map_err(|e| AuthError::Discovery {
-            url: url.to_string(),
-            detail: format!("not an OAuth authorization-server document: {e}"),
-        })?;
+        let document: DiscoveryDocument =
+            response.json().await.map_err(|e| AuthError::Discovery {
+                url: url.to_string(),
+                detail: format!("not an OAuth authorization-server document: {e}"),
+            })?;
         let endpoint = document
             .token_endpoint
             .filter(|s| !s.trim().is_empty())
@@ -343,7 +367,9 @@ fn retry_after(response: &Response) -> Option<Duration> {
 }
 
 fn backoff(attempt: u32) -> Duration {
-    let base = BACKOFF_BASE.saturating_mul(1 << attempt.min(10)).min(BACKOFF_MAX);
+    let base = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_MAX);
     // ±25 % jitter.
     base.mul_f64(0.75 + fastrand::f64() * 0.5)
 }
@@ -352,13 +378,19 @@ fn backoff(attempt: u32) -> Duration {
 /// with exponential backoff that never undercuts `Retry-After`, at most
 /// [`MAX_ATTEMPTS`] times within [`RETRY_BUDGET`]. Returns the last response (which
 /// may be an error status) or a description of the last network error.
-async fn send_with_retry(what: &str, build: impl Fn() -> RequestBuilder) -> Result<Response, String> {
+async fn send_with_retry(
+    what: &str,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, String> {
     let deadline = Instant::now() + RETRY_BUDGET;
     let mut attempt = 0;
     loop {
         attempt += 1;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let result = build().timeout(remaining.max(Duration::from_millis(100))).send().await;
+        let result = build()
+            .timeout(remaining.max(Duration::from_millis(100)))
+            .send()
+            .await;
         let wait = match &result {
             Ok(response) if is_retryable_status(response.status()) => {
                 let backoff = backoff(attempt - 1);
@@ -376,7 +408,9 @@ async fn send_with_retry(what: &str, build: impl Fn() -> RequestBuilder) -> Resu
             };
         }
         match &result {
-            Ok(r) => tracing::debug!(%what, status = %r.status(), ?wait, attempt, "retrying OAuth request"),
+            Ok(r) => {
+                tracing::debug!(%what, status = %r.status(), ?wait, attempt, "retrying OAuth request")
+            }
             Err(e) => tracing::debug!(%what, error = %e, ?wait, attempt, "retrying OAuth request"),
         }
         drop(result);

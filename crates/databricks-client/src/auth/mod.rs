@@ -20,8 +20,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{AuthType, Config, ConfigError};
 
 pub use cache::refresh_margin;
-pub use cli::{CLI_TIMEOUT, parse_cli_expiry};
 use cli::CliCredentials;
+pub use cli::{CLI_TIMEOUT, parse_cli_expiry};
 use m2m::M2mCredentials;
 
 /// Authentication failures. Messages never contain tokens or client secrets.
@@ -37,7 +37,9 @@ pub enum AuthError {
         "OAuth is not supported for {host}: {url} returned 404. Use a personal access token (DATABRICKS_TOKEN) or check DATABRICKS_HOST"
     )]
     OauthNotSupported { host: String, url: String },
-    #[error("OAuth token request to {endpoint} was refused (HTTP {status}): {error}{description}{hint}")]
+    #[error(
+        "OAuth token request to {endpoint} was refused (HTTP {status}): {error}{description}{hint}"
+    )]
     TokenRefused {
         endpoint: String,
         status: u16,
@@ -50,7 +52,9 @@ pub enum AuthError {
     TokenRequest { endpoint: String, detail: String },
     #[error("cannot run the Databricks CLI {}: {detail}", path.display())]
     CliSpawn { path: PathBuf, detail: String },
-    #[error("`{command}` did not finish within {seconds} s; run it in a terminal to check, or run `{login}`")]
+    #[error(
+        "`{command}` did not finish within {seconds} s; run it in a terminal to check, or run `{login}`"
+    )]
     CliTimeout {
         command: String,
         seconds: u64,
@@ -73,9 +77,9 @@ pub enum Credentials {
     /// Personal access token: `Authorization: Bearer <token>`.
     Pat(PatCredentials),
     /// OAuth M2M client credentials.
-    OauthM2m(M2mCredentials),
+    OauthM2m(Box<M2mCredentials>),
     /// OAuth U2M tokens from `databricks auth token`.
-    DatabricksCli(CliCredentials),
+    DatabricksCli(Box<CliCredentials>),
 }
 
 /// A personal access token.
@@ -113,8 +117,12 @@ impl Credentials {
                 bearer_header("Bearer", &token, "personal access token")?;
                 Ok(Credentials::Pat(PatCredentials { token }))
             }
-            AuthType::OauthM2m => Ok(Credentials::OauthM2m(M2mCredentials::new(config, http)?)),
-            AuthType::DatabricksCli => Ok(Credentials::DatabricksCli(CliCredentials::new(config)?)),
+            AuthType::OauthM2m => Ok(Credentials::OauthM2m(Box::new(M2mCredentials::new(
+                config, http,
+            )?))),
+            AuthType::DatabricksCli => Ok(Credentials::DatabricksCli(Box::new(
+                CliCredentials::new(config)?,
+            ))),
         }
     }
 
@@ -164,9 +172,14 @@ pub(crate) fn bearer_header(
     token: &SecretString,
     what: &'static str,
 ) -> Result<HeaderValue, AuthError> {
-    let token_type = if token_type.trim().is_empty() { "Bearer" } else { token_type.trim() };
-    let mut value = HeaderValue::from_str(&format!("{token_type} {}", token.expose_secret().trim()))
-        .map_err(|_| AuthError::InvalidHeader { what })?;
+    let token_type = if token_type.trim().is_empty() {
+        "Bearer"
+    } else {
+        token_type.trim()
+    };
+    let mut value =
+        HeaderValue::from_str(&format!("{token_type} {}", token.expose_secret().trim()))
+            .map_err(|_| AuthError::InvalidHeader { what })?;
     value.set_sensitive(true);
     Ok(value)
 }

@@ -246,7 +246,11 @@ fn table_summaries(req: &Req) -> R {
             {
                 return None;
             }
-            set(&mut t, "full_name", json!(format!("{catalog}.{schema}.{table}")));
+            set(
+                &mut t,
+                "full_name",
+                json!(format!("{catalog}.{schema}.{table}")),
+            );
             Some(t)
         })
         .collect();

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 use super::Tracked;
 use crate::fixtures::fixture_json;
 use crate::server::Shared;
-use crate::util::{R, Req, bad_param, decode_token, empty, encode_token, error, items, lock, ok, set};
+use crate::util::{
+    R, Req, bad_param, decode_token, empty, encode_token, error, items, lock, ok, set,
+};
 
 pub(crate) struct Clusters(Tracked);
 
@@ -58,7 +60,12 @@ fn list(st: &Shared, req: &Req) -> R {
     let mut all: Vec<Value> = (0..c.0.items.len())
         .map(|i| c.0.read(i))
         .filter(|v| {
-            let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+            let s = |k: &str| {
+                v.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             (states.is_empty() || states.contains(&s("state").as_str()))
                 && (sources.is_empty() || sources.contains(&s("cluster_source").as_str()))
                 && (policy.is_empty() || policy.contains(&s("policy_id").as_str()))
@@ -66,7 +73,12 @@ fn list(st: &Shared, req: &Req) -> R {
         .collect();
     if sort_field.first() == Some(&"CLUSTER_NAME") {
         all.sort_by(|a, b| {
-            let n = |v: &Value| v.get("cluster_name").and_then(Value::as_str).unwrap_or_default().to_string();
+            let n = |v: &Value| {
+                v.get("cluster_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
             n(a).cmp(&n(b))
         });
     }
@@ -79,10 +91,18 @@ fn list(st: &Shared, req: &Req) -> R {
         set(&mut out, "clusters", Value::Array(page));
     }
     if let Some(n) = next {
-        set(&mut out, "next_page_token", json!(encode_token("clusters", n)));
+        set(
+            &mut out,
+            "next_page_token",
+            json!(encode_token("clusters", n)),
+        );
     }
     if offset > 0 {
-        set(&mut out, "prev_page_token", json!(encode_token("clusters", offset.saturating_sub(size))));
+        set(
+            &mut out,
+            "prev_page_token",
+            json!(encode_token("clusters", offset.saturating_sub(size))),
+        );
     }
     ok(out)
 }
@@ -131,7 +151,9 @@ fn events(st: &Shared, req: &Req) -> R {
     }
     let size = match req.b_i64("page_size")?.or(req.b_i64("limit")?) {
         Some(n) if !(0..=500).contains(&n) => {
-            return Err(bad_param(format!("page_size must be between 0 and 500, got {n}")));
+            return Err(bad_param(format!(
+                "page_size must be between 0 and 500, got {n}"
+            )));
         }
         None | Some(0) => 50,
         Some(n) => n as usize,
@@ -156,7 +178,10 @@ fn events(st: &Shared, req: &Req) -> R {
         })
         .filter(|e| {
             let t = e.get("type").and_then(Value::as_str).unwrap_or_default();
-            let ts = e.get("timestamp").and_then(Value::as_i64).unwrap_or_default();
+            let ts = e
+                .get("timestamp")
+                .and_then(Value::as_i64)
+                .unwrap_or_default();
             (types.is_empty() || types.contains(&t))
                 && from.is_none_or(|f| ts >= f)
                 && to.is_none_or(|x| ts <= x)
@@ -171,7 +196,11 @@ fn events(st: &Shared, req: &Req) -> R {
         set(&mut out, "events", Value::Array(page));
     }
     if let Some(n) = next {
-        set(&mut out, "next_page_token", json!(encode_token("events", n)));
+        set(
+            &mut out,
+            "next_page_token",
+            json!(encode_token("events", n)),
+        );
     }
     set(&mut out, "total_count", json!(0));
     ok(out)
@@ -191,7 +220,11 @@ fn start(st: &Shared, req: &Req) -> R {
     let i = c.0.position(&id).ok_or_else(|| unknown(&id))?;
     match c.0.state(i) {
         "TERMINATED" | "ERROR" => {
-            c.0.transition(i, "PENDING", Some(("RUNNING", Some(("state_message", json!(""))))));
+            c.0.transition(
+                i,
+                "PENDING",
+                Some(("RUNNING", Some(("state_message", json!(""))))),
+            );
             set(&mut c.0.items[i], "state_message", json!("Starting Spark"));
             empty()
         }

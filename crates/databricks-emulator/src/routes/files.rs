@@ -14,7 +14,7 @@ use crate::server::Shared;
 use crate::util::{R, Req, bad_param, decode_token, encode_token, error, http_date, lock, ok, set};
 
 enum Node {
-    Dir { modified: i64 },
+    Dir,
     File { bytes: Vec<u8>, modified: i64 },
 }
 
@@ -41,40 +41,62 @@ impl Fs {
     pub fn new() -> Fs {
         let mut nodes = BTreeMap::new();
         for e in crate::util::items(&fixture_json("fs_directories_list.json"), "contents") {
-            let path = e.get("path").and_then(Value::as_str).unwrap_or_default().to_string();
-            let modified = e.get("last_modified").and_then(Value::as_i64).unwrap_or(1_709_258_400_000);
+            let path = e
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let modified = e
+                .get("last_modified")
+                .and_then(Value::as_i64)
+                .unwrap_or(1_709_258_400_000);
             if e.get("is_directory").and_then(Value::as_bool) == Some(true) {
                 nodes.insert(
                     format!("{path}/part-00000.csv"),
                     Node::File {
-                        bytes: b"order_id,customer,amount,order_date\n1,alice,10.00,2024-03-01\n".to_vec(),
+                        bytes: b"order_id,customer,amount,order_date\n1,alice,10.00,2024-03-01\n"
+                            .to_vec(),
                         modified,
                     },
                 );
-                nodes.insert(path, Node::Dir { modified });
+                nodes.insert(path, Node::Dir);
             } else {
-                nodes.insert(path, Node::File { bytes: orders_csv(), modified });
+                nodes.insert(
+                    path,
+                    Node::File {
+                        bytes: orders_csv(),
+                        modified,
+                    },
+                );
             }
         }
         Fs { nodes }
     }
 
     fn is_dir(&self, path: &str) -> bool {
-        volume_root(path).as_deref() == Some(path) || matches!(self.nodes.get(path), Some(Node::Dir { .. }))
+        volume_root(path).as_deref() == Some(path)
+            || matches!(self.nodes.get(path), Some(Node::Dir))
     }
 }
 
 /// `/Volumes/c/s/v` of a path inside an existing volume.
 fn volume_root(path: &str) -> Option<String> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.len() < 4 || parts[0] != "Volumes" || parts[1..4].iter().any(|p| p.starts_with("missing")) {
+    if parts.len() < 4
+        || parts[0] != "Volumes"
+        || parts[1..4].iter().any(|p| p.starts_with("missing"))
+    {
         return None;
     }
     Some(format!("/Volumes/{}/{}/{}", parts[1], parts[2], parts[3]))
 }
 
 fn not_found(what: &str, path: &str) -> Response {
-    error(404, "NOT_FOUND", format!("The {what} being accessed is not found: {path}"))
+    error(
+        404,
+        "NOT_FOUND",
+        format!("The {what} being accessed is not found: {path}"),
+    )
 }
 
 fn no_content() -> Response {
@@ -84,7 +106,11 @@ fn no_content() -> Response {
 /// The absolute path below the 4 leading segments (`api/2.0/fs/files`).
 fn target(req: &Req) -> Result<String, Response> {
     let p = req.tail_path(4);
-    let p = if p.len() > 1 { p.trim_end_matches('/').to_string() } else { p };
+    let p = if p.len() > 1 {
+        p.trim_end_matches('/').to_string()
+    } else {
+        p
+    };
     if volume_root(&p).is_none() {
         if !p.starts_with("/Volumes/") {
             return Err(bad_param(format!(
@@ -97,7 +123,7 @@ fn target(req: &Req) -> Result<String, Response> {
 }
 
 /// Creates the directories between the volume root and `path` (exclusive).
-fn make_parents(fs: &mut Fs, path: &str, now: i64) -> Result<(), Response> {
+fn make_parents(fs: &mut Fs, path: &str) -> Result<(), Response> {
     let root = volume_root(path).unwrap_or_default();
     let mut cur = root.clone();
     let rest = path.strip_prefix(&root).unwrap_or_default();
@@ -106,11 +132,15 @@ fn make_parents(fs: &mut Fs, path: &str, now: i64) -> Result<(), Response> {
         cur = format!("{cur}/{part}");
         match fs.nodes.get(&cur) {
             Some(Node::File { .. }) => {
-                return Err(error(409, "ALREADY_EXISTS", format!("A file exists at {cur}; cannot create a directory there.")));
+                return Err(error(
+                    409,
+                    "ALREADY_EXISTS",
+                    format!("A file exists at {cur}; cannot create a directory there."),
+                ));
             }
-            Some(Node::Dir { .. }) => {}
+            Some(Node::Dir) => {}
             None => {
-                fs.nodes.insert(cur.clone(), Node::Dir { modified: now });
+                fs.nodes.insert(cur.clone(), Node::Dir);
             }
         }
     }
@@ -143,17 +173,21 @@ pub(crate) fn files(st: &Shared, req: &Req, m: &str) -> R {
                 Some((a, b)) => bytes[a..=b].to_vec(),
                 None => bytes.clone(),
             };
-            let mut resp = (crate::util::status_code(status), Body::from(body.clone())).into_response();
+            let mut resp =
+                (crate::util::status_code(status), Body::from(body.clone())).into_response();
             let h = resp.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
             if let Ok(v) = HeaderValue::from_str(&http_date(*modified)) {
                 h.insert(header::LAST_MODIFIED, v);
             }
-            if let Some((a, b)) = range {
-                if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{total}")) {
-                    h.insert(header::CONTENT_RANGE, v);
-                }
+            if let Some((a, b)) = range
+                && let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{total}"))
+            {
+                h.insert(header::CONTENT_RANGE, v);
             }
             h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
             Ok(resp)
@@ -164,13 +198,27 @@ pub(crate) fn files(st: &Shared, req: &Req, m: &str) -> R {
                 Some(_) => req.q_bool("overwrite")?,
             };
             if fs.is_dir(&path) {
-                return Err(error(409, "ALREADY_EXISTS", format!("A directory exists at {path}.")));
+                return Err(error(
+                    409,
+                    "ALREADY_EXISTS",
+                    format!("A directory exists at {path}."),
+                ));
             }
             if fs.nodes.contains_key(&path) && !overwrite {
-                return Err(error(409, "ALREADY_EXISTS", "The file being created already exists."));
+                return Err(error(
+                    409,
+                    "ALREADY_EXISTS",
+                    "The file being created already exists.",
+                ));
             }
-            make_parents(&mut fs, &path, now)?;
-            fs.nodes.insert(path, Node::File { bytes: req.body.to_vec(), modified: now });
+            make_parents(&mut fs, &path)?;
+            fs.nodes.insert(
+                path,
+                Node::File {
+                    bytes: req.body.to_vec(),
+                    modified: now,
+                },
+            );
             Ok(no_content())
         }
         "DELETE" => match fs.nodes.get(&path) {
@@ -200,7 +248,10 @@ fn parse_range(h: &str, total: usize) -> Option<Result<(usize, usize), ()>> {
             (total.saturating_sub(n), total - 1)
         }
         (a, "") => (a.parse().ok()?, total.saturating_sub(1)),
-        (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(total.saturating_sub(1))),
+        (a, b) => (
+            a.parse().ok()?,
+            b.parse::<usize>().ok()?.min(total.saturating_sub(1)),
+        ),
     };
     if r.0 >= total || r.0 > r.1 {
         return Some(Err(()));
@@ -211,7 +262,7 @@ fn parse_range(h: &str, total: usize) -> Option<Result<(usize, usize), ()>> {
 /// /api/2.0/fs/directories{path}
 pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
     let path = target(req)?;
-    let now = crate::util::now_ms();
+    let _now = crate::util::now_ms();
     let mut fs = lock(&st.files);
     match m {
         "GET" => {
@@ -221,7 +272,9 @@ pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
             let size = match req.q_i64("page_size")? {
                 None | Some(0) => 1000,
                 Some(n) if !(1..=1000).contains(&n) => {
-                    return Err(bad_param(format!("page_size must be between 1 and 1000, got {n}")));
+                    return Err(bad_param(format!(
+                        "page_size must be between 1 and 1000, got {n}"
+                    )));
                 }
                 Some(n) => n as usize,
             };
@@ -236,7 +289,7 @@ pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
                         return None;
                     }
                     Some(match n {
-                        Node::Dir { .. } => json!({"path": p, "name": name, "is_directory": true}),
+                        Node::Dir => json!({"path": p, "name": name, "is_directory": true}),
                         Node::File { bytes, modified } => json!({
                             "path": p, "name": name, "is_directory": false,
                             "file_size": bytes.len(), "last_modified": modified,
@@ -250,7 +303,11 @@ pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
                 set(&mut out, "contents", Value::Array(page));
             }
             if let Some(n) = next {
-                set(&mut out, "next_page_token", json!(encode_token("contents", n)));
+                set(
+                    &mut out,
+                    "next_page_token",
+                    json!(encode_token("contents", n)),
+                );
             }
             ok(out)
         }
@@ -263,11 +320,15 @@ pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
         }
         "PUT" => {
             if matches!(fs.nodes.get(&path), Some(Node::File { .. })) {
-                return Err(error(409, "ALREADY_EXISTS", format!("A file exists at {path}.")));
+                return Err(error(
+                    409,
+                    "ALREADY_EXISTS",
+                    format!("A file exists at {path}."),
+                ));
             }
-            make_parents(&mut fs, &path, now)?;
+            make_parents(&mut fs, &path)?;
             if !fs.is_dir(&path) {
-                fs.nodes.insert(path, Node::Dir { modified: now });
+                fs.nodes.insert(path, Node::Dir);
             }
             Ok(no_content())
         }
@@ -277,7 +338,11 @@ pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
             }
             let prefix = format!("{path}/");
             if fs.nodes.keys().any(|k| k.starts_with(&prefix)) {
-                return Err(error(400, "DIRECTORY_NOT_EMPTY", format!("The directory {path} is not empty.")));
+                return Err(error(
+                    400,
+                    "DIRECTORY_NOT_EMPTY",
+                    format!("The directory {path} is not empty."),
+                ));
             }
             fs.nodes.remove(&path);
             Ok(no_content())

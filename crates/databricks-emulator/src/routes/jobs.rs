@@ -108,7 +108,13 @@ impl Jobs {
             return Some(fixture_json("jobs_get.json"));
         }
         let mut job = base.clone();
-        set(&mut job, "run_as_user_name", base.get("creator_user_name").cloned().unwrap_or(json!("alice@example.com")));
+        set(
+            &mut job,
+            "run_as_user_name",
+            base.get("creator_user_name")
+                .cloned()
+                .unwrap_or(json!("alice@example.com")),
+        );
         if let Some(settings) = job.get_mut("settings") {
             set(settings, "tasks", json!([synthetic_task(i)]));
         }
@@ -142,7 +148,9 @@ fn q_id(req: &Req, name: &str) -> Result<i64, Response> {
     match req.q(name) {
         None | Some("") => Err(bad_param(format!("Missing required field: {name}"))),
         Some(v) => v.trim().parse().map_err(|_| {
-            bad_param(format!("Invalid value '{v}' for parameter {name}: expected an integer"))
+            bad_param(format!(
+                "Invalid value '{v}' for parameter {name}: expected an integer"
+            ))
         }),
     }
 }
@@ -154,7 +162,13 @@ fn b_id(req: &Req, name: &str) -> Result<i64, Response> {
 }
 
 /// `(offset, limit)` from `page_token` / deprecated `offset` and `limit`.
-fn paging(req: &Req, scope: &str, default: usize, max: usize, zero_is_max: bool) -> Result<(usize, usize), Response> {
+fn paging(
+    req: &Req,
+    scope: &str,
+    default: usize,
+    max: usize,
+    zero_is_max: bool,
+) -> Result<(usize, usize), Response> {
     let limit = match req.q_i64("limit")? {
         None => default,
         Some(0) if zero_is_max => max,
@@ -189,7 +203,11 @@ fn paged(key: &str, scope: &str, all: &[Value], offset: usize, limit: usize) -> 
         set(&mut out, "next_page_token", json!(encode_token(scope, n)));
     }
     if offset > 0 {
-        set(&mut out, "prev_page_token", json!(encode_token(scope, offset.saturating_sub(limit))));
+        set(
+            &mut out,
+            "prev_page_token",
+            json!(encode_token(scope, offset.saturating_sub(limit))),
+        );
     }
     out
 }
@@ -212,10 +230,13 @@ fn list(st: &Shared, req: &Req) -> R {
         })
         .map(|j| {
             if expand {
-                st.jobs.full_job(job_id_of(j)).map(|mut f| {
-                    remove(&mut f, "run_as_user_name");
-                    f
-                }).unwrap_or_else(|| j.clone())
+                st.jobs
+                    .full_job(job_id_of(j))
+                    .map(|mut f| {
+                        remove(&mut f, "run_as_user_name");
+                        f
+                    })
+                    .unwrap_or_else(|| j.clone())
             } else {
                 j.clone()
             }
@@ -227,12 +248,16 @@ fn list(st: &Shared, req: &Req) -> R {
 /// GET jobs/get?job_id=
 fn get(st: &Shared, req: &Req) -> R {
     let id = q_id(req, "job_id")?;
-    st.jobs.full_job(id).ok_or_else(|| job_not_found(id)).and_then(ok)
+    st.jobs
+        .full_job(id)
+        .ok_or_else(|| job_not_found(id))
+        .and_then(ok)
 }
 
 fn is_active(run: &Value) -> bool {
     matches!(
-        run.pointer("/state/life_cycle_state").and_then(Value::as_str),
+        run.pointer("/state/life_cycle_state")
+            .and_then(Value::as_str),
         Some("QUEUED" | "PENDING" | "RUNNING" | "TERMINATING" | "BLOCKED" | "WAITING_FOR_RETRY")
     )
 }
@@ -323,14 +348,25 @@ fn set_state(run: &mut Value, life: &str, result: Option<&str>, message: &str, c
 /// POST jobs/run-now
 fn run_now(st: &Shared, req: &Req) -> R {
     let job_id = b_id(req, "job_id")?;
-    let job = st.jobs.full_job(job_id).ok_or_else(|| job_not_found(job_id))?;
-    if let Some(p) = req.json.get("job_parameters").filter(|p| !p.is_null() && !p.is_object()) {
-        return Err(bad_param(format!("job_parameters must be a map of strings, got {p}")));
+    let job = st
+        .jobs
+        .full_job(job_id)
+        .ok_or_else(|| job_not_found(job_id))?;
+    if let Some(p) = req
+        .json
+        .get("job_parameters")
+        .filter(|p| !p.is_null() && !p.is_object())
+    {
+        return Err(bad_param(format!(
+            "job_parameters must be a map of strings, got {p}"
+        )));
     }
     let mut runs = lock(&st.jobs.runs);
     if let Some(token) = req.b_str("idempotency_token") {
         if token.len() > 64 {
-            return Err(bad_param("idempotency_token must be at most 64 characters."));
+            return Err(bad_param(
+                "idempotency_token must be at most 64 characters.",
+            ));
         }
         if let Some(id) = runs.idempotency.get(token) {
             return ok(json!({ "run_id": id, "number_in_job": id }));
@@ -363,8 +399,16 @@ fn run_now(st: &Shared, req: &Req) -> R {
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect());
     let mut tasks = Vec::new();
-    for t in job.pointer("/settings/tasks").and_then(Value::as_array).into_iter().flatten() {
-        let key = t.get("task_key").and_then(Value::as_str).unwrap_or_default();
+    for t in job
+        .pointer("/settings/tasks")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let key = t
+            .get("task_key")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if only.as_ref().is_some_and(|o| !o.contains(&key)) {
             continue;
         }
@@ -377,7 +421,10 @@ fn run_now(st: &Shared, req: &Req) -> R {
         set(
             &mut task,
             "run_page_url",
-            json!(format!("{}/?o=1234567890123456#job/{job_id}/run/{task_run_id}", st.base_url)),
+            json!(format!(
+                "{}/?o=1234567890123456#job/{job_id}/run/{task_run_id}",
+                st.base_url
+            )),
         );
         tasks.push(task);
     }
@@ -422,16 +469,37 @@ fn find_run(runs: &Runs, id: i64) -> Option<(usize, Option<Value>)> {
         return Some((i, None));
     }
     for (i, r) in runs.list.iter().enumerate() {
-        for t in r.get("tasks").and_then(Value::as_array).into_iter().flatten() {
+        for t in r
+            .get("tasks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if run_id_of(t) == id {
                 let mut tr = t.clone();
-                set(&mut tr, "job_id", r.get("job_id").cloned().unwrap_or(Value::Null));
-                set(&mut tr, "job_run_id", r.get("run_id").cloned().unwrap_or(Value::Null));
+                set(
+                    &mut tr,
+                    "job_id",
+                    r.get("job_id").cloned().unwrap_or(Value::Null),
+                );
+                set(
+                    &mut tr,
+                    "job_run_id",
+                    r.get("run_id").cloned().unwrap_or(Value::Null),
+                );
                 set(&mut tr, "number_in_job", json!(id));
                 set(&mut tr, "original_attempt_run_id", json!(id));
-                set(&mut tr, "creator_user_name", r.get("creator_user_name").cloned().unwrap_or(Value::Null));
+                set(
+                    &mut tr,
+                    "creator_user_name",
+                    r.get("creator_user_name").cloned().unwrap_or(Value::Null),
+                );
                 set(&mut tr, "run_type", json!("JOB_RUN"));
-                set(&mut tr, "run_name", t.get("task_key").cloned().unwrap_or(Value::Null));
+                set(
+                    &mut tr,
+                    "run_name",
+                    t.get("task_key").cloned().unwrap_or(Value::Null),
+                );
                 set(&mut tr, "tasks", json!([t.clone()]));
                 return Some((i, Some(tr)));
             }
@@ -473,7 +541,10 @@ fn runs_get_output(st: &Shared, req: &Req) -> R {
         Some(tr) => tr,
         None => {
             let run = &runs.list[i];
-            let n_tasks = run.get("tasks").and_then(Value::as_array).map_or(0, Vec::len);
+            let n_tasks = run
+                .get("tasks")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             if n_tasks > 1 {
                 return Err(bad_param(
                     "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each individual task run instead.",
@@ -483,10 +554,17 @@ fn runs_get_output(st: &Shared, req: &Req) -> R {
         }
     };
     let fixture_failed = fixture_json("runs_get_output.json");
-    if fixture_failed.pointer("/metadata/run_id").and_then(Value::as_i64) == Some(id) {
+    if fixture_failed
+        .pointer("/metadata/run_id")
+        .and_then(Value::as_i64)
+        == Some(id)
+    {
         return ok(fixture_failed);
     }
-    let succeeded = metadata.pointer("/state/result_state").and_then(Value::as_str) == Some("SUCCESS");
+    let succeeded = metadata
+        .pointer("/state/result_state")
+        .and_then(Value::as_str)
+        == Some("SUCCESS");
     if succeeded {
         let mut out = fixture_json("runs_get_output_notebook_success.json");
         set(&mut out, "metadata", metadata);
@@ -505,7 +583,13 @@ fn runs_cancel(st: &Shared, req: &Req) -> R {
         .position(|r| run_id_of(r) == id)
         .ok_or_else(|| run_not_found(id))?;
     if is_active(&runs.list[i]) {
-        set_state(&mut runs.list[i], "TERMINATED", Some("CANCELED"), "Run cancelled.", true);
+        set_state(
+            &mut runs.list[i],
+            "TERMINATED",
+            Some("CANCELED"),
+            "Run cancelled.",
+            true,
+        );
     }
     empty()
 }

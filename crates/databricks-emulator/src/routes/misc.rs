@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::fixtures::fixture_json;
-use crate::util::{R, Req, bad_param, not_found, ok, ok_text, set};
+use crate::util::{R, Req, bad_param, not_found, ok, ok_text};
 
 /// GET /api/2.0/preview/scim/v2/Me
 pub(crate) fn scim_me() -> R {
@@ -12,12 +12,12 @@ pub(crate) fn scim_me() -> R {
 
 /// GET /api/2.0/sql/history/queries
 pub(crate) fn query_history(req: &Req) -> R {
-    if let Some(n) = req.q_i64("max_results")? {
-        if !(0..1000).contains(&n) {
-            return Err(bad_param(format!(
-                "max_results must be less than 1000, got {n}."
-            )));
-        }
+    if let Some(n) = req.q_i64("max_results")?
+        && !(0..1000).contains(&n)
+    {
+        return Err(bad_param(format!(
+            "max_results must be less than 1000, got {n}."
+        )));
     }
     let mut v = fixture_json("query_history_list.json");
     if req.q("page_token").is_some_and(|t| !t.is_empty()) {
@@ -26,7 +26,13 @@ pub(crate) fn query_history(req: &Req) -> R {
     } else if let Some(ids) = Some(req.q_all("filter_by.statement_ids")).filter(|i| !i.is_empty()) {
         let res: Vec<Value> = crate::util::items(&v, "res")
             .into_iter()
-            .filter(|q| ids.contains(&q.get("query_id").and_then(Value::as_str).unwrap_or_default()))
+            .filter(|q| {
+                ids.contains(
+                    &q.get("query_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         v = json!({ "res": res, "has_next_page": false });
     }
@@ -46,30 +52,39 @@ pub(crate) fn dbfs(req: &Req, op: &str) -> Option<R> {
                 if path == "/tmp/dir" {
                     return ok(json!({}));
                 }
-                Err(not_found(format!("No file or directory exists on path {path}.")))
+                Err(not_found(format!(
+                    "No file or directory exists on path {path}."
+                )))
             }
             "get-status" => {
                 let listed = crate::util::items(&fixture_json("dbfs_list.json"), "files");
                 if path == "/tmp" {
-                    return ok(json!({"path": "/tmp", "is_dir": true, "file_size": 0, "modification_time": 1_709_000_000_000_i64}));
+                    return ok(
+                        json!({"path": "/tmp", "is_dir": true, "file_size": 0, "modification_time": 1_709_000_000_000_i64}),
+                    );
                 }
                 listed
                     .into_iter()
                     .find(|f| f.get("path").and_then(Value::as_str) == Some(path))
                     .map_or_else(
-                        || Err(not_found(format!("No file or directory exists on path {path}."))),
+                        || {
+                            Err(not_found(format!(
+                                "No file or directory exists on path {path}."
+                            )))
+                        },
                         ok,
                     )
             }
             "read" => {
                 if path != "/tmp/a.txt" {
-                    return Err(not_found(format!("No file or directory exists on path {path}.")));
+                    return Err(not_found(format!(
+                        "No file or directory exists on path {path}."
+                    )));
                 }
                 let mut v = fixture_json("dbfs_read.json");
                 if req.q_i64("offset")?.unwrap_or(0) > 0 {
                     v = json!({ "bytes_read": 0 });
                 }
-                set(&mut v, "bytes_read", v.get("bytes_read").cloned().unwrap_or(json!(0)));
                 ok(v)
             }
             _ => Err(crate::util::endpoint_not_found(&req.method, &req.raw_path)),

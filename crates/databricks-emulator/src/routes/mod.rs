@@ -17,12 +17,15 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
+/// The state (and one extra field) an item settles to on its next read.
+type Settle = (String, Option<(&'static str, Value)>);
+
 /// A list of JSON objects keyed by an id field, whose `state` may be in transition: a
 /// transitional state (STARTING, TERMINATING, …) is reported once, then the final state.
 pub(crate) struct Tracked {
     pub items: Vec<Value>,
     id_key: &'static str,
-    settle: HashMap<String, (String, Option<(&'static str, Value)>)>,
+    settle: HashMap<String, Settle>,
 }
 
 impl Tracked {

@@ -52,7 +52,10 @@ impl Pipelines {
                     })
                 })
                 .collect();
-            if let Some(u) = detailed.get("update").filter(|u| s(u, "pipeline_id") == pid) {
+            if let Some(u) = detailed
+                .get("update")
+                .filter(|u| s(u, "pipeline_id") == pid)
+            {
                 // The fixture's RUNNING update exists but is not among latest_updates; keep
                 // it reachable by id, after the listed ones (it is older in this story).
                 let mut u = u.clone();
@@ -132,7 +135,11 @@ fn paged(key: &str, all: &[Value], offset: usize, size: usize, prev: bool) -> Va
         set(&mut out, "next_page_token", json!(encode_token(key, n)));
     }
     if prev && offset > 0 {
-        set(&mut out, "prev_page_token", json!(encode_token(key, offset.saturating_sub(size))));
+        set(
+            &mut out,
+            "prev_page_token",
+            json!(encode_token(key, offset.saturating_sub(size))),
+        );
     }
     out
 }
@@ -142,21 +149,24 @@ fn filter_matches(filter: &str, p: &Value) -> Result<bool, Response> {
     let f = filter.trim();
     let quoted = |rest: &str| -> Option<String> {
         let rest = rest.trim();
-        rest.strip_prefix('\'')?.strip_suffix('\'').map(str::to_string)
+        rest.strip_prefix('\'')?
+            .strip_suffix('\'')
+            .map(str::to_string)
     };
     let lower = f.to_ascii_lowercase();
     if lower.starts_with("name") {
         let rest = f[4..].trim_start();
-        if rest.len() >= 4 && rest[..4].eq_ignore_ascii_case("like") {
-            if let Some(pat) = quoted(&rest[4..]) {
-                return Ok(crate::util::like(&pat, s(p, "name")));
-            }
+        if rest.len() >= 4
+            && rest[..4].eq_ignore_ascii_case("like")
+            && let Some(pat) = quoted(&rest[4..])
+        {
+            return Ok(crate::util::like(&pat, s(p, "name")));
         }
-    } else if lower.starts_with("notebook") {
-        if let Some(path) = f[8..].trim_start().strip_prefix('=').and_then(quoted) {
-            let libs = p.pointer("/spec/libraries").cloned().unwrap_or(json!([]));
-            return Ok(libs.to_string().contains(&path));
-        }
+    } else if lower.starts_with("notebook")
+        && let Some(path) = f[8..].trim_start().strip_prefix('=').and_then(quoted)
+    {
+        let libs = p.pointer("/spec/libraries").cloned().unwrap_or(json!([]));
+        return Ok(libs.to_string().contains(&path));
     }
     Err(bad_param(format!("Invalid filter: {filter}")))
 }
@@ -227,10 +237,10 @@ fn list_updates(st: &Shared, req: &Req, id: &str) -> R {
     let p = lock(&st.pipelines);
     p.position(id).ok_or_else(|| unknown(id))?;
     let mut all = p.updates.get(id).cloned().unwrap_or_default();
-    if let Some(until) = req.q("until_update_id") {
-        if let Some(k) = all.iter().position(|u| s(u, "update_id") == until) {
-            all.truncate(k + 1);
-        }
+    if let Some(until) = req.q("until_update_id")
+        && let Some(k) = all.iter().position(|u| s(u, "update_id") == until)
+    {
+        all.truncate(k + 1);
     }
     ok(paged("updates", &all, offset, size, true))
 }
@@ -268,11 +278,18 @@ fn start_update(st: &Shared, req: &Req, id: &str) -> R {
         "mode": "DEFAULT",
     });
     for k in ["refresh_selection", "full_refresh_selection"] {
-        if let Some(x) = req.json.get(k).filter(|x| x.as_array().is_some_and(|a| !a.is_empty())) {
+        if let Some(x) = req
+            .json
+            .get(k)
+            .filter(|x| x.as_array().is_some_and(|a| !a.is_empty()))
+        {
             set(&mut update, k, x.clone());
         }
     }
-    p.updates.entry(id.to_string()).or_default().insert(0, update);
+    p.updates
+        .entry(id.to_string())
+        .or_default()
+        .insert(0, update);
     set(&mut p.statuses[i], "state", json!("RUNNING"));
     p.refresh_latest(i);
     let mut out = fixture_json("pipelines_start_update.json");
@@ -290,15 +307,15 @@ fn get_update(st: &Shared, id: &str, uid: &str) -> R {
         .ok_or_else(|| not_found(format!("The specified update {uid} was not found.")))?;
     let current = u.clone();
     // Advance one step per read.
-    if let Some(k) = STEPS.iter().position(|x| *x == s(u, "state")) {
-        if k + 1 < STEPS.len() {
-            set(u, "state", json!(STEPS[k + 1]));
-            let done = k + 2 == STEPS.len();
-            if done {
-                set(&mut p.statuses[i], "state", json!("IDLE"));
-            }
-            p.refresh_latest(i);
+    if let Some(k) = STEPS.iter().position(|x| *x == s(u, "state"))
+        && k + 1 < STEPS.len()
+    {
+        set(u, "state", json!(STEPS[k + 1]));
+        let done = k + 2 == STEPS.len();
+        if done {
+            set(&mut p.statuses[i], "state", json!("IDLE"));
         }
+        p.refresh_latest(i);
     }
     ok(json!({ "update": current }))
 }
@@ -306,10 +323,10 @@ fn get_update(st: &Shared, id: &str, uid: &str) -> R {
 fn stop(st: &Shared, id: &str) -> R {
     let mut p = lock(&st.pipelines);
     let i = p.position(id).ok_or_else(|| unknown(id))?;
-    if let Some(u) = p.updates.get_mut(id).and_then(|u| u.first_mut()) {
-        if !terminal(s(u, "state")) {
-            set(u, "state", json!("CANCELED"));
-        }
+    if let Some(u) = p.updates.get_mut(id).and_then(|u| u.first_mut())
+        && !terminal(s(u, "state"))
+    {
+        set(u, "state", json!("CANCELED"));
     }
     set(&mut p.statuses[i], "state", json!("IDLE"));
     p.refresh_latest(i);
@@ -327,9 +344,16 @@ fn event_log(p: &Pipelines, id: &str) -> Vec<Value> {
     let updates = p.updates.get(id).cloned().unwrap_or_default();
     for u in updates.iter().rev() {
         let uid = s(u, "update_id");
-        let t0 = u.get("creation_time").and_then(Value::as_i64).unwrap_or_default();
+        let t0 = u
+            .get("creation_time")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
         let state = s(u, "state");
-        let mut ev = |dt: i64, level: &str, event_type: &str, message: String, error: Option<Value>| {
+        let mut ev = |dt: i64,
+                      level: &str,
+                      event_type: &str,
+                      message: String,
+                      error: Option<Value>| {
             seq += 1;
             let mut e = json!({
                 "id": crate::util::uuid_like(seq ^ 0xE7E7),
@@ -346,16 +370,52 @@ fn event_log(p: &Pipelines, id: &str) -> Vec<Value> {
             }
             out.push(e);
         };
-        ev(0, "INFO", "create_update", format!("Update {} started by API call.", &uid[..uid.len().min(6)]), None);
-        ev(1000, "INFO", "update_progress", format!("Update {} is INITIALIZING.", &uid[..uid.len().min(6)]), None);
+        ev(
+            0,
+            "INFO",
+            "create_update",
+            format!("Update {} started by API call.", &uid[..uid.len().min(6)]),
+            None,
+        );
+        ev(
+            1000,
+            "INFO",
+            "update_progress",
+            format!("Update {} is INITIALIZING.", &uid[..uid.len().min(6)]),
+            None,
+        );
         if matches!(state, "RUNNING" | "COMPLETED" | "FAILED" | "STOPPING") {
-            ev(5000, "INFO", "update_progress", format!("Update {} is RUNNING.", &uid[..uid.len().min(6)]), None);
-            ev(6000, "INFO", "flow_progress", "Flow 'orders_silver' is RUNNING.".to_string(), None);
+            ev(
+                5000,
+                "INFO",
+                "update_progress",
+                format!("Update {} is RUNNING.", &uid[..uid.len().min(6)]),
+                None,
+            );
+            ev(
+                6000,
+                "INFO",
+                "flow_progress",
+                "Flow 'orders_silver' is RUNNING.".to_string(),
+                None,
+            );
         }
         match state {
             "COMPLETED" => {
-                ev(60_000, "METRICS", "flow_progress", "Flow 'orders_silver' has COMPLETED.".to_string(), None);
-                ev(61_000, "INFO", "update_progress", format!("Update {} is COMPLETED.", &uid[..uid.len().min(6)]), None);
+                ev(
+                    60_000,
+                    "METRICS",
+                    "flow_progress",
+                    "Flow 'orders_silver' has COMPLETED.".to_string(),
+                    None,
+                );
+                ev(
+                    61_000,
+                    "INFO",
+                    "update_progress",
+                    format!("Update {} is COMPLETED.", &uid[..uid.len().min(6)]),
+                    None,
+                );
             }
             "FAILED" => {
                 ev(
@@ -363,12 +423,26 @@ fn event_log(p: &Pipelines, id: &str) -> Vec<Value> {
                     "ERROR",
                     "flow_progress",
                     "Flow 'orders_silver' has FAILED.".to_string(),
-                    Some(json!({"fatal": true, "exceptions": [{"class_name": "org.apache.spark.sql.AnalysisException", "message": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`sales`.`orders_raw` cannot be found.", "stack": []}]})),
+                    Some(
+                        json!({"fatal": true, "exceptions": [{"class_name": "org.apache.spark.sql.AnalysisException", "message": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`sales`.`orders_raw` cannot be found.", "stack": []}]}),
+                    ),
                 );
-                ev(31_000, "WARN", "update_progress", format!("Update {} is FAILED.", &uid[..uid.len().min(6)]), None);
+                ev(
+                    31_000,
+                    "WARN",
+                    "update_progress",
+                    format!("Update {} is FAILED.", &uid[..uid.len().min(6)]),
+                    None,
+                );
             }
             "CANCELED" => {
-                ev(31_000, "INFO", "update_progress", format!("Update {} is CANCELED.", &uid[..uid.len().min(6)]), None);
+                ev(
+                    31_000,
+                    "INFO",
+                    "update_progress",
+                    format!("Update {} is CANCELED.", &uid[..uid.len().min(6)]),
+                    None,
+                );
             }
             _ => {}
         }
@@ -396,7 +470,12 @@ fn event_filter(filter: &str) -> Result<impl Fn(&Value) -> bool, Response> {
             .next()
             .unwrap_or_default()
             .to_ascii_lowercase();
-        if values.is_empty() || !matches!(field.as_str(), "level" | "id" | "update_id" | "event_type" | "timestamp") {
+        if values.is_empty()
+            || !matches!(
+                field.as_str(),
+                "level" | "id" | "update_id" | "event_type" | "timestamp"
+            )
+        {
             return Err(bad_param(format!("Invalid filter: {filter}")));
         }
         conds.push((field, values));
@@ -432,13 +511,22 @@ fn decode_events_token(token: &str) -> Result<(usize, bool, String), Response> {
     let v: Value = serde_json::from_slice(&raw).map_err(|_| invalid())?;
     let offset = v.get("o").and_then(Value::as_u64).ok_or_else(invalid)? as usize;
     let asc = v.get("a").and_then(Value::as_bool).unwrap_or(false);
-    let filter = v.get("f").and_then(Value::as_str).unwrap_or_default().to_string();
+    let filter = v
+        .get("f")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     Ok((offset, asc, filter))
 }
 
 fn events(st: &Shared, req: &Req, id: &str) -> R {
     let token = req.q("page_token").filter(|t| !t.is_empty());
-    if token.is_some() && req.query.iter().any(|(k, _)| k != "page_token" && k != "max_results") {
+    if token.is_some()
+        && req
+            .query
+            .iter()
+            .any(|(k, _)| k != "page_token" && k != "max_results")
+    {
         return Err(bad_param(
             "When page_token is specified, no other parameter except max_results may be specified.",
         ));
@@ -470,7 +558,11 @@ fn events(st: &Shared, req: &Req, id: &str) -> R {
         set(&mut out, "events", Value::Array(page));
     }
     if let Some(n) = next {
-        set(&mut out, "next_page_token", json!(events_token(asc, &filter, n)));
+        set(
+            &mut out,
+            "next_page_token",
+            json!(events_token(asc, &filter, n)),
+        );
     }
     if offset > 0 {
         set(

@@ -9,8 +9,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
 use crate::server::Shared;
@@ -203,7 +203,7 @@ impl Col {
                 format!("s{r}")
             }
             Kind::Char => format!("c{}", r % 10),
-            Kind::Bool => (r % 2 == 0).to_string(),
+            Kind::Bool => r.is_multiple_of(2).to_string(),
             Kind::Date => date_string(19_723 + (r % 3653) as i64), // from 2024-01-01
             Kind::Timestamp => rfc3339_ms(1_704_067_200_000 + (r as i64) * 60_000),
             Kind::Binary => base64::engine::general_purpose::STANDARD.encode(format!("b{r}")),
@@ -426,10 +426,7 @@ impl Serialize for DataArray<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(self.count as usize))?;
         for r in self.start..self.start + self.count {
-            seq.serialize_element(&Row {
-                spec: self.spec,
-                r,
-            })?;
+            seq.serialize_element(&Row { spec: self.spec, r })?;
         }
         seq.end()
     }
@@ -720,7 +717,10 @@ pub(crate) fn execute(st: &Shared, req: &Req) -> R {
             return Err(bad_param("parameters must be a list."));
         };
         for p in list {
-            if p.get("name").and_then(Value::as_str).is_none_or(str::is_empty) {
+            if p.get("name")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 return Err(bad_param("Missing required field: parameters.name"));
             }
         }

@@ -18,7 +18,14 @@ pub(crate) fn route(req: &Req, m: &str, rest: &[&str]) -> Option<R> {
         ("GET", ["endpoints", name]) => endpoints()
             .into_iter()
             .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
-            .map_or_else(|| Err(not_found(format!("Vector search endpoint {name} not found."))), ok),
+            .map_or_else(
+                || {
+                    Err(not_found(format!(
+                        "Vector search endpoint {name} not found."
+                    )))
+                },
+                ok,
+            ),
         ("GET", ["indexes"]) => list_indexes(req),
         ("GET", ["indexes", name]) => get_index(name).and_then(ok),
         ("POST", ["indexes", name, "query"]) => query(req, name),
@@ -37,7 +44,9 @@ fn list_indexes(req: &Req) -> R {
         .iter()
         .any(|e| e.get("name").and_then(Value::as_str) == Some(endpoint))
     {
-        return Err(not_found(format!("Vector search endpoint {endpoint} not found.")));
+        return Err(not_found(format!(
+            "Vector search endpoint {endpoint} not found."
+        )));
     }
     let list: Vec<Value> = items(&fixture_json("vs_indexes_list.json"), "vector_indexes")
         .into_iter()
@@ -84,8 +93,13 @@ struct Listing {
     total: usize,
 }
 
+/// Relevance of result `r`: the fixture's scores first, then slowly decreasing.
 fn score(r: usize) -> f64 {
-    ((0.95 - r as f64 * 0.0001).max(0.0001) * 10_000.0).round() / 10_000.0
+    const FIXTURE: [f64; 3] = [0.8734, 0.7612, 0.6021];
+    match FIXTURE.get(r) {
+        Some(s) => *s,
+        None => ((0.6 - (r - 2) as f64 * 0.00005).max(0.0001) * 100_000.0).round() / 100_000.0,
+    }
 }
 
 fn render(index: &str, l: &Listing) -> Value {
@@ -93,7 +107,12 @@ fn render(index: &str, l: &Listing) -> Value {
     let fixture_cols: Vec<String> = fixture
         .pointer("/manifest/columns")
         .and_then(Value::as_array)
-        .map(|c| c.iter().filter_map(|c| c.get("name").and_then(Value::as_str)).map(str::to_string).collect())
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     let fixture_rows = fixture
         .pointer("/result/data_array")
@@ -107,7 +126,11 @@ fn render(index: &str, l: &Listing) -> Value {
             let t = fixture_cols
                 .iter()
                 .position(|f| f == c)
-                .and_then(|i| fixture.pointer(&format!("/manifest/columns/{i}/type_text")).cloned())
+                .and_then(|i| {
+                    fixture
+                        .pointer(&format!("/manifest/columns/{i}/type_text"))
+                        .cloned()
+                })
                 .unwrap_or(json!(if c.ends_with("id") { "int" } else { "string" }));
             json!({ "name": c, "type_text": t })
         })
@@ -133,7 +156,7 @@ fn render(index: &str, l: &Listing) -> Value {
                     })
                 })
                 .collect();
-            row.push(json!(fixture_rows.get(r).and_then(|x| x.as_array()?.last().cloned()).unwrap_or(json!(score(r)))));
+            row.push(json!(score(r)));
             Value::Array(row)
         })
         .collect();
@@ -159,17 +182,28 @@ fn render(index: &str, l: &Listing) -> Value {
 fn query(req: &Req, name: &str) -> R {
     let index = get_index(name)?;
     let columns: Vec<String> = match req.json.get("columns").and_then(Value::as_array) {
-        Some(a) if !a.is_empty() => a.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(a) if !a.is_empty() => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => return Err(bad_param("Missing required field: columns")),
     };
     let query_type = req.b_str("query_type").unwrap_or("ANN");
-    if !matches!(query_type.to_ascii_uppercase().as_str(), "ANN" | "HYBRID" | "FULL_TEXT") {
-        return Err(bad_param(format!("Invalid query_type: {query_type}. Must be ANN, HYBRID or FULL_TEXT.")));
+    if !matches!(
+        query_type.to_ascii_uppercase().as_str(),
+        "ANN" | "HYBRID" | "FULL_TEXT"
+    ) {
+        return Err(bad_param(format!(
+            "Invalid query_type: {query_type}. Must be ANN, HYBRID or FULL_TEXT."
+        )));
     }
     let text = req.b_str("query_text").filter(|t| !t.is_empty());
     let vector = req.json.get("query_vector").and_then(Value::as_array);
     if text.is_none() && vector.is_none() {
-        return Err(bad_param("Either query_text or query_vector must be provided."));
+        return Err(bad_param(
+            "Either query_text or query_vector must be provided.",
+        ));
     }
     let direct = index.get("index_type").and_then(Value::as_str) == Some("DIRECT_ACCESS");
     if direct && vector.is_none() && query_type.eq_ignore_ascii_case("ANN") {
@@ -183,17 +217,32 @@ fn query(req: &Req, name: &str) -> R {
             .and_then(|s| serde_json::from_str::<Value>(s).ok())
             .is_some_and(|v| v.is_object());
         if !ok_filter {
-            return Err(bad_param(format!("Invalid filters_json: {f}. Expected a JSON object encoded as a string.")));
+            return Err(bad_param(format!(
+                "Invalid filters_json: {f}. Expected a JSON object encoded as a string."
+            )));
         }
     }
     let num = match req.b_i64("num_results")? {
         None => 10,
-        Some(n) if n < 1 => return Err(bad_param(format!("num_results must be positive, got {n}."))),
+        Some(n) if n < 1 => {
+            return Err(bad_param(format!("num_results must be positive, got {n}.")));
+        }
         Some(n) => (n as usize).min(CAP),
     };
-    let threshold = req.json.get("score_threshold").and_then(Value::as_f64).unwrap_or(0.0);
+    let threshold = req
+        .json
+        .get("score_threshold")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
     let total = (0..num).take_while(|r| score(*r) >= threshold).count();
-    ok(render(name, &Listing { columns, offset: 0, total }))
+    ok(render(
+        name,
+        &Listing {
+            columns,
+            offset: 0,
+            total,
+        },
+    ))
 }
 
 fn next_page(req: &Req, name: &str) -> R {
@@ -210,9 +259,21 @@ fn next_page(req: &Req, name: &str) -> R {
     let columns = v
         .get("c")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .ok_or_else(invalid)?;
     let offset = v.get("o").and_then(Value::as_u64).ok_or_else(invalid)? as usize;
     let total = v.get("t").and_then(Value::as_u64).ok_or_else(invalid)? as usize;
-    ok(render(name, &Listing { columns, offset, total }))
+    ok(render(
+        name,
+        &Listing {
+            columns,
+            offset,
+            total,
+        },
+    ))
 }

@@ -29,7 +29,11 @@ pub(crate) fn ensure_for_statement(st: &Shared, id: &str) -> Result<(), Response
     let mut w = lock(&st.warehouses);
     let i = w.0.position(id).ok_or_else(|| unknown(id))?;
     if matches!(w.0.state(i), "STOPPED" | "STOPPING") {
-        w.0.transition(i, "STARTING", Some(("RUNNING", Some(("num_clusters", json!(1))))));
+        w.0.transition(
+            i,
+            "STARTING",
+            Some(("RUNNING", Some(("num_clusters", json!(1))))),
+        );
     }
     Ok(())
 }
@@ -54,7 +58,11 @@ pub(crate) fn list(st: &Shared, req: &Req) -> R {
                 crate::util::set(&mut out, "warehouses", Value::Array(items));
             }
             if let Some(n) = next {
-                crate::util::set(&mut out, "next_page_token", json!(encode_token("warehouses", n)));
+                crate::util::set(
+                    &mut out,
+                    "next_page_token",
+                    json!(encode_token("warehouses", n)),
+                );
             }
             ok(out)
         }
@@ -73,7 +81,11 @@ pub(crate) fn start(st: &Shared, id: &str) -> R {
     let mut w = lock(&st.warehouses);
     let i = w.0.position(id).ok_or_else(|| unknown(id))?;
     if matches!(w.0.state(i), "STOPPED" | "STOPPING") {
-        w.0.transition(i, "STARTING", Some(("RUNNING", Some(("num_clusters", json!(1))))));
+        w.0.transition(
+            i,
+            "STARTING",
+            Some(("RUNNING", Some(("num_clusters", json!(1))))),
+        );
     }
     empty()
 }
@@ -83,7 +95,11 @@ pub(crate) fn stop(st: &Shared, id: &str) -> R {
     let mut w = lock(&st.warehouses);
     let i = w.0.position(id).ok_or_else(|| unknown(id))?;
     if matches!(w.0.state(i), "RUNNING" | "STARTING") {
-        w.0.transition(i, "STOPPING", Some(("STOPPED", Some(("num_clusters", json!(0))))));
+        w.0.transition(
+            i,
+            "STOPPING",
+            Some(("STOPPED", Some(("num_clusters", json!(0))))),
+        );
     }
     empty()
 }

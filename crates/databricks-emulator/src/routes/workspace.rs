@@ -92,9 +92,24 @@ impl Tree {
                 },
             );
         };
-        notebook(&mut t, "/Users/alice@example.com/analysis", "PYTHON", "display(spark.table('main.sales.orders'))");
-        notebook(&mut t, "/Users/alice@example.com/queries", "SQL", "SELECT count(*) FROM main.sales.orders");
-        notebook(&mut t, "/Users/alice@example.com/project/report", "SQL", "SELECT region, sum(amount) FROM main.sales.orders GROUP BY region");
+        notebook(
+            &mut t,
+            "/Users/alice@example.com/analysis",
+            "PYTHON",
+            "display(spark.table('main.sales.orders'))",
+        );
+        notebook(
+            &mut t,
+            "/Users/alice@example.com/queries",
+            "SQL",
+            "SELECT count(*) FROM main.sales.orders",
+        );
+        notebook(
+            &mut t,
+            "/Users/alice@example.com/project/report",
+            "SQL",
+            "SELECT region, sum(amount) FROM main.sales.orders GROUP BY region",
+        );
         notebook(&mut t, "/Shared/onboarding", "SCALA", "println(\"hello\")");
         let readme = b"# Project\n\nMonthly sales report.\n".to_vec();
         let id = t.fresh_id();
@@ -155,7 +170,9 @@ impl Tree {
 /// Normalises a request path: absolute, no trailing `/`, `/Workspace` prefix removed.
 fn norm(path: &str) -> Result<String, Response> {
     if !path.starts_with('/') {
-        return Err(bad_param(format!("Path ({path}) must be an absolute path.")));
+        return Err(bad_param(format!(
+            "Path ({path}) must be an absolute path."
+        )));
     }
     let p = path.trim_end_matches('/');
     let p = match p.strip_prefix("/Workspace") {
@@ -163,7 +180,11 @@ fn norm(path: &str) -> Result<String, Response> {
         Some(rest) if rest.starts_with('/') => rest,
         _ => p,
     };
-    Ok(if p.is_empty() { "/".to_string() } else { p.to_string() })
+    Ok(if p.is_empty() {
+        "/".to_string()
+    } else {
+        p.to_string()
+    })
 }
 
 fn missing(path: &str) -> Response {
@@ -197,7 +218,11 @@ fn list(st: &Shared, req: &Req) -> R {
         .filter(|o| {
             since.is_none_or(|ms| {
                 s(&o.info, "object_type") != "NOTEBOOK"
-                    || o.info.get("modified_at").and_then(Value::as_i64).unwrap_or(0) > ms
+                    || o.info
+                        .get("modified_at")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0)
+                        > ms
             })
         })
         .map(|o| o.info.clone())
@@ -226,7 +251,10 @@ fn export(st: &Shared, req: &Req) -> R {
     let raw = req.q_req("path")?;
     let path = norm(raw)?;
     let format = req.q("format").unwrap_or("SOURCE");
-    if !matches!(format, "SOURCE" | "HTML" | "JUPYTER" | "DBC" | "R_MARKDOWN" | "AUTO" | "RAW") {
+    if !matches!(
+        format,
+        "SOURCE" | "HTML" | "JUPYTER" | "DBC" | "R_MARKDOWN" | "AUTO" | "RAW"
+    ) {
         return Err(bad_param(format!("Invalid export format: {format}")));
     }
     let direct = req.q_bool("direct_download")?;
@@ -240,7 +268,10 @@ fn export(st: &Shared, req: &Req) -> R {
                     "Export format {format} is not supported for directories; use DBC, SOURCE or AUTO."
                 )));
             }
-            (EMPTY_ZIP.to_vec(), if format == "DBC" { "dbc" } else { "zip" }.to_string())
+            (
+                EMPTY_ZIP.to_vec(),
+                if format == "DBC" { "dbc" } else { "zip" }.to_string(),
+            )
         }
         "NOTEBOOK" => {
             let language = s(&obj.info, "language");
@@ -289,7 +320,10 @@ fn export(st: &Shared, req: &Req) -> R {
     if direct {
         return Ok((
             crate::util::status_code(200),
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            )],
             Body::from(bytes),
         )
             .into_response());
@@ -305,16 +339,23 @@ fn import(st: &Shared, req: &Req) -> R {
     let raw = req.b_req("path")?;
     let mut path = norm(raw)?;
     let format = req.b_str("format").unwrap_or("SOURCE");
-    if !matches!(format, "SOURCE" | "HTML" | "JUPYTER" | "DBC" | "R_MARKDOWN" | "AUTO" | "RAW") {
+    if !matches!(
+        format,
+        "SOURCE" | "HTML" | "JUPYTER" | "DBC" | "R_MARKDOWN" | "AUTO" | "RAW"
+    ) {
         return Err(bad_param(format!("Invalid import format: {format}")));
     }
     let language = req.b_str("language");
-    if let Some(l) = language {
-        if !matches!(l, "PYTHON" | "SQL" | "SCALA" | "R") {
-            return Err(bad_param(format!("Invalid language: {l}")));
-        }
+    if let Some(l) = language
+        && !matches!(l, "PYTHON" | "SQL" | "SCALA" | "R")
+    {
+        return Err(bad_param(format!("Invalid language: {l}")));
     }
-    let overwrite = req.json.get("overwrite").and_then(Value::as_bool).unwrap_or(false);
+    let overwrite = req
+        .json
+        .get("overwrite")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if overwrite && format == "DBC" {
         return Err(bad_param("overwrite is not supported for the DBC format."));
     }
@@ -325,14 +366,21 @@ fn import(st: &Shared, req: &Req) -> R {
         return Err(error(
             400,
             "MAX_NOTEBOOK_SIZE_EXCEEDED",
-            format!("File size imported is ({} bytes), exceeded max size ({MAX_CONTENT} bytes)", content.len()),
+            format!(
+                "File size imported is ({} bytes), exceeded max size ({MAX_CONTENT} bytes)",
+                content.len()
+            ),
         ));
     }
     let text = String::from_utf8_lossy(&content);
-    let marker_language = [("# Databricks notebook source", "PYTHON"), ("-- Databricks notebook source", "SQL"), ("// Databricks notebook source", "SCALA")]
-        .iter()
-        .find(|(m, _)| text.starts_with(m))
-        .map(|(_, l)| *l);
+    let marker_language = [
+        ("# Databricks notebook source", "PYTHON"),
+        ("-- Databricks notebook source", "SQL"),
+        ("// Databricks notebook source", "SCALA"),
+    ]
+    .iter()
+    .find(|(m, _)| text.starts_with(m))
+    .map(|(_, l)| *l);
     let ext_language = |p: &str| match p.rsplit_once('.').map(|(_, e)| e) {
         Some("py") => Some("PYTHON"),
         Some("sql") => Some("SQL"),
@@ -347,27 +395,35 @@ fn import(st: &Shared, req: &Req) -> R {
         _ => Some(language.or_else(|| ext_language(&path)).unwrap_or("PYTHON")),
     };
     // AUTO-imported notebooks lose their file extension (`etl.py` ⇒ notebook `etl`).
-    if format == "AUTO" && notebook_language.is_some() && ext_language(&path).is_some() {
-        if let Some((stem, _)) = path.rsplit_once('.') {
-            path = stem.to_string();
-        }
+    if format == "AUTO"
+        && notebook_language.is_some()
+        && ext_language(&path).is_some()
+        && let Some((stem, _)) = path.rsplit_once('.')
+    {
+        path = stem.to_string();
     }
     let mut t = lock(&st.workspace);
     let parent = parent_of(&path).to_string();
     if !t.is_dir(&parent) {
-        return Err(not_found(format!("The parent folder ({parent}) does not exist.")));
+        return Err(not_found(format!(
+            "The parent folder ({parent}) does not exist."
+        )));
     }
-    if let Some(existing) = t.objects.get(&path) {
-        if !overwrite || matches!(s(&existing.info, "object_type"), "DIRECTORY" | "REPO") {
-            return Err(error(
-                400,
-                "RESOURCE_ALREADY_EXISTS",
-                format!("Path ({path}) already exists."),
-            ));
-        }
+    if let Some(existing) = t.objects.get(&path)
+        && (!overwrite || matches!(s(&existing.info, "object_type"), "DIRECTORY" | "REPO"))
+    {
+        return Err(error(
+            400,
+            "RESOURCE_ALREADY_EXISTS",
+            format!("Path ({path}) already exists."),
+        ));
     }
     let id = match t.objects.get(&path) {
-        Some(o) => o.info.get("object_id").and_then(Value::as_i64).unwrap_or_default(),
+        Some(o) => o
+            .info
+            .get("object_id")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
         None => t.fresh_id(),
     };
     let now = crate::util::now_ms();
@@ -419,7 +475,11 @@ fn mkdirs(st: &Shared, req: &Req) -> R {
 fn delete(st: &Shared, req: &Req) -> R {
     let raw = req.b_req("path")?;
     let path = norm(raw)?;
-    let recursive = req.json.get("recursive").and_then(Value::as_bool).unwrap_or(false);
+    let recursive = req
+        .json
+        .get("recursive")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if path == "/" {
         return Err(bad_param("Cannot delete the workspace root."));
     }

@@ -1,0 +1,90 @@
+//! `/__emulator/…` control routes: the test hooks of [`crate::Emulator`] over HTTP, for tests
+//! that drive the binary (Python, benchmarks). Not recorded, not authenticated, no faults.
+//!
+//! | Method + path | Body | Effect |
+//! |---|---|---|
+//! | GET /__emulator/requests | — | recorded requests (JSON array of RecordedRequest) |
+//! | DELETE /__emulator/requests | — | clear them |
+//! | POST /__emulator/faults | FaultRule JSON (`delay_ms` per response) | push a fault rule |
+//! | DELETE /__emulator/faults | — | drop all fault rules |
+//! | POST /__emulator/latency | `{"ms": N}` | set the latency |
+//! | POST /__emulator/scripts | `{"contains": "...", "script": StatementScript}` | script statements |
+//! | DELETE /__emulator/scripts | — | forget scripts |
+//! | POST /__emulator/expire-tokens | — | expire issued OAuth tokens |
+//! | GET /__emulator/stats | — | `{requests, token_requests, cancelled_statements}` |
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::server::Shared;
+use crate::util::{bad_param, json_status, lock};
+use crate::{FaultRule, StatementScript};
+
+#[derive(Deserialize)]
+struct Latency {
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+struct Script {
+    contains: String,
+    script: StatementScript,
+}
+
+pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
+    let done = || json_status(200, &json!({}));
+    let path = req.raw_path.trim_end_matches('/');
+    match (req.method.as_str(), path) {
+        ("GET", "/__emulator/requests") => json_status(200, &*lock(&st.requests)),
+        ("DELETE", "/__emulator/requests") => {
+            lock(&st.requests).clear();
+            done()
+        }
+        ("POST", "/__emulator/faults") => match serde_json::from_slice::<FaultRule>(&req.body) {
+            Ok(rule) => {
+                st.push_fault(rule);
+                done()
+            }
+            Err(e) => bad_param(format!("invalid fault rule: {e}")),
+        },
+        ("DELETE", "/__emulator/faults") => {
+            lock(&st.faults).clear();
+            done()
+        }
+        ("POST", "/__emulator/latency") => match serde_json::from_slice::<Latency>(&req.body) {
+            Ok(l) => {
+                *lock(&st.latency) = Duration::from_millis(l.ms);
+                done()
+            }
+            Err(e) => bad_param(format!("invalid latency: {e}")),
+        },
+        ("POST", "/__emulator/scripts") => match serde_json::from_slice::<Script>(&req.body) {
+            Ok(s) => {
+                lock(&st.scripts).push((s.contains, s.script));
+                done()
+            }
+            Err(e) => bad_param(format!("invalid script: {e}")),
+        },
+        ("DELETE", "/__emulator/scripts") => {
+            lock(&st.scripts).clear();
+            done()
+        }
+        ("POST", "/__emulator/expire-tokens") => {
+            st.expire_tokens();
+            done()
+        }
+        ("GET", "/__emulator/stats") => json_status(
+            200,
+            &json!({
+                "requests": lock(&st.requests).len(),
+                "token_requests": st.token_requests.load(Ordering::Relaxed),
+                "cancelled_statements": *lock(&st.cancelled),
+            }),
+        ),
+        _ => crate::util::endpoint_not_found(&req.method, &req.raw_path),
+    }
+}

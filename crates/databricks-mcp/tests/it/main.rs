@@ -1,0 +1,12 @@
+//! Integration tests of the MCP server: one test binary (fast to link), real HTTP on
+//! loopback against the Databricks emulator, real MCP clients (rmcp in-process, the
+//! binary over stdio and HTTP).
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod faults;
+mod http;
+mod stdio;
+mod support;
+mod tool_surface;
+mod tools_e2e;

@@ -1,0 +1,87 @@
+//! The real binary over stdio: JSON-RPC on stdout only, garbage lines survived.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use databricks_emulator::Emulator;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+async fn read_response(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, id: i64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .expect("timed out waiting for a response")
+            .unwrap()
+            .expect("stdout closed");
+        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("non-JSON on stdout: {line:?}: {e}"));
+        if v["id"] == json!(id) {
+            return v;
+        }
+    }
+}
+
+#[tokio::test]
+async fn stdio_session_survives_garbage_and_calls_tools() {
+    let emulator = Emulator::start().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let send = |v: Value| format!("{v}\n");
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})).as_bytes())
+        .await
+        .unwrap();
+    let init = read_response(&mut lines, 1).await;
+    assert_eq!(init["result"]["serverInfo"]["name"], "databricks-mcp");
+    assert!(init["result"]["instructions"].as_str().unwrap().contains("read-only"));
+    stdin.write_all(send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).as_bytes()).await.unwrap();
+    stdin.write_all(b"this is not json\n{\"broken\": \n").await.unwrap();
+    stdin.write_all(send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})).as_bytes()).await.unwrap();
+    let list = read_response(&mut lines, 2).await;
+    assert!(list["result"]["tools"].as_array().unwrap().len() >= 12);
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"list_clusters","arguments":{}}})).as_bytes())
+        .await
+        .unwrap();
+    let call = read_response(&mut lines, 3).await;
+    assert_eq!(call["result"]["isError"], false, "{call}");
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"nope","arguments":{}}})).as_bytes())
+        .await
+        .unwrap();
+    let unknown = read_response(&mut lines, 4).await;
+    assert_eq!(unknown["error"]["code"], -32602);
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    assert!(status.success(), "exits cleanly when stdin closes");
+}
+
+#[tokio::test]
+async fn serve_without_configuration_fails_with_a_clear_message() {
+    let out = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .arg("serve")
+        .env_clear()
+        .env("HOME", std::env::temp_dir().join("databricks-mcp-no-home"))
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("DATABRICKS_HOST"), "{err}");
+}

@@ -1,0 +1,108 @@
+//! Test harness: an emulator, a server wired to it, and an rmcp client connected to
+//! the server over an in-memory duplex pipe (the full MCP protocol, no mocks).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use databricks_client::{ClientOptions, Config, ConfigOverrides, DatabricksClient, MapEnv};
+use databricks_emulator::{Emulator, EmulatorConfig};
+use databricks_mcp::{AppState, DatabricksMcp, Settings};
+use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject};
+use rmcp::service::RunningService;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+
+pub struct Harness {
+    pub emulator: Emulator,
+    pub client: RunningService<RoleClient, ()>,
+    #[allow(dead_code)]
+    pub server: DatabricksMcp,
+}
+
+pub fn env_for(emulator: &Emulator) -> MapEnv {
+    let mut vars = HashMap::new();
+    vars.insert("DATABRICKS_HOST".to_string(), emulator.base_url());
+    vars.insert("DATABRICKS_TOKEN".to_string(), emulator.pat().to_string());
+    MapEnv { vars, home: None }
+}
+
+pub fn fast_options() -> ClientOptions {
+    ClientOptions {
+        backoff_base: Duration::from_millis(20),
+        http_timeout: Duration::from_secs(5),
+        retry_timeout: Duration::from_secs(20),
+        ..ClientOptions::default()
+    }
+}
+
+pub fn state_for(emulator: &Emulator, settings: Settings, options: ClientOptions) -> Arc<AppState> {
+    let config = Config::resolve(&ConfigOverrides::default(), &env_for(emulator)).unwrap();
+    let client = DatabricksClient::with_options(&config, options).unwrap();
+    Arc::new(AppState::new(client, settings))
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::start_with(EmulatorConfig::default(), Settings::default()).await
+    }
+
+    pub async fn start_with(config: EmulatorConfig, settings: Settings) -> Harness {
+        let emulator = Emulator::start_with(config).await;
+        let state = state_for(&emulator, settings, fast_options());
+        Self::connect(emulator, DatabricksMcp::new(state)).await
+    }
+
+    pub async fn connect(emulator: Emulator, server: DatabricksMcp) -> Harness {
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        let serving = server.clone();
+        tokio::spawn(async move {
+            if let Ok(running) = serving.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let client = ().serve(client_io).await.unwrap();
+        Harness { emulator, client, server }
+    }
+
+    pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
+        self.call_with_meta(tool, args, None).await
+    }
+
+    pub async fn call_with_meta(&self, tool: &str, args: Value, meta: Option<Value>) -> CallToolResult {
+        let Value::Object(args) = args else { panic!("arguments must be an object") };
+        let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
+        if let Some(Value::Object(m)) = meta {
+            let meta: JsonObject = m;
+            params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(meta)));
+        }
+        self.client.call_tool(params).await.unwrap()
+    }
+}
+
+/// The text of a result's first content block.
+pub fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub fn is_error(result: &CallToolResult) -> bool {
+    result.is_error == Some(true)
+}
+
+pub fn structured(result: &CallToolResult) -> Value {
+    result.structured_content.clone().unwrap_or(Value::Null)
+}
+
+/// Recorded upstream requests with this method whose path contains `fragment`.
+pub fn requests(emulator: &Emulator, method: &str, fragment: &str) -> Vec<databricks_emulator::RecordedRequest> {
+    emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.contains(fragment))
+        .collect()
+}

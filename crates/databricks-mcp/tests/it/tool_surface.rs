@@ -1,0 +1,72 @@
+//! The tool list is a public API: snapshot it, and check the rules every tool follows.
+
+use databricks_mcp::tools::{Registry, SurfaceOptions};
+use serde_json::Value;
+
+fn tools_json(allow_writes: bool) -> Value {
+    serde_json::to_value(Registry::full(SurfaceOptions { allow_writes }).list()).unwrap()
+}
+
+#[test]
+fn tool_list_snapshot() {
+    insta::with_settings!({sort_maps => true, prepend_module_to_snapshot => false}, {
+        insta::assert_json_snapshot!("tools_read_only", tools_json(false));
+    });
+}
+
+#[test]
+fn run_sql_query_annotations_follow_the_mode() {
+    let hints = |writes: bool| {
+        let tools = tools_json(writes);
+        let t = tools.as_array().unwrap().iter().find(|t| t["name"] == "run_sql_query").unwrap().clone();
+        t["annotations"].clone()
+    };
+    assert_eq!(hints(false)["readOnlyHint"], true);
+    assert_eq!(hints(false)["destructiveHint"], false);
+    assert_eq!(hints(true)["readOnlyHint"], false);
+    assert_eq!(hints(true)["destructiveHint"], true);
+}
+
+#[test]
+fn every_tool_follows_the_rules() {
+    for writes in [false, true] {
+        let tools = tools_json(writes);
+        let mut names = std::collections::HashSet::new();
+        for t in tools.as_array().unwrap() {
+            let name = t["name"].as_str().unwrap();
+            assert!(names.insert(name.to_string()), "duplicate tool {name}");
+            assert!(
+                name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+                "{name}"
+            );
+            let desc = t["description"].as_str().unwrap_or("");
+            assert!(desc.len() >= 40, "{name} needs a description that tells a model when to use it");
+            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint", "title"] {
+                assert!(!t["annotations"][hint].is_null(), "{name} lacks {hint}");
+            }
+            let schema = &t["inputSchema"];
+            assert_eq!(schema["type"], "object", "{name}");
+            for combinator in ["oneOf", "anyOf", "allOf"] {
+                assert!(schema.get(combinator).is_none(), "{name} has a top-level {combinator}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_guide_tools_exist_with_their_argument_names() {
+    let tools = tools_json(false);
+    let find = |n: &str| tools.as_array().unwrap().iter().find(|t| t["name"] == n).cloned().unwrap();
+    let props = |n: &str| find(n)["inputSchema"]["properties"].clone();
+    assert!(props("run_sql_query").get("query").is_some());
+    assert!(props("run_sql_query").get("warehouse_id").is_some());
+    assert!(props("get_table_schema").get("database_name").is_some());
+    assert!(props("get_table_schema").get("table_name").is_some());
+    assert!(props("list_jobs").get("limit").is_some());
+    assert!(props("get_job_runs").get("job_id").is_some());
+    assert!(props("get_job_runs").get("limit").is_some());
+    assert!(props("list_notebooks").get("path").is_some());
+    for n in ["list_databases", "list_clusters", "list_delta_pipelines", "list_catalogs", "list_schemas", "list_tables", "list_warehouses"] {
+        find(n);
+    }
+}
