@@ -227,6 +227,8 @@ pub enum FileStatus {
     NoPath,
     /// The file does not exist.
     NotFound(PathBuf),
+    /// The file does not exist although a profile was requested.
+    RequestedProfileFileMissing { path: PathBuf, profile: String },
     /// The file was not read because the configuration was already given by
     /// environment/overrides and no profile was requested.
     Skipped { path: PathBuf, reason: String },
@@ -336,11 +338,6 @@ pub enum ConfigError {
         profile: String,
         hint: String,
     },
-    #[error(
-        "profile {profile:?} was requested but the config file {} does not exist",
-        file.display()
-    )]
-    ConfigFileMissing { file: PathBuf, profile: String },
     #[error("[{}] in {} is reserved for settings and cannot be used as a profile", SETTINGS_SECTION, file.display())]
     ReservedProfile { file: PathBuf },
     #[error("cannot read config file {}: {source}", file.display())]
@@ -560,8 +557,6 @@ const ATTRS: &[Attr] = &[
     },
 ];
 
-const SECRET_KEYS: &[&str] = &["token", "password", "client_secret"];
-
 /// Raw string values with their sources, before typing.
 #[derive(Default)]
 struct Raw {
@@ -570,11 +565,8 @@ struct Raw {
 
 impl Raw {
     fn set_if_absent(&mut self, key: &'static str, value: String, source: ValueSource) {
-        let value = if SECRET_KEYS.contains(&key) {
-            value
-        } else {
-            value.trim().to_string()
-        };
+        // Surrounding whitespace is never meaningful (a pasted token with a newline).
+        let value = value.trim().to_string();
         if value.is_empty() {
             return;
         }
@@ -710,13 +702,16 @@ impl Config {
                     }
                     _ => match load_file(path)? {
                         None => {
-                            if let Some(profile) = &requested_profile {
-                                return Err(ConfigError::ConfigFileMissing {
-                                    file: path.clone(),
+                            // Like the SDKs, a missing file is not an error even
+                            // when a profile is requested (env may configure all);
+                            // the request is reported if resolution then fails.
+                            match &requested_profile {
+                                Some(profile) => FileStatus::RequestedProfileFileMissing {
+                                    path: path.clone(),
                                     profile: profile.clone(),
-                                });
+                                },
+                                None => FileStatus::NotFound(path.clone()),
                             }
-                            FileStatus::NotFound(path.clone())
                         }
                         Some(ini) => {
                             match choose_profile(
@@ -1314,6 +1309,10 @@ fn file_summary(sources: &ConfigSources) -> String {
             "config file (none: no home directory and DATABRICKS_CONFIG_FILE unset)".into()
         }
         FileStatus::NotFound(p) => format!("config file {} (not found)", p.display()),
+        FileStatus::RequestedProfileFileMissing { path, profile } => format!(
+            "config file {} (not found, so the requested profile {profile} does not exist)",
+            path.display()
+        ),
         FileStatus::Skipped { path, reason } => {
             format!("config file {} (not read: {reason})", path.display())
         }
@@ -1434,11 +1433,9 @@ fn normalize_host(value: &str) -> Result<(url::Url, Option<String>), HostError> 
             "the URL must not contain a user name or password".into(),
         ));
     }
-    let host = parsed
-        .host_str()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| HostError::Invalid("no host name".into()))?;
-    let _ = host;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(HostError::Invalid("no host name".into()));
+    }
     let workspace_id = parsed
         .query_pairs()
         .find(|(k, _)| k == "o")

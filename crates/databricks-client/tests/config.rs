@@ -225,10 +225,21 @@ fn requested_profile_absent_is_an_error() {
     let e = err(&home.env().with("DATABRICKS_CONFIG_PROFILE", "__settings__"));
     assert!(e.contains("reserved"), "{e}");
 
-    // A requested profile with no config file at all.
+    // A requested profile with no config file at all: reported when nothing else
+    // configures the client, ignored (as by the SDKs) when the environment does.
     let home = Home::new();
     let e = err(&home.env().with("DATABRICKS_CONFIG_PROFILE", "dev"));
-    assert!(e.contains("does not exist") && e.contains("dev"), "{e}");
+    assert!(
+        e.contains("the requested profile dev does not exist"),
+        "{e}"
+    );
+    assert!(e.contains("DATABRICKS_CONFIG_PROFILE=dev"), "{e}");
+    let env = home
+        .env()
+        .with("DATABRICKS_CONFIG_PROFILE", "dev")
+        .with("DATABRICKS_HOST", "h.cloud.databricks.com")
+        .with("DATABRICKS_TOKEN", "t");
+    assert_eq!(resolve(&env).unwrap().profile, None);
 }
 
 #[test]

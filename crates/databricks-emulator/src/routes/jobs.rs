@@ -525,6 +525,7 @@ fn runs_get(st: &Shared, req: &Req) -> R {
             let run = &mut runs.list[i];
             match step {
                 1 => set_state(run, "RUNNING", None, "In run", false),
+                2 => {}
                 _ => set_state(run, "TERMINATED", Some("SUCCESS"), "", false),
             }
         }
