@@ -335,23 +335,29 @@ mod cli {
 
     impl Stub {
         fn new(stdout: &str, stderr: &str, exit: i32) -> Stub {
-            let dir = tempfile::tempdir().unwrap();
-            let d = dir.path();
-            std::fs::write(d.join("stdout.txt"), stdout).unwrap();
-            std::fs::write(d.join("stderr.txt"), stderr).unwrap();
-            let script = format!(
-                r#"#!/usr/bin/env bash
-d='{dir}'
-printf '%s\n' "$@" > "$d/argv"
+            Stub::script(
+                &format!(
+                    r#"printf '%s\n' "$@" > "$d/argv"
 echo run >> "$d/calls"
 if read -r -t 2 line; then echo data > "$d/stdin"; else echo "eof-or-timeout:$?" > "$d/stdin"; fi
 printf '%s' "${{DATABRICKS_CONFIG_FILE:-}}" > "$d/config_file"
 cat "$d/stderr.txt" >&2
 cat "$d/stdout.txt"
 exit {exit}
-"#,
-                dir = d.display()
-            );
+"#
+                ),
+                stdout,
+                stderr,
+            )
+        }
+
+        /// A stub running `body` (bash; `$d` is its directory).
+        fn script(body: &str, stdout: &str, stderr: &str) -> Stub {
+            let dir = tempfile::tempdir().unwrap();
+            let d = dir.path();
+            std::fs::write(d.join("stdout.txt"), stdout).unwrap();
+            std::fs::write(d.join("stderr.txt"), stderr).unwrap();
+            let script = format!("#!/usr/bin/env bash\nd='{}'\n{body}", d.display());
             let path = d.join("databricks");
             std::fs::write(&path, script).unwrap();
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -529,5 +535,43 @@ exit {exit}
             .with("DATABRICKS_CLI_PATH", "/nonexistent/databricks");
         let e = Credentials::from_config(&resolve(&env), reqwest::Client::new()).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/databricks"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn abandoned_cli_call_kills_the_process() {
+        let stub = Stub::script("echo $$ > \"$d/pid\"\nexec sleep 30\n", "", "");
+        let env = MapEnv::new()
+            .with("DATABRICKS_HOST", "https://h.cloud.databricks.com")
+            .with("DATABRICKS_AUTH_TYPE", "databricks-cli")
+            .with("DATABRICKS_CLI_PATH", stub.path().display().to_string());
+        let creds = credentials(&resolve(&env));
+        let waited = tokio::time::timeout(Duration::from_secs(3), creds.authorization()).await;
+        assert!(waited.is_err(), "the stub never answers");
+        let pid = stub.read("pid").trim().to_string();
+        if pid.is_empty() {
+            // Killed before it got to write its pid (a very loaded machine).
+            return;
+        }
+        // The child was killed when the future was dropped (kill_on_drop): gone or a
+        // zombie awaiting reaping.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .chars()
+                .next();
+            if stat.is_empty() || state == Some('Z') {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process {pid} still running: {stat}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }

@@ -63,10 +63,13 @@ pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
             Err(e) => bad_param(format!("invalid latency: {e}")),
         },
         ("POST", "/__emulator/scripts") => match serde_json::from_slice::<Script>(&req.body) {
-            Ok(s) => {
-                lock(&st.scripts).push((s.contains, s.script));
-                done()
-            }
+            Ok(s) => match crate::validate_script(&s.script) {
+                Ok(()) => {
+                    lock(&st.scripts).push((s.contains, s.script));
+                    done()
+                }
+                Err(e) => bad_param(format!("invalid script: {e}")),
+            },
             Err(e) => bad_param(format!("invalid script: {e}")),
         },
         ("DELETE", "/__emulator/scripts") => {

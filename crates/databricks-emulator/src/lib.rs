@@ -19,8 +19,8 @@
 //!   catalog/schema has the fixture's schemas/tables, renamed to it.
 //! - Page tokens are standard base64 (they may contain `+`, `/`, `=`): clients must
 //!   URL-encode them.
-//! - The binary also serves `/__emulator/...` control routes (see the crate README section in
-//!   `src/control.rs`) so that non-Rust tests can use the same hooks.
+//! - `/__emulator/...` control routes expose the same hooks over HTTP for tests that drive
+//!   the binary (Python, benchmarks); they are listed in `src/control.rs`.
 //!
 //! The emulator knows nothing about MCP.
 
@@ -44,6 +44,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use fixtures::{FIXTURES, fixture, try_fixture};
+
+pub(crate) fn validate_script(script: &StatementScript) -> Result<(), String> {
+    script.validate()
+}
 
 use crate::server::Shared;
 use crate::util::lock;
@@ -307,6 +311,17 @@ pub enum StatementScript {
 }
 
 impl StatementScript {
+    /// Checks that every fixture the script names exists.
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            StatementScript::Fixture(name) if try_fixture(name).is_none() => {
+                Err(format!("no fixture named {name:?}"))
+            }
+            StatementScript::Pending { then, .. } => then.validate(),
+            _ => Ok(()),
+        }
+    }
+
     /// Convenience for [`StatementScript::Rows`].
     pub fn rows(columns: &[(&str, &str)], rows: usize, chunk_rows: usize) -> StatementScript {
         StatementScript::Rows {
@@ -485,7 +500,13 @@ impl Emulator {
 
     /// Statements whose text contains `contains` get `script` (first registered match wins;
     /// scripts stay registered).
+    ///
+    /// # Panics
+    /// If the script names a fixture that does not exist.
     pub fn script_statement(&self, contains: &str, script: StatementScript) {
+        if let Err(e) = script.validate() {
+            panic!("databricks-emulator: invalid statement script: {e}");
+        }
         lock(&self.shared.scripts).push((contains.to_string(), script));
     }
 

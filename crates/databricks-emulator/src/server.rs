@@ -355,19 +355,13 @@ fn token(st: &Shared, req: &Req) -> crate::util::R {
 fn route(st: &Shared, req: &Req) -> crate::util::R {
     let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
     let m = req.method.as_str();
-    let m = if m == "HEAD" { "HEAD" } else { m };
     match (m, segs.as_slice()) {
         // OIDC discovery and tokens (no auth).
         ("GET", ["oidc", ".well-known", "oauth-authorization-server"]) => well_known(st),
         ("POST", ["oidc", "v1", "token"]) => token(st, req),
         // External-link downloads (no Databricks auth: like a pre-signed URL).
         ("GET", ["external-results", id, n]) => Ok(statements::download(st, req, id, n)),
-        ("GET", ["api", ..])
-        | ("POST", ["api", ..])
-        | ("PUT", ["api", ..])
-        | ("DELETE", ["api", ..])
-        | ("HEAD", ["api", ..])
-        | ("PATCH", ["api", ..]) => api(st, req, m, &segs[1..]),
+        (_, ["api", rest @ ..]) => api(st, req, m, rest),
         _ => Err(endpoint_not_found(&req.method, &req.raw_path)),
     }
 }

@@ -818,9 +818,7 @@ async fn catalog_listings_page_and_rename() {
     assert_eq!(status, 404);
     assert_eq!(body["error_code"], "TABLE_DOES_NOT_EXIST");
     assert_eq!(
-        c.get("/api/2.1/unity-catalog/tables/main.sales%2Eorders")
-            .await
-            .0,
+        c.get("/api/2.1/unity-catalog/tables/main.orders").await.0,
         400
     );
 }
@@ -1062,4 +1060,50 @@ async fn binary_prints_its_address_and_stops_when_stdin_closes() {
         .unwrap()
         .unwrap();
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn control_routes_expose_the_hooks_over_http() {
+    let emu = Emulator::start().await;
+    let c = Client::new(&emu);
+    let http = reqwest::Client::new();
+    let r = http
+        .post(emu.url("/__emulator/faults"))
+        .json(&json!({"method": "GET", "path_prefix": "/api/2.0/preview/scim",
+                      "responses": [{"status": 503, "headers": [["Retry-After", "0"]], "delay_ms": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(c.get("/api/2.0/preview/scim/v2/Me").await.0, 503);
+    assert_eq!(c.get("/api/2.0/preview/scim/v2/Me").await.0, 200);
+
+    let r = http
+        .post(emu.url("/__emulator/scripts"))
+        .json(&json!({"contains": "boom", "script": {"Failed": {"error_code": "BAD_REQUEST", "message": "boom", "sql_state": null}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (_, v) = c.execute("SELECT boom").await;
+    assert_eq!(state(&v), "FAILED");
+    let r = http
+        .post(emu.url("/__emulator/scripts"))
+        .json(&json!({"contains": "x", "script": {"Fixture": "nope.json"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+
+    let recorded: Vec<Value> = http
+        .get(emu.url("/__emulator/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 3);
+    assert_eq!(recorded[2]["body"]["statement"], "SELECT boom");
+    assert_eq!(emu.requests().len(), 3);
 }

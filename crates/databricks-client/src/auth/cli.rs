@@ -138,10 +138,30 @@ impl CliCredentials {
         if let Some(file) = &self.config_file {
             command.env("DATABRICKS_CONFIG_FILE", file);
         }
-        let child = command.spawn().map_err(|e| AuthError::CliSpawn {
-            path: self.path.clone(),
-            detail: e.to_string(),
-        })?;
+        // ETXTBSY ("text file busy"): the executable is still open for writing
+        // somewhere (being installed, or inherited across another thread's fork for
+        // an instant). Retry briefly.
+        const ETXTBSY: i32 = 26;
+        let mut attempt = 0;
+        let child = loop {
+            match command.spawn() {
+                Ok(child) => break child,
+                Err(e)
+                    if cfg!(target_os = "linux")
+                        && e.raw_os_error() == Some(ETXTBSY)
+                        && attempt < 5 =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+                }
+                Err(e) => {
+                    return Err(AuthError::CliSpawn {
+                        path: self.path.clone(),
+                        detail: e.to_string(),
+                    });
+                }
+            }
+        };
         // On timeout the future, and with it the child, is dropped: kill_on_drop
         // terminates the process.
         let output = match tokio::time::timeout(CLI_TIMEOUT, child.wait_with_output()).await {

@@ -20,9 +20,8 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::config::{AuthType, Config, ConfigError};
 
 pub use cache::refresh_margin;
-use cli::CliCredentials;
-pub use cli::{CLI_TIMEOUT, parse_cli_expiry};
-use m2m::M2mCredentials;
+pub use cli::{CLI_TIMEOUT, CliCredentials, parse_cli_expiry};
+pub use m2m::M2mCredentials;
 
 /// Authentication failures. Messages never contain tokens or client secrets.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,6 @@
 //! Jobs API 2.2 (and 2.1, same shapes here) — REFERENCE §4. The job list is static (the
 //! fixture plus synthesised jobs); runs are stateful: `run-now` creates runs that progress
-//! PENDING → RUNNING → TERMINATED/SUCCESS as they are polled with `runs/get`, and
+//! PENDING → RUNNING → RUNNING → TERMINATED/SUCCESS as they are polled with `runs/get`, and
 //! `runs/cancel` terminates them.
 
 use std::collections::HashMap;

@@ -6,6 +6,8 @@
 mod bad_input;
 mod faults;
 mod http;
+mod python_sdk;
+mod sql_lifecycle;
 mod stdio;
 mod support;
 mod tool_surface;

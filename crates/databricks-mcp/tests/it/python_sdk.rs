@@ -1,0 +1,284 @@
+//! The official Python MCP SDK as the client (tests/python/mcp_client_e2e.py) against the
+//! real binary, over stdio and streamable HTTP, in legacy (initialize) and auto
+//! (server/discover, 2026-07-28) mode, with the Databricks emulator behind the server.
+//!
+//! The interpreter is `$DATABRICKS_MCP_PYTHON` (default `python3`) and needs
+//! `pip install -r tests/python/requirements.txt`. Without the SDK the tests are skipped
+//! with a message, except when `CI` is set: then they fail.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use databricks_emulator::Emulator;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The warehouse the script presets with `_meta.warehouse_id` on one run_sql_query call.
+const META_WAREHOUSE_ID: &str = "0123456789abcdef";
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug)]
+enum Transport {
+    Stdio,
+    Http,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    Legacy,
+    Auto,
+}
+
+impl Mode {
+    fn arg(self) -> &'static str {
+        match self {
+            Mode::Legacy => "legacy",
+            Mode::Auto => "auto",
+        }
+    }
+
+    fn protocol_version(self) -> &'static str {
+        match self {
+            Mode::Legacy => "2025-11-25",
+            Mode::Auto => "2026-07-28",
+        }
+    }
+}
+
+fn python() -> String {
+    std::env::var("DATABRICKS_MCP_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".to_string())
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_client_e2e.py")
+}
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Whether the interpreter has the MCP SDK 2.x; `Err` says why not.
+async fn sdk_available(python: &str) -> Result<String, String> {
+    let probe = "import importlib.metadata as m, mcp; print(m.version('mcp'))";
+    let out = Command::new(python)
+        .args(["-c", probe])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|e| format!("cannot run {python:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{python:?} cannot import mcp: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !version.starts_with("2.") {
+        return Err(format!(
+            "{python:?} has mcp {version}, the script needs mcp 2.x"
+        ));
+    }
+    Ok(version)
+}
+
+/// `None` when the test should be skipped (SDK missing, not in CI).
+async fn python_or_skip() -> Option<String> {
+    let python = python();
+    match sdk_available(&python).await {
+        Ok(_) => Some(python),
+        Err(why) if in_ci() => panic!(
+            "CI is set but the Python MCP SDK is not usable: {why}. \
+             Set DATABRICKS_MCP_PYTHON to a venv with `pip install -r tests/python/requirements.txt`."
+        ),
+        Err(why) => {
+            eprintln!(
+                "skipped: python mcp SDK not installed (run .ci/run or pip install -r tests/python/requirements.txt) [{why}]"
+            );
+            None
+        }
+    }
+}
+
+/// The real binary serving streamable HTTP on an ephemeral loopback port. Its stderr is
+/// drained in the background (so it never blocks on a full pipe) and kept for reports.
+struct HttpServer {
+    url: String,
+    stderr: Arc<Mutex<Vec<String>>>,
+    _child: Child,
+}
+
+impl HttpServer {
+    async fn start(emulator: &Emulator) -> HttpServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+            .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABRICKS_HOST", emulator.base_url())
+            .env("DATABRICKS_TOKEN", emulator.pat())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (url_tx, url_rx) = tokio::sync::oneshot::channel::<String>();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = Arc::clone(&stderr);
+        tokio::spawn(async move {
+            let mut url_tx = Some(url_tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ")
+                    && let Some(tx) = url_tx.take()
+                {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+                kept.lock().unwrap().push(line);
+            }
+        });
+        let url = match tokio::time::timeout(LISTEN_TIMEOUT, url_rx).await {
+            Ok(Ok(url)) => url,
+            _ => panic!(
+                "the HTTP server did not print its listening line; stderr:\n{}",
+                stderr.lock().unwrap().join("\n")
+            ),
+        };
+        assert!(
+            url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
+            "{url}"
+        );
+        HttpServer {
+            url,
+            stderr,
+            _child: child,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+}
+
+async fn run_case(transport: Transport, mode: Mode) {
+    let Some(python) = python_or_skip().await else {
+        return;
+    };
+    let emulator = Emulator::start().await;
+
+    let server = match transport {
+        Transport::Http => Some(HttpServer::start(&emulator).await),
+        Transport::Stdio => None,
+    };
+    let mut cmd = Command::new(&python);
+    cmd.arg(script()).args(["--mode", mode.arg()]);
+    match &server {
+        Some(http) => cmd.args(["--transport", "http", "--url", &http.url]),
+        None => cmd.args([
+            "--transport",
+            "stdio",
+            "--server-cmd",
+            env!("CARGO_BIN_EXE_databricks-mcp"),
+        ]),
+    };
+    // The script forwards DATABRICKS_HOST/TOKEN to a stdio server; drop any other
+    // Databricks settings of the developer's environment so the run is hermetic.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DATABRICKS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python:?}: {e}"));
+    let out = match tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output()).await {
+        Ok(out) => out.unwrap(),
+        Err(_) => panic!(
+            "{transport:?}/{mode:?}: the Python SDK script did not finish within {SCRIPT_TIMEOUT:?}; server stderr:\n{}",
+            server.as_ref().map(HttpServer::stderr).unwrap_or_default()
+        ),
+    };
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = || {
+        format!(
+            "{transport:?}/{mode:?}: exit {:?}\n--- script stdout\n{stdout}\n--- script stderr\n{stderr}\n--- http server stderr\n{}",
+            out.status,
+            server.as_ref().map(HttpServer::stderr).unwrap_or_default()
+        )
+    };
+    assert!(
+        out.status.success(),
+        "the Python SDK script failed\n{}",
+        report()
+    );
+
+    let summary: Value = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no JSON summary line on stdout\n{}", report()));
+    assert_eq!(summary["ok"], Value::Bool(true), "{}", report());
+    assert_eq!(
+        summary["protocol_version"],
+        mode.protocol_version(),
+        "{}",
+        report()
+    );
+    assert!(
+        summary["calls"].as_u64().is_some_and(|n| n >= 16),
+        "{}",
+        report()
+    );
+
+    // The per-call `_meta.warehouse_id` preset reached Databricks.
+    let posted = crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements");
+    let warehouses: Vec<&Value> = posted.iter().map(|r| &r.body["warehouse_id"]).collect();
+    assert!(
+        posted
+            .iter()
+            .any(|r| r.body["warehouse_id"] == META_WAREHOUSE_ID),
+        "no statement was sent to the _meta warehouse {META_WAREHOUSE_ID}; warehouse_ids sent: {warehouses:?}\n{}",
+        report()
+    );
+    assert!(
+        posted
+            .iter()
+            .any(|r| r.body["warehouse_id"] == "abcdef0123456789"),
+        "the warehouse_id argument was not honoured; warehouse_ids sent: {warehouses:?}"
+    );
+}
+
+#[tokio::test]
+async fn python_sdk_stdio_legacy() {
+    run_case(Transport::Stdio, Mode::Legacy).await;
+}
+
+#[tokio::test]
+async fn python_sdk_stdio_auto() {
+    run_case(Transport::Stdio, Mode::Auto).await;
+}
+
+#[tokio::test]
+async fn python_sdk_http_legacy() {
+    run_case(Transport::Http, Mode::Legacy).await;
+}
+
+#[tokio::test]
+async fn python_sdk_http_auto() {
+    run_case(Transport::Http, Mode::Auto).await;
+}
