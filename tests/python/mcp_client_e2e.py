@@ -104,7 +104,10 @@ async def call_ok(
         checks.check(False, f"{name}({json.dumps(arguments)}) raised {type(e).__name__}: {e}")
         return None
     text = result_text(result)
-    checks.check(not result.is_error, f"{name}({json.dumps(arguments)}) returned isError=true: {short(text)}")
+    if not checks.check(
+        not result.is_error, f"{name}({json.dumps(arguments)}) returned isError=true: {short(text)}"
+    ):
+        return result
     checks.check(bool(text.strip()), f"{name}({json.dumps(arguments)}) returned no text content")
     if expect_in_text is not None:
         checks.check(

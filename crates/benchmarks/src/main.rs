@@ -58,11 +58,17 @@ impl Session {
             .with_context(|| format!("cannot start {}", server.display()))?;
         let stdin = child.stdin.take().context("no stdin")?;
         let lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-        Ok(Session { child, stdin, lines })
+        Ok(Session {
+            child,
+            stdin,
+            lines,
+        })
     }
 
     async fn send(&mut self, message: Value) -> Result<()> {
-        self.stdin.write_all(format!("{message}\n").as_bytes()).await?;
+        self.stdin
+            .write_all(format!("{message}\n").as_bytes())
+            .await?;
         Ok(())
     }
 
@@ -82,7 +88,8 @@ impl Session {
         if r.get("result").is_none() {
             bail!("initialize failed: {r}");
         }
-        self.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await
+        self.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+            .await
     }
 
     fn rss_kib(&self) -> Option<u64> {
@@ -115,7 +122,8 @@ async fn startup(args: &Args) -> Result<()> {
         let mut s = Session::spawn(&args.server, &emulator)?;
         s.initialize().await?;
         to_init.push(started.elapsed());
-        s.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"})).await?;
+        s.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
+            .await?;
         let list = s.response().await?;
         to_list.push(started.elapsed());
         if list["result"]["tools"].as_array().map_or(0, Vec::len) == 0 {
@@ -132,11 +140,23 @@ async fn startup(args: &Args) -> Result<()> {
     rss.sort();
     println!("| startup over stdio ({} runs) | median | p90 |", args.runs);
     println!("|---|---|---|");
-    println!("| process start → `initialize` answer | {} | {} |", ms(percentile(&to_init, 0.5)), ms(percentile(&to_init, 0.9)));
-    println!("| process start → `tools/list` answer | {} | {} |", ms(percentile(&to_list, 0.5)), ms(percentile(&to_list, 0.9)));
+    println!(
+        "| process start → `initialize` answer | {} | {} |",
+        ms(percentile(&to_init, 0.5)),
+        ms(percentile(&to_init, 0.9))
+    );
+    println!(
+        "| process start → `tools/list` answer | {} | {} |",
+        ms(percentile(&to_list, 0.5)),
+        ms(percentile(&to_list, 0.9))
+    );
     if !rss.is_empty() {
         let mib = |k: u64| format!("{:.1} MiB", k as f64 / 1024.0);
-        println!("| resident memory after `tools/list` | {} | {} |", mib(rss[rss.len() / 2]), mib(rss[(rss.len() * 9 / 10).min(rss.len() - 1)]));
+        println!(
+            "| resident memory after `tools/list` | {} | {} |",
+            mib(rss[rss.len() / 2]),
+            mib(rss[(rss.len() * 9 / 10).min(rss.len() - 1)])
+        );
     }
     println!();
     Ok(())
@@ -172,7 +192,10 @@ async fn concurrency(args: &Args) -> Result<()> {
     rounds.sort();
     let serial = Duration::from_millis(args.latency_ms) * args.in_flight as u32;
     let median = percentile(&rounds, 0.5);
-    println!("| {} calls in flight on one stdio session, upstream {} ms | wall (median of 5) | serial would be | speed-up |", args.in_flight, args.latency_ms);
+    println!(
+        "| {} calls in flight on one stdio session, upstream {} ms | wall (median of 5) | serial would be | speed-up |",
+        args.in_flight, args.latency_ms
+    );
     println!("|---|---|---|---|");
     println!(
         "| `list_clusters` × {} | {} | {} | {:.1}× |",
@@ -189,7 +212,10 @@ async fn concurrency(args: &Args) -> Result<()> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     if !args.server.exists() {
-        bail!("{} not found: build it first (scripts/bench.sh does)", args.server.display());
+        bail!(
+            "{} not found: build it first (scripts/bench.sh does)",
+            args.server.display()
+        );
     }
     match args.which.as_str() {
         "startup" => startup(&args).await,

@@ -98,7 +98,9 @@ impl ErrorKind {
             ErrorKind::TemporarilyUnavailable => {
                 "The service is temporarily unavailable; try again in a minute."
             }
-            ErrorKind::DeadlineExceeded => "The request timed out on the Databricks side; try again.",
+            ErrorKind::DeadlineExceeded => {
+                "The request timed out on the Databricks side; try again."
+            }
             ErrorKind::Unknown => "Try again; report it if it persists.",
         }
     }
@@ -136,7 +138,8 @@ impl ApiError {
         let mut details = Vec::new();
         let text = String::from_utf8_lossy(body);
         let trimmed = text.trim();
-        if let Ok(serde_json::Value::Object(obj)) = serde_json::from_str::<serde_json::Value>(trimmed)
+        if let Ok(serde_json::Value::Object(obj)) =
+            serde_json::from_str::<serde_json::Value>(trimmed)
         {
             if let Some(code) = obj.get("error_code") {
                 error_code = match code {
@@ -151,27 +154,27 @@ impl ApiError {
                 details = d.clone();
             }
             // SCIM form.
-            if obj.contains_key("schemas") || obj.contains_key("scimType") {
-                if let Some(detail) = obj.get("detail").and_then(|d| d.as_str()) {
-                    let scim_type = obj.get("scimType").and_then(|d| d.as_str()).unwrap_or("");
-                    message = if detail == "null" {
-                        "SCIM API Internal Error".to_string()
-                    } else {
-                        format!("{scim_type} {detail}").trim().to_string()
-                    };
-                    error_code = format!("SCIM_{status}");
-                }
+            let scim = obj.contains_key("schemas") || obj.contains_key("scimType");
+            if let (true, Some(detail)) = (scim, obj.get("detail").and_then(|d| d.as_str())) {
+                let scim_type = obj.get("scimType").and_then(|d| d.as_str()).unwrap_or("");
+                message = if detail == "null" {
+                    "SCIM API Internal Error".to_string()
+                } else {
+                    format!("{scim_type} {detail}").trim().to_string()
+                };
+                error_code = format!("SCIM_{status}");
             }
             // Legacy 1.2 form and OAuth form.
-            if message.is_empty() {
-                if let Some(e) = obj.get("error").and_then(|e| e.as_str()) {
-                    message = e.to_string();
-                    if let Some(desc) = obj.get("error_description").and_then(|d| d.as_str()) {
-                        if error_code.is_empty() {
-                            error_code = e.to_uppercase();
-                        }
-                        message = desc.to_string();
+            if let (true, Some(e)) = (
+                message.is_empty(),
+                obj.get("error").and_then(|e| e.as_str()),
+            ) {
+                message = e.to_string();
+                if let Some(desc) = obj.get("error_description").and_then(|d| d.as_str()) {
+                    if error_code.is_empty() {
+                        error_code = e.to_uppercase();
                     }
+                    message = desc.to_string();
                 }
             }
         } else if !trimmed.is_empty() {
@@ -194,7 +197,8 @@ impl ApiError {
         if error_code.is_empty() {
             error_code = reason.to_uppercase().replace([' ', '-'], "_");
         }
-        let kind = ErrorKind::from_code(&error_code).unwrap_or_else(|| ErrorKind::from_status(status));
+        let kind =
+            ErrorKind::from_code(&error_code).unwrap_or_else(|| ErrorKind::from_status(status));
         let mut request_id = None;
         let mut retry_after = retry_after;
         for d in &details {
@@ -251,7 +255,7 @@ impl std::error::Error for ApiError {}
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     #[error("authentication failed: {0}")]
     Auth(#[from] AuthError),
     #[error("configuration error: {0}")]
@@ -274,9 +278,7 @@ pub enum Error {
         endpoint: String,
         detail: String,
     },
-    #[error(
-        "gave up on {endpoint} after {attempts} attempts over {elapsed:?}: {last}"
-    )]
+    #[error("gave up on {endpoint} after {attempts} attempts over {elapsed:?}: {last}")]
     RetriesExhausted {
         endpoint: String,
         attempts: u32,
@@ -295,7 +297,7 @@ impl Error {
     /// The API error at the root of this error, if any.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(e) => Some(e),
+            Error::Api(e) => Some(e.as_ref()),
             Error::RetriesExhausted { last, .. } => last.api(),
             _ => None,
         }
@@ -360,7 +362,10 @@ mod tests {
 
     #[test]
     fn unknown_code_falls_back_to_status() {
-        let e = parse(404, r#"{"error_code":"TABLE_DOES_NOT_EXIST","message":"t"}"#);
+        let e = parse(
+            404,
+            r#"{"error_code":"TABLE_DOES_NOT_EXIST","message":"t"}"#,
+        );
         assert_eq!(e.kind, ErrorKind::NotFound);
     }
 

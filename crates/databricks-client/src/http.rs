@@ -110,7 +110,10 @@ impl DatabricksClient {
         Self::with_options(config, ClientOptions::from_config(config))
     }
 
-    pub fn with_options(config: &Config, options: ClientOptions) -> Result<DatabricksClient, Error> {
+    pub fn with_options(
+        config: &Config,
+        options: ClientOptions,
+    ) -> Result<DatabricksClient, Error> {
         let http = build_http_client(&options)?;
         let credentials = Credentials::from_config(config, http.clone())?;
         let limiter = match options.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT) {
@@ -157,11 +160,19 @@ impl DatabricksClient {
         Ok(())
     }
 
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, Error> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, Error> {
         self.send(Method::GET, path, query, None).await
     }
 
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, Error> {
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, Error> {
         let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput(e.to_string()))?;
         self.send(Method::POST, path, &[], Some(body)).await
     }
@@ -177,7 +188,11 @@ impl DatabricksClient {
     ) -> Result<T, Error> {
         let endpoint = format!("{method} {path}");
         let bytes = self.send_raw(method, path, query, body).await?;
-        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
         serde_json::from_slice(bytes).map_err(|e| Error::Decode {
             endpoint,
             detail: e.to_string(),
@@ -229,10 +244,13 @@ impl DatabricksClient {
                     let status = response.status();
                     tracing::debug!(%endpoint, status = status.as_u16(), attempt = attempts, "databricks api");
                     if status.is_success() {
-                        return response.bytes().await.map_err(|e| self.network_error(&endpoint, e));
+                        return response
+                            .bytes()
+                            .await
+                            .map_err(|e| self.network_error(&endpoint, e));
                     }
                     if status.is_redirection() {
-                        return Err(Error::Api(ApiError {
+                        return Err(Error::Api(Box::new(ApiError {
                             status: status.as_u16(),
                             error_code: "REDIRECTED".into(),
                             message: "the workspace answered with a redirect (often to a login page: private link or IP access list)".into(),
@@ -241,21 +259,31 @@ impl DatabricksClient {
                             request_id: None,
                             details: vec![],
                             endpoint,
-                        }));
+                        })));
                     }
                     let retry_after = retry_after_header(response.headers());
                     let body = response.bytes().await.unwrap_or_default();
-                    let api = ApiError::from_response(status.as_u16(), endpoint.clone(), retry_after, &body);
-                    if status == StatusCode::UNAUTHORIZED && !reauthenticated && inner.credentials.is_refreshable() {
+                    let api = ApiError::from_response(
+                        status.as_u16(),
+                        endpoint.clone(),
+                        retry_after,
+                        &body,
+                    );
+                    if status == StatusCode::UNAUTHORIZED
+                        && !reauthenticated
+                        && inner.credentials.is_refreshable()
+                    {
                         reauthenticated = true;
                         inner.credentials.invalidate();
                         continue;
                     }
                     if !is_retryable(&api) {
-                        return Err(Error::Api(api));
+                        return Err(Error::Api(Box::new(api)));
                     }
-                    let wait = api.retry_after.unwrap_or_else(|| backoff(inner.options.backoff_base, attempts));
-                    (Error::Api(api), wait)
+                    let wait = api
+                        .retry_after
+                        .unwrap_or_else(|| backoff(inner.options.backoff_base, attempts));
+                    (Error::Api(Box::new(api)), wait)
                 }
                 Err(e) => {
                     let retryable = network_retries < inner.options.max_network_retries
@@ -330,7 +358,10 @@ fn build_http_client(options: &ClientOptions) -> Result<reqwest::Client, Error> 
 
 fn is_retryable(e: &ApiError) -> bool {
     matches!(e.status, 429 | 503)
-        || matches!(e.kind, ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable)
+        || matches!(
+            e.kind,
+            ErrorKind::TooManyRequests | ErrorKind::TemporarilyUnavailable
+        )
         || TRANSIENT_MESSAGES.iter().any(|m| e.message.contains(m))
 }
 
@@ -355,7 +386,8 @@ fn retry_after_header(headers: &header::HeaderMap) -> Option<Duration> {
         Duration::from_secs_f64(secs.min(600.0))
     } else {
         let at = httpdate::parse_http_date(value).ok()?;
-        at.duration_since(std::time::SystemTime::now()).unwrap_or(Duration::ZERO)
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO)
     };
     Some(wait.min(Duration::from_secs(600)))
 }
@@ -405,7 +437,10 @@ mod tests {
         let mut h = header::HeaderMap::new();
         h.insert(header::RETRY_AFTER, header::HeaderValue::from_static("3"));
         assert_eq!(retry_after_header(&h), Some(Duration::from_secs(3)));
-        h.insert(header::RETRY_AFTER, header::HeaderValue::from_static("junk"));
+        h.insert(
+            header::RETRY_AFTER,
+            header::HeaderValue::from_static("junk"),
+        );
         assert_eq!(retry_after_header(&h), None);
         h.insert(
             header::RETRY_AFTER,
@@ -416,7 +451,10 @@ mod tests {
 
     #[test]
     fn segments_are_escaped() {
-        assert_eq!(path_segment("main.default.my table"), "main.default.my%20table");
+        assert_eq!(
+            path_segment("main.default.my table"),
+            "main.default.my%20table"
+        );
         assert_eq!(path_segment("a/b"), "a%2Fb");
     }
 }

@@ -28,7 +28,11 @@ impl<T> Page<T> {
 
     /// A page from a scheme that also says whether more exist (`has_more`,
     /// `has_next_page`): a `false` flag ends the listing whatever the token says.
-    pub fn from_flagged(items: Vec<T>, next_page_token: Option<String>, more: Option<bool>) -> Page<T> {
+    pub fn from_flagged(
+        items: Vec<T>,
+        next_page_token: Option<String>,
+        more: Option<bool>,
+    ) -> Page<T> {
         let token = non_empty(next_page_token);
         Page {
             items,
@@ -48,7 +52,11 @@ pub const MAX_PAGES: usize = 200;
 /// Fetches pages starting at `start` until at least `want` items are gathered or the
 /// listing ends. Returns every item fetched (whole pages, so nothing is skipped) and
 /// the token to resume from.
-pub async fn collect_pages<T, F, Fut>(start: Option<String>, want: usize, mut fetch: F) -> Result<Page<T>, Error>
+pub async fn collect_pages<T, F, Fut>(
+    start: Option<String>,
+    want: usize,
+    mut fetch: F,
+) -> Result<Page<T>, Error>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = Result<Page<T>, Error>>,
@@ -79,7 +87,10 @@ mod tests {
 
     #[test]
     fn empty_tokens_end_listing() {
-        assert_eq!(Page::<u8>::from_token(vec![], Some(String::new())).next_page_token, None);
+        assert_eq!(
+            Page::<u8>::from_token(vec![], Some(String::new())).next_page_token,
+            None
+        );
         assert_eq!(
             Page::<u8>::from_flagged(vec![], Some("t".into()), Some(false)).next_page_token,
             None

@@ -41,16 +41,36 @@ pub struct CommonArgs {
     #[arg(long, global = true, env = "DATABRICKS_MCP_ALLOW_WRITES")]
     pub allow_writes: bool,
     /// Seconds run_sql_query waits for a statement before returning its statement_id.
-    #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_TIMEOUT", default_value_t = 50)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_SQL_TIMEOUT",
+        default_value_t = 50
+    )]
     pub sql_timeout: u64,
     /// Most rows a SQL answer shows (1-1000).
-    #[arg(long, global = true, env = "DATABRICKS_MCP_MAX_ROWS", default_value_t = 100)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_MAX_ROWS",
+        default_value_t = 100
+    )]
     pub max_rows: usize,
     /// Most characters of a tool answer's text.
-    #[arg(long, global = true, env = "DATABRICKS_MCP_MAX_CHARS", default_value_t = 20_000)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_MAX_CHARS",
+        default_value_t = 20_000
+    )]
     pub max_chars: usize,
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
-    #[arg(long, global = true, env = "DATABRICKS_MCP_LOG", default_value = "info")]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_LOG",
+        default_value = "info"
+    )]
     pub log: String,
 }
 

@@ -19,7 +19,11 @@ pub struct CallContext {
 }
 
 impl CallContext {
-    pub fn new(state: Arc<AppState>, meta: Map<String, Value>, ct: CancellationToken) -> CallContext {
+    pub fn new(
+        state: Arc<AppState>,
+        meta: Map<String, Value>,
+        ct: CancellationToken,
+    ) -> CallContext {
         CallContext {
             state,
             meta,
@@ -28,7 +32,11 @@ impl CallContext {
         }
     }
 
-    pub fn with_progress(mut self, peer: Peer<RoleServer>, token: Option<ProgressToken>) -> CallContext {
+    pub fn with_progress(
+        mut self,
+        peer: Peer<RoleServer>,
+        token: Option<ProgressToken>,
+    ) -> CallContext {
         self.progress = token.map(|t| (peer, t));
         self
     }
@@ -52,7 +60,8 @@ impl CallContext {
     /// to send (client gone) is not an error of the tool.
     pub async fn progress(&self, progress: f64, total: Option<f64>, message: impl Into<String>) {
         if let Some((peer, token)) = &self.progress {
-            let mut param = ProgressNotificationParam::new(token.clone(), progress).with_message(message.into());
+            let mut param = ProgressNotificationParam::new(token.clone(), progress)
+                .with_message(message.into());
             if let Some(t) = total {
                 param = param.with_total(t);
             }

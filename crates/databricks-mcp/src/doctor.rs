@@ -34,7 +34,11 @@ pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> 
                 out,
                 "✓ authentication ({}): signed in as {}",
                 client.auth_type(),
-                if me.user_name.is_empty() { me.id } else { me.user_name }
+                if me.user_name.is_empty() {
+                    me.id
+                } else {
+                    me.user_name
+                }
             );
         }
         Err(e) => {
@@ -48,11 +52,19 @@ pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> 
             match &config.warehouse_id {
                 Some(id) => match list.iter().find(|w| &w.id == id) {
                     Some(w) => {
-                        let _ = writeln!(out, "  default warehouse {id} ({}, {})", w.name, w.state.as_str());
+                        let _ = writeln!(
+                            out,
+                            "  default warehouse {id} ({}, {})",
+                            w.name,
+                            w.state.as_str()
+                        );
                     }
                     None => {
                         ok = false;
-                        let _ = writeln!(out, "✗ default warehouse {id} is not in the list: check --warehouse-id / DATABRICKS_WAREHOUSE_ID");
+                        let _ = writeln!(
+                            out,
+                            "✗ default warehouse {id} is not in the list: check --warehouse-id / DATABRICKS_WAREHOUSE_ID"
+                        );
                     }
                 },
                 None => match warehouse::pick(&list) {
@@ -67,7 +79,10 @@ pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> 
                     }
                     None => {
                         ok = false;
-                        let _ = writeln!(out, "✗ no usable SQL warehouse: run_sql_query will fail until one exists");
+                        let _ = writeln!(
+                            out,
+                            "✗ no usable SQL warehouse: run_sql_query will fail until one exists"
+                        );
                     }
                 },
             }
@@ -80,11 +95,18 @@ pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> 
     let _ = writeln!(
         out,
         "  mode: {}",
-        if common.allow_writes { "SQL writes ENABLED" } else { "read-only" }
+        if common.allow_writes {
+            "SQL writes ENABLED"
+        } else {
+            "read-only"
+        }
     );
     ok
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

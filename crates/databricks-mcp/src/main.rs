@@ -5,11 +5,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use databricks_client::ProcessEnv;
 use databricks_mcp::cli::{Cli, Command, ServeArgs, TransportKind};
 use databricks_mcp::tools::{Registry, SurfaceOptions};
 use databricks_mcp::transport::{self, HttpOptions};
 use databricks_mcp::{DatabricksMcp, doctor, startup};
-use databricks_client::ProcessEnv;
 use tokio_util::sync::CancellationToken;
 
 #[tokio::main]
@@ -56,7 +56,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "{:<22} [{}{}] {}",
                         def.name(),
                         def.toolset.name(),
-                        if a.read_only_hint == Some(true) { ", read-only" } else { ", writes" },
+                        if a.read_only_hint == Some(true) {
+                            ", read-only"
+                        } else {
+                            ", writes"
+                        },
                         def.tool.description.as_deref().unwrap_or("")
                     );
                 }
@@ -64,10 +68,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Call(args) => {
-            let arguments: serde_json::Value =
-                serde_json::from_str(&args.arguments).context("the arguments are not valid JSON")?;
+            let arguments: serde_json::Value = serde_json::from_str(&args.arguments)
+                .context("the arguments are not valid JSON")?;
             let serde_json::Value::Object(arguments) = arguments else {
-                anyhow::bail!("the arguments must be a JSON object, e.g. '{{\"query\": \"SELECT 1\"}}'");
+                anyhow::bail!(
+                    "the arguments must be a JSON object, e.g. '{{\"query\": \"SELECT 1\"}}'"
+                );
             };
             let meta = match args.meta.as_deref() {
                 Some(m) => match serde_json::from_str(m).context("--meta is not valid JSON")? {
@@ -91,13 +97,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if result.is_error == Some(true) { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if result.is_error == Some(true) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Doctor => {
             let mut report = String::new();
             let ok = doctor::run(&common, &ProcessEnv, &mut report).await;
             print!("{report}");
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Serve(args) => {
             let state = startup::build_state(&common, &ProcessEnv)

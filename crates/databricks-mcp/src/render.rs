@@ -143,7 +143,10 @@ mod tests {
 
     #[test]
     fn timestamps() {
-        assert_eq!(timestamp_ms(Some(1_709_258_400_000)).as_deref(), Some("2024-03-01T02:00:00Z"));
+        assert_eq!(
+            timestamp_ms(Some(1_709_258_400_000)).as_deref(),
+            Some("2024-03-01T02:00:00Z")
+        );
         assert_eq!(timestamp_ms(Some(0)), None);
     }
 }

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
+    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -70,7 +70,12 @@ fn unknown_tool(name: &str) -> McpError {
 
 /// Short guidance for the model: what this server is, the mode, how to start.
 fn instructions(state: &AppState) -> String {
-    let host = state.client.host().host_str().unwrap_or("the workspace").to_string();
+    let host = state
+        .client
+        .host()
+        .host_str()
+        .unwrap_or("the workspace")
+        .to_string();
     let mode = if state.settings.allow_writes {
         "SQL writes are ENABLED by the operator: double-check statements that change data."
     } else {
@@ -108,9 +113,16 @@ impl ServerHandler for DatabricksMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let def = self.registry.get(&request.name).ok_or_else(|| unknown_tool(&request.name))?;
+        let def = self
+            .registry
+            .get(&request.name)
+            .ok_or_else(|| unknown_tool(&request.name))?;
         let progress_token = context.meta.get_progress_token();
-        let meta: Map<String, Value> = context.meta.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let meta: Map<String, Value> = context
+            .meta
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let ctx = CallContext::new(self.state.clone(), meta, context.ct.clone())
             .with_progress(context.peer.clone(), progress_token);
         let started = std::time::Instant::now();

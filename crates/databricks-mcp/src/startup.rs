@@ -33,7 +33,10 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
 /// Resolves the Databricks configuration and builds the shared state. Fails (rather
 /// than starting a server whose every call would fail) when the configuration is
 /// missing or broken.
-pub fn build_state(common: &CommonArgs, env: &dyn EnvSource) -> Result<Arc<AppState>, databricks_client::Error> {
+pub fn build_state(
+    common: &CommonArgs,
+    env: &dyn EnvSource,
+) -> Result<Arc<AppState>, databricks_client::Error> {
     let config = Config::resolve(&overrides(common), env)?;
     let client = DatabricksClient::with_options(
         &config,
@@ -42,5 +45,8 @@ pub fn build_state(common: &CommonArgs, env: &dyn EnvSource) -> Result<Arc<AppSt
             ..ClientOptions::from_config(&config)
         },
     )?;
-    Ok(Arc::new(AppState::new(client, settings(common, Some(&config)))))
+    Ok(Arc::new(AppState::new(
+        client,
+        settings(common, Some(&config)),
+    )))
 }

@@ -15,7 +15,10 @@ use crate::server::DatabricksMcp;
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(
         "refusing to listen on {0}: it is not a loopback address and this server has no client authentication yet. Listen on 127.0.0.1 (or ::1) and put an authenticating reverse proxy in front, adding its host name with --allowed-host"
     )]
@@ -61,7 +64,11 @@ impl Default for HttpOptions {
 }
 
 /// The `/mcp` router, ready to be served (tests bind it to an ephemeral port).
-pub fn http_router(server: DatabricksMcp, options: &HttpOptions, shutdown: CancellationToken) -> axum::Router {
+pub fn http_router(
+    server: DatabricksMcp,
+    options: &HttpOptions,
+    shutdown: CancellationToken,
+) -> axum::Router {
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(options.allowed_hosts.iter().cloned());
     let mut origins: Vec<String> = vec![
@@ -87,13 +94,20 @@ pub fn http_router(server: DatabricksMcp, options: &HttpOptions, shutdown: Cance
 
 /// Serves streamable HTTP until `shutdown` is cancelled. Refuses non-loopback
 /// addresses: there is no client authentication yet.
-pub async fn serve_http(server: DatabricksMcp, options: HttpOptions, shutdown: CancellationToken) -> Result<(), TransportError> {
+pub async fn serve_http(
+    server: DatabricksMcp,
+    options: HttpOptions,
+    shutdown: CancellationToken,
+) -> Result<(), TransportError> {
     if !options.listen.ip().is_loopback() {
         return Err(TransportError::NotLoopback(options.listen));
     }
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
-        .map_err(|source| TransportError::Bind { addr: options.listen, source })?;
+        .map_err(|source| TransportError::Bind {
+            addr: options.listen,
+            source,
+        })?;
     let local = listener.local_addr().map_err(TransportError::Serve)?;
     tracing::info!("serving MCP over streamable HTTP at http://{local}/mcp");
     eprintln!("databricks-mcp: listening on http://{local}/mcp");

@@ -38,7 +38,9 @@ impl Choice {
         let why = match self.source {
             Source::Meta => "set by the request's _meta.warehouse_id".to_string(),
             Source::Argument => "the warehouse_id argument".to_string(),
-            Source::Default => "the server's default (--warehouse-id / DATABRICKS_WAREHOUSE_ID)".to_string(),
+            Source::Default => {
+                "the server's default (--warehouse-id / DATABRICKS_WAREHOUSE_ID)".to_string()
+            }
             Source::Automatic => match &self.detail {
                 Some(d) => format!("chosen automatically: {d}"),
                 None => "chosen automatically".to_string(),
@@ -69,7 +71,11 @@ impl WarehouseSelector {
         for (id, source) in explicit {
             if let Some(id) = id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()) {
                 validate_id(&id)?;
-                return Ok(Choice { id, source, detail: None });
+                return Ok(Choice {
+                    id,
+                    source,
+                    detail: None,
+                });
             }
         }
         let mut cached = self.cached.lock().await;
@@ -94,7 +100,11 @@ impl WarehouseSelector {
                 "\"{}\", {}{}",
                 best.name,
                 best.state.as_str(),
-                if best.is_serverless() { ", serverless" } else { "" }
+                if best.is_serverless() {
+                    ", serverless"
+                } else {
+                    ""
+                }
             )),
         };
         *cached = Some((Instant::now(), choice.clone()));
@@ -110,7 +120,11 @@ impl WarehouseSelector {
 /// Warehouse ids are hex strings; refuse anything that could not be one so a model's
 /// typo gets a clear message instead of an opaque 404.
 fn validate_id(id: &str) -> Result<(), ToolError> {
-    if id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
         Ok(())
     } else {
         Err(ToolError::new(format!(
@@ -156,12 +170,18 @@ mod tests {
             wh("running-serverless", WarehouseState::Running, true),
             wh("deleted", WarehouseState::Deleted, true),
         ];
-        assert_eq!(pick(&list).map(|w| w.id.as_str()), Some("running-serverless"));
+        assert_eq!(
+            pick(&list).map(|w| w.id.as_str()),
+            Some("running-serverless")
+        );
         let list = vec![
             wh("stopped-classic", WarehouseState::Stopped, false),
             wh("stopped-serverless", WarehouseState::Stopped, true),
         ];
-        assert_eq!(pick(&list).map(|w| w.id.as_str()), Some("stopped-serverless"));
+        assert_eq!(
+            pick(&list).map(|w| w.id.as_str()),
+            Some("stopped-serverless")
+        );
         assert!(pick(&[wh("d", WarehouseState::Deleted, true)]).is_none());
     }
 

@@ -122,14 +122,26 @@ fn paging(max_results: Option<u32>, page_token: Option<&str>) -> Vec<(&'static s
 }
 
 impl DatabricksClient {
-    pub async fn list_catalogs(&self, max_results: Option<u32>, page_token: Option<&str>) -> Result<Page<CatalogInfo>, Error> {
+    pub async fn list_catalogs(
+        &self,
+        max_results: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<Page<CatalogInfo>, Error> {
         let r: CatalogsPage = self
-            .get("/api/2.1/unity-catalog/catalogs", &paging(max_results, page_token))
+            .get(
+                "/api/2.1/unity-catalog/catalogs",
+                &paging(max_results, page_token),
+            )
             .await?;
         Ok(Page::from_token(r.catalogs, r.next_page_token))
     }
 
-    pub async fn list_schemas(&self, catalog: &str, max_results: Option<u32>, page_token: Option<&str>) -> Result<Page<SchemaInfo>, Error> {
+    pub async fn list_schemas(
+        &self,
+        catalog: &str,
+        max_results: Option<u32>,
+        page_token: Option<&str>,
+    ) -> Result<Page<SchemaInfo>, Error> {
         let mut query = paging(max_results, page_token);
         query.push(("catalog_name", catalog.to_string()));
         let r: SchemasPage = self.get("/api/2.1/unity-catalog/schemas", &query).await?;

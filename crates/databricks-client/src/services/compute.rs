@@ -51,7 +51,11 @@ struct ClustersPage {
 }
 
 impl DatabricksClient {
-    pub async fn list_clusters(&self, page_size: u32, page_token: Option<&str>) -> Result<Page<Cluster>, Error> {
+    pub async fn list_clusters(
+        &self,
+        page_size: u32,
+        page_token: Option<&str>,
+    ) -> Result<Page<Cluster>, Error> {
         let mut query = vec![("page_size", page_size.to_string())];
         if let Some(t) = page_token {
             query.push(("page_token", t.to_string()));
@@ -61,7 +65,10 @@ impl DatabricksClient {
     }
 
     pub async fn get_cluster(&self, cluster_id: &str) -> Result<Cluster, Error> {
-        self.get("/api/2.1/clusters/get", &[("cluster_id", cluster_id.to_string())])
-            .await
+        self.get(
+            "/api/2.1/clusters/get",
+            &[("cluster_id", cluster_id.to_string())],
+        )
+        .await
     }
 }

@@ -127,7 +127,12 @@ struct RunsPage {
 
 impl DatabricksClient {
     /// One page of jobs; `limit` is 1–100 (the API's bounds).
-    pub async fn list_jobs(&self, limit: u32, page_token: Option<&str>, name: Option<&str>) -> Result<Page<Job>, Error> {
+    pub async fn list_jobs(
+        &self,
+        limit: u32,
+        page_token: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Page<Job>, Error> {
         let mut query = vec![("limit", limit.clamp(1, 100).to_string())];
         if let Some(t) = page_token {
             query.push(("page_token", t.to_string()));
@@ -140,11 +145,17 @@ impl DatabricksClient {
     }
 
     pub async fn get_job(&self, job_id: i64) -> Result<Job, Error> {
-        self.get("/api/2.2/jobs/get", &[("job_id", job_id.to_string())]).await
+        self.get("/api/2.2/jobs/get", &[("job_id", job_id.to_string())])
+            .await
     }
 
     /// One page of runs, newest first; `limit` is 1–25 (the API's bounds).
-    pub async fn list_runs(&self, job_id: Option<i64>, limit: u32, page_token: Option<&str>) -> Result<Page<Run>, Error> {
+    pub async fn list_runs(
+        &self,
+        job_id: Option<i64>,
+        limit: u32,
+        page_token: Option<&str>,
+    ) -> Result<Page<Run>, Error> {
         let mut query = vec![("limit", limit.clamp(1, 25).to_string())];
         if let Some(id) = job_id {
             query.push(("job_id", id.to_string()));
@@ -157,6 +168,7 @@ impl DatabricksClient {
     }
 
     pub async fn get_run(&self, run_id: i64) -> Result<Run, Error> {
-        self.get("/api/2.2/jobs/runs/get", &[("run_id", run_id.to_string())]).await
+        self.get("/api/2.2/jobs/runs/get", &[("run_id", run_id.to_string())])
+            .await
     }
 }

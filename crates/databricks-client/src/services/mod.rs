@@ -16,7 +16,11 @@ pub struct CurrentUser {
     pub id: String,
     #[serde(default, rename = "userName")]
     pub user_name: String,
-    #[serde(default, rename = "displayName", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "displayName",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub display_name: Option<String>,
 }
 

@@ -48,7 +48,12 @@ struct PipelinesPage {
 
 impl DatabricksClient {
     /// One page of pipelines; `max_results` is 1–100 (the API's bounds).
-    pub async fn list_pipelines(&self, max_results: u32, page_token: Option<&str>, filter: Option<&str>) -> Result<Page<PipelineSummary>, Error> {
+    pub async fn list_pipelines(
+        &self,
+        max_results: u32,
+        page_token: Option<&str>,
+        filter: Option<&str>,
+    ) -> Result<Page<PipelineSummary>, Error> {
         let mut query = vec![("max_results", max_results.clamp(1, 100).to_string())];
         if let Some(t) = page_token {
             query.push(("page_token", t.to_string()));
@@ -61,7 +66,10 @@ impl DatabricksClient {
     }
 
     pub async fn get_pipeline(&self, pipeline_id: &str) -> Result<serde_json::Value, Error> {
-        self.get(&format!("/api/2.0/pipelines/{}", path_segment(pipeline_id)), &[])
-            .await
+        self.get(
+            &format!("/api/2.0/pipelines/{}", path_segment(pipeline_id)),
+            &[],
+        )
+        .await
     }
 }

@@ -302,7 +302,10 @@ struct ListWarehousesResponse {
 }
 
 impl DatabricksClient {
-    pub async fn execute_statement(&self, request: &ExecuteStatementRequest) -> Result<StatementResponse, Error> {
+    pub async fn execute_statement(
+        &self,
+        request: &ExecuteStatementRequest,
+    ) -> Result<StatementResponse, Error> {
         self.post("/api/2.0/sql/statements", request).await
     }
 
@@ -317,14 +320,21 @@ impl DatabricksClient {
     pub async fn cancel_statement(&self, statement_id: &str) -> Result<(), Error> {
         let _: serde_json::Value = self
             .post(
-                &format!("/api/2.0/sql/statements/{}/cancel", path_segment(statement_id)),
+                &format!(
+                    "/api/2.0/sql/statements/{}/cancel",
+                    path_segment(statement_id)
+                ),
                 &serde_json::json!({}),
             )
             .await?;
         Ok(())
     }
 
-    pub async fn get_statement_chunk(&self, statement_id: &str, chunk_index: i64) -> Result<ResultData, Error> {
+    pub async fn get_statement_chunk(
+        &self,
+        statement_id: &str,
+        chunk_index: i64,
+    ) -> Result<ResultData, Error> {
         self.get(
             &format!(
                 "/api/2.0/sql/statements/{}/result/chunks/{chunk_index}",
@@ -336,7 +346,10 @@ impl DatabricksClient {
     }
 
     /// One page of warehouses. Older servers ignore paging and return all at once.
-    pub async fn list_warehouses(&self, page_token: Option<&str>) -> Result<Page<Warehouse>, Error> {
+    pub async fn list_warehouses(
+        &self,
+        page_token: Option<&str>,
+    ) -> Result<Page<Warehouse>, Error> {
         let mut query = Vec::new();
         if let Some(t) = page_token {
             query.push(("page_token", t.to_string()));
@@ -355,7 +368,10 @@ impl DatabricksClient {
     }
 
     pub async fn get_warehouse(&self, id: &str) -> Result<Warehouse, Error> {
-        self.get(&format!("/api/2.0/sql/warehouses/{}", path_segment(id)), &[])
-            .await
+        self.get(
+            &format!("/api/2.0/sql/warehouses/{}", path_segment(id)),
+            &[],
+        )
+        .await
     }
 }

@@ -40,7 +40,10 @@ impl DatabricksClient {
     }
 
     pub async fn workspace_status(&self, path: &str) -> Result<ObjectInfo, Error> {
-        self.get("/api/2.0/workspace/get-status", &[("path", path.to_string())])
-            .await
+        self.get(
+            "/api/2.0/workspace/get-status",
+            &[("path", path.to_string())],
+        )
+        .await
     }
 }

@@ -11,7 +11,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use super::{
+    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
+    page_size,
+};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render;
@@ -133,7 +136,9 @@ pub fn validate_name(what: &str, name: &str) -> Result<String, ToolError> {
         .unwrap_or(trimmed);
     let bad = unquoted.is_empty()
         || unquoted.len() > 255
-        || unquoted.chars().any(|c| c.is_control() || matches!(c, '.' | '/' | '`'));
+        || unquoted
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '.' | '/' | '`'));
     if bad {
         return Err(ToolError::new(format!(
             "{what} {name:?} is not a valid Unity Catalog name (1-255 characters, no dots, slashes, backticks or control characters)"
@@ -151,13 +156,19 @@ async fn list_catalogs(ctx: CallContext, args: ListCatalogsArgs) -> Result<ToolO
         .await
         .map_err(|e| ToolError::upstream("Listing catalogs", e))?;
     let columns = ["name", "type", "comment"].map(String::from).to_vec();
-    let rows = page
-        .items
-        .iter()
-        .map(|c| vec![Some(c.name.clone()), c.catalog_type.clone(), c.comment.clone()]);
+    let rows = page.items.iter().map(|c| {
+        vec![
+            Some(c.name.clone()),
+            c.catalog_type.clone(),
+            c.comment.clone(),
+        ]
+    });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     text.push_str(&format!("\n\n{} catalogs. ", page.items.len()));
-    text.push_str(&next_page_hint("list_catalogs", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_catalogs",
+        page.next_page_token.as_deref(),
+    ));
     Ok(ToolOutput::new(
         text,
         json!({"catalogs": page.items, "next_cursor": page.next_page_token}),
@@ -174,10 +185,16 @@ async fn list_schemas(ctx: CallContext, args: ListSchemasArgs) -> Result<ToolOut
         .await
         .map_err(|e| ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e))?;
     let columns = ["name", "comment"].map(String::from).to_vec();
-    let rows = page.items.iter().map(|s| vec![Some(s.name.clone()), s.comment.clone()]);
+    let rows = page
+        .items
+        .iter()
+        .map(|s| vec![Some(s.name.clone()), s.comment.clone()]);
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     text.push_str(&format!("\n\n{} schemas in {catalog}. ", page.items.len()));
-    text.push_str(&next_page_hint("list_schemas", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_schemas",
+        page.next_page_token.as_deref(),
+    ));
     Ok(ToolOutput::new(
         text,
         json!({"catalog": catalog, "schemas": page.items, "next_cursor": page.next_page_token}),
@@ -194,7 +211,9 @@ async fn list_tables(ctx: CallContext, args: ListTablesArgs) -> Result<ToolOutpu
         .list_tables(&catalog, &schema, Some(size), args.cursor.as_deref())
         .await
         .map_err(|e| ToolError::upstream(&format!("Listing tables of {catalog}.{schema}"), e))?;
-    let columns = ["name", "type", "format", "comment"].map(String::from).to_vec();
+    let columns = ["name", "type", "format", "comment"]
+        .map(String::from)
+        .to_vec();
     let rows = page.items.iter().map(|t| {
         vec![
             Some(t.name.clone()),
@@ -204,8 +223,14 @@ async fn list_tables(ctx: CallContext, args: ListTablesArgs) -> Result<ToolOutpu
         ]
     });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} tables in {catalog}.{schema}. ", page.items.len()));
-    text.push_str(&next_page_hint("list_tables", page.next_page_token.as_deref()));
+    text.push_str(&format!(
+        "\n\n{} tables in {catalog}.{schema}. ",
+        page.items.len()
+    ));
+    text.push_str(&next_page_hint(
+        "list_tables",
+        page.next_page_token.as_deref(),
+    ));
     let tables: Vec<_> = page
         .items
         .iter()
@@ -246,16 +271,21 @@ fn decode_cursor(s: &str) -> Result<DatabasesCursor, ToolError> {
         .ok_or_else(|| ToolError::new("invalid cursor: pass the cursor exactly as a previous list_databases answer gave it, or omit it to start over"))
 }
 
-async fn list_databases(ctx: CallContext, args: ListDatabasesArgs) -> Result<ToolOutput, ToolError> {
+async fn list_databases(
+    ctx: CallContext,
+    args: ListDatabasesArgs,
+) -> Result<ToolOutput, ToolError> {
     let client = &ctx.state.client;
     let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) as usize;
     let resume = args.cursor.as_deref().map(decode_cursor).transpose()?;
     let catalogs: Vec<String> = match &args.catalog {
         Some(c) => vec![validate_name("catalog", c)?],
         None => {
-            let all = databricks_client::pagination::collect_pages(None, usize::MAX, |token| async move {
-                client.list_catalogs(Some(0), token.as_deref()).await
-            })
+            let all = databricks_client::pagination::collect_pages(
+                None,
+                usize::MAX,
+                |token| async move { client.list_catalogs(Some(0), token.as_deref()).await },
+            )
             .await
             .map_err(|e| ToolError::upstream("Listing catalogs", e))?;
             all.items.into_iter().map(|c| c.name).collect()
@@ -279,7 +309,9 @@ async fn list_databases(ctx: CallContext, args: ListDatabasesArgs) -> Result<Too
             let page = client
                 .list_schemas(catalog, Some(remaining.min(100) as u32), token.as_deref())
                 .await
-                .map_err(|e| ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e))?;
+                .map_err(|e| {
+                    ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e)
+                })?;
             names.extend(
                 page.items
                     .into_iter()
@@ -288,9 +320,15 @@ async fn list_databases(ctx: CallContext, args: ListDatabasesArgs) -> Result<Too
             token = page.next_page_token;
             if names.len() >= size {
                 next = Some(match token.take() {
-                    Some(t) => DatabasesCursor { catalog: catalog.clone(), token: Some(t) },
+                    Some(t) => DatabasesCursor {
+                        catalog: catalog.clone(),
+                        token: Some(t),
+                    },
                     None => match catalogs.iter().skip_while(|c| *c != catalog).nth(1) {
-                        Some(following) => DatabasesCursor { catalog: following.clone(), token: None },
+                        Some(following) => DatabasesCursor {
+                            catalog: following.clone(),
+                            token: None,
+                        },
                         None => break 'catalogs,
                     },
                 });
@@ -346,7 +384,10 @@ fn table_parts(database: &str, table: &str) -> Result<(String, String, String), 
     ))
 }
 
-async fn get_table_schema(ctx: CallContext, args: GetTableSchemaArgs) -> Result<ToolOutput, ToolError> {
+async fn get_table_schema(
+    ctx: CallContext,
+    args: GetTableSchemaArgs,
+) -> Result<ToolOutput, ToolError> {
     let (catalog, schema, table) = table_parts(&args.database_name, &args.table_name)?;
     let full_name = format!("{catalog}.{schema}.{table}");
     let info: TableInfo = ctx.state.client.get_table(&full_name).await.map_err(|e| {
@@ -370,7 +411,9 @@ async fn get_table_schema(ctx: CallContext, args: GetTableSchemaArgs) -> Result<
         text.push_str(&format!(": {c}"));
     }
     text.push('\n');
-    let columns = ["column", "type", "nullable", "comment"].map(String::from).to_vec();
+    let columns = ["column", "type", "nullable", "comment"]
+        .map(String::from)
+        .to_vec();
     let rows = info.columns.iter().map(|c| {
         vec![
             Some(c.name.clone()),
@@ -381,7 +424,11 @@ async fn get_table_schema(ctx: CallContext, args: GetTableSchemaArgs) -> Result<
     });
     text.push_str(&render::table(&columns, rows, ctx.state.settings.max_chars).text);
     let partitions: Vec<&str> = {
-        let mut p: Vec<_> = info.columns.iter().filter(|c| c.partition_index.is_some()).collect();
+        let mut p: Vec<_> = info
+            .columns
+            .iter()
+            .filter(|c| c.partition_index.is_some())
+            .collect();
         p.sort_by_key(|c| c.partition_index);
         p.into_iter().map(|c| c.name.as_str()).collect()
     };
@@ -416,7 +463,10 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert_eq!(validate_name("t", "orders").ok().as_deref(), Some("orders"));
-        assert_eq!(validate_name("t", "`my table`").ok().as_deref(), Some("my table"));
+        assert_eq!(
+            validate_name("t", "`my table`").ok().as_deref(),
+            Some("my table")
+        );
         assert!(validate_name("t", "a.b").is_err());
         assert!(validate_name("t", "x`; DROP TABLE y; --").is_err());
         assert!(validate_name("t", "").is_err());
@@ -426,17 +476,29 @@ mod tests {
     #[test]
     fn table_parts_forms() {
         let p = |d: &str, t: &str| table_parts(d, t).ok();
-        assert_eq!(p("main.sales", "orders"), Some(("main".into(), "sales".into(), "orders".into())));
-        assert_eq!(p("sales", "orders"), Some(("main".into(), "sales".into(), "orders".into())));
+        assert_eq!(
+            p("main.sales", "orders"),
+            Some(("main".into(), "sales".into(), "orders".into()))
+        );
+        assert_eq!(
+            p("sales", "orders"),
+            Some(("main".into(), "sales".into(), "orders".into()))
+        );
         assert_eq!(p("", "c.s.t"), Some(("c".into(), "s".into(), "t".into())));
         assert!(p("a.b.c", "t").is_none());
     }
 
     #[test]
     fn cursor_round_trips() {
-        let c = DatabasesCursor { catalog: "main".into(), token: Some("abc".into()) };
+        let c = DatabasesCursor {
+            catalog: "main".into(),
+            token: Some("abc".into()),
+        };
         let back = decode_cursor(&encode_cursor(&c)).ok();
-        assert_eq!(back.map(|b| (b.catalog, b.token)), Some(("main".into(), Some("abc".into()))));
+        assert_eq!(
+            back.map(|b| (b.catalog, b.token)),
+            Some(("main".into(), Some("abc".into())))
+        );
         assert!(decode_cursor("garbage!").is_err());
     }
 }

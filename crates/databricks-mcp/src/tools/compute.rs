@@ -4,7 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use super::{
+    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
+    page_size,
+};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render;
@@ -39,9 +42,18 @@ async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolO
         .list_clusters(size, args.cursor.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing clusters", e))?;
-    let columns = ["cluster_id", "name", "state", "runtime", "node_type", "workers", "source", "creator"]
-        .map(String::from)
-        .to_vec();
+    let columns = [
+        "cluster_id",
+        "name",
+        "state",
+        "runtime",
+        "node_type",
+        "workers",
+        "source",
+        "creator",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = page.items.iter().map(|c| {
         let workers = match (&c.autoscale, c.num_workers) {
             (Some(a), _) => Some(format!(
@@ -64,7 +76,10 @@ async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolO
     });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     text.push_str(&format!("\n\n{} clusters. ", page.items.len()));
-    text.push_str(&next_page_hint("list_clusters", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_clusters",
+        page.next_page_token.as_deref(),
+    ));
     Ok(ToolOutput::new(
         text,
         json!({"clusters": page.items, "next_cursor": page.next_page_token}),

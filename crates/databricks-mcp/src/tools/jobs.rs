@@ -66,7 +66,9 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
         .list_jobs(limit, args.cursor.as_deref(), args.name.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing jobs", e))?;
-    let columns = ["job_id", "name", "schedule", "creator", "created"].map(String::from).to_vec();
+    let columns = ["job_id", "name", "schedule", "creator", "created"]
+        .map(String::from)
+        .to_vec();
     let rows = page.items.iter().map(|j| {
         let settings = j.settings.clone().unwrap_or_default();
         let schedule = settings.schedule.as_ref().and_then(|s| {
@@ -91,7 +93,10 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
     });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     text.push_str(&format!("\n\n{} jobs. ", page.items.len()));
-    text.push_str(&next_page_hint("list_jobs", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_jobs",
+        page.next_page_token.as_deref(),
+    ));
     let jobs: Vec<_> = page
         .items
         .iter()
@@ -108,7 +113,10 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
             })
         })
         .collect();
-    Ok(ToolOutput::new(text, json!({"jobs": jobs, "next_cursor": page.next_page_token})))
+    Ok(ToolOutput::new(
+        text,
+        json!({"jobs": jobs, "next_cursor": page.next_page_token}),
+    ))
 }
 
 /// The state of a run in one word: the new `status` first, the legacy `state` after.
@@ -128,7 +136,9 @@ fn run_state(run: &Run) -> (Option<String>, Option<String>) {
 
 async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutput, ToolError> {
     if args.job_id <= 0 {
-        return Err(ToolError::new("job_id must be a positive job id (see list_jobs)"));
+        return Err(ToolError::new(
+            "job_id must be a positive job id (see list_jobs)",
+        ));
     }
     let limit = page_size(args.limit, 10, 25);
     let page = ctx
@@ -137,9 +147,16 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
         .list_runs(Some(args.job_id), limit, args.cursor.as_deref())
         .await
         .map_err(|e| ToolError::upstream(&format!("Listing runs of job {}", args.job_id), e))?;
-    let columns = ["run_id", "state", "result", "started", "duration_s", "message"]
-        .map(String::from)
-        .to_vec();
+    let columns = [
+        "run_id",
+        "state",
+        "result",
+        "started",
+        "duration_s",
+        "message",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = page.items.iter().map(|r| {
         let (state, result) = run_state(r);
         let message = r
@@ -154,7 +171,9 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
             state,
             result,
             timestamp_ms(r.start_time),
-            r.run_duration.filter(|d| *d > 0).map(|d| (d / 1000).to_string()),
+            r.run_duration
+                .filter(|d| *d > 0)
+                .map(|d| (d / 1000).to_string()),
             message.map(|m| render::clip(&m, 200)),
         ]
     });
@@ -162,9 +181,16 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
     if page.items.is_empty() {
         text.push_str(&format!("\n\nJob {} has no runs. ", args.job_id));
     } else {
-        text.push_str(&format!("\n\n{} runs of job {}, newest first. ", page.items.len(), args.job_id));
+        text.push_str(&format!(
+            "\n\n{} runs of job {}, newest first. ",
+            page.items.len(),
+            args.job_id
+        ));
     }
-    text.push_str(&next_page_hint("get_job_runs", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "get_job_runs",
+        page.next_page_token.as_deref(),
+    ));
     let runs: Vec<_> = page
         .items
         .iter()

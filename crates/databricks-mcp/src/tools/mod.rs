@@ -72,7 +72,8 @@ impl ToolOutput {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-type Handler = Arc<dyn Fn(CallContext, JsonObject) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync>;
+type Handler =
+    Arc<dyn Fn(CallContext, JsonObject) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync>;
 
 /// Read-only, destructive, idempotent and open-world hints: always all four.
 #[derive(Debug, Clone, Copy)]
@@ -167,7 +168,9 @@ impl ToolDef {
     /// Runs the tool; every failure becomes an `isError` result with actionable text.
     pub async fn call(&self, ctx: CallContext, arguments: Option<JsonObject>) -> CallToolResult {
         let arguments = arguments.unwrap_or_default();
-        let size = serde_json::to_vec(&arguments).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&arguments)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_ARGUMENTS_BYTES {
             return ToolError::new(format!(
                 "the arguments of {} are {:.1} MiB; the limit is {} KiB. Send a shorter text.",

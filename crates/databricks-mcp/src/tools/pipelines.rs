@@ -35,9 +35,17 @@ pub fn tools() -> Vec<ToolDef> {
     )]
 }
 
-async fn list_delta_pipelines(ctx: CallContext, args: ListPipelinesArgs) -> Result<ToolOutput, ToolError> {
+async fn list_delta_pipelines(
+    ctx: CallContext,
+    args: ListPipelinesArgs,
+) -> Result<ToolOutput, ToolError> {
     let size = page_size(args.limit, 25, 100);
-    let filter = match args.name_like.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+    let filter = match args
+        .name_like
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         Some(pattern) => {
             if pattern.contains('\'') || pattern.len() > 256 {
                 return Err(ToolError::new(
@@ -54,9 +62,16 @@ async fn list_delta_pipelines(ctx: CallContext, args: ListPipelinesArgs) -> Resu
         .list_pipelines(size, args.cursor.as_deref(), filter.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing pipelines", e))?;
-    let columns = ["pipeline_id", "name", "state", "health", "latest_update", "creator"]
-        .map(String::from)
-        .to_vec();
+    let columns = [
+        "pipeline_id",
+        "name",
+        "state",
+        "health",
+        "latest_update",
+        "creator",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = page.items.iter().map(|p| {
         let latest = p.latest_updates.first().map(|u| {
             format!(
@@ -78,7 +93,10 @@ async fn list_delta_pipelines(ctx: CallContext, args: ListPipelinesArgs) -> Resu
     });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     text.push_str(&format!("\n\n{} pipelines. ", page.items.len()));
-    text.push_str(&next_page_hint("list_delta_pipelines", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_delta_pipelines",
+        page.next_page_token.as_deref(),
+    ));
     Ok(ToolOutput::new(
         text,
         json!({"pipelines": page.items, "next_cursor": page.next_page_token}),

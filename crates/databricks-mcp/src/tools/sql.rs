@@ -210,7 +210,8 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
 
 async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
     let id = args.statement_id.trim();
-    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+    if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
         return Err(ToolError::new(format!(
             "{id:?} is not a statement id (expected the statement_id given by run_sql_query)"
         )));
@@ -232,7 +233,11 @@ async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<Tool
 /// `wait_timeout` for the submit: the API takes 0 or 5–50 s.
 fn server_wait(deadline: Duration) -> String {
     let secs = deadline.as_secs().min(10);
-    if secs < 5 { "0s".into() } else { format!("{secs}s") }
+    if secs < 5 {
+        "0s".into()
+    } else {
+        format!("{secs}s")
+    }
 }
 
 /// Polls until the statement is terminal, the deadline passes or the call is cancelled.
@@ -301,8 +306,12 @@ async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse
         return;
     }
     match client.cancel_statement(&response.statement_id).await {
-        Ok(()) => tracing::info!(statement_id = %response.statement_id, "statement cancelled upstream"),
-        Err(e) => tracing::warn!(statement_id = %response.statement_id, "cancelling statement failed: {e}"),
+        Ok(()) => {
+            tracing::info!(statement_id = %response.statement_id, "statement cancelled upstream")
+        }
+        Err(e) => {
+            tracing::warn!(statement_id = %response.statement_id, "cancelling statement failed: {e}")
+        }
     }
 }
 
@@ -322,7 +331,10 @@ async fn answer(
             let error = response.status.error.clone().unwrap_or_default();
             let mut text = format!(
                 "The statement failed: {}",
-                error.message.as_deref().unwrap_or("no message from the warehouse")
+                error
+                    .message
+                    .as_deref()
+                    .unwrap_or("no message from the warehouse")
             );
             if let Some(code) = &error.error_code {
                 text.push_str(&format!(" (error code {code}"));
@@ -367,7 +379,12 @@ async fn answer(
     }
 
     let manifest = response.manifest.clone().unwrap_or_default();
-    let columns: Vec<String> = manifest.schema.columns.iter().map(|c| c.name.clone()).collect();
+    let columns: Vec<String> = manifest
+        .schema
+        .columns
+        .iter()
+        .map(|c| c.name.clone())
+        .collect();
     let types: Vec<String> = manifest
         .schema
         .columns
@@ -377,7 +394,11 @@ async fn answer(
     let total = manifest.total_row_count.map(|t| t.max(0) as u64);
     let rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
     let max_chars = ctx.state.settings.max_chars;
-    let rendered = render::table(&columns, rows.iter().cloned(), max_chars.saturating_sub(400));
+    let rendered = render::table(
+        &columns,
+        rows.iter().cloned(),
+        max_chars.saturating_sub(400),
+    );
     let shown = rendered.rows_shown as u64;
     let next_offset = {
         let next = offset + shown;
@@ -396,9 +417,9 @@ async fn answer(
         text.push_str("\n\n");
         match total {
             Some(0) => text.push_str("0 rows."),
-            Some(t) if shown == 0 && offset >= t => {
-                text.push_str(&format!("No rows at offset {offset}: the result has {t} rows."))
-            }
+            Some(t) if shown == 0 && offset >= t => text.push_str(&format!(
+                "No rows at offset {offset}: the result has {t} rows."
+            )),
             Some(t) => text.push_str(&format!(
                 "Rows {}–{} of {t} shown.",
                 if shown == 0 { offset } else { offset + 1 },
@@ -426,7 +447,14 @@ async fn answer(
     let typed_rows: Vec<Value> = rows
         .iter()
         .take(rendered.rows_shown)
-        .map(|row| Value::Array(row.iter().zip(&types).map(|(v, t)| typed(v.as_deref(), t)).collect()))
+        .map(|row| {
+            Value::Array(
+                row.iter()
+                    .zip(&types)
+                    .map(|(v, t)| typed(v.as_deref(), t))
+                    .collect(),
+            )
+        })
         .collect();
     let structured = json!({
         "statement_id": id,
@@ -458,14 +486,20 @@ async fn fetch_rows(
     let Some(first) = &response.result else {
         return Ok(rows);
     };
-    let chunks = response.manifest.as_ref().map(|m| m.chunks.clone()).unwrap_or_default();
+    let chunks = response
+        .manifest
+        .as_ref()
+        .map(|m| m.chunks.clone())
+        .unwrap_or_default();
     // Start at the chunk holding `offset` when the manifest says which; else walk.
     let start_chunk = chunks
         .iter()
         .find(|c| (c.row_offset as u64) <= offset && offset < (c.row_offset + c.row_count) as u64)
         .map(|c| c.chunk_index);
     let mut chunk: ResultData = match start_chunk {
-        Some(index) if index != first.chunk_index => fetch_chunk(client, &response.statement_id, index).await?,
+        Some(index) if index != first.chunk_index => {
+            fetch_chunk(client, &response.statement_id, index).await?
+        }
         _ => first.clone(),
     };
     loop {
@@ -486,21 +520,35 @@ async fn fetch_rows(
     }
 }
 
-async fn fetch_chunk(client: &DatabricksClient, statement_id: &str, index: i64) -> Result<ResultData, ToolError> {
+async fn fetch_chunk(
+    client: &DatabricksClient,
+    statement_id: &str,
+    index: i64,
+) -> Result<ResultData, ToolError> {
     client
         .get_statement_chunk(statement_id, index)
         .await
-        .map_err(|e| ToolError::upstream(&format!("Fetching chunk {index} of statement {statement_id}"), e))
+        .map_err(|e| {
+            ToolError::upstream(
+                &format!("Fetching chunk {index} of statement {statement_id}"),
+                e,
+            )
+        })
 }
 
 /// A JSON_ARRAY cell as a typed JSON value: numbers and booleans unquoted.
 fn typed(value: Option<&str>, type_name: &str) -> Value {
     let Some(v) = value else { return Value::Null };
     match type_name {
-        "LONG" | "INT" | "SHORT" | "BYTE" => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(v)),
+        "LONG" | "INT" | "SHORT" | "BYTE" => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(v)),
         "DOUBLE" | "FLOAT" | "DECIMAL" => match v.parse::<f64>() {
             // Only when the float round-trips, so no digit of a DECIMAL is lost.
-            Ok(f) if f.is_finite() && (type_name != "DECIMAL" || significant_digits(v) <= 15) => Value::from(f),
+            Ok(f) if f.is_finite() && (type_name != "DECIMAL" || significant_digits(v) <= 15) => {
+                Value::from(f)
+            }
             _ => Value::from(v),
         },
         "BOOLEAN" => match v {
@@ -513,17 +561,25 @@ fn typed(value: Option<&str>, type_name: &str) -> Value {
 }
 
 fn significant_digits(v: &str) -> usize {
-    v.trim_start_matches(['-', '+', '0', '.']).chars().filter(char::is_ascii_digit).count()
+    v.trim_start_matches(['-', '+', '0', '.'])
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count()
 }
 
-async fn list_warehouses(ctx: CallContext, args: ListWarehousesArgs) -> Result<ToolOutput, ToolError> {
+async fn list_warehouses(
+    ctx: CallContext,
+    args: ListWarehousesArgs,
+) -> Result<ToolOutput, ToolError> {
     let page = ctx
         .state
         .client
         .list_warehouses(args.cursor.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing SQL warehouses", e))?;
-    let columns: Vec<String> = ["id", "name", "state", "size", "type", "clusters"].map(String::from).to_vec();
+    let columns: Vec<String> = ["id", "name", "state", "size", "type", "clusters"]
+        .map(String::from)
+        .to_vec();
     let rows = page.items.iter().map(|w| {
         vec![
             Some(w.id.clone()),
@@ -537,7 +593,10 @@ async fn list_warehouses(ctx: CallContext, args: ListWarehousesArgs) -> Result<T
     let rendered = render::table(&columns, rows, ctx.state.settings.max_chars);
     let mut text = rendered.text;
     text.push_str(&format!("\n\n{} warehouses. ", page.items.len()));
-    text.push_str(&next_page_hint("list_warehouses", page.next_page_token.as_deref()));
+    text.push_str(&next_page_hint(
+        "list_warehouses",
+        page.next_page_token.as_deref(),
+    ));
     if let Some(default) = &ctx.state.settings.default_warehouse_id {
         text.push_str(&format!(" The server's default warehouse is {default}."));
     }
@@ -560,7 +619,10 @@ fn warehouse_type(w: &databricks_client::services::sql::Warehouse) -> String {
     if w.is_serverless() {
         "serverless".into()
     } else {
-        w.warehouse_type.clone().unwrap_or_else(|| "CLASSIC".into()).to_lowercase()
+        w.warehouse_type
+            .clone()
+            .unwrap_or_else(|| "CLASSIC".into())
+            .to_lowercase()
     }
 }
 

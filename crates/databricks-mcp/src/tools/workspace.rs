@@ -4,7 +4,10 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use super::{
+    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
+    page_size,
+};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, timestamp_ms};
@@ -46,10 +49,17 @@ fn validate_path(path: &str) -> Result<String, ToolError> {
         return Err(ToolError::new("path must not contain \"..\" segments"));
     }
     let trimmed = path.trim_end_matches('/');
-    Ok(if trimmed.is_empty() { "/".into() } else { trimmed.into() })
+    Ok(if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.into()
+    })
 }
 
-async fn list_notebooks(ctx: CallContext, args: ListNotebooksArgs) -> Result<ToolOutput, ToolError> {
+async fn list_notebooks(
+    ctx: CallContext,
+    args: ListNotebooksArgs,
+) -> Result<ToolOutput, ToolError> {
     let path = validate_path(args.path.as_deref().unwrap_or("/"))?;
     let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) as usize;
     let offset: usize = match args.cursor.as_deref() {
@@ -66,13 +76,17 @@ async fn list_notebooks(ctx: CallContext, args: ListNotebooksArgs) -> Result<Too
         .map_err(|e| ToolError::upstream(&format!("Listing workspace folder {path}"), e))?;
     // Folders first, then by path, so pages are stable.
     objects.sort_by(|a, b| {
-        let dir = |o: &databricks_client::services::workspace::ObjectInfo| o.object_type.as_deref() != Some("DIRECTORY");
+        let dir = |o: &databricks_client::services::workspace::ObjectInfo| {
+            o.object_type.as_deref() != Some("DIRECTORY")
+        };
         (dir(a), &a.path).cmp(&(dir(b), &b.path))
     });
     let total = objects.len();
     let page: Vec<_> = objects.into_iter().skip(offset).take(size).collect();
     let next = (offset + page.len() < total).then(|| (offset + page.len()).to_string());
-    let columns = ["path", "type", "language", "modified"].map(String::from).to_vec();
+    let columns = ["path", "type", "language", "modified"]
+        .map(String::from)
+        .to_vec();
     let rows = page.iter().map(|o| {
         vec![
             Some(o.path.clone()),
@@ -82,7 +96,10 @@ async fn list_notebooks(ctx: CallContext, args: ListNotebooksArgs) -> Result<Too
         ]
     });
     let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    let notebooks = page.iter().filter(|o| o.object_type.as_deref() == Some("NOTEBOOK")).count();
+    let notebooks = page
+        .iter()
+        .filter(|o| o.object_type.as_deref() == Some("NOTEBOOK"))
+        .count();
     text.push_str(&format!(
         "\n\n{} objects in {path} ({notebooks} notebooks). ",
         page.len()

@@ -20,13 +20,21 @@ async fn unknown_tool_is_a_protocol_error() {
 #[tokio::test]
 async fn wrong_types_and_missing_arguments_are_tool_errors() {
     let h = Harness::start().await;
-    let r = h.call("get_job_runs", json!({"job_id": "not a number"})).await;
+    let r = h
+        .call("get_job_runs", json!({"job_id": "not a number"}))
+        .await;
     assert!(is_error(&r));
-    assert!(text(&r).contains("invalid arguments for get_job_runs"), "{}", text(&r));
+    assert!(
+        text(&r).contains("invalid arguments for get_job_runs"),
+        "{}",
+        text(&r)
+    );
     let r = h.call("run_sql_query", json!({})).await;
     assert!(is_error(&r));
     assert!(text(&r).contains("missing field `query`"), "{}", text(&r));
-    let r = h.call("list_schemas", json!({"catalog": "main", "bogus": 1})).await;
+    let r = h
+        .call("list_schemas", json!({"catalog": "main", "bogus": 1}))
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("unknown field `bogus`"), "{}", text(&r));
     let r = h.call("list_catalogs", json!({})).await;
@@ -37,7 +45,9 @@ async fn wrong_types_and_missing_arguments_are_tool_errors() {
 async fn a_5_mb_argument_is_refused_clearly() {
     let h = Harness::start().await;
     let big = "x".repeat(5 * 1024 * 1024);
-    let r = h.call("run_sql_query", json!({"query": format!("SELECT '{big}'")})).await;
+    let r = h
+        .call("run_sql_query", json!({"query": format!("SELECT '{big}'")}))
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("limit"), "{}", text(&r));
     assert!(crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").is_empty());
@@ -51,9 +61,16 @@ async fn bad_cursors_and_ids_are_explained() {
     let r = h.call("list_databases", json!({"cursor": "%%%"})).await;
     assert!(is_error(&r));
     assert!(text(&r).contains("invalid cursor"), "{}", text(&r));
-    let r = h.call("get_sql_result", json!({"statement_id": "../../etc"})).await;
+    let r = h
+        .call("get_sql_result", json!({"statement_id": "../../etc"}))
+        .await;
     assert!(is_error(&r));
-    let r = h.call("run_sql_query", json!({"query": "SELECT 1", "warehouse_id": "x'; --"})).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT 1", "warehouse_id": "x'; --"}),
+        )
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("list_warehouses"), "{}", text(&r));
 }

@@ -15,23 +15,38 @@ async fn a_429_with_retry_after_is_retried_to_success() {
     let h = Harness::start().await;
     h.emulator.push_fault(FaultRule::get(
         "/api/2.1/clusters/list",
-        vec![FaultResponse::json(429, fixture("error_429_request_limit_exceeded.json")).with_header("Retry-After", "1")],
+        vec![
+            FaultResponse::json(429, fixture("error_429_request_limit_exceeded.json"))
+                .with_header("Retry-After", "1"),
+        ],
     ));
     let started = Instant::now();
     let r = h.call("list_clusters", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After was honoured");
-    assert_eq!(crate::support::requests(&h.emulator, "GET", "/api/2.1/clusters/list").len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "Retry-After was honoured"
+    );
+    assert_eq!(
+        crate::support::requests(&h.emulator, "GET", "/api/2.1/clusters/list").len(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn a_burst_of_503s_is_retried_to_success() {
     let h = Harness::start().await;
-    let burst = (0..4).map(|_| FaultResponse::json(503, fixture("error_503_temporarily_unavailable.json"))).collect();
-    h.emulator.push_fault(FaultRule::get("/api/2.2/jobs/list", burst));
+    let burst = (0..4)
+        .map(|_| FaultResponse::json(503, fixture("error_503_temporarily_unavailable.json")))
+        .collect();
+    h.emulator
+        .push_fault(FaultRule::get("/api/2.2/jobs/list", burst));
     let r = h.call("list_jobs", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert_eq!(crate::support::requests(&h.emulator, "GET", "/api/2.2/jobs/list").len(), 5);
+    assert_eq!(
+        crate::support::requests(&h.emulator, "GET", "/api/2.2/jobs/list").len(),
+        5
+    );
 }
 
 #[tokio::test]
@@ -44,8 +59,14 @@ async fn a_500_is_not_retried_and_is_a_clear_tool_error() {
     let r = h.call("list_delta_pipelines", json!({})).await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains("500") && t.contains("INTERNAL_ERROR") && t.contains("try again"), "{t}");
-    assert_eq!(crate::support::requests(&h.emulator, "GET", "/api/2.0/pipelines").len(), 1);
+    assert!(
+        t.contains("500") && t.contains("INTERNAL_ERROR") && t.contains("try again"),
+        "{t}"
+    );
+    assert_eq!(
+        crate::support::requests(&h.emulator, "GET", "/api/2.0/pipelines").len(),
+        1
+    );
     // Still serving.
     let r = h.call("list_delta_pipelines", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
@@ -56,7 +77,10 @@ async fn permission_denied_and_not_found_say_what_to_do() {
     let h = Harness::start().await;
     h.emulator.push_fault(FaultRule::get(
         "/api/2.1/unity-catalog/catalogs",
-        vec![FaultResponse::json(403, fixture("error_403_permission_denied.json"))],
+        vec![FaultResponse::json(
+            403,
+            fixture("error_403_permission_denied.json"),
+        )],
     ));
     let r = h.call("list_catalogs", json!({})).await;
     assert!(is_error(&r));
@@ -84,7 +108,9 @@ async fn a_timeout_is_reported_and_the_server_keeps_serving() {
     let emulator = Emulator::start().await;
     emulator.push_fault(FaultRule::get(
         "/api/2.1/clusters/list",
-        (0..5).map(|_| FaultResponse::status(200).with_delay(Duration::from_secs(3))).collect(),
+        (0..5)
+            .map(|_| FaultResponse::status(200).with_delay(Duration::from_secs(3)))
+            .collect(),
     ));
     let options = ClientOptions {
         http_timeout: Duration::from_millis(300),
@@ -104,7 +130,10 @@ async fn the_databricks_token_never_appears_in_answers() {
     let h = Harness::start().await;
     h.emulator.push_fault(FaultRule::get(
         "/api/2.1/clusters/list",
-        vec![FaultResponse::json(401, fixture("error_401_unauthenticated.json"))],
+        vec![FaultResponse::json(
+            401,
+            fixture("error_401_unauthenticated.json"),
+        )],
     ));
     let r = h.call("list_clusters", json!({})).await;
     assert!(is_error(&r));

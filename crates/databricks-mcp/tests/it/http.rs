@@ -59,7 +59,10 @@ fn initialize_body() -> serde_json::Value {
 #[tokio::test]
 async fn foreign_origin_host_and_oversized_bodies_are_refused() {
     let emulator = Emulator::start().await;
-    let options = HttpOptions { max_body_bytes: 64 * 1024, ..HttpOptions::default() };
+    let options = HttpOptions {
+        max_body_bytes: 64 * 1024,
+        ..HttpOptions::default()
+    };
     let (addr, shutdown) = serve(&emulator, options).await;
     let url = format!("http://{addr}/mcp");
     let http = reqwest::Client::new();
@@ -77,19 +80,33 @@ async fn foreign_origin_host_and_oversized_bodies_are_refused() {
         }
         req.send()
     };
-    let ok = post(Some(&format!("http://localhost:{}", addr.port())), None, initialize_body().to_string())
+    let ok = post(
+        Some(&format!("http://localhost:{}", addr.port())),
+        None,
+        initialize_body().to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.status(), 200);
+    let evil = post(
+        Some("http://evil.example"),
+        None,
+        initialize_body().to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(evil.status(), 403);
+    let host = post(None, Some("evil.example"), initialize_body().to_string())
         .await
         .unwrap();
-    assert_eq!(ok.status(), 200);
-    let evil = post(Some("http://evil.example"), None, initialize_body().to_string()).await.unwrap();
-    assert_eq!(evil.status(), 403);
-    let host = post(None, Some("evil.example"), initialize_body().to_string()).await.unwrap();
     assert_eq!(host.status(), 403);
     let big = json!({"jsonrpc": "2.0", "id": 2, "method": "initialize", "params": {"x": "y".repeat(200 * 1024)}});
     let too_big = post(None, None, big.to_string()).await.unwrap();
     assert_eq!(too_big.status(), 413);
     // Still serving.
-    let again = post(None, None, initialize_body().to_string()).await.unwrap();
+    let again = post(None, None, initialize_body().to_string())
+        .await
+        .unwrap();
     assert_eq!(again.status(), 200);
     shutdown.cancel();
 }
@@ -98,7 +115,10 @@ async fn foreign_origin_host_and_oversized_bodies_are_refused() {
 async fn non_loopback_listen_is_refused() {
     let emulator = Emulator::start().await;
     let server = DatabricksMcp::new(state_for(&emulator, Settings::default(), fast_options()));
-    let options = HttpOptions { listen: "0.0.0.0:0".parse().unwrap(), ..HttpOptions::default() };
+    let options = HttpOptions {
+        listen: "0.0.0.0:0".parse().unwrap(),
+        ..HttpOptions::default()
+    };
     let err = databricks_mcp::transport::serve_http(server, options, CancellationToken::new())
         .await
         .unwrap_err();

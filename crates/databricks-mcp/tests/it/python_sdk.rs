@@ -76,7 +76,11 @@ async fn sdk_available(python: &str) -> Result<String, String> {
     if !out.status.success() {
         return Err(format!(
             "{python:?} cannot import mcp: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
         ));
     }
     let version = String::from_utf8_lossy(&out.stdout).trim().to_string();

@@ -29,16 +29,24 @@ async fn start(emulator: &Emulator) -> Stdio_ {
         .unwrap();
     let stdin = child.stdin.take().unwrap();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut s = Stdio_ { _child: child, stdin, lines };
+    let mut s = Stdio_ {
+        _child: child,
+        stdin,
+        lines,
+    };
     s.send(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})).await;
     s.next().await;
-    s.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await;
+    s.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}))
+        .await;
     s
 }
 
 impl Stdio_ {
     async fn send(&mut self, v: Value) {
-        self.stdin.write_all(format!("{v}\n").as_bytes()).await.unwrap();
+        self.stdin
+            .write_all(format!("{v}\n").as_bytes())
+            .await
+            .unwrap();
     }
     async fn next(&mut self) -> Value {
         let line = tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
@@ -53,12 +61,17 @@ impl Stdio_ {
 #[tokio::test]
 async fn progress_is_reported_while_a_statement_is_queued() {
     let emulator = Emulator::start().await;
-    emulator.script_statement("queued", StatementScript::pending(4, StatementScript::rows(&[("x", "INT")], 1, 10)));
+    emulator.script_statement(
+        "queued",
+        StatementScript::pending(4, StatementScript::rows(&[("x", "INT")], 1, 10)),
+    );
     let mut s = start(&emulator).await;
-    s.send(json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
+    s.send(
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
         "name":"run_sql_query","arguments":{"query":"SELECT x FROM queued"},
-        "_meta":{"progressToken":"tok-1"}}}))
-        .await;
+        "_meta":{"progressToken":"tok-1"}}}),
+    )
+    .await;
     let mut progress = Vec::new();
     let result = loop {
         let m = s.next().await;
@@ -71,19 +84,33 @@ async fn progress_is_reported_while_a_statement_is_queued() {
     };
     assert_eq!(result["result"]["isError"], false, "{result}");
     assert!(progress.len() >= 3, "{progress:?}");
-    let values: Vec<f64> = progress.iter().map(|p| p["progress"].as_f64().unwrap()).collect();
-    assert!(values.windows(2).all(|w| w[0] < w[1]), "progress increases: {values:?}");
-    assert!(progress[0]["message"].as_str().unwrap().contains("queued"), "{progress:?}");
+    let values: Vec<f64> = progress
+        .iter()
+        .map(|p| p["progress"].as_f64().unwrap())
+        .collect();
+    assert!(
+        values.windows(2).all(|w| w[0] < w[1]),
+        "progress increases: {values:?}"
+    );
+    assert!(
+        progress[0]["message"].as_str().unwrap().contains("queued"),
+        "{progress:?}"
+    );
 }
 
 #[tokio::test]
 async fn cancelling_the_call_cancels_the_statement_upstream() {
     let emulator = Emulator::start().await;
-    emulator.script_statement("endless", StatementScript::pending(1_000_000, StatementScript::Canceled));
+    emulator.script_statement(
+        "endless",
+        StatementScript::pending(1_000_000, StatementScript::Canceled),
+    );
     let mut s = start(&emulator).await;
-    s.send(json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{
-        "name":"run_sql_query","arguments":{"query":"SELECT * FROM endless"}}}))
-        .await;
+    s.send(
+        json!({"jsonrpc":"2.0","id":9,"method":"tools/call","params":{
+        "name":"run_sql_query","arguments":{"query":"SELECT * FROM endless"}}}),
+    )
+    .await;
     // Let it submit and poll a little.
     tokio::time::sleep(Duration::from_millis(500)).await;
     s.send(json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":9,"reason":"user"}}))
@@ -92,9 +119,14 @@ async fn cancelling_the_call_cancels_the_statement_upstream() {
     while emulator.cancelled_statements().is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(emulator.cancelled_statements().len(), 1, "the warehouse saw the cancel");
+    assert_eq!(
+        emulator.cancelled_statements().len(),
+        1,
+        "the warehouse saw the cancel"
+    );
     // The session goes on.
-    s.send(json!({"jsonrpc":"2.0","id":10,"method":"tools/list"})).await;
+    s.send(json!({"jsonrpc":"2.0","id":10,"method":"tools/list"}))
+        .await;
     loop {
         let m = s.next().await;
         if m["id"] == 10 {

@@ -8,7 +8,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-async fn read_response(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, id: i64) -> Value {
+async fn read_response(
+    lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    id: i64,
+) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let line = tokio::time::timeout_at(deadline, lines.next_line())
@@ -16,7 +19,8 @@ async fn read_response(lines: &mut tokio::io::Lines<BufReader<tokio::process::Ch
             .expect("timed out waiting for a response")
             .unwrap()
             .expect("stdout closed");
-        let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("non-JSON on stdout: {line:?}: {e}"));
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("non-JSON on stdout: {line:?}: {e}"));
         if v["id"] == json!(id) {
             return v;
         }
@@ -47,10 +51,24 @@ async fn stdio_session_survives_garbage_and_calls_tools() {
         .unwrap();
     let init = read_response(&mut lines, 1).await;
     assert_eq!(init["result"]["serverInfo"]["name"], "databricks-mcp");
-    assert!(init["result"]["instructions"].as_str().unwrap().contains("read-only"));
-    stdin.write_all(send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).as_bytes()).await.unwrap();
-    stdin.write_all(b"this is not json\n{\"broken\": \n").await.unwrap();
-    stdin.write_all(send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})).as_bytes()).await.unwrap();
+    assert!(
+        init["result"]["instructions"]
+            .as_str()
+            .unwrap()
+            .contains("read-only")
+    );
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).as_bytes())
+        .await
+        .unwrap();
+    stdin
+        .write_all(b"this is not json\n{\"broken\": \n")
+        .await
+        .unwrap();
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":2,"method":"tools/list"})).as_bytes())
+        .await
+        .unwrap();
     let list = read_response(&mut lines, 2).await;
     assert!(list["result"]["tools"].as_array().unwrap().len() >= 12);
     stdin
@@ -66,7 +84,10 @@ async fn stdio_session_survives_garbage_and_calls_tools() {
     let unknown = read_response(&mut lines, 4).await;
     assert_eq!(unknown["error"]["code"], -32602);
     drop(stdin);
-    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(status.success(), "exits cleanly when stdin closes");
 }
 

@@ -62,19 +62,32 @@ impl Harness {
             }
         });
         let client = ().serve(client_io).await.unwrap();
-        Harness { emulator, client, server }
+        Harness {
+            emulator,
+            client,
+            server,
+        }
     }
 
     pub async fn call(&self, tool: &str, args: Value) -> CallToolResult {
         self.call_with_meta(tool, args, None).await
     }
 
-    pub async fn call_with_meta(&self, tool: &str, args: Value, meta: Option<Value>) -> CallToolResult {
-        let Value::Object(args) = args else { panic!("arguments must be an object") };
+    pub async fn call_with_meta(
+        &self,
+        tool: &str,
+        args: Value,
+        meta: Option<Value>,
+    ) -> CallToolResult {
+        let Value::Object(args) = args else {
+            panic!("arguments must be an object")
+        };
         let mut params = CallToolRequestParams::new(tool.to_string()).with_arguments(args);
         if let Some(Value::Object(m)) = meta {
             let meta: JsonObject = m;
-            params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(meta)));
+            params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(
+                meta,
+            )));
         }
         self.client.call_tool(params).await.unwrap()
     }
@@ -99,7 +112,11 @@ pub fn structured(result: &CallToolResult) -> Value {
 }
 
 /// Recorded upstream requests with this method whose path contains `fragment`.
-pub fn requests(emulator: &Emulator, method: &str, fragment: &str) -> Vec<databricks_emulator::RecordedRequest> {
+pub fn requests(
+    emulator: &Emulator,
+    method: &str,
+    fragment: &str,
+) -> Vec<databricks_emulator::RecordedRequest> {
     emulator
         .requests()
         .into_iter()

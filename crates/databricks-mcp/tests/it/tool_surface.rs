@@ -18,7 +18,13 @@ fn tool_list_snapshot() {
 fn run_sql_query_annotations_follow_the_mode() {
     let hints = |writes: bool| {
         let tools = tools_json(writes);
-        let t = tools.as_array().unwrap().iter().find(|t| t["name"] == "run_sql_query").unwrap().clone();
+        let t = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == "run_sql_query")
+            .unwrap()
+            .clone();
         t["annotations"].clone()
     };
     assert_eq!(hints(false)["readOnlyHint"], true);
@@ -36,18 +42,33 @@ fn every_tool_follows_the_rules() {
             let name = t["name"].as_str().unwrap();
             assert!(names.insert(name.to_string()), "duplicate tool {name}");
             assert!(
-                name.len() <= 128 && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+                name.len() <= 128
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
                 "{name}"
             );
             let desc = t["description"].as_str().unwrap_or("");
-            assert!(desc.len() >= 40, "{name} needs a description that tells a model when to use it");
-            for hint in ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint", "title"] {
+            assert!(
+                desc.len() >= 40,
+                "{name} needs a description that tells a model when to use it"
+            );
+            for hint in [
+                "readOnlyHint",
+                "destructiveHint",
+                "idempotentHint",
+                "openWorldHint",
+                "title",
+            ] {
                 assert!(!t["annotations"][hint].is_null(), "{name} lacks {hint}");
             }
             let schema = &t["inputSchema"];
             assert_eq!(schema["type"], "object", "{name}");
             for combinator in ["oneOf", "anyOf", "allOf"] {
-                assert!(schema.get(combinator).is_none(), "{name} has a top-level {combinator}");
+                assert!(
+                    schema.get(combinator).is_none(),
+                    "{name} has a top-level {combinator}"
+                );
             }
         }
     }
@@ -56,7 +77,15 @@ fn every_tool_follows_the_rules() {
 #[test]
 fn the_guide_tools_exist_with_their_argument_names() {
     let tools = tools_json(false);
-    let find = |n: &str| tools.as_array().unwrap().iter().find(|t| t["name"] == n).cloned().unwrap();
+    let find = |n: &str| {
+        tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == n)
+            .cloned()
+            .unwrap()
+    };
     let props = |n: &str| find(n)["inputSchema"]["properties"].clone();
     assert!(props("run_sql_query").get("query").is_some());
     assert!(props("run_sql_query").get("warehouse_id").is_some());
@@ -66,7 +95,15 @@ fn the_guide_tools_exist_with_their_argument_names() {
     assert!(props("get_job_runs").get("job_id").is_some());
     assert!(props("get_job_runs").get("limit").is_some());
     assert!(props("list_notebooks").get("path").is_some());
-    for n in ["list_databases", "list_clusters", "list_delta_pipelines", "list_catalogs", "list_schemas", "list_tables", "list_warehouses"] {
+    for n in [
+        "list_databases",
+        "list_clusters",
+        "list_delta_pipelines",
+        "list_catalogs",
+        "list_schemas",
+        "list_tables",
+        "list_warehouses",
+    ] {
         find(n);
     }
 }

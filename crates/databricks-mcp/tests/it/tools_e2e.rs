@@ -9,13 +9,27 @@ use crate::support::{Harness, is_error, structured, text};
 #[tokio::test]
 async fn run_sql_query_returns_rows_and_names_the_warehouse() {
     let h = Harness::start().await;
-    let r = h.call("run_sql_query", json!({"query": "SELECT * FROM main.sales.orders"})).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM main.sales.orders"}),
+        )
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
-    assert!(t.starts_with("order_id | customer | amount | ordered_at | tags"), "{t}");
-    assert!(t.contains("1002 | alice | NULL"), "NULL is shown as NULL: {t}");
+    assert!(
+        t.starts_with("order_id | customer | amount | ordered_at | tags"),
+        "{t}"
+    );
+    assert!(
+        t.contains("1002 | alice | NULL"),
+        "NULL is shown as NULL: {t}"
+    );
     assert!(t.contains("Rows 1–3 of 3 shown."), "{t}");
-    assert!(t.contains("abcdef0123456789"), "the answer names the warehouse: {t}");
+    assert!(
+        t.contains("abcdef0123456789"),
+        "the answer names the warehouse: {t}"
+    );
     assert!(t.contains("chosen automatically"), "{t}");
     let s = structured(&r);
     assert_eq!(s["rows"][0][0], json!(1001), "numbers are not quoted: {s}");
@@ -26,7 +40,10 @@ async fn run_sql_query_returns_rows_and_names_the_warehouse() {
     let posted = crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements");
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].body["warehouse_id"], json!("abcdef0123456789"));
-    assert_eq!(posted[0].body["statement"], json!("SELECT * FROM main.sales.orders"));
+    assert_eq!(
+        posted[0].body["statement"],
+        json!("SELECT * FROM main.sales.orders")
+    );
 }
 
 #[tokio::test]
@@ -38,17 +55,35 @@ async fn warehouse_precedence_meta_then_argument_then_default() {
     let h = Harness::start_with(EmulatorConfig::default(), settings).await;
     let q = json!({"query": "SELECT 1", "warehouse_id": "abcdef0123456789"});
     let r = h
-        .call_with_meta("run_sql_query", q.clone(), Some(json!({"warehouse_id": "0123456789abcdef"})))
+        .call_with_meta(
+            "run_sql_query",
+            q.clone(),
+            Some(json!({"warehouse_id": "0123456789abcdef"})),
+        )
         .await;
-    let body = |i: usize| crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[i].body["warehouse_id"].clone();
+    let body = |i: usize| {
+        crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[i].body["warehouse_id"].clone()
+    };
     // The emulator knows only its fixture warehouses; what matters is which id was sent.
     let _ = r;
-    assert_eq!(body(0), json!("0123456789abcdef"), "_meta.warehouse_id wins");
+    assert_eq!(
+        body(0),
+        json!("0123456789abcdef"),
+        "_meta.warehouse_id wins"
+    );
     let r = h.call("run_sql_query", q).await;
     assert_eq!(body(1), json!("abcdef0123456789"), "then the argument");
-    assert!(text(&r).contains("the warehouse_id argument"), "{}", text(&r));
+    assert!(
+        text(&r).contains("the warehouse_id argument"),
+        "{}",
+        text(&r)
+    );
     let _ = h.call("run_sql_query", json!({"query": "SELECT 1"})).await;
-    assert_eq!(body(2), json!("fedcba9876543210"), "then the server default");
+    assert_eq!(
+        body(2),
+        json!("fedcba9876543210"),
+        "then the server default"
+    );
 }
 
 #[tokio::test]
@@ -66,7 +101,12 @@ async fn writes_are_refused_before_reaching_the_warehouse() {
     }
     assert!(crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").is_empty());
     // A read whose text mentions write keywords still runs.
-    let r = h.call("run_sql_query", json!({"query": "SELECT 'DROP TABLE x' AS s FROM dropped_items"})).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT 'DROP TABLE x' AS s FROM dropped_items"}),
+        )
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
 }
 
@@ -81,26 +121,46 @@ async fn failed_and_canceled_statements_are_tool_errors() {
             Some("42P01"),
         ),
     );
-    let r = h.call("run_sql_query", json!({"query": "SELECT * FROM no_such_table"})).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM no_such_table"}),
+        )
+        .await;
     assert!(is_error(&r));
     let t = text(&r);
-    assert!(t.contains("TABLE_OR_VIEW_NOT_FOUND") && t.contains("42P01"), "{t}");
-    h.emulator.script_statement("canceled", StatementScript::Canceled);
-    let r = h.call("run_sql_query", json!({"query": "SELECT 'canceled'"})).await;
+    assert!(
+        t.contains("TABLE_OR_VIEW_NOT_FOUND") && t.contains("42P01"),
+        "{t}"
+    );
+    h.emulator
+        .script_statement("canceled", StatementScript::Canceled);
+    let r = h
+        .call("run_sql_query", json!({"query": "SELECT 'canceled'"}))
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("cancelled"), "{}", text(&r));
 }
 
 #[tokio::test]
 async fn ddl_without_result_and_empty_results() {
-    let settings = Settings { allow_writes: true, ..Settings::default() };
+    let settings = Settings {
+        allow_writes: true,
+        ..Settings::default()
+    };
     let h = Harness::start_with(EmulatorConfig::default(), settings).await;
-    h.emulator.script_statement("CREATE", StatementScript::NoResult);
-    let r = h.call("run_sql_query", json!({"query": "CREATE TABLE t (a INT)"})).await;
+    h.emulator
+        .script_statement("CREATE", StatementScript::NoResult);
+    let r = h
+        .call("run_sql_query", json!({"query": "CREATE TABLE t (a INT)"}))
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("no result set"), "{}", text(&r));
-    h.emulator.script_statement("empty", StatementScript::rows(&[("a", "INT")], 0, 10));
-    let r = h.call("run_sql_query", json!({"query": "SELECT a FROM empty"})).await;
+    h.emulator
+        .script_statement("empty", StatementScript::rows(&[("a", "INT")], 0, 10));
+    let r = h
+        .call("run_sql_query", json!({"query": "SELECT a FROM empty"}))
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("0 rows"), "{}", text(&r));
 }
@@ -112,29 +172,56 @@ async fn large_results_are_paged_without_fetching_unneeded_chunks() {
         "big",
         StatementScript::rows(&[("id", "BIGINT"), ("name", "STRING")], 100_000, 1_000),
     );
-    let r = h.call("run_sql_query", json!({"query": "SELECT * FROM big", "max_rows": 10})).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM big", "max_rows": 10}),
+        )
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
     assert!(t.contains("Rows 1–10 of 100000 shown."), "{t}");
     let s = structured(&r);
     assert_eq!(s["next_offset"], json!(10));
     let id = s["statement_id"].as_str().unwrap().to_string();
-    assert!(crate::support::requests(&h.emulator, "GET", "/result/chunks/").is_empty(), "chunk 0 came inline");
+    assert!(
+        crate::support::requests(&h.emulator, "GET", "/result/chunks/").is_empty(),
+        "chunk 0 came inline"
+    );
     // Jump to the middle: only the chunk holding row 50 500 is fetched.
-    let r = h.call("get_sql_result", json!({"statement_id": id, "offset": 50_500, "limit": 5})).await;
+    let r = h
+        .call(
+            "get_sql_result",
+            json!({"statement_id": id, "offset": 50_500, "limit": 5}),
+        )
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("Rows 50501–50505 of 100000 shown."), "{}", text(&r));
+    assert!(
+        text(&r).contains("Rows 50501–50505 of 100000 shown."),
+        "{}",
+        text(&r)
+    );
     assert_eq!(structured(&r)["rows"][0][0], json!(50_500));
     let chunk_gets = crate::support::requests(&h.emulator, "GET", "/result/chunks/");
-    assert_eq!(chunk_gets.len(), 1, "{:?}", chunk_gets.iter().map(|r| &r.path).collect::<Vec<_>>());
+    assert_eq!(
+        chunk_gets.len(),
+        1,
+        "{:?}",
+        chunk_gets.iter().map(|r| &r.path).collect::<Vec<_>>()
+    );
     assert!(chunk_gets[0].path.ends_with("/result/chunks/50"));
 }
 
 #[tokio::test]
 async fn pending_statement_is_polled_to_completion() {
     let h = Harness::start().await;
-    h.emulator.script_statement("slow", StatementScript::pending(3, StatementScript::rows(&[("x", "INT")], 2, 10)));
-    let r = h.call("run_sql_query", json!({"query": "SELECT x FROM slow"})).await;
+    h.emulator.script_statement(
+        "slow",
+        StatementScript::pending(3, StatementScript::rows(&[("x", "INT")], 2, 10)),
+    );
+    let r = h
+        .call("run_sql_query", json!({"query": "SELECT x FROM slow"}))
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("Rows 1–2 of 2 shown."), "{}", text(&r));
     assert!(crate::support::requests(&h.emulator, "GET", "/api/2.0/sql/statements/").len() >= 3);
@@ -142,15 +229,30 @@ async fn pending_statement_is_polled_to_completion() {
 
 #[tokio::test]
 async fn deadline_returns_the_statement_handle() {
-    let settings = Settings { sql_timeout: std::time::Duration::from_secs(1), ..Settings::default() };
+    let settings = Settings {
+        sql_timeout: std::time::Duration::from_secs(1),
+        ..Settings::default()
+    };
     let h = Harness::start_with(EmulatorConfig::default(), settings).await;
-    h.emulator.script_statement("forever", StatementScript::pending(1_000_000, StatementScript::Canceled));
-    let r = h.call("run_sql_query", json!({"query": "SELECT * FROM forever"})).await;
-    assert!(!is_error(&r), "a running statement is not an error: {}", text(&r));
+    h.emulator.script_statement(
+        "forever",
+        StatementScript::pending(1_000_000, StatementScript::Canceled),
+    );
+    let r = h
+        .call("run_sql_query", json!({"query": "SELECT * FROM forever"}))
+        .await;
+    assert!(
+        !is_error(&r),
+        "a running statement is not an error: {}",
+        text(&r)
+    );
     let s = structured(&r);
     let id = s["statement_id"].as_str().unwrap();
     assert!(text(&r).contains("get_sql_result"), "{}", text(&r));
-    assert!(h.emulator.cancelled_statements().is_empty(), "the statement keeps running");
+    assert!(
+        h.emulator.cancelled_statements().is_empty(),
+        "the statement keeps running"
+    );
     let r = h.call("get_sql_result", json!({"statement_id": id})).await;
     assert!(!is_error(&r));
     assert!(text(&r).contains("still"), "{}", text(&r));
@@ -162,7 +264,12 @@ async fn list_warehouses_shows_state_size_and_type() {
     let r = h.call("list_warehouses", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
-    assert!(t.contains("abcdef0123456789 | Serverless Starter Warehouse | RUNNING | Small | serverless"), "{t}");
+    assert!(
+        t.contains(
+            "abcdef0123456789 | Serverless Starter Warehouse | RUNNING | Small | serverless"
+        ),
+        "{t}"
+    );
 }
 
 #[tokio::test]
@@ -170,50 +277,95 @@ async fn catalog_tools_return_fixture_data() {
     let h = Harness::start().await;
     let r = h.call("list_catalogs", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("main | MANAGED_CATALOG | Main catalog"), "{}", text(&r));
+    assert!(
+        text(&r).contains("main | MANAGED_CATALOG | Main catalog"),
+        "{}",
+        text(&r)
+    );
 
     let r = h.call("list_schemas", json!({"catalog": "main"})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("default"), "{}", text(&r));
 
-    let r = h.call("list_tables", json!({"catalog": "main", "schema": "sales"})).await;
+    let r = h
+        .call("list_tables", json!({"catalog": "main", "schema": "sales"}))
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(structured(&r)["tables"].as_array().is_some_and(|t| !t.is_empty()), "{}", text(&r));
+    assert!(
+        structured(&r)["tables"]
+            .as_array()
+            .is_some_and(|t| !t.is_empty()),
+        "{}",
+        text(&r)
+    );
 
     let r = h.call("list_databases", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("main.default"), "{}", text(&r));
 
-    let r = h.call("get_table_schema", json!({"database_name": "main.sales", "table_name": "orders"})).await;
+    let r = h
+        .call(
+            "get_table_schema",
+            json!({"database_name": "main.sales", "table_name": "orders"}),
+        )
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
-    assert!(t.contains("order_id | bigint | false | Primary key"), "column comments are shown: {t}");
+    assert!(
+        t.contains("order_id | bigint | false | Primary key"),
+        "column comments are shown: {t}"
+    );
     assert!(t.contains("One row per order"), "{t}");
     let got = crate::support::requests(&h.emulator, "GET", "/api/2.1/unity-catalog/tables/");
-    assert!(got.last().unwrap().path.ends_with("/tables/main.sales.orders"));
+    assert!(
+        got.last()
+            .unwrap()
+            .path
+            .ends_with("/tables/main.sales.orders")
+    );
 }
 
 #[tokio::test]
 async fn get_table_schema_refuses_injection_and_explains_missing_tables() {
     let h = Harness::start().await;
     let r = h
-        .call("get_table_schema", json!({"database_name": "main.sales", "table_name": "orders; DROP TABLE x"}))
+        .call(
+            "get_table_schema",
+            json!({"database_name": "main.sales", "table_name": "orders; DROP TABLE x"}),
+        )
         .await;
     // A semicolon is a legal (if odd) Unity Catalog name: it is sent escaped in the
     // URL path, never as SQL. A dot or backtick is refused outright.
     assert!(crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").is_empty());
     let _ = r;
-    let r = h.call("get_table_schema", json!({"database_name": "main.sales", "table_name": "a`b"})).await;
+    let r = h
+        .call(
+            "get_table_schema",
+            json!({"database_name": "main.sales", "table_name": "a`b"}),
+        )
+        .await;
     assert!(is_error(&r));
-    assert!(text(&r).contains("not a valid Unity Catalog name"), "{}", text(&r));
-    let r = h.call("get_table_schema", json!({"database_name": "main.sales", "table_name": "missing_table"})).await;
+    assert!(
+        text(&r).contains("not a valid Unity Catalog name"),
+        "{}",
+        text(&r)
+    );
+    let r = h
+        .call(
+            "get_table_schema",
+            json!({"database_name": "main.sales", "table_name": "missing_table"}),
+        )
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("list_tables"), "{}", text(&r));
 }
 
 #[tokio::test]
 async fn jobs_tools_page_with_cursors() {
-    let config = EmulatorConfig { jobs: 60, ..EmulatorConfig::default() };
+    let config = EmulatorConfig {
+        jobs: 60,
+        ..EmulatorConfig::default()
+    };
     let h = Harness::start_with(config, Settings::default()).await;
     let r = h.call("list_jobs", json!({"limit": 25})).await;
     assert!(!is_error(&r), "{}", text(&r));
@@ -243,17 +395,33 @@ async fn compute_pipelines_and_workspace_tools() {
     let h = Harness::start().await;
     let r = h.call("list_clusters", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("0923-164208-meows279 | alice-dev | RUNNING"), "{}", text(&r));
+    assert!(
+        text(&r).contains("0923-164208-meows279 | alice-dev | RUNNING"),
+        "{}",
+        text(&r)
+    );
 
     let r = h.call("list_delta_pipelines", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("orders_dlt | IDLE | HEALTHY"), "{}", text(&r));
+    assert!(
+        text(&r).contains("orders_dlt | IDLE | HEALTHY"),
+        "{}",
+        text(&r)
+    );
 
     let r = h.call("list_notebooks", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(structured(&r)["objects"].as_array().is_some_and(|o| !o.is_empty()), "{}", text(&r));
+    assert!(
+        structured(&r)["objects"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty()),
+        "{}",
+        text(&r)
+    );
 
-    let r = h.call("list_notebooks", json!({"path": "/does/not/exist"})).await;
+    let r = h
+        .call("list_notebooks", json!({"path": "/does/not/exist"}))
+        .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("RESOURCE_DOES_NOT_EXIST"), "{}", text(&r));
 }
