@@ -28,6 +28,7 @@
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod arrow;
 mod control;
 mod fixtures;
 mod routes;

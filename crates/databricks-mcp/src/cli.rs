@@ -64,6 +64,9 @@ pub struct CommonArgs {
         default_value_t = 20_000
     )]
     pub max_chars: usize,
+    /// How SQL results travel: external-links (Arrow chunks from cloud storage, any size) or inline (JSON in the API response, up to 25 MiB, for networks that block cloud storage).
+    #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_DISPOSITION", value_enum, default_value_t = crate::settings::Disposition::ExternalLinks)]
+    pub sql_disposition: crate::settings::Disposition,
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
     #[arg(
         long,

@@ -5,8 +5,168 @@
 //! ambiguous: SQL NULL is `NULL`, and a string that is empty, is `NULL` in any case,
 //! has a separator, quote or line break, or starts or ends with a space is written as a
 //! JSON string. So NULL and the text "NULL" never look alike.
+//!
+//! Other forms a caller may choose ([`TextFormat`]): a Markdown table, CSV (RFC 4180;
+//! NULL is an empty field, the empty string is `""`), and JSON rows (an array of
+//! objects, values typed). README "Result formats" has their measured token costs.
 
 use std::fmt::Write;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The text form of a tabular answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TextFormat {
+    /// Compact table: header line, then `a | b | c` rows (fewest tokens; default).
+    #[default]
+    Compact,
+    /// Markdown table.
+    Markdown,
+    /// CSV with a header row.
+    Csv,
+    /// JSON array of row objects.
+    Json,
+}
+
+/// Draws `rows` in `format`, stopping before the row that would pass `max_chars`.
+/// `types` are the SQL type names of the columns (used by the JSON form).
+pub fn rows_in<I>(
+    format: TextFormat,
+    columns: &[String],
+    types: &[String],
+    rows: I,
+    max_chars: usize,
+) -> Rendered
+where
+    I: IntoIterator<Item = Vec<Option<String>>>,
+{
+    match format {
+        TextFormat::Compact => table(columns, rows, max_chars),
+        TextFormat::Markdown => lines(
+            markdown_header(columns),
+            rows.into_iter().map(|r| {
+                let cells: Vec<String> = r
+                    .iter()
+                    .map(|v| cell(v.as_deref()).replace('|', "\\|"))
+                    .collect();
+                format!("| {} |", cells.join(" | "))
+            }),
+            max_chars,
+        ),
+        TextFormat::Csv => lines(
+            columns
+                .iter()
+                .map(|c| csv_field(Some(c)))
+                .collect::<Vec<_>>()
+                .join(","),
+            rows.into_iter().map(|r| {
+                r.iter()
+                    .map(|v| csv_field(v.as_deref()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+            max_chars,
+        ),
+        TextFormat::Json => {
+            let mut r = lines(
+                "[".to_string(),
+                rows.into_iter().map(|row| {
+                    let object: serde_json::Map<String, Value> = columns
+                        .iter()
+                        .zip(row.iter().zip(types))
+                        .map(|(c, (v, t))| (c.clone(), typed(v.as_deref(), t)))
+                        .collect();
+                    format!("{},", Value::Object(object))
+                }),
+                max_chars.saturating_sub(2),
+            );
+            if r.text.ends_with(',') {
+                r.text.pop();
+            }
+            r.text.push_str("\n]");
+            r
+        }
+    }
+}
+
+fn markdown_header(columns: &[String]) -> String {
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| cell(Some(c)).replace('|', "\\|"))
+        .collect();
+    format!(
+        "| {} |\n|{}",
+        names.join(" | "),
+        "---|".repeat(columns.len().max(1))
+    )
+}
+
+/// A header line then one line per row, within the budget.
+fn lines(header: String, rows: impl Iterator<Item = String>, max_chars: usize) -> Rendered {
+    let mut text = header;
+    let mut rows_shown = 0;
+    let mut cut_by_chars = false;
+    for line in rows {
+        if text.len() + 1 + line.len() > max_chars {
+            cut_by_chars = true;
+            break;
+        }
+        text.push('\n');
+        text.push_str(&line);
+        rows_shown += 1;
+    }
+    Rendered {
+        text,
+        rows_shown,
+        cut_by_chars,
+    }
+}
+
+/// One CSV field: NULL is empty, the empty string is `""`, quoted when needed.
+fn csv_field(value: Option<&str>) -> String {
+    match value {
+        None => String::new(),
+        Some("") => "\"\"".to_string(),
+        Some(v) if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') => {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        }
+        Some(v) => v.to_string(),
+    }
+}
+
+/// A JSON_ARRAY cell as a typed JSON value: integers, floats and booleans unquoted;
+/// DECIMALs as numbers only when no digit would be lost.
+pub fn typed(value: Option<&str>, type_name: &str) -> Value {
+    let Some(v) = value else { return Value::Null };
+    match type_name {
+        "LONG" | "INT" | "SHORT" | "BYTE" => v
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::from(v)),
+        "DOUBLE" | "FLOAT" | "DECIMAL" => match v.parse::<f64>() {
+            Ok(f) if f.is_finite() && (type_name != "DECIMAL" || significant_digits(v) <= 15) => {
+                Value::from(f)
+            }
+            _ => Value::from(v),
+        },
+        "BOOLEAN" => match v {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::from(v),
+        },
+        _ => Value::from(v),
+    }
+}
+
+fn significant_digits(v: &str) -> usize {
+    v.trim_start_matches(['-', '+', '0', '.'])
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count()
+}
 
 pub const SEPARATOR: &str = " | ";
 
@@ -139,6 +299,28 @@ mod tests {
         assert!(r.text.len() <= 60);
         assert!(r.cut_by_chars);
         assert_eq!(r.rows_shown, r.text.lines().count() - 1);
+    }
+
+    #[test]
+    fn other_formats_stay_unambiguous() {
+        let cols = vec!["a".to_string(), "b".to_string()];
+        let types = vec!["LONG".to_string(), "STRING".to_string()];
+        let rows = || {
+            vec![
+                vec![Some("1".into()), None],
+                vec![Some("2".into()), Some("".into())],
+            ]
+        };
+        let csv = rows_in(TextFormat::Csv, &cols, &types, rows(), 1000).text;
+        assert_eq!(csv, "a,b\n1,\n2,\"\"");
+        let md = rows_in(TextFormat::Markdown, &cols, &types, rows(), 1000).text;
+        assert_eq!(md, "| a | b |\n|---|---|\n| 1 | NULL |\n| 2 | \"\" |");
+        let json = rows_in(TextFormat::Json, &cols, &types, rows(), 1000).text;
+        let parsed: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+        assert_eq!(
+            parsed,
+            serde_json::json!([{"a": 1, "b": null}, {"a": 2, "b": ""}])
+        );
     }
 
     #[test]

@@ -16,6 +16,36 @@ pub struct Settings {
     pub max_rows: usize,
     /// Most characters of a tool answer's text.
     pub max_chars: usize,
+    /// How statement results travel.
+    pub sql_disposition: Disposition,
+}
+
+/// How statement results travel from the warehouse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Disposition {
+    /// Pre-signed links to Arrow IPC chunks in cloud storage: any size (up to 100 GiB),
+    /// typed, compact. Needs this machine to reach the workspace's cloud storage.
+    #[default]
+    ExternalLinks,
+    /// JSON chunks inside the API responses: fails for results over 25 MiB, but needs
+    /// nothing but the workspace host.
+    Inline,
+}
+
+impl Disposition {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Disposition::ExternalLinks => "EXTERNAL_LINKS",
+            Disposition::Inline => "INLINE",
+        }
+    }
+
+    pub fn format(self) -> &'static str {
+        match self {
+            Disposition::ExternalLinks => "ARROW_STREAM",
+            Disposition::Inline => "JSON_ARRAY",
+        }
+    }
 }
 
 impl Default for Settings {
@@ -26,6 +56,7 @@ impl Default for Settings {
             sql_timeout: Duration::from_secs(50),
             max_rows: 100,
             max_chars: 20_000,
+            sql_disposition: Disposition::default(),
         }
     }
 }

@@ -27,6 +27,7 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
         sql_timeout: Duration::from_secs(common.sql_timeout.clamp(1, 3600)),
         max_rows: common.max_rows.clamp(1, MAX_ROWS_PER_ANSWER as usize),
         max_chars: common.max_chars.clamp(1000, 1_000_000),
+        sql_disposition: common.sql_disposition,
     }
 }
 

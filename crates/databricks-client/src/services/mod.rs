@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod compute;
 pub mod jobs;
 pub mod pipelines;
+pub mod results;
 pub mod sql;
 pub mod workspace;
 

@@ -159,6 +159,12 @@ impl ToolDef {
         self
     }
 
+    /// Declares the tool's `outputSchema`: its `structuredContent` is always a `T`.
+    pub fn with_output_schema<T: JsonSchema + 'static>(mut self) -> ToolDef {
+        self.tool.output_schema = Some(rmcp::handler::server::common::schema_for_output::<T>());
+        self
+    }
+
     /// Replaces the description (used when a tool's behaviour depends on the mode).
     pub fn with_description(mut self, description: String) -> ToolDef {
         self.tool.description = Some(description.into());

@@ -13,13 +13,13 @@ use databricks_client::services::sql::{
     ExecuteStatementRequest, ResultData, StatementParameter, StatementResponse, StatementState,
 };
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Hints, SurfaceOptions, ToolDef, ToolOutput, Toolset, next_page_hint};
 use crate::context::CallContext;
 use crate::error::ToolError;
-use crate::render;
+use crate::render::{self, TextFormat};
 use crate::warehouse::Choice;
 
 /// Most rows one answer may show, whatever the caller asks.
@@ -45,6 +45,12 @@ pub struct RunSqlArgs {
     /// Most rows to show in this answer (1-1000). The rest can be paged with get_sql_result.
     #[serde(default)]
     pub max_rows: Option<u32>,
+    /// Cap on the rows the warehouse produces (like LIMIT, but the answer says the result was truncated).
+    #[serde(default)]
+    pub row_limit: Option<i64>,
+    /// Text form of the rows: compact (default, fewest tokens), markdown, csv or json.
+    #[serde(default)]
+    pub format: Option<TextFormat>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -71,6 +77,42 @@ pub struct GetSqlResultArgs {
     /// Most rows to show (1-1000).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// Text form of the rows: compact (default, fewest tokens), markdown, csv or json.
+    #[serde(default)]
+    pub format: Option<TextFormat>,
+}
+
+/// `structuredContent` of run_sql_query and get_sql_result (their `outputSchema`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SqlResult {
+    /// Handle of the statement; pass it to get_sql_result to poll or page.
+    pub statement_id: String,
+    /// SUCCEEDED, or PENDING / RUNNING when the statement outlived the call.
+    pub state: String,
+    /// The warehouse that ran the statement, when this call chose it.
+    pub warehouse_id: Option<String>,
+    /// Result columns with their SQL types (empty until SUCCEEDED).
+    pub columns: Vec<SqlColumn>,
+    /// The rows shown, cells typed (numbers and booleans unquoted, SQL NULL as null).
+    pub rows: Vec<Vec<Value>>,
+    /// Index of the first row shown in the whole result.
+    pub row_offset: u64,
+    /// Number of rows shown.
+    pub row_count: u64,
+    /// Rows in the whole result, when known.
+    pub total_row_count: Option<u64>,
+    /// True when the warehouse cut the result (row_limit or size limit).
+    pub truncated: bool,
+    /// Offset to pass to get_sql_result for the next rows; null when none are left.
+    pub next_offset: Option<u64>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SqlColumn {
+    pub name: String,
+    /// SQL type, e.g. BIGINT, DECIMAL(10,2), ARRAY<STRING>.
+    #[serde(rename = "type")]
+    pub type_: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -93,7 +135,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
         Toolset::Sql,
         Hints::READ,
         run_sql_query,
-    );
+    )
+    .with_output_schema::<SqlResult>();
     let run_sql = if options.allow_writes {
         run_sql
             .with_description(RUN_SQL_WRITES.to_string())
@@ -115,7 +158,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             Toolset::Sql,
             Hints::READ,
             get_sql_result,
-        ),
+        )
+        .with_output_schema::<SqlResult>(),
         ToolDef::new(
             "list_warehouses",
             "List SQL warehouses",
@@ -171,8 +215,12 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
             .collect(),
         wait_timeout: Some(server_wait(state.settings.sql_timeout)),
         on_wait_timeout: Some("CONTINUE".into()),
-        disposition: Some("INLINE".into()),
-        format: Some("JSON_ARRAY".into()),
+        disposition: Some(state.settings.sql_disposition.api_name().into()),
+        format: Some(state.settings.sql_disposition.format().into()),
+        row_limit: match args.row_limit {
+            Some(n) if n < 1 => return Err(ToolError::new("row_limit must be at least 1")),
+            other => other,
+        },
         ..Default::default()
     };
 
@@ -205,7 +253,15 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
         }
     };
     let response = wait_for_statement(&ctx, response, deadline).await?;
-    answer(&ctx, response, Some(&choice), 0, max_rows).await
+    answer(
+        &ctx,
+        response,
+        Some(&choice),
+        0,
+        max_rows,
+        args.format.unwrap_or_default(),
+    )
+    .await
 }
 
 async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
@@ -227,7 +283,15 @@ async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<Tool
         .await
         .map_err(|e| ToolError::upstream(&format!("Reading statement {id}"), e))?;
     let offset = args.offset.unwrap_or(0);
-    answer(&ctx, response, None, offset, limit).await
+    answer(
+        &ctx,
+        response,
+        None,
+        offset,
+        limit,
+        args.format.unwrap_or_default(),
+    )
+    .await
 }
 
 /// `wait_timeout` for the submit: the API takes 0 or 5–50 s.
@@ -322,6 +386,7 @@ async fn answer(
     choice: Option<&Choice>,
     offset: u64,
     limit: usize,
+    format: TextFormat,
 ) -> Result<ToolOutput, ToolError> {
     let id = response.statement_id.clone();
     let ran_on = choice.map(|c| format!("Ran on {}.", c.explain()));
@@ -367,14 +432,19 @@ async fn answer(
                 state.as_str(),
                 ran_on.map(|r| format!(" {r}")).unwrap_or_default()
             );
-            return Ok(ToolOutput::new(
-                text,
-                json!({
-                    "statement_id": id,
-                    "state": state.as_str(),
-                    "warehouse_id": choice.map(|c| c.id.clone()),
-                }),
-            ));
+            let structured = SqlResult {
+                statement_id: id,
+                state: state.as_str().to_string(),
+                warehouse_id: choice.map(|c| c.id.clone()),
+                columns: Vec::new(),
+                rows: Vec::new(),
+                row_offset: offset,
+                row_count: 0,
+                total_row_count: None,
+                truncated: false,
+                next_offset: None,
+            };
+            return Ok(ToolOutput::new(text, to_value(&structured)));
         }
     }
 
@@ -394,8 +464,10 @@ async fn answer(
     let total = manifest.total_row_count.map(|t| t.max(0) as u64);
     let rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
     let max_chars = ctx.state.settings.max_chars;
-    let rendered = render::table(
+    let rendered = render::rows_in(
+        format,
         &columns,
+        &types,
         rows.iter().cloned(),
         max_chars.saturating_sub(400),
     );
@@ -444,38 +516,49 @@ async fn answer(
         text.push_str(r);
     }
 
-    let typed_rows: Vec<Value> = rows
+    let typed_rows: Vec<Vec<Value>> = rows
         .iter()
         .take(rendered.rows_shown)
         .map(|row| {
-            Value::Array(
-                row.iter()
-                    .zip(&types)
-                    .map(|(v, t)| typed(v.as_deref(), t))
-                    .collect(),
-            )
+            row.iter()
+                .zip(&types)
+                .map(|(v, t)| render::typed(v.as_deref(), t))
+                .collect()
         })
         .collect();
-    let structured = json!({
-        "statement_id": id,
-        "state": "SUCCEEDED",
-        "warehouse_id": choice.map(|c| c.id.clone()),
-        "columns": manifest.schema.columns.iter().map(|c| json!({
-            "name": c.name,
-            "type": c.type_text.clone().or(c.type_name.clone()),
-        })).collect::<Vec<_>>(),
-        "rows": typed_rows,
-        "row_offset": offset,
-        "row_count": shown,
-        "total_row_count": total,
-        "truncated": manifest.truncated,
-        "next_offset": next_offset,
-    });
-    Ok(ToolOutput::new(text, structured))
+    let structured = SqlResult {
+        statement_id: id,
+        state: "SUCCEEDED".into(),
+        warehouse_id: choice.map(|c| c.id.clone()),
+        columns: manifest
+            .schema
+            .columns
+            .iter()
+            .map(|c| SqlColumn {
+                name: c.name.clone(),
+                type_: c
+                    .type_text
+                    .clone()
+                    .or(c.type_name.clone())
+                    .unwrap_or_else(|| "STRING".into()),
+            })
+            .collect(),
+        rows: typed_rows,
+        row_offset: offset,
+        row_count: shown,
+        total_row_count: total,
+        truncated: manifest.truncated,
+        next_offset,
+    };
+    Ok(ToolOutput::new(text, to_value(&structured)))
 }
 
-/// The rows `[offset, offset + limit)` of a finished statement, fetching only the
-/// chunks that hold them.
+fn to_value(result: &SqlResult) -> Value {
+    serde_json::to_value(result).unwrap_or(Value::Null)
+}
+
+/// The rows `[offset, offset + limit)` of a finished statement, fetching (and, for
+/// external links, downloading) only the chunks that hold them, one at a time.
 async fn fetch_rows(
     client: &DatabricksClient,
     response: &StatementResponse,
@@ -486,26 +569,26 @@ async fn fetch_rows(
     let Some(first) = &response.result else {
         return Ok(rows);
     };
-    let chunks = response
-        .manifest
-        .as_ref()
-        .map(|m| m.chunks.clone())
-        .unwrap_or_default();
+    let id = &response.statement_id;
+    let manifest = response.manifest.clone().unwrap_or_default();
+    let format = manifest.format.clone().unwrap_or_default();
     // Start at the chunk holding `offset` when the manifest says which; else walk.
-    let start_chunk = chunks
+    let start_chunk = manifest
+        .chunks
         .iter()
         .find(|c| (c.row_offset as u64) <= offset && offset < (c.row_offset + c.row_count) as u64)
         .map(|c| c.chunk_index);
     let mut chunk: ResultData = match start_chunk {
-        Some(index) if index != first.chunk_index => {
-            fetch_chunk(client, &response.statement_id, index).await?
-        }
+        Some(index) if index != first.chunk_index => fetch_chunk(client, id, index).await?,
         _ => first.clone(),
     };
     loop {
-        let chunk_offset = chunk.row_offset.max(0) as u64;
-        let data = chunk.data_array.take().unwrap_or_default();
-        for (i, row) in data.into_iter().enumerate() {
+        let index = chunk.chunk_index;
+        let read = client.chunk_rows(id, &format, chunk).await.map_err(|e| {
+            ToolError::upstream(&format!("Reading chunk {index} of statement {id}"), e)
+        })?;
+        let chunk_offset = read.row_offset.max(0) as u64;
+        for (i, row) in read.rows.into_iter().enumerate() {
             if chunk_offset + i as u64 >= offset {
                 rows.push(row);
                 if rows.len() >= limit {
@@ -513,8 +596,8 @@ async fn fetch_rows(
                 }
             }
         }
-        match chunk.next_chunk_index {
-            Some(next) => chunk = fetch_chunk(client, &response.statement_id, next).await?,
+        match read.next_chunk_index {
+            Some(next) => chunk = fetch_chunk(client, id, next).await?,
             None => return Ok(rows),
         }
     }
@@ -534,37 +617,6 @@ async fn fetch_chunk(
                 e,
             )
         })
-}
-
-/// A JSON_ARRAY cell as a typed JSON value: numbers and booleans unquoted.
-fn typed(value: Option<&str>, type_name: &str) -> Value {
-    let Some(v) = value else { return Value::Null };
-    match type_name {
-        "LONG" | "INT" | "SHORT" | "BYTE" => v
-            .parse::<i64>()
-            .map(Value::from)
-            .unwrap_or_else(|_| Value::from(v)),
-        "DOUBLE" | "FLOAT" | "DECIMAL" => match v.parse::<f64>() {
-            // Only when the float round-trips, so no digit of a DECIMAL is lost.
-            Ok(f) if f.is_finite() && (type_name != "DECIMAL" || significant_digits(v) <= 15) => {
-                Value::from(f)
-            }
-            _ => Value::from(v),
-        },
-        "BOOLEAN" => match v {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => Value::from(v),
-        },
-        _ => Value::from(v),
-    }
-}
-
-fn significant_digits(v: &str) -> usize {
-    v.trim_start_matches(['-', '+', '0', '.'])
-        .chars()
-        .filter(char::is_ascii_digit)
-        .count()
 }
 
 async fn list_warehouses(
@@ -629,6 +681,8 @@ fn warehouse_type(w: &databricks_client::services::sql::Warehouse) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::render::typed;
 
     #[test]
     fn cells_are_typed() {

@@ -425,3 +425,154 @@ async fn compute_pipelines_and_workspace_tools() {
     assert!(is_error(&r));
     assert!(text(&r).contains("RESOURCE_DOES_NOT_EXIST"), "{}", text(&r));
 }
+
+#[tokio::test]
+async fn a_million_rows_are_paged_chunk_by_chunk_over_arrow_links() {
+    let h = Harness::start().await;
+    h.emulator.script_statement(
+        "million",
+        StatementScript::rows(
+            &[
+                ("id", "BIGINT"),
+                ("v", "DOUBLE"),
+                ("s", "STRING"),
+                ("d", "DATE"),
+                ("b", "BOOLEAN"),
+            ],
+            1_000_000,
+            50_000,
+        ),
+    );
+    let r = h
+        .call("run_sql_query", json!({"query": "SELECT * FROM million"}))
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("Rows 1–100 of 1000000 shown."),
+        "{}",
+        text(&r)
+    );
+    let posted = &crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[0];
+    assert_eq!(posted.body["disposition"], json!("EXTERNAL_LINKS"));
+    assert_eq!(posted.body["format"], json!("ARROW_STREAM"));
+    let downloads = crate::support::requests(&h.emulator, "GET", "/external-results/");
+    assert_eq!(downloads.len(), 1, "only the first chunk is downloaded");
+    assert!(
+        downloads[0].header("authorization").is_none(),
+        "no Databricks token to cloud storage"
+    );
+    let id = structured(&r)["statement_id"].as_str().unwrap().to_string();
+    // Walk to the last page.
+    let r = h
+        .call(
+            "get_sql_result",
+            json!({"statement_id": id, "offset": 999_990, "limit": 100}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("Rows 999991–1000000 of 1000000 shown."),
+        "{}",
+        text(&r)
+    );
+    let s = structured(&r);
+    assert_eq!(s["next_offset"], json!(null));
+    assert_eq!(s["rows"][9][0], json!(999_999));
+    assert_eq!(
+        crate::support::requests(&h.emulator, "GET", "/external-results/").len(),
+        2
+    );
+    // A page that spans two chunks downloads both, and only them.
+    let r = h
+        .call(
+            "get_sql_result",
+            json!({"statement_id": id, "offset": 49_995, "limit": 10}),
+        )
+        .await;
+    assert_eq!(structured(&r)["rows"][9][0], json!(50_004));
+    assert_eq!(
+        crate::support::requests(&h.emulator, "GET", "/external-results/").len(),
+        4
+    );
+}
+
+#[tokio::test]
+async fn inline_disposition_and_text_formats() {
+    let settings = Settings {
+        sql_disposition: databricks_mcp::settings::Disposition::Inline,
+        ..Settings::default()
+    };
+    let h = Harness::start_with(EmulatorConfig::default(), settings).await;
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM t", "format": "csv"}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).starts_with("order_id,customer,amount,ordered_at,tags\n1001,alice,129.99"),
+        "{}",
+        text(&r)
+    );
+    assert!(
+        text(&r).contains("1002,alice,,"),
+        "NULL is an empty CSV field: {}",
+        text(&r)
+    );
+    let posted = &crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[0];
+    assert_eq!(posted.body["disposition"], json!("INLINE"));
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM t", "format": "markdown"}),
+        )
+        .await;
+    assert!(
+        text(&r).starts_with("| order_id | customer |"),
+        "{}",
+        text(&r)
+    );
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM t", "format": "json"}),
+        )
+        .await;
+    let t = text(&r);
+    let json_part = &t[..t.find("\n\n").unwrap()];
+    let rows: serde_json::Value = serde_json::from_str(json_part).unwrap();
+    assert_eq!(rows[0]["order_id"], json!(1001));
+    assert_eq!(rows[1]["amount"], json!(null));
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT 1", "format": "xml"}),
+        )
+        .await;
+    assert!(is_error(&r), "unknown format is an argument error");
+}
+
+#[tokio::test]
+async fn row_limit_is_passed_through_and_truncation_reported() {
+    let h = Harness::start().await;
+    h.emulator.script_statement(
+        "capped",
+        StatementScript::rows(&[("id", "BIGINT")], 500, 100),
+    );
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM capped", "row_limit": 50, "max_rows": 10}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let posted = &crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[0];
+    assert_eq!(posted.body["row_limit"], json!(50));
+    assert!(
+        text(&r).contains("of 50 shown") && text(&r).contains("truncated"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(structured(&r)["truncated"], json!(true));
+}

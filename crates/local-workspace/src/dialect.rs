@@ -1,0 +1,616 @@
+//! Databricks SQL → DataFusion: rewrites of the parsed statement (sqlparser's Databricks
+//! dialect) so that DataFusion plans it with Databricks semantics.
+//!
+//! - Spark functions DataFusion lacks or names differently: `if`/`iff`, `count_if`,
+//!   `collect_list`/`collect_set`, `approx_count_distinct`, `explode`, `first`/`last`,
+//!   `size`, `array`, `lcase`/`ucase`, `len`, `rand`, `std`, `any`/`some`/`every`,
+//!   `regexp_replace` (all matches), `rlike`, `locate`, `try_divide`, `percentile_approx`,
+//!   cast functions (`date(x)`, `int(x)`, ...), `current_catalog()` / `current_schema()` /
+//!   `current_user()`; the others are UDFs (`functions.rs`).
+//! - Operators: `RLIKE`/`REGEXP`, `DIV` (integral division), `/` (always fractional, as in
+//!   Spark: `7 / 2` is 3.5).
+//! - Named parameter markers `:name` bound to typed literals (never spliced as text).
+//! - Time travel (`VERSION AS OF`, `TIMESTAMP AS OF`): the table reference is replaced by a
+//!   synthetic name the engine binds to that Delta version.
+//! - Result column names: an unaliased expression of the outer SELECT is named by its SQL
+//!   text as Databricks does (`count(*)`, not DataFusion's `count(Int64(1))`).
+//! - Refused with a message naming the construct: `LATERAL VIEW`, positional `?` markers,
+//!   `datediff`/`dateadd` with a unit argument, table-valued time travel forms other than
+//!   `VERSION AS OF`/`TIMESTAMP AS OF`.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, CastKind, DataType as SqlDataType, Expr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
+    SetExpr, Statement, TableAlias, TableFactor, TableVersion, Value, VisitMut, VisitorMut,
+};
+use datafusion::sql::sqlparser::dialect::DatabricksDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+
+use crate::error::SqlError;
+use crate::functions::PROMOTE_INT;
+
+/// Catalog name of the synthetic time-travel tables.
+pub(crate) const TIME_TRAVEL_CATALOG: &str = "__local_time_travel";
+pub(crate) const TIME_TRAVEL_SCHEMA: &str = "v";
+
+/// A bound value of a named parameter marker.
+#[derive(Debug, Clone)]
+pub(crate) struct Param {
+    pub value: Option<String>,
+    /// SQL type text; `None` = STRING.
+    pub type_: Option<String>,
+}
+
+/// What the rewrite needs to know about the session.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RewriteContext {
+    pub params: HashMap<String, Param>,
+    pub current_catalog: String,
+    pub current_schema: String,
+    pub current_user: String,
+}
+
+/// How a time-travel reference picks its version.
+#[derive(Debug, Clone)]
+pub(crate) enum VersionSpec {
+    Version(i64),
+    Timestamp(Expr),
+}
+
+/// A `FROM t VERSION AS OF ...` reference, renamed to `__local_time_travel.v.<synthetic>`.
+#[derive(Debug, Clone)]
+pub(crate) struct TimeTravelRef {
+    /// Name parts as written (unquoted identifiers lower-cased).
+    pub parts: Vec<String>,
+    pub spec: VersionSpec,
+    pub synthetic: String,
+}
+
+pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, SqlError> {
+    Parser::new(&DatabricksDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| SqlError::parse(parse_message(&e.to_string())))
+}
+
+fn parse_message(e: &str) -> String {
+    let e = e.strip_prefix("sql parser error: ").unwrap_or(e);
+    format!("Syntax error: {e}.")
+}
+
+/// Parses an SQL expression template where `__a0`, `__a1`, ... stand for `args`.
+fn template(src: &str, args: &[Expr]) -> Result<Expr, SqlError> {
+    let mut e = Parser::new(&DatabricksDialect {})
+        .try_with_sql(src)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| SqlError::internal(format!("bad rewrite template {src}: {e}")))?;
+    struct Subst<'a>(&'a [Expr]);
+    impl VisitorMut for Subst<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Identifier(id) = expr
+                && let Some(n) = id.value.strip_prefix("__a")
+                && let Ok(i) = n.parse::<usize>()
+                && let Some(a) = self.0.get(i)
+            {
+                *expr = a.clone();
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = e.visit(&mut Subst(args));
+    Ok(e)
+}
+
+fn ident_name(id: &Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_ascii_lowercase()
+    }
+}
+
+pub(crate) fn name_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(id) => ident_name(id),
+            ObjectNamePart::Function(f) => f.to_string(),
+        })
+        .collect()
+}
+
+fn function_name(f: &Function) -> Option<String> {
+    match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(id)] => Some(id.value.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// Plain positional arguments of a call; `None` for named arguments, `*`, or subqueries.
+fn plain_args(f: &Function) -> Option<Vec<Expr>> {
+    match &f.args {
+        FunctionArguments::None => Some(Vec::new()),
+        FunctionArguments::List(list) => list
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .collect(),
+        FunctionArguments::Subquery(_) => None,
+    }
+}
+
+fn is_distinct(f: &Function) -> bool {
+    matches!(&f.args, FunctionArguments::List(l) if l.duplicate_treatment.is_some())
+}
+
+fn rename(f: &mut Function, to: &str) {
+    f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(to))]);
+}
+
+fn string_lit(s: &str) -> Expr {
+    Expr::Value(Value::SingleQuotedString(s.to_string()).into())
+}
+
+fn wrong_args(name: &str, expected: &str, got: usize) -> SqlError {
+    SqlError::new(
+        "WRONG_NUM_ARGS",
+        "42605",
+        format!("The `{name}` requires {expected} parameters but the actual number is {got}."),
+    )
+}
+
+struct Rewriter<'a> {
+    ctx: &'a RewriteContext,
+    time_travel: Vec<TimeTravelRef>,
+}
+
+impl Rewriter<'_> {
+    fn function(&mut self, f: &mut Function) -> Result<Option<Expr>, SqlError> {
+        let Some(name) = function_name(f) else {
+            return Ok(None);
+        };
+        let args = plain_args(f);
+        let n = args.as_ref().map_or(0, Vec::len);
+        let need = |want: usize| -> Result<Vec<Expr>, SqlError> {
+            match &args {
+                Some(a) if a.len() == want => Ok(a.clone()),
+                _ => Err(wrong_args(&name, &want.to_string(), n)),
+            }
+        };
+        let keep_over = |mut e: Expr, f: &Function| {
+            if let Expr::Function(g) = &mut e {
+                g.over = f.over.clone();
+            }
+            e
+        };
+        match name.as_str() {
+            "if" | "iff" => {
+                let a = need(3)?;
+                Ok(Some(template("CASE WHEN __a0 THEN __a1 ELSE __a2 END", &a)?))
+            }
+            "count_if" => {
+                let a = need(1)?;
+                Ok(Some(keep_over(
+                    template("count(CASE WHEN __a0 THEN 1 END)", &a)?,
+                    f,
+                )))
+            }
+            "collect_list" | "collect_set" => {
+                let a = need(1)?;
+                let src = if name == "collect_set" || is_distinct(f) {
+                    "array_agg(DISTINCT __a0) FILTER (WHERE __a0 IS NOT NULL)"
+                } else {
+                    "array_agg(__a0) FILTER (WHERE __a0 IS NOT NULL)"
+                };
+                Ok(Some(keep_over(template(src, &a)?, f)))
+            }
+            "try_divide" => {
+                let a = need(2)?;
+                Ok(Some(template(
+                    &format!("CASE WHEN __a1 = 0 THEN NULL ELSE {PROMOTE_INT}(__a0) / __a1 END"),
+                    &a,
+                )?))
+            }
+            "regexp_replace" if n == 3 => {
+                let mut a = need(3)?;
+                a.push(string_lit("g"));
+                Ok(Some(template("regexp_replace(__a0, __a1, __a2, __a3)", &a)?))
+            }
+            "rlike" | "regexp" => {
+                let a = need(2)?;
+                Ok(Some(template("regexp_like(__a0, __a1)", &a)?))
+            }
+            "locate" | "position" if n == 2 => {
+                let a = need(2)?;
+                Ok(Some(template("strpos(__a1, __a0)", &a)?))
+            }
+            "percentile_approx" | "approx_percentile" if n == 2 || n == 3 => {
+                let a = args.clone().unwrap_or_default();
+                Ok(Some(keep_over(
+                    template("approx_percentile_cont(__a0, __a1)", &a)?,
+                    f,
+                )))
+            }
+            "date" | "timestamp" | "string" | "int" | "bigint" | "smallint" | "tinyint"
+            | "double" | "float" | "boolean" | "binary" | "decimal"
+                if n == 1 =>
+            {
+                let a = need(1)?;
+                let ty = match name.as_str() {
+                    "int" => "INT",
+                    "bigint" => "BIGINT",
+                    "smallint" => "SMALLINT",
+                    "tinyint" => "TINYINT",
+                    "double" => "DOUBLE",
+                    "float" => "FLOAT",
+                    "boolean" => "BOOLEAN",
+                    "binary" => "BINARY",
+                    "decimal" => "DECIMAL(10,0)",
+                    "date" => "DATE",
+                    "timestamp" => "TIMESTAMP",
+                    _ => "STRING",
+                };
+                Ok(Some(template(&format!("CAST(__a0 AS {ty})"), &a)?))
+            }
+            "current_catalog" if n == 0 => Ok(Some(string_lit(&self.ctx.current_catalog))),
+            "current_schema" | "current_database" if n == 0 => {
+                Ok(Some(string_lit(&self.ctx.current_schema)))
+            }
+            "current_user" | "user" | "session_user" if n == 0 => {
+                Ok(Some(string_lit(&self.ctx.current_user)))
+            }
+            "datediff" | "timestampdiff" | "date_diff" if n == 3 => Err(SqlError::unsupported(
+                format_args!("`{name}` with a unit argument (use datediff(end, start) for days)"),
+            )),
+            "dateadd" | "timestampadd" | "date_add" if n == 3 => Err(SqlError::unsupported(
+                format_args!(
+                    "`{name}` with a unit argument (use date_add(start, days) or add_months)"
+                ),
+            )),
+            "posexplode" | "explode_outer" | "posexplode_outer" | "inline" | "stack" => {
+                Err(SqlError::unsupported(format_args!(
+                    "the generator function `{name}` (use explode(array) in the SELECT list)"
+                )))
+            }
+            _ => {
+                let to = match name.as_str() {
+                    "approx_count_distinct" => Some("approx_distinct"),
+                    "first" | "first_value" if n >= 1 => Some("first_value"),
+                    "last" | "last_value" if n >= 1 => Some("last_value"),
+                    "std" => Some("stddev"),
+                    "lcase" => Some("lower"),
+                    "ucase" => Some("upper"),
+                    "len" | "char_length" | "character_length" => Some("length"),
+                    "rand" | "random" => Some("random"),
+                    "size" | "array_size" => Some("cardinality"),
+                    "array" => Some("make_array"),
+                    "any" | "some" | "bool_or" => Some("bool_or"),
+                    "every" | "bool_and" => Some("bool_and"),
+                    "explode" => Some("unnest"),
+                    "ceiling" => Some("ceil"),
+                    "power" | "pow" => Some("power"),
+                    "startswith" => Some("starts_with"),
+                    "endswith" => Some("ends_with"),
+                    _ => None,
+                };
+                if let Some(to) = to {
+                    rename(f, to);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn expr(&mut self, expr: &mut Expr) -> Result<(), SqlError> {
+        match expr {
+            Expr::Function(f) => {
+                if let Some(new) = self.function(f)? {
+                    *expr = new;
+                }
+            }
+            Expr::RLike {
+                negated,
+                expr: e,
+                pattern,
+                ..
+            } => {
+                let src = if *negated {
+                    "NOT regexp_like(__a0, __a1)"
+                } else {
+                    "regexp_like(__a0, __a1)"
+                };
+                *expr = template(src, &[(**e).clone(), (**pattern).clone()])?;
+            }
+            Expr::BinaryOp { left, op, right } => match op {
+                BinaryOperator::MyIntegerDivide => {
+                    *expr = template(
+                        "CAST(CAST(__a0 AS DOUBLE) / CAST(__a1 AS DOUBLE) AS BIGINT)",
+                        &[(**left).clone(), (**right).clone()],
+                    )?;
+                }
+                BinaryOperator::Divide => {
+                    let l = (**left).clone();
+                    **left = template(&format!("{PROMOTE_INT}(__a0)"), &[l])?;
+                }
+                _ => {}
+            },
+            Expr::Value(v) => {
+                if let Value::Placeholder(p) = &v.value {
+                    *expr = self.placeholder(p)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn placeholder(&self, p: &str) -> Result<Expr, SqlError> {
+        let Some(name) = p.strip_prefix(':') else {
+            return Err(SqlError::unsupported(format_args!(
+                "the parameter marker `{p}`: use named markers (:name) as Databricks does"
+            )));
+        };
+        let Some(param) = self
+            .ctx
+            .params
+            .get(name)
+            .or_else(|| {
+                self.ctx
+                    .params
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v)
+            })
+        else {
+            return Err(SqlError::new(
+                "UNBOUND_SQL_PARAMETER",
+                "42P02",
+                format!("Found the unbound parameter: {name}. Please fix `args` and provide a mapping of the parameter to a SQL literal."),
+            ));
+        };
+        let data_type = match param.type_.as_deref().map(str::trim) {
+            None | Some("") => SqlDataType::String(None),
+            Some(t) => parse_type(t)?,
+        };
+        let value = match &param.value {
+            Some(v) => string_lit(v),
+            None => Expr::Value(Value::Null.into()),
+        };
+        Ok(Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(value),
+            data_type,
+            array: false,
+            format: None,
+        })
+    }
+
+    fn table_factor(&mut self, tf: &mut TableFactor) -> Result<(), SqlError> {
+        let TableFactor::Table {
+            name,
+            alias,
+            version,
+            ..
+        } = tf
+        else {
+            return Ok(());
+        };
+        let Some(v) = version.take() else {
+            return Ok(());
+        };
+        let spec = match v {
+            TableVersion::VersionAsOf(e) => VersionSpec::Version(version_number(&e)?),
+            TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => {
+                VersionSpec::Timestamp(e)
+            }
+            other => {
+                return Err(SqlError::unsupported(format_args!(
+                    "the time travel clause `{other}` (use VERSION AS OF n or TIMESTAMP AS OF ts)"
+                )));
+            }
+        };
+        let parts = name_parts(name);
+        let synthetic = format!("t{}", self.time_travel.len());
+        if alias.is_none()
+            && let Some(ObjectNamePart::Identifier(last)) = name.0.last()
+        {
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: last.clone(),
+                columns: Vec::new(),
+                at: None,
+            });
+        }
+        *name = ObjectName(vec![
+            ObjectNamePart::Identifier(Ident::with_quote('"', TIME_TRAVEL_CATALOG)),
+            ObjectNamePart::Identifier(Ident::with_quote('"', TIME_TRAVEL_SCHEMA)),
+            ObjectNamePart::Identifier(Ident::with_quote('"', &synthetic)),
+        ]);
+        self.time_travel.push(TimeTravelRef {
+            parts,
+            spec,
+            synthetic,
+        });
+        Ok(())
+    }
+}
+
+fn version_number(e: &Expr) -> Result<i64, SqlError> {
+    if let Expr::Value(v) = e
+        && let Value::Number(n, _) = &v.value
+        && let Ok(n) = n.parse::<i64>()
+        && n >= 0
+    {
+        return Ok(n);
+    }
+    Err(SqlError::new(
+        "INVALID_TIME_TRAVEL_SPEC",
+        "42K0E",
+        format!("VERSION AS OF needs a non-negative integer literal, not `{e}`."),
+    ))
+}
+
+/// Parses a SQL type name (`INT`, `DECIMAL(10,2)`, ...) of a statement parameter.
+pub(crate) fn parse_type(t: &str) -> Result<SqlDataType, SqlError> {
+    let bad = || {
+        SqlError::new(
+            "INVALID_PARAMETER_VALUE",
+            "22023",
+            format!("`{t}` is not a SQL type usable for a statement parameter."),
+        )
+    };
+    let mut p = Parser::new(&DatabricksDialect {})
+        .try_with_sql(t)
+        .map_err(|_| bad())?;
+    let ty = p.parse_data_type().map_err(|_| bad())?;
+    if p.peek_token().token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
+        return Err(bad());
+    }
+    Ok(ty)
+}
+
+impl VisitorMut for Rewriter<'_> {
+    type Break = SqlError;
+
+    fn pre_visit_select(
+        &mut self,
+        select: &mut datafusion::sql::sqlparser::ast::Select,
+    ) -> ControlFlow<SqlError> {
+        if let Some(lv) = select.lateral_views.first() {
+            return ControlFlow::Break(SqlError::unsupported(format_args!(
+                "LATERAL VIEW ({}): use explode(array) in the SELECT list instead",
+                lv.lateral_view
+            )));
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<SqlError> {
+        match self.table_factor(tf) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<SqlError> {
+        match self.expr(expr) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => ControlFlow::Break(e),
+        }
+    }
+}
+
+/// Names the unaliased expressions of the outer SELECT by their SQL text.
+fn name_outputs(q: &mut Query) {
+    fn body(s: &mut SetExpr) {
+        match s {
+            SetExpr::Select(select) => {
+                for item in &mut select.projection {
+                    if let SelectItem::UnnamedExpr(e) = item {
+                        let name = match e {
+                            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => continue,
+                            Expr::Function(f)
+                                if function_name(f).as_deref() == Some("explode") =>
+                            {
+                                "col".to_string()
+                            }
+                            other => other.to_string(),
+                        };
+                        *item = SelectItem::ExprWithAlias {
+                            expr: e.clone(),
+                            alias: Ident::with_quote('"', name),
+                        };
+                    }
+                }
+            }
+            SetExpr::Query(q) => body(&mut q.body),
+            SetExpr::SetOperation { left, .. } => body(left),
+            _ => {}
+        }
+    }
+    body(&mut q.body);
+}
+
+/// Rewrites a statement in place; returns the time-travel references it contained.
+pub(crate) fn rewrite(
+    stmt: &mut Statement,
+    ctx: &RewriteContext,
+) -> Result<Vec<TimeTravelRef>, SqlError> {
+    match stmt {
+        Statement::Query(q) => name_outputs(q),
+        Statement::CreateTable(ct) => {
+            if let Some(q) = ct.query.as_mut() {
+                name_outputs(q);
+            }
+        }
+        _ => {}
+    }
+    let mut r = Rewriter {
+        ctx,
+        time_travel: Vec::new(),
+    };
+    if let ControlFlow::Break(e) = stmt.visit(&mut r) {
+        return Err(e);
+    }
+    Ok(r.time_travel)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rw(sql: &str) -> String {
+        let mut s = parse_statements(sql).unwrap().remove(0);
+        rewrite(&mut s, &RewriteContext::default()).unwrap();
+        s.to_string()
+    }
+
+    #[test]
+    fn functions_and_operators() {
+        assert!(rw("SELECT if(a > 1, 'x', 'y') AS v FROM t").contains("CASE WHEN a > 1 THEN 'x' ELSE 'y' END"));
+        assert!(rw("SELECT count_if(a > 1) AS c FROM t").contains("count(CASE WHEN a > 1 THEN 1 END)"));
+        assert!(rw("SELECT a FROM t WHERE a RLIKE '^x'").contains("regexp_like(a, '^x')"));
+        assert!(rw("SELECT 7 DIV 2 AS d").contains("CAST(CAST(7 AS DOUBLE) / CAST(2 AS DOUBLE) AS BIGINT)"));
+        assert!(rw("SELECT approx_count_distinct(a) AS n FROM t").contains("approx_distinct(a)"));
+    }
+
+    #[test]
+    fn output_names() {
+        let s = rw("SELECT l_returnflag, count(*) FROM t GROUP BY 1");
+        assert!(s.contains("count(*) AS \"count(*)\""), "{s}");
+    }
+
+    #[test]
+    fn time_travel_is_renamed() {
+        let mut s = parse_statements("SELECT * FROM main.default.t VERSION AS OF 1")
+            .unwrap()
+            .remove(0);
+        let tt = rewrite(&mut s, &RewriteContext::default()).unwrap();
+        assert_eq!(tt.len(), 1);
+        assert_eq!(tt[0].parts, vec!["main", "default", "t"]);
+        assert!(matches!(tt[0].spec, VersionSpec::Version(1)));
+        assert!(s.to_string().contains(TIME_TRAVEL_CATALOG));
+    }
+
+    #[test]
+    fn parameters_bind_as_typed_literals() {
+        let mut ctx = RewriteContext::default();
+        ctx.params.insert(
+            "x".into(),
+            Param {
+                value: Some("5' OR 1=1 --".into()),
+                type_: Some("INT".into()),
+            },
+        );
+        let mut s = parse_statements("SELECT * FROM t WHERE a = :x").unwrap().remove(0);
+        rewrite(&mut s, &ctx).unwrap();
+        assert!(s.to_string().contains("CAST('5'' OR 1=1 --' AS INT)"), "{s}");
+    }
+}

