@@ -5,6 +5,10 @@
 //!   (median and p90 of N runs), and resident memory after `tools/list`;
 //! - concurrency: K `tools/call`s in flight on ONE stdio session against an upstream
 //!   that answers in 200 ms; wall time compared with K × 200 ms.
+//! - tokens: bytes and tokens (o200k_base) of a 100-row, 5-column answer in each text
+//!   format, compared with a plain JSON list of row objects;
+//! - million: a 1,000,000-row query answered within budget: peak server memory and the
+//!   number of result chunks downloaded.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -12,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use databricks_emulator::{Emulator, EmulatorConfig};
+use databricks_emulator::{Emulator, EmulatorConfig, StatementScript};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -93,11 +97,33 @@ impl Session {
     }
 
     fn rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmRSS:")
+    }
+
+    fn peak_rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmHWM:")
+    }
+
+    async fn call(&mut self, id: u64, name: &str, arguments: Value) -> Result<Value> {
+        self.send(json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":name,"arguments":arguments}}))
+            .await?;
+        loop {
+            let r = self.response().await?;
+            if r["id"] == json!(id) {
+                if r["result"]["isError"] != json!(false) {
+                    bail!("{name} failed: {r}");
+                }
+                return Ok(r["result"].clone());
+            }
+        }
+    }
+
+    fn proc_status_kib(&self, key: &str) -> Option<u64> {
         let pid = self.child.id()?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
         status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))
+            .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
     }
@@ -208,6 +234,183 @@ async fn concurrency(args: &Args) -> Result<()> {
     Ok(())
 }
 
+fn text_of(result: &Value) -> String {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn tokens(args: &Args) -> Result<()> {
+    let datasets: [(&str, [(&str, &str); 5]); 2] = [
+        (
+            "orders",
+            [
+                ("order_id", "BIGINT"),
+                ("customer", "STRING"),
+                ("amount", "DECIMAL(10,2)"),
+                ("ordered_at", "TIMESTAMP"),
+                ("express", "BOOLEAN"),
+            ],
+        ),
+        (
+            "lineitem",
+            [
+                ("l_orderkey", "BIGINT"),
+                ("l_extendedprice", "DECIMAL(15,2)"),
+                ("l_shipdate", "DATE"),
+                ("l_shipinstruct", "STRING"),
+                ("l_returnflag", "STRING"),
+            ],
+        ),
+    ];
+    for (table, columns) in datasets {
+        tokens_for(args, table, &columns).await?;
+    }
+    Ok(())
+}
+
+async fn tokens_for(args: &Args, table: &str, columns: &[(&str, &str)]) -> Result<()> {
+    let emulator = Emulator::start().await;
+    emulator.script_statement(table, StatementScript::rows(columns, 100, 1000));
+    let bpe = tiktoken_rs::o200k_base()?;
+    let mut s = Session::spawn(&args.server, &emulator)?;
+    s.initialize().await?;
+    let query = json!({"query": format!("SELECT * FROM {table}"), "max_rows": 100});
+    let compact = s.call(1, "run_sql_query", query.clone()).await?;
+    // The baseline: the same rows as a plain JSON list of row objects.
+    let structured = &compact["structuredContent"];
+    let names: Vec<String> = structured["columns"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let objects: Vec<Value> = structured["rows"]
+        .as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|row| {
+                    let cells = row.as_array().cloned().unwrap_or_default();
+                    Value::Object(names.iter().cloned().zip(cells).collect())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if objects.len() != 100 {
+        bail!("expected 100 rows, got {}", objects.len());
+    }
+    let baseline = serde_json::to_string(&objects)?;
+    let base_tokens = bpe.encode_with_special_tokens(&baseline).len();
+    let names_list = columns
+        .iter()
+        .map(|(n, t)| format!("{n} {t}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "| 100 rows of `{table}` ({names_list}): whole answer text | bytes | tokens (o200k) | vs JSON rows |"
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| plain JSON list of row objects (baseline) | {} | {} | 100% |",
+        baseline.len(),
+        base_tokens
+    );
+    for (i, format) in ["csv", "compact", "markdown", "json"].iter().enumerate() {
+        let mut q = query.clone();
+        q["format"] = json!(format);
+        let r = s.call(10 + i as u64, "run_sql_query", q).await?;
+        let t = text_of(&r);
+        let n = bpe.encode_with_special_tokens(&t).len();
+        println!(
+            "| `format: {format}`{} | {} | {} | {:.0}% |",
+            if *format == "csv" { " (default)" } else { "" },
+            t.len(),
+            n,
+            100.0 * n as f64 / base_tokens as f64
+        );
+    }
+    println!();
+    Ok(())
+}
+
+async fn million(args: &Args) -> Result<()> {
+    let emulator = Emulator::start().await;
+    emulator.script_statement(
+        "million",
+        StatementScript::rows(
+            &[
+                ("id", "BIGINT"),
+                ("customer", "STRING"),
+                ("amount", "DOUBLE"),
+                ("day", "DATE"),
+                ("flag", "BOOLEAN"),
+            ],
+            1_000_000,
+            100_000,
+        ),
+    );
+    let mut s = Session::spawn(&args.server, &emulator)?;
+    s.initialize().await?;
+    let base = s.rss_kib().unwrap_or(0);
+    let started = Instant::now();
+    let first = s
+        .call(
+            1,
+            "run_sql_query",
+            json!({"query": "SELECT * FROM million"}),
+        )
+        .await?;
+    let first_time = started.elapsed();
+    let downloads_first = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/external-results/"))
+        .count();
+    let id = first["structuredContent"]["statement_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let started = Instant::now();
+    let middle = s
+        .call(
+            2,
+            "get_sql_result",
+            json!({"statement_id": id, "offset": 500_000, "limit": 100}),
+        )
+        .await?;
+    let middle_time = started.elapsed();
+    let downloads = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/external-results/"))
+        .count();
+    let peak = s.peak_rss_kib().unwrap_or(0);
+    let mib = |k: u64| format!("{:.1} MiB", k as f64 / 1024.0);
+    println!("| 1,000,000 rows × 5 columns (10 Arrow chunks of 100,000 rows) | value |");
+    println!("|---|---|");
+    println!(
+        "| `run_sql_query` answer time / text size | {} / {} chars |",
+        ms(first_time),
+        text_of(&first).len()
+    );
+    println!("| chunks downloaded for the first page | {downloads_first} of 10 |");
+    println!(
+        "| `get_sql_result` at offset 500,000: time / chunks downloaded in all | {} / {downloads} of 10 |",
+        ms(middle_time)
+    );
+    println!(
+        "| server memory: resident at start → peak | {} → {} |",
+        mib(base),
+        mib(peak)
+    );
+    let _ = middle;
+    println!();
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -220,10 +423,14 @@ async fn main() -> Result<()> {
     match args.which.as_str() {
         "startup" => startup(&args).await,
         "concurrency" => concurrency(&args).await,
+        "tokens" => tokens(&args).await,
+        "million" => million(&args).await,
         "all" => {
             startup(&args).await?;
-            concurrency(&args).await
+            concurrency(&args).await?;
+            tokens(&args).await?;
+            million(&args).await
         }
-        other => bail!("unknown benchmark {other:?}: startup, concurrency or all"),
+        other => bail!("unknown benchmark {other:?}: startup, concurrency, tokens, million or all"),
     }
 }

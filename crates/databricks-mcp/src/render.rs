@@ -1,14 +1,18 @@
 //! Text forms of tool answers that fit a context window.
 //!
-//! The default is a compact table: a header line of column names, then one line per
-//! row, cells separated by ` | `. A cell is written bare unless that would be
-//! ambiguous: SQL NULL is `NULL`, and a string that is empty, is `NULL` in any case,
-//! has a separator, quote or line break, or starts or ends with a space is written as a
-//! JSON string. So NULL and the text "NULL" never look alike.
+//! SQL rows default to CSV (RFC 4180 with a header row): measured, it is the form with
+//! the fewest tokens (README "Result formats"). It stays unambiguous: SQL NULL is an
+//! empty field and the empty string is `""`.
 //!
-//! Other forms a caller may choose ([`TextFormat`]): a Markdown table, CSV (RFC 4180;
-//! NULL is an empty field, the empty string is `""`), and JSON rows (an array of
-//! objects, values typed). README "Result formats" has their measured token costs.
+//! Listings (catalogs, jobs, ...) and the `compact` SQL form use a pipe table: a header
+//! line, then one line per row, cells separated by `|`. A cell is written bare unless
+//! that would be ambiguous: SQL NULL is `NULL`, and a string that is empty, is `NULL` in
+//! any case, has a separator, quote or line break, or starts or ends with a space is
+//! written as a JSON string. So NULL and the text "NULL" never look alike. Listings
+//! keep this form because their free-text columns (comments) are full of commas.
+//!
+//! The other forms a caller may choose ([`TextFormat`]): Markdown and JSON rows (an
+//! array of objects, values typed).
 
 use std::fmt::Write;
 
@@ -20,13 +24,13 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TextFormat {
-    /// Compact table: header line, then `a | b | c` rows (fewest tokens; default).
+    /// CSV with a header row; NULL is an empty field, the empty string is "" (fewest tokens; default).
     #[default]
+    Csv,
+    /// Pipe table: header line, then `a|b|c` rows; NULL is written NULL.
     Compact,
     /// Markdown table.
     Markdown,
-    /// CSV with a header row.
-    Csv,
     /// JSON array of row objects.
     Json,
 }
@@ -168,7 +172,7 @@ fn significant_digits(v: &str) -> usize {
         .count()
 }
 
-pub const SEPARATOR: &str = " | ";
+pub const SEPARATOR: &str = "|";
 
 /// A table drawn within a character budget.
 #[derive(Debug, Clone, PartialEq)]

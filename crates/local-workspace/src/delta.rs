@@ -30,17 +30,18 @@ pub(crate) fn delta_type(dt: &DataType) -> DataType {
             DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
         }
         DataType::Timestamp(_, None) => DataType::Timestamp(TimeUnit::Microsecond, None),
-        DataType::Time32(_) | DataType::Time64(_) | DataType::Interval(_) | DataType::Duration(_) => {
-            DataType::Utf8
-        }
+        DataType::Time32(_)
+        | DataType::Time64(_)
+        | DataType::Interval(_)
+        | DataType::Duration(_) => DataType::Utf8,
         DataType::List(f)
         | DataType::LargeList(f)
         | DataType::ListView(f)
         | DataType::LargeListView(f)
         | DataType::FixedSizeList(f, _) => DataType::List(Arc::new(delta_field(f))),
-        DataType::Struct(fields) => {
-            DataType::Struct(Fields::from(fields.iter().map(|f| delta_field(f)).collect::<Vec<_>>()))
-        }
+        DataType::Struct(fields) => DataType::Struct(Fields::from(
+            fields.iter().map(|f| delta_field(f)).collect::<Vec<_>>(),
+        )),
         DataType::Map(entries, sorted) => DataType::Map(Arc::new(delta_field(entries)), *sorted),
         DataType::Dictionary(_, v) => delta_type(v),
         other => other.clone(),

@@ -193,7 +193,10 @@ impl Rewriter<'_> {
         match name.as_str() {
             "if" | "iff" => {
                 let a = need(3)?;
-                Ok(Some(template("CASE WHEN __a0 THEN __a1 ELSE __a2 END", &a)?))
+                Ok(Some(template(
+                    "CASE WHEN __a0 THEN __a1 ELSE __a2 END",
+                    &a,
+                )?))
             }
             "count_if" => {
                 let a = need(1)?;
@@ -221,7 +224,10 @@ impl Rewriter<'_> {
             "regexp_replace" if n == 3 => {
                 let mut a = need(3)?;
                 a.push(string_lit("g"));
-                Ok(Some(template("regexp_replace(__a0, __a1, __a2, __a3)", &a)?))
+                Ok(Some(template(
+                    "regexp_replace(__a0, __a1, __a2, __a3)",
+                    &a,
+                )?))
             }
             "rlike" | "regexp" => {
                 let a = need(2)?;
@@ -269,11 +275,11 @@ impl Rewriter<'_> {
             "datediff" | "timestampdiff" | "date_diff" if n == 3 => Err(SqlError::unsupported(
                 format_args!("`{name}` with a unit argument (use datediff(end, start) for days)"),
             )),
-            "dateadd" | "timestampadd" | "date_add" if n == 3 => Err(SqlError::unsupported(
-                format_args!(
+            "dateadd" | "timestampadd" | "date_add" if n == 3 => {
+                Err(SqlError::unsupported(format_args!(
                     "`{name}` with a unit argument (use date_add(start, days) or add_months)"
-                ),
-            )),
+                )))
+            }
             "posexplode" | "explode_outer" | "posexplode_outer" | "inline" | "stack" => {
                 Err(SqlError::unsupported(format_args!(
                     "the generator function `{name}` (use explode(array) in the SELECT list)"
@@ -357,22 +363,19 @@ impl Rewriter<'_> {
                 "the parameter marker `{p}`: use named markers (:name) as Databricks does"
             )));
         };
-        let Some(param) = self
-            .ctx
-            .params
-            .get(name)
-            .or_else(|| {
-                self.ctx
-                    .params
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v)
-            })
-        else {
+        let Some(param) = self.ctx.params.get(name).or_else(|| {
+            self.ctx
+                .params
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v)
+        }) else {
             return Err(SqlError::new(
                 "UNBOUND_SQL_PARAMETER",
                 "42P02",
-                format!("Found the unbound parameter: {name}. Please fix `args` and provide a mapping of the parameter to a SQL literal."),
+                format!(
+                    "Found the unbound parameter: {name}. Please fix `args` and provide a mapping of the parameter to a SQL literal."
+                ),
             ));
         };
         let data_type = match param.type_.as_deref().map(str::trim) {
@@ -516,9 +519,7 @@ fn name_outputs(q: &mut Query) {
                     if let SelectItem::UnnamedExpr(e) = item {
                         let name = match e {
                             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => continue,
-                            Expr::Function(f)
-                                if function_name(f).as_deref() == Some("explode") =>
-                            {
+                            Expr::Function(f) if function_name(f).as_deref() == Some("explode") => {
                                 "col".to_string()
                             }
                             other => other.to_string(),
@@ -574,10 +575,18 @@ mod tests {
 
     #[test]
     fn functions_and_operators() {
-        assert!(rw("SELECT if(a > 1, 'x', 'y') AS v FROM t").contains("CASE WHEN a > 1 THEN 'x' ELSE 'y' END"));
-        assert!(rw("SELECT count_if(a > 1) AS c FROM t").contains("count(CASE WHEN a > 1 THEN 1 END)"));
+        assert!(
+            rw("SELECT if(a > 1, 'x', 'y') AS v FROM t")
+                .contains("CASE WHEN a > 1 THEN 'x' ELSE 'y' END")
+        );
+        assert!(
+            rw("SELECT count_if(a > 1) AS c FROM t").contains("count(CASE WHEN a > 1 THEN 1 END)")
+        );
         assert!(rw("SELECT a FROM t WHERE a RLIKE '^x'").contains("regexp_like(a, '^x')"));
-        assert!(rw("SELECT 7 DIV 2 AS d").contains("CAST(CAST(7 AS DOUBLE) / CAST(2 AS DOUBLE) AS BIGINT)"));
+        assert!(
+            rw("SELECT 7 DIV 2 AS d")
+                .contains("CAST(CAST(7 AS DOUBLE) / CAST(2 AS DOUBLE) AS BIGINT)")
+        );
         assert!(rw("SELECT approx_count_distinct(a) AS n FROM t").contains("approx_distinct(a)"));
     }
 
@@ -609,8 +618,13 @@ mod tests {
                 type_: Some("INT".into()),
             },
         );
-        let mut s = parse_statements("SELECT * FROM t WHERE a = :x").unwrap().remove(0);
+        let mut s = parse_statements("SELECT * FROM t WHERE a = :x")
+            .unwrap()
+            .remove(0);
         rewrite(&mut s, &ctx).unwrap();
-        assert!(s.to_string().contains("CAST('5'' OR 1=1 --' AS INT)"), "{s}");
+        assert!(
+            s.to_string().contains("CAST('5'' OR 1=1 --' AS INT)"),
+            "{s}"
+        );
     }
 }

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, Int64Array, RecordBatch, TimestampMicrosecondArray,
+};
 use datafusion::arrow::compute::{cast, concat_batches};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{
@@ -24,13 +26,13 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
-use datafusion::sql::sqlparser::ast::{
-    CreateTable, Insert, ObjectName, Statement, TableObject,
-};
+use datafusion::sql::sqlparser::ast::{CreateTable, Insert, Statement, TableObject};
 use futures::StreamExt;
 
 use crate::commands::{self, Command};
-use crate::dialect::{self, Param, RewriteContext, TIME_TRAVEL_CATALOG, TIME_TRAVEL_SCHEMA, VersionSpec};
+use crate::dialect::{
+    self, Param, RewriteContext, TIME_TRAVEL_CATALOG, TIME_TRAVEL_SCHEMA, VersionSpec,
+};
 use crate::error::SqlError;
 use crate::info_schema;
 use crate::lakehouse::{self, Format, INFORMATION_SCHEMA, Lakehouse, SYSTEM, TableLoc};
@@ -158,7 +160,9 @@ impl Engine {
             Statement::Query(_) => {}
             Statement::Explain { statement, .. } => {
                 if !matches!(**statement, Statement::Query(_)) {
-                    return Err(SqlError::unsupported("EXPLAIN of a statement that is not a query"));
+                    return Err(SqlError::unsupported(
+                        "EXPLAIN of a statement that is not a query",
+                    ));
                 }
             }
             Statement::Insert(_) | Statement::CreateTable(_) => {
@@ -185,7 +189,7 @@ impl Engine {
         let time_travel = dialect::rewrite(&mut stmt, &rctx)?;
         match stmt {
             Statement::Insert(insert) => self.insert(insert, catalog, schema, &rctx).await,
-            Statement::CreateTable(ct) => self.create_table(*Box::new(ct), catalog, schema).await,
+            Statement::CreateTable(ct) => self.create_table(ct, catalog, schema).await,
             other => {
                 let (state, _) = self.prepare(&other, catalog, schema, &time_travel).await?;
                 self.run(state, other, opts).await
@@ -223,7 +227,13 @@ impl Engine {
                 VersionSpec::Timestamp(e) => self.version_at(&loc, e).await?,
             };
             let provider = self.lake.provider(&loc, Some(version)).await?;
-            register(&list, TIME_TRAVEL_CATALOG, TIME_TRAVEL_SCHEMA, &tt.synthetic, provider);
+            register(
+                &list,
+                TIME_TRAVEL_CATALOG,
+                TIME_TRAVEL_SCHEMA,
+                &tt.synthetic,
+                provider,
+            );
         }
         let df_stmt = DFStatement::Statement(Box::new(stmt.clone()));
         let refs = state
@@ -259,7 +269,11 @@ impl Engine {
                     &format!("Catalog `{c}` does not exist."),
                 ));
             };
-            let scope = if cat == SYSTEM { None } else { Some(cat.as_str()) };
+            let scope = if cat == SYSTEM {
+                None
+            } else {
+                Some(cat.as_str())
+            };
             let batch = info_schema::view(&self.lake, scope, &t.to_ascii_lowercase())
                 .await
                 .ok_or_else(|| {
@@ -312,7 +326,11 @@ impl Engine {
                 format!("The time travel timestamp expression `{ts}` is invalid: {detail}"),
             )
         };
-        let df = self.base.sql(&sql).await.map_err(|e| invalid(e.to_string()))?;
+        let df = self
+            .base
+            .sql(&sql)
+            .await
+            .map_err(|e| invalid(e.to_string()))?;
         let batches = df.collect().await.map_err(|e| invalid(e.to_string()))?;
         let micros = batches
             .iter()
@@ -448,7 +466,13 @@ impl Engine {
             let cols = ct
                 .columns
                 .iter()
-                .map(|c| format!("CAST(NULL AS {}) AS `{}`", c.data_type, c.name.value.replace('`', "``")))
+                .map(|c| {
+                    format!(
+                        "CAST(NULL AS {}) AS `{}`",
+                        c.data_type,
+                        c.name.value.replace('`', "``")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ");
             let df = self
@@ -563,9 +587,7 @@ impl Engine {
     /// Runs a DataFrame built by the caller against a registered table.
     pub async fn table_frame(&self, loc: &TableLoc) -> Result<DataFrame, SqlError> {
         let provider = self.lake.provider(loc, None).await?;
-        self.base
-            .read_table(provider)
-            .map_err(|e| map_df_error(&e))
+        self.base.read_table(provider).map_err(|e| map_df_error(&e))
     }
 }
 
@@ -640,7 +662,11 @@ fn conform(
                 SqlError::new(
                     "CAST_INVALID_INPUT",
                     "22018",
-                    format!("Cannot cast the value for column `{}` to {}: {e}", f.name(), crate::types::db_type(f.data_type()).type_text),
+                    format!(
+                        "Cannot cast the value for column `{}` to {}: {e}",
+                        f.name(),
+                        crate::types::db_type(f.data_type()).type_text
+                    ),
                 )
             })?,
             None => datafusion::arrow::array::new_null_array(f.data_type(), src.num_rows()),
@@ -676,10 +702,6 @@ pub(crate) fn qualify(
             ),
         )),
     }
-}
-
-pub(crate) fn object_name_parts(name: &ObjectName) -> Vec<String> {
-    dialect::name_parts(name)
 }
 
 fn check_version(loc: &TableLoc, v: i64) -> Result<i64, SqlError> {
@@ -768,7 +790,12 @@ fn statement_kind(s: &Statement) -> String {
     let text = s.to_string();
     let words: Vec<&str> = text.split_whitespace().take(2).collect();
     match words.as_slice() {
-        [a, b] if matches!(a.to_ascii_uppercase().as_str(), "CREATE" | "DROP" | "ALTER" | "INSERT" | "SHOW" | "TRUNCATE") => {
+        [a, b]
+            if matches!(
+                a.to_ascii_uppercase().as_str(),
+                "CREATE" | "DROP" | "ALTER" | "INSERT" | "SHOW" | "TRUNCATE"
+            ) =>
+        {
             format!("{} {}", a.to_ascii_uppercase(), b.to_ascii_uppercase())
         }
         [a, ..] => a.to_ascii_uppercase(),
@@ -878,10 +905,14 @@ fn classify_message(msg: &str) -> SqlError {
             "Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead.",
         );
     }
-    if lower.contains("cast error") || lower.contains("cannot cast") || lower.contains("can't cast") {
+    if lower.contains("cast error") || lower.contains("cannot cast") || lower.contains("can't cast")
+    {
         return SqlError::new("CAST_INVALID_INPUT", "22018", msg.to_string());
     }
-    if lower.contains("no function matches") || lower.contains("coercion") || lower.contains("cannot infer common") {
+    if lower.contains("no function matches")
+        || lower.contains("coercion")
+        || lower.contains("cannot infer common")
+    {
         return SqlError::new("DATATYPE_MISMATCH", "42K09", msg.to_string());
     }
     if lower.contains("not found") && lower.contains("table") {

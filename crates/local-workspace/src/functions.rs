@@ -278,8 +278,10 @@ fn date_to_days(d: NaiveDate) -> Option<i32> {
 
 fn as_ts(a: &ArrayRef) -> Result<TimestampMicrosecondArray> {
     let c = cast(a, &TS)?;
-    Ok(c.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
-        .clone())
+    Ok(
+        c.as_primitive::<datafusion::arrow::datatypes::TimestampMicrosecondType>()
+            .clone(),
+    )
 }
 
 fn as_date(a: &ArrayRef) -> Result<Date32Array> {
@@ -548,8 +550,11 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
                 None => vec![Some(-1); s.len()],
             };
             let mut cache: Option<(String, regex::Regex)> = None;
-            let mut b = ListBuilder::new(StringBuilder::new())
-                .with_field(Arc::new(Field::new("element", DataType::Utf8, true)));
+            let mut b = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+                "element",
+                DataType::Utf8,
+                true,
+            )));
             for ((v, p), l) in s.iter().zip(p.iter()).zip(limit) {
                 let (Some(v), Some(p)) = (v, p) else {
                     b.append_null();
@@ -558,7 +563,8 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
                 let re = cached_regex(&mut cache, p)?;
                 let l = l.unwrap_or(-1);
                 let parts: Vec<&str> = if l > 0 {
-                    re.splitn(v, usize::try_from(l).unwrap_or(usize::MAX)).collect()
+                    re.splitn(v, usize::try_from(l).unwrap_or(usize::MAX))
+                        .collect()
                 } else {
                     re.split(v).collect()
                 };
@@ -615,7 +621,13 @@ fn hash_hex(bytes: &[u8], bits: i32) -> Option<String> {
 
 /// SHA-1 (for Spark's `sha`/`sha1`); small enough to carry here.
 fn sha1_hex(data: &[u8]) -> String {
-    let mut h: [u32; 5] = [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0];
+    let mut h: [u32; 5] = [
+        0x6745_2301,
+        0xEFCD_AB89,
+        0x98BA_DCFE,
+        0x1032_5476,
+        0xC3D2_E1F0,
+    ];
     let mut msg = data.to_vec();
     let bit_len = (data.len() as u64).wrapping_mul(8);
     msg.push(0x80);
@@ -664,17 +676,12 @@ fn sha1_hex(data: &[u8]) -> String {
 /// both the last day of their months, else a fraction based on 31-day months.
 fn months_between(x: NaiveDateTime, y: NaiveDateTime) -> f64 {
     let months = f64::from((x.year() - y.year()) * 12 + (x.month() as i32 - y.month() as i32));
-    let last = |d: NaiveDateTime| {
-        d.date()
-            .succ_opt()
-            .is_none_or(|n| n.month() != d.month())
-    };
+    let last = |d: NaiveDateTime| d.date().succ_opt().is_none_or(|n| n.month() != d.month());
     if x.day() == y.day() || (last(x) && last(y)) {
         return months;
     }
-    let secs = |d: NaiveDateTime| {
-        f64::from(d.day()) * 86_400.0 + f64::from(d.num_seconds_from_midnight())
-    };
+    let secs =
+        |d: NaiveDateTime| f64::from(d.day()) * 86_400.0 + f64::from(d.num_seconds_from_midnight());
     months + (secs(x) - secs(y)) / (31.0 * 86_400.0)
 }
 

@@ -139,6 +139,22 @@ impl Lakehouse {
         self.layout.catalogs().join(catalog)
     }
 
+    /// A catalog's comment: the text of `<catalog>/_comment` when present.
+    pub fn catalog_comment(&self, catalog: &str) -> Option<String> {
+        if catalog == SYSTEM {
+            return Some("System catalog: information_schema views over every catalog.".into());
+        }
+        read_comment(&self.catalog_dir(catalog).join(COMMENT_FILE))
+    }
+
+    /// A schema's comment: the text of `<catalog>/<schema>/_comment` when present.
+    pub fn schema_comment(&self, catalog: &str, schema: &str) -> Option<String> {
+        if schema == INFORMATION_SCHEMA {
+            return Some("Views describing the objects of the catalog.".into());
+        }
+        read_comment(&self.schema_dir(catalog, schema).join(COMMENT_FILE))
+    }
+
     /// Schemas of an existing catalog (its directories plus `information_schema`).
     pub fn schemas(&self, catalog: &str) -> Vec<String> {
         if catalog == SYSTEM {
@@ -268,7 +284,10 @@ impl Lakehouse {
                     SqlError::new(
                         "DELTA_VERSION_NOT_FOUND",
                         "22003",
-                        format!("Cannot time travel Delta table {} to version {v}.", loc.quoted()),
+                        format!(
+                            "Cannot time travel Delta table {} to version {v}.",
+                            loc.quoted()
+                        ),
                     )
                 })?;
                 deltalake::open_table_with_version(url, v.into()).await
@@ -425,10 +444,7 @@ impl Lakehouse {
             .created_time()
             .or_else(|| commits.first().map(|c| c.timestamp))
             .unwrap_or_else(|| layout::mtime_ms(&loc.path));
-        let updated_at = commits
-            .last()
-            .map(|c| c.timestamp)
-            .unwrap_or(created_at);
+        let updated_at = commits.last().map(|c| c.timestamp).unwrap_or(created_at);
         let (num_files, size_bytes) = match table.get_file_uris() {
             Ok(uris) => {
                 let mut n = 0;
@@ -474,9 +490,18 @@ pub(crate) fn table_url(path: &Path) -> Result<url::Url, SqlError> {
             .map(|d| d.join(path))
             .unwrap_or_else(|_| path.to_path_buf())
     };
-    url::Url::from_directory_path(&abs).map_err(|()| {
-        SqlError::internal(format!("cannot make a URL of {}", abs.display()))
-    })
+    url::Url::from_directory_path(&abs)
+        .map_err(|()| SqlError::internal(format!("cannot make a URL of {}", abs.display())))
+}
+
+/// File holding the comment of a catalog or schema directory (hidden from listings).
+pub(crate) const COMMENT_FILE: &str = "_comment";
+
+fn read_comment(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 fn unreadable(loc: &TableLoc, detail: &str) -> SqlError {

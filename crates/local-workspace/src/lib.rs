@@ -1,4 +1,158 @@
-//! Embedded local workspace (work in progress).
-pub fn placeholder() -> datafusion::prelude::SessionContext {
-    datafusion::prelude::SessionContext::new()
+//! An embedded, Databricks-compatible workspace: Apache DataFusion for SQL and delta-rs for
+//! Delta tables over a directory, TPC-H sample data, and the Databricks REST API subset the
+//! MCP server uses, served on loopback with a random bearer token.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), local_workspace::LocalError> {
+//! use local_workspace::{LocalOptions, LocalWorkspace};
+//! let ws = LocalWorkspace::open(&LocalWorkspace::default_dir(), LocalOptions::default()).await?;
+//! let api = ws.serve("127.0.0.1:0".parse().expect("address")).await?;
+//! println!("host {} token {}", api.base_url, api.token);
+//! api.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! The directory layout is described in `layout.rs`; the SQL dialect (what is rewritten,
+//! what is refused) in `dialect.rs` and `commands.rs`; the REST surface in `api/`.
+
+#![allow(clippy::result_large_err)]
+
+mod api;
+mod commands;
+mod delta;
+mod dialect;
+mod engine;
+mod error;
+mod functions;
+mod info_schema;
+mod lakehouse;
+mod layout;
+mod render;
+mod samples;
+mod script;
+mod types;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use error::{LocalError, SqlError};
+
+/// The id of the one SQL warehouse, which represents the local engine.
+pub const WAREHOUSE_ID: &str = "10ca1da7af051000";
+
+/// The id of the one cluster, which also represents the local engine.
+pub const CLUSTER_ID: &str = "0000-000000-local0000";
+
+/// How a local workspace is opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalOptions {
+    /// TPC-H scale factor of `samples.tpch` when it is first generated (0.1 ≈ 100 MB of
+    /// source data, 600k line items).
+    pub scale_factor: f64,
+    /// Whether SQL writes (CREATE TABLE [AS], INSERT), workspace imports, volume uploads and
+    /// pipeline updates are allowed.
+    pub allow_writes: bool,
+    /// Show a progress bar on stderr while generating samples (only when it is a terminal).
+    pub progress: bool,
+}
+
+impl Default for LocalOptions {
+    fn default() -> Self {
+        LocalOptions {
+            scale_factor: 0.1,
+            allow_writes: false,
+            progress: true,
+        }
+    }
+}
+
+/// A local workspace over a directory. Cheap to clone.
+#[derive(Clone)]
+pub struct LocalWorkspace {
+    shared: Arc<api::Shared>,
+}
+
+impl std::fmt::Debug for LocalWorkspace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalWorkspace")
+            .field("dir", &self.shared.layout.root)
+            .field("allow_writes", &self.shared.engine.allow_writes)
+            .finish()
+    }
+}
+
+impl LocalWorkspace {
+    /// Opens (creating on first use) the workspace in `dir`: its layout, the starter objects
+    /// and `samples.tpch`. Deterministic and idempotent.
+    pub async fn open(dir: &Path, options: LocalOptions) -> Result<LocalWorkspace, LocalError> {
+        if !options.scale_factor.is_finite()
+            || options.scale_factor <= 0.0
+            || options.scale_factor > 1000.0
+        {
+            return Err(LocalError::InvalidOptions(format!(
+                "scale factor {} must be a number in (0, 1000]",
+                options.scale_factor
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| LocalError::io(dir, e))?;
+        let root = std::fs::canonicalize(dir).map_err(|e| LocalError::io(dir, e))?;
+        let layout = layout::Layout::new(root);
+        samples::ensure_starter(&layout).await?;
+        samples::ensure_tpch(&layout, options.scale_factor, options.progress).await?;
+        let lake = lakehouse::Lakehouse::new(layout.clone());
+        let engine = engine::Engine::new(lake, options.allow_writes, layout::user_name());
+        let shared = api::Shared::new(layout, engine)?;
+        Ok(LocalWorkspace {
+            shared: Arc::new(shared),
+        })
+    }
+
+    /// `$XDG_DATA_HOME/databricks-mcp/local`, or `~/.local/share/databricks-mcp/local`.
+    pub fn default_dir() -> PathBuf {
+        layout::default_dir()
+    }
+
+    /// The workspace directory (canonical).
+    pub fn dir(&self) -> &Path {
+        &self.shared.layout.root
+    }
+
+    /// Serves the REST API on `addr`, which must be a loopback address (port 0 picks one).
+    pub async fn serve(&self, addr: SocketAddr) -> Result<RunningApi, LocalError> {
+        api::serve(self.shared.clone(), addr).await
+    }
+}
+
+/// A running REST API server.
+pub struct RunningApi {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The bearer token every `/api/` request must carry.
+    pub token: String,
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for RunningApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningApi")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl RunningApi {
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
 }

@@ -74,9 +74,10 @@ pub(crate) fn db_type(dt: &DataType) -> DbType {
         | DataType::LargeList(f)
         | DataType::ListView(f)
         | DataType::LargeListView(f)
-        | DataType::FixedSizeList(f, _) => {
-            simple("ARRAY", &format!("ARRAY<{}>", db_type(f.data_type()).type_text))
-        }
+        | DataType::FixedSizeList(f, _) => simple(
+            "ARRAY",
+            &format!("ARRAY<{}>", db_type(f.data_type()).type_text),
+        ),
         DataType::Struct(fields) => {
             let inner = fields
                 .iter()
@@ -183,7 +184,10 @@ mod tests {
         assert_eq!(db_type(&DataType::Int64).type_name, "LONG");
         assert_eq!(db_type(&DataType::Int64).type_text, "BIGINT");
         let d = db_type(&DataType::Decimal128(10, 2));
-        assert_eq!((d.type_text.as_str(), d.precision, d.scale), ("DECIMAL(10,2)", Some(10), Some(2)));
+        assert_eq!(
+            (d.type_text.as_str(), d.precision, d.scale),
+            ("DECIMAL(10,2)", Some(10), Some(2))
+        );
         let l = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
         assert_eq!(db_type(&l).type_text, "ARRAY<STRING>");
         assert_eq!(uc_type_text(&DataType::Utf8View), "string");

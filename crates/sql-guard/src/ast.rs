@@ -14,15 +14,35 @@ use sqlparser::parser::Parser;
 
 use crate::StatementKind;
 
-/// Longest canonical text handed to sqlparser. Longer statements are classified by the
-/// token rules alone: a very long flat expression (`1+1+…`) builds a syntax tree deep
-/// enough to exhaust a thread's stack when it is walked or dropped.
-pub(crate) const MAX_PARSE_BYTES: usize = 16 * 1024;
+/// Longest canonical text handed to sqlparser; longer statements are classified by the
+/// token rules alone.
+pub(crate) const MAX_PARSE_BYTES: usize = 64 * 1024;
 
-/// sqlparser's nesting limit (its default is 50). Some of its recursive functions have
-/// large frames in debug builds; 50 nested `DESCRIBE`s overflow a 2 MiB thread stack.
-/// Statements nested deeper than this are classified by the token rules alone.
-const RECURSION_LIMIT: usize = 50;
+/// Most significant tokens handed to sqlparser. A long flat expression (`1+1+…`) builds a
+/// tree as deep as it is long, and walking it costs time (sqlparser grows the stack in
+/// segments rather than overflowing).
+const MAX_PARSE_TOKENS: usize = 2_000;
+
+/// sqlparser's nesting limit (its default is 50): some of its recursive functions have
+/// large frames in debug builds.
+const RECURSION_LIMIT: usize = 30;
+
+/// Budget for [`parse_cost`]. sqlparser backtracks, and on some nestings
+/// (`POSITION(POSITION(…`, lambdas, `CAST`, `INTERVAL`) the work grows about fourfold per
+/// level; statements over budget are classified by the token rules alone, which keeps the
+/// worst case to tens of milliseconds.
+pub(crate) const PARSE_COST_BUDGET: u64 = 50_000;
+
+/// An upper bound, in units of "tokens parsed", for parsing a statement: its number of
+/// tokens times 4 to the power of its nesting (deepest parentheses or brackets, plus one
+/// per `INTERVAL` and per lambda arrow).
+pub(crate) fn parse_cost(tokens: usize, nesting: u32) -> u64 {
+    if tokens > MAX_PARSE_TOKENS {
+        return u64::MAX;
+    }
+    4u64.saturating_pow(nesting)
+        .saturating_mul(u64::try_from(tokens).unwrap_or(u64::MAX))
+}
 
 /// What the syntax tree says.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -327,8 +327,7 @@ impl Lexer<'_> {
                 .ok_or_else(|| self.unterminated("raw string literal", i))?;
             return Ok((TokenKind::String { quote, raw: true }, end));
         }
-        if matches!(last, Some('r' | 'R')) && self.raw_string_end(j) != self.escaped_string_end(j)
-        {
+        if matches!(last, Some('r' | 'R')) && self.raw_string_end(j) != self.escaped_string_end(j) {
             return Err(LexError::Ambiguous {
                 what: "a word ending in `r` directly before a quote (raw string or not?); \
                        put a space before the string",
@@ -388,12 +387,18 @@ mod tests {
         );
         assert_eq!(statements(";;SELECT 1;;\n;"), ["SELECT 1"]);
         assert_eq!(statements(""), Vec::<String>::new());
-        assert_eq!(statements("  -- only a comment\n /* x */ "), Vec::<String>::new());
+        assert_eq!(
+            statements("  -- only a comment\n /* x */ "),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn semicolons_in_strings_do_not_split() {
-        assert_eq!(statements("SELECT ';' ; SELECT 2"), ["SELECT ';'", "SELECT 2"]);
+        assert_eq!(
+            statements("SELECT ';' ; SELECT 2"),
+            ["SELECT ';'", "SELECT 2"]
+        );
         assert_eq!(statements(r#"SELECT "a;b""#), [r#"SELECT "a;b""#]);
         assert_eq!(statements(r"SELECT 'it\'s; ok'"), [r"SELECT 'it\'s; ok'"]);
         assert_eq!(statements("SELECT 'it''s; ok'"), ["SELECT 'it''s; ok'"]);
@@ -437,21 +442,36 @@ mod tests {
     #[test]
     fn semicolons_in_backticks_and_comments_do_not_split() {
         assert_eq!(statements("SELECT `a;b` FROM t"), ["SELECT `a;b` FROM t"]);
-        assert_eq!(statements("SELECT `a``;b` FROM t"), ["SELECT `a``;b` FROM t"]);
+        assert_eq!(
+            statements("SELECT `a``;b` FROM t"),
+            ["SELECT `a``;b` FROM t"]
+        );
         assert_eq!(statements("SELECT 1 -- ; DROP TABLE t"), ["SELECT 1"]);
         assert_eq!(statements("/* ; DELETE */ SELECT 1"), ["SELECT 1"]);
         assert_eq!(
             statements("SELECT /* a /* nested ; */ still comment ; */ 1; SELECT 2"),
-            ["SELECT /* a /* nested ; */ still comment ; */ 1", "SELECT 2"]
+            [
+                "SELECT /* a /* nested ; */ still comment ; */ 1",
+                "SELECT 2"
+            ]
         );
         // Quotes inside comments are not special.
-        assert_eq!(statements("SELECT 1 /* ' */; SELECT '*/'"), ["SELECT 1", "SELECT '*/'"]);
+        assert_eq!(
+            statements("SELECT 1 /* ' */; SELECT '*/'"),
+            ["SELECT 1", "SELECT '*/'"]
+        );
     }
 
     #[test]
     fn line_comments_end_at_cr_or_lf() {
-        assert_eq!(statements("SELECT 1 -- x\r; DROP TABLE t"), ["SELECT 1", "DROP TABLE t"]);
-        assert_eq!(statements("SELECT 1 -- x\n; DROP TABLE t"), ["SELECT 1", "DROP TABLE t"]);
+        assert_eq!(
+            statements("SELECT 1 -- x\r; DROP TABLE t"),
+            ["SELECT 1", "DROP TABLE t"]
+        );
+        assert_eq!(
+            statements("SELECT 1 -- x\n; DROP TABLE t"),
+            ["SELECT 1", "DROP TABLE t"]
+        );
     }
 
     #[test]

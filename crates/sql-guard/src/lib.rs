@@ -25,30 +25,35 @@
 //!
 //! # How
 //!
-//! 1. **Lexing and splitting** ([`lexer`](crate)): a lexer that follows Spark's
-//!    `SqlBaseLexer` finds strings (`'…'`, `"…"` with backslash escapes, raw `r'…'`),
-//!    backquoted identifiers, `--` and nested `/* */` comments and `/*+ */` hints, and
-//!    splits the text at the remaining semicolons; empty statements (`;;`, comments only)
-//!    are dropped. Keywords in strings, comments and backticks never decide anything. An
-//!    unterminated string, identifier or comment, `$` outside a string (dollar-quoted
-//!    bodies) or an unquoted `scheme://path` makes the whole text one
-//!    [`StatementKind::Unknown`] write: its statement boundaries are not certain. Spark
-//!    continues a `--` comment past a newline that follows a backslash; when a text relies
-//!    on that, it is classified both ways and refused if either reading has a write.
+//! 1. **Lexing and splitting**: a lexer that follows Spark's `SqlBaseLexer` finds strings
+//!    (`'…'`, `"…"` with backslash escapes, raw `r'…'`), backquoted identifiers, `--` and
+//!    nested `/* */` comments and `/*+ */` hints, and splits the text at the remaining
+//!    semicolons; empty statements (`;;`, comments only) are dropped. Keywords in strings,
+//!    comments and backticks never decide anything. An unterminated string, identifier or
+//!    comment, `$` outside a string (dollar-quoted bodies), an unquoted `scheme://path`, or
+//!    a word ending in `r` glued to a string that ends elsewhere if raw, makes the whole
+//!    text one [`StatementKind::Unknown`] write: its statement boundaries are not certain.
+//!    Spark continues a `--` comment past a newline that follows a backslash; when a text
+//!    relies on that, it is classified both ways and refused if either reading writes.
 //! 2. **Leading keyword** (parentheses skipped for queries): only `SELECT`, `WITH`,
 //!    `VALUES`, `TABLE`, `FROM`, `SHOW`, `DESCRIBE`/`DESC`, `EXPLAIN`, `USE` and `SET` can
 //!    start a read; every other keyword maps to a write kind without further parsing.
-//! 3. **Token scan** of query-shaped statements (and `DESCRIBE`): the words `INSERT`,
-//!    `INTO`, `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` outside strings, comments and
-//!    backticks make it a write (an identifier with such a name must be backquoted), as
-//!    does `USING` followed by a string.
-//! 4. **sqlparser** (0.62, `DatabricksDialect`): statements that are still reads are parsed
-//!    from a canonical text (comments and hints removed, string escapes neutralized, so
-//!    sqlparser's tokenizer cannot disagree with step 1). If the tree parses and is not on
-//!    the explicit list of read statements (or nests a write, or `EXPLAIN`s one), the
-//!    statement is refused. If sqlparser cannot parse it, which is common for valid
-//!    Databricks syntax (`DESCRIBE HISTORY`, `raw:field`, `LATERAL VIEW`, `FROM t SELECT`…),
-//!    steps 2 and 3 alone decide. Statements longer than 16 KiB skip this step.
+//!    `EXPLAIN` and `DESCRIBE QUERY` classify the statement they wrap with these same rules.
+//! 3. **Token scan** of query-shaped statements (and `DESCRIBE`), the fallback when
+//!    sqlparser cannot parse and a second check when it can: the words `INSERT`, `INTO`,
+//!    `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` outside strings, comments, hints and
+//!    backticks make the statement a write (an identifier with such a name must be
+//!    backquoted), as does `USING` followed by a string.
+//! 4. **sqlparser** (0.62, `DatabricksDialect`): queries that are still reads are parsed
+//!    from a canonical text (comments and hints removed, string escapes neutralized, so that
+//!    sqlparser's tokenizer cannot draw boundaries differently from step 1). If the tree is
+//!    not on the explicit list of read statements, or nests a write anywhere (a CTE or set
+//!    operand that is `INSERT`/`UPDATE`/`DELETE`/`MERGE`, `SELECT … INTO`, a locking
+//!    clause), the statement is refused. When sqlparser cannot parse the statement, which is
+//!    common for valid Databricks syntax (`FROM t SELECT`, `TABLE t`, `t@v1`, `DIV`, raw
+//!    strings…), steps 2 and 3 alone decide. sqlparser backtracks exponentially on some
+//!    nestings (`POSITION(POSITION(…`), so statements over 2,000 tokens or too deeply
+//!    nested for their length skip this step.
 //!
 //! The guard never panics, on any input.
 

@@ -45,22 +45,24 @@ fn unknown() -> Rule {
 /// Classifies one statement given its tokens (between two semicolons). `None` when it has
 /// only whitespace and comments.
 pub(crate) fn classify_statement(src: &str, tokens: &[Token]) -> Option<Classified> {
-    let sig: Vec<Token> = tokens.iter().copied().filter(Token::is_significant).collect();
-    let has_comments = tokens.iter().any(|t| t.kind == TokenKind::Comment);
-    classify_significant(src, &sig, has_comments, 0)
+    let sig: Vec<Token> = tokens
+        .iter()
+        .copied()
+        .filter(Token::is_significant)
+        .collect();
+    classify_significant(src, &sig, 0)
 }
 
 /// Classifies one statement given its significant tokens (no whitespace, no comments, no
-/// semicolons); `has_comments` says whether the statement had comments.
-fn classify_significant(
-    src: &str,
-    sig: &[Token],
-    has_comments: bool,
-    depth: usize,
-) -> Option<Classified> {
+/// semicolons).
+fn classify_significant(src: &str, sig: &[Token], depth: usize) -> Option<Classified> {
     let (first, last) = (sig.first()?, sig.last()?);
-    let text = src.get(first.start..last.end).unwrap_or("").trim().to_string();
-    let rule = statement_rule(src, sig, has_comments, depth);
+    let text = src
+        .get(first.start..last.end)
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let rule = statement_rule(src, sig, depth);
     Some(Classified {
         kind: rule.kind,
         verdict: rule.verdict,
@@ -69,12 +71,15 @@ fn classify_significant(
     })
 }
 
-fn statement_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
+fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
     if depth > MAX_DEPTH {
         return write(StatementKind::Unknown, "EXPLAIN/DESCRIBE nested too deeply");
     }
     if !hints_balanced(sig) {
-        return write(StatementKind::Unknown, "unterminated or nested hint (`/*+ … */`)");
+        return write(
+            StatementKind::Unknown,
+            "unterminated or nested hint (`/*+ … */`)",
+        );
     }
     let parens = sig.iter().take_while(|t| t.is_punct(src, '(')).count();
     let Some(lead) = sig.get(parens).filter(|t| t.kind == TokenKind::Word) else {
@@ -92,18 +97,19 @@ fn statement_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) ->
             StatementKind::Use,
             "USE only selects the session's current catalog or schema",
         ),
-        "SET" => set_rule(src, sig, has_comments),
-        "EXPLAIN" => explain_rule(src, sig, has_comments, depth),
-        "DESC" | "DESCRIBE" => describe_rule(src, sig, has_comments, depth),
+        "SET" => set_rule(src, sig),
+        "EXPLAIN" => explain_rule(src, sig, depth),
+        "DESC" | "DESCRIBE" => describe_rule(src, sig, depth),
         _ => keyword_rule(&keyword),
     };
     // Only queries go to sqlparser: `EXPLAIN`/`DESCRIBE QUERY` already classified their
     // inner query this way, and nested `EXPLAIN`s make sqlparser recurse through frames
     // large enough to overflow a thread stack.
-    if rule.verdict == Verdict::Read && rule.kind == StatementKind::Query {
-        if let Some(refused) = ast_refusal(src, sig, &keyword) {
-            return refused;
-        }
+    if rule.verdict == Verdict::Read
+        && rule.kind == StatementKind::Query
+        && let Some(refused) = ast_refusal(src, sig, &keyword)
+    {
+        return refused;
     }
     rule
 }
@@ -111,14 +117,45 @@ fn statement_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) ->
 /// Parses the statement with sqlparser and returns a refusal if its tree is not a read.
 /// A statement sqlparser cannot parse keeps the token rules' verdict.
 fn ast_refusal(src: &str, sig: &[Token], keyword: &str) -> Option<Rule> {
+    if ast::parse_cost(sig.len(), nesting(src, sig)) > ast::PARSE_COST_BUDGET {
+        return None;
+    }
     let statements = ast::parse(&canonical_sql(src, sig)?)?;
     statements
         .iter()
         .find_map(|statement| match ast::verdict(statement) {
             AstVerdict::Read => None,
             AstVerdict::Write(Some((kind, reason))) => Some(write(kind, reason)),
-            AstVerdict::Write(None) => Some(keyword_rule(keyword)),
+            AstVerdict::Write(None) => Some(match keyword_rule(keyword) {
+                rule if rule.kind == StatementKind::Unknown => write(
+                    StatementKind::Unknown,
+                    "sqlparser reads this statement as something other than a query",
+                ),
+                rule => rule,
+            }),
         })
+}
+
+/// The nesting measure of [`ast::parse_cost`]: deepest parentheses/brackets, plus one per
+/// `INTERVAL` and per `->`.
+fn nesting(src: &str, sig: &[Token]) -> u32 {
+    let (mut depth, mut deepest, mut extra) = (0u32, 0u32, 0u32);
+    for (i, token) in sig.iter().enumerate() {
+        if token.is_punct(src, '(') || token.is_punct(src, '[') {
+            depth = depth.saturating_add(1);
+            deepest = deepest.max(depth);
+        } else if token.is_punct(src, ')') || token.is_punct(src, ']') {
+            depth = depth.saturating_sub(1);
+        } else if token.is_word(src, "INTERVAL")
+            || (token.is_punct(src, '-')
+                && sig
+                    .get(i + 1)
+                    .is_some_and(|next| next.start == token.end && next.is_punct(src, '>')))
+        {
+            extra = extra.saturating_add(1);
+        }
+    }
+    deepest.saturating_add(extra)
 }
 
 /// `SELECT`, `WITH`, `VALUES`, `TABLE`, `FROM` (Databricks accepts `FROM t SELECT …`), maybe
@@ -133,10 +170,18 @@ fn query_rule(src: &str, sig: &[Token]) -> Rule {
 
 /// Finds a keyword that makes a query-shaped statement write: `INSERT`, `INTO` (`SELECT …
 /// INTO`, `FROM t INSERT INTO …`), `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` (also in CTEs),
-/// or `USING '<script>'` (`TRANSFORM … USING` runs an external program).
+/// or `USING '<script>'` (`TRANSFORM … USING` runs an external program). Hints (already
+/// checked to be balanced) are skipped.
 fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
+    let mut in_hint = false;
     sig.iter().enumerate().find_map(|(i, token)| {
-        if token.kind != TokenKind::Word {
+        // Hint content (`/*+ MERGE(t) */` is a join hint) is hint names and parameters.
+        match token.kind {
+            TokenKind::HintStart => in_hint = true,
+            TokenKind::HintEnd => in_hint = false,
+            _ => {}
+        }
+        if in_hint || token.kind != TokenKind::Word {
             return None;
         }
         let word = token.text(src).to_ascii_uppercase();
@@ -169,7 +214,7 @@ fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
 
 /// `SET`: listing (`SET`, `SET -v`), showing one value (`SET key`) and `SET TIME ZONE` are
 /// session-only reads; `SET key = value`, `SET VAR[IABLE] …` and anything else are refused.
-fn set_rule(src: &str, sig: &[Token], has_comments: bool) -> Rule {
+fn set_rule(src: &str, sig: &[Token]) -> Rule {
     let rest = sig.get(1..).unwrap_or_default();
     match rest {
         [] => return read(StatementKind::Set, "SET lists the session configuration"),
@@ -184,17 +229,20 @@ fn set_rule(src: &str, sig: &[Token], has_comments: bool) -> Rule {
         }
         _ => {}
     }
-    // Spark matches `SET key = value` on the statement's raw text, comments included, so
-    // only a plain dotted key without comments is accepted.
-    let plain_key = !has_comments
-        && rest.first().is_some_and(|t| {
-            t.kind == TokenKind::Word && !t.is_word(src, "VAR") && !t.is_word(src, "VARIABLE")
-        })
-        && rest
-            .iter()
-            .all(|t| t.kind == TokenKind::Word || t.is_punct(src, '.'));
+    // Spark matches `SET key = value` on the statement's raw text (comments included) with
+    // a key made of letters, digits, `_`, `.`, `:`, `\` and spaces: a comment cannot hide
+    // the `=` of an assignment, since `/` and `-` end the key. A key that is only words and
+    // dots, with no `=`, shows a value.
+    let plain_key = rest.first().is_some_and(|t| {
+        t.kind == TokenKind::Word && !t.is_word(src, "VAR") && !t.is_word(src, "VARIABLE")
+    }) && rest
+        .iter()
+        .all(|t| t.kind == TokenKind::Word || t.is_punct(src, '.'));
     if plain_key {
-        read(StatementKind::Set, "SET <key> shows one configuration value")
+        read(
+            StatementKind::Set,
+            "SET <key> shows one configuration value",
+        )
     } else {
         write(
             StatementKind::Set,
@@ -205,12 +253,19 @@ fn set_rule(src: &str, sig: &[Token], has_comments: bool) -> Rule {
 
 /// `EXPLAIN [EXTENDED|CODEGEN|COST|FORMATTED|LOGICAL|VERBOSE|ANALYZE] <statement>`: a read
 /// only when the explained statement is one (`EXPLAIN ANALYZE` executes it).
-fn explain_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
+fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
     let mut j = 1;
     while let Some(token) = sig.get(j) {
-        let is_modifier = ["EXTENDED", "CODEGEN", "COST", "FORMATTED", "LOGICAL", "VERBOSE"]
-            .iter()
-            .any(|m| token.is_word(src, m));
+        let is_modifier = [
+            "EXTENDED",
+            "CODEGEN",
+            "COST",
+            "FORMATTED",
+            "LOGICAL",
+            "VERBOSE",
+        ]
+        .iter()
+        .any(|m| token.is_word(src, m));
         // `EXPLAIN ANALYZE TABLE t …` could explain `ANALYZE TABLE`: then ANALYZE stays.
         let is_analyze = token.is_word(src, "ANALYZE")
             && !sig
@@ -222,7 +277,7 @@ fn explain_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> R
         j += 1;
     }
     let inner = sig.get(j..).unwrap_or_default();
-    match classify_significant(src, inner, has_comments, depth + 1) {
+    match classify_significant(src, inner, depth + 1) {
         None => write(StatementKind::Explain, "EXPLAIN without a statement"),
         Some(inner) if inner.verdict == Verdict::Read => read(
             StatementKind::Explain,
@@ -241,7 +296,7 @@ fn explain_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> R
 
 /// `DESCRIBE`/`DESC` of a table, function, catalog, schema, volume, `DETAIL`, `HISTORY`…
 /// is a read; `DESCRIBE [QUERY] <query>` is a read when the query is.
-fn describe_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> Rule {
+fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
     let Some(next) = sig.get(1) else {
         return unknown();
     };
@@ -263,9 +318,12 @@ fn describe_rule(src: &str, sig: &[Token], has_comments: bool, depth: usize) -> 
         };
     };
     let inner = sig.get(from..).unwrap_or_default();
-    match classify_significant(src, inner, has_comments, depth + 1) {
+    match classify_significant(src, inner, depth + 1) {
         Some(inner) if inner.verdict == Verdict::Read && inner.kind == StatementKind::Query => {
-            read(StatementKind::Describe, "DESCRIBE QUERY of a read query only reads")
+            read(
+                StatementKind::Describe,
+                "DESCRIBE QUERY of a read query only reads",
+            )
         }
         Some(inner) => write(
             StatementKind::Describe,
@@ -320,9 +378,9 @@ fn keyword_rule(keyword: &str) -> Rule {
         ),
         "RESET" => write(K::Set, "RESET changes the session configuration"),
         "ADD" | "LIST" | "GET" | "PUT" | "REMOVE" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK"
-        | "DECLARE" | "IF" | "FOR" | "WHILE" | "LOOP" | "REPEAT" | "CASE" | "LEAVE"
-        | "ITERATE" | "SIGNAL" | "RESIGNAL" | "RETURN" | "KILL" | "LOCK" | "UNLOCK"
-        | "EXPORT" | "IMPORT" | "DFS" | "APPLY" => write(
+        | "DECLARE" | "IF" | "FOR" | "WHILE" | "LOOP" | "REPEAT" | "CASE" | "LEAVE" | "ITERATE"
+        | "SIGNAL" | "RESIGNAL" | "RETURN" | "KILL" | "LOCK" | "UNLOCK" | "EXPORT" | "IMPORT"
+        | "DFS" | "APPLY" => write(
             K::Other(keyword.to_string()),
             format!("{keyword} is not a read statement"),
         ),
@@ -352,10 +410,13 @@ fn canonical_sql(src: &str, sig: &[Token]) -> Option<String> {
             }
             continue;
         }
-        if gap {
+        let text = token.text(src);
+        // Keep apart characters that sqlparser would join into a comment marker (`*/*`,
+        // `//`); they are separate tokens for Databricks too.
+        let joins = out.ends_with(['/', '*', '-']) && text.starts_with(['/', '*', '-']);
+        if gap || joins {
             out.push(' ');
         }
-        let text = token.text(src);
         match token.kind {
             TokenKind::HintStart => in_hint = true,
             TokenKind::String { quote, raw } => {

@@ -15,23 +15,27 @@ use crate::error::Error;
 use crate::http::DatabricksClient;
 use crate::services::sql::{ExternalLink, ResultData};
 
-/// The rows of one chunk.
+/// The wanted rows of one chunk.
 #[derive(Debug, Clone, Default)]
 pub struct ChunkRows {
     pub chunk_index: i64,
+    /// Offset (in the whole result) of the first row in `rows`.
     pub row_offset: i64,
     pub rows: Vec<Vec<Option<String>>>,
     pub next_chunk_index: Option<i64>,
 }
 
 impl DatabricksClient {
-    /// The rows of `chunk` (of statement `statement_id`, whose manifest says `format`),
-    /// downloading its external links if it has them.
+    /// The rows of `chunk` (of statement `statement_id`, whose manifest says `format`)
+    /// whose offsets in the whole result fall in `wanted`, downloading its external
+    /// links if it has them. Rows outside `wanted` are never turned into text, so a
+    /// page of 100 rows out of a 100,000-row chunk costs memory for 100 rows.
     pub async fn chunk_rows(
         &self,
         statement_id: &str,
         format: &str,
         chunk: ResultData,
+        wanted: std::ops::Range<u64>,
     ) -> Result<ChunkRows, Error> {
         let next_from_links = chunk.external_links.last().and_then(|l| l.next_chunk_index);
         let mut out = ChunkRows {
@@ -41,12 +45,14 @@ impl DatabricksClient {
             next_chunk_index: chunk.next_chunk_index.or(next_from_links),
         };
         if let Some(data) = chunk.data_array {
-            out.rows = data;
+            let start = chunk.row_offset.max(0) as u64;
+            let skip = wanted.start.saturating_sub(start) as usize;
+            let take = wanted.end.saturating_sub(start.max(wanted.start)) as usize;
+            out.row_offset = (start + skip as u64) as i64;
+            out.rows = data.into_iter().skip(skip).take(take).collect();
             return Ok(out);
         }
-        if let Some(first) = chunk.external_links.first() {
-            out.row_offset = first.row_offset;
-        }
+        let mut first_kept: Option<u64> = None;
         for link in &chunk.external_links {
             let bytes = match self.download_external_link(link).await {
                 Ok(b) => b,
@@ -65,8 +71,16 @@ impl DatabricksClient {
                 }
                 Err(e) => return Err(e),
             };
-            out.rows.extend(decode(format, &bytes)?);
+            let link_start = link.row_offset.max(0) as u64;
+            let skip = wanted.start.saturating_sub(link_start) as usize;
+            let take = wanted.end.saturating_sub(link_start.max(wanted.start)) as usize;
+            if take == 0 {
+                continue;
+            }
+            first_kept.get_or_insert(link_start + skip as u64);
+            out.rows.extend(decode(format, &bytes, skip, take)?);
         }
+        out.row_offset = first_kept.map_or(out.row_offset, |o| o as i64);
         Ok(out)
     }
 
@@ -117,14 +131,21 @@ impl DatabricksClient {
     }
 }
 
-/// Decodes a downloaded chunk of the given manifest format.
-pub fn decode(format: &str, bytes: &[u8]) -> Result<Vec<Vec<Option<String>>>, Error> {
+/// Decodes rows `skip..skip + take` of a downloaded chunk of the given manifest format.
+pub fn decode(
+    format: &str,
+    bytes: &[u8],
+    skip: usize,
+    take: usize,
+) -> Result<Vec<Vec<Option<String>>>, Error> {
     match format {
-        "ARROW_STREAM" => decode_arrow(bytes),
-        "JSON_ARRAY" | "" => serde_json::from_slice(bytes).map_err(|e| Error::Decode {
-            endpoint: "external link".into(),
-            detail: format!("the JSON_ARRAY chunk is not valid: {e}"),
-        }),
+        "ARROW_STREAM" => decode_arrow(bytes, skip, take),
+        "JSON_ARRAY" | "" => serde_json::from_slice::<Vec<Vec<Option<String>>>>(bytes)
+            .map(|rows| rows.into_iter().skip(skip).take(take).collect())
+            .map_err(|e| Error::Decode {
+                endpoint: "external link".into(),
+                detail: format!("the JSON_ARRAY chunk is not valid: {e}"),
+            }),
         other => Err(Error::Decode {
             endpoint: "external link".into(),
             detail: format!("result format {other} is not supported by this client"),
@@ -132,8 +153,13 @@ pub fn decode(format: &str, bytes: &[u8]) -> Result<Vec<Vec<Option<String>>>, Er
     }
 }
 
-/// An Arrow IPC stream as rows of text cells (NULL as `None`).
-pub fn decode_arrow(bytes: &[u8]) -> Result<Vec<Vec<Option<String>>>, Error> {
+/// Rows `skip..skip + take` of an Arrow IPC stream as text cells (NULL as `None`).
+/// Rows outside the window are never formatted.
+pub fn decode_arrow(
+    bytes: &[u8],
+    mut skip: usize,
+    mut take: usize,
+) -> Result<Vec<Vec<Option<String>>>, Error> {
     let bad = |e: arrow_schema::ArrowError| Error::Decode {
         endpoint: "external link".into(),
         detail: format!("the Arrow result chunk is not valid: {e}"),
@@ -142,13 +168,26 @@ pub fn decode_arrow(bytes: &[u8]) -> Result<Vec<Vec<Option<String>>>, Error> {
         arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None).map_err(bad)?;
     let mut rows = Vec::new();
     for batch in reader {
-        append_batch(&batch.map_err(bad)?, &mut rows).map_err(bad)?;
+        if take == 0 {
+            break;
+        }
+        let batch = batch.map_err(bad)?;
+        let n = batch.num_rows();
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let end = (skip + take).min(n);
+        append_rows(&batch, skip..end, &mut rows).map_err(bad)?;
+        take -= end - skip;
+        skip = 0;
     }
     Ok(rows)
 }
 
-fn append_batch(
+fn append_rows(
     batch: &RecordBatch,
+    range: std::ops::Range<usize>,
     rows: &mut Vec<Vec<Option<String>>>,
 ) -> Result<(), arrow_schema::ArrowError> {
     let options = FormatOptions::default().with_display_error(true);
@@ -157,8 +196,8 @@ fn append_batch(
         .iter()
         .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
         .collect::<Result<Vec<_>, _>>()?;
-    rows.reserve(batch.num_rows());
-    for r in 0..batch.num_rows() {
+    rows.reserve(range.len());
+    for r in range {
         let row = batch
             .columns()
             .iter()
@@ -201,7 +240,7 @@ mod tests {
             assert!(w.write(&batch).is_ok());
             assert!(w.finish().is_ok());
         }
-        let rows = decode_arrow(&buf).ok();
+        let rows = decode_arrow(&buf, 0, 10).ok();
         assert_eq!(
             rows,
             Some(vec![
@@ -209,6 +248,10 @@ mod tests {
                 vec![Some("2".into()), None]
             ])
         );
-        assert!(decode_arrow(b"garbage").is_err());
+        assert_eq!(
+            decode_arrow(&buf, 1, 1).ok(),
+            Some(vec![vec![Some("2".into()), None]])
+        );
+        assert!(decode_arrow(b"garbage", 0, 1).is_err());
     }
 }

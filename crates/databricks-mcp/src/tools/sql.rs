@@ -48,7 +48,7 @@ pub struct RunSqlArgs {
     /// Cap on the rows the warehouse produces (like LIMIT, but the answer says the result was truncated).
     #[serde(default)]
     pub row_limit: Option<i64>,
-    /// Text form of the rows: compact (default, fewest tokens), markdown, csv or json.
+    /// Text form of the rows: csv (default, fewest tokens), compact (pipe table), markdown or json.
     #[serde(default)]
     pub format: Option<TextFormat>,
 }
@@ -77,7 +77,7 @@ pub struct GetSqlResultArgs {
     /// Most rows to show (1-1000).
     #[serde(default)]
     pub limit: Option<u32>,
-    /// Text form of the rows: compact (default, fewest tokens), markdown, csv or json.
+    /// Text form of the rows: csv (default, fewest tokens), compact (pipe table), markdown or json.
     #[serde(default)]
     pub format: Option<TextFormat>,
 }
@@ -123,9 +123,9 @@ pub struct ListWarehousesArgs {
     pub cursor: Option<String>,
 }
 
-const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) on a Databricks SQL warehouse and get the rows as a compact table. Use it to answer questions from data; discover tables first with list_catalogs/list_schemas/list_tables or get_table_schema. Writes (INSERT, UPDATE, DELETE, MERGE, CREATE, DROP, ...) are refused: the server is read-only. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) on a Databricks SQL warehouse and get the rows as CSV. Use it to answer questions from data; discover tables first with list_catalogs/list_schemas/list_tables or get_table_schema. Writes (INSERT, UPDATE, DELETE, MERGE, CREATE, DROP, ...) are refused: the server is read-only. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
 
-const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as a compact table. Reads and, because the operator enabled writes, also INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check any statement that changes data. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as CSV. Reads and, because the operator enabled writes, also INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check any statement that changes data. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
 
 pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
     let run_sql = ToolDef::new(
@@ -492,6 +492,7 @@ async fn answer(
             Some(t) if shown == 0 && offset >= t => text.push_str(&format!(
                 "No rows at offset {offset}: the result has {t} rows."
             )),
+            Some(t) if offset == 0 && shown == t => text.push_str(&format!("All {t} rows.")),
             Some(t) => text.push_str(&format!(
                 "Rows {}–{} of {t} shown.",
                 if shown == 0 { offset } else { offset + 1 },
@@ -584,17 +585,17 @@ async fn fetch_rows(
     };
     loop {
         let index = chunk.chunk_index;
-        let read = client.chunk_rows(id, &format, chunk).await.map_err(|e| {
-            ToolError::upstream(&format!("Reading chunk {index} of statement {id}"), e)
-        })?;
-        let chunk_offset = read.row_offset.max(0) as u64;
-        for (i, row) in read.rows.into_iter().enumerate() {
-            if chunk_offset + i as u64 >= offset {
-                rows.push(row);
-                if rows.len() >= limit {
-                    return Ok(rows);
-                }
-            }
+        let wanted = (offset + rows.len() as u64)..(offset + limit as u64);
+        let read = client
+            .chunk_rows(id, &format, chunk, wanted)
+            .await
+            .map_err(|e| {
+                ToolError::upstream(&format!("Reading chunk {index} of statement {id}"), e)
+            })?;
+        rows.extend(read.rows);
+        if rows.len() >= limit {
+            rows.truncate(limit);
+            return Ok(rows);
         }
         match read.next_chunk_index {
             Some(next) => chunk = fetch_chunk(client, id, next).await?,

@@ -18,14 +18,14 @@ async fn run_sql_query_returns_rows_and_names_the_warehouse() {
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
     assert!(
-        t.starts_with("order_id | customer | amount | ordered_at | tags"),
+        t.starts_with("order_id,customer,amount,ordered_at,tags"),
         "{t}"
     );
     assert!(
-        t.contains("1002 | alice | NULL"),
-        "NULL is shown as NULL: {t}"
+        t.contains("1002,alice,,"),
+        "NULL is an empty CSV field: {t}"
     );
-    assert!(t.contains("Rows 1–3 of 3 shown."), "{t}");
+    assert!(t.contains("All 3 rows."), "{t}");
     assert!(
         t.contains("abcdef0123456789"),
         "the answer names the warehouse: {t}"
@@ -223,7 +223,7 @@ async fn pending_statement_is_polled_to_completion() {
         .call("run_sql_query", json!({"query": "SELECT x FROM slow"}))
         .await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("Rows 1–2 of 2 shown."), "{}", text(&r));
+    assert!(text(&r).contains("All 2 rows."), "{}", text(&r));
     assert!(crate::support::requests(&h.emulator, "GET", "/api/2.0/sql/statements/").len() >= 3);
 }
 
@@ -265,9 +265,7 @@ async fn list_warehouses_shows_state_size_and_type() {
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
     assert!(
-        t.contains(
-            "abcdef0123456789 | Serverless Starter Warehouse | RUNNING | Small | serverless"
-        ),
+        t.contains("abcdef0123456789|Serverless Starter Warehouse|RUNNING|Small|serverless"),
         "{t}"
     );
 }
@@ -278,7 +276,7 @@ async fn catalog_tools_return_fixture_data() {
     let r = h.call("list_catalogs", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(
-        text(&r).contains("main | MANAGED_CATALOG | Main catalog"),
+        text(&r).contains("main|MANAGED_CATALOG|Main catalog"),
         "{}",
         text(&r)
     );
@@ -312,7 +310,7 @@ async fn catalog_tools_return_fixture_data() {
     assert!(!is_error(&r), "{}", text(&r));
     let t = text(&r);
     assert!(
-        t.contains("order_id | bigint | false | Primary key"),
+        t.contains("order_id|bigint|false|Primary key"),
         "column comments are shown: {t}"
     );
     assert!(t.contains("One row per order"), "{t}");
@@ -396,18 +394,14 @@ async fn compute_pipelines_and_workspace_tools() {
     let r = h.call("list_clusters", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(
-        text(&r).contains("0923-164208-meows279 | alice-dev | RUNNING"),
+        text(&r).contains("0923-164208-meows279|alice-dev|RUNNING"),
         "{}",
         text(&r)
     );
 
     let r = h.call("list_delta_pipelines", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));
-    assert!(
-        text(&r).contains("orders_dlt | IDLE | HEALTHY"),
-        "{}",
-        text(&r)
-    );
+    assert!(text(&r).contains("orders_dlt|IDLE|HEALTHY"), "{}", text(&r));
 
     let r = h.call("list_notebooks", json!({})).await;
     assert!(!is_error(&r), "{}", text(&r));

@@ -1,0 +1,521 @@
+//! The Databricks REST API subset, on loopback, with bearer-token authentication.
+//!
+//! One fallback handler reads the request, authenticates it and dispatches on
+//! (method, path segments) to the service modules; every error body is
+//! `{"error_code", "message"}` as Databricks sends it.
+
+pub(crate) mod catalog;
+pub(crate) mod compute;
+pub(crate) mod files;
+pub(crate) mod jobs;
+pub(crate) mod pipelines;
+pub(crate) mod statements;
+pub(crate) mod vector_search;
+pub(crate) mod workspace;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::engine::Engine;
+use crate::error::LocalError;
+use crate::layout::Layout;
+use crate::{RunningApi, WAREHOUSE_ID};
+
+/// Largest request body (volume uploads are the big ones).
+const MAX_BODY: usize = 512 * 1024 * 1024;
+
+/// State shared by every server of one workspace.
+pub(crate) struct Shared {
+    pub layout: Layout,
+    pub engine: Engine,
+    pub statements: statements::Statements,
+    pub jobs: jobs::Jobs,
+    pub pipelines: pipelines::Pipelines,
+    pub started_ms: i64,
+}
+
+impl Shared {
+    pub fn new(layout: Layout, engine: Engine) -> Result<Shared, LocalError> {
+        let jobs = jobs::Jobs::load(&layout)?;
+        let pipelines = pipelines::Pipelines::load(&layout)?;
+        Ok(Shared {
+            layout,
+            engine,
+            statements: statements::Statements::default(),
+            jobs,
+            pipelines,
+            started_ms: crate::layout::now_ms(),
+        })
+    }
+
+    pub fn allow_writes(&self) -> bool {
+        self.engine.allow_writes
+    }
+}
+
+/// One server: the shared workspace plus this listener's URL and token.
+pub(crate) struct Api {
+    pub shared: Arc<Shared>,
+    pub base_url: String,
+    token: String,
+}
+
+pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<RunningApi, LocalError> {
+    if !addr.ip().is_loopback() {
+        return Err(LocalError::NotLoopback(addr));
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| LocalError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| LocalError::Bind { addr, source })?;
+    let base_url = match local {
+        SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+    };
+    let token = format!(
+        "dapi{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let api = Arc::new(Api {
+        shared,
+        base_url: base_url.clone(),
+        token: token.clone(),
+    });
+    let app = Router::new().fallback(handle).with_state(api);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = server.await {
+            tracing::warn!("local workspace API stopped: {e}");
+        }
+    });
+    tracing::info!("local workspace API listening on {base_url}");
+    Ok(RunningApi {
+        base_url,
+        token,
+        addr: local,
+        stop,
+        task,
+    })
+}
+
+/// A request as the handlers see it.
+pub(crate) struct Req {
+    pub method: String,
+    /// Decoded path segments (without the leading empty one).
+    pub segs: Vec<String>,
+    pub raw_path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub json: Value,
+}
+
+impl Req {
+    pub fn q(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn q_bool(&self, name: &str) -> Option<bool> {
+        self.q(name).map(|v| v.eq_ignore_ascii_case("true"))
+    }
+    pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
+        match self.q(name) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse::<i64>().map(Some).map_err(|_| {
+                error(
+                    400,
+                    "INVALID_PARAMETER_VALUE",
+                    format!("Query parameter '{name}' must be an integer, got '{v}'."),
+                )
+            }),
+        }
+    }
+    pub fn body_str(&self, name: &str) -> Option<&str> {
+        self.json.get(name).and_then(Value::as_str)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub(crate) type HandlerResult = Result<Response, Response>;
+
+async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                413,
+                "REQUEST_ENTITY_TOO_LARGE",
+                format!("Could not read the request body: {e}"),
+            );
+        }
+    };
+    let raw_path = parts.uri.path().to_string();
+    let segs: Vec<String> = raw_path.split('/').skip(1).map(percent_decode).collect();
+    let json: Value = if body.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let req = Req {
+        method: parts.method.as_str().to_ascii_uppercase(),
+        segs,
+        raw_path,
+        query: parse_query(parts.uri.query()),
+        headers: parts.headers,
+        body,
+        json,
+    };
+    if req.segs.first().map(String::as_str) == Some("__local") {
+        return statements::download(&api, &req).unwrap_or_else(|e| e);
+    }
+    if !authorized(&api.token, &req) {
+        return error(
+            401,
+            "UNAUTHENTICATED",
+            "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the local workspace printed.",
+        );
+    }
+    let method = req.method.clone();
+    let s: Vec<&str> = req.segs.iter().map(String::as_str).collect();
+    let result = route(&api, &req, &method, &s).await;
+    match result {
+        Some(Ok(r)) | Some(Err(r)) => r,
+        None => error(
+            404,
+            "ENDPOINT_NOT_FOUND",
+            format!(
+                "No API found for '{} {}' in the local workspace.",
+                req.method, req.raw_path
+            ),
+        ),
+    }
+}
+
+async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<HandlerResult> {
+    let sh = &api.shared;
+    Some(match (method, s) {
+        // SQL statements
+        ("POST", ["api", "2.0", "sql", "statements"] | ["api", "2.0", "sql", "statements", ""]) => {
+            statements::execute(api, req).await
+        }
+        ("GET", ["api", "2.0", "sql", "statements", id]) => statements::get(api, id),
+        ("POST", ["api", "2.0", "sql", "statements", id, "cancel"]) => statements::cancel(api, id),
+        ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
+            statements::chunk(api, id, n)
+        }
+        // Warehouses, clusters, current user
+        ("GET", ["api", "2.0", "sql", "warehouses"]) => compute::list_warehouses(api),
+        ("GET", ["api", "2.0", "sql", "warehouses", id]) => compute::get_warehouse(api, id),
+        (
+            "POST",
+            [
+                "api",
+                "2.0",
+                "sql",
+                "warehouses",
+                id,
+                action @ ("start" | "stop"),
+            ],
+        ) => compute::warehouse_action(id, action),
+        ("GET", ["api", "2.0" | "2.1", "clusters", "list"]) => compute::list_clusters(api, req),
+        ("GET", ["api", "2.0" | "2.1", "clusters", "get"]) => compute::get_cluster(api, req),
+        (
+            "POST",
+            [
+                "api",
+                "2.0" | "2.1",
+                "clusters",
+                action @ ("start" | "restart" | "delete"),
+            ],
+        ) => compute::cluster_action(req, action),
+        ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
+        ("GET", ["api", "2.0", "preview", "scim", "v2", "Me"]) => compute::me(sh),
+        // Unity Catalog
+        ("GET", ["api", "2.1", "unity-catalog", rest @ ..]) => catalog::route(sh, req, rest).await,
+        // Workspace
+        (_, ["api", "2.0", "workspace", op]) => workspace::route(sh, req, method, op),
+        // Files API (volumes)
+        (
+            _,
+            [
+                "api",
+                "2.0",
+                "fs",
+                kind @ ("files" | "directories"),
+                rest @ ..,
+            ],
+        ) => files::route(sh, req, method, kind, rest),
+        // Jobs
+        (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
+            jobs::route(sh, req, method, rest).await
+        }
+        // Pipelines
+        (_, ["api", "2.0", "pipelines", rest @ ..]) => {
+            pipelines::route(sh, req, method, rest).await
+        }
+        // Vector search
+        (_, ["api", "2.0", "vector-search", rest @ ..]) => {
+            vector_search::route(sh, req, method, rest).await
+        }
+        _ => return None,
+    })
+}
+
+fn authorized(token: &str, req: &Req) -> bool {
+    let Some(value) = req.header("authorization") else {
+        return false;
+    };
+    let Some((scheme, given)) = value.split_once(' ') else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return false;
+    }
+    constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn ok(v: Value) -> HandlerResult {
+    Ok(json_response(200, &v))
+}
+
+pub(crate) fn json_response(status: u16, v: &Value) -> Response {
+    let body = serde_json::to_vec(v).unwrap_or_default();
+    let mut r = Response::new(Body::from(body));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
+    json_response(
+        status,
+        &json!({"error_code": code, "message": message.into()}),
+    )
+}
+
+pub(crate) fn bad_request(message: impl Into<String>) -> Response {
+    error(400, "INVALID_PARAMETER_VALUE", message)
+}
+
+pub(crate) fn not_found(code: &str, message: impl Into<String>) -> Response {
+    error(404, code, message)
+}
+
+pub(crate) fn read_only(what: &str) -> Response {
+    error(
+        403,
+        "PERMISSION_DENIED",
+        format!(
+            "{what} is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes)."
+        ),
+    )
+}
+
+pub(crate) fn bytes_response(status: u16, content_type: &str, bytes: Vec<u8>) -> Response {
+    let mut r = Response::new(Body::from(bytes));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+pub(crate) fn empty(status: u16) -> Response {
+    let mut r = ().into_response();
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    r
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Page of a sorted list by an opaque offset token (`max_results`/`page_size` semantics of
+/// Unity Catalog: unset = everything, 0 = server default).
+pub(crate) fn page<T: Clone>(
+    items: &[T],
+    size: Option<i64>,
+    token: Option<&str>,
+    default_size: usize,
+) -> Result<(Vec<T>, Option<String>), Response> {
+    let start = match token.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(t) => decode_token(t).ok_or_else(|| {
+            bad_request(format!(
+                "Invalid page_token '{t}': pass back a token this server returned."
+            ))
+        })?,
+    };
+    let size = match size {
+        None => usize::MAX,
+        Some(n) if n < 0 => {
+            return Err(bad_request(format!(
+                "max_results must be non-negative, got {n}."
+            )));
+        }
+        Some(0) => default_size,
+        Some(n) => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(default_size.max(1)),
+    };
+    let start = start.min(items.len());
+    let end = start.saturating_add(size).min(items.len());
+    let next = (end < items.len()).then(|| encode_token(end));
+    Ok((items[start..end].to_vec(), next))
+}
+
+pub(crate) fn encode_token(offset: usize) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+pub(crate) fn decode_token(t: &str) -> Option<usize> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(t.trim_end_matches('='))
+        .ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
+}
+
+pub(crate) fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(h * 16 + l);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
+    let Some(q) = q else {
+        return Vec::new();
+    };
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (
+                percent_decode(&k.replace('+', " ")),
+                percent_decode(&v.replace('+', " ")),
+            )
+        })
+        .collect()
+}
+
+/// The one warehouse, as `EndpointInfo`.
+pub(crate) fn warehouse_info(api: &Api) -> Value {
+    let host = api
+        .base_url
+        .trim_start_matches("http://")
+        .rsplit_once(':')
+        .map(|(h, _)| h.to_string())
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let port: u16 = api
+        .base_url
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(0);
+    json!({
+        "id": WAREHOUSE_ID,
+        "name": "Local DataFusion engine",
+        "cluster_size": "2X-Small",
+        "min_num_clusters": 1,
+        "max_num_clusters": 1,
+        "num_clusters": 1,
+        "num_active_sessions": 0,
+        "auto_stop_mins": 0,
+        "creator_name": crate::layout::user_name(),
+        "enable_photon": false,
+        "enable_serverless_compute": false,
+        "warehouse_type": "PRO",
+        "spot_instance_policy": "POLICY_UNSPECIFIED",
+        "state": "RUNNING",
+        "channel": {"name": "CHANNEL_NAME_CUSTOM", "dbsql_version": "local-datafusion-55"},
+        "jdbc_url": format!("jdbc:databricks://{host}:{port}/default;transportMode=http;ssl=0;httpPath=/sql/1.0/warehouses/{WAREHOUSE_ID}"),
+        "odbc_params": {"hostname": host, "path": format!("/sql/1.0/warehouses/{WAREHOUSE_ID}"), "protocol": "http", "port": port},
+        "tags": {"custom_tags": [{"key": "engine", "value": "datafusion"}, {"key": "workspace", "value": "local"}]},
+        "health": {"status": "HEALTHY", "summary": "The local engine runs in this process."}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip() {
+        assert_eq!(decode_token(&encode_token(42)), Some(42));
+        assert_eq!(decode_token("garbage"), None);
+    }
+
+    #[test]
+    fn paging() {
+        let items: Vec<i32> = (0..5).collect();
+        let (p, next) = page(&items, Some(2), None, 100).unwrap();
+        assert_eq!(p, vec![0, 1]);
+        let (p, next) = page(&items, Some(2), next.as_deref(), 100).unwrap();
+        assert_eq!(p, vec![2, 3]);
+        let (p, next) = page(&items, Some(2), next.as_deref(), 100).unwrap();
+        assert_eq!((p, next), (vec![4], None));
+        let (all, none) = page(&items, None, None, 2).unwrap();
+        assert_eq!((all.len(), none), (5, None));
+    }
+
+    #[test]
+    fn decodes_percent() {
+        assert_eq!(percent_decode("a%20b"), "a b");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,794 @@
+//! Delta Live Tables / Lakeflow pipelines API 2.0 (REFERENCE.md §6). A pipeline is a spec
+//! file `<dir>/pipelines/<id>.json` whose libraries are SQL files or SQL notebooks of the
+//! workspace defining datasets (`CREATE OR REFRESH MATERIALIZED VIEW name [COMMENT '...'] AS
+//! SELECT ...`). An update refreshes every dataset in dependency order as a Delta table in
+//! the pipeline's catalog and schema (a full recomputation each time). Updates and events
+//! are kept under `<dir>/pipelines/<id>/`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use super::{HandlerResult, Req, Shared, bad_request, error, lock, not_found, ok, read_only};
+use crate::error::LocalError;
+use crate::layout::{self, Layout, now_ms};
+
+pub(crate) struct Pipelines {
+    dir: PathBuf,
+    running: Mutex<HashMap<String, (String, tokio::task::AbortHandle)>>,
+}
+
+impl Pipelines {
+    pub fn load(layout: &Layout) -> Result<Pipelines, LocalError> {
+        let dir = layout.pipelines();
+        std::fs::create_dir_all(&dir).map_err(|e| LocalError::io(&dir, e))?;
+        // Updates interrupted by a stop of the process are marked failed.
+        for id in layout::files(&dir)
+            .iter()
+            .filter_map(|f| f.strip_suffix(".json"))
+        {
+            let ud = dir.join(id).join("updates");
+            for f in layout::files(&ud) {
+                let p = ud.join(&f);
+                if let Ok(mut v) = std::fs::read_to_string(&p)
+                    .map_err(|_| ())
+                    .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|_| ()))
+                    && !is_terminal(v.get("state").and_then(Value::as_str).unwrap_or(""))
+                {
+                    v["state"] = json!("FAILED");
+                    let _ = layout::write_atomic(&p, v.to_string().as_bytes());
+                }
+            }
+        }
+        Ok(Pipelines {
+            dir,
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn specs(&self) -> BTreeMap<String, (Value, i64)> {
+        let mut out = BTreeMap::new();
+        for f in layout::files(&self.dir) {
+            let Some(id) = f.strip_suffix(".json") else {
+                continue;
+            };
+            let p = self.dir.join(&f);
+            let spec = std::fs::read_to_string(&p)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .unwrap_or_else(|| json!({"name": format!("{id} (invalid JSON spec)")}));
+            out.insert(id.to_string(), (spec, layout::mtime_ms(&p)));
+        }
+        out
+    }
+
+    fn spec(&self, id: &str) -> Option<(Value, i64)> {
+        if !layout::valid_segment(id) {
+            return None;
+        }
+        self.specs().remove(id)
+    }
+
+    fn updates_dir(&self, id: &str) -> PathBuf {
+        self.dir.join(id).join("updates")
+    }
+
+    /// Updates, newest first.
+    fn updates(&self, id: &str) -> Vec<Value> {
+        let ud = self.updates_dir(id);
+        let mut v: Vec<Value> = layout::files(&ud)
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(ud.join(f)).ok())
+            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+            .collect();
+        v.sort_by_key(|u| {
+            std::cmp::Reverse(u.get("creation_time").and_then(Value::as_i64).unwrap_or(0))
+        });
+        v
+    }
+
+    fn save_update(&self, id: &str, update: &Value) {
+        let uid = update
+            .get("update_id")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
+        let _ = layout::write_atomic(
+            &self.updates_dir(id).join(format!("{uid}.json")),
+            serde_json::to_string_pretty(update)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+    }
+
+    fn event(
+        &self,
+        id: &str,
+        name: &str,
+        update_id: &str,
+        level: &str,
+        event_type: &str,
+        message: &str,
+        extra: Value,
+    ) {
+        let p = self.dir.join(id).join("events.jsonl");
+        let mut ev = json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "timestamp": rfc3339(now_ms()),
+            "level": level,
+            "event_type": event_type,
+            "maturity_level": "STABLE",
+            "message": message,
+            "origin": {"pipeline_id": id, "pipeline_name": name, "update_id": update_id, "cluster_id": crate::CLUSTER_ID},
+        });
+        if let (Some(o), Value::Object(x)) = (ev.as_object_mut(), extra) {
+            for (k, v) in x {
+                o.insert(k, v);
+            }
+        }
+        if let Some(parent) = p.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&p)
+        {
+            let _ = writeln!(f, "{ev}");
+        }
+    }
+
+    fn events(&self, id: &str) -> Vec<Value> {
+        let p = self.dir.join(id).join("events.jsonl");
+        let mut v: Vec<Value> = std::fs::read_to_string(&p)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        v.reverse();
+        v
+    }
+}
+
+fn is_terminal(state: &str) -> bool {
+    matches!(state, "COMPLETED" | "FAILED" | "CANCELED")
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+fn no_pipeline(id: &str) -> axum::response::Response {
+    not_found(
+        "RESOURCE_DOES_NOT_EXIST",
+        format!("Pipeline {id} does not exist."),
+    )
+}
+
+fn name_of(spec: &Value, id: &str) -> String {
+    spec.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or(id)
+        .to_string()
+}
+
+fn state_info(sh: &Shared, id: &str, spec: &Value) -> Value {
+    let updates = sh.pipelines.updates(id);
+    let running = lock(&sh.pipelines.running).contains_key(id);
+    let latest_failed = updates
+        .first()
+        .and_then(|u| u.get("state").and_then(Value::as_str))
+        == Some("FAILED");
+    let mut v = json!({
+        "pipeline_id": id,
+        "name": name_of(spec, id),
+        "state": if running { "RUNNING" } else { "IDLE" },
+        "health": if latest_failed { "UNHEALTHY" } else { "HEALTHY" },
+        "creator_user_name": layout::user_name(),
+        "run_as_user_name": layout::user_name(),
+    });
+    if running {
+        v["cluster_id"] = json!(crate::CLUSTER_ID);
+    }
+    let latest: Vec<Value> = updates
+        .iter()
+        .take(5)
+        .map(|u| {
+            json!({
+                "update_id": u.get("update_id"),
+                "state": u.get("state"),
+                "creation_time": rfc3339(u.get("creation_time").and_then(Value::as_i64).unwrap_or(0)),
+            })
+        })
+        .collect();
+    if !latest.is_empty() {
+        v["latest_updates"] = json!(latest);
+    }
+    v
+}
+
+pub(crate) async fn route(
+    sh: &Arc<Shared>,
+    req: &Req,
+    method: &str,
+    rest: &[&str],
+) -> HandlerResult {
+    match (method, rest) {
+        ("GET", [] | [""]) => list(sh, req),
+        ("POST", [] | [""]) => create(sh, req),
+        ("GET", [id]) => get(sh, id),
+        ("DELETE", [id]) => delete(sh, id),
+        ("GET", [id, "updates"]) => {
+            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+            let updates = sh.pipelines.updates(id);
+            let (items, next) = super::page(
+                &updates,
+                req.q_i64("max_results")?.or(Some(0)),
+                req.q("page_token"),
+                25,
+            )?;
+            let mut v = json!({});
+            if !items.is_empty() {
+                v["updates"] = json!(items);
+            }
+            if let Some(n) = next {
+                v["next_page_token"] = json!(n);
+            }
+            ok(v)
+        }
+        ("GET", [id, "updates", uid]) => {
+            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+            sh.pipelines
+                .updates(id)
+                .into_iter()
+                .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid))
+                .map(|u| ok(json!({"update": u})))
+                .unwrap_or_else(|| {
+                    Err(not_found(
+                        "RESOURCE_DOES_NOT_EXIST",
+                        format!("Update {uid} of pipeline {id} does not exist."),
+                    ))
+                })
+        }
+        ("POST", [id, "updates"]) => {
+            if !sh.allow_writes() {
+                return Err(read_only("Starting a pipeline update"));
+            }
+            let full = req
+                .json
+                .get("full_refresh")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let cause = req.body_str("cause").unwrap_or("API_CALL").to_string();
+            let (uid, _) = start_update(sh, id, full, &cause)?;
+            ok(json!({"update_id": uid}))
+        }
+        ("POST", [id, "stop"]) => {
+            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+            if let Some((uid, h)) = lock(&sh.pipelines.running).remove(*id) {
+                h.abort();
+                if let Some(mut u) = sh
+                    .pipelines
+                    .updates(id)
+                    .into_iter()
+                    .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid.as_str()))
+                {
+                    u["state"] = json!("CANCELED");
+                    sh.pipelines.save_update(id, &u);
+                }
+            }
+            ok(json!({}))
+        }
+        ("GET", [id, "events"]) => {
+            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+            let mut events = sh.pipelines.events(id);
+            if req
+                .q("order_by")
+                .is_some_and(|o| o.to_ascii_lowercase().contains("asc"))
+            {
+                events.reverse();
+            }
+            if let Some(f) = req.q("filter") {
+                let f = f.to_ascii_uppercase();
+                events.retain(|e| {
+                    let lvl = e.get("level").and_then(Value::as_str).unwrap_or("");
+                    !f.contains("LEVEL") || f.contains(&format!("'{lvl}'"))
+                });
+            }
+            let (items, next) = super::page(
+                &events,
+                req.q_i64("max_results")?.or(Some(0)),
+                req.q("page_token"),
+                100,
+            )?;
+            let mut v = json!({});
+            if !items.is_empty() {
+                v["events"] = json!(items);
+            }
+            if let Some(n) = next {
+                v["next_page_token"] = json!(n);
+            }
+            ok(v)
+        }
+        _ => Err(error(
+            404,
+            "ENDPOINT_NOT_FOUND",
+            format!("No pipelines API '{method} {}'.", rest.join("/")),
+        )),
+    }
+}
+
+fn list(sh: &Shared, req: &Req) -> HandlerResult {
+    let max = req.q_i64("max_results")?.unwrap_or(25);
+    if !(0..=100).contains(&max) {
+        return Err(bad_request(format!(
+            "max_results must be at most 100, got {max}."
+        )));
+    }
+    let filter = req.q("filter").map(str::to_string);
+    let mut statuses: Vec<Value> = sh
+        .pipelines
+        .specs()
+        .iter()
+        .filter(|(_, (spec, _))| match &filter {
+            None => true,
+            Some(f) => matches_filter(f, spec),
+        })
+        .map(|(id, (spec, _))| state_info(sh, id, spec))
+        .collect();
+    let order: Vec<&str> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k == "order_by")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    if let Some(o) = order.first() {
+        let desc = o.to_ascii_lowercase().ends_with("desc");
+        let key = if o.to_ascii_lowercase().starts_with("name") {
+            "name"
+        } else {
+            "pipeline_id"
+        };
+        statuses.sort_by(|a, b| {
+            let x = a.get(key).and_then(Value::as_str).unwrap_or("");
+            let y = b.get(key).and_then(Value::as_str).unwrap_or("");
+            if desc { y.cmp(x) } else { x.cmp(y) }
+        });
+    }
+    let (items, next) = super::page(
+        &statuses,
+        Some(if max == 0 { 25 } else { max }),
+        req.q("page_token"),
+        100,
+    )?;
+    let mut v = json!({});
+    if !items.is_empty() {
+        v["statuses"] = json!(items);
+    }
+    if let Some(n) = next {
+        v["next_page_token"] = json!(n);
+    }
+    ok(v)
+}
+
+/// `name LIKE '%x%'` or `notebook='path'`.
+fn matches_filter(filter: &str, spec: &Value) -> bool {
+    let lower = filter.trim().to_ascii_lowercase();
+    let quoted = filter.split('\'').nth(1).unwrap_or("");
+    if lower.starts_with("name") {
+        let name = spec.get("name").and_then(Value::as_str).unwrap_or("");
+        return crate::commands::show_pattern_matches(quoted, name);
+    }
+    if lower.starts_with("notebook") {
+        return spec
+            .get("libraries")
+            .and_then(Value::as_array)
+            .is_some_and(|libs| {
+                libs.iter()
+                    .any(|l| l.pointer("/notebook/path").and_then(Value::as_str) == Some(quoted))
+            });
+    }
+    true
+}
+
+fn get(sh: &Shared, id: &str) -> HandlerResult {
+    let (spec, mtime) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+    let mut v = state_info(sh, id, &spec);
+    let mut full_spec = spec.clone();
+    full_spec["id"] = json!(id);
+    v["spec"] = full_spec;
+    v["last_modified"] = json!(mtime);
+    ok(v)
+}
+
+fn create(sh: &Shared, req: &Req) -> HandlerResult {
+    if !sh.allow_writes() {
+        return Err(read_only("Creating a pipeline"));
+    }
+    if !req.json.is_object() || req.body_str("name").is_none() {
+        return Err(bad_request(
+            "The pipeline spec must be a JSON object with a name.",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut spec = req.json.clone();
+    if let Some(o) = spec.as_object_mut() {
+        o.remove("dry_run");
+        o.remove("allow_duplicate_names");
+    }
+    layout::write_atomic(
+        &sh.pipelines.dir.join(format!("{id}.json")),
+        serde_json::to_string_pretty(&spec)
+            .unwrap_or_default()
+            .as_bytes(),
+    )
+    .map_err(|e| error(500, "INTERNAL_ERROR", format!("create pipeline: {e}")))?;
+    ok(json!({"pipeline_id": id}))
+}
+
+fn delete(sh: &Shared, id: &str) -> HandlerResult {
+    if !sh.allow_writes() {
+        return Err(read_only("Deleting a pipeline"));
+    }
+    let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+    let _ = std::fs::remove_file(sh.pipelines.dir.join(format!("{id}.json")));
+    let _ = std::fs::remove_dir_all(sh.pipelines.dir.join(id));
+    ok(json!({}))
+}
+
+/// Starts an update in the background: `(update_id, completion)`.
+fn start_update(
+    sh: &Arc<Shared>,
+    id: &str,
+    full_refresh: bool,
+    cause: &str,
+) -> Result<(String, tokio::sync::oneshot::Receiver<Result<(), String>>), axum::response::Response>
+{
+    let (spec, _) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+    let mut running = lock(&sh.pipelines.running);
+    if running.contains_key(id) {
+        return Err(error(
+            409,
+            "RESOURCE_CONFLICT",
+            format!("An update of pipeline {id} is already running."),
+        ));
+    }
+    let uid = uuid::Uuid::new_v4().to_string();
+    let update = json!({
+        "update_id": uid,
+        "pipeline_id": id,
+        "state": "CREATED",
+        "cause": cause,
+        "creation_time": now_ms(),
+        "full_refresh": full_refresh,
+        "cluster_id": crate::CLUSTER_ID,
+        "mode": "DEFAULT",
+        "config": spec,
+    });
+    sh.pipelines.save_update(id, &update);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let shared = sh.clone();
+    let pid = id.to_string();
+    let u2 = uid.clone();
+    let handle = tokio::spawn(async move {
+        let result = run_update(&shared, &pid, &u2, update).await;
+        lock(&shared.pipelines.running).remove(&pid);
+        let _ = tx.send(result);
+    });
+    running.insert(id.to_string(), (uid.clone(), handle.abort_handle()));
+    Ok((uid, rx))
+}
+
+/// Runs an update to completion (for `pipeline_task` of jobs).
+pub(crate) async fn run_update_now(
+    sh: &Arc<Shared>,
+    id: &str,
+    full_refresh: bool,
+    cause: &str,
+) -> Result<String, String> {
+    if !sh.allow_writes() {
+        return Err("Starting a pipeline update is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes).".into());
+    }
+    let (uid, rx) = start_update(sh, id, full_refresh, cause)
+        .map_err(|_| format!("Pipeline {id} does not exist or already has an update running."))?;
+    match rx.await {
+        Ok(Ok(())) => Ok(uid),
+        Ok(Err(e)) => Err(format!("Pipeline {id} update {uid} failed: {e}")),
+        Err(_) => Err(format!("Pipeline {id} update {uid} was stopped.")),
+    }
+}
+
+/// A dataset defined by a pipeline source.
+#[derive(Debug, Clone)]
+struct Dataset {
+    name: String,
+    comment: Option<String>,
+    query: String,
+}
+
+fn parse_datasets(sources: &[String], catalog: &str, schema: &str) -> Result<Vec<Dataset>, String> {
+    let head = regex::Regex::new(
+        r"(?is)^\s*CREATE\s+(?:OR\s+(?:REFRESH|REPLACE)\s+)?(?:PRIVATE\s+|TEMPORARY\s+)?(?:MATERIALIZED\s+VIEW|STREAMING\s+LIVE\s+TABLE|STREAMING\s+TABLE|LIVE\s+TABLE|LIVE\s+VIEW|TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?([`\w.]+)(.*)$",
+    )
+    .map_err(|e| e.to_string())?;
+    let as_query = regex::Regex::new(r"(?is)\bAS\s*(\(|SELECT\b|WITH\b|FROM\b|VALUES\b)")
+        .map_err(|e| e.to_string())?;
+    let comment_re =
+        regex::Regex::new(r"(?is)\bCOMMENT\s+'((?:[^'\\]|\\.)*)'").map_err(|e| e.to_string())?;
+    let live = regex::Regex::new(r"(?i)\bSTREAM\s*\(\s*(?:LIVE\.)?([`\w.]+)\s*\)")
+        .map_err(|e| e.to_string())?;
+    let live_prefix = regex::Regex::new(r"(?i)\bLIVE\.").map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for src in sources {
+        for stmt in crate::script::split_statements(src) {
+            let code: String = stmt
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if code.trim().is_empty() {
+                continue;
+            }
+            let Some(c) = head.captures(&code) else {
+                return Err(format!(
+                    "Pipeline sources may only define datasets (CREATE [OR REFRESH] MATERIALIZED VIEW name AS SELECT ...); cannot run: {}",
+                    code.chars().take(80).collect::<String>()
+                ));
+            };
+            let name = c
+                .get(1)
+                .map(|m| m.as_str().trim_matches('`'))
+                .unwrap_or("")
+                .rsplit('.')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            let rest = c.get(2).map(|m| m.as_str()).unwrap_or("");
+            let Some(m) = as_query.find(rest) else {
+                return Err(format!("Dataset {name} has no AS <query>."));
+            };
+            let before = &rest[..m.start()];
+            let comment = comment_re
+                .captures(before)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().replace("\\'", "'"));
+            let query = rest[m.start() + 2..].trim().to_string();
+            let lower = query.to_ascii_lowercase();
+            if lower.contains("read_files(")
+                || lower.contains("cloud_files(")
+                || lower.contains("read_kafka(")
+            {
+                return Err(format!(
+                    "Dataset {name} reads a streaming source (read_files/cloud_files/read_kafka), which the local workspace does not support."
+                ));
+            }
+            let query = live.replace_all(&query, "$1").to_string();
+            let query = live_prefix
+                .replace_all(&query, format!("`{catalog}`.`{schema}`."))
+                .to_string();
+            out.push(Dataset {
+                name,
+                comment,
+                query,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Orders datasets so that each comes after the datasets its query names.
+fn order(datasets: Vec<Dataset>) -> Result<Vec<Dataset>, String> {
+    let mut remaining = datasets;
+    let mut done: Vec<Dataset> = Vec::new();
+    while !remaining.is_empty() {
+        let names: Vec<String> = remaining
+            .iter()
+            .map(|d| d.name.to_ascii_lowercase())
+            .collect();
+        let pos = remaining.iter().position(|d| {
+            let q = d.query.to_ascii_lowercase();
+            names.iter().all(|n| {
+                n == &d.name.to_ascii_lowercase()
+                    || !regex::Regex::new(&format!(r"\b{}\b", regex::escape(n)))
+                        .is_ok_and(|r| r.is_match(&q))
+            })
+        });
+        match pos {
+            Some(p) => done.push(remaining.remove(p)),
+            None => {
+                return Err(format!(
+                    "The datasets {} depend on each other in a cycle.",
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(done)
+}
+
+async fn run_update(
+    sh: &Arc<Shared>,
+    id: &str,
+    uid: &str,
+    mut update: Value,
+) -> Result<(), String> {
+    let p = &sh.pipelines;
+    let spec = update.get("config").cloned().unwrap_or(json!({}));
+    let name = name_of(&spec, id);
+    let set = |u: &mut Value, state: &str| {
+        u["state"] = json!(state);
+        p.save_update(id, u);
+        p.event(
+            id,
+            &name,
+            uid,
+            "INFO",
+            "update_progress",
+            &format!("Update {} is {state}.", &uid[..8.min(uid.len())]),
+            json!({"details": {"update_progress": {"state": state}}}),
+        );
+    };
+    set(&mut update, "INITIALIZING");
+    let result = refresh(sh, id, uid, &name, &spec).await;
+    match &result {
+        Ok(()) => set(&mut update, "COMPLETED"),
+        Err(e) => {
+            p.event(id, &name, uid, "ERROR", "update_progress", &format!("Update failed: {e}"), json!({"error": {"fatal": true, "exceptions": [{"class_name": "LocalPipelineError", "message": e}]}}));
+            set(&mut update, "FAILED");
+        }
+    }
+    result
+}
+
+async fn refresh(
+    sh: &Arc<Shared>,
+    id: &str,
+    uid: &str,
+    name: &str,
+    spec: &Value,
+) -> Result<(), String> {
+    let p = &sh.pipelines;
+    let lake = &sh.engine.lake;
+    let catalog = spec
+        .get("catalog")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_CATALOG);
+    let schema = spec
+        .get("schema")
+        .or_else(|| spec.get("target"))
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_SCHEMA);
+    let cat = lake
+        .find_catalog(catalog)
+        .filter(|c| c != crate::lakehouse::SYSTEM)
+        .ok_or_else(|| format!("Catalog {catalog} does not exist."))?;
+    let sch = match lake.find_schema(&cat, schema) {
+        Some(s) => s,
+        None => {
+            let d = lake.schema_dir(&cat, schema);
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create schema {cat}.{schema}: {e}"))?;
+            schema.to_string()
+        }
+    };
+    let root = sh.layout.workspace();
+    let mut sources = Vec::new();
+    for lib in spec
+        .get("libraries")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+    {
+        let path = lib
+            .pointer("/file/path")
+            .or_else(|| lib.pointer("/notebook/path"))
+            .and_then(Value::as_str);
+        if let Some(path) = path {
+            let (text, lang) = super::workspace::read_source(&root, path)?;
+            match lang {
+                Some(super::workspace::Language::Sql) => {
+                    sources.extend(crate::script::sql_notebook_cells(&text));
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "Library {path} is a {} notebook: local pipelines run SQL sources only.",
+                        other.name()
+                    ));
+                }
+                None if path.to_ascii_lowercase().ends_with(".sql") => sources.push(text),
+                None => {
+                    return Err(format!(
+                        "Library {path} is not a SQL file: local pipelines run SQL sources only."
+                    ));
+                }
+            }
+        } else if let Some(glob) = lib.pointer("/glob/include").and_then(Value::as_str) {
+            let base = glob
+                .trim_end_matches("**")
+                .trim_end_matches('*')
+                .trim_end_matches('/');
+            let segs = super::workspace::segments(base)?;
+            let dir = segs.iter().fold(root.clone(), |p, s| p.join(s));
+            for f in layout::files(&dir) {
+                if f.to_ascii_lowercase().ends_with(".sql")
+                    && let Ok(t) = std::fs::read_to_string(dir.join(&f))
+                {
+                    sources.push(t);
+                }
+            }
+        } else {
+            return Err(format!(
+                "Unsupported pipeline library {lib}: use file, notebook or glob of SQL sources."
+            ));
+        }
+    }
+    let datasets = order(parse_datasets(&sources, &cat, &sch)?)?;
+    if datasets.is_empty() {
+        return Err("The pipeline defines no datasets.".into());
+    }
+    let opts = crate::engine::ExecOptions {
+        catalog: Some(cat.clone()),
+        schema: Some(sch.clone()),
+        ..Default::default()
+    };
+    for d in datasets {
+        p.event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' is RUNNING.", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}}));
+        let result = sh
+            .engine
+            .execute(&d.query, &opts)
+            .await
+            .map_err(|e| format!("dataset {}: {}", d.name, e.databricks_message()))?;
+        let rows = result.batch.num_rows();
+        let path = lake
+            .schema_dir(&cat, &sch)
+            .join(d.name.to_ascii_lowercase());
+        let exists = path.join("_delta_log").is_dir();
+        crate::delta::write(
+            &path,
+            vec![result.batch],
+            if exists {
+                deltalake::protocol::SaveMode::Overwrite
+            } else {
+                deltalake::protocol::SaveMode::ErrorIfExists
+            },
+            d.comment
+                .as_deref()
+                .or(Some("Materialized view refreshed by a local pipeline.")),
+            exists,
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "dataset {}: writing {}.{}.{} failed: {e}",
+                d.name, cat, sch, d.name
+            )
+        })?;
+        p.event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' has COMPLETED ({rows} rows).", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}, "details": {"flow_progress": {"status": "COMPLETED", "metrics": {"num_output_rows": rows}}}}));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datasets_are_parsed_and_ordered() {
+        let src = "CREATE OR REFRESH MATERIALIZED VIEW b COMMENT 'B''s' AS SELECT * FROM LIVE.a;\n-- c\nCREATE MATERIALIZED VIEW a AS SELECT 1 AS x;".to_string();
+        let ds = parse_datasets(&[src], "main", "default").unwrap();
+        assert_eq!(ds.len(), 2);
+        assert_eq!(ds[0].name, "b");
+        assert!(
+            ds[0].query.contains("`main`.`default`.a"),
+            "{}",
+            ds[0].query
+        );
+        let ordered = order(ds).unwrap();
+        assert_eq!(ordered[0].name, "a");
+        assert!(parse_datasets(&["SELECT 1".into()], "m", "d").is_err());
+    }
+}
