@@ -183,7 +183,7 @@ pub enum GuardError {
     #[error("no SQL statement to run: the text is empty or contains only comments")]
     Empty,
     /// A statement is not a read.
-    #[error("refused a {kind} statement in read-only mode: {reason}. Statement: {}", excerpt(.statement))]
+    #[error("{kind} statement not allowed in read-only mode: {reason} (statement: {})", excerpt(.statement))]
     Write {
         /// What the refused statement is.
         kind: StatementKind,
