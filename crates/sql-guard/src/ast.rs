@@ -163,7 +163,7 @@ impl Visitor for NestedWrite {
             ControlFlow::Continue(())
         } else {
             ControlFlow::Break((
-                StatementKind::Other("SELECT ... FOR UPDATE".to_string()),
+                StatementKind::Other("SELECT ... FOR UPDATE/SHARE".to_string()),
                 "a locking clause (FOR UPDATE/SHARE) is not a plain read".to_string(),
             ))
         }

@@ -14,8 +14,8 @@
 //! - `r'…'` / `R"…"` are raw strings: no escapes, they end at the next quote of the same kind.
 //!   The `r` must start a token; a word ending in `r` right before a quote (`bar'x'`) is a
 //!   word followed by an ordinary string. Where Spark's number rules could split such a
-//!   word differently (`1E+5R'…'`), and the raw and escaped readings end at different
-//!   places, the text is ambiguous.
+//!   word differently (it starts with a digit, `1E+5R'…'`, or has non-ASCII letters), and
+//!   the raw and escaped readings end at different places, the text is ambiguous.
 //! - `` `…` `` is a quoted identifier; a doubled backtick stands for one backtick.
 //! - `--` starts a comment that ends at `\r` or `\n`; Spark's grammar continues the comment
 //!   past a newline preceded by a backslash. That continuation is an option here (the caller
@@ -327,7 +327,17 @@ impl Lexer<'_> {
                 .ok_or_else(|| self.unterminated("raw string literal", i))?;
             return Ok((TokenKind::String { quote, raw: true }, end));
         }
-        if matches!(last, Some('r' | 'R')) && self.raw_string_end(j) != self.escaped_string_end(j) {
+        // A word that starts with an ASCII letter or `_` and is all ASCII is one identifier
+        // or keyword token for Spark too (`OR'…'`, `bar'…'`). One that starts with a digit
+        // may be split by Spark's number rules (`1E+5R'…'` is `1E+5` then a raw string).
+        let plain = self
+            .at(i)
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && (i..j).all(|k| self.at(k).is_some_and(|c| c.is_ascii()));
+        if !plain
+            && matches!(last, Some('r' | 'R'))
+            && self.raw_string_end(j) != self.escaped_string_end(j)
+        {
             return Err(LexError::Ambiguous {
                 what: "a word ending in `r` directly before a quote (raw string or not?); \
                        put a space before the string",
@@ -437,6 +447,15 @@ mod tests {
         ));
         // Without a backslash both readings agree.
         assert!(lex("SELECT 1E+5R'x'", SPARK).is_ok());
+        // A word starting with a letter is one token for Spark too: an ordinary string.
+        assert_eq!(
+            statements(r"SELECT 1 WHERE a OR'\''; DROP TABLE t"),
+            [r"SELECT 1 WHERE a OR'\''", "DROP TABLE t"]
+        );
+        assert_eq!(
+            kinds(r"SELECT bar'\'x'")[1],
+            (TokenKind::Word, "bar".to_string())
+        );
     }
 
     #[test]

@@ -55,6 +55,24 @@
 //!    nestings (`POSITION(POSITION(…`), so statements over 2,000 tokens or too deeply
 //!    nested for their length skip this step.
 //!
+//! # Conservative refusals (known gaps)
+//!
+//! These valid reads are refused; the error says why, so the model can rewrite them:
+//! - an unquoted identifier spelled `insert`, `into`, `overwrite`, `update`, `delete` or
+//!   `merge` (`SELECT update FROM t`; backquote it);
+//! - `$` outside strings, an unquoted `scheme://path` (use `` delta.`/path` ``), a word
+//!   starting with a digit or non-ASCII letter and ending in `r` glued to a string whose
+//!   end depends on whether it is raw (`1E+5R'\' …'`), a `--` comment ending in a
+//!   backslash whose alternative reading writes;
+//! - `EXPLAIN` of any statement that is not a read (even without `ANALYZE`), `DESCRIBE
+//!   QUERY` of anything but a query;
+//! - configuration changes (`SET key = value`, `SET VAR`, `RESET`) and session-only objects
+//!   (`CREATE TEMPORARY VIEW`, `DECLARE VARIABLE`, `CACHE`);
+//! - SQL scripting blocks (`BEGIN … END`, `IF`, `FOR`…), even if they only read.
+//!
+//! `SELECT` calling a function with side effects (`ai_query`, `http_request`, `reflect`)
+//! is a read: the guard classifies statements, not functions.
+//!
 //! The guard never panics, on any input.
 
 mod ast;
