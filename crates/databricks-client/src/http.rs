@@ -87,7 +87,7 @@ pub struct DatabricksClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    http: LazyHttp,
     host: url::Url,
     host_label: String,
     credentials: Credentials,
@@ -114,7 +114,7 @@ impl DatabricksClient {
         config: &Config,
         options: ClientOptions,
     ) -> Result<DatabricksClient, Error> {
-        let http = build_http_client(&options)?;
+        let http = LazyHttp::new(&options);
         let credentials = Credentials::from_config(config, http.clone())?;
         let limiter = match options.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT) {
             r if r.is_finite() && r > 0.0 => {
@@ -150,8 +150,8 @@ impl DatabricksClient {
 
     /// The shared connection pool, for downloads that must not carry the Databricks
     /// credentials (pre-signed external links).
-    pub fn raw_http(&self) -> &reqwest::Client {
-        &self.inner.http
+    pub fn raw_http(&self) -> Result<&reqwest::Client, Error> {
+        self.inner.http.get()
     }
 
     /// Forces an authentication round trip (used by `doctor`).
@@ -226,6 +226,7 @@ impl DatabricksClient {
             let authorization = inner.credentials.authorization().await?;
             let mut request = inner
                 .http
+                .get()?
                 .request(method.clone(), url.clone())
                 .header(header::AUTHORIZATION, authorization)
                 .header(header::ACCEPT, "application/json")
@@ -337,6 +338,40 @@ fn wrap_exhausted(error: Error, endpoint: &str, attempts: u32, started: Instant)
             attempts,
             elapsed: started.elapsed(),
             last: Box::new(error),
+        }
+    }
+}
+
+/// The connection pool, built on first use: building it loads and parses the system's
+/// root certificates, which would otherwise dominate start-up time and memory for a
+/// server that may answer `initialize` and `tools/list` without ever calling Databricks.
+#[derive(Clone)]
+pub struct LazyHttp {
+    cell: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+    options: Arc<ClientOptions>,
+}
+
+impl LazyHttp {
+    pub fn new(options: &ClientOptions) -> LazyHttp {
+        LazyHttp {
+            cell: Arc::new(std::sync::OnceLock::new()),
+            options: Arc::new(options.clone()),
+        }
+    }
+
+    pub fn get(&self) -> Result<&reqwest::Client, Error> {
+        self.cell
+            .get_or_init(|| build_http_client(&self.options).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| Error::InvalidInput(e.clone()))
+    }
+}
+
+impl From<reqwest::Client> for LazyHttp {
+    fn from(client: reqwest::Client) -> LazyHttp {
+        LazyHttp {
+            cell: Arc::new(std::sync::OnceLock::from(Ok(client))),
+            options: Arc::new(ClientOptions::default()),
         }
     }
 }

@@ -112,6 +112,8 @@ pub struct ServeArgs {
     /// Largest HTTP request body accepted, in bytes.
     #[arg(long, default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    #[command(flatten)]
+    pub managed: crate::surfaces::ManagedServeArgs,
 }
 
 impl Default for ServeArgs {
@@ -122,6 +124,7 @@ impl Default for ServeArgs {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             max_body_bytes: 4 * 1024 * 1024,
+            managed: Default::default(),
         }
     }
 }

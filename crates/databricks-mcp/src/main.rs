@@ -118,8 +118,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .context("cannot start: the Databricks configuration is incomplete or invalid (run `databricks-mcp doctor` for details)")?;
             let server = DatabricksMcp::new(state);
             match args.transport {
-                TransportKind::Stdio => transport::serve_stdio(server).await?,
+                TransportKind::Stdio => {
+                    let server = match args.managed.surface {
+                        Some(surface) => server.with_surface(surface),
+                        None => server,
+                    };
+                    transport::serve_stdio(server).await?
+                }
                 TransportKind::Http => {
+                    if args.managed.surface.is_some() {
+                        anyhow::bail!(
+                            "--surface applies to stdio; over HTTP every surface has its own route (/mcp, /api/2.0/mcp/sql, /api/2.0/mcp/vector-search/CATALOG/SCHEMA, ...)"
+                        );
+                    }
+                    let security = databricks_mcp::http_auth::Security::from_args(
+                        &args.managed.security,
+                        std::env::var(databricks_mcp::http_auth::TOKENS_ENV)
+                            .ok()
+                            .as_deref(),
+                    )?;
                     let shutdown = CancellationToken::new();
                     let signal = shutdown.clone();
                     tokio::spawn(async move {
@@ -131,6 +148,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         allowed_hosts: args.allowed_hosts,
                         allowed_origins: args.allowed_origins,
                         max_body_bytes: args.max_body_bytes,
+                        security,
                     };
                     transport::serve_http(server, options, shutdown).await?;
                 }

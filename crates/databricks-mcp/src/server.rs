@@ -1,11 +1,16 @@
-//! The MCP server: an rmcp `ServerHandler` over the tool registry. This is the only
+//! The MCP server: an rmcp `ServerHandler` over the tool registries. This is the only
 //! place that turns MCP requests into tool calls.
+//!
+//! One `DatabricksMcp` serves every surface (`surfaces.rs`): the surface of a request
+//! is the one its HTTP route put in the request's extensions, else the server's own
+//! (`--surface` over stdio, the full surface by default).
 
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
+    CallToolRequestParams, CallToolResponse, DiscoverResult, Implementation,
+    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -14,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::context::CallContext;
 use crate::state::AppState;
-use crate::tools::{Registry, SurfaceOptions};
+use crate::surfaces::{Surface, SurfaceError, Surfaces};
+use crate::tools::{Registry, SurfaceOptions, ToolDef};
 
 pub const SERVER_NAME: &str = "databricks-mcp";
 pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -22,25 +28,93 @@ pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Clone)]
 pub struct DatabricksMcp {
     state: Arc<AppState>,
-    registry: Arc<Registry>,
+    surfaces: Arc<Surfaces>,
+    /// The surface of requests whose route names none (stdio, `/mcp`).
+    surface: Surface,
     instructions: Arc<String>,
 }
 
 impl DatabricksMcp {
     pub fn new(state: Arc<AppState>) -> DatabricksMcp {
-        let registry = Registry::full(SurfaceOptions {
+        let surfaces = Surfaces::new(SurfaceOptions {
             allow_writes: state.settings.allow_writes,
         });
         let instructions = instructions(&state);
         DatabricksMcp {
             state,
-            registry: Arc::new(registry),
+            surfaces: Arc::new(surfaces),
+            surface: Surface::Full,
             instructions: Arc::new(instructions),
         }
     }
 
+    /// Serves `surface` by default (`serve --surface` over stdio).
+    pub fn with_surface(mut self, surface: Surface) -> DatabricksMcp {
+        self.surface = surface;
+        self
+    }
+
+    /// The full surface's registry.
     pub fn registry(&self) -> &Registry {
-        &self.registry
+        self.surfaces.full()
+    }
+
+    /// The default surface of this server.
+    pub fn surface(&self) -> &Surface {
+        &self.surface
+    }
+
+    /// The tools of `surface` (computed from the workspace for the managed ones).
+    pub async fn tools_of(&self, surface: &Surface) -> Result<Vec<Tool>, McpError> {
+        Ok(self
+            .surfaces
+            .registry(&self.state, surface)
+            .await
+            .map_err(surface_error)?
+            .list())
+    }
+
+    /// The surface a request is for: its route's, else this server's.
+    fn surface_of(&self, context: &RequestContext<RoleServer>) -> Surface {
+        context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<Surface>())
+            .cloned()
+            .unwrap_or_else(|| self.surface.clone())
+    }
+
+    /// The tool `name` of `surface`; a name the cached list lacks refreshes it once.
+    async fn find_tool(&self, surface: &Surface, name: &str) -> Result<ToolDef, McpError> {
+        let registry = self
+            .surfaces
+            .registry(&self.state, surface)
+            .await
+            .map_err(surface_error)?;
+        if let Some(def) = registry.get(name) {
+            return Ok(def.clone());
+        }
+        if matches!(surface, Surface::Full | Surface::Sql) {
+            return Err(unknown_tool(name));
+        }
+        let registry = self
+            .surfaces
+            .refreshed(&self.state, surface)
+            .await
+            .map_err(surface_error)?;
+        registry
+            .get(name)
+            .cloned()
+            .ok_or_else(|| unknown_tool(name))
+    }
+
+    fn info_for(&self, surface: &Surface) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new(SERVER_NAME, SERVER_VERSION)
+                    .with_title("Databricks MCP server"),
+            )
+            .with_instructions(surface.instructions(&self.instructions))
     }
 
     pub fn state(&self) -> &Arc<AppState> {
@@ -55,9 +129,19 @@ impl DatabricksMcp {
         arguments: Option<rmcp::model::JsonObject>,
         meta: Map<String, Value>,
     ) -> Result<rmcp::model::CallToolResult, McpError> {
-        let def = self.registry.get(name).ok_or_else(|| unknown_tool(name))?;
+        let def = self.find_tool(&self.surface, name).await?;
         let ctx = CallContext::new(self.state.clone(), meta, CancellationToken::new());
         Ok(def.call(ctx, arguments).await)
+    }
+}
+
+fn surface_error(e: SurfaceError) -> McpError {
+    match e {
+        SurfaceError::Upstream(m) => McpError::internal_error(
+            format!("cannot compute the tool list of this route: {m}"),
+            None,
+        ),
+        other => McpError::invalid_params(format!("this route serves no tools: {other}"), None),
     }
 }
 
@@ -88,24 +172,48 @@ fn instructions(state: &AppState) -> String {
 
 impl ServerHandler for DatabricksMcp {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(
-                Implementation::new(SERVER_NAME, SERVER_VERSION)
-                    .with_title("Databricks MCP server"),
-            )
-            .with_instructions(self.instructions.as_str())
+        self.info_for(&self.surface)
+    }
+
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, McpError> {
+        context.peer.set_peer_info(request.clone());
+        let mut result = self.negotiate_initialize(&request)?;
+        result.instructions = Some(self.surface_of(&context).instructions(&self.instructions));
+        Ok(result)
+    }
+
+    async fn discover(
+        &self,
+        context: RequestContext<RoleServer>,
+    ) -> Result<DiscoverResult, McpError> {
+        Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.info_for(&self.surface_of(&context)),
+        ))
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.registry.list()))
+        let surface = self.surface_of(&context);
+        Ok(ListToolsResult::with_all_items(
+            self.tools_of(&surface).await?,
+        ))
     }
 
+    /// Used by rmcp to validate `Mcp-Param-*` headers; only the static surfaces are
+    /// known without a request (the computed ones skip that validation).
     fn get_tool(&self, name: &str) -> Option<Tool> {
-        self.registry.get(name).map(|t| t.tool.clone())
+        match &self.surface {
+            Surface::Full => self.surfaces.full().get(name).map(|t| t.tool.clone()),
+            _ => None,
+        }
     }
 
     async fn call_tool(
@@ -113,10 +221,8 @@ impl ServerHandler for DatabricksMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let def = self
-            .registry
-            .get(&request.name)
-            .ok_or_else(|| unknown_tool(&request.name))?;
+        let surface = self.surface_of(&context);
+        let def = self.find_tool(&surface, &request.name).await?;
         let progress_token = context.meta.get_progress_token();
         let meta: Map<String, Value> = context
             .meta
@@ -128,6 +234,7 @@ impl ServerHandler for DatabricksMcp {
         let started = std::time::Instant::now();
         let result = def.call(ctx, request.arguments).await;
         tracing::info!(
+            surface = %surface.route(),
             tool = %request.name,
             is_error = result.is_error.unwrap_or(false),
             elapsed_ms = started.elapsed().as_millis() as u64,

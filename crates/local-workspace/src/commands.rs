@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
-use datafusion::sql::sqlparser::dialect::DatabricksDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
@@ -168,7 +167,7 @@ impl Toks {
 
 /// Recognises a command; `Ok(None)` for anything DataFusion should plan.
 pub(crate) fn parse(sql: &str) -> Result<Option<Command>, SqlError> {
-    let tokens = match Tokenizer::new(&DatabricksDialect {}, sql).tokenize() {
+    let tokens = match Tokenizer::new(&crate::dialect::LocalDialect::default(), sql).tokenize() {
         Ok(t) => t,
         Err(_) => return Ok(None),
     };

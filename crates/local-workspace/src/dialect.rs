@@ -26,11 +26,13 @@ use datafusion::sql::sqlparser::ast::{
     FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
     SetExpr, Statement, TableAlias, TableFactor, TableVersion, Value, VisitMut, VisitorMut,
 };
-use datafusion::sql::sqlparser::dialect::DatabricksDialect;
-use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::dialect::{DatabricksDialect, Dialect};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 use crate::error::SqlError;
-use crate::functions::PROMOTE_INT;
+use crate::functions::{NONZERO, PROMOTE_INT};
 
 /// Catalog name of the synthetic time-travel tables.
 pub(crate) const TIME_TRAVEL_CATALOG: &str = "__local_time_travel";
@@ -69,8 +71,98 @@ pub(crate) struct TimeTravelRef {
     pub synthetic: String,
 }
 
+/// Databricks SQL as sqlparser's [`DatabricksDialect`] parses it, plus what Spark accepts
+/// and that dialect lacks: backslash escapes in string literals (`'\\d'` is `\d`) and the
+/// `DIV` integral-division operator. It reports itself as `DatabricksDialect`, so every
+/// dialect-specific branch of the parser behaves as for Databricks.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct LocalDialect(DatabricksDialect);
+
+impl Dialect for LocalDialect {
+    fn dialect(&self) -> std::any::TypeId {
+        self.0.dialect()
+    }
+    fn is_delimited_identifier_start(&self, ch: char) -> bool {
+        self.0.is_delimited_identifier_start(ch)
+    }
+    fn is_identifier_start(&self, ch: char) -> bool {
+        self.0.is_identifier_start(ch)
+    }
+    fn is_identifier_part(&self, ch: char) -> bool {
+        self.0.is_identifier_part(ch)
+    }
+    fn supports_numeric_prefix(&self) -> bool {
+        self.0.supports_numeric_prefix()
+    }
+    fn supports_filter_during_aggregation(&self) -> bool {
+        self.0.supports_filter_during_aggregation()
+    }
+    fn supports_group_by_expr(&self) -> bool {
+        self.0.supports_group_by_expr()
+    }
+    fn supports_table_versioning(&self) -> bool {
+        self.0.supports_table_versioning()
+    }
+    fn supports_lambda_functions(&self) -> bool {
+        self.0.supports_lambda_functions()
+    }
+    fn supports_select_wildcard_except(&self) -> bool {
+        self.0.supports_select_wildcard_except()
+    }
+    fn require_interval_qualifier(&self) -> bool {
+        self.0.require_interval_qualifier()
+    }
+    fn supports_struct_literal(&self) -> bool {
+        self.0.supports_struct_literal()
+    }
+    fn supports_nested_comments(&self) -> bool {
+        self.0.supports_nested_comments()
+    }
+    fn supports_group_by_with_modifier(&self) -> bool {
+        self.0.supports_group_by_with_modifier()
+    }
+    fn supports_values_as_table_factor(&self) -> bool {
+        self.0.supports_values_as_table_factor()
+    }
+    fn supports_optimize_table(&self) -> bool {
+        self.0.supports_optimize_table()
+    }
+    fn supports_bang_not_operator(&self) -> bool {
+        self.0.supports_bang_not_operator()
+    }
+    fn supports_cte_without_as(&self) -> bool {
+        self.0.supports_cte_without_as()
+    }
+    fn supports_select_item_multi_column_alias(&self) -> bool {
+        self.0.supports_select_item_multi_column_alias()
+    }
+    fn supports_string_literal_backslash_escape(&self) -> bool {
+        true
+    }
+    fn parse_infix(
+        &self,
+        parser: &mut Parser,
+        expr: &Expr,
+        precedence: u8,
+    ) -> Option<Result<Expr, ParserError>> {
+        let is_div = matches!(
+            &parser.peek_token_ref().token,
+            Token::Word(w) if w.keyword == Keyword::DIV && w.quote_style.is_none()
+        );
+        if !is_div {
+            return None;
+        }
+        parser.next_token();
+        Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
+            left: Box::new(expr.clone()),
+            op: BinaryOperator::MyIntegerDivide,
+            right: Box::new(right),
+        }))
+    }
+}
+
 pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, SqlError> {
-    Parser::new(&DatabricksDialect {})
+    Parser::new(&LocalDialect::default())
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| SqlError::parse(parse_message(&e.to_string())))
@@ -83,7 +175,7 @@ fn parse_message(e: &str) -> String {
 
 /// Parses an SQL expression template where `__a0`, `__a1`, ... stand for `args`.
 fn template(src: &str, args: &[Expr]) -> Result<Expr, SqlError> {
-    let mut e = Parser::new(&DatabricksDialect {})
+    let mut e = Parser::new(&LocalDialect::default())
         .try_with_sql(src)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| SqlError::internal(format!("bad rewrite template {src}: {e}")))?;
@@ -214,6 +306,10 @@ impl Rewriter<'_> {
                 };
                 Ok(Some(keep_over(template(src, &a)?, f)))
             }
+            "pmod" => {
+                let a = need(2)?;
+                Ok(Some(template("((__a0 % __a1) + __a1) % __a1", &a)?))
+            }
             "try_divide" => {
                 let a = need(2)?;
                 Ok(Some(template(
@@ -228,6 +324,39 @@ impl Rewriter<'_> {
                     "regexp_replace(__a0, __a1, __a2, __a3)",
                     &a,
                 )?))
+            }
+            "decode" if n >= 3 => {
+                let a = args.clone().unwrap_or_default();
+                let mut src = String::from("CASE __a0");
+                let pairs = (n - 1) / 2;
+                for k in 0..pairs {
+                    src.push_str(&format!(" WHEN __a{} THEN __a{}", 1 + 2 * k, 2 + 2 * k));
+                }
+                if (n - 1) % 2 == 1 {
+                    src.push_str(&format!(" ELSE __a{}", n - 1));
+                }
+                src.push_str(" END");
+                Ok(Some(template(&src, &a)?))
+            }
+            "sort_array" if n == 1 || n == 2 => {
+                let mut a = args.clone().unwrap_or_default();
+                let asc = match a.get(1) {
+                    Some(Expr::Value(v)) => !matches!(v.value, Value::Boolean(false)),
+                    _ => true,
+                };
+                a.truncate(1);
+                Ok(Some(template(
+                    if asc { "array_sort(__a0, 'ASC', 'NULLS FIRST')" } else { "array_sort(__a0, 'DESC', 'NULLS LAST')" },
+                    &a,
+                )?))
+            }
+            "approx_count_distinct" => {
+                let a = need(1)?;
+                Ok(Some(keep_over(template("CAST(approx_distinct(__a0) AS BIGINT)", &a)?, f)))
+            }
+            "size" | "array_size" | "cardinality" if n == 1 => {
+                let a = need(1)?;
+                Ok(Some(template("CAST(cardinality(__a0) AS INT)", &a)?))
             }
             "rlike" | "regexp" => {
                 let a = need(2)?;
@@ -287,7 +416,6 @@ impl Rewriter<'_> {
             }
             _ => {
                 let to = match name.as_str() {
-                    "approx_count_distinct" => Some("approx_distinct"),
                     "first" | "first_value" if n >= 1 => Some("first_value"),
                     "last" | "last_value" if n >= 1 => Some("last_value"),
                     "std" => Some("stddev"),
@@ -295,7 +423,7 @@ impl Rewriter<'_> {
                     "ucase" => Some("upper"),
                     "len" | "char_length" | "character_length" => Some("length"),
                     "rand" | "random" => Some("random"),
-                    "size" | "array_size" => Some("cardinality"),
+                    "sign" => Some("signum"),
                     "array" => Some("make_array"),
                     "any" | "some" | "bool_or" => Some("bool_or"),
                     "every" | "bool_and" => Some("bool_and"),
@@ -344,6 +472,8 @@ impl Rewriter<'_> {
                 BinaryOperator::Divide => {
                     let l = (**left).clone();
                     **left = template(&format!("{PROMOTE_INT}(__a0)"), &[l])?;
+                    let r = (**right).clone();
+                    **right = template(&format!("{NONZERO}(__a0)"), &[r])?;
                 }
                 _ => {}
             },
@@ -469,7 +599,8 @@ pub(crate) fn parse_type(t: &str) -> Result<SqlDataType, SqlError> {
             format!("`{t}` is not a SQL type usable for a statement parameter."),
         )
     };
-    let mut p = Parser::new(&DatabricksDialect {})
+    let dialect = LocalDialect::default();
+    let mut p = Parser::new(&dialect)
         .try_with_sql(t)
         .map_err(|_| bad())?;
     let ty = p.parse_data_type().map_err(|_| bad())?;
@@ -517,7 +648,7 @@ fn name_outputs(q: &mut Query) {
             SetExpr::Select(select) => {
                 for item in &mut select.projection {
                     if let SelectItem::UnnamedExpr(e) = item {
-                        let name = match e {
+                        let name = match &*e {
                             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => continue,
                             Expr::Function(f) if function_name(f).as_deref() == Some("explode") => {
                                 "col".to_string()

@@ -88,10 +88,11 @@ impl QueryResult {
 }
 
 /// The engine shared by the REST API, jobs and pipelines.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Engine {
     pub lake: Lakehouse,
     base: SessionContext,
+    udfs: Vec<Arc<datafusion::logical_expr::ScalarUDF>>,
     pub allow_writes: bool,
     pub user: String,
 }
@@ -103,10 +104,14 @@ impl Engine {
             .with_create_default_catalog_and_schema(false)
             .set_str("datafusion.execution.time_zone", "UTC");
         let base = SessionContext::new_with_config(config);
-        crate::functions::register(&base);
+        let udfs = crate::functions::udfs();
+        for f in &udfs {
+            base.register_udf(f.as_ref().clone());
+        }
         Engine {
             lake,
             base,
+            udfs,
             allow_writes,
             user,
         }
@@ -118,7 +123,13 @@ impl Engine {
         if let Some(cmd) = commands::parse(sql)? {
             return self.command(cmd, &catalog, &schema).await;
         }
-        let mut statements = dialect::parse_statements(sql)?;
+        let mut statements = match dialect::parse_statements(sql) {
+            Ok(s) => s,
+            Err(e) => match strip_using(sql)? {
+                Some(stripped) => dialect::parse_statements(&stripped)?,
+                None => return Err(e),
+            },
+        };
         let stmt = match statements.len() {
             0 => return Err(SqlError::parse("Syntax error: the statement is empty.")),
             1 => statements.remove(0),
@@ -167,14 +178,14 @@ impl Engine {
             }
             Statement::Insert(_) | Statement::CreateTable(_) => {
                 if !self.allow_writes {
-                    return Err(SqlError::read_only(statement_kind(&stmt)));
+                    return Err(SqlError::read_only(&statement_kind(&stmt)));
                 }
             }
             Statement::Use(_) => return Ok(QueryResult::empty()),
             other => {
                 let kind = statement_kind(other);
                 return Err(if is_write(other) && !self.allow_writes {
-                    SqlError::read_only(kind)
+                    SqlError::read_only(&kind)
                 } else {
                     SqlError::unsupported(format_args!("the statement {kind}"))
                 });
@@ -208,10 +219,15 @@ impl Engine {
         let list = Arc::new(MemoryCatalogProviderList::new());
         let mut config = self.base.state().config().clone();
         config = config.with_default_catalog_and_schema(catalog, schema);
-        let state = SessionStateBuilder::new_from_existing(self.base.state())
+        let mut state = SessionStateBuilder::new_from_existing(self.base.state())
             .with_config(config)
             .with_catalog_list(list.clone() as Arc<dyn CatalogProviderList>)
             .build();
+        // Re-register ours last: rebuilding the function map from DataFusion's may otherwise
+        // let one of its aliases (`date_format` of `to_char`) win.
+        for f in &self.udfs {
+            let _ = datafusion::execution::FunctionRegistry::register_udf(&mut state, f.clone());
+        }
         for tt in time_travel {
             let (c, s, t) = qualify(&tt.parts, catalog, schema)?;
             let loc = self.lake.locate(&c, &s, &t)?;
@@ -247,6 +263,11 @@ impl Engine {
                 resolved.table.to_string(),
             );
             if c == TIME_TRAVEL_CATALOG {
+                continue;
+            }
+            if matches!(r, TableReference::Bare { .. })
+                && state.table_functions().contains_key(t.as_str())
+            {
                 continue;
             }
             let provider = self.resolve_provider(&r, &c, &s, &t).await?;
@@ -443,9 +464,19 @@ impl Engine {
                 ),
             ));
         }
-        let comment = ct.comment.as_ref().map(|c| match c {
-            datafusion::sql::sqlparser::ast::CommentDef::WithEq(s)
-            | datafusion::sql::sqlparser::ast::CommentDef::WithoutEq(s) => s.clone(),
+        use datafusion::sql::sqlparser::ast::{CommentDef, CreateTableOptions, SqlOption};
+        let option_comment = match &ct.table_options {
+            CreateTableOptions::Plain(o)
+            | CreateTableOptions::With(o)
+            | CreateTableOptions::Options(o)
+            | CreateTableOptions::TableProperties(o) => o.iter().find_map(|o| match o {
+                SqlOption::Comment(c) => Some(c.clone()),
+                _ => None,
+            }),
+            CreateTableOptions::None => None,
+        };
+        let comment = ct.comment.clone().or(option_comment).map(|c| match c {
+            CommentDef::WithEq(s) | CommentDef::WithoutEq(s) => s,
         });
         let rctx = RewriteContext {
             current_catalog: catalog.to_string(),
@@ -534,7 +565,8 @@ impl Engine {
         let columns: Vec<String> = insert
             .columns
             .iter()
-            .map(|c| c.value.to_ascii_lowercase())
+            .filter_map(|c| dialect::name_parts(c).pop())
+            .map(|c| c.to_ascii_lowercase())
             .collect();
         let batch = conform(&src.batch, &target_schema, &columns, &loc)?;
         let rows = batch.num_rows();
@@ -589,6 +621,28 @@ impl Engine {
         let provider = self.lake.provider(loc, None).await?;
         self.base.read_table(provider).map_err(|e| map_df_error(&e))
     }
+}
+
+/// `CREATE TABLE ... USING DELTA ...`, which sqlparser does not parse: the clause is
+/// dropped (tables are Delta anyway); other formats are refused.
+fn strip_using(sql: &str) -> Result<Option<String>, SqlError> {
+    let create = regex::Regex::new(r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?TABLE\b")
+        .map_err(|e| SqlError::internal(e.to_string()))?;
+    if !create.is_match(sql) {
+        return Ok(None);
+    }
+    let using = regex::Regex::new(r"(?i)\bUSING\s+([A-Za-z_][A-Za-z0-9_]*)")
+        .map_err(|e| SqlError::internal(e.to_string()))?;
+    let Some(c) = using.captures(sql) else {
+        return Ok(None);
+    };
+    let format = c.get(1).map(|m| m.as_str()).unwrap_or("");
+    if !format.eq_ignore_ascii_case("delta") {
+        return Err(SqlError::unsupported(format_args!(
+            "CREATE TABLE ... USING {format}: the local workspace creates Delta tables only"
+        )));
+    }
+    Ok(Some(using.replace(sql, "").into_owned()))
 }
 
 fn affected(rows: usize) -> QueryResult {
@@ -885,7 +939,15 @@ fn classify_message(msg: &str) -> SqlError {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c == '_' || c == '.')
     {
-        return SqlError::new(class, "42000", tail.trim());
+        let state = match class.split('.').next().unwrap_or(class) {
+            "DIVIDE_BY_ZERO" => "22012",
+            "WRONG_NUM_ARGS" => "42605",
+            "DATATYPE_MISMATCH" => "42K09",
+            "INVALID_PARAMETER_VALUE" => "22023",
+            "CAST_INVALID_INPUT" => "22018",
+            _ => "42000",
+        };
+        return SqlError::new(class, state, tail.trim());
     }
     let lower = msg.to_ascii_lowercase();
     if lower.contains("invalid function") {

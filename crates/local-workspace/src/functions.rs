@@ -3,7 +3,6 @@
 //! expressions (`if`, `count_if`, `collect_list`, `approx_count_distinct`, `explode`, ...)
 //! are rewritten in the SQL text instead (see `dialect.rs`).
 
-use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
@@ -17,7 +16,6 @@ use datafusion::common::{DataFusionError, Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
-use datafusion::prelude::SessionContext;
 use sha2::Digest;
 
 /// What a [`SparkFn`] computes.
@@ -48,6 +46,8 @@ enum Kind {
     RegexpExtract,
     Split,
     PromoteInt,
+    NonZero,
+    FromUnixtime,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -100,7 +100,8 @@ impl SparkFn {
         use Kind::*;
         match self.kind {
             Year | Month | Day | Quarter | Hour | Minute | Second | DayOfWeek | DayOfYear
-            | WeekOfYear | LastDay | PromoteInt | Sha1 => (1, 1),
+            | WeekOfYear | LastDay | PromoteInt | NonZero | Sha1 => (1, 1),
+            FromUnixtime => (1, 2),
             DateAdd | DateSub | DateDiff | AddMonths | DateFormat | Sha2 => (2, 2),
             MonthsBetween => (2, 3),
             ToDate | ToTimestamp => (1, 2),
@@ -112,9 +113,6 @@ impl SparkFn {
 }
 
 impl ScalarUDFImpl for SparkFn {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
     fn name(&self) -> &str {
         self.name
     }
@@ -220,7 +218,14 @@ impl ScalarUDFImpl for SparkFn {
                 }
                 v
             }
-            PromoteInt => vec![args[0].clone()],
+            PromoteInt | NonZero => vec![args[0].clone()],
+            FromUnixtime => {
+                let mut v = vec![DataType::Int64];
+                if args.len() == 2 {
+                    v.push(DataType::Utf8);
+                }
+                v
+            }
         })
     }
 
@@ -231,7 +236,8 @@ impl ScalarUDFImpl for SparkFn {
             | WeekOfYear | DateDiff => DataType::Int32,
             DateAdd | DateSub | AddMonths | LastDay | ToDate => DataType::Date32,
             MonthsBetween => DataType::Float64,
-            DateFormat | Sha2 | Sha1 | RegexpExtract => DataType::Utf8,
+            DateFormat | Sha2 | Sha1 | RegexpExtract | FromUnixtime => DataType::Utf8,
+            NonZero => args.first().cloned().unwrap_or(DataType::Null),
             ToTimestamp => ts_utc(),
             UnixTimestamp => DataType::Int64,
             Split => DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
@@ -575,6 +581,39 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             }
             Arc::new(b.finish())
         }
+        NonZero => {
+            let x = arg(0)?;
+            let numeric = x.data_type().is_numeric();
+            if numeric && let Ok(f) = cast(x, &DataType::Float64) {
+                let f = f.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                if f.iter().any(|v| v == Some(0.0)) {
+                    return exec_err!(
+                        "[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead."
+                    );
+                }
+            }
+            Arc::clone(x)
+        }
+        FromUnixtime => {
+            let secs = cast(arg(0)?, &DataType::Int64)?;
+            let secs = secs.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let fmts: Vec<Option<String>> = match a.get(1) {
+                Some(f) => as_str(f)?.iter().map(|v| v.map(str::to_string)).collect(),
+                None => vec![Some("yyyy-MM-dd HH:mm:ss".to_string()); secs.len()],
+            };
+            let mut b = StringBuilder::new();
+            for (v, f) in secs.iter().zip(fmts) {
+                match (v.and_then(|s| chrono::DateTime::from_timestamp(s, 0)), f) {
+                    (Some(d), Some(f)) => {
+                        let pattern = spark_to_chrono(&f)
+                            .map_err(|e| DataFusionError::Execution(format!("from_unixtime: {e}")))?;
+                        b.append_value(d.naive_utc().format(&pattern).to_string());
+                    }
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
         PromoteInt => {
             let x = arg(0)?;
             if is_integer(x.data_type()) {
@@ -790,8 +829,9 @@ pub(crate) fn spark_to_chrono(p: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-/// Registers the functions on a context.
-pub(crate) fn register(ctx: &SessionContext) {
+/// The functions, to register on every session (after DataFusion's own, which they
+/// replace where names collide: `date_format`, `to_date`, `to_timestamp`, `from_unixtime`).
+pub(crate) fn udfs() -> Vec<Arc<ScalarUDF>> {
     use Kind::*;
     let fns = [
         SparkFn::new("year", Year, &[]),
@@ -819,15 +859,21 @@ pub(crate) fn register(ctx: &SessionContext) {
         SparkFn::new("regexp_extract", RegexpExtract, &[]),
         SparkFn::new("split", Split, &[]),
         SparkFn::new(PROMOTE_INT, PromoteInt, &[]),
+        SparkFn::new(NONZERO, NonZero, &[]),
+        SparkFn::new("from_unixtime", FromUnixtime, &[]),
     ];
-    for f in fns {
-        ctx.register_udf(ScalarUDF::new_from_impl(f));
-    }
+    fns.into_iter()
+        .map(|f| Arc::new(ScalarUDF::new_from_impl(f)))
+        .collect()
 }
 
 /// Internal function wrapped around the left operand of `/` so that integer division
 /// returns a DOUBLE as in Spark (`7 / 2` = 3.5).
 pub(crate) const PROMOTE_INT: &str = "__spark_promote_int";
+
+/// Internal function wrapped around the right operand of `/`: raises DIVIDE_BY_ZERO as
+/// Databricks SQL (ANSI mode) does.
+pub(crate) const NONZERO: &str = "__spark_nonzero_divisor";
 
 #[cfg(test)]
 mod tests {

@@ -103,7 +103,7 @@ pub(crate) struct Commit {
     pub metrics: Value,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Lakehouse {
     pub layout: Layout,
     /// Used only to infer Parquet/CSV schemas and build their providers.

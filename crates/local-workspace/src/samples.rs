@@ -300,30 +300,18 @@ pub(crate) async fn ensure_tpch(
     let mut bar = Progress::new(progress, total);
     for spec in &TABLES {
         let target = dir.join(spec.name);
-        if target.join("_delta_log").is_dir()
-            && !crate::lakehouse::commits(&target).is_empty()
-            && deltalake::open_table(
-                crate::lakehouse::table_url(&target).map_err(|e| LocalError::Samples(e.message))?,
-            )
-            .await
-            .is_ok()
-        {
+        // Complete = the CREATE commit and the data commit are both there.
+        if crate::lakehouse::commits(&target).len() >= 2 {
             continue;
         }
         if target.exists() {
             std::fs::remove_dir_all(&target).map_err(|e| LocalError::io(&target, e))?;
         }
-        let tmp = dir.join(format!(
-            ".tmp-{}-{}",
-            spec.name,
-            uuid::Uuid::new_v4().simple()
-        ));
-        let result = generate_table(spec, sf, &tmp, &mut bar).await;
+        let result = generate_table(spec, sf, &target, &mut bar).await;
         if let Err(e) = result {
-            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(&target);
             return Err(e);
         }
-        std::fs::rename(&tmp, &target).map_err(|e| LocalError::io(&target, e))?;
     }
     bar.finish(sf);
     let text = serde_json::to_string_pretty(&json!({

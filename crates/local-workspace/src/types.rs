@@ -1,7 +1,7 @@
 //! Arrow types as Databricks names them: `type_name` / `type_text` of the statement API
 //! and of Unity Catalog columns, and the Delta (Spark) JSON type of `type_json`.
 
-use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit};
 use serde_json::{Value, json};
 
 /// A column type in Databricks terms.
@@ -34,12 +34,7 @@ pub(crate) fn db_type(dt: &DataType) -> DbType {
         DataType::Int8 => simple("BYTE", "TINYINT"),
         DataType::Int16 | DataType::UInt8 => simple("SHORT", "SMALLINT"),
         DataType::Int32 | DataType::UInt16 => simple("INT", "INT"),
-        DataType::Int64 | DataType::UInt32 => simple("LONG", "BIGINT"),
-        DataType::UInt64 => DbType {
-            precision: Some(20),
-            scale: Some(0),
-            ..simple("DECIMAL", "DECIMAL(20,0)")
-        },
+        DataType::Int64 | DataType::UInt32 | DataType::UInt64 => simple("LONG", "BIGINT"),
         DataType::Float16 | DataType::Float32 => simple("FLOAT", "FLOAT"),
         DataType::Float64 => simple("DOUBLE", "DOUBLE"),
         DataType::Decimal32(p, s)
@@ -164,14 +159,6 @@ pub(crate) fn spark_json_type(dt: &DataType) -> Value {
 /// Lower-case type text as Unity Catalog stores it (`bigint`, `decimal(10,2)`).
 pub(crate) fn uc_type_text(dt: &DataType) -> String {
     db_type(dt).type_text.to_ascii_lowercase()
-}
-
-/// Whether a type is a timestamp with time zone (rendered with a `Z` suffix).
-pub(crate) fn is_timestamp(dt: &DataType) -> Option<(TimeUnit, bool)> {
-    match dt {
-        DataType::Timestamp(u, tz) => Some((*u, tz.is_some())),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ const HOST_METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// OAuth M2M credentials of a service principal.
 pub struct M2mCredentials {
-    http: reqwest::Client,
+    http: crate::http::LazyHttp,
     host: url::Url,
     client_id: String,
     client_secret: SecretString,
@@ -81,7 +81,10 @@ struct HostMetadata {
 }
 
 impl M2mCredentials {
-    pub(crate) fn new(config: &Config, http: reqwest::Client) -> Result<M2mCredentials, AuthError> {
+    pub(crate) fn new(
+        config: &Config,
+        http: crate::http::LazyHttp,
+    ) -> Result<M2mCredentials, AuthError> {
         let (Some(client_id), Some(client_secret)) = (&config.client_id, &config.client_secret)
         else {
             return Err(AuthError::Config(ConfigError::IncompleteOauth {
@@ -127,6 +130,12 @@ impl M2mCredentials {
         self.host.as_str().trim_end_matches('/').to_string()
     }
 
+    fn client(&self) -> Result<&reqwest::Client, AuthError> {
+        self.http
+            .get()
+            .map_err(|e| AuthError::Config(crate::config::ConfigError::Invalid(e.to_string())))
+    }
+
     async fn fetch_token(&self) -> Result<Token, AuthError> {
         let endpoint = self.token_endpoint().await?;
         let endpoint_text = endpoint.to_string();
@@ -134,9 +143,9 @@ impl M2mCredentials {
             ("grant_type", "client_credentials"),
             ("scope", self.scope.as_str()),
         ];
+        let http = self.client()?;
         let response = send_with_retry(&endpoint_text, || {
-            self.http
-                .post(endpoint.clone())
+            http.post(endpoint.clone())
                 .basic_auth(&self.client_id, Some(self.client_secret.expose_secret()))
                 .header(reqwest::header::ACCEPT, "application/json")
                 .form(&form)
@@ -282,6 +291,8 @@ impl M2mCredentials {
         let url = format!("{}/.well-known/databricks-config", self.host_text());
         let response = self
             .http
+            .get()
+            .ok()?
             .get(&url)
             .header(reqwest::header::ACCEPT, "application/json")
             .timeout(HOST_METADATA_TIMEOUT)
@@ -310,9 +321,9 @@ impl M2mCredentials {
             url: url.to_string(),
             detail,
         })?;
+        let http = self.client()?;
         let response = send_with_retry(url, || {
-            self.http
-                .get(discovery.clone())
+            http.get(discovery.clone())
                 .header(reqwest::header::ACCEPT, "application/json")
         })
         .await

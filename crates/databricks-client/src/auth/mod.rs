@@ -106,7 +106,11 @@ impl Credentials {
     /// Picks the method for `config` (the pinned auth type, else pat → oauth-m2m →
     /// databricks-cli) and builds its credentials. Cheap: no network, no process.
     /// `http` is used for OAuth discovery and token requests.
-    pub fn from_config(config: &Config, http: reqwest::Client) -> Result<Credentials, AuthError> {
+    pub fn from_config(
+        config: &Config,
+        http: impl Into<crate::http::LazyHttp>,
+    ) -> Result<Credentials, AuthError> {
+        let http = http.into();
         match config.auth_method()? {
             AuthType::Pat => {
                 let token = config.token.clone().ok_or_else(|| {

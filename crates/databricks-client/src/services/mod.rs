@@ -4,10 +4,13 @@
 
 pub mod catalog;
 pub mod compute;
+pub mod functions;
+pub mod genie;
 pub mod jobs;
 pub mod pipelines;
 pub mod results;
 pub mod sql;
+pub mod vector_search;
 pub mod workspace;
 
 /// Identity of the caller (`GET /api/2.0/preview/scim/v2/Me`): the cheapest auth probe.

@@ -97,7 +97,7 @@ impl DatabricksClient {
                 "refusing to download a result over plain http from a non-loopback host".into(),
             ));
         }
-        let mut request = self.raw_http().get(url);
+        let mut request = self.raw_http()?.get(url);
         for (name, value) in &link.http_headers {
             request = request.header(name, value);
         }

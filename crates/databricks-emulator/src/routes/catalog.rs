@@ -224,10 +224,41 @@ fn get_table(req: &Req, full: &str) -> R {
         .into_iter()
         .find(|t| t.get("name").and_then(Value::as_str) == Some(p[2]) && p[2] != "orders");
     let mut t = listed.unwrap_or_else(|| fixture_json("uc_tables_get.json"));
+    if p[2] == VECTOR_SOURCE_TABLE {
+        vector_source_columns(&mut t);
+    }
     rename(&mut t, p[0], Some(p[1]));
     set(&mut t, "name", json!(p[2]));
     set(&mut t, "full_name", json!(full));
     ok(t)
+}
+
+/// The source table of the Delta Sync vector index of the fixtures
+/// (`vs_index_get.json`): any table of this name has the columns the index's query
+/// fixture returns, plus an internal one.
+const VECTOR_SOURCE_TABLE: &str = "en_wiki";
+
+fn vector_source_columns(t: &mut Value) {
+    let columns: Vec<Value> = [
+        ("id", "int", "INT"),
+        ("title", "string", "STRING"),
+        ("text", "string", "STRING"),
+        ("url", "string", "STRING"),
+        ("__db_synced_at", "timestamp", "TIMESTAMP"),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (name, text, type_name))| {
+        json!({"name": name, "type_text": text, "type_name": type_name, "position": i, "nullable": true})
+    })
+    .collect();
+    set(t, "columns", Value::Array(columns));
+    set(
+        t,
+        "comment",
+        json!("English Wikipedia articles (vector search source)"),
+    );
+    crate::util::remove(t, "table_constraints");
 }
 
 fn table_summaries(req: &Req) -> R {

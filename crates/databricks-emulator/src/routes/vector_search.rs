@@ -179,8 +179,71 @@ fn render(index: &str, l: &Listing) -> Value {
     out
 }
 
+/// Body fields of a query (REFERENCE §9.3); anything else is refused, so a client that
+/// misspells a field learns it here rather than having it silently ignored.
+const QUERY_FIELDS: &[&str] = &[
+    "columns",
+    "query_text",
+    "query_vector",
+    "num_results",
+    "filters_json",
+    "query_type",
+    "score_threshold",
+    "columns_to_rerank",
+    "reranker",
+    "query_columns",
+    "sort_columns",
+    "facets",
+];
+
+/// Checks the types of the optional query fields.
+fn check_query_body(req: &Req) -> Result<(), Response> {
+    let Some(body) = req.json.as_object() else {
+        return Err(bad_param("The request body must be a JSON object."));
+    };
+    if let Some(unknown) = body.keys().find(|k| !QUERY_FIELDS.contains(&k.as_str())) {
+        return Err(bad_param(format!("Unknown field: {unknown}")));
+    }
+    let strings = |v: &Value| v.as_array().is_some_and(|a| a.iter().all(Value::is_string));
+    if let Some(t) = body.get("query_text")
+        && !t.is_string()
+    {
+        return Err(bad_param("query_text must be a string."));
+    }
+    if let Some(t) = body.get("score_threshold")
+        && !t.is_number()
+    {
+        return Err(bad_param("score_threshold must be a number."));
+    }
+    if let Some(t) = body.get("num_results")
+        && !(t.is_i64() || t.is_u64())
+    {
+        return Err(bad_param("num_results must be an integer."));
+    }
+    if let Some(c) = body.get("columns_to_rerank")
+        && !strings(c)
+    {
+        return Err(bad_param(
+            "columns_to_rerank must be a list of column names.",
+        ));
+    }
+    if let Some(r) = body.get("reranker") {
+        let model_ok = r.get("model").is_some_and(Value::is_string);
+        let columns_ok = r
+            .pointer("/parameters/columns_to_rerank")
+            .is_some_and(strings);
+        if !model_ok || !columns_ok {
+            return Err(bad_param(
+                "reranker must be {\"model\": <name>, \"parameters\": {\"columns_to_rerank\": [<column>, ...]}}.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn query(req: &Req, name: &str) -> R {
     let index = get_index(name)?;
+    check_query_body(req)?;
     let columns: Vec<String> = match req.json.get("columns").and_then(Value::as_array) {
         Some(a) if !a.is_empty() => a
             .iter()

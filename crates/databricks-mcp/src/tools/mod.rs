@@ -8,9 +8,13 @@
 
 pub mod catalog;
 pub mod compute;
+pub mod functions;
+pub mod genie;
 pub mod jobs;
+pub mod managed_sql;
 pub mod pipelines;
 pub mod sql;
+pub mod vector_search;
 pub mod workspace;
 
 use std::future::Future;
@@ -39,6 +43,9 @@ pub enum Toolset {
     Compute,
     Pipelines,
     Workspace,
+    VectorSearch,
+    Genie,
+    Functions,
 }
 
 impl Toolset {
@@ -50,6 +57,9 @@ impl Toolset {
             Toolset::Compute => "compute",
             Toolset::Pipelines => "pipelines",
             Toolset::Workspace => "workspace",
+            Toolset::VectorSearch => "vector_search",
+            Toolset::Genie => "genie",
+            Toolset::Functions => "functions",
         }
     }
 }
@@ -106,9 +116,9 @@ impl ToolDef {
     /// Declares a tool whose arguments deserialize into `A` (its JSON Schema becomes the
     /// input schema; doc comments become property descriptions).
     pub fn new<A, F, Fut>(
-        name: &'static str,
-        title: &'static str,
-        description: &'static str,
+        name: impl Into<String>,
+        title: impl Into<String>,
+        description: impl Into<String>,
         toolset: Toolset,
         hints: Hints,
         handler: F,
@@ -118,13 +128,53 @@ impl ToolDef {
         F: Fn(CallContext, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
     {
+        let name: String = name.into();
         let schema = rmcp::handler::server::common::schema_for_type::<A>();
-        let annotations = ToolAnnotations::with_title(title)
+        let handler = Arc::new(handler);
+        let tool_name = name.clone();
+        ToolDef::with_schema(
+            name,
+            title,
+            description,
+            toolset,
+            hints,
+            schema,
+            move |ctx, args: JsonObject| {
+                let handler = handler.clone();
+                let tool_name = tool_name.clone();
+                async move {
+                    let args: A = serde_json::from_value(Value::Object(args))
+                        .map_err(|e| ToolError::invalid_arguments(&tool_name, &e))?;
+                    handler(ctx, args).await
+                }
+            },
+        )
+    }
+
+    /// Declares a tool with an explicit input schema whose handler validates the raw
+    /// `arguments` object itself (tools generated from workspace metadata, such as one
+    /// tool per Unity Catalog function).
+    pub fn with_schema<F, Fut>(
+        name: impl Into<String>,
+        title: impl Into<String>,
+        description: impl Into<String>,
+        toolset: Toolset,
+        hints: Hints,
+        input_schema: Arc<JsonObject>,
+        handler: F,
+    ) -> ToolDef
+    where
+        F: Fn(CallContext, JsonObject) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
+    {
+        let title: String = title.into();
+        let description: String = description.into();
+        let annotations = ToolAnnotations::with_title(title.clone())
             .read_only(hints.read_only)
             .destructive(hints.destructive)
             .idempotent(hints.idempotent)
             .open_world(hints.open_world);
-        let tool = Tool::new(name, description, schema)
+        let tool = Tool::new(name.into(), description, input_schema)
             .with_title(title)
             .with_annotations(annotations);
         let handler = Arc::new(handler);
@@ -133,11 +183,7 @@ impl ToolDef {
             toolset,
             handler: Arc::new(move |ctx, args| {
                 let handler = handler.clone();
-                Box::pin(async move {
-                    let args: A = serde_json::from_value(Value::Object(args))
-                        .map_err(|e| ToolError::invalid_arguments(name, &e))?;
-                    handler(ctx, args).await
-                })
+                Box::pin(async move { handler(ctx, args).await })
             }),
         }
     }
@@ -219,8 +265,24 @@ impl Registry {
         tools.extend(compute::tools());
         tools.extend(pipelines::tools());
         tools.extend(workspace::tools());
+        tools.extend(vector_search::tools());
+        tools.extend(genie::tools());
         tools.sort_by_key(|t| t.toolset);
         Registry { tools }
+    }
+
+    /// A registry of exactly these tools, in this order (the managed-compatible
+    /// surfaces build theirs from workspace metadata).
+    pub fn from_tools(tools: Vec<ToolDef>) -> Registry {
+        Registry { tools }
+    }
+
+    pub fn len(&self) -> usize {
+        self.tools.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tools.is_empty()
     }
 
     pub fn list(&self) -> Vec<Tool> {

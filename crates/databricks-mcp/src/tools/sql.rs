@@ -177,30 +177,14 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
     if query.is_empty() {
         return Err(ToolError::new("query is empty: give the SQL to run"));
     }
-    if !state.settings.allow_writes {
-        sql_guard::check_read_only(query).map_err(|e| {
-            ToolError::new(format!(
-                "Refused: {e}. This server is read-only, so only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run. Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes."
-            ))
-        })?;
-    }
-    let choice = state
-        .warehouses
-        .choose(
-            &state.client,
-            ctx.meta_text("warehouse_id"),
-            args.warehouse_id.clone(),
-            state.settings.default_warehouse_id.as_deref(),
-        )
-        .await?;
+    guard(query, state.settings.allow_writes)?;
+    let choice = choose_warehouse(&ctx, args.warehouse_id.clone()).await?;
     let max_rows = args
         .max_rows
         .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
         .unwrap_or(state.settings.max_rows);
     let deadline = Instant::now() + state.settings.sql_timeout;
     let request = ExecuteStatementRequest {
-        statement: query.to_string(),
-        warehouse_id: choice.id.clone(),
         catalog: args.catalog.filter(|c| !c.is_empty()),
         schema: args.schema.filter(|s| !s.is_empty()),
         parameters: args
@@ -213,17 +197,84 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
                 type_: p.type_,
             })
             .collect(),
-        wait_timeout: Some(server_wait(state.settings.sql_timeout)),
-        on_wait_timeout: Some("CONTINUE".into()),
-        disposition: Some(state.settings.sql_disposition.api_name().into()),
-        format: Some(state.settings.sql_disposition.format().into()),
         row_limit: match args.row_limit {
             Some(n) if n < 1 => return Err(ToolError::new("row_limit must be at least 1")),
             other => other,
         },
-        ..Default::default()
+        ..statement_request(&state.settings, query, &choice)
     };
+    let response = execute(&ctx, request, &choice, deadline).await?;
+    answer(
+        &ctx,
+        response,
+        Some(&choice),
+        0,
+        max_rows,
+        args.format.unwrap_or_default(),
+    )
+    .await
+}
 
+/// The operator's write policy: in read-only mode every statement of `query` must be a
+/// read (sql-guard), checked before anything reaches a warehouse.
+pub(crate) fn guard(query: &str, allow_writes: bool) -> Result<(), ToolError> {
+    if allow_writes {
+        return Ok(());
+    }
+    sql_guard::check_read_only(query).map_err(|e| {
+        ToolError::new(format!(
+            "Refused: {e}. This server is read-only, so only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run. Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes."
+        ))
+    })?;
+    Ok(())
+}
+
+/// The warehouse for this call: `_meta.warehouse_id`, then `argument`, then the
+/// operator's default, then automatic selection.
+pub(crate) async fn choose_warehouse(
+    ctx: &CallContext,
+    argument: Option<String>,
+) -> Result<Choice, ToolError> {
+    let state = &ctx.state;
+    state
+        .warehouses
+        .choose(
+            &state.client,
+            ctx.meta_text("warehouse_id"),
+            argument,
+            state.settings.default_warehouse_id.as_deref(),
+        )
+        .await
+}
+
+/// An execute request for `statement` on the chosen warehouse with the server's
+/// wait, disposition and format settings (callers add parameters, catalog, limits).
+pub(crate) fn statement_request(
+    settings: &crate::settings::Settings,
+    statement: &str,
+    choice: &Choice,
+) -> ExecuteStatementRequest {
+    ExecuteStatementRequest {
+        statement: statement.to_string(),
+        warehouse_id: choice.id.clone(),
+        wait_timeout: Some(server_wait(settings.sql_timeout)),
+        on_wait_timeout: Some("CONTINUE".into()),
+        disposition: Some(settings.sql_disposition.api_name().into()),
+        format: Some(settings.sql_disposition.format().into()),
+        ..Default::default()
+    }
+}
+
+/// Submits `request` and waits for the statement until it is terminal or `deadline`
+/// passes (then it is returned still PENDING/RUNNING). A cancel of the call cancels
+/// the statement upstream, even while the submit is in flight.
+pub(crate) async fn execute(
+    ctx: &CallContext,
+    request: ExecuteStatementRequest,
+    choice: &Choice,
+    deadline: Instant,
+) -> Result<StatementResponse, ToolError> {
+    let state = ctx.state.clone();
     // The submit runs in its own task so that a cancel arriving mid-flight can still
     // learn the statement id and cancel it upstream.
     let client = state.client.clone();
@@ -252,26 +303,23 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
             )));
         }
     };
-    let response = wait_for_statement(&ctx, response, deadline).await?;
-    answer(
-        &ctx,
-        response,
-        Some(&choice),
-        0,
-        max_rows,
-        args.format.unwrap_or_default(),
-    )
-    .await
+    wait_for_statement(ctx, response, deadline).await
 }
 
-async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
-    let id = args.statement_id.trim();
+/// Checks that `id` looks like a statement id (before it goes into a URL path).
+pub(crate) fn validate_statement_id(id: &str) -> Result<&str, ToolError> {
+    let id = id.trim();
     if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
         return Err(ToolError::new(format!(
             "{id:?} is not a statement id (expected the statement_id given by run_sql_query)"
         )));
     }
+    Ok(id)
+}
+
+async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
+    let id = validate_statement_id(&args.statement_id)?;
     let limit = args
         .limit
         .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
@@ -305,7 +353,7 @@ fn server_wait(deadline: Duration) -> String {
 }
 
 /// Polls until the statement is terminal, the deadline passes or the call is cancelled.
-async fn wait_for_statement(
+pub(crate) async fn wait_for_statement(
     ctx: &CallContext,
     mut response: StatementResponse,
     deadline: Instant,
@@ -365,7 +413,7 @@ async fn wait_for_statement(
     Ok(response)
 }
 
-async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse) {
+pub(crate) async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse) {
     if response.status.state.is_terminal() || response.statement_id.is_empty() {
         return;
     }
@@ -380,7 +428,7 @@ async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse
 }
 
 /// Turns a statement in any state into the tool's answer.
-async fn answer(
+pub(crate) async fn answer(
     ctx: &CallContext,
     response: StatementResponse,
     choice: Option<&Choice>,
@@ -388,6 +436,122 @@ async fn answer(
     limit: usize,
     format: TextFormat,
 ) -> Result<ToolOutput, ToolError> {
+    let page = answer_page(
+        ctx,
+        response,
+        choice,
+        offset,
+        limit,
+        format,
+        FollowUp::GetSqlResult,
+    )
+    .await?;
+    let structured = SqlResult {
+        statement_id: page.statement_id.clone(),
+        state: page.state.as_str().to_string(),
+        warehouse_id: choice.map(|c| c.id.clone()),
+        columns: page
+            .manifest
+            .schema
+            .columns
+            .iter()
+            .map(|c| SqlColumn {
+                name: c.name.clone(),
+                type_: c
+                    .type_text
+                    .clone()
+                    .or(c.type_name.clone())
+                    .unwrap_or_else(|| "STRING".into()),
+            })
+            .collect(),
+        rows: page.typed_rows(),
+        row_offset: offset,
+        row_count: page.rows.len() as u64,
+        total_row_count: page.total,
+        truncated: page.manifest.truncated,
+        next_offset: page.next_offset,
+    };
+    Ok(ToolOutput::new(page.text, to_value(&structured)))
+}
+
+/// Which tool the answer points to for a statement still running or more rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FollowUp {
+    /// The full surface: `get_sql_result(statement_id, offset)`.
+    GetSqlResult,
+    /// The managed SQL surface: `poll_sql_result(statement_id)`, no paging.
+    PollSqlResult,
+    /// No follow-up tool on this surface (functions).
+    None,
+}
+
+impl FollowUp {
+    fn still_running(self, id: &str) -> String {
+        match self {
+            FollowUp::GetSqlResult => format!(
+                "Call get_sql_result with statement_id=\"{id}\" to check again and get the rows."
+            ),
+            FollowUp::PollSqlResult => format!(
+                "Call poll_sql_result with statement_id=\"{id}\" to check again and get the rows."
+            ),
+            FollowUp::None => "Call the tool again later; if it keeps timing out, the operator can raise --sql-timeout.".to_string(),
+        }
+    }
+
+    fn more_rows(self, id: &str, next: u64) -> String {
+        match self {
+            FollowUp::GetSqlResult => {
+                format!(" More: call get_sql_result with statement_id=\"{id}\" and offset={next}.")
+            }
+            FollowUp::PollSqlResult | FollowUp::None => format!(
+                " Only the first {next} rows are shown: narrow the query (WHERE, LIMIT, GROUP BY) to see others."
+            ),
+        }
+    }
+}
+
+/// One page of a statement's answer: the text for the model and the rows it shows.
+pub(crate) struct AnswerPage {
+    pub statement_id: String,
+    /// SUCCEEDED, or PENDING / RUNNING when the statement outlived the call.
+    pub state: StatementState,
+    /// The manifest (empty until SUCCEEDED).
+    pub manifest: databricks_client::services::sql::ResultManifest,
+    /// The rows shown, as the API gives them (text cells, `None` for SQL NULL).
+    pub rows: Vec<Vec<Option<String>>>,
+    /// SQL type names of the columns.
+    pub types: Vec<String>,
+    pub total: Option<u64>,
+    pub next_offset: Option<u64>,
+    pub text: String,
+}
+
+impl AnswerPage {
+    /// The rows with typed cells (numbers and booleans unquoted, NULL as null).
+    pub fn typed_rows(&self) -> Vec<Vec<Value>> {
+        self.rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&self.types)
+                    .map(|(v, t)| render::typed(v.as_deref(), t))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Fetches and renders the rows `[offset, offset + limit)` of a statement in any
+/// state; a failed, cancelled or closed statement is a tool error saying what to do.
+pub(crate) async fn answer_page(
+    ctx: &CallContext,
+    response: StatementResponse,
+    choice: Option<&Choice>,
+    offset: u64,
+    limit: usize,
+    format: TextFormat,
+    follow_up: FollowUp,
+) -> Result<AnswerPage, ToolError> {
     let id = response.statement_id.clone();
     let ran_on = choice.map(|c| format!("Ran on {}.", c.explain()));
     match response.status.state {
@@ -428,23 +592,21 @@ async fn answer(
         }
         state => {
             let text = format!(
-                "Statement {id} is still {} — it keeps running on the warehouse. Call get_sql_result with statement_id=\"{id}\" to check again and get the rows.{}",
+                "Statement {id} is still {} — it keeps running on the warehouse. {}{}",
                 state.as_str(),
+                follow_up.still_running(&id),
                 ran_on.map(|r| format!(" {r}")).unwrap_or_default()
             );
-            let structured = SqlResult {
+            return Ok(AnswerPage {
                 statement_id: id,
-                state: state.as_str().to_string(),
-                warehouse_id: choice.map(|c| c.id.clone()),
-                columns: Vec::new(),
+                state,
+                manifest: Default::default(),
                 rows: Vec::new(),
-                row_offset: offset,
-                row_count: 0,
-                total_row_count: None,
-                truncated: false,
+                types: Vec::new(),
+                total: None,
                 next_offset: None,
-            };
-            return Ok(ToolOutput::new(text, to_value(&structured)));
+                text,
+            });
         }
     }
 
@@ -462,7 +624,7 @@ async fn answer(
         .map(|c| c.type_name.clone().unwrap_or_else(|| "STRING".into()))
         .collect();
     let total = manifest.total_row_count.map(|t| t.max(0) as u64);
-    let rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
+    let mut rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
     let max_chars = ctx.state.settings.max_chars;
     let rendered = render::rows_in(
         format,
@@ -507,51 +669,24 @@ async fn answer(
             text.push_str(" The warehouse truncated the result (row or byte limit): the total is a lower bound.");
         }
         if let Some(next) = next_offset {
-            text.push_str(&format!(
-                " More: call get_sql_result with statement_id=\"{id}\" and offset={next}."
-            ));
+            text.push_str(&follow_up.more_rows(&id, next));
         }
     }
     if let Some(r) = &ran_on {
         text.push('\n');
         text.push_str(r);
     }
-
-    let typed_rows: Vec<Vec<Value>> = rows
-        .iter()
-        .take(rendered.rows_shown)
-        .map(|row| {
-            row.iter()
-                .zip(&types)
-                .map(|(v, t)| render::typed(v.as_deref(), t))
-                .collect()
-        })
-        .collect();
-    let structured = SqlResult {
+    rows.truncate(rendered.rows_shown);
+    Ok(AnswerPage {
         statement_id: id,
-        state: "SUCCEEDED".into(),
-        warehouse_id: choice.map(|c| c.id.clone()),
-        columns: manifest
-            .schema
-            .columns
-            .iter()
-            .map(|c| SqlColumn {
-                name: c.name.clone(),
-                type_: c
-                    .type_text
-                    .clone()
-                    .or(c.type_name.clone())
-                    .unwrap_or_else(|| "STRING".into()),
-            })
-            .collect(),
-        rows: typed_rows,
-        row_offset: offset,
-        row_count: shown,
-        total_row_count: total,
-        truncated: manifest.truncated,
+        state: StatementState::Succeeded,
+        manifest,
+        rows,
+        types,
+        total,
         next_offset,
-    };
-    Ok(ToolOutput::new(text, to_value(&structured)))
+        text,
+    })
 }
 
 fn to_value(result: &SqlResult) -> Value {
@@ -560,7 +695,7 @@ fn to_value(result: &SqlResult) -> Value {
 
 /// The rows `[offset, offset + limit)` of a finished statement, fetching (and, for
 /// external links, downloading) only the chunks that hold them, one at a time.
-async fn fetch_rows(
+pub(crate) async fn fetch_rows(
     client: &DatabricksClient,
     response: &StatementResponse,
     offset: u64,

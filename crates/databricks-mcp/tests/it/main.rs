@@ -6,7 +6,9 @@
 mod bad_input;
 mod faults;
 mod http;
+mod managed_surfaces;
 mod python_sdk;
+mod security;
 mod sql_lifecycle;
 mod stdio;
 mod support;

@@ -1,0 +1,197 @@
+//! Shared fixtures: one sample workspace per test process (TPC-H at a tiny scale factor),
+//! copied for tests that write, and a small REST client.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use local_workspace::{LocalOptions, LocalWorkspace, RunningApi, WAREHOUSE_ID};
+use serde_json::{Value, json};
+
+/// Scale factor of the test samples (lineitem ≈ 6,000 rows).
+pub const SF: f64 = 0.001;
+
+static BASE: OnceLock<PathBuf> = OnceLock::new();
+static INIT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+/// A directory holding a freshly opened workspace with samples (shared, never written).
+pub async fn base_dir() -> PathBuf {
+    let dir = BASE
+        .get_or_init(|| {
+            let d = std::env::temp_dir().join(format!("lw-it-base-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&d);
+            d
+        })
+        .clone();
+    let d2 = dir.clone();
+    INIT.get_or_init(|| async move {
+        LocalWorkspace::open(&d2, options(false))
+            .await
+            .expect("open base workspace");
+    })
+    .await;
+    dir
+}
+
+pub fn options(allow_writes: bool) -> LocalOptions {
+    LocalOptions {
+        scale_factor: SF,
+        allow_writes,
+        progress: false,
+    }
+}
+
+/// A private copy of the base workspace.
+pub async fn fresh_dir() -> tempfile::TempDir {
+    let base = base_dir().await;
+    let t = tempfile::tempdir().expect("tempdir");
+    copy_dir(&base, t.path()).expect("copy base workspace");
+    t
+}
+
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let p = e.path();
+        let target = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &target)?;
+        } else {
+            std::fs::copy(&p, &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// A served workspace and an HTTP client for it.
+pub struct Server {
+    pub ws: LocalWorkspace,
+    pub api: RunningApi,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(dir: &Path, allow_writes: bool) -> Server {
+        let ws = LocalWorkspace::open(dir, options(allow_writes))
+            .await
+            .expect("open workspace");
+        let api = ws
+            .serve("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("serve");
+        Server {
+            ws,
+            api,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.api.base_url)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.api.token)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.api.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Runs a statement synchronously (INLINE) and returns the full response.
+    pub async fn sql(&self, statement: &str) -> Value {
+        let (status, v) = self
+            .post(
+                "/api/2.0/sql/statements",
+                json!({"statement": statement, "warehouse_id": WAREHOUSE_ID, "wait_timeout": "50s"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// Rows of a statement that must succeed (all chunks).
+    pub async fn rows(&self, statement: &str) -> Vec<Vec<Value>> {
+        let v = self.sql(statement).await;
+        assert_eq!(
+            v["status"]["state"], "SUCCEEDED",
+            "statement failed: {statement}\n{v}"
+        );
+        let mut rows: Vec<Vec<Value>> = Vec::new();
+        let mut chunk = v["result"].clone();
+        loop {
+            if let Some(a) = chunk["data_array"].as_array() {
+                for r in a {
+                    rows.push(r.as_array().cloned().unwrap_or_default());
+                }
+            }
+            match chunk["next_chunk_internal_link"].as_str() {
+                Some(link) => chunk = self.get(link).await.1,
+                None => break,
+            }
+        }
+        rows
+    }
+
+    /// The single value of a one-row, one-column statement.
+    pub async fn scalar(&self, statement: &str) -> Value {
+        let rows = self.rows(statement).await;
+        assert_eq!(rows.len(), 1, "{statement}: {rows:?}");
+        rows[0][0].clone()
+    }
+
+    /// The error of a statement that must fail: (message, sql_state).
+    pub async fn error(&self, statement: &str) -> (String, String) {
+        let v = self.sql(statement).await;
+        assert_eq!(v["status"]["state"], "FAILED", "expected failure: {statement}\n{v}");
+        (
+            v["status"]["error"]["message"].as_str().unwrap_or("").to_string(),
+            v["status"]["sql_state"].as_str().unwrap_or("").to_string(),
+        )
+    }
+}
+
+/// A hash of every file (path, size, content) under a directory.
+pub fn tree_hash(dir: &Path) -> Vec<(String, u64, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                bytes.hash(&mut h);
+                out.push((
+                    p.strip_prefix(dir).unwrap_or(&p).display().to_string(),
+                    bytes.len() as u64,
+                    h.finish(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
