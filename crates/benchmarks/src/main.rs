@@ -9,6 +9,10 @@
 //!   format, compared with a plain JSON list of row objects;
 //! - million: a 1,000,000-row query answered within budget: peak server memory and the
 //!   number of result chunks downloaded.
+//! - http-load: C concurrent HTTP clients × N calls against an upstream answering in
+//!   L ms (`http_load.rs`).
+
+mod http_load;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -38,6 +42,12 @@ struct Args {
     /// Upstream latency for the concurrency benchmark, in ms.
     #[arg(long, default_value_t = 200)]
     latency_ms: u64,
+    /// Concurrent HTTP clients for http-load.
+    #[arg(long, default_value_t = 50)]
+    clients: usize,
+    /// Calls per client for http-load.
+    #[arg(long, default_value_t = 40)]
+    calls: usize,
 }
 
 struct Session {
@@ -411,6 +421,15 @@ async fn million(args: &Args) -> Result<()> {
     Ok(())
 }
 
+async fn http_load(args: &Args) -> Result<()> {
+    let load = http_load::Load {
+        clients: args.clients.clamp(1, 500),
+        calls: args.calls.clamp(1, 1000),
+        latency: Duration::from_millis(args.latency_ms),
+    };
+    http_load::run(&args.server, &load).await
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -425,12 +444,16 @@ async fn main() -> Result<()> {
         "concurrency" => concurrency(&args).await,
         "tokens" => tokens(&args).await,
         "million" => million(&args).await,
+        "http-load" => http_load(&args).await,
         "all" => {
             startup(&args).await?;
             concurrency(&args).await?;
             tokens(&args).await?;
-            million(&args).await
+            million(&args).await?;
+            http_load(&args).await
         }
-        other => bail!("unknown benchmark {other:?}: startup, concurrency, tokens, million or all"),
+        other => bail!(
+            "unknown benchmark {other:?}: startup, concurrency, tokens, million, http-load or all"
+        ),
     }
 }

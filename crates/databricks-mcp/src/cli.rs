@@ -67,6 +67,12 @@ pub struct CommonArgs {
     /// How SQL results travel: external-links (Arrow chunks from cloud storage, any size) or inline (JSON in the API response, up to 25 MiB, for networks that block cloud storage).
     #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_DISPOSITION", value_enum, default_value_t = crate::settings::Disposition::ExternalLinks)]
     pub sql_disposition: crate::settings::Disposition,
+    /// Serve the embedded local workspace in DIR (DataFusion + Delta Lake, TPC-H samples) instead of a Databricks workspace. Used automatically, from a default directory, when no Databricks configuration exists.
+    #[arg(long, global = true, value_name = "DIR", env = "DATABRICKS_MCP_LOCAL")]
+    pub local: Option<PathBuf>,
+    /// TPC-H scale factor of the local workspace's samples when they are first generated.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_LOCAL_SCALE_FACTOR", default_value_t = 0.1)]
+    pub local_scale_factor: f64,
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
     #[arg(
         long,
@@ -87,6 +93,22 @@ pub enum Command {
     Call(CallArgs),
     /// Check configuration, authentication, connectivity and the SQL warehouse.
     Doctor,
+    /// The embedded local workspace on its own.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Serve the local workspace's Databricks REST API (for the Databricks SDKs and CLI), printing its URL and token.
+    Api(LocalApiArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalApiArgs {
+    /// Address to listen on (loopback only; port 0 picks one).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -11,21 +11,45 @@ use crate::warehouse;
 /// Runs every check, writing a report; returns whether all passed.
 pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> bool {
     let mut ok = true;
-    let config = match Config::resolve(&startup::overrides(common), env) {
-        Ok(c) => {
-            let _ = writeln!(out, "✓ configuration\n{}", indent(&c.describe()));
-            c
+    // The default warehouse, the client, and (local mode) the state keeping the local
+    // workspace alive for the checks.
+    let (default_warehouse, client, _state) = match startup::choose_backend(common, env) {
+        startup::Backend::Remote => {
+            let config = match Config::resolve(&startup::overrides(common), env) {
+                Ok(c) => {
+                    let _ = writeln!(out, "✓ configuration\n{}", indent(&c.describe()));
+                    c
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "✗ configuration: {e}");
+                    return false;
+                }
+            };
+            match DatabricksClient::new(&config) {
+                Ok(client) => (config.warehouse_id.clone(), client, None),
+                Err(e) => {
+                    let _ = writeln!(out, "✗ client: {e}");
+                    return false;
+                }
+            }
         }
-        Err(e) => {
-            let _ = writeln!(out, "✗ configuration: {e}");
-            return false;
-        }
-    };
-    let client = match DatabricksClient::new(&config) {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = writeln!(out, "✗ client: {e}");
-            return false;
+        startup::Backend::Local(dir) => {
+            let _ = writeln!(
+                out,
+                "✓ configuration: no Databricks workspace configured; the embedded local workspace in {} is used",
+                dir.display()
+            );
+            match startup::build_state(common, env).await {
+                Ok(state) => (
+                    state.settings.default_warehouse_id.clone(),
+                    state.client.clone(),
+                    Some(state),
+                ),
+                Err(e) => {
+                    let _ = writeln!(out, "✗ local workspace: {e}");
+                    return false;
+                }
+            }
         }
     };
     match client.current_user().await {
@@ -49,7 +73,7 @@ pub async fn run(common: &CommonArgs, env: &dyn EnvSource, out: &mut String) -> 
     match client.list_all_warehouses().await {
         Ok(list) => {
             let _ = writeln!(out, "✓ SQL warehouses: {} visible", list.len());
-            match &config.warehouse_id {
+            match &default_warehouse {
                 Some(id) => match list.iter().find(|w| &w.id == id) {
                     Some(w) => {
                         let _ = writeln!(

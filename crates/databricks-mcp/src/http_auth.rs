@@ -65,8 +65,17 @@ pub struct SecurityArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_CONCURRENT_PER_CLIENT)]
     pub max_concurrent_per_client: usize,
     /// The server's public base URL when it is behind a proxy (e.g. https://mcp.example.com), used in WWW-Authenticate and the OAuth protected-resource metadata; default http://<Host header>.
-    #[arg(long, value_name = "URL")]
-    pub public_url: Option<url::Url>,
+    #[arg(long, value_name = "URL", value_parser = check_url)]
+    pub public_url: Option<String>,
+}
+
+fn check_url(value: &str) -> Result<String, String> {
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+            Ok(value.to_string())
+        }
+        _ => Err(format!("{value:?} is not an http(s) URL")),
+    }
 }
 
 impl Default for SecurityArgs {
@@ -94,6 +103,8 @@ pub enum SecurityError {
     NoTokens(String),
     #[error("--max-concurrent-per-client must be at least 1")]
     Concurrency,
+    #[error("--public-url is not a URL: {0}")]
+    PublicUrl(String),
 }
 
 /// The configured client tokens, kept only as SHA-256 digests.
@@ -251,7 +262,12 @@ impl Security {
         Ok(Security {
             tokens: (!tokens.is_empty()).then(|| TokenSet::new(tokens)),
             max_concurrent_per_client: args.max_concurrent_per_client,
-            public_url: args.public_url.clone(),
+            public_url: args
+                .public_url
+                .as_deref()
+                .map(url::Url::parse)
+                .transpose()
+                .map_err(|e| SecurityError::PublicUrl(e.to_string()))?,
         })
     }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use databricks_client::ProcessEnv;
-use databricks_mcp::cli::{Cli, Command, ServeArgs, TransportKind};
+use databricks_mcp::cli::{Cli, Command, LocalCommand, ServeArgs, TransportKind};
 use databricks_mcp::tools::{Registry, SurfaceOptions};
 use databricks_mcp::transport::{self, HttpOptions};
 use databricks_mcp::{DatabricksMcp, doctor, startup};
@@ -82,7 +82,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 None => serde_json::Map::new(),
             };
-            let state = startup::build_state(&common, &ProcessEnv)?;
+            let state = startup::build_state(&common, &ProcessEnv).await?;
             let server = DatabricksMcp::new(state);
             let result = server
                 .call_direct(&args.tool, Some(arguments), meta)
@@ -103,6 +103,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Local(LocalCommand::Api(args)) => {
+            startup::serve_local_api(&common, args.listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor => {
             let mut report = String::new();
             let ok = doctor::run(&common, &ProcessEnv, &mut report).await;
@@ -115,11 +119,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Serve(args) => {
             let state = startup::build_state(&common, &ProcessEnv)
+                .await
                 .context("cannot start: the Databricks configuration is incomplete or invalid (run `databricks-mcp doctor` for details)")?;
             let server = DatabricksMcp::new(state);
             match args.transport {
                 TransportKind::Stdio => {
-                    let server = match args.managed.surface {
+                    let server = match args.managed.surface()? {
                         Some(surface) => server.with_surface(surface),
                         None => server,
                     };

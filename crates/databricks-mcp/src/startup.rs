@@ -1,5 +1,6 @@
 //! From command-line options to a ready server state.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,23 +32,192 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
     }
 }
 
-/// Resolves the Databricks configuration and builds the shared state. Fails (rather
-/// than starting a server whose every call would fail) when the configuration is
-/// missing or broken.
-pub fn build_state(
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Databricks(#[from] databricks_client::Error),
+    #[error("the local workspace could not start: {0}")]
+    Local(String),
+}
+
+impl From<databricks_client::ConfigError> for StartupError {
+    fn from(e: databricks_client::ConfigError) -> StartupError {
+        StartupError::Databricks(e.into())
+    }
+}
+
+/// Where the tools' Databricks calls go.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// A Databricks workspace, as configured.
+    Remote,
+    /// The embedded local workspace in this directory.
+    Local(PathBuf),
+}
+
+/// `--local DIR` wins; otherwise any Databricks configuration at all means a real
+/// workspace (a broken one is an error, never a silent fall-back); with none, the local
+/// workspace in its default directory (when built with the `local` feature).
+pub fn choose_backend(common: &CommonArgs, env: &dyn EnvSource) -> Backend {
+    if let Some(dir) = &common.local {
+        return Backend::Local(dir.clone());
+    }
+    let overridden =
+        common.host.is_some() || common.profile.is_some() || common.config_file.is_some();
+    if overridden || Config::is_configured(env) || !cfg!(feature = "local") {
+        return Backend::Remote;
+    }
+    Backend::Local(default_local_dir())
+}
+
+fn default_local_dir() -> PathBuf {
+    #[cfg(feature = "local")]
+    {
+        local_workspace::LocalWorkspace::default_dir()
+    }
+    #[cfg(not(feature = "local"))]
+    {
+        PathBuf::from("databricks-mcp-local")
+    }
+}
+
+/// Builds the shared state for the chosen backend. Fails (rather than starting a server
+/// whose every call would fail) when the configuration is missing or broken.
+pub async fn build_state(
     common: &CommonArgs,
     env: &dyn EnvSource,
-) -> Result<Arc<AppState>, databricks_client::Error> {
-    let config = Config::resolve(&overrides(common), env)?;
+) -> Result<Arc<AppState>, StartupError> {
+    match choose_backend(common, env) {
+        Backend::Remote => {
+            let config = Config::resolve(&overrides(common), env)?;
+            Ok(Arc::new(state_for(&config, common, None)?))
+        }
+        Backend::Local(dir) => start_local(common, &dir).await,
+    }
+}
+
+fn state_for(
+    config: &Config,
+    common: &CommonArgs,
+    local: Option<crate::state::LocalBackend>,
+) -> Result<AppState, StartupError> {
     let client = DatabricksClient::with_options(
-        &config,
+        config,
         ClientOptions {
             product: format!("databricks-mcp/{}", env!("CARGO_PKG_VERSION")),
-            ..ClientOptions::from_config(&config)
+            ..ClientOptions::from_config(config)
         },
     )?;
-    Ok(Arc::new(AppState::new(
-        client,
-        settings(common, Some(&config)),
+    let mut state = AppState::new(client, settings(common, Some(config)));
+    state.local = local;
+    Ok(state)
+}
+
+#[cfg(feature = "local")]
+fn local_options(common: &CommonArgs) -> local_workspace::LocalOptions {
+    use std::io::IsTerminal;
+    local_workspace::LocalOptions {
+        scale_factor: common.local_scale_factor,
+        allow_writes: common.allow_writes,
+        progress: std::io::stderr().is_terminal(),
+    }
+}
+
+#[cfg(feature = "local")]
+async fn start_local(
+    common: &CommonArgs,
+    dir: &std::path::Path,
+) -> Result<Arc<AppState>, StartupError> {
+    use databricks_client::MapEnv;
+    use local_workspace::LocalWorkspace;
+
+    eprintln!(
+        "databricks-mcp: {} — using the local workspace in {} (DataFusion + Delta Lake, samples.tpch). Set DATABRICKS_HOST and DATABRICKS_TOKEN, or a ~/.databrickscfg profile, to use a Databricks workspace.",
+        if common.local.is_some() {
+            "--local given"
+        } else {
+            "no Databricks configuration found"
+        },
+        dir.display()
+    );
+    let workspace = LocalWorkspace::open(dir, local_options(common))
+        .await
+        .map_err(|e| StartupError::Local(e.to_string()))?;
+    let api = workspace
+        .serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .map_err(|e| StartupError::Local(e.to_string()))?;
+    // The tools reach the local workspace through the REST client like any workspace.
+    let env = MapEnv::new()
+        .with("DATABRICKS_HOST", api.base_url.as_str())
+        .with("DATABRICKS_TOKEN", api.token.as_str());
+    let config = Config::resolve(
+        &ConfigOverrides {
+            warehouse_id: common.warehouse_id.clone(),
+            ..ConfigOverrides::default()
+        },
+        &env,
+    )?;
+    let local = crate::state::LocalBackend {
+        dir: workspace.dir().to_path_buf(),
+        keep_alive: Box::new((workspace, api)),
+    };
+    Ok(Arc::new(state_for(&config, common, Some(local))?))
+}
+
+#[cfg(not(feature = "local"))]
+async fn start_local(
+    _common: &CommonArgs,
+    dir: &std::path::Path,
+) -> Result<Arc<AppState>, StartupError> {
+    Err(StartupError::Local(format!(
+        "this build has no local workspace (built without the `local` feature); cannot serve {}",
+        dir.display()
     )))
+}
+
+/// `databricks-mcp local api`: the local workspace's REST API alone, until ctrl-c.
+#[cfg(feature = "local")]
+pub async fn serve_local_api(
+    common: &CommonArgs,
+    listen: std::net::SocketAddr,
+) -> Result<(), StartupError> {
+    use local_workspace::LocalWorkspace;
+
+    let dir = common.local.clone().unwrap_or_else(default_local_dir);
+    let workspace = LocalWorkspace::open(&dir, local_options(common))
+        .await
+        .map_err(|e| StartupError::Local(e.to_string()))?;
+    let api = workspace
+        .serve(listen)
+        .await
+        .map_err(|e| StartupError::Local(e.to_string()))?;
+    // The one line a script reads; the token is the local workspace's own random token.
+    println!(
+        "{}",
+        serde_json::json!({
+            "host": api.base_url,
+            "token": api.token,
+            "warehouse_id": local_workspace::WAREHOUSE_ID,
+            "dir": workspace.dir(),
+        })
+    );
+    eprintln!(
+        "databricks-mcp: local workspace {} serving the Databricks REST API at {} (ctrl-c to stop)",
+        workspace.dir().display(),
+        api.base_url
+    );
+    let _ = tokio::signal::ctrl_c().await;
+    api.shutdown().await;
+    Ok(())
+}
+
+#[cfg(not(feature = "local"))]
+pub async fn serve_local_api(
+    _common: &CommonArgs,
+    _listen: std::net::SocketAddr,
+) -> Result<(), StartupError> {
+    Err(StartupError::Local(
+        "this build has no local workspace (built without the `local` feature)".into(),
+    ))
 }

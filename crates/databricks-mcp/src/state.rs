@@ -10,6 +10,15 @@ pub struct AppState {
     pub client: DatabricksClient,
     pub settings: Settings,
     pub warehouses: WarehouseSelector,
+    /// Set when the server runs on the embedded local workspace.
+    pub local: Option<LocalBackend>,
+}
+
+/// The embedded local workspace this server started, kept alive as long as the state.
+pub struct LocalBackend {
+    pub dir: std::path::PathBuf,
+    /// The workspace and its REST API server: dropped with the state.
+    pub keep_alive: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl AppState {
@@ -18,6 +27,7 @@ impl AppState {
             client,
             settings,
             warehouses: WarehouseSelector::default(),
+            local: None,
         }
     }
 }

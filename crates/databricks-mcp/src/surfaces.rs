@@ -215,10 +215,22 @@ impl std::str::FromStr for Surface {
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ManagedServeArgs {
     /// Serve one managed-compatible surface over stdio instead of every tool: sql, vector-search:CATALOG.SCHEMA[.INDEX], genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]. Over HTTP every surface has its own route (/api/2.0/mcp/...).
-    #[arg(long, value_name = "KIND:SPEC")]
-    pub surface: Option<Surface>,
+    #[arg(long, value_name = "KIND:SPEC", value_parser = check_spec)]
+    pub surface: Option<String>,
     #[command(flatten)]
     pub security: crate::http_auth::SecurityArgs,
+}
+
+/// Validates a `--surface` value at parse time (kept as text: small CLI structs).
+fn check_spec(spec: &str) -> Result<String, SurfaceError> {
+    Surface::parse_spec(spec).map(|_| spec.to_string())
+}
+
+impl ManagedServeArgs {
+    /// The `--surface` asked for, if any.
+    pub fn surface(&self) -> Result<Option<Surface>, SurfaceError> {
+        self.surface.as_deref().map(Surface::parse_spec).transpose()
+    }
 }
 
 struct Cached {

@@ -53,13 +53,15 @@ pub(crate) struct RewriteContext {
     pub current_catalog: String,
     pub current_schema: String,
     pub current_user: String,
+    /// Unity Catalog SQL functions, keyed `catalog.schema.name` (lower case).
+    pub functions: HashMap<String, crate::sqlfn::SqlFunction>,
 }
 
 /// How a time-travel reference picks its version.
 #[derive(Debug, Clone)]
 pub(crate) enum VersionSpec {
     Version(i64),
-    Timestamp(Expr),
+    Timestamp(Box<Expr>),
 }
 
 /// A `FROM t VERSION AS OF ...` reference, renamed to `__local_time_travel.v.<synthetic>`.
@@ -153,11 +155,15 @@ impl Dialect for LocalDialect {
             return None;
         }
         parser.next_token();
-        Some(parser.parse_subexpr(precedence).map(|right| Expr::BinaryOp {
-            left: Box::new(expr.clone()),
-            op: BinaryOperator::MyIntegerDivide,
-            right: Box::new(right),
-        }))
+        Some(
+            parser
+                .parse_subexpr(precedence)
+                .map(|right| Expr::BinaryOp {
+                    left: Box::new(expr.clone()),
+                    op: BinaryOperator::MyIntegerDivide,
+                    right: Box::new(right),
+                }),
+        )
     }
 }
 
@@ -171,6 +177,23 @@ pub(crate) fn parse_statements(sql: &str) -> Result<Vec<Statement>, SqlError> {
 fn parse_message(e: &str) -> String {
     let e = e.strip_prefix("sql parser error: ").unwrap_or(e);
     format!("Syntax error: {e}.")
+}
+
+/// Parses one SQL expression.
+pub(crate) fn parse_expr(src: &str) -> Result<Expr, SqlError> {
+    let dialect = LocalDialect::default();
+    let mut p = Parser::new(&dialect)
+        .try_with_sql(src)
+        .map_err(|e| SqlError::parse(parse_message(&e.to_string())))?;
+    let e = p
+        .parse_expr()
+        .map_err(|e| SqlError::parse(parse_message(&e.to_string())))?;
+    if p.peek_token().token != Token::EOF {
+        return Err(SqlError::parse(format!(
+            "Syntax error: unexpected text after the expression `{e}`."
+        )));
+    }
+    Ok(e)
 }
 
 /// Parses an SQL expression template where `__a0`, `__a1`, ... stand for `args`.
@@ -261,10 +284,136 @@ fn wrong_args(name: &str, expected: &str, got: usize) -> SqlError {
 struct Rewriter<'a> {
     ctx: &'a RewriteContext,
     time_travel: Vec<TimeTravelRef>,
+    /// Nesting of SQL function expansions (bounded: functions may call functions).
+    depth: usize,
 }
 
 impl Rewriter<'_> {
+    /// Expands a call of a Unity Catalog SQL function into its body.
+    fn catalog_function(&mut self, f: &Function) -> Result<Expr, SqlError> {
+        let parts = name_parts(&f.name);
+        let key = match parts.as_slice() {
+            [s, n] => format!("{}.{s}.{n}", self.ctx.current_catalog),
+            [c, s, n] => format!("{c}.{s}.{n}"),
+            _ => parts.join("."),
+        }
+        .to_ascii_lowercase();
+        let quoted = parts
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect::<Vec<_>>()
+            .join(".");
+        let Some(func) = self.ctx.functions.get(&key) else {
+            return Err(SqlError::new(
+                "UNRESOLVED_ROUTINE",
+                "42883",
+                format!(
+                    "Cannot resolve routine {quoted} on search path [`system`.`builtin`, `system`.`session`, `{}`.`{}`].",
+                    self.ctx.current_catalog, self.ctx.current_schema
+                ),
+            ));
+        };
+        if self.depth >= 8 {
+            return Err(SqlError::new(
+                "ROUTINE_RECURSION_LIMIT",
+                "54000",
+                format!("Expanding {quoted} nests SQL functions more than 8 deep."),
+            ));
+        }
+        let params = &func.def.parameters;
+        let mut bound: Vec<Option<Expr>> = vec![None; params.len()];
+        let list = match &f.args {
+            FunctionArguments::List(l) => l.args.clone(),
+            FunctionArguments::None => Vec::new(),
+            FunctionArguments::Subquery(_) => {
+                return Err(SqlError::unsupported(format_args!("a subquery as the argument of {quoted}")));
+            }
+        };
+        let mut position = 0;
+        for a in list {
+            let (name, arg) = match a {
+                FunctionArg::Unnamed(arg) => (None, arg),
+                FunctionArg::Named { name, arg, .. } => (Some(name.value), arg),
+                FunctionArg::ExprNamed { name, arg, .. } => (Some(name.to_string()), arg),
+            };
+            let FunctionArgExpr::Expr(e) = arg else {
+                return Err(SqlError::unsupported(format_args!("`*` as an argument of {quoted}")));
+            };
+            let i = match name {
+                None => {
+                    let i = position;
+                    position += 1;
+                    i
+                }
+                Some(n) => params
+                    .iter()
+                    .position(|p| p.name.eq_ignore_ascii_case(&n))
+                    .ok_or_else(|| {
+                        SqlError::new(
+                            "UNRECOGNIZED_PARAMETER_NAME",
+                            "4274K",
+                            format!("Cannot invoke routine {quoted} because the call included a named argument reference for the argument named `{n}`, but the routine does not have a parameter with that name."),
+                        )
+                    })?,
+            };
+            if i >= params.len() {
+                return Err(wrong_args(&quoted, &params.len().to_string(), i + 1));
+            }
+            bound[i] = Some(e);
+        }
+        let mut args = Vec::with_capacity(params.len());
+        for (p, b) in params.iter().zip(bound) {
+            let Some(e) = b else {
+                return Err(SqlError::new(
+                    "REQUIRED_PARAMETER_NOT_FOUND",
+                    "4274K",
+                    format!("Cannot invoke routine {quoted} because the parameter named `{}` is required, but the routine call did not supply a value.", p.name),
+                ));
+            };
+            args.push(Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(Expr::Nested(Box::new(e))),
+                data_type: parse_type(&p.type_)?,
+                array: false,
+                format: None,
+            });
+        }
+        let mut body = parse_expr(&func.def.body)?;
+        struct Bind<'a>(&'a [crate::sqlfn::Parameter], &'a [Expr]);
+        impl VisitorMut for Bind<'_> {
+            type Break = ();
+            fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+                if let Expr::Identifier(id) = expr
+                    && let Some(i) = self.0.iter().position(|p| p.name.eq_ignore_ascii_case(&id.value))
+                    && let Some(a) = self.1.get(i)
+                {
+                    *expr = a.clone();
+                }
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = body.visit(&mut Bind(params, &args));
+        let mut inner = Rewriter {
+            ctx: self.ctx,
+            time_travel: Vec::new(),
+            depth: self.depth + 1,
+        };
+        if let ControlFlow::Break(e) = body.visit(&mut inner) {
+            return Err(e);
+        }
+        Ok(Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(Expr::Nested(Box::new(body))),
+            data_type: parse_type(&func.def.returns)?,
+            array: false,
+            format: None,
+        })
+    }
+
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>, SqlError> {
+        if f.name.0.len() >= 2 {
+            return self.catalog_function(f).map(Some);
+        }
         let Some(name) = function_name(f) else {
             return Ok(None);
         };
@@ -346,13 +495,20 @@ impl Rewriter<'_> {
                 };
                 a.truncate(1);
                 Ok(Some(template(
-                    if asc { "array_sort(__a0, 'ASC', 'NULLS FIRST')" } else { "array_sort(__a0, 'DESC', 'NULLS LAST')" },
+                    if asc {
+                        "array_sort(__a0, 'ASC', 'NULLS FIRST')"
+                    } else {
+                        "array_sort(__a0, 'DESC', 'NULLS LAST')"
+                    },
                     &a,
                 )?))
             }
             "approx_count_distinct" => {
                 let a = need(1)?;
-                Ok(Some(keep_over(template("CAST(approx_distinct(__a0) AS BIGINT)", &a)?, f)))
+                Ok(Some(keep_over(
+                    template("CAST(approx_distinct(__a0) AS BIGINT)", &a)?,
+                    f,
+                )))
             }
             "size" | "array_size" | "cardinality" if n == 1 => {
                 let a = need(1)?;
@@ -541,7 +697,7 @@ impl Rewriter<'_> {
         let spec = match v {
             TableVersion::VersionAsOf(e) => VersionSpec::Version(version_number(&e)?),
             TableVersion::TimestampAsOf(e) | TableVersion::ForSystemTimeAsOf(e) => {
-                VersionSpec::Timestamp(e)
+                VersionSpec::Timestamp(Box::new(e))
             }
             other => {
                 return Err(SqlError::unsupported(format_args!(
@@ -600,9 +756,7 @@ pub(crate) fn parse_type(t: &str) -> Result<SqlDataType, SqlError> {
         )
     };
     let dialect = LocalDialect::default();
-    let mut p = Parser::new(&dialect)
-        .try_with_sql(t)
-        .map_err(|_| bad())?;
+    let mut p = Parser::new(&dialect).try_with_sql(t).map_err(|_| bad())?;
     let ty = p.parse_data_type().map_err(|_| bad())?;
     if p.peek_token().token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
         return Err(bad());
@@ -687,6 +841,7 @@ pub(crate) fn rewrite(
     let mut r = Rewriter {
         ctx,
         time_travel: Vec::new(),
+        depth: 0,
     };
     if let ControlFlow::Break(e) = stmt.visit(&mut r) {
         return Err(e);
@@ -695,6 +850,7 @@ pub(crate) fn rewrite(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

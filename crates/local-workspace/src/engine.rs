@@ -123,6 +123,12 @@ impl Engine {
         if let Some(cmd) = commands::parse(sql)? {
             return self.command(cmd, &catalog, &schema).await;
         }
+        if let Some(create) = crate::sqlfn::parse_create(sql)? {
+            return self.create_function(create, &catalog, &schema);
+        }
+        if let Some((if_exists, name)) = crate::sqlfn::parse_drop(sql)? {
+            return self.drop_function(if_exists, &name, &catalog, &schema);
+        }
         let mut statements = match dialect::parse_statements(sql) {
             Ok(s) => s,
             Err(e) => match strip_using(sql)? {
@@ -196,6 +202,7 @@ impl Engine {
             current_catalog: catalog.to_string(),
             current_schema: schema.to_string(),
             current_user: self.user.clone(),
+            functions: crate::sqlfn::all(&self.lake),
         };
         let time_travel = dialect::rewrite(&mut stmt, &rctx)?;
         match stmt {
@@ -482,6 +489,7 @@ impl Engine {
             current_catalog: catalog.to_string(),
             current_schema: schema.to_string(),
             current_user: self.user.clone(),
+            functions: crate::sqlfn::all(&self.lake),
             ..Default::default()
         };
         let (data, rows) = if let Some(q) = ct.query {
@@ -579,6 +587,70 @@ impl Engine {
             .await
             .map_err(|e| write_failed(&loc, &e))?;
         Ok(affected(rows))
+    }
+
+    fn create_function(
+        &self,
+        create: crate::sqlfn::Create,
+        catalog: &str,
+        schema: &str,
+    ) -> Result<QueryResult, SqlError> {
+        if !self.allow_writes {
+            return Err(SqlError::read_only("CREATE FUNCTION"));
+        }
+        let (c, s, name) = qualify(&create.name, catalog, schema)?;
+        let target = self.target(&c, &s, &name)?;
+        let existing = crate::sqlfn::list(&self.lake, &target.catalog, &target.schema)
+            .into_iter()
+            .any(|f| f.name.eq_ignore_ascii_case(&name));
+        if existing && create.if_not_exists {
+            return Ok(QueryResult::empty());
+        }
+        if existing && !create.or_replace {
+            return Err(SqlError::new(
+                "ROUTINE_ALREADY_EXISTS",
+                "42723",
+                format!(
+                    "Cannot create the routine `{}`.`{}`.`{name}` because it already exists. Choose a different name, drop or replace the existing routine, or add the IF NOT EXISTS clause to tolerate a pre-existing routine.",
+                    target.catalog, target.schema
+                ),
+            ));
+        }
+        crate::sqlfn::save(&self.lake, &target.catalog, &target.schema, &name, &create.def)?;
+        Ok(QueryResult::empty())
+    }
+
+    fn drop_function(
+        &self,
+        if_exists: bool,
+        name: &[String],
+        catalog: &str,
+        schema: &str,
+    ) -> Result<QueryResult, SqlError> {
+        if !self.allow_writes {
+            return Err(SqlError::read_only("DROP FUNCTION"));
+        }
+        let (c, s, n) = qualify(name, catalog, schema)?;
+        let found = self
+            .lake
+            .find_catalog(&c)
+            .and_then(|c| self.lake.find_schema(&c, &s).map(|s| (c, s)))
+            .and_then(|(c, s)| {
+                crate::sqlfn::list(&self.lake, &c, &s)
+                    .into_iter()
+                    .find(|f| f.name.eq_ignore_ascii_case(&n))
+            });
+        match found {
+            Some(f) => std::fs::remove_file(&f.path)
+                .map(|()| QueryResult::empty())
+                .map_err(|e| SqlError::internal(format!("{}: {e}", f.path.display()))),
+            None if if_exists => Ok(QueryResult::empty()),
+            None => Err(SqlError::new(
+                "ROUTINE_NOT_FOUND",
+                "42883",
+                format!("The routine `{c}`.`{s}`.`{n}` cannot be found."),
+            )),
+        }
     }
 
     /// Where a new table would go; the catalog and schema must exist.

@@ -605,8 +605,9 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             for (v, f) in secs.iter().zip(fmts) {
                 match (v.and_then(|s| chrono::DateTime::from_timestamp(s, 0)), f) {
                     (Some(d), Some(f)) => {
-                        let pattern = spark_to_chrono(&f)
-                            .map_err(|e| DataFusionError::Execution(format!("from_unixtime: {e}")))?;
+                        let pattern = spark_to_chrono(&f).map_err(|e| {
+                            DataFusionError::Execution(format!("from_unixtime: {e}"))
+                        })?;
                         b.append_value(d.naive_utc().format(&pattern).to_string());
                     }
                     _ => b.append_null(),
@@ -876,6 +877,7 @@ pub(crate) const PROMOTE_INT: &str = "__spark_promote_int";
 pub(crate) const NONZERO: &str = "__spark_nonzero_divisor";
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -290,7 +290,7 @@ impl Lakehouse {
                         ),
                     )
                 })?;
-                deltalake::open_table_with_version(url, v.into()).await
+                deltalake::open_table_with_version(url, v).await
             }
         };
         opened.map_err(|e| unreadable(loc, &e.to_string()))
@@ -668,6 +668,7 @@ pub(crate) fn commits(table_dir: &Path) -> Vec<Commit> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

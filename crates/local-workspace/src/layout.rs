@@ -197,6 +197,7 @@ pub(crate) fn user_name() -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -30,13 +30,14 @@ mod layout;
 mod render;
 mod samples;
 mod script;
+mod sqlfn;
 mod types;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use error::{LocalError, SqlError};
+pub use error::LocalError;
 
 /// The id of the one SQL warehouse, which represents the local engine.
 pub const WAREHOUSE_ID: &str = "10ca1da7af051000";

@@ -249,6 +249,7 @@ pub(crate) fn csv(batch: &RecordBatch) -> Vec<u8> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use datafusion::arrow::array::{Int64Array, ListArray, StringArray, TimestampMicrosecondArray};

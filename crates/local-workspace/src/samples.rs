@@ -297,6 +297,12 @@ pub(crate) async fn ensure_tpch(
             }
         })
         .sum();
+    tracing::info!(
+        "creating samples.tpch (TPC-H scale factor {sf}, about {:.0} rows) in {}; this happens once",
+        total,
+        dir.display()
+    );
+    let started = std::time::Instant::now();
     let mut bar = Progress::new(progress, total);
     for spec in &TABLES {
         let target = dir.join(spec.name);
@@ -314,6 +320,10 @@ pub(crate) async fn ensure_tpch(
         }
     }
     bar.finish(sf);
+    tracing::info!(
+        "created samples.tpch in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let text = serde_json::to_string_pretty(&json!({
         "generator": "tpchgen 4",
         "scale_factor": sf,
@@ -514,6 +524,19 @@ pub(crate) async fn ensure_starter(layout: &Layout) -> Result<(), LocalError> {
     for (path, text) in files {
         write_if_missing(&path, &text)?;
     }
+    write_if_missing(
+        &default.join(crate::sqlfn::FUNCTIONS_DIR).join("discounted_price.json"),
+        &serde_json::to_string_pretty(&json!({
+            "comment": "Price after a discount: price * (1 - discount), as in TPC-H revenue.",
+            "parameters": [
+                {"name": "price", "type": "DECIMAL(15,2)", "comment": "List price, e.g. l_extendedprice."},
+                {"name": "discount", "type": "DECIMAL(15,2)", "comment": "Discount fraction between 0 and 1."}
+            ],
+            "returns": "DECIMAL(15,2)",
+            "body": "round(price * (1 - discount), 2)"
+        }))
+        .unwrap_or_default(),
+    )?;
     let docs = default.join("documents");
     if !docs.exists() {
         write_documents(&docs).await?;

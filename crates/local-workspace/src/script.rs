@@ -165,6 +165,7 @@ pub(crate) fn text_table(r: &QueryResult, max_rows: usize) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -162,6 +162,7 @@ pub(crate) fn uc_type_text(dt: &DataType) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::sync::Arc;

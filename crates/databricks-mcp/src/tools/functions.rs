@@ -462,8 +462,8 @@ mod tests {
         let params = params_of(&f);
         let name = ["main".to_string(), "tools".to_string(), "f".to_string()];
         let evil = "x'); DROP TABLE t; --";
-        let (sql, bound) =
-            call_statement(&name, false, &params, &args(json!({"email": evil}))).unwrap();
+        let (sql, bound) = call_statement(&name, false, &params, &args(json!({"email": evil})))
+            .expect("a statement");
         assert_eq!(sql, "SELECT `main`.`tools`.`f`(:arg0) AS `f`");
         assert!(!sql.contains("DROP"));
         assert_eq!(bound[0].value.as_deref(), Some(evil));
@@ -475,14 +475,14 @@ mod tests {
             &params,
             &args(json!({"email": "a@b", "tags": ["x"]})),
         )
-        .unwrap();
+        .expect("a statement");
         assert_eq!(
             sql,
             "SELECT `main`.`tools`.`f`(`email` => :arg0, `tags` => from_json(:arg1, 'array<string>')) AS `f`"
         );
         assert_eq!(bound[1].value.as_deref(), Some("[\"x\"]"));
-        let (sql, _) =
-            call_statement(&name, true, &params, &args(json!({"email": "a", "n": "2"}))).unwrap();
+        let (sql, _) = call_statement(&name, true, &params, &args(json!({"email": "a", "n": "2"})))
+            .expect("a statement");
         assert_eq!(sql, "SELECT * FROM `main`.`tools`.`f`(:arg0, :arg1)");
     }
 

@@ -614,7 +614,7 @@ pub struct QueryVectorIndexArgs {
     /// Columns to return; default every column of the index not starting with "__".
     #[serde(default)]
     pub columns: Option<Vec<String>>,
-    /// Filters as a JSON object, e.g. {"lang": "en", "year >=": 2023} (operators <, <=, >, >= follow the column name; a list value means IN).
+    /// Filters as a JSON object, e.g. {"lang": "en", "year >=": 2023} (operators <, <=, >, >= follow the column name).
     #[serde(default)]
     pub filters: Option<Map<String, Value>>,
     /// ANN (default, by meaning), HYBRID (meaning and keywords) or FULL_TEXT (keywords).

@@ -6,11 +6,16 @@
 mod bad_input;
 mod faults;
 mod http;
+#[cfg(feature = "local")]
+mod local_e2e;
 mod managed_surfaces;
+mod python_managed;
 mod python_sdk;
 mod security;
 mod sql_lifecycle;
 mod stdio;
+mod stdio_surface;
 mod support;
+mod surface_snapshots;
 mod tool_surface;
 mod tools_e2e;

@@ -92,17 +92,25 @@ async fn stdio_session_survives_garbage_and_calls_tools() {
 }
 
 #[tokio::test]
-async fn serve_without_configuration_fails_with_a_clear_message() {
-    let out = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .arg("serve")
-        .env_clear()
-        .env("HOME", std::env::temp_dir().join("databricks-mcp-no-home"))
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty(), "nothing on stdout");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("DATABRICKS_HOST"), "{err}");
+async fn a_broken_configuration_is_an_error_never_a_fallback() {
+    let home = tempfile::tempdir().unwrap();
+    for (key, value) in [
+        ("DATABRICKS_HOST", "https://dbc-1234.cloud.databricks.com"),
+        ("DATABRICKS_HOST", "http://workspace.example.com"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+            .arg("serve")
+            .env_clear()
+            .env("HOME", home.path())
+            .env(key, value)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        assert!(!out.status.success(), "{value}");
+        assert!(out.stdout.is_empty(), "nothing on stdout");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("local workspace"), "no silent fall-back: {err}");
+        assert!(err.contains("DATABRICKS") || err.contains("https"), "{err}");
+    }
 }

@@ -23,12 +23,7 @@ pub(crate) async fn route(sh: &Shared, req: &Req, rest: &[&str]) -> HandlerResul
         ["volumes"] => list_volumes(sh, req),
         ["volumes", full] => get_volume(sh, full),
         ["functions"] => list_functions(sh, req),
-        ["functions", full] => Err(not_found(
-            "FUNCTION_DOES_NOT_EXIST",
-            format!(
-                "Function '{full}' does not exist: the local workspace defines no Unity Catalog functions."
-            ),
-        )),
+        ["functions", full] => get_function(sh, full),
         _ => Err(not_found(
             "ENDPOINT_NOT_FOUND",
             format!("No Unity Catalog API at /{}.", rest.join("/")),
@@ -436,12 +431,88 @@ fn get_volume(sh: &Shared, full: &str) -> HandlerResult {
     ok(volume_json(sh, &c, &s, &v))
 }
 
+fn function_json(f: &crate::sqlfn::SqlFunction) -> Value {
+    let owner = crate::layout::user_name();
+    let t = crate::layout::mtime_ms(&f.path);
+    let full = format!("{}.{}.{}", f.catalog, f.schema, f.name);
+    let params: Vec<Value> = f
+        .def
+        .parameters
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut v = json!({
+                "name": p.name,
+                "type_text": p.type_.to_ascii_lowercase(),
+                "type_name": crate::sqlfn::type_name(&p.type_),
+                "type_json": json!({"name": p.name, "type": p.type_.to_ascii_lowercase(), "nullable": true, "metadata": {}}).to_string(),
+                "position": i,
+                "parameter_mode": "IN",
+                "parameter_type": "PARAM",
+            });
+            if let Some(c) = &p.comment {
+                v["comment"] = json!(c);
+            }
+            v
+        })
+        .collect();
+    let mut v = json!({
+        "name": f.name,
+        "catalog_name": f.catalog,
+        "schema_name": f.schema,
+        "full_name": full,
+        "function_id": crate::lakehouse::uuid_from(&format!("function:{full}")),
+        "owner": owner,
+        "metastore_id": METASTORE_ID,
+        "data_type": crate::sqlfn::type_name(&f.def.returns),
+        "full_data_type": f.def.returns.to_ascii_lowercase(),
+        "input_params": {"parameters": params},
+        "routine_body": "SQL",
+        "routine_definition": f.def.body,
+        "parameter_style": "S",
+        "is_deterministic": true,
+        "is_null_call": false,
+        "sql_data_access": "CONTAINS_SQL",
+        "security_type": "DEFINER",
+        "specific_name": f.name,
+        "created_at": t,
+        "created_by": owner,
+        "updated_at": t,
+        "updated_by": owner,
+    });
+    if let Some(c) = &f.def.comment {
+        v["comment"] = json!(c);
+    }
+    v
+}
+
 fn list_functions(sh: &Shared, req: &Req) -> HandlerResult {
-    let _ = find_schema(
-        sh,
-        required(req, "catalog_name")?,
-        required(req, "schema_name")?,
-    )?;
-    let _ = req.q_i64("max_results")?;
-    ok(json!({}))
+    let (c, s) = find_schema(sh, required(req, "catalog_name")?, required(req, "schema_name")?)?;
+    let mut fns = crate::sqlfn::list(lake(sh), &c, &s);
+    fns.sort_by(|a, b| a.name.cmp(&b.name));
+    let (items, next) = page(&fns, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;
+    let mut v = json!({});
+    if !items.is_empty() {
+        v["functions"] = json!(items.iter().map(function_json).collect::<Vec<_>>());
+    }
+    if let Some(n) = next {
+        v["next_page_token"] = json!(n);
+    }
+    ok(v)
+}
+
+fn get_function(sh: &Shared, full: &str) -> HandlerResult {
+    let missing = || {
+        not_found(
+            "FUNCTION_DOES_NOT_EXIST",
+            format!("Routine or Model '{full}' does not exist."),
+        )
+    };
+    let p = split_full(full, 3, "function")?;
+    let (c, s) = find_schema(sh, &p[0], &p[1]).map_err(|_| missing())?;
+    crate::sqlfn::list(lake(sh), &c, &s)
+        .into_iter()
+        .find(|f| f.name.eq_ignore_ascii_case(&p[2]))
+        .map(|f| ok(function_json(&f)))
+        .unwrap_or_else(|| Err(missing()))
 }

@@ -234,6 +234,7 @@ fn parse_range(h: &str, len: usize) -> Option<(usize, usize)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -310,7 +310,7 @@ fn get_job(sh: &Shared, req: &Req) -> HandlerResult {
     sh.jobs
         .jobs()
         .remove(&id)
-        .map(|j| json_ok(j))
+        .map(json_ok)
         .unwrap_or_else(|| Err(no_job(id)))
 }
 

@@ -275,6 +275,14 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         (_, ["api", "2.0", "vector-search", rest @ ..]) => {
             vector_search::route(sh, req, method, rest).await
         }
+        // Genie needs a language model: the local workspace has no spaces.
+        ("GET", ["api", "2.0", "genie", "spaces"]) => ok(json!({})),
+        (_, ["api", "2.0", "genie", "spaces", id, ..]) => Err(not_found(
+            "RESOURCE_DOES_NOT_EXIST",
+            format!(
+                "Genie space {id} does not exist: the local workspace has no Genie spaces (Genie needs a Databricks workspace)."
+            ),
+        )),
         _ => return None,
     })
 }
@@ -490,6 +498,7 @@ pub(crate) fn warehouse_info(api: &Api) -> Value {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -102,6 +102,7 @@ impl Pipelines {
         );
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn event(
         &self,
         id: &str,
@@ -773,6 +774,7 @@ async fn refresh(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

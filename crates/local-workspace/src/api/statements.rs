@@ -632,6 +632,7 @@ pub(crate) fn download(api: &Api, req: &Req) -> HandlerResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

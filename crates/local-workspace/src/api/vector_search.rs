@@ -403,12 +403,11 @@ async fn query(sh: &Shared, req: &Req, name: &str) -> HandlerResult {
         .get("filters_json")
         .and_then(Value::as_str)
         .filter(|f| !f.trim().is_empty())
+        && let Some(e) = filters(f, &schema_cols).map_err(bad_request)?
     {
-        if let Some(e) = filters(f, &schema_cols).map_err(bad_request)? {
-            df = df
-                .filter(e)
-                .map_err(|e| bad_request(format!("filters_json: {e}")))?;
-        }
+        df = df
+            .filter(e)
+            .map_err(|e| bad_request(format!("filters_json: {e}")))?;
     }
     let result = crate::engine::collect(df, None, None)
         .await
@@ -499,6 +498,7 @@ async fn query(sh: &Shared, req: &Req, name: &str) -> HandlerResult {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

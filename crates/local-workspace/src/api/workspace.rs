@@ -160,7 +160,7 @@ fn missing(path: &str) -> axum::response::Response {
     )
 }
 
-fn path_param<'a>(req: &'a Req, from_body: bool) -> Result<&'a str, axum::response::Response> {
+fn path_param(req: &Req, from_body: bool) -> Result<&str, axum::response::Response> {
     let p = if from_body {
         req.body_str("path")
     } else {

@@ -36,7 +36,11 @@ async fn bad_tables_fail_clearly_and_reads_change_nothing() {
     // A malformed Delta table, an empty table directory, Parquet and CSV tables.
     let broken = schema_dir.join("broken/_delta_log");
     std::fs::create_dir_all(&broken).unwrap();
-    std::fs::write(broken.join("00000000000000000000.json"), "{ this is not json").unwrap();
+    std::fs::write(
+        broken.join("00000000000000000000.json"),
+        "{ this is not json",
+    )
+    .unwrap();
     std::fs::create_dir_all(schema_dir.join("empty")).unwrap();
     std::fs::create_dir_all(schema_dir.join("pq")).unwrap();
     write_parquet(&schema_dir.join("pq/part-0.parquet"));
@@ -52,16 +56,25 @@ async fn bad_tables_fail_clearly_and_reads_change_nothing() {
 
     let (msg, _) = s.error("SELECT * FROM main.default.empty").await;
     assert!(msg.starts_with("[DELTA_MISSING_DELTA_TABLE]"), "{msg}");
-    assert!(msg.contains("`main`.`default`.`empty`") && msg.contains("no data"), "{msg}");
+    assert!(
+        msg.contains("`main`.`default`.`empty`") && msg.contains("no data"),
+        "{msg}"
+    );
 
     let (msg, state) = s.error("SELECT * FROM nowhere.default.t").await;
     assert!(msg.starts_with("[TABLE_OR_VIEW_NOT_FOUND]"), "{msg}");
     assert!(msg.contains("Catalog `nowhere` does not exist"), "{msg}");
     assert_eq!(state, "42P01");
     let (msg, _) = s.error("SELECT * FROM samples.nope.t").await;
-    assert!(msg.contains("Schema `samples`.`nope` does not exist"), "{msg}");
+    assert!(
+        msg.contains("Schema `samples`.`nope` does not exist"),
+        "{msg}"
+    );
     let (msg, _) = s.error("SHOW SCHEMAS IN nowhere").await;
-    assert!(msg.starts_with("[NO_SUCH_CATALOG_EXCEPTION]") && msg.contains("nowhere"), "{msg}");
+    assert!(
+        msg.starts_with("[NO_SUCH_CATALOG_EXCEPTION]") && msg.contains("nowhere"),
+        "{msg}"
+    );
     let (msg, _) = s.error("DESCRIBE TABLE samples.tpch.nope").await;
     assert!(msg.contains("`samples`.`tpch`.`nope`"), "{msg}");
 
@@ -70,13 +83,26 @@ async fn bad_tables_fail_clearly_and_reads_change_nothing() {
         .error("SELECT * FROM samples.tpch.nation PIVOT (count(*) FOR n_regionkey IN (0, 1))")
         .await;
     assert!(msg.to_ascii_uppercase().contains("PIVOT"), "{msg}");
-    let (msg, _) = s.error("MERGE INTO main.default.pq USING main.default.pq s ON true WHEN MATCHED THEN DELETE").await;
+    let (msg, _) = s
+        .error(
+            "MERGE INTO main.default.pq USING main.default.pq s ON true WHEN MATCHED THEN DELETE",
+        )
+        .await;
     assert!(msg.contains("MERGE"), "{msg}");
 
     // Parquet and CSV files are tables.
-    assert_eq!(s.scalar("SELECT sum(id) FROM main.default.pq").await, json!("6"));
-    assert_eq!(s.scalar("SELECT name FROM main.default.people WHERE id = 2").await, json!("bob"));
-    let (msg, _) = s.error("SELECT * FROM main.default.pq VERSION AS OF 0").await;
+    assert_eq!(
+        s.scalar("SELECT sum(id) FROM main.default.pq").await,
+        json!("6")
+    );
+    assert_eq!(
+        s.scalar("SELECT name FROM main.default.people WHERE id = 2")
+            .await,
+        json!("bob")
+    );
+    let (msg, _) = s
+        .error("SELECT * FROM main.default.pq VERSION AS OF 0")
+        .await;
     assert!(msg.contains("only Delta tables have versions"), "{msg}");
 
     // Unity Catalog: the broken table is listed with the reason, get names it.
@@ -86,16 +112,40 @@ async fn bad_tables_fail_clearly_and_reads_change_nothing() {
     assert_eq!(status, 200);
     let tables = v["tables"].as_array().unwrap();
     let broken = tables.iter().find(|t| t["name"] == "broken").unwrap();
-    assert!(broken["comment"].as_str().unwrap().contains("cannot be read"), "{broken}");
+    assert!(
+        broken["comment"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be read"),
+        "{broken}"
+    );
     let pq = tables.iter().find(|t| t["name"] == "pq").unwrap();
     assert_eq!(pq["data_source_format"], "PARQUET");
-    let (status, v) = s.get("/api/2.1/unity-catalog/tables/main.default.broken").await;
+    let (status, v) = s
+        .get("/api/2.1/unity-catalog/tables/main.default.broken")
+        .await;
     assert_eq!(status, 400, "{v}");
-    assert!(v["message"].as_str().unwrap().contains("`main`.`default`.`broken`"), "{v}");
-    let (status, v) = s.get("/api/2.1/unity-catalog/tables/main.default.nope").await;
-    assert_eq!((status, v["error_code"].as_str()), (404, Some("TABLE_DOES_NOT_EXIST")));
-    let (status, v) = s.get("/api/2.1/unity-catalog/schemas?catalog_name=nowhere").await;
-    assert_eq!((status, v["error_code"].as_str()), (404, Some("CATALOG_DOES_NOT_EXIST")));
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("`main`.`default`.`broken`"),
+        "{v}"
+    );
+    let (status, v) = s
+        .get("/api/2.1/unity-catalog/tables/main.default.nope")
+        .await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (404, Some("TABLE_DOES_NOT_EXIST"))
+    );
+    let (status, v) = s
+        .get("/api/2.1/unity-catalog/schemas?catalog_name=nowhere")
+        .await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (404, Some("CATALOG_DOES_NOT_EXIST"))
+    );
 
     // Reads of every kind.
     for sql in [
@@ -134,9 +184,16 @@ async fn bad_tables_fail_clearly_and_reads_change_nothing() {
     assert_eq!(status, 200);
 
     // Still serving.
-    assert_eq!(s.scalar("SELECT count(*) FROM samples.tpch.region").await, json!("5"));
+    assert_eq!(
+        s.scalar("SELECT count(*) FROM samples.tpch.region").await,
+        json!("5")
+    );
     s.api.shutdown().await;
-    assert_eq!(before, tree_hash(dir.path()), "a read changed the workspace directory");
+    assert_eq!(
+        before,
+        tree_hash(dir.path()),
+        "a read changed the workspace directory"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -144,7 +201,9 @@ async fn samples_are_idempotent_and_deterministic() {
     let base = base_dir().await;
     let before = tree_hash(&base);
     // Reopening does not regenerate anything.
-    let _ = local_workspace::LocalWorkspace::open(&base, options(false)).await.unwrap();
+    let _ = local_workspace::LocalWorkspace::open(&base, options(false))
+        .await
+        .unwrap();
     assert_eq!(before, tree_hash(&base));
     // A second generation yields the same data.
     let other = tempfile::tempdir().unwrap();
@@ -152,7 +211,9 @@ async fn samples_are_idempotent_and_deterministic() {
     let b = Server::start(other.path(), false).await;
     let q = "SELECT count(*), sum(l_extendedprice), min(l_shipdate), max(l_comment) FROM samples.tpch.lineitem";
     assert_eq!(a.rows(q).await, b.rows(q).await);
-    for t in ["region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem"] {
+    for t in [
+        "region", "nation", "supplier", "customer", "part", "partsupp", "orders", "lineitem",
+    ] {
         let q = format!("SELECT count(*) FROM samples.tpch.{t}");
         let n = a.scalar(&q).await;
         assert_eq!(n, b.scalar(&q).await, "{t}");

@@ -1,10 +1,10 @@
 //! Integration tests of the local workspace: real HTTP on loopback against `serve()`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-mod smoke;
-mod explore;
-mod dialect;
-mod writes;
-mod bad_input;
 mod api;
+mod bad_input;
+mod dialect;
+mod python_sdk;
+mod smoke;
+mod support;
+mod writes;

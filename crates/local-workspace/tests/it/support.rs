@@ -100,7 +100,10 @@ impl Server {
             .expect("request");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -114,7 +117,10 @@ impl Server {
             .expect("request");
         let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Runs a statement synchronously (INLINE) and returns the full response.
@@ -162,9 +168,15 @@ impl Server {
     /// The error of a statement that must fail: (message, sql_state).
     pub async fn error(&self, statement: &str) -> (String, String) {
         let v = self.sql(statement).await;
-        assert_eq!(v["status"]["state"], "FAILED", "expected failure: {statement}\n{v}");
+        assert_eq!(
+            v["status"]["state"], "FAILED",
+            "expected failure: {statement}\n{v}"
+        );
         (
-            v["status"]["error"]["message"].as_str().unwrap_or("").to_string(),
+            v["status"]["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
             v["status"]["sql_state"].as_str().unwrap_or("").to_string(),
         )
     }

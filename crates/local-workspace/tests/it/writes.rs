@@ -20,19 +20,26 @@ async fn time_travel_reads_the_old_version() {
         .await;
     assert_eq!(inserted, vec![vec![json!("2"), json!("2")]]);
 
-    assert_eq!(s.scalar("SELECT count(*) FROM main.default.events").await, json!("4"));
     assert_eq!(
-        s.rows("SELECT id FROM main.default.events VERSION AS OF 0 ORDER BY id").await,
+        s.scalar("SELECT count(*) FROM main.default.events").await,
+        json!("4")
+    );
+    assert_eq!(
+        s.rows("SELECT id FROM main.default.events VERSION AS OF 0 ORDER BY id")
+            .await,
         vec![vec![json!("1")], vec![json!("2")]]
     );
     assert_eq!(
-        s.scalar("SELECT count(*) FROM main.default.events VERSION AS OF 1").await,
+        s.scalar("SELECT count(*) FROM main.default.events VERSION AS OF 1")
+            .await,
         json!("4")
     );
     let ts = between.as_str().unwrap().to_string();
     assert_eq!(
-        s.scalar(&format!("SELECT count(*) FROM main.default.events TIMESTAMP AS OF '{ts}'"))
-            .await,
+        s.scalar(&format!(
+            "SELECT count(*) FROM main.default.events TIMESTAMP AS OF '{ts}'"
+        ))
+        .await,
         json!("2"),
         "TIMESTAMP AS OF {ts} must read version 0"
     );
@@ -54,8 +61,13 @@ async fn time_travel_reads_the_old_version() {
     let (msg, _) = s
         .error("SELECT * FROM main.default.events TIMESTAMP AS OF '2001-01-01'")
         .await;
-    assert!(msg.starts_with("[DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION]"), "{msg}");
-    let (_, v) = s.get("/api/2.1/unity-catalog/tables/main.default.events").await;
+    assert!(
+        msg.starts_with("[DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION]"),
+        "{msg}"
+    );
+    let (_, v) = s
+        .get("/api/2.1/unity-catalog/tables/main.default.events")
+        .await;
     assert_eq!(v["comment"], "Events for the test");
     assert_eq!(v["data_source_format"], "DELTA");
     s.api.shutdown().await;
@@ -66,18 +78,33 @@ async fn create_insert_and_read_only_mode() {
     let dir = fresh_dir().await;
     {
         let s = Server::start(dir.path(), true).await;
-        s.rows("CREATE TABLE main.default.t (id BIGINT COMMENT 'the id', note STRING) USING DELTA").await;
-        s.rows("INSERT INTO main.default.t (note, id) VALUES ('x', 1)").await;
+        s.rows("CREATE TABLE main.default.t (id BIGINT COMMENT 'the id', note STRING) USING DELTA")
+            .await;
+        s.rows("INSERT INTO main.default.t (note, id) VALUES ('x', 1)")
+            .await;
         s.rows("INSERT INTO main.default.t SELECT n_nationkey, n_name FROM samples.tpch.nation WHERE n_nationkey < 2").await;
-        assert_eq!(s.scalar("SELECT count(*) FROM main.default.t").await, json!("3"));
+        assert_eq!(
+            s.scalar("SELECT count(*) FROM main.default.t").await,
+            json!("3")
+        );
         let d = s.rows("DESCRIBE TABLE main.default.t").await;
         assert_eq!(d[0], vec![json!("id"), json!("bigint"), json!("the id")]);
-        let (msg, _) = s.error("CREATE TABLE main.default.t AS SELECT 1 AS a").await;
+        let (msg, _) = s
+            .error("CREATE TABLE main.default.t AS SELECT 1 AS a")
+            .await;
         assert!(msg.starts_with("[TABLE_OR_VIEW_ALREADY_EXISTS]"), "{msg}");
-        s.rows("CREATE OR REPLACE TABLE main.default.t AS SELECT 'only' AS v").await;
-        assert_eq!(s.scalar("SELECT v FROM main.default.t").await, json!("only"));
-        s.rows("INSERT OVERWRITE main.default.t SELECT 'again'").await;
-        assert_eq!(s.scalar("SELECT v FROM main.default.t").await, json!("again"));
+        s.rows("CREATE OR REPLACE TABLE main.default.t AS SELECT 'only' AS v")
+            .await;
+        assert_eq!(
+            s.scalar("SELECT v FROM main.default.t").await,
+            json!("only")
+        );
+        s.rows("INSERT OVERWRITE main.default.t SELECT 'again'")
+            .await;
+        assert_eq!(
+            s.scalar("SELECT v FROM main.default.t").await,
+            json!("again")
+        );
         let (msg, _) = s.error("UPDATE main.default.t SET v = 'x'").await;
         assert!(msg.contains("UPDATE"), "{msg}");
         let (msg, _) = s.error("CREATE TABLE nope.default.x AS SELECT 1").await;
@@ -90,7 +117,9 @@ async fn create_insert_and_read_only_mode() {
     let (msg, state) = s.error("INSERT INTO main.default.t VALUES ('no')").await;
     assert!(msg.starts_with("[PERMISSION_DENIED]"), "{msg}");
     assert_eq!(state, "42501");
-    let (msg, _) = s.error("CREATE TABLE main.default.u AS SELECT 1 AS a").await;
+    let (msg, _) = s
+        .error("CREATE TABLE main.default.u AS SELECT 1 AS a")
+        .await;
     assert!(msg.starts_with("[PERMISSION_DENIED]"), "{msg}");
     s.api.shutdown().await;
     assert_eq!(before, tree_hash(dir.path()));

@@ -1,0 +1,204 @@
+//! `bench http-load`: C concurrent HTTP clients × N `tools/call`s each against the
+//! release server over streamable HTTP (stateless 2026-07-28 requests, bearer
+//! authentication, one token per client), with an upstream that answers in L ms.
+//! Reports wall time against N × L, per-call latency, errors, and the server's resident
+//! memory before, at peak and after the load (after a settle delay). Loopback only,
+//! bounded loops.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use databricks_emulator::{Emulator, EmulatorConfig};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Parameters of one run.
+pub struct Load {
+    pub clients: usize,
+    pub calls: usize,
+    pub latency: Duration,
+}
+
+fn status_kib(child: &Child, key: &str) -> Option<u64> {
+    let pid = child.id()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn mib(kib: Option<u64>) -> String {
+    kib.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// One stateless `tools/call`; `Ok(true)` when the result is not an error.
+async fn call(http: &reqwest::Client, url: &str, token: &str, id: u64) -> Result<bool> {
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+    "name": "list_clusters", "arguments": {},
+    "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "0"}
+    }}});
+    let response = http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "list_clusters")
+        .body(body.to_string())
+        .send()
+        .await?;
+    let status = response.status();
+    let text = response.text().await?;
+    if !status.is_success() {
+        bail!("HTTP {status}: {text}");
+    }
+    let message = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
+        .chain(serde_json::from_str::<Value>(&text).ok())
+        .find(|m| m["id"] == json!(id))
+        .context("no response message")?;
+    Ok(message["result"]["isError"] == json!(false))
+}
+
+pub async fn run(server: &Path, load: &Load) -> Result<()> {
+    let emulator = Emulator::start_with(EmulatorConfig::default()).await;
+    emulator.set_recording(false);
+    let dir = std::env::temp_dir().join(format!("dbmcp-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let tokens: Vec<String> = (0..load.clients)
+        .map(|i| format!("bench-client-token-{i:04}-{}", std::process::id()))
+        .collect();
+    let token_file = dir.join("tokens");
+    std::fs::write(&token_file, tokens.join("\n"))?;
+    let mut child = Command::new(server)
+        .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+        .arg("--auth-token-file")
+        .arg(&token_file)
+        .env_clear()
+        .env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        // The client-side courtesy limit (100 requests/s by default) would dominate
+        // this measurement of the server itself.
+        .env("DATABRICKS_RATE_LIMIT", "10000")
+        .env("DATABRICKS_MCP_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", server.display()))?;
+    let mut lines = BufReader::new(child.stderr.take().context("no stderr")?).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ") {
+                return Some(rest.trim().to_string());
+            }
+        }
+        None
+    })
+    .await
+    .context("the server did not start")?
+    .context("the server exited")?;
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    // Warm up: every client connects and calls once with no upstream latency.
+    let clients: Vec<reqwest::Client> = (0..load.clients).map(|_| reqwest::Client::new()).collect();
+    for (i, http) in clients.iter().enumerate() {
+        if !call(http, &url, &tokens[i], 1).await? {
+            bail!("warm-up call failed");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let baseline = status_kib(&child, "VmRSS:");
+
+    emulator.set_latency(load.latency);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, http) in clients.iter().enumerate() {
+        let http = http.clone();
+        let url = url.clone();
+        let token = tokens[i].clone();
+        let calls = load.calls;
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(calls);
+            let mut errors = 0usize;
+            for n in 0..calls {
+                let t = Instant::now();
+                match call(&http, &url, &token, 100 + n as u64).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => errors += 1,
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut peak_during = baseline;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+        peak_during = peak_during.max(status_kib(&child, "VmRSS:"));
+    }
+    let wall = started.elapsed();
+    let peak = status_kib(&child, "VmHWM:");
+    emulator.set_latency(Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = status_kib(&child, "VmRSS:");
+    latencies.sort();
+    let ideal = load.latency * load.calls as u32;
+    println!(
+        "| HTTP load: {} clients × {} `tools/call`, upstream {} ms | value |",
+        load.clients,
+        load.calls,
+        load.latency.as_millis()
+    );
+    println!("|---|---|");
+    println!("| calls | {} ({} errors) |", latencies.len(), errors);
+    println!(
+        "| wall time | {:.2} s (sequential per client: {} × {} ms = {:.1} s; {:.0}% overhead) |",
+        wall.as_secs_f64(),
+        load.calls,
+        load.latency.as_millis(),
+        ideal.as_secs_f64(),
+        (wall.as_secs_f64() / ideal.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "| per-call latency p50 / p99 / max | {} / {} / {} |",
+        crate::ms(crate::percentile(&latencies, 0.5)),
+        crate::ms(crate::percentile(&latencies, 0.99)),
+        crate::ms(latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "| throughput | {:.0} calls/s |",
+        latencies.len() as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "| server RSS: before / peak / 3 s after | {} / {} / {} |",
+        mib(baseline),
+        mib(peak.or(peak_during)),
+        mib(after)
+    );
+    println!();
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if errors > 0 {
+        bail!("{errors} calls failed");
+    }
+    Ok(())
+}
