@@ -25,12 +25,30 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Libraries whose `info` logs are per-query chatter, quieted unless named in `--log`.
+const NOISY_TARGETS: &[&str] = &[
+    "buoyant_kernel",
+    "delta_kernel",
+    "deltalake",
+    "deltalake_core",
+    "datafusion",
+    "hyper",
+];
+
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+    let mut env_filter = tracing_subscriber::EnvFilter::try_new(filter)
         .or_else(|_| tracing_subscriber::EnvFilter::try_new("info"))
         .unwrap_or_default()
         // rmcp logs a harmless error when a cancelled HTTP request's stream closes.
         .add_directive("rmcp::service=warn".parse().unwrap_or_default());
+    for target in NOISY_TARGETS {
+        if !filter.contains(target) {
+            if let Ok(d) = format!("{target}=warn").parse() {
+                env_filter = env_filter.add_directive(d);
+            }
+        }
+    }
+    let filter = env_filter;
     // stdout is the JSON-RPC channel in stdio mode: logs go to stderr, always.
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
