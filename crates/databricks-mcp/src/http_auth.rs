@@ -52,6 +52,9 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(10);
 /// Default `--max-concurrent-per-client`.
 pub const DEFAULT_MAX_CONCURRENT_PER_CLIENT: usize = 32;
 
+/// Largest `--max-concurrent-per-client`.
+pub const MAX_CONCURRENT_PER_CLIENT: usize = 100_000;
+
 /// Path of the RFC 9728 metadata.
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
@@ -101,7 +104,7 @@ pub enum SecurityError {
     WeakToken { origin: String, position: usize },
     #[error("{0} names no token")]
     NoTokens(String),
-    #[error("--max-concurrent-per-client must be at least 1")]
+    #[error("--max-concurrent-per-client must be between 1 and {MAX_CONCURRENT_PER_CLIENT}")]
     Concurrency,
     #[error("--public-url is not a URL: {0}")]
     PublicUrl(String),
@@ -249,7 +252,7 @@ impl Security {
         args: &SecurityArgs,
         env_tokens: Option<&str>,
     ) -> Result<Security, SecurityError> {
-        if args.max_concurrent_per_client == 0 {
+        if !(1..=MAX_CONCURRENT_PER_CLIENT).contains(&args.max_concurrent_per_client) {
             return Err(SecurityError::Concurrency);
         }
         let mut tokens = Vec::new();
@@ -438,7 +441,10 @@ impl Guard {
 
     /// Waits for a permit of `key`'s semaphore, or refuses (queue full or too long).
     async fn permit(&self, key: ClientKey) -> Option<OwnedSemaphorePermit> {
-        let limit = self.security.max_concurrent_per_client;
+        let limit = self
+            .security
+            .max_concurrent_per_client
+            .clamp(1, MAX_CONCURRENT_PER_CLIENT);
         let semaphore = {
             let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
             let limiter = clients.entry(key.clone()).or_insert_with(|| Limiter {

@@ -654,6 +654,7 @@ pub(crate) async fn answer_page(
             Some(t) if shown == 0 && offset >= t => text.push_str(&format!(
                 "No rows at offset {offset}: the result has {t} rows."
             )),
+            Some(1) if offset == 0 && shown == 1 => text.push_str("1 row."),
             Some(t) if offset == 0 && shown == t => text.push_str(&format!("All {t} rows.")),
             Some(t) => text.push_str(&format!(
                 "Rows {}–{} of {t} shown.",

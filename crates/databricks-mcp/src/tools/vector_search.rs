@@ -9,7 +9,7 @@
 //! | `_meta` key | default | API |
 //! |---|---|---|
 //! | `num_results` | 5 | `num_results` |
-//! | `columns` (comma-separated) | every column not starting with `__` | `columns` |
+//! | `columns` (comma-separated) | every column not starting with `__` (nor holding embedding vectors) | `columns` |
 //! | `columns_to_rerank` (comma-separated) | none | `reranker {model: databricks_reranker, parameters.columns_to_rerank}` |
 //! | `filters` (a JSON object, as text) | none | `filters_json` |
 //! | `query_type` | `ANN` | `query_type` (`ANN`, `HYBRID`, `FULL_TEXT`) |
@@ -289,9 +289,20 @@ impl IndexInfo {
         {
             columns.insert(0, pk.clone());
         }
+        // Embedding vectors (hundreds of floats a row) are never useful to a model:
+        // they are left out like the service's internal `__` columns.
+        let vectors: Vec<String> = index
+            .embedding_vector_columns()
+            .iter()
+            .map(|c| c.name.clone())
+            .collect();
         let mut default_columns: Vec<String> = Vec::new();
         for c in columns {
-            if !c.starts_with("__") && !c.is_empty() && !default_columns.contains(&c) {
+            if !c.starts_with("__")
+                && !c.is_empty()
+                && !vectors.contains(&c)
+                && !default_columns.contains(&c)
+            {
                 default_columns.push(c);
             }
         }
