@@ -37,6 +37,51 @@ fn mib(kib: Option<u64>) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// Wait after a round before reading the server's memory.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// Wall time, per-call latencies (sorted), errors, RSS after settling.
+type Round = (Duration, Vec<Duration>, usize, Option<u64>);
+
+/// Every client makes `calls` calls one after the other, all clients at once.
+async fn one_round(
+    clients: &[reqwest::Client],
+    url: &str,
+    tokens: &[String],
+    calls: usize,
+) -> Result<(Duration, Vec<Duration>, usize)> {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, http) in clients.iter().enumerate() {
+        let http = http.clone();
+        let url = url.to_string();
+        let token = tokens[i].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(calls);
+            let mut errors = 0usize;
+            for n in 0..calls {
+                let t = Instant::now();
+                match call(&http, &url, &token, 100 + n as u64).await {
+                    Ok(true) => {}
+                    Ok(false) | Err(_) => errors += 1,
+                }
+                latencies.push(t.elapsed());
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    Ok((wall, latencies, errors))
+}
+
 /// One stateless `tools/call`; `Ok(true)` when the result is not an error.
 async fn call(http: &reqwest::Client, url: &str, token: &str, id: u64) -> Result<bool> {
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
@@ -123,77 +168,64 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let baseline = status_kib(&child, "VmRSS:");
 
-    emulator.set_latency(load.latency);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (i, http) in clients.iter().enumerate() {
-        let http = http.clone();
-        let url = url.clone();
-        let token = tokens[i].clone();
-        let calls = load.calls;
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(calls);
-            let mut errors = 0usize;
-            for n in 0..calls {
-                let t = Instant::now();
-                match call(&http, &url, &token, 100 + n as u64).await {
-                    Ok(true) => {}
-                    Ok(false) | Err(_) => errors += 1,
-                }
-                latencies.push(t.elapsed());
-            }
-            (latencies, errors)
-        }));
+    // Two identical rounds: the first shows wall time and latency, the second that
+    // memory settles back to the same level (no growth from one load to the next).
+    let mut rounds = Vec::new();
+    for _ in 0..2 {
+        emulator.set_latency(load.latency);
+        let (wall, latencies, errors) = one_round(&clients, &url, &tokens, load.calls).await?;
+        emulator.set_latency(Duration::ZERO);
+        tokio::time::sleep(SETTLE).await;
+        rounds.push((wall, latencies, errors, status_kib(&child, "VmRSS:")));
     }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    let mut peak_during = baseline;
-    for t in tasks {
-        let (l, e) = t.await?;
-        latencies.extend(l);
-        errors += e;
-        peak_during = peak_during.max(status_kib(&child, "VmRSS:"));
-    }
-    let wall = started.elapsed();
     let peak = status_kib(&child, "VmHWM:");
-    emulator.set_latency(Duration::ZERO);
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = status_kib(&child, "VmRSS:");
-    latencies.sort();
     let ideal = load.latency * load.calls as u32;
     println!(
-        "| HTTP load: {} clients × {} `tools/call`, upstream {} ms | value |",
+        "| HTTP load: {} clients × {} `tools/call` each, upstream {} ms | round 1 | round 2 |",
         load.clients,
         load.calls,
         load.latency.as_millis()
     );
-    println!("|---|---|");
-    println!("| calls | {} ({} errors) |", latencies.len(), errors);
-    println!(
-        "| wall time | {:.2} s (sequential per client: {} × {} ms = {:.1} s; {:.0}% overhead) |",
-        wall.as_secs_f64(),
-        load.calls,
-        load.latency.as_millis(),
-        ideal.as_secs_f64(),
-        (wall.as_secs_f64() / ideal.as_secs_f64() - 1.0) * 100.0
+    println!("|---|---|---|");
+    let row = |label: &str, f: &dyn Fn(&Round) -> String| {
+        println!("| {label} | {} | {} |", f(&rounds[0]), f(&rounds[1]));
+    };
+    row("calls (errors)", &|r| format!("{} ({})", r.1.len(), r.2));
+    row(
+        &format!(
+            "wall time (ideal {} × {} ms = {:.1} s)",
+            load.calls,
+            load.latency.as_millis(),
+            ideal.as_secs_f64()
+        ),
+        &|r| {
+            format!(
+                "{:.2} s (+{:.0}%)",
+                r.0.as_secs_f64(),
+                (r.0.as_secs_f64() / ideal.as_secs_f64() - 1.0) * 100.0
+            )
+        },
+    );
+    row("per-call p50 / p99", &|r| {
+        format!(
+            "{} / {}",
+            crate::ms(crate::percentile(&r.1, 0.5)),
+            crate::ms(crate::percentile(&r.1, 0.99))
+        )
+    });
+    row("throughput", &|r| {
+        format!("{:.0} calls/s", r.1.len() as f64 / r.0.as_secs_f64())
+    });
+    row(
+        &format!("server RSS {} s after the round", SETTLE.as_secs()),
+        &|r| mib(r.3),
     );
     println!(
-        "| per-call latency p50 / p99 / max | {} / {} / {} |",
-        crate::ms(crate::percentile(&latencies, 0.5)),
-        crate::ms(crate::percentile(&latencies, 0.99)),
-        crate::ms(latencies.last().copied().unwrap_or_default())
-    );
-    println!(
-        "| throughput | {:.0} calls/s |",
-        latencies.len() as f64 / wall.as_secs_f64()
-    );
-    println!(
-        "| server RSS: before / peak / 3 s after | {} / {} / {} |",
+        "\nServer RSS before the load {}, peak {}.\n",
         mib(baseline),
-        mib(peak.or(peak_during)),
-        mib(after)
+        mib(peak)
     );
-    println!();
+    let errors: usize = rounds.iter().map(|r| r.2).sum();
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -71,7 +71,12 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_name = "DIR", env = "DATABRICKS_MCP_LOCAL")]
     pub local: Option<PathBuf>,
     /// TPC-H scale factor of the local workspace's samples when they are first generated.
-    #[arg(long, global = true, env = "DATABRICKS_MCP_LOCAL_SCALE_FACTOR", default_value_t = 0.1)]
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_LOCAL_SCALE_FACTOR",
+        default_value_t = 0.1
+    )]
     pub local_scale_factor: f64,
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
     #[arg(

@@ -44,7 +44,11 @@ fn init_logging(filter: &str) {
     for target in NOISY_TARGETS {
         if !filter.contains(target) {
             // The Delta kernel logs expected misses (a table not created yet) as errors.
-            let level = if *target == "buoyant_kernel" { "off" } else { "warn" };
+            let level = if *target == "buoyant_kernel" {
+                "off"
+            } else {
+                "warn"
+            };
             if let Ok(d) = format!("{target}={level}").parse() {
                 env_filter = env_filter.add_directive(d);
             }

@@ -79,10 +79,11 @@ impl WarehouseSelector {
             }
         }
         let mut cached = self.cached.lock().await;
-        if let Some((at, choice)) = cached.as_ref() {
-            if at.elapsed() < AUTO_SELECTION_TTL {
-                return Ok(choice.clone());
-            }
+        if let Some((_, choice)) = cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < AUTO_SELECTION_TTL)
+        {
+            return Ok(choice.clone());
         }
         let warehouses = client
             .list_all_warehouses()

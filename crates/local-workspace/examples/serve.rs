@@ -20,7 +20,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let ws = LocalWorkspace::open(&dir, options).await?;
     let api = ws.serve(listen.parse()?).await?;
-    eprintln!("local workspace {} serving on {}", ws.dir().display(), api.base_url);
+    eprintln!(
+        "local workspace {} serving on {}",
+        ws.dir().display(),
+        api.base_url
+    );
     println!("DATABRICKS_HOST={}", api.base_url);
     println!("DATABRICKS_TOKEN={}", api.token);
     println!("DATABRICKS_WAREHOUSE_ID={WAREHOUSE_ID}");

@@ -59,17 +59,31 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let dir = dir.ok_or("usage: tpch_bench DIR [--sf 1] [--runs 5] [--python PY]")?;
     let t = Instant::now();
-    let ws = LocalWorkspace::open(&dir, LocalOptions { scale_factor: sf, allow_writes: false, progress: true }).await?;
+    let ws = LocalWorkspace::open(
+        &dir,
+        LocalOptions {
+            scale_factor: sf,
+            allow_writes: false,
+            progress: true,
+        },
+    )
+    .await?;
     eprintln!("workspace ready in {:.1} s", t.elapsed().as_secs_f64());
     let lineitem_dir = ws.dir().join("catalogs/samples/tpch/lineitem");
     let api = ws.serve("127.0.0.1:0".parse()?).await?;
     let http = reqwest::Client::new();
 
     let ctx = SessionContext::new();
-    ctx.register_parquet("lineitem", format!("{}/", lineitem_dir.display()), ParquetReadOptions::default())
-        .await?;
+    ctx.register_parquet(
+        "lineitem",
+        format!("{}/", lineitem_dir.display()),
+        ParquetReadOptions::default(),
+    )
+    .await?;
 
-    let mut table = String::from("| query | REST statement API (local workspace) | DataFusion direct | DuckDB |\n|---|---|---|---|\n");
+    let mut table = String::from(
+        "| query | REST statement API (local workspace) | DataFusion direct | DuckDB |\n|---|---|---|---|\n",
+    );
     for (name, q) in [("Q1", Q1), ("Q6", Q6)] {
         let rest_sql = q.replace("{lineitem}", "samples.tpch.lineitem");
         let rest = time(runs, || {
@@ -108,13 +122,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             lineitem_dir.display(),
             df_sql
         );
-        let duck = match tokio::process::Command::new(&python).args(["-c", &script]).output().await {
+        let duck = match tokio::process::Command::new(&python)
+            .args(["-c", &script])
+            .output()
+            .await
+        {
             Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
                 .trim()
                 .parse::<f64>()
                 .map(|s| format!("{:.0} ms", s * 1000.0))
                 .unwrap_or_else(|_| "n/a".into()),
-            Ok(o) => format!("n/a ({})", String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")),
+            Ok(o) => format!(
+                "n/a ({})",
+                String::from_utf8_lossy(&o.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            ),
             Err(e) => format!("n/a ({e})"),
         };
         table.push_str(&format!(
@@ -125,7 +149,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!(
         "TPC-H scale factor {sf}, median of {runs} runs after a warm-up, {} cores\n\n{table}",
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     api.shutdown().await;
     Ok(())

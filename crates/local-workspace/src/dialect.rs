@@ -326,7 +326,9 @@ impl Rewriter<'_> {
             FunctionArguments::List(l) => l.args.clone(),
             FunctionArguments::None => Vec::new(),
             FunctionArguments::Subquery(_) => {
-                return Err(SqlError::unsupported(format_args!("a subquery as the argument of {quoted}")));
+                return Err(SqlError::unsupported(format_args!(
+                    "a subquery as the argument of {quoted}"
+                )));
             }
         };
         let mut position = 0;
@@ -337,7 +339,9 @@ impl Rewriter<'_> {
                 FunctionArg::ExprNamed { name, arg, .. } => (Some(name.to_string()), arg),
             };
             let FunctionArgExpr::Expr(e) = arg else {
-                return Err(SqlError::unsupported(format_args!("`*` as an argument of {quoted}")));
+                return Err(SqlError::unsupported(format_args!(
+                    "`*` as an argument of {quoted}"
+                )));
             };
             let i = match name {
                 None => {
@@ -367,7 +371,10 @@ impl Rewriter<'_> {
                 return Err(SqlError::new(
                     "REQUIRED_PARAMETER_NOT_FOUND",
                     "4274K",
-                    format!("Cannot invoke routine {quoted} because the parameter named `{}` is required, but the routine call did not supply a value.", p.name),
+                    format!(
+                        "Cannot invoke routine {quoted} because the parameter named `{}` is required, but the routine call did not supply a value.",
+                        p.name
+                    ),
                 ));
             };
             args.push(Expr::Cast {
@@ -384,7 +391,10 @@ impl Rewriter<'_> {
             type Break = ();
             fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
                 if let Expr::Identifier(id) = expr
-                    && let Some(i) = self.0.iter().position(|p| p.name.eq_ignore_ascii_case(&id.value))
+                    && let Some(i) = self
+                        .0
+                        .iter()
+                        .position(|p| p.name.eq_ignore_ascii_case(&id.value))
                     && let Some(a) = self.1.get(i)
                 {
                     *expr = a.clone();

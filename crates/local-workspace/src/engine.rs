@@ -616,7 +616,13 @@ impl Engine {
                 ),
             ));
         }
-        crate::sqlfn::save(&self.lake, &target.catalog, &target.schema, &name, &create.def)?;
+        crate::sqlfn::save(
+            &self.lake,
+            &target.catalog,
+            &target.schema,
+            &name,
+            &create.def,
+        )?;
         Ok(QueryResult::empty())
     }
 

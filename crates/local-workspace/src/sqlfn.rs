@@ -172,9 +172,9 @@ pub(crate) fn parse_create(sql: &str) -> Result<Option<Create>, SqlError> {
     let params_text = &rest[..end];
     let tail = rest[end + 1..].trim();
     let mut parameters = Vec::new();
+    let comment_re = regex::Regex::new(r"(?is)^(.*?)\s+COMMENT\s+'((?:[^'\\]|\\.)*)'\s*$")
+        .map_err(|e| SqlError::internal(e.to_string()))?;
     for p in split_top(params_text) {
-        let comment_re = regex::Regex::new(r"(?is)^(.*?)\s+COMMENT\s+'((?:[^'\\]|\\.)*)'\s*$")
-            .map_err(|e| SqlError::internal(e.to_string()))?;
         let (decl, comment) = match comment_re.captures(&p) {
             Some(m) => (
                 m.get(1).map(|x| x.as_str().to_string()).unwrap_or_default(),
@@ -189,7 +189,9 @@ pub(crate) fn parse_create(sql: &str) -> Result<Option<Create>, SqlError> {
             return Err(bad(&format!("parameter '{p}' needs a name and a type")));
         }
         if ptype.to_ascii_uppercase().contains("DEFAULT") {
-            return Err(SqlError::unsupported("parameter DEFAULT values in local functions"));
+            return Err(SqlError::unsupported(
+                "parameter DEFAULT values in local functions",
+            ));
         }
         parameters.push(Parameter {
             name: pname,
@@ -204,13 +206,21 @@ pub(crate) fn parse_create(sql: &str) -> Result<Option<Create>, SqlError> {
     let b = body_re
         .captures(tail)
         .ok_or_else(|| bad("expected RETURNS <type> [COMMENT '...'] RETURN <expression>"))?;
-    let returns = b.get(1).map(|m| m.as_str().trim()).unwrap_or("").to_string();
+    let returns = b
+        .get(1)
+        .map(|m| m.as_str().trim())
+        .unwrap_or("")
+        .to_string();
     if returns.to_ascii_uppercase().starts_with("TABLE") {
         return Err(SqlError::unsupported(
             "table functions (RETURNS TABLE) in the local workspace",
         ));
     }
-    let body = b.get(3).map(|m| m.as_str().trim()).unwrap_or("").to_string();
+    let body = b
+        .get(3)
+        .map(|m| m.as_str().trim())
+        .unwrap_or("")
+        .to_string();
     if body.to_ascii_uppercase().starts_with("SELECT") {
         return Err(SqlError::unsupported(
             "function bodies that are queries: a local function returns one expression",

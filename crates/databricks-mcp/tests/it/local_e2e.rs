@@ -11,9 +11,16 @@ use serde_json::{Value, json};
 
 use crate::support::{is_error, structured, text};
 
-async fn call(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>, tool: &str, args: Value) -> rmcp::model::CallToolResult {
+async fn call(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> rmcp::model::CallToolResult {
     let Value::Object(args) = args else { panic!() };
-    client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args)).await.unwrap()
+    client
+        .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(args))
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -26,7 +33,9 @@ async fn every_tool_answers_from_the_local_workspace() {
         "--local-scale-factor",
         "0.001",
     ]);
-    let state = databricks_mcp::startup::build_state(&cli.common, &MapEnv::new()).await.unwrap();
+    let state = databricks_mcp::startup::build_state(&cli.common, &MapEnv::new())
+        .await
+        .unwrap();
     assert!(state.local.is_some());
     let server = DatabricksMcp::new(state);
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
@@ -43,19 +52,37 @@ async fn every_tool_answers_from_the_local_workspace() {
     let s = structured(&r);
     assert_eq!(s["rows"].as_array().unwrap().len(), 3, "{s}");
     let id = s["statement_id"].as_str().unwrap().to_string();
-    let r = call(&client, "get_sql_result", json!({"statement_id": id, "offset": 1})).await;
+    let r = call(
+        &client,
+        "get_sql_result",
+        json!({"statement_id": id, "offset": 1}),
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
 
-    let r = call(&client, "run_sql_query", json!({"query": "DELETE FROM samples.tpch.lineitem"})).await;
+    let r = call(
+        &client,
+        "run_sql_query",
+        json!({"query": "DELETE FROM samples.tpch.lineitem"}),
+    )
+    .await;
     assert!(is_error(&r), "read-only by default");
 
     for (tool, args, expect) in [
         ("list_warehouses", json!({}), ""),
         ("list_catalogs", json!({}), "samples"),
         ("list_schemas", json!({"catalog": "samples"}), "tpch"),
-        ("list_tables", json!({"catalog": "samples", "schema": "tpch"}), "lineitem"),
+        (
+            "list_tables",
+            json!({"catalog": "samples", "schema": "tpch"}),
+            "lineitem",
+        ),
         ("list_databases", json!({}), "samples.tpch"),
-        ("get_table_schema", json!({"database_name": "samples.tpch", "table_name": "orders"}), "o_orderkey"),
+        (
+            "get_table_schema",
+            json!({"database_name": "samples.tpch", "table_name": "orders"}),
+            "o_orderkey",
+        ),
         ("list_jobs", json!({}), ""),
         ("list_clusters", json!({}), ""),
         ("list_delta_pipelines", json!({}), ""),
@@ -66,7 +93,11 @@ async fn every_tool_answers_from_the_local_workspace() {
         assert!(text(&r).contains(expect), "{tool}: {}", text(&r));
     }
     let runs = call(&client, "list_jobs", json!({})).await;
-    if let Some(job) = structured(&runs)["jobs"].as_array().and_then(|j| j.first()).cloned() {
+    if let Some(job) = structured(&runs)["jobs"]
+        .as_array()
+        .and_then(|j| j.first())
+        .cloned()
+    {
         let r = call(&client, "get_job_runs", json!({"job_id": job["job_id"]})).await;
         assert!(!is_error(&r), "{}", text(&r));
     }

@@ -8,6 +8,8 @@ mod faults;
 mod http;
 #[cfg(feature = "local")]
 mod local_e2e;
+#[cfg(feature = "local")]
+mod local_surfaces;
 mod managed_surfaces;
 mod python_managed;
 mod python_sdk;

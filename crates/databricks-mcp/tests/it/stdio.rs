@@ -110,7 +110,10 @@ async fn a_broken_configuration_is_an_error_never_a_fallback() {
         assert!(!out.status.success(), "{value}");
         assert!(out.stdout.is_empty(), "nothing on stdout");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!err.contains("local workspace"), "no silent fall-back: {err}");
+        assert!(
+            !err.contains("local workspace"),
+            "no silent fall-back: {err}"
+        );
         assert!(err.contains("DATABRICKS") || err.contains("https"), "{err}");
     }
 }

@@ -487,7 +487,11 @@ fn function_json(f: &crate::sqlfn::SqlFunction) -> Value {
 }
 
 fn list_functions(sh: &Shared, req: &Req) -> HandlerResult {
-    let (c, s) = find_schema(sh, required(req, "catalog_name")?, required(req, "schema_name")?)?;
+    let (c, s) = find_schema(
+        sh,
+        required(req, "catalog_name")?,
+        required(req, "schema_name")?,
+    )?;
     let mut fns = crate::sqlfn::list(lake(sh), &c, &s);
     fns.sort_by(|a, b| a.name.cmp(&b.name));
     let (items, next) = page(&fns, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;

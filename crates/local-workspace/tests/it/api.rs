@@ -325,11 +325,21 @@ async fn unity_catalog_lists_with_paging_and_comments() {
         .get("/api/2.1/unity-catalog/functions?catalog_name=main&schema_name=default")
         .await;
     assert_eq!(status, 200);
-    assert_eq!(v["functions"][0]["full_name"], "main.default.discounted_price");
-    assert_eq!(v["functions"][0]["input_params"]["parameters"][1]["name"], "discount");
-    let (status, v) = s.get("/api/2.1/unity-catalog/functions/main.default.discounted_price").await;
+    assert_eq!(
+        v["functions"][0]["full_name"],
+        "main.default.discounted_price"
+    );
+    assert_eq!(
+        v["functions"][0]["input_params"]["parameters"][1]["name"],
+        "discount"
+    );
+    let (status, v) = s
+        .get("/api/2.1/unity-catalog/functions/main.default.discounted_price")
+        .await;
     assert_eq!((status, v["data_type"].as_str()), (200, Some("DECIMAL")));
-    let (status, _) = s.get("/api/2.1/unity-catalog/functions/main.default.nope").await;
+    let (status, _) = s
+        .get("/api/2.1/unity-catalog/functions/main.default.nope")
+        .await;
     assert_eq!(status, 404);
     let (status, _) = s
         .get("/api/2.1/unity-catalog/tables?catalog_name=samples")
@@ -638,14 +648,25 @@ async fn unity_catalog_sql_functions() {
         json!("0")
     );
     s.rows("CREATE FUNCTION main.default.plus_tax(x DOUBLE, rate DOUBLE) RETURNS DOUBLE COMMENT 'Adds tax' RETURN x * (1 + rate)").await;
-    assert_eq!(s.scalar("SELECT main.default.plus_tax(100, 0.5)").await, json!("150.0"));
+    assert_eq!(
+        s.scalar("SELECT main.default.plus_tax(100, 0.5)").await,
+        json!("150.0")
+    );
     // Functions may call Spark functions and other functions.
     s.rows("CREATE OR REPLACE FUNCTION main.default.label(x DOUBLE) RETURNS STRING RETURN if(main.default.plus_tax(x, 0.1) > 100, 'big', 'small')").await;
-    assert_eq!(s.scalar("SELECT main.default.label(99)").await, json!("big"));
-    let (_, v) = s.get("/api/2.1/unity-catalog/functions/main.default.plus_tax").await;
+    assert_eq!(
+        s.scalar("SELECT main.default.label(99)").await,
+        json!("big")
+    );
+    let (_, v) = s
+        .get("/api/2.1/unity-catalog/functions/main.default.plus_tax")
+        .await;
     assert_eq!(v["comment"], "Adds tax");
     let (msg, _) = s.error("SELECT main.default.nope(1)").await;
-    assert!(msg.starts_with("[UNRESOLVED_ROUTINE]") && msg.contains("`nope`"), "{msg}");
+    assert!(
+        msg.starts_with("[UNRESOLVED_ROUTINE]") && msg.contains("`nope`"),
+        "{msg}"
+    );
     let (msg, _) = s.error("SELECT main.default.plus_tax(1)").await;
     assert!(msg.starts_with("[REQUIRED_PARAMETER_NOT_FOUND]"), "{msg}");
     s.rows("DROP FUNCTION main.default.plus_tax").await;
