@@ -165,8 +165,15 @@ fn instructions(state: &AppState) -> String {
     } else {
         "SQL is read-only: only SELECT, WITH, VALUES, SHOW, DESCRIBE and EXPLAIN run; anything else is refused."
     };
+    let workspace = match &state.local {
+        Some(local) => format!(
+            "The embedded local workspace in {} (no Databricks account configured: DataFusion + Delta Lake on this machine, with TPC-H sample data in samples.tpch; one warehouse, the local engine)",
+            local.dir.display()
+        ),
+        None => format!("Databricks workspace {host}"),
+    };
     format!(
-        "Databricks workspace {host}. {mode} To explore data: list_catalogs → list_schemas → list_tables → get_table_schema, then run_sql_query with three-part names (catalog.schema.table). Answers are compact tables capped in rows and characters; they say how to get more (cursor for lists, get_sql_result with statement_id and offset for SQL). A slow query returns its statement_id instead of failing: poll it with get_sql_result. Jobs: list_jobs, get_job_runs. Compute: list_clusters, list_warehouses. Pipelines: list_delta_pipelines. Notebooks: list_notebooks."
+        "{workspace}. {mode} To explore data: list_catalogs → list_schemas → list_tables → get_table_schema, then run_sql_query with three-part names (catalog.schema.table). Answers are CSV or compact tables capped in rows and characters; they say how to get more (cursor for lists, get_sql_result with statement_id and offset for SQL). A slow query returns its statement_id instead of failing: poll it with get_sql_result. Jobs: list_jobs, get_job_runs. Compute: list_clusters, list_warehouses. Pipelines: list_delta_pipelines. Notebooks: list_notebooks."
     )
 }
 
