@@ -2,7 +2,6 @@
 //! copied for tests that write, and a small REST client.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use local_workspace::{LocalOptions, LocalWorkspace, RunningApi, WAREHOUSE_ID};
 use serde_json::{Value, json};
@@ -10,26 +9,35 @@ use serde_json::{Value, json};
 /// Scale factor of the test samples (lineitem ≈ 6,000 rows).
 pub const SF: f64 = 0.001;
 
-static BASE: OnceLock<PathBuf> = OnceLock::new();
-static INIT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+static INIT: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
 
-/// A directory holding a freshly opened workspace with samples (shared, never written).
+/// A workspace with samples, shared by every test (and test process: nextest runs each
+/// test in its own) under the target directory; never written after creation. Creation
+/// is serialised across processes by a file lock and is idempotent, so later runs reuse it.
 pub async fn base_dir() -> PathBuf {
-    let dir = BASE
-        .get_or_init(|| {
-            let d = std::env::temp_dir().join(format!("lw-it-base-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&d);
-            d
+    INIT.get_or_init(|| async {
+        let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(&root).expect("target tmpdir");
+        let dir = root.join(format!(
+            "local-workspace-base-sf{SF}-v{}",
+            env!("CARGO_PKG_VERSION")
+        ));
+        let lock =
+            std::fs::File::create(root.join("local-workspace-base.lock")).expect("lock file");
+        let lock = tokio::task::spawn_blocking(move || {
+            lock.lock().expect("lock");
+            lock
         })
-        .clone();
-    let d2 = dir.clone();
-    INIT.get_or_init(|| async move {
-        LocalWorkspace::open(&d2, options(false))
+        .await
+        .expect("lock task");
+        LocalWorkspace::open(&dir, options(false))
             .await
             .expect("open base workspace");
+        lock.unlock().expect("unlock");
+        dir
     })
-    .await;
-    dir
+    .await
+    .clone()
 }
 
 pub fn options(allow_writes: bool) -> LocalOptions {
