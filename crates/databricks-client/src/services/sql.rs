@@ -140,6 +140,21 @@ pub struct ResultSchema {
     pub columns: Vec<ColumnInfo>,
 }
 
+impl ResultSchema {
+    /// The column names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The columns' `type_name`s (`LONG`, `DECIMAL`, …), `STRING` where absent.
+    pub fn type_names(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| c.type_name.clone().unwrap_or_else(|| "STRING".into()))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ColumnInfo {
     #[serde(default)]

@@ -329,18 +329,8 @@ async fn query_section(
         return (text, value);
     };
     let manifest = statement.manifest.clone().unwrap_or_default();
-    let columns: Vec<String> = manifest
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let types: Vec<String> = manifest
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.type_name.clone().unwrap_or_else(|| "STRING".into()))
-        .collect();
+    let columns = manifest.schema.names();
+    let types = manifest.schema.type_names();
     let rows: Vec<Vec<Option<String>>> = statement
         .result
         .as_ref()

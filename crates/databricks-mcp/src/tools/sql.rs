@@ -611,18 +611,8 @@ pub(crate) async fn answer_page(
     }
 
     let manifest = response.manifest.clone().unwrap_or_default();
-    let columns: Vec<String> = manifest
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let types: Vec<String> = manifest
-        .schema
-        .columns
-        .iter()
-        .map(|c| c.type_name.clone().unwrap_or_else(|| "STRING".into()))
-        .collect();
+    let columns = manifest.schema.names();
+    let types = manifest.schema.type_names();
     let total = manifest.total_row_count.map(|t| t.max(0) as u64);
     let mut rows = fetch_rows(&ctx.state.client, &response, offset, limit).await?;
     let max_chars = ctx.state.settings.max_chars;
