@@ -9,12 +9,10 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use databricks_emulator::Emulator;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 const CLIENT_TOKEN: &str = "agent-token-3f9a1c7e5b2d4086";
@@ -76,25 +74,7 @@ async fn managed_agent_presets_reach_the_api_exactly() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let log = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (url_tx, url_rx) = tokio::sync::oneshot::channel::<String>();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let kept = log.clone();
-    tokio::spawn(async move {
-        let mut url_tx = Some(url_tx);
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ")
-                && let Some(tx) = url_tx.take()
-            {
-                let _ = tx.send(rest.trim().to_string());
-            }
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let url = tokio::time::timeout(Duration::from_secs(30), url_rx)
-        .await
-        .expect("the server printed its address")
-        .unwrap();
+    let (url, log) = crate::support::wait_for_listening(&mut server).await;
     let base = url.trim_end_matches("/mcp").to_string();
 
     let script =

@@ -13,13 +13,11 @@ use std::time::Duration;
 
 use databricks_emulator::Emulator;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// The warehouse the script presets with `_meta.warehouse_id` on one run_sql_query call.
 const META_WAREHOUSE_ID: &str = "0123456789abcdef";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug)]
 enum Transport {
@@ -132,28 +130,7 @@ impl HttpServer {
             .kill_on_drop(true)
             .spawn()
             .unwrap();
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let (url_tx, url_rx) = tokio::sync::oneshot::channel::<String>();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let kept = Arc::clone(&stderr);
-        tokio::spawn(async move {
-            let mut url_tx = Some(url_tx);
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ")
-                    && let Some(tx) = url_tx.take()
-                {
-                    let _ = tx.send(rest.trim().to_string());
-                }
-                kept.lock().unwrap().push(line);
-            }
-        });
-        let url = match tokio::time::timeout(LISTEN_TIMEOUT, url_rx).await {
-            Ok(Ok(url)) => url,
-            _ => panic!(
-                "the HTTP server did not print its listening line; stderr:\n{}",
-                stderr.lock().unwrap().join("\n")
-            ),
-        };
+        let (url, stderr) = crate::support::wait_for_listening(&mut child).await;
         assert!(
             url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"),
             "{url}"

@@ -3,7 +3,6 @@
 //! a canary Databricks token that must never appear in a response or a log line.
 
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use databricks_emulator::{Emulator, EmulatorConfig};
@@ -11,7 +10,6 @@ use databricks_mcp::http_auth::Security;
 use databricks_mcp::transport::HttpOptions;
 use databricks_mcp::{DatabricksMcp, Settings};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::sync::CancellationToken;
 
 use crate::managed_surfaces::{call, connect, serve};
@@ -376,25 +374,7 @@ async fn a_canary_databricks_token_never_appears_in_responses_or_logs() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let stderr = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (url_tx, url_rx) = tokio::sync::oneshot::channel::<String>();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let kept = stderr.clone();
-    tokio::spawn(async move {
-        let mut url_tx = Some(url_tx);
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ")
-                && let Some(tx) = url_tx.take()
-            {
-                let _ = tx.send(rest.trim().to_string());
-            }
-            kept.lock().unwrap().push(line);
-        }
-    });
-    let mcp_url = tokio::time::timeout(Duration::from_secs(30), url_rx)
-        .await
-        .expect("the server printed its address")
-        .unwrap();
+    let (mcp_url, stderr) = crate::support::wait_for_listening(&mut child).await;
     let base = mcp_url.trim_end_matches("/mcp").to_string();
     let mut seen = Vec::<String>::new();
 

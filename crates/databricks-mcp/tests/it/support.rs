@@ -123,3 +123,34 @@ pub fn requests(
         .filter(|r| r.method.eq_ignore_ascii_case(method) && r.path.contains(fragment))
         .collect()
 }
+
+/// The stderr lines of a spawned server, collected as they arrive.
+pub type StderrLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// Reads the stderr of a `serve --transport http` child until it prints its listening
+/// line; returns the `/mcp` URL and the stderr collected so far and from then on.
+pub async fn wait_for_listening(child: &mut tokio::process::Child) -> (String, StderrLog) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let log: StderrLog = Default::default();
+    let (url_tx, url_rx) = tokio::sync::oneshot::channel::<String>();
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr is piped")).lines();
+    let kept = log.clone();
+    tokio::spawn(async move {
+        let mut url_tx = Some(url_tx);
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ")
+                && let Some(tx) = url_tx.take()
+            {
+                let _ = tx.send(rest.trim().to_string());
+            }
+            kept.lock().unwrap().push(line);
+        }
+    });
+    match tokio::time::timeout(Duration::from_secs(60), url_rx).await {
+        Ok(Ok(url)) => (url, log),
+        _ => panic!(
+            "the HTTP server did not print its listening line; stderr:\n{}",
+            log.lock().unwrap().join("\n")
+        ),
+    }
+}
