@@ -40,6 +40,13 @@ pub struct CommonArgs {
     /// Allow SQL that writes (INSERT, UPDATE, DDL, ...). Off by default; a tool argument can never turn it on.
     #[arg(long, global = true, env = "DATABRICKS_MCP_ALLOW_WRITES")]
     pub allow_writes: bool,
+    /// In read-only mode, let queries call functions with effects outside the statement (http_request, reflect, java_method, try_reflect, remote_query, ai_query, secret, try_secret). Off by default.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_ALLOW_SIDE_EFFECT_FUNCTIONS"
+    )]
+    pub allow_side_effect_functions: bool,
     /// Seconds run_sql_query waits for a statement before returning its statement_id.
     #[arg(
         long,
@@ -136,8 +143,8 @@ pub struct ServeArgs {
     /// Extra browser Origin to accept (repeatable), e.g. https://app.example.com:443.
     #[arg(long = "allowed-origin")]
     pub allowed_origins: Vec<String>,
-    /// Largest HTTP request body accepted, in bytes.
-    #[arg(long, default_value_t = 4 * 1024 * 1024)]
+    /// Largest HTTP request body accepted, in bytes (the default fits a 16 MiB statement, Databricks' limit).
+    #[arg(long, default_value_t = 20 * 1024 * 1024)]
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub managed: crate::surfaces::ManagedServeArgs,
@@ -150,7 +157,7 @@ impl Default for ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
-            max_body_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 20 * 1024 * 1024,
             managed: Default::default(),
         }
     }

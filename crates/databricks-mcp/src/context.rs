@@ -8,6 +8,7 @@ use rmcp::{Peer, RoleServer};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ToolError;
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -41,18 +42,26 @@ impl CallContext {
         self
     }
 
-    /// A `_meta` value as text: strings as they are, numbers and booleans printed.
-    /// Keys are looked up bare and with the `com.databricks/` prefix.
-    pub fn meta_text(&self, key: &str) -> Option<String> {
-        let value = self
+    /// A `_meta` value that must be a string (an id): absent, `null` or blank is `None`;
+    /// any other type is an error, never coerced or ignored. Keys are looked up bare and
+    /// with the `com.databricks/` prefix.
+    pub fn meta_text(&self, key: &str) -> Result<Option<String>, ToolError> {
+        let Some(value) = self
             .meta
             .get(key)
-            .or_else(|| self.meta.get(&format!("com.databricks/{key}")))?;
+            .or_else(|| self.meta.get(&format!("com.databricks/{key}")))
+        else {
+            return Ok(None);
+        };
         match value {
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            _ => None,
+            Value::String(s) if s.trim().is_empty() => Ok(None),
+            Value::String(s) => Ok(Some(s.trim().to_string())),
+            Value::Null => Ok(None),
+            other => Err(ToolError::new(format!(
+                "_meta.{key} must be a string, got {} {other}; pass it as a JSON string, \
+                 e.g. \"{key}\": \"abc123\"",
+                json_type(other)
+            ))),
         }
     }
 
@@ -73,5 +82,17 @@ impl CallContext {
 
     pub fn wants_progress(&self) -> bool {
         self.progress.is_some()
+    }
+}
+
+/// The JSON type of a value, with its article, for messages.
+pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

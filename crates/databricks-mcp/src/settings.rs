@@ -10,6 +10,9 @@ pub struct Settings {
     /// `--allow-writes`: SQL other than reads, and tools that change state, are refused
     /// unless this is set.
     pub allow_writes: bool,
+    /// `--allow-side-effect-functions`: in read-only mode, let queries call functions whose
+    /// effect leaves the statement (`http_request`, `reflect`, `ai_query`, …).
+    pub allow_side_effect_functions: bool,
     /// How long `run_sql_query` waits for a statement before handing back its id.
     pub sql_timeout: Duration,
     /// Most rows a SQL answer shows.
@@ -53,10 +56,20 @@ impl Default for Settings {
         Settings {
             default_warehouse_id: None,
             allow_writes: false,
+            allow_side_effect_functions: false,
             sql_timeout: Duration::from_secs(50),
             max_rows: 100,
             max_chars: 20_000,
             sql_disposition: Disposition::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The read-only policy's options for sql-guard.
+    pub fn guard_options(&self) -> sql_guard::Options {
+        sql_guard::Options {
+            allow_side_effect_functions: self.allow_side_effect_functions,
         }
     }
 }

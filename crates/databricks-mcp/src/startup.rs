@@ -25,6 +25,7 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
     Settings {
         default_warehouse_id: config.and_then(|c| c.warehouse_id.clone()),
         allow_writes: common.allow_writes,
+        allow_side_effect_functions: common.allow_side_effect_functions,
         sql_timeout: Duration::from_secs(common.sql_timeout.clamp(1, 3600)),
         max_rows: common.max_rows.clamp(1, MAX_ROWS_PER_ANSWER as usize),
         max_chars: common.max_chars.clamp(1000, 1_000_000),

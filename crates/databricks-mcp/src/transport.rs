@@ -44,10 +44,28 @@ pub enum TransportError {
     Stdio(String),
 }
 
+/// Longest JSON-RPC line read from a stream: a 16 MiB statement (Databricks' limit) with
+/// room for JSON escapes and the envelope (rmcp's default is 16 MiB for the whole line).
+pub const MAX_LINE_BYTES: usize = 20 * 1024 * 1024;
+
+/// The JSON-RPC framing of a byte stream (stdin/stdout, or a pipe in tests).
+pub fn line_transport<R, W>(
+    read: R,
+    write: W,
+) -> rmcp::transport::async_rw::AsyncRwTransport<rmcp::RoleServer, R, W>
+where
+    R: Send + tokio::io::AsyncRead + Unpin,
+    W: Send + tokio::io::AsyncWrite + Unpin + 'static,
+{
+    rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write)
+        .with_max_line_length(MAX_LINE_BYTES)
+}
+
 /// Serves one MCP session over stdin/stdout until stdin closes.
 pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
+    let (stdin, stdout) = rmcp::transport::stdio();
     let running = server
-        .serve(rmcp::transport::stdio())
+        .serve(line_transport(stdin, stdout))
         .await
         .map_err(|e| TransportError::Stdio(e.to_string()))?;
     running
@@ -75,7 +93,7 @@ impl Default for HttpOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8000)),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
-            max_body_bytes: 4 * 1024 * 1024,
+            max_body_bytes: 20 * 1024 * 1024,
             security: Security::default(),
         }
     }

@@ -28,10 +28,6 @@
 /// What a token is, as far as statement boundaries and classification care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
-    /// Spaces, tabs, newlines.
-    Whitespace,
-    /// `-- …` or `/* … */` (not a hint).
-    Comment,
     /// A run of ASCII letters, digits, `_` and non-ASCII alphabetic characters: keywords,
     /// identifiers and numbers.
     Word,
@@ -40,7 +36,7 @@ pub(crate) enum TokenKind {
     /// `'…'`, `"…"`, `r'…'`, `r"…"`.
     String {
         /// The quote character, `'` or `"`.
-        quote: char,
+        quote: u8,
         /// Whether this is a raw string (`r'…'`): no escapes, and the token starts with `r`.
         raw: bool,
     },
@@ -54,23 +50,30 @@ pub(crate) enum TokenKind {
     Punct,
 }
 
-/// A token: its kind and its byte range in the source text.
+/// A token: its kind and its byte range in the source text. Whitespace and comments are
+/// not tokens (they only separate), so a 16 MiB text costs at most 12 bytes per
+/// significant character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Token {
     pub(crate) kind: TokenKind,
-    pub(crate) start: usize,
-    pub(crate) end: usize,
+    start: u32,
+    end: u32,
 }
 
 impl Token {
-    /// The token's text.
-    pub(crate) fn text<'a>(&self, src: &'a str) -> &'a str {
-        src.get(self.start..self.end).unwrap_or("")
+    /// Byte offset of the token's first character.
+    pub(crate) fn start(&self) -> usize {
+        self.start as usize
     }
 
-    /// Whether the token carries meaning (is neither whitespace nor a comment).
-    pub(crate) fn is_significant(&self) -> bool {
-        !matches!(self.kind, TokenKind::Whitespace | TokenKind::Comment)
+    /// Byte offset just past the token.
+    pub(crate) fn end(&self) -> usize {
+        self.end as usize
+    }
+
+    /// The token's text.
+    pub(crate) fn text<'a>(&self, src: &'a str) -> &'a str {
+        src.get(self.start()..self.end()).unwrap_or("")
     }
 
     /// Whether this is the punctuation character `c`.
@@ -78,11 +81,15 @@ impl Token {
         self.kind == TokenKind::Punct && self.text(src).starts_with(c)
     }
 
-    /// Whether this is a word equal (ignoring ASCII case) to `keyword`.
+    /// Whether this is a word that Spark reads as `keyword` (case folded as Spark does,
+    /// look-alike letters included).
     pub(crate) fn is_word(&self, src: &str, keyword: &str) -> bool {
-        self.kind == TokenKind::Word && self.text(src).eq_ignore_ascii_case(keyword)
+        self.kind == TokenKind::Word && crate::keywords::folds_to(self.text(src), keyword)
     }
 }
+
+/// Longest text the lexer accepts: Databricks' limit for a statement's text.
+pub(crate) const MAX_TEXT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The tokens of a text, plus which uncertain lexer rules they depended on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +106,8 @@ pub(crate) enum LexError {
     Unterminated { what: &'static str, at: usize },
     /// Databricks could draw the token boundaries differently from this lexer.
     Ambiguous { what: &'static str, at: usize },
+    /// The text is longer than Databricks accepts.
+    TooLong { bytes: usize },
 }
 
 impl std::fmt::Display for LexError {
@@ -108,6 +117,11 @@ impl std::fmt::Display for LexError {
                 write!(f, "unterminated {what} starting at byte {at}")
             }
             LexError::Ambiguous { what, at } => write!(f, "{what} at byte {at}"),
+            LexError::TooLong { bytes } => write!(
+                f,
+                "the text is {bytes} bytes, over Databricks' limit of {MAX_TEXT_BYTES} bytes \
+                 (16 MiB) for a statement"
+            ),
         }
     }
 }
@@ -123,44 +137,54 @@ fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || (!c.is_ascii() && c.is_alphabetic())
 }
 
-/// Splits `src` into tokens. Never panics.
+/// Splits `src` into tokens. Never panics; texts over [`MAX_TEXT_BYTES`] are refused.
 pub(crate) fn lex(src: &str, options: LexOptions) -> Result<Lexed, LexError> {
+    if src.len() > MAX_TEXT_BYTES {
+        return Err(LexError::TooLong { bytes: src.len() });
+    }
     Lexer {
         src,
-        chars: src.char_indices().collect(),
+        bytes: src.as_bytes(),
         options,
         used_continuation: false,
     }
     .run()
 }
 
+/// Positions are byte offsets. Every delimiter the rules look for is ASCII, and no byte of
+/// a multi-byte UTF-8 character is ASCII, so delimiters are found byte by byte; characters
+/// are decoded only where their class matters (whitespace, words).
 struct Lexer<'a> {
     src: &'a str,
-    chars: Vec<(usize, char)>,
+    bytes: &'a [u8],
     options: LexOptions,
     used_continuation: bool,
 }
 
 impl Lexer<'_> {
-    fn at(&self, i: usize) -> Option<char> {
-        self.chars.get(i).map(|&(_, c)| c)
+    /// The byte at `i`, if any.
+    fn byte(&self, i: usize) -> Option<u8> {
+        self.bytes.get(i).copied()
     }
 
-    /// Byte offset of char index `i` (the text's length past the end).
-    fn offset(&self, i: usize) -> usize {
-        self.chars.get(i).map_or(self.src.len(), |&(o, _)| o)
+    /// The character starting at byte `i`.
+    fn char_at(&self, i: usize) -> Option<char> {
+        self.src.get(i..)?.chars().next()
     }
 
     fn run(mut self) -> Result<Lexed, LexError> {
         let mut tokens = Vec::new();
         let mut i = 0;
-        while let Some(c) = self.at(i) {
+        while let Some(c) = self.char_at(i) {
             let (kind, next) = self.token_at(i, c)?;
-            tokens.push(Token {
-                kind,
-                start: self.offset(i),
-                end: self.offset(next),
-            });
+            if let Some(kind) = kind {
+                tokens.push(Token {
+                    kind,
+                    // The text is at most 16 MiB: offsets fit.
+                    start: u32::try_from(i).unwrap_or(u32::MAX),
+                    end: u32::try_from(next).unwrap_or(u32::MAX),
+                });
+            }
             i = next;
         }
         Ok(Lexed {
@@ -169,74 +193,73 @@ impl Lexer<'_> {
         })
     }
 
-    /// The token starting at char index `i` (whose char is `c`) and the index after it.
-    fn token_at(&mut self, i: usize, c: char) -> Result<(TokenKind, usize), LexError> {
-        let next = self.at(i + 1);
+    /// The token starting at byte `i` (whose char is `c`) and the offset after it; no kind
+    /// for whitespace and comments.
+    fn token_at(&mut self, i: usize, c: char) -> Result<(Option<TokenKind>, usize), LexError> {
+        let next = self.byte(i + 1);
         Ok(match c {
             c if c.is_whitespace() => {
-                let mut j = i + 1;
-                while self.at(j).is_some_and(char::is_whitespace) {
-                    j += 1;
+                let mut j = i + c.len_utf8();
+                while let Some(w) = self.char_at(j).filter(|w| w.is_whitespace()) {
+                    j += w.len_utf8();
                 }
-                (TokenKind::Whitespace, j)
+                (None, j)
             }
-            '-' if next == Some('-') => (TokenKind::Comment, self.line_comment_end(i + 2)),
-            '/' if next == Some('*') => {
-                if self.at(i + 2) == Some('+') {
-                    (TokenKind::HintStart, i + 3)
+            '-' if next == Some(b'-') => (None, self.line_comment_end(i + 2)),
+            '/' if next == Some(b'*') => {
+                if self.byte(i + 2) == Some(b'+') {
+                    (Some(TokenKind::HintStart), i + 3)
                 } else {
-                    (TokenKind::Comment, self.block_comment_end(i)?)
+                    (None, self.block_comment_end(i)?)
                 }
             }
-            '*' if next == Some('/') => (TokenKind::HintEnd, i + 2),
+            '*' if next == Some(b'/') => (Some(TokenKind::HintEnd), i + 2),
             '\'' | '"' => (
-                TokenKind::String {
-                    quote: c,
+                Some(TokenKind::String {
+                    quote: c as u8,
                     raw: false,
-                },
-                self.escaped_string_end(i)
-                    .ok_or_else(|| self.unterminated("string literal", i))?,
+                }),
+                self.escaped_string_end(i).ok_or(LexError::Unterminated {
+                    what: "string literal",
+                    at: i,
+                })?,
             ),
-            '`' => (TokenKind::QuotedIdent, self.quoted_ident_end(i)?),
-            ';' => (TokenKind::Semicolon, i + 1),
+            '`' => (Some(TokenKind::QuotedIdent), self.quoted_ident_end(i)?),
+            ';' => (Some(TokenKind::Semicolon), i + 1),
             '$' => {
                 return Err(LexError::Ambiguous {
                     what: "`$` outside a string literal (dollar-quoted text is not supported)",
-                    at: self.offset(i),
+                    at: i,
                 });
             }
-            ':' if next == Some('/') && self.at(i + 2) == Some('/') => {
+            ':' if next == Some(b'/') && self.byte(i + 2) == Some(b'/') => {
                 return Err(LexError::Ambiguous {
                     what: "an unquoted `://` path (quote paths with backticks)",
-                    at: self.offset(i),
+                    at: i,
                 });
             }
-            c if is_word_char(c) => self.word_or_raw_string(i)?,
-            _ => (TokenKind::Punct, i + 1),
+            c if is_word_char(c) => {
+                let (kind, end) = self.word_or_raw_string(i)?;
+                (Some(kind), end)
+            }
+            c => (Some(TokenKind::Punct), i + c.len_utf8()),
         })
     }
 
-    fn unterminated(&self, what: &'static str, i: usize) -> LexError {
-        LexError::Unterminated {
-            what,
-            at: self.offset(i),
-        }
-    }
-
-    /// End of a `--` comment whose body starts at char index `j`.
+    /// End of a `--` comment whose body starts at byte `j`.
     fn line_comment_end(&mut self, mut j: usize) -> usize {
-        while let Some(c) = self.at(j) {
-            match c {
-                '\n' => {
-                    if self.options.comment_continuation && self.at(j - 1) == Some('\\') {
+        while let Some(b) = self.byte(j) {
+            match b {
+                b'\n' => {
+                    if self.options.comment_continuation && self.byte(j - 1) == Some(b'\\') {
                         self.used_continuation = true;
                         j += 1;
                         continue;
                     }
                     return j + 1;
                 }
-                '\r' => {
-                    return if self.at(j + 1) == Some('\n') {
+                b'\r' => {
+                    return if self.byte(j + 1) == Some(b'\n') {
                         j + 2
                     } else {
                         j + 1
@@ -248,18 +271,23 @@ impl Lexer<'_> {
         j
     }
 
-    /// End of a (nesting) bracketed comment starting at char index `i`.
+    /// End of a (nesting) bracketed comment starting at byte `i`.
     fn block_comment_end(&self, i: usize) -> Result<usize, LexError> {
         let mut depth = 1usize;
         let mut j = i + 2;
         loop {
-            match (self.at(j), self.at(j + 1)) {
-                (None, _) => return Err(self.unterminated("bracketed comment", i)),
-                (Some('/'), Some('*')) if self.at(j + 2) != Some('+') => {
+            match (self.byte(j), self.byte(j + 1)) {
+                (None, _) => {
+                    return Err(LexError::Unterminated {
+                        what: "bracketed comment",
+                        at: i,
+                    });
+                }
+                (Some(b'/'), Some(b'*')) if self.byte(j + 2) != Some(b'+') => {
                     depth += 1;
                     j += 2;
                 }
-                (Some('*'), Some('/')) => {
+                (Some(b'*'), Some(b'/')) => {
                     depth -= 1;
                     j += 2;
                     if depth == 0 {
@@ -271,69 +299,72 @@ impl Lexer<'_> {
         }
     }
 
-    /// End of a string with backslash escapes whose opening quote is at char index `i`.
+    /// End of a string with backslash escapes whose opening quote is at byte `i`. An
+    /// escaped multi-byte character leaves `j` inside it, which is harmless: its
+    /// continuation bytes are never a quote or a backslash.
     fn escaped_string_end(&self, i: usize) -> Option<usize> {
-        let quote = self.at(i)?;
+        let quote = self.byte(i)?;
         let mut j = i + 1;
         loop {
-            match self.at(j)? {
-                '\\' => {
-                    self.at(j + 1)?;
+            match self.byte(j)? {
+                b'\\' => {
+                    self.byte(j + 1)?;
                     j += 2;
                 }
-                c if c == quote => return Some(j + 1),
+                b if b == quote => return Some(j + 1),
                 _ => j += 1,
             }
         }
     }
 
-    /// End of a raw string whose opening quote is at char index `i`.
+    /// End of a raw string whose opening quote is at byte `i`.
     fn raw_string_end(&self, i: usize) -> Option<usize> {
-        let quote = self.at(i)?;
-        let mut j = i + 1;
-        loop {
-            if self.at(j)? == quote {
-                return Some(j + 1);
-            }
-            j += 1;
-        }
+        let quote = self.byte(i)?;
+        let offset = self.bytes.get(i + 1..)?.iter().position(|&b| b == quote)?;
+        Some(i + 1 + offset + 1)
     }
 
     fn quoted_ident_end(&self, i: usize) -> Result<usize, LexError> {
         let mut j = i + 1;
         loop {
-            match self.at(j) {
-                None => return Err(self.unterminated("quoted identifier", i)),
-                Some('`') if self.at(j + 1) == Some('`') => j += 2,
-                Some('`') => return Ok(j + 1),
+            match self.byte(j) {
+                None => {
+                    return Err(LexError::Unterminated {
+                        what: "quoted identifier",
+                        at: i,
+                    });
+                }
+                Some(b'`') if self.byte(j + 1) == Some(b'`') => j += 2,
+                Some(b'`') => return Ok(j + 1),
                 Some(_) => j += 1,
             }
         }
     }
 
     fn word_or_raw_string(&self, i: usize) -> Result<(TokenKind, usize), LexError> {
-        let mut j = i + 1;
-        while self.at(j).is_some_and(is_word_char) {
-            j += 1;
+        let mut j = i;
+        let mut last = None;
+        while let Some(c) = self.char_at(j).filter(|&c| is_word_char(c)) {
+            last = Some(c);
+            j += c.len_utf8();
         }
-        let Some(quote @ ('\'' | '"')) = self.at(j) else {
+        let Some(quote @ (b'\'' | b'"')) = self.byte(j) else {
             return Ok((TokenKind::Word, j));
         };
-        let last = self.at(j - 1);
         if j == i + 1 && matches!(last, Some('r' | 'R')) {
             // `r'…'`: the `r` starts a token, so this is a raw string.
-            let end = self
-                .raw_string_end(j)
-                .ok_or_else(|| self.unterminated("raw string literal", i))?;
+            let end = self.raw_string_end(j).ok_or(LexError::Unterminated {
+                what: "raw string literal",
+                at: i,
+            })?;
             return Ok((TokenKind::String { quote, raw: true }, end));
         }
         // A word that starts with an ASCII letter or `_` and is all ASCII is one identifier
         // or keyword token for Spark too (`OR'…'`, `bar'…'`). One that starts with a digit
         // may be split by Spark's number rules (`1E+5R'…'` is `1E+5` then a raw string).
-        let plain = self
-            .at(i)
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && (i..j).all(|k| self.at(k).is_some_and(|c| c.is_ascii()));
+        let word = self.src.get(i..j).unwrap_or("");
+        let plain =
+            word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') && word.is_ascii();
         if !plain
             && matches!(last, Some('r' | 'R'))
             && self.raw_string_end(j) != self.escaped_string_end(j)
@@ -341,20 +372,19 @@ impl Lexer<'_> {
             return Err(LexError::Ambiguous {
                 what: "a word ending in `r` directly before a quote (raw string or not?); \
                        put a space before the string",
-                at: self.offset(j - 1),
+                at: j - 1,
             });
         }
         Ok((TokenKind::Word, j))
     }
 }
 
-/// Splits tokens into statements at top-level semicolons. Statements that contain only
-/// whitespace and comments are dropped.
-pub(crate) fn split_statements(tokens: &[Token]) -> Vec<&[Token]> {
+/// Splits tokens into statements at top-level semicolons. Empty statements (only
+/// whitespace and comments) are dropped.
+pub(crate) fn split_statements(tokens: &[Token]) -> impl Iterator<Item = &[Token]> {
     tokens
         .split(|t| t.kind == TokenKind::Semicolon)
-        .filter(|s| s.iter().any(Token::is_significant))
-        .collect()
+        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]
@@ -370,11 +400,9 @@ mod tests {
     fn statements(src: &str) -> Vec<String> {
         let lexed = lex(src, SPARK).unwrap();
         split_statements(&lexed.tokens)
-            .into_iter()
             .map(|s| {
-                let first = s.iter().find(|t| t.is_significant()).unwrap();
-                let last = s.iter().rev().find(|t| t.is_significant()).unwrap();
-                src[first.start..last.end].to_string()
+                let (first, last) = (s.first().unwrap(), s.last().unwrap());
+                src[first.start()..last.end()].to_string()
             })
             .collect()
     }
@@ -384,7 +412,6 @@ mod tests {
             .unwrap()
             .tokens
             .into_iter()
-            .filter(Token::is_significant)
             .map(|t| (t.kind, t.text(src).to_string()))
             .collect()
     }
@@ -429,7 +456,7 @@ mod tests {
             kinds(r#"SELECT R"\d+""#)[1],
             (
                 TokenKind::String {
-                    quote: '"',
+                    quote: b'"',
                     raw: true
                 },
                 r#"R"\d+""#.to_string()
@@ -498,7 +525,7 @@ mod tests {
         let src = "SELECT 1 -- x \\\n; DROP TABLE t";
         let on = lex(src, SPARK).unwrap();
         assert!(on.used_continuation);
-        assert_eq!(split_statements(&on.tokens).len(), 1);
+        assert_eq!(split_statements(&on.tokens).count(), 1);
         let off = lex(
             src,
             LexOptions {
@@ -507,7 +534,7 @@ mod tests {
         )
         .unwrap();
         assert!(!off.used_continuation);
-        assert_eq!(split_statements(&off.tokens).len(), 2);
+        assert_eq!(split_statements(&off.tokens).count(), 2);
     }
 
     #[test]

@@ -21,7 +21,14 @@
 //!
 //! A query is refused when it contains a write anywhere: a CTE or body that is `INSERT`,
 //! `UPDATE`, `DELETE` or `MERGE`, `SELECT … INTO`, `FROM t INSERT …`, a locking clause, or
-//! `TRANSFORM … USING '<script>'`. Function calls never make a `SELECT` a write.
+//! `TRANSFORM … USING '<script>'`; and when it calls a function whose effect leaves the
+//! statement ([`SIDE_EFFECT_FUNCTIONS`]: `http_request`, `reflect`, `java_method`,
+//! `try_reflect`, `remote_query`, `ai_query`, `secret`, `try_secret`, or any function named
+//! through `IDENTIFIER(…)`), unless [`Options::allow_side_effect_functions`] is set.
+//!
+//! Keywords are compared as Spark's lexer compares them: after Java's simple upper-case
+//! mapping, under which `ı` is `I` and `ſ` is `S` (`ınsert` is `INSERT`). A word spelled
+//! with such a look-alike letter that then is a keyword refuses its statement.
 //!
 //! # How
 //!
@@ -42,8 +49,10 @@
 //! 3. **Token scan** of query-shaped statements (and `DESCRIBE`), the fallback when
 //!    sqlparser cannot parse and a second check when it can: the words `INSERT`, `INTO`,
 //!    `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` outside strings, comments, hints and
-//!    backticks make the statement a write (an identifier with such a name must be
-//!    backquoted), as does `USING` followed by a string.
+//!    backticks make the statement a write, as does `USING` followed by a string — unless
+//!    each such word stands where only a name can (after `SELECT`, a comma, a dot, an
+//!    operator, `AS`, `BY`, …) and sqlparser parses the statement as a read
+//!    (`SELECT update FROM t`). Calls of side-effect functions are found here too.
 //! 4. **sqlparser** (0.62, `DatabricksDialect`): queries that are still reads are parsed
 //!    from a canonical text (comments and hints removed, string escapes neutralized, so that
 //!    sqlparser's tokenizer cannot draw boundaries differently from step 1). If the tree is
@@ -59,7 +68,9 @@
 //!
 //! These valid reads are refused; the error says why, so the model can rewrite them:
 //! - an unquoted identifier spelled `insert`, `into`, `overwrite`, `update`, `delete` or
-//!   `merge` (`SELECT update FROM t`; backquote it);
+//!   `merge` where a write keyword could stand (right after a relation: `SELECT a FROM
+//!   update`), or in a statement sqlparser cannot parse (`FROM t SELECT update`); backquote it;
+//! - any keyword spelled with a look-alike letter (`ſelect`);
 //! - `$` outside strings, an unquoted `scheme://path` (use `` delta.`/path` ``), a word
 //!   starting with a digit or non-ASCII letter and ending in `r` glued to a string whose
 //!   end depends on whether it is raw (`1E+5R'\' …'`), a `--` comment ending in a
@@ -70,14 +81,17 @@
 //!   (`CREATE TEMPORARY VIEW`, `DECLARE VARIABLE`, `CACHE`);
 //! - SQL scripting blocks (`BEGIN … END`, `IF`, `FOR`…), even if they only read.
 //!
-//! `SELECT` calling a function with side effects (`ai_query`, `http_request`, `reflect`)
-//! is a read: the guard classifies statements, not functions.
+//! A user-defined function or view that wraps a side-effect function is not seen: the guard
+//! classifies the text, not the catalog.
 //!
-//! The guard never panics, on any input.
+//! The guard never panics, on any input, and refuses texts over Databricks' 16 MiB limit.
 
 mod ast;
+mod keywords;
 mod lexer;
-mod rules;
+pub(crate) mod rules;
+
+pub use rules::SIDE_EFFECT_FUNCTIONS;
 
 use std::fmt;
 
@@ -121,6 +135,9 @@ pub enum StatementKind {
     Call,
     /// `EXECUTE IMMEDIATE`.
     ExecuteImmediate,
+    /// A query calling a function with effects outside the statement (`http_request`,
+    /// `reflect`, …; see [`SIDE_EFFECT_FUNCTIONS`]): the function's name.
+    SideEffectFunction(String),
     /// Another known statement keyword that is not a read (`ADD`, `LIST`, `BEGIN`, …).
     Other(String),
     /// Not recognized, not parseable, or not safely splittable.
@@ -146,10 +163,19 @@ impl fmt::Display for StatementKind {
             StatementKind::Maintenance => "table maintenance",
             StatementKind::Call => "CALL",
             StatementKind::ExecuteImmediate => "EXECUTE IMMEDIATE",
+            StatementKind::SideEffectFunction(_) => "side-effect function",
             StatementKind::Other(keyword) => keyword,
             StatementKind::Unknown => "unrecognized",
         })
     }
+}
+
+/// What the read-only policy allows beyond plain reads; chosen by the operator.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Let reads call the functions of [`SIDE_EFFECT_FUNCTIONS`] (`http_request`,
+    /// `reflect`, `ai_query`, …). Off by default.
+    pub allow_side_effect_functions: bool,
 }
 
 /// Whether a statement may run in read-only mode.
@@ -225,13 +251,31 @@ fn excerpt(statement: &str) -> String {
     }
 }
 
-/// Classifies every statement of `sql`. Never panics.
+/// The Spark keyword `word` is for Databricks, whose lexer upper-cases with Java's simple
+/// case mapping (`ınsert` is `INSERT`); `None` for a word that is no keyword.
+pub fn spark_keyword(word: &str) -> Option<&'static str> {
+    let folded = keywords::fold(word);
+    keywords::KEYWORDS
+        .binary_search(&folded.as_ref())
+        .ok()
+        .and_then(|i| keywords::KEYWORDS.get(i).copied())
+}
+
+/// Classifies every statement of `sql` with the default (strictest) [`Options`]. Never
+/// panics.
 pub fn classify(sql: &str) -> Classification {
+    classify_with_options(sql, Options::default())
+}
+
+/// Classifies every statement of `sql`. Never panics; bounded in time and memory (texts
+/// over Databricks' 16 MiB limit are one refused statement).
+pub fn classify_with_options(sql: &str, options: Options) -> Classification {
     let (primary, used_continuation) = classify_with(
         sql,
         LexOptions {
             comment_continuation: true,
         },
+        options,
     );
     if used_continuation && primary.is_read_only() {
         // Spark continues a `--` comment after a trailing backslash; make sure the text is
@@ -241,6 +285,7 @@ pub fn classify(sql: &str) -> Classification {
             LexOptions {
                 comment_continuation: false,
             },
+            options,
         );
         if !alternative.is_read_only() {
             for statement in &mut alternative.statements {
@@ -257,14 +302,14 @@ pub fn classify(sql: &str) -> Classification {
     primary
 }
 
-fn classify_with(sql: &str, options: LexOptions) -> (Classification, bool) {
-    match lex(sql, options) {
+fn classify_with(sql: &str, lex_options: LexOptions, options: Options) -> (Classification, bool) {
+    match lex(sql, lex_options) {
         Err(error) => (
             Classification {
                 statements: vec![Classified {
                     kind: StatementKind::Unknown,
                     verdict: Verdict::Write,
-                    text: sql.trim().to_string(),
+                    text: excerpt(sql.trim()),
                     reason: format!("the text cannot be split into statements safely: {error}"),
                 }],
             },
@@ -272,8 +317,7 @@ fn classify_with(sql: &str, options: LexOptions) -> (Classification, bool) {
         ),
         Ok(lexed) => {
             let statements = split_statements(&lexed.tokens)
-                .into_iter()
-                .filter_map(|tokens| rules::classify_statement(sql, tokens))
+                .filter_map(|tokens| rules::classify_statement(sql, tokens, options))
                 .collect();
             (Classification { statements }, lexed.used_continuation)
         }
@@ -284,7 +328,12 @@ fn classify_with(sql: &str, options: LexOptions) -> (Classification, bool) {
 /// and every statement is a read. The error's message says what was refused and why; the
 /// caller adds how an administrator enables writes.
 pub fn check_read_only(sql: &str) -> Result<Classification, GuardError> {
-    let classification = classify(sql);
+    check_read_only_with(sql, Options::default())
+}
+
+/// [`check_read_only`] with the operator's [`Options`].
+pub fn check_read_only_with(sql: &str, options: Options) -> Result<Classification, GuardError> {
+    let classification = classify_with_options(sql, options);
     if classification.statements.is_empty() {
         return Err(GuardError::Empty);
     }

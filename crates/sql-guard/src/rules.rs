@@ -3,8 +3,9 @@
 //! it parses) can only make a read verdict stricter.
 
 use crate::ast::{self, AstVerdict};
+use crate::keywords::{fold, has_look_alike, is_keyword};
 use crate::lexer::{Token, TokenKind};
-use crate::{Classified, StatementKind, Verdict};
+use crate::{Classified, Options, StatementKind, Verdict};
 
 /// How many `EXPLAIN`/`DESCRIBE QUERY` levels are unwrapped before giving up.
 const MAX_DEPTH: usize = 8;
@@ -42,27 +43,26 @@ fn unknown() -> Rule {
     )
 }
 
-/// Classifies one statement given its tokens (between two semicolons). `None` when it has
-/// only whitespace and comments.
-pub(crate) fn classify_statement(src: &str, tokens: &[Token]) -> Option<Classified> {
-    let sig: Vec<Token> = tokens
-        .iter()
-        .copied()
-        .filter(Token::is_significant)
-        .collect();
-    classify_significant(src, &sig, 0)
+/// Classifies one statement given its tokens (between two semicolons; whitespace and
+/// comments are not tokens). `None` when it has none.
+pub(crate) fn classify_statement(src: &str, tokens: &[Token], opts: Options) -> Option<Classified> {
+    classify_significant(src, tokens, 0, opts)
 }
 
-/// Classifies one statement given its significant tokens (no whitespace, no comments, no
-/// semicolons).
-fn classify_significant(src: &str, sig: &[Token], depth: usize) -> Option<Classified> {
+/// Classifies one statement given its tokens (no semicolons).
+fn classify_significant(
+    src: &str,
+    sig: &[Token],
+    depth: usize,
+    opts: Options,
+) -> Option<Classified> {
     let (first, last) = (sig.first()?, sig.last()?);
     let text = src
-        .get(first.start..last.end)
+        .get(first.start()..last.end())
         .unwrap_or("")
         .trim()
         .to_string();
-    let rule = statement_rule(src, sig, depth);
+    let rule = statement_rule(src, sig, depth, opts);
     Some(Classified {
         kind: rule.kind,
         verdict: rule.verdict,
@@ -71,9 +71,12 @@ fn classify_significant(src: &str, sig: &[Token], depth: usize) -> Option<Classi
     })
 }
 
-fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn statement_rule(src: &str, sig: &[Token], depth: usize, opts: Options) -> Rule {
     if depth > MAX_DEPTH {
         return write(StatementKind::Unknown, "EXPLAIN/DESCRIBE nested too deeply");
+    }
+    if let Some(refusal) = look_alike_keyword(src, sig) {
+        return refusal;
     }
     if !hints_balanced(sig) {
         return write(
@@ -85,21 +88,21 @@ fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
     let Some(lead) = sig.get(parens).filter(|t| t.kind == TokenKind::Word) else {
         return unknown();
     };
-    let keyword = lead.text(src).to_ascii_uppercase();
+    let keyword = fold(lead.text(src)).into_owned();
     let is_query = QUERY_STARTERS.contains(&keyword.as_str());
     if parens > 0 && !is_query {
         return unknown();
     }
     let rule = match keyword.as_str() {
-        _ if is_query => query_rule(src, sig),
+        _ if is_query => query_rule(src, sig, opts),
         "SHOW" => read(StatementKind::Show, "SHOW only reads metadata"),
         "USE" => read(
             StatementKind::Use,
             "USE only selects the session's current catalog or schema",
         ),
         "SET" => set_rule(src, sig),
-        "EXPLAIN" => explain_rule(src, sig, depth),
-        "DESC" | "DESCRIBE" => describe_rule(src, sig, depth),
+        "EXPLAIN" => explain_rule(src, sig, depth, opts),
+        "DESC" | "DESCRIBE" => describe_rule(src, sig, depth, opts),
         _ => keyword_rule(&keyword),
     };
     // Only queries go to sqlparser: `EXPLAIN`/`DESCRIBE QUERY` already classified their
@@ -114,13 +117,50 @@ fn statement_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
     rule
 }
 
-/// Parses the statement with sqlparser and returns a refusal if its tree is not a read.
-/// A statement sqlparser cannot parse keeps the token rules' verdict.
-fn ast_refusal(src: &str, sig: &[Token], keyword: &str) -> Option<Rule> {
+/// The statement's sqlparser trees, when it is within the parse budget and parses.
+fn parse_statement(src: &str, sig: &[Token]) -> Option<Vec<sqlparser::ast::Statement>> {
     if ast::parse_cost(sig.len(), nesting(src, sig)) > ast::PARSE_COST_BUDGET {
         return None;
     }
-    let statements = ast::parse(&canonical_sql(src, sig)?)?;
+    ast::parse(&canonical_sql(src, sig)?)
+}
+
+/// Whether sqlparser parses the statement and every tree it gives is a read.
+fn parses_as_read(src: &str, sig: &[Token]) -> bool {
+    parse_statement(src, sig).is_some_and(|statements| {
+        !statements.is_empty()
+            && statements
+                .iter()
+                .all(|statement| ast::verdict(statement) == AstVerdict::Read)
+    })
+}
+
+/// A word spelled with a letter that Spark upper-cases to ASCII (`ı`, `ſ`) and that then is
+/// a keyword: Databricks reads `ınsert` as `INSERT`. Such spellings have no honest use, and
+/// refusing them outright keeps every later rule free of the question.
+fn look_alike_keyword(src: &str, sig: &[Token]) -> Option<Rule> {
+    sig.iter().find_map(|token| {
+        let text = token.text(src);
+        if token.kind != TokenKind::Word || !has_look_alike(text) {
+            return None;
+        }
+        let folded = fold(text);
+        is_keyword(&folded).then(|| {
+            write(
+                StatementKind::Unknown,
+                format!(
+                    "the word `{text}` uses a look-alike letter (dotless ı or long ſ) that \
+                     Databricks reads as the keyword {folded}; spell keywords in ASCII"
+                ),
+            )
+        })
+    })
+}
+
+/// Parses the statement with sqlparser and returns a refusal if its tree is not a read.
+/// A statement sqlparser cannot parse keeps the token rules' verdict.
+fn ast_refusal(src: &str, sig: &[Token], keyword: &str) -> Option<Rule> {
+    let statements = parse_statement(src, sig)?;
     statements
         .iter()
         .find_map(|statement| match ast::verdict(statement) {
@@ -150,7 +190,7 @@ fn nesting(src: &str, sig: &[Token]) -> u32 {
             || (token.is_punct(src, '-')
                 && sig
                     .get(i + 1)
-                    .is_some_and(|next| next.start == token.end && next.is_punct(src, '>')))
+                    .is_some_and(|next| next.start() == token.end() && next.is_punct(src, '>')))
         {
             extra = extra.saturating_add(1);
         }
@@ -160,21 +200,122 @@ fn nesting(src: &str, sig: &[Token]) -> u32 {
 
 /// `SELECT`, `WITH`, `VALUES`, `TABLE`, `FROM` (Databricks accepts `FROM t SELECT …`), maybe
 /// after opening parentheses: a read unless a write keyword appears outside strings,
-/// comments and backticks.
-fn query_rule(src: &str, sig: &[Token]) -> Rule {
+/// comments and backticks in a place where it can be one, or a function with side effects
+/// is called.
+fn query_rule(src: &str, sig: &[Token], opts: Options) -> Rule {
+    if !opts.allow_side_effect_functions
+        && let Some(refusal) = side_effect_call(src, sig)
+    {
+        return refusal;
+    }
     match write_marker(src, sig) {
         Some(refusal) => refusal,
         None => read(StatementKind::Query, "a query only reads data"),
     }
 }
 
+/// Functions whose effect leaves the statement, refused in read-only mode unless the
+/// operator allows them (`Options::allow_side_effect_functions`):
+/// - `http_request`: sends an HTTP request (any method) through a Unity Catalog
+///   connection: a write elsewhere, and a way to carry data out;
+/// - `reflect`, `java_method`, `try_reflect`: call arbitrary static Java methods;
+/// - `remote_query`: runs a query text on an external database through Lakehouse
+///   Federation, which may write there;
+/// - `ai_query`: sends rows to a Model Serving endpoint, which may be an external
+///   model provider (data leaves the workspace; each call is billed);
+/// - `secret`, `try_secret`: return a secret's value, which a read has no business
+///   putting in a result an assistant sees.
+pub const SIDE_EFFECT_FUNCTIONS: [&str; 8] = [
+    "http_request",
+    "reflect",
+    "java_method",
+    "try_reflect",
+    "remote_query",
+    "ai_query",
+    "secret",
+    "try_secret",
+];
+
+/// A call of a function in [`SIDE_EFFECT_FUNCTIONS`] (by its last name part, quoted or
+/// not, however cased), or a call through `IDENTIFIER(…)(…)`, whose function name is an
+/// expression the guard cannot check.
+fn side_effect_call(src: &str, sig: &[Token]) -> Option<Rule> {
+    let mut in_hint = false;
+    for (i, token) in sig.iter().enumerate() {
+        match token.kind {
+            TokenKind::HintStart => in_hint = true,
+            TokenKind::HintEnd => in_hint = false,
+            _ => {}
+        }
+        let called = sig.get(i + 1).is_some_and(|next| next.is_punct(src, '('));
+        if in_hint || !called {
+            continue;
+        }
+        let name = match token.kind {
+            TokenKind::Word => fold(token.text(src)).to_ascii_lowercase(),
+            TokenKind::QuotedIdent => {
+                let text = token.text(src);
+                let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
+                fold(&inner.replace("``", "`")).to_ascii_lowercase()
+            }
+            _ => continue,
+        };
+        if name == "identifier"
+            && token.kind == TokenKind::Word
+            && closing_paren(src, sig, i + 1)
+                .and_then(|close| sig.get(close + 1))
+                .is_some_and(|t| t.is_punct(src, '('))
+        {
+            return Some(write(
+                StatementKind::SideEffectFunction("IDENTIFIER(…)".to_string()),
+                "a function named through IDENTIFIER(…) cannot be checked for side effects \
+                 in read-only mode; call the function by its name",
+            ));
+        }
+        if SIDE_EFFECT_FUNCTIONS.contains(&name.as_str()) {
+            return Some(write(
+                StatementKind::SideEffectFunction(name.clone()),
+                format!(
+                    "{name}() has effects outside the statement (it can send data out of \
+                     the workspace or change things elsewhere), so it is refused in read-only \
+                     mode; an administrator can allow it with --allow-side-effect-functions"
+                ),
+            ));
+        }
+    }
+    None
+}
+
+/// The index of the `)` that closes the `(` at `open`.
+fn closing_paren(src: &str, sig: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, token) in sig.iter().enumerate().skip(open) {
+        if token.is_punct(src, '(') {
+            depth += 1;
+        } else if token.is_punct(src, ')') {
+            depth = depth.checked_sub(1)?;
+            if depth == 0 {
+                return Some(j);
+            }
+        }
+    }
+    None
+}
+
 /// Finds a keyword that makes a query-shaped statement write: `INSERT`, `INTO` (`SELECT …
 /// INTO`, `FROM t INSERT INTO …`), `OVERWRITE`, `UPDATE`, `DELETE`, `MERGE` (also in CTEs),
 /// or `USING '<script>'` (`TRANSFORM … USING` runs an external program). Hints (already
 /// checked to be balanced) are skipped.
+///
+/// These words are not reserved, so `SELECT update, delete FROM t` is a valid read. When
+/// every such word stands where only an expression or a name can (after `SELECT`, a comma,
+/// a dot, an operator, `AS`, `BY`…: never where Databricks' grammar puts a write keyword,
+/// which is the start of a statement or of a multi-insert body, right after a relation or
+/// a CTE's `)`), and sqlparser reads the whole statement as a query, they are names.
 fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
     let mut in_hint = false;
-    sig.iter().enumerate().find_map(|(i, token)| {
+    let mut first_refusal = None;
+    for (i, token) in sig.iter().enumerate() {
         // Hint content (`/*+ MERGE(t) */` is a join hint) is hint names and parameters.
         match token.kind {
             TokenKind::HintStart => in_hint = true,
@@ -182,9 +323,9 @@ fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
             _ => {}
         }
         if in_hint || token.kind != TokenKind::Word {
-            return None;
+            continue;
         }
-        let word = token.text(src).to_ascii_uppercase();
+        let word = fold(token.text(src)).into_owned();
         let kind = match word.as_str() {
             "INSERT" | "INTO" | "OVERWRITE" => StatementKind::Insert,
             "UPDATE" => StatementKind::Update,
@@ -200,16 +341,47 @@ fn write_marker(src: &str, sig: &[Token]) -> Option<Rule> {
                     "TRANSFORM ... USING '<script>' runs an external program",
                 ));
             }
-            _ => return None,
+            _ => continue,
         };
-        Some(write(
-            kind,
-            format!(
-                "the keyword {word} appears outside strings and comments, so this \
-                 statement may write data (quote an identifier named {word} with backticks)"
-            ),
-        ))
-    })
+        let refusal = || {
+            write(
+                kind.clone(),
+                format!(
+                    "the keyword {word} appears outside strings and comments where it could \
+                     start a write, so this statement may write data (quote an identifier \
+                     named {word} with backticks)"
+                ),
+            )
+        };
+        let previous = i.checked_sub(1).and_then(|p| sig.get(p));
+        if !previous.is_some_and(|p| name_position_after(src, p)) {
+            return Some(refusal());
+        }
+        if first_refusal.is_none() {
+            first_refusal = Some(refusal());
+        }
+    }
+    // Every marker stands where a name can: the tree decides.
+    match first_refusal {
+        Some(refusal) if !parses_as_read(src, sig) => Some(refusal),
+        _ => None,
+    }
+}
+
+/// Whether a word after `previous` can only be an expression or a name, never a keyword
+/// that starts a write.
+fn name_position_after(src: &str, previous: &Token) -> bool {
+    const BEFORE_NAMES: [&str; 16] = [
+        "SELECT", "DISTINCT", "ALL", "AS", "BY", "WHERE", "AND", "OR", "NOT", "ON", "WHEN", "THEN",
+        "ELSE", "CASE", "HAVING", "IS",
+    ];
+    match previous.kind {
+        TokenKind::Word => BEFORE_NAMES.iter().any(|k| previous.is_word(src, k)),
+        TokenKind::Punct => previous.text(src).starts_with([
+            ',', '.', '(', '=', '<', '>', '+', '-', '*', '/', '%', '|', '&', '^', '!', '~',
+        ]),
+        _ => false,
+    }
 }
 
 /// `SET`: listing (`SET`, `SET -v`), showing one value (`SET key`) and `SET TIME ZONE` are
@@ -253,7 +425,7 @@ fn set_rule(src: &str, sig: &[Token]) -> Rule {
 
 /// `EXPLAIN [EXTENDED|CODEGEN|COST|FORMATTED|LOGICAL|VERBOSE|ANALYZE] <statement>`: a read
 /// only when the explained statement is one (`EXPLAIN ANALYZE` executes it).
-fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn explain_rule(src: &str, sig: &[Token], depth: usize, opts: Options) -> Rule {
     let mut j = 1;
     while let Some(token) = sig.get(j) {
         let is_modifier = [
@@ -277,7 +449,7 @@ fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
         j += 1;
     }
     let inner = sig.get(j..).unwrap_or_default();
-    match classify_significant(src, inner, depth + 1) {
+    match classify_significant(src, inner, depth + 1, opts) {
         None => write(StatementKind::Explain, "EXPLAIN without a statement"),
         Some(inner) if inner.verdict == Verdict::Read => read(
             StatementKind::Explain,
@@ -296,7 +468,7 @@ fn explain_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
 
 /// `DESCRIBE`/`DESC` of a table, function, catalog, schema, volume, `DETAIL`, `HISTORY`…
 /// is a read; `DESCRIBE [QUERY] <query>` is a read when the query is.
-fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
+fn describe_rule(src: &str, sig: &[Token], depth: usize, opts: Options) -> Rule {
     let Some(next) = sig.get(1) else {
         return unknown();
     };
@@ -318,7 +490,7 @@ fn describe_rule(src: &str, sig: &[Token], depth: usize) -> Rule {
         };
     };
     let inner = sig.get(from..).unwrap_or_default();
-    match classify_significant(src, inner, depth + 1) {
+    match classify_significant(src, inner, depth + 1, opts) {
         Some(inner) if inner.verdict == Verdict::Read && inner.kind == StatementKind::Query => {
             read(
                 StatementKind::Describe,
@@ -397,8 +569,8 @@ fn canonical_sql(src: &str, sig: &[Token]) -> Option<String> {
     let mut previous_end = None;
     let mut in_hint = false;
     for token in sig {
-        let gap = previous_end.is_some_and(|end| end != token.start);
-        previous_end = Some(token.end);
+        let gap = previous_end.is_some_and(|end| end != token.start());
+        previous_end = Some(token.end());
         if in_hint {
             match token.kind {
                 TokenKind::HintStart => return None,
@@ -421,8 +593,10 @@ fn canonical_sql(src: &str, sig: &[Token]) -> Option<String> {
             TokenKind::HintStart => in_hint = true,
             TokenKind::String { quote, raw } => {
                 let body = text.get(if raw { 2 } else { 1 }..text.len().saturating_sub(1))?;
-                push_sanitized(&mut out, quote, body);
+                push_sanitized(&mut out, char::from(quote), body);
             }
+            // sqlparser compares keywords in ASCII: give it Spark's reading of the word.
+            TokenKind::Word => out.push_str(&fold(text)),
             TokenKind::QuotedIdent => {
                 push_sanitized(&mut out, '`', text.get(1..text.len().saturating_sub(1))?);
             }
@@ -462,19 +636,14 @@ mod tests {
             },
         )
         .unwrap();
-        let sig: Vec<Token> = lexed
-            .tokens
-            .into_iter()
-            .filter(Token::is_significant)
-            .collect();
-        canonical_sql(src, &sig)
+        canonical_sql(src, &lexed.tokens)
     }
 
     #[test]
     fn canonical_text_removes_comments_hints_and_escapes() {
         assert_eq!(
             canonical("SELECT /*+ BROADCAST(t) */ a/*c*/b -- x\n FROM t").unwrap(),
-            "SELECT   a b FROM t"
+            "SELECT   A B FROM T"
         );
         assert_eq!(
             canonical(r#"SELECT 'it\'s', r'\d', "a\"b", `x``y`"#).unwrap(),

@@ -199,9 +199,12 @@ fn pathological_inputs_finish_on_a_small_stack() {
 #[test]
 fn known_conservative_refusals() {
     for sql in [
-        // An unquoted identifier spelled like a write keyword (quote it: `update`).
-        "SELECT update FROM t",
-        "SELECT t.delete FROM t",
+        // A write keyword as a name where Databricks' grammar could start a write with it
+        // (after a relation: `FROM s INSERT …` is a multi-insert), or where sqlparser
+        // cannot confirm the reading (FROM-first queries).
+        "SELECT a FROM update",
+        "FROM t SELECT update",
+        "SELECT 1 insert",
         // `$` outside strings and unquoted `scheme://` paths make splitting uncertain.
         "SELECT $$text$$",
         "SELECT * FROM json.file:///tmp/x.json",
@@ -214,6 +217,30 @@ fn known_conservative_refusals() {
     ] {
         assert!(!classify(sql).is_read_only(), "{sql}");
     }
-    // Quoted, they are reads.
+    // Quoted, they are reads; unquoted in a name position, too.
     assert!(classify("SELECT `update`, t.`delete` FROM t").is_read_only());
+    assert!(classify("SELECT update, t.delete FROM t").is_read_only());
+}
+
+/// Databricks accepts statements up to 16 MiB: such a read is classified (in bounded time
+/// and memory: the lexer keeps 12 bytes per token, nothing per whitespace), and a longer
+/// text is refused with a reason.
+#[test]
+fn statements_up_to_sixteen_mib_are_classified() {
+    let list = "1234567, ".repeat((16 * 1024 * 1024 - 64) / 9);
+    let read = format!("SELECT * FROM t WHERE a IN ({list}0)");
+    assert!(read.len() <= 16 * 1024 * 1024);
+    let started = std::time::Instant::now();
+    assert!(classify(&read).is_read_only());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let write = format!("{read}; DROP TABLE t");
+    assert!(!classify(&write).is_read_only());
+    let too_long = format!("SELECT '{}'", "x".repeat(16 * 1024 * 1024));
+    let refused = classify(&too_long);
+    assert!(!refused.is_read_only());
+    assert!(
+        refused.statements[0].reason.contains("16 MiB"),
+        "{refused:?}"
+    );
+    assert!(refused.statements[0].text.len() < 1_000);
 }

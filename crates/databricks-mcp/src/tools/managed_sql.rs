@@ -170,8 +170,8 @@ async fn run(
         return Err(ToolError::new("query is empty: give the SQL to run"));
     }
     match policy {
-        Policy::Operator => sql::guard(query, ctx.state.settings.allow_writes)?,
-        Policy::ReadOnly => sql_guard::check_read_only(query).map_err(|e| {
+        Policy::Operator => sql::guard(query, &ctx.state.settings)?,
+        Policy::ReadOnly => sql_guard::check_read_only_with(query, ctx.state.settings.guard_options()).map_err(|e| {
             ToolError::new(format!(
                 "Refused: {e}. execute_sql_read_only runs only reads (SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN); rewrite the statement as a read{}.",
                 if ctx.state.settings.allow_writes {

@@ -29,10 +29,10 @@ use serde_json::Value;
 use crate::context::CallContext;
 use crate::error::ToolError;
 
-/// Largest `arguments` object accepted, serialized. Databricks accepts statements up to
-/// 16 MiB, but nothing a model writes is that large; a bigger payload is a mistake or
-/// abuse and is refused before any work.
-pub const MAX_ARGUMENTS_BYTES: usize = 1024 * 1024;
+/// Largest `arguments` object accepted, serialized: Databricks' 16 MiB statement limit plus
+/// room for JSON escapes and the other arguments. A bigger payload is refused before any
+/// work.
+pub const MAX_ARGUMENTS_BYTES: usize = 17 * 1024 * 1024;
 
 /// Tool groups, in the order they are listed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -225,10 +225,11 @@ impl ToolDef {
             .unwrap_or(usize::MAX);
         if size > MAX_ARGUMENTS_BYTES {
             return ToolError::new(format!(
-                "the arguments of {} are {:.1} MiB; the limit is {} KiB. Send a shorter text.",
+                "the arguments of {} are {:.1} MiB; the limit is {} MiB (Databricks accepts \
+                 statements up to 16 MiB). Send a shorter text.",
                 self.name(),
                 size as f64 / (1024.0 * 1024.0),
-                MAX_ARGUMENTS_BYTES / 1024
+                MAX_ARGUMENTS_BYTES / (1024 * 1024)
             ))
             .into_result();
         }

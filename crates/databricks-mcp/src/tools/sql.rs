@@ -20,6 +20,7 @@ use super::{Hints, SurfaceOptions, ToolDef, ToolOutput, Toolset, next_page_hint}
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, TextFormat};
+use crate::settings::Settings;
 use crate::warehouse::Choice;
 
 /// Most rows one answer may show, whatever the caller asks.
@@ -177,7 +178,7 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
     if query.is_empty() {
         return Err(ToolError::new("query is empty: give the SQL to run"));
     }
-    guard(query, state.settings.allow_writes)?;
+    guard(query, &state.settings)?;
     let choice = choose_warehouse(&ctx, args.warehouse_id.clone()).await?;
     let max_rows = args
         .max_rows
@@ -217,11 +218,11 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
 
 /// The operator's write policy: in read-only mode every statement of `query` must be a
 /// read (sql-guard), checked before anything reaches a warehouse.
-pub(crate) fn guard(query: &str, allow_writes: bool) -> Result<(), ToolError> {
-    if allow_writes {
+pub(crate) fn guard(query: &str, settings: &Settings) -> Result<(), ToolError> {
+    if settings.allow_writes {
         return Ok(());
     }
-    sql_guard::check_read_only(query).map_err(|e| {
+    sql_guard::check_read_only_with(query, settings.guard_options()).map_err(|e| {
         ToolError::new(format!(
             "Refused: {e}. This server is read-only, so only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run. Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes."
         ))
@@ -240,7 +241,7 @@ pub(crate) async fn choose_warehouse(
         .warehouses
         .choose(
             &state.client,
-            ctx.meta_text("warehouse_id"),
+            ctx.meta_text("warehouse_id")?,
             argument,
             state.settings.default_warehouse_id.as_deref(),
         )

@@ -42,15 +42,30 @@ async fn wrong_types_and_missing_arguments_are_tool_errors() {
 }
 
 #[tokio::test]
-async fn a_5_mb_argument_is_refused_clearly() {
+async fn a_5_mib_statement_runs_and_an_18_mib_argument_is_refused_clearly() {
     let h = Harness::start().await;
-    let big = "x".repeat(5 * 1024 * 1024);
+    // Databricks accepts statements up to 16 MiB: a long read reaches the warehouse.
+    let long = "x".repeat(5 * 1024 * 1024);
+    let _ = h
+        .call(
+            "run_sql_query",
+            json!({"query": format!("SELECT '{long}'")}),
+        )
+        .await;
+    assert_eq!(
+        crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").len(),
+        1
+    );
+    let big = "x".repeat(18 * 1024 * 1024);
     let r = h
         .call("run_sql_query", json!({"query": format!("SELECT '{big}'")}))
         .await;
     assert!(is_error(&r));
     assert!(text(&r).contains("limit"), "{}", text(&r));
-    assert!(crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").is_empty());
+    assert_eq!(
+        crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").len(),
+        1
+    );
     let r = h.call("list_catalogs", json!({})).await;
     assert!(!is_error(&r));
 }

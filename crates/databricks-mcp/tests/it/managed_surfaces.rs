@@ -704,3 +704,82 @@ async fn full_surface_vector_search_and_genie_tools() {
     );
     let _ = client.cancel().await;
 }
+
+/// Writes spelled with look-alike letters (Spark reads `ınsert` as `INSERT`) and calls of
+/// functions whose effect leaves the statement are refused on every SQL tool of the
+/// managed surface, and nothing reaches the warehouse; the operator can allow the
+/// functions by name of option.
+#[tokio::test]
+async fn look_alike_keywords_and_side_effect_functions_never_reach_the_warehouse() {
+    let (emulator, served) = start(Settings::default()).await;
+    let client = connect(&served.url("/api/2.0/mcp/sql"), None).await;
+    for tool in ["execute_sql", "execute_sql_read_only"] {
+        for sql in [
+            "WITH x AS (SELECT 1 AS a) ınsert ınto t SELECT * FROM x",
+            "FROM s INſERT INTO t SELECT *",
+            "SELECT TRANSFORM(c) uſıng 'cat' AS (x) FROM t",
+            "SELECT http_request(conn => 'c', method => 'POST', path => '/x')",
+            "SELECT reflect('java.lang.Thread', 'sleep', 1000L)",
+        ] {
+            let r = call(&client, tool, json!({ "query": sql }), None).await;
+            assert!(is_error(&r), "{tool} {sql}: {}", text(&r));
+            assert!(text(&r).contains("Refused"), "{}", text(&r));
+        }
+    }
+    assert!(posted(&emulator, "/api/2.0/sql/statements").is_empty());
+    let _ = client.cancel().await;
+
+    let lifted = Settings {
+        allow_side_effect_functions: true,
+        ..Settings::default()
+    };
+    let (emulator, served) = start(lifted).await;
+    let client = connect(&served.url("/api/2.0/mcp/sql"), None).await;
+    let r = call(
+        &client,
+        "execute_sql_read_only",
+        json!({"query": "SELECT java_method('java.util.UUID', 'randomUUID')"}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = call(
+        &client,
+        "execute_sql",
+        json!({"query": "FROM s ınsert ınto t SELECT *"}),
+        None,
+    )
+    .await;
+    assert!(is_error(&r), "the option lifts functions, never writes");
+    assert_eq!(posted(&emulator, "/api/2.0/sql/statements").len(), 1);
+    let _ = client.cancel().await;
+}
+
+/// A `_meta.warehouse_id` of the wrong type is a clear error, never coerced or ignored.
+#[tokio::test]
+async fn a_warehouse_id_of_the_wrong_type_is_an_error() {
+    let (emulator, served) = start(Settings::default()).await;
+    let client = connect(&served.url("/api/2.0/mcp/sql"), None).await;
+    for (meta, kind) in [
+        (json!(42), "a number"),
+        (json!(true), "a boolean"),
+        (json!(["abc"]), "an array"),
+        (json!({"id": "abc"}), "an object"),
+    ] {
+        let r = call(
+            &client,
+            "execute_sql",
+            json!({"query": "SELECT 1"}),
+            Some(json!({ "warehouse_id": meta })),
+        )
+        .await;
+        assert!(is_error(&r), "{meta}");
+        let t = text(&r);
+        assert!(
+            t.contains("_meta.warehouse_id must be a string") && t.contains(kind),
+            "{t}"
+        );
+    }
+    assert!(posted(&emulator, "/api/2.0/sql/statements").is_empty());
+    let _ = client.cancel().await;
+}

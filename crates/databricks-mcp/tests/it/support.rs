@@ -57,7 +57,9 @@ impl Harness {
         let (server_io, client_io) = tokio::io::duplex(1 << 20);
         let serving = server.clone();
         tokio::spawn(async move {
-            if let Ok(running) = serving.serve(server_io).await {
+            let (read, write) = tokio::io::split(server_io);
+            let transport = databricks_mcp::transport::line_transport(read, write);
+            if let Ok(running) = serving.serve(transport).await {
                 let _ = running.waiting().await;
             }
         });
