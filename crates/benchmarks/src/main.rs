@@ -11,8 +11,12 @@
 //!   number of result chunks downloaded.
 //! - http-load: C concurrent HTTP clients × N calls against an upstream answering in
 //!   L ms (`http_load.rs`).
+//! - soak (not in `all`): a bounded mixed load with failures and cancellations over HTTP
+//!   and stdio; fails on any unexpected outcome or memory that does not settle
+//!   (`soak.rs`).
 
 mod http_load;
+mod soak;
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -48,6 +52,12 @@ struct Args {
     /// Calls per client for http-load.
     #[arg(long, default_value_t = 40)]
     calls: usize,
+    /// Duration of the soak, in seconds (10 minutes by hand; CI runs 60).
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+    /// Stdio sessions (each its own server process) beside the HTTP clients in the soak.
+    #[arg(long, default_value_t = 5)]
+    stdio_sessions: usize,
 }
 
 struct Session {
@@ -445,6 +455,14 @@ async fn main() -> Result<()> {
         "tokens" => tokens(&args).await,
         "million" => million(&args).await,
         "http-load" => http_load(&args).await,
+        "soak" => {
+            let load = soak::Soak {
+                clients: args.clients.clamp(1, 500),
+                stdio_sessions: args.stdio_sessions.min(50),
+                duration: Duration::from_secs(args.seconds.clamp(1, 3600)),
+            };
+            soak::run(&args.server, &load).await
+        }
         "all" => {
             startup(&args).await?;
             concurrency(&args).await?;
@@ -453,7 +471,7 @@ async fn main() -> Result<()> {
             http_load(&args).await
         }
         other => bail!(
-            "unknown benchmark {other:?}: startup, concurrency, tokens, million, http-load or all"
+            "unknown benchmark {other:?}: startup, concurrency, tokens, million, http-load, all or soak"
         ),
     }
 }

@@ -160,6 +160,36 @@ impl DatabricksClient {
         Ok(())
     }
 
+    /// Calls a declared endpoint of the REST contract: its method, and its path template
+    /// filled with `params` (each encoded as one segment); `query` for parameters, `body`
+    /// for a POST's JSON.
+    pub async fn call<E: databricks_api::endpoints::Endpoint>(
+        &self,
+        params: &[&str],
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<E::Response, Error> {
+        let method = match E::METHOD {
+            databricks_api::endpoints::Method::Get => Method::GET,
+            databricks_api::endpoints::Method::Post => Method::POST,
+        };
+        let body = match (E::METHOD, body) {
+            (databricks_api::endpoints::Method::Post, None) => Some(serde_json::json!({})),
+            (_, body) => body,
+        };
+        self.send(method, &E::path(params), query, body).await
+    }
+
+    /// [`call`](Self::call) for a POST whose body is a model.
+    pub async fn call_with<E: databricks_api::endpoints::Endpoint>(
+        &self,
+        params: &[&str],
+        body: &(impl Serialize + ?Sized),
+    ) -> Result<E::Response, Error> {
+        let body = serde_json::to_value(body).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        self.call::<E>(params, &[], Some(body)).await
+    }
+
     pub async fn get<T: DeserializeOwned>(
         &self,
         path: &str,

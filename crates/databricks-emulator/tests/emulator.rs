@@ -706,7 +706,10 @@ async fn jobs_list_pages_over_synthesised_jobs() {
 
     assert_eq!(c.get("/api/2.2/jobs/get").await.0, 400);
     assert_eq!(c.get("/api/2.2/jobs/get?job_id=abc").await.0, 400);
-    assert_eq!(c.get("/api/2.2/jobs/get?job_id=99999999").await.0, 404);
+    // A missing job is 400 INVALID_PARAMETER_VALUE on the real API, not 404.
+    let (status, body) = c.get("/api/2.2/jobs/get?job_id=99999999").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
     let (status, job) = c.get("/api/2.2/jobs/get?job_id=1030").await;
     assert_eq!(status, 200);
     assert_eq!(job["settings"]["name"], "job-30");
@@ -793,6 +796,13 @@ async fn catalog_listings_page_and_rename() {
         .await;
     assert_eq!(page2["catalogs"][0]["name"], "samples");
     assert!(page2.get("next_page_token").is_none());
+    // No `max_results`: every result in one answer (the reference's legacy behaviour).
+    let (_, all) = c.get("/api/2.1/unity-catalog/catalogs").await;
+    assert!(all.get("next_page_token").is_none(), "{all}");
+    assert_eq!(
+        all["catalogs"].as_array().unwrap().len(),
+        page1["catalogs"].as_array().unwrap().len() + page2["catalogs"].as_array().unwrap().len()
+    );
 
     assert_eq!(c.get("/api/2.1/unity-catalog/schemas").await.0, 400);
     let (_, tables) = c

@@ -74,6 +74,22 @@ pub struct CommonArgs {
     /// How SQL results travel: external-links (Arrow chunks from cloud storage, any size) or inline (JSON in the API response, up to 25 MiB, for networks that block cloud storage).
     #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_DISPOSITION", value_enum, default_value_t = crate::settings::Disposition::ExternalLinks)]
     pub sql_disposition: crate::settings::Disposition,
+    /// Serve only these toolsets (comma-separated: sql, catalog, jobs, compute, pipelines, workspace, vector_search, genie, functions); with --tools, their union. Default: every toolset.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_TOOLSETS",
+        value_delimiter = ','
+    )]
+    pub toolsets: Vec<String>,
+    /// Serve these tools (comma-separated names), in addition to --toolsets.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_TOOLS",
+        value_delimiter = ','
+    )]
+    pub tools: Vec<String>,
     /// Serve the embedded local workspace in DIR (DataFusion + Delta Lake, TPC-H samples) instead of a Databricks workspace. Used automatically, from a default directory, when no Databricks configuration exists.
     #[arg(long, global = true, value_name = "DIR", env = "DATABRICKS_MCP_LOCAL")]
     pub local: Option<PathBuf>,

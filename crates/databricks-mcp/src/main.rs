@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use databricks_client::ProcessEnv;
 use databricks_mcp::cli::{Cli, Command, LocalCommand, ServeArgs, TransportKind};
-use databricks_mcp::tools::{Registry, SurfaceOptions};
+use databricks_mcp::tools::{Registry, SurfaceOptions, ToolSelection};
 use databricks_mcp::transport::{self, HttpOptions};
 use databricks_mcp::{DatabricksMcp, doctor, startup};
 use tokio_util::sync::CancellationToken;
@@ -67,9 +67,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = cli.common;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Tools(args) => {
+            let selection = ToolSelection::parse(&common.toolsets, &common.tools)?;
             let registry = Registry::full(SurfaceOptions {
                 allow_writes: common.allow_writes,
-            });
+            })
+            .select(&selection);
             if args.json {
                 let tools = serde_json::json!({ "tools": registry.list() });
                 println!("{}", serde_json::to_string_pretty(&tools)?);

@@ -36,10 +36,13 @@ pub struct DatabricksMcp {
 
 impl DatabricksMcp {
     pub fn new(state: Arc<AppState>) -> DatabricksMcp {
-        let surfaces = Surfaces::new(SurfaceOptions {
-            allow_writes: state.settings.allow_writes,
-        });
-        let instructions = instructions(&state);
+        let surfaces = Surfaces::new(
+            SurfaceOptions {
+                allow_writes: state.settings.allow_writes,
+            },
+            &state.settings.tools,
+        );
+        let instructions = instructions(&state, surfaces.full());
         DatabricksMcp {
             state,
             surfaces: Arc::new(surfaces),
@@ -152,8 +155,9 @@ fn unknown_tool(name: &str) -> McpError {
     )
 }
 
-/// Short guidance for the model: what this server is, the mode, how to start.
-fn instructions(state: &AppState) -> String {
+/// Short guidance for the model: what this server is, the mode, and how to start with
+/// the tools actually served (the operator may serve only some toolsets).
+fn instructions(state: &AppState, registry: &Registry) -> String {
     let host = state
         .client
         .host()
@@ -172,8 +176,39 @@ fn instructions(state: &AppState) -> String {
         ),
         None => format!("Databricks workspace {host}"),
     };
+    let has = |name: &str| registry.get(name).is_some();
+    let mut guide = Vec::new();
+    if has("list_catalogs") && has("run_sql_query") {
+        guide.push("To explore data: list_catalogs → list_schemas → list_tables → get_table_schema, then run_sql_query with three-part names (catalog.schema.table).".to_string());
+    }
+    guide.push("Answers are CSV or compact tables capped in rows and characters; they say how to get more (cursor for lists, get_sql_result with statement_id and offset for SQL).".to_string());
+    if has("get_sql_result") {
+        guide.push(
+            "A slow query returns its statement_id instead of failing: poll it with get_sql_result."
+                .to_string(),
+        );
+    }
+    let toolsets: Vec<String> = registry
+        .toolsets()
+        .into_iter()
+        .map(|toolset| {
+            let names: Vec<&str> = registry
+                .iter()
+                .filter(|t| t.toolset == toolset)
+                .map(|t| t.name())
+                .collect();
+            format!(
+                "{} ({}): {}",
+                toolset.name(),
+                toolset.purpose(),
+                names.join(", ")
+            )
+        })
+        .collect();
     format!(
-        "{workspace}. {mode} To explore data: list_catalogs → list_schemas → list_tables → get_table_schema, then run_sql_query with three-part names (catalog.schema.table). Answers are CSV or compact tables capped in rows and characters; they say how to get more (cursor for lists, get_sql_result with statement_id and offset for SQL). A slow query returns its statement_id instead of failing: poll it with get_sql_result. Jobs: list_jobs, get_job_runs. Compute: list_clusters, list_warehouses. Pipelines: list_delta_pipelines. Notebooks: list_notebooks."
+        "{workspace}. {mode} {} Tools by toolset — {}.",
+        guide.join(" "),
+        toolsets.join("; ")
     )
 }
 

@@ -21,6 +21,8 @@ pub struct Settings {
     pub max_chars: usize,
     /// How statement results travel.
     pub sql_disposition: Disposition,
+    /// `--toolsets` / `--tools`: which tools of the full surface are served.
+    pub tools: crate::tools::ToolSelection,
 }
 
 /// How statement results travel from the warehouse.
@@ -61,6 +63,7 @@ impl Default for Settings {
             max_rows: 100,
             max_chars: 20_000,
             sql_disposition: Disposition::default(),
+            tools: crate::tools::ToolSelection::default(),
         }
     }
 }

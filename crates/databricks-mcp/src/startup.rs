@@ -21,8 +21,8 @@ pub fn overrides(common: &CommonArgs) -> ConfigOverrides {
     }
 }
 
-pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
-    Settings {
+pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Result<Settings, StartupError> {
+    Ok(Settings {
         default_warehouse_id: config.and_then(|c| c.warehouse_id.clone()),
         allow_writes: common.allow_writes,
         allow_side_effect_functions: common.allow_side_effect_functions,
@@ -30,7 +30,8 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Settings {
         max_rows: common.max_rows.clamp(1, MAX_ROWS_PER_ANSWER as usize),
         max_chars: common.max_chars.clamp(1000, 1_000_000),
         sql_disposition: common.sql_disposition,
-    }
+        tools: crate::tools::ToolSelection::parse(&common.toolsets, &common.tools)?,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,8 @@ pub enum StartupError {
     Databricks(#[from] databricks_client::Error),
     #[error("the local workspace could not start: {0}")]
     Local(String),
+    #[error(transparent)]
+    Selection(#[from] crate::tools::SelectionError),
 }
 
 impl From<databricks_client::ConfigError> for StartupError {
@@ -109,7 +112,7 @@ fn state_for(
             ..ClientOptions::from_config(config)
         },
     )?;
-    let mut state = AppState::new(client, settings(common, Some(config)));
+    let mut state = AppState::new(client, settings(common, Some(config))?);
     state.local = local;
     Ok(state)
 }

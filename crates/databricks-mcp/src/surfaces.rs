@@ -27,7 +27,7 @@ use databricks_client::services::vector_search::MiniVectorIndex;
 
 use crate::state::AppState;
 use crate::tools::vector_search::{self, IndexCache};
-use crate::tools::{Registry, SurfaceOptions, functions, genie, managed_sql};
+use crate::tools::{Registry, SurfaceOptions, ToolSelection, functions, genie, managed_sql};
 
 /// How long a computed tool list is reused.
 pub const TOOL_LIST_TTL: Duration = Duration::from_secs(60);
@@ -250,9 +250,11 @@ pub struct Surfaces {
 }
 
 impl Surfaces {
-    pub fn new(options: SurfaceOptions) -> Surfaces {
+    /// The full surface serves the operator's `selection`; the managed surfaces keep
+    /// their fixed tool sets.
+    pub fn new(options: SurfaceOptions, selection: &ToolSelection) -> Surfaces {
         Surfaces {
-            full: Arc::new(Registry::full(options)),
+            full: Arc::new(Registry::full(options).select(selection)),
             sql: Arc::new(Registry::from_tools(managed_sql::tools(options))),
             computed: Mutex::new(HashMap::new()),
             indexes: Arc::new(IndexCache::default()),

@@ -1,6 +1,6 @@
 //! Typed service modules. Each adds methods to [`DatabricksClient`](crate::DatabricksClient)
-//! and defines its models: every response field is optional and enums stay open, as the
-//! reference requires (new fields and values may appear at any time).
+//! and re-exports its models from `databricks-api`, the REST contract shared with the
+//! workspace emulator and the local workspace.
 
 pub mod catalog;
 pub mod compute;
@@ -13,23 +13,12 @@ pub mod sql;
 pub mod vector_search;
 pub mod workspace;
 
-/// Identity of the caller (`GET /api/2.0/preview/scim/v2/Me`): the cheapest auth probe.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-pub struct CurrentUser {
-    #[serde(default)]
-    pub id: String,
-    #[serde(default, rename = "userName")]
-    pub user_name: String,
-    #[serde(
-        default,
-        rename = "displayName",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub display_name: Option<String>,
-}
+use databricks_api::endpoints;
+
+pub use databricks_api::iam::CurrentUser;
 
 impl crate::DatabricksClient {
     pub async fn current_user(&self) -> Result<CurrentUser, crate::Error> {
-        self.get("/api/2.0/preview/scim/v2/Me", &[]).await
+        self.call::<endpoints::CurrentUser>(&[], &[], None).await
     }
 }

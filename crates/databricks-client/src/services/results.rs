@@ -39,13 +39,13 @@ impl DatabricksClient {
     ) -> Result<ChunkRows, Error> {
         let next_from_links = chunk.external_links.last().and_then(|l| l.next_chunk_index);
         let mut out = ChunkRows {
-            chunk_index: chunk.chunk_index,
-            row_offset: chunk.row_offset,
+            chunk_index: chunk.chunk_index.unwrap_or(0),
+            row_offset: chunk.row_offset.unwrap_or(0),
             rows: Vec::new(),
             next_chunk_index: chunk.next_chunk_index.or(next_from_links),
         };
         if let Some(data) = chunk.data_array {
-            let start = chunk.row_offset.max(0) as u64;
+            let start = chunk.row_offset.unwrap_or(0).max(0) as u64;
             let skip = wanted.start.saturating_sub(start) as usize;
             let take = wanted.end.saturating_sub(start.max(wanted.start)) as usize;
             out.row_offset = (start + skip as u64) as i64;

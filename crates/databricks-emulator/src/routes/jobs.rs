@@ -245,12 +245,13 @@ fn list(st: &Shared, req: &Req) -> R {
     ok(paged("jobs", "jobs", &all, offset, limit))
 }
 
-/// GET jobs/get?job_id=
+/// GET jobs/get?job_id= — a missing job is 400 INVALID_PARAMETER_VALUE on the real API
+/// (not 404; the Go SDK keeps an override for exactly this).
 fn get(st: &Shared, req: &Req) -> R {
     let id = q_id(req, "job_id")?;
     st.jobs
         .full_job(id)
-        .ok_or_else(|| job_not_found(id))
+        .ok_or_else(|| bad_param(format!("Job {id} does not exist.")))
         .and_then(ok)
 }
 

@@ -49,6 +49,39 @@ pub enum Toolset {
 }
 
 impl Toolset {
+    /// Every toolset, in listing order.
+    pub const ALL: [Toolset; 9] = [
+        Toolset::Sql,
+        Toolset::Catalog,
+        Toolset::Jobs,
+        Toolset::Compute,
+        Toolset::Pipelines,
+        Toolset::Workspace,
+        Toolset::VectorSearch,
+        Toolset::Genie,
+        Toolset::Functions,
+    ];
+
+    /// The toolset called `name` (as `--toolsets` spells it).
+    pub fn parse(name: &str) -> Option<Toolset> {
+        Toolset::ALL.into_iter().find(|t| t.name() == name.trim())
+    }
+
+    /// What the toolset is for, in a phrase (server instructions, `tools`).
+    pub fn purpose(self) -> &'static str {
+        match self {
+            Toolset::Sql => "run SQL on a warehouse and page through results",
+            Toolset::Catalog => "browse Unity Catalog: catalogs, schemas, tables, columns",
+            Toolset::Jobs => "jobs and their runs",
+            Toolset::Compute => "clusters and SQL warehouses",
+            Toolset::Pipelines => "Lakeflow Declarative (DLT) pipelines",
+            Toolset::Workspace => "notebooks and files of the workspace",
+            Toolset::VectorSearch => "Vector Search endpoints, indexes and queries",
+            Toolset::Genie => "ask Genie spaces in natural language",
+            Toolset::Functions => "call Unity Catalog functions",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Toolset::Sql => "sql",
@@ -244,6 +277,68 @@ impl ToolDef {
     }
 }
 
+/// Which tools of the full surface the operator serves (`--toolsets`, `--tools`): a tool
+/// is served when its toolset or its name is selected; with neither option, every tool.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolSelection {
+    pub toolsets: Vec<Toolset>,
+    pub tools: Vec<String>,
+}
+
+/// A `--toolsets` or `--tools` value that names nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SelectionError {
+    #[error("unknown toolset {0:?}; the toolsets are: {1}")]
+    UnknownToolset(String, String),
+    #[error("unknown tool {0:?}; `databricks-mcp tools` lists them")]
+    UnknownTool(String),
+}
+
+impl ToolSelection {
+    /// Parses comma-separated lists; tool names are checked against the full surface.
+    pub fn parse(toolsets: &[String], tools: &[String]) -> Result<ToolSelection, SelectionError> {
+        let split = |values: &[String]| -> Vec<String> {
+            values
+                .iter()
+                .flat_map(|v| v.split(','))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        let mut selection = ToolSelection::default();
+        for name in split(toolsets) {
+            let toolset = Toolset::parse(&name).ok_or_else(|| {
+                let all: Vec<&str> = Toolset::ALL.iter().map(|t| t.name()).collect();
+                SelectionError::UnknownToolset(name.clone(), all.join(", "))
+            })?;
+            if !selection.toolsets.contains(&toolset) {
+                selection.toolsets.push(toolset);
+            }
+        }
+        let known = Registry::full(SurfaceOptions { allow_writes: true });
+        for name in split(tools) {
+            if known.get(&name).is_none() {
+                return Err(SelectionError::UnknownTool(name));
+            }
+            if !selection.tools.contains(&name) {
+                selection.tools.push(name);
+            }
+        }
+        Ok(selection)
+    }
+
+    /// Whether every tool is served.
+    pub fn is_everything(&self) -> bool {
+        self.toolsets.is_empty() && self.tools.is_empty()
+    }
+
+    pub fn allows(&self, def: &ToolDef) -> bool {
+        self.is_everything()
+            || self.toolsets.contains(&def.toolset)
+            || self.tools.iter().any(|t| t == def.name())
+    }
+}
+
 /// The ordered set of tools a server exposes.
 #[derive(Clone)]
 pub struct Registry {
@@ -270,6 +365,24 @@ impl Registry {
         tools.extend(genie::tools());
         tools.sort_by_key(|t| t.toolset);
         Registry { tools }
+    }
+
+    /// The tools `selection` allows, in the same order.
+    pub fn select(self, selection: &ToolSelection) -> Registry {
+        Registry {
+            tools: self
+                .tools
+                .into_iter()
+                .filter(|t| selection.allows(t))
+                .collect(),
+        }
+    }
+
+    /// The toolsets that have at least one tool here, in order.
+    pub fn toolsets(&self) -> Vec<Toolset> {
+        let mut sets: Vec<Toolset> = self.tools.iter().map(|t| t.toolset).collect();
+        sets.dedup();
+        sets
     }
 
     /// A registry of exactly these tools, in this order (the managed-compatible

@@ -707,11 +707,13 @@ pub(crate) async fn fetch_rows(
         .find(|c| (c.row_offset as u64) <= offset && offset < (c.row_offset + c.row_count) as u64)
         .map(|c| c.chunk_index);
     let mut chunk: ResultData = match start_chunk {
-        Some(index) if index != first.chunk_index => fetch_chunk(client, id, index).await?,
+        Some(index) if index != first.chunk_index.unwrap_or(0) => {
+            fetch_chunk(client, id, index).await?
+        }
         _ => first.clone(),
     };
     loop {
-        let index = chunk.chunk_index;
+        let index = chunk.chunk_index.unwrap_or(0);
         let wanted = (offset + rows.len() as u64)..(offset + limit as u64);
         let read = client
             .chunk_rows(id, &format, chunk, wanted)

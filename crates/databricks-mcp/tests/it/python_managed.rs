@@ -4,8 +4,8 @@
 //! request log must show exactly the preset warehouse and exactly the preset Vector
 //! Search query parameters.
 //!
-//! Like python_sdk.rs: the interpreter is `$DATABRICKS_MCP_PYTHON` (default `python3`)
-//! with the SDK installed; without it the test is skipped, except when `CI` is set.
+//! Like python_sdk.rs: the interpreter is `$DATABRICKS_MCP_PYTHON`, else the repository's
+//! `.venv`, else `python3`, with the SDK installed; without it the test fails.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,9 +19,13 @@ const CLIENT_TOKEN: &str = "agent-token-3f9a1c7e5b2d4086";
 const META_WAREHOUSE: &str = "0123456789abcdef";
 
 fn python() -> String {
+    // `$DATABRICKS_MCP_PYTHON`, else the venv `scripts/setup-python.sh` makes at the
+    // repository's root, else `python3`.
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python");
     std::env::var("DATABRICKS_MCP_PYTHON")
         .ok()
         .filter(|p| !p.is_empty())
+        .or_else(|| venv.exists().then(|| venv.display().to_string()))
         .unwrap_or_else(|| "python3".to_string())
 }
 
@@ -42,11 +46,11 @@ async fn python_or_skip() -> Option<String> {
                 Ok(out) => String::from_utf8_lossy(&out.stderr).trim().to_string(),
                 Err(e) => e.to_string(),
             };
-            if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
-                panic!("CI is set but the Python MCP SDK 2.x is not usable with {python:?}: {why}");
-            }
-            eprintln!("skipped: python mcp SDK 2.x not installed [{why}]");
-            None
+            // A missing SDK fails: a test that passes without running checks nothing.
+            panic!(
+                "the Python MCP SDK 2.x is not usable with {python:?}: {why}. \
+                 Run `bash scripts/setup-python.sh`."
+            )
         }
     }
 }

@@ -107,3 +107,50 @@ fn the_guide_tools_exist_with_their_argument_names() {
         find(n);
     }
 }
+
+/// `--toolsets` / `--tools`: the operator serves a subset; the server's instructions name
+/// only the tools served; an unknown name is an error that lists the valid ones.
+#[tokio::test]
+async fn the_operator_selects_toolsets_and_tools() {
+    use databricks_mcp::Settings;
+    use databricks_mcp::tools::{SelectionError, ToolSelection};
+
+    let selection =
+        ToolSelection::parse(&["sql, catalog".to_string()], &["list_jobs".to_string()]).unwrap();
+    let settings = Settings {
+        tools: selection,
+        ..Settings::default()
+    };
+    let h = crate::support::Harness::start_with(Default::default(), settings).await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(
+        names.contains(&"run_sql_query") && names.contains(&"list_catalogs"),
+        "{names:?}"
+    );
+    assert!(names.contains(&"list_jobs"), "{names:?}");
+    assert!(
+        !names.contains(&"get_job_runs") && !names.contains(&"list_clusters"),
+        "{names:?}"
+    );
+    let instructions = h.client.peer_info().unwrap().instructions.clone().unwrap();
+    assert!(
+        instructions.contains("sql (") && instructions.contains("list_jobs"),
+        "{instructions}"
+    );
+    assert!(!instructions.contains("list_clusters"), "{instructions}");
+    // A tool that is not served is unknown.
+    let call = h
+        .client
+        .call_tool(rmcp::model::CallToolRequestParams::new("list_clusters"))
+        .await;
+    assert!(call.is_err(), "{call:?}");
+
+    assert!(matches!(
+        ToolSelection::parse(&["sqll".to_string()], &[]),
+        Err(SelectionError::UnknownToolset(..))
+    ));
+    let err = ToolSelection::parse(&[], &["nope".to_string()]).unwrap_err();
+    assert!(err.to_string().contains("nope"));
+    assert!(ToolSelection::parse(&[], &[]).unwrap().is_everything());
+}

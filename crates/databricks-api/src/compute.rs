@@ -1,0 +1,47 @@
+//! Clusters API 2.1 (REFERENCE.md §5), read side.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Cluster {
+    #[serde(default)]
+    pub cluster_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spark_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_type_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_workers: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator_user_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autotermination_minutes: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_security_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_engine: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminated_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_reason: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ClustersPage {
+    #[serde(default)]
+    pub clusters: Vec<Cluster>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}

@@ -1,0 +1,25 @@
+//! The Databricks REST contract: the models of every endpoint this project calls or
+//! serves, with no I/O. The client (`databricks-client`) deserializes them; the workspace
+//! emulator and the embedded local workspace serialize them. One definition, so the three
+//! cannot disagree on a shape.
+//!
+//! Models are tolerant, as the REST reference requires: every response field is optional
+//! (`#[serde(default)]`), enums stay open (unknown values are kept as strings), and
+//! unknown fields are ignored.
+//!
+//! `tests/fixtures.rs` is the oracle: every recorded response of
+//! `shared/databricks-api/fixtures` deserializes into its model and serializes back
+//! without losing a field the model declares.
+
+pub mod catalog;
+pub mod compute;
+pub mod endpoints;
+pub mod error;
+pub mod functions;
+pub mod genie;
+pub mod iam;
+pub mod jobs;
+pub mod pipelines;
+pub mod sql;
+pub mod vector_search;
+pub mod workspace;
