@@ -244,3 +244,59 @@ pub struct CallArgs {
     #[arg(long)]
     pub json: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> Option<ServeArgs> {
+        let mut argv = vec!["databricks-mcp", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).ok()?.command? {
+            Command::Serve(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn http_limits_come_from_flags_with_safe_defaults() {
+        let defaults = serve_args(&[]).map(|s| s.limits.sessions());
+        let expected = crate::transport::SessionLimits::default();
+        assert_eq!(
+            defaults.map(|l| (l.max_sessions, l.max_sessions_per_client, l.init_timeout)),
+            Some((
+                expected.max_sessions,
+                expected.max_sessions_per_client,
+                expected.init_timeout
+            ))
+        );
+        let set = serve_args(&[
+            "--max-sessions",
+            "7",
+            "--max-sessions-per-client",
+            "3",
+            "--session-idle-timeout",
+            "60",
+            "--session-init-timeout",
+            "5",
+            "--header-read-timeout",
+            "4",
+            "--max-connections",
+            "50",
+        ]);
+        let set = set.map(|s| s.limits);
+        assert_eq!(
+            set.map(|l| (
+                l.max_sessions,
+                l.max_sessions_per_client,
+                l.session_idle_timeout,
+                l.session_init_timeout,
+                l.header_read_timeout,
+                l.max_connections
+            )),
+            Some((7, 3, 60, 5, 4, 50))
+        );
+        assert!(serve_args(&["--max-sessions", "0"]).is_none());
+        assert!(serve_args(&["--header-read-timeout", "0"]).is_none());
+    }
+}

@@ -308,7 +308,9 @@ impl Default for SessionLimits {
     }
 }
 
-type McpService = StreamableHttpService<DatabricksMcp, LocalSessionManager>;
+/// rmcp's service behind [`session_layer`]: what every MCP route hands its requests to
+/// (after checking its route parameters, so a bad route is 404 whatever the body).
+type McpService = tower::util::BoxCloneSyncService<Request, Response, std::convert::Infallible>;
 
 /// Hands the request to the MCP service with its route's surface, or answers 404 for
 /// route parameters that cannot name a Unity Catalog object or Genie space.
@@ -366,8 +368,19 @@ pub fn http_router(
         table: Mutex::new(SessionTable::default()),
     });
     spawn_reaper(&sessions, shutdown.clone());
-    let service: McpService =
+    let rmcp_service: StreamableHttpService<DatabricksMcp, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.clone()), manager, config);
+    let service: McpService = tower::util::BoxCloneSyncService::new(
+        tower::ServiceBuilder::new()
+            .layer(axum::middleware::from_fn_with_state(
+                SessionLayer {
+                    sessions,
+                    max_body_bytes: options.max_body_bytes,
+                },
+                session_layer,
+            ))
+            .service(rmcp_service),
+    );
     let guard = Arc::new(Guard::new(
         options.security.clone(),
         AllowLists { hosts, origins },
@@ -433,14 +446,6 @@ pub fn http_router(
             &format!("{}/{{*resource}}", http_auth::METADATA_PATH),
             get(not_found),
         )
-        // Inside the guard: it runs for authenticated, allowed requests only.
-        .layer(axum::middleware::from_fn_with_state(
-            SessionLayer {
-                sessions,
-                max_body_bytes: options.max_body_bytes,
-            },
-            session_layer,
-        ))
         .layer(axum::middleware::from_fn_with_state(
             guard,
             http_auth::guard,
@@ -1248,13 +1253,8 @@ mod tests {
         assert!(r.message.contains("recursion"), "{r}");
         let r = refused(r#"{"jsonrpc":"2.0","id":1.5,"method":"t"}"#);
         assert_eq!(r.id, Value::Null);
-        let r = refused(r#"{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{}}"#);
-        assert_eq!((r.code, r.id.clone()), (INVALID_PARAMS, json!(11)));
-        assert_eq!(
-            r.to_json()["error"]["code"],
-            json!(INVALID_PARAMS),
-            "{}",
-            r.to_json()
-        );
+        let r = refused(r#"{"jsonrpc":"2.0","id":11,"method":"x","params":{"_meta":1}}"#);
+        assert_eq!(r.to_json()["error"]["code"], json!(INVALID_PARAMS));
+        assert_eq!(r.to_json()["id"], json!(11));
     }
 }
