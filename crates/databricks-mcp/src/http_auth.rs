@@ -1,6 +1,9 @@
 //! Security of the HTTP transport, in front of every route (`/mcp`, the managed
 //! `/api/2.0/mcp/...` routes and the RFC 9728 metadata):
 //!
+//! 0. **Strict `Host`**: exactly one header, a plain `host[:port]` (no user information,
+//!    no path), else `400`: an authority parser would accept `evil.com@127.0.0.1` and the
+//!    metadata would echo it.
 //! 1. **DNS-rebinding protection**: `Host` and `Origin` are checked against the
 //!    allow-lists (loopback names plus `--allowed-host` / `--allowed-origin`) before
 //!    anything else: 403. (rmcp checks the same lists again inside `/mcp`.)

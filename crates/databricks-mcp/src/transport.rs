@@ -9,7 +9,10 @@
 //! RFC 9728 metadata at `/.well-known/oauth-protected-resource[/<route>]`. Every route
 //! is behind [`http_auth::guard`]: Host/Origin allow-lists, bearer authentication when
 //! configured, the per-client concurrency limit. Request bodies are capped. Without
-//! authentication the server listens on loopback only.
+//! authentication the server listens on loopback only. Behind the guard, the MCP
+//! service is wrapped in [`session_layer`] (JSON-RPC checks, sessions bound to their
+//! creator and capped, duplicate in-flight ids refused); the server's own accept loop
+//! ([`serve_listener`]) adds a header-read timeout and a connection cap.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
