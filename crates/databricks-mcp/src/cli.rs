@@ -164,6 +164,65 @@ pub struct ServeArgs {
     pub max_body_bytes: usize,
     #[command(flatten)]
     pub managed: crate::surfaces::ManagedServeArgs,
+    #[command(flatten)]
+    pub limits: HttpLimitArgs,
+}
+
+/// Resource limits of the HTTP transport (sessions, connections, timeouts).
+#[derive(Debug, Clone, Args)]
+pub struct HttpLimitArgs {
+    /// Most MCP sessions open at once, all clients together; a new session beyond it gets 503 with Retry-After.
+    #[arg(long, env = "DATABRICKS_MCP_MAX_SESSIONS", default_value_t = crate::transport::DEFAULT_MAX_SESSIONS, value_parser = count)]
+    pub max_sessions: usize,
+    /// Most MCP sessions one client (one token; without authentication, one address) may hold open; beyond it, 503 with Retry-After.
+    #[arg(long, env = "DATABRICKS_MCP_MAX_SESSIONS_PER_CLIENT", default_value_t = crate::transport::DEFAULT_MAX_SESSIONS_PER_CLIENT, value_parser = count)]
+    pub max_sessions_per_client: usize,
+    /// Seconds without traffic after which an MCP session is closed.
+    #[arg(long, env = "DATABRICKS_MCP_SESSION_IDLE_TIMEOUT", value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub session_idle_timeout: u64,
+    /// Seconds a new MCP session has to complete its handshake (notifications/initialized) before it is closed.
+    #[arg(long, env = "DATABRICKS_MCP_SESSION_INIT_TIMEOUT", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub session_init_timeout: u64,
+    /// Seconds a connection has to send a request's headers (also the longest idle time between requests); slower connections are closed.
+    #[arg(long, env = "DATABRICKS_MCP_HEADER_READ_TIMEOUT", value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Most TCP connections open at once; more are answered 503 and closed.
+    #[arg(long, env = "DATABRICKS_MCP_MAX_CONNECTIONS", default_value_t = crate::transport::DEFAULT_MAX_CONNECTIONS, value_parser = count)]
+    pub max_connections: usize,
+}
+
+/// A count between 1 and a million.
+fn count(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("{value:?} is not a number between 1 and 1000000")),
+    }
+}
+
+impl Default for HttpLimitArgs {
+    fn default() -> Self {
+        let sessions = crate::transport::SessionLimits::default();
+        HttpLimitArgs {
+            max_sessions: sessions.max_sessions,
+            max_sessions_per_client: sessions.max_sessions_per_client,
+            session_idle_timeout: sessions.idle_timeout.as_secs(),
+            session_init_timeout: sessions.init_timeout.as_secs(),
+            header_read_timeout: crate::transport::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+            max_connections: crate::transport::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl HttpLimitArgs {
+    /// The session limits these flags give.
+    pub fn sessions(&self) -> crate::transport::SessionLimits {
+        crate::transport::SessionLimits {
+            max_sessions: self.max_sessions,
+            max_sessions_per_client: self.max_sessions_per_client,
+            idle_timeout: std::time::Duration::from_secs(self.session_idle_timeout),
+            init_timeout: std::time::Duration::from_secs(self.session_init_timeout),
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -175,6 +234,7 @@ impl Default for ServeArgs {
             allowed_origins: Vec::new(),
             max_body_bytes: 20 * 1024 * 1024,
             managed: Default::default(),
+            limits: HttpLimitArgs::default(),
         }
     }
 }
@@ -199,4 +259,60 @@ pub struct CallArgs {
     /// Print the whole MCP result as JSON instead of its text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> Option<ServeArgs> {
+        let mut argv = vec!["databricks-mcp", "serve"];
+        argv.extend_from_slice(args);
+        match Cli::try_parse_from(argv).ok()?.command? {
+            Command::Serve(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn http_limits_come_from_flags_with_safe_defaults() {
+        let defaults = serve_args(&[]).map(|s| s.limits.sessions());
+        let expected = crate::transport::SessionLimits::default();
+        assert_eq!(
+            defaults.map(|l| (l.max_sessions, l.max_sessions_per_client, l.init_timeout)),
+            Some((
+                expected.max_sessions,
+                expected.max_sessions_per_client,
+                expected.init_timeout
+            ))
+        );
+        let set = serve_args(&[
+            "--max-sessions",
+            "7",
+            "--max-sessions-per-client",
+            "3",
+            "--session-idle-timeout",
+            "60",
+            "--session-init-timeout",
+            "5",
+            "--header-read-timeout",
+            "4",
+            "--max-connections",
+            "50",
+        ]);
+        let set = set.map(|s| s.limits);
+        assert_eq!(
+            set.map(|l| (
+                l.max_sessions,
+                l.max_sessions_per_client,
+                l.session_idle_timeout,
+                l.session_init_timeout,
+                l.header_read_timeout,
+                l.max_connections
+            )),
+            Some((7, 3, 60, 5, 4, 50))
+        );
+        assert!(serve_args(&["--max-sessions", "0"]).is_none());
+        assert!(serve_args(&["--header-read-timeout", "0"]).is_none());
+    }
 }

@@ -1,6 +1,9 @@
 //! Security of the HTTP transport, in front of every route (`/mcp`, the managed
 //! `/api/2.0/mcp/...` routes and the RFC 9728 metadata):
 //!
+//! 0. **Strict `Host`**: exactly one header, a plain `host[:port]` (no user information,
+//!    no path), else `400`: an authority parser would accept `evil.com@127.0.0.1` and the
+//!    metadata would echo it.
 //! 1. **DNS-rebinding protection**: `Host` and `Origin` are checked against the
 //!    allow-lists (loopback names plus `--allowed-host` / `--allowed-origin`) before
 //!    anything else: 403. (rmcp checks the same lists again inside `/mcp`.)
@@ -297,6 +300,62 @@ pub struct AllowLists {
     pub origins: Vec<String>,
 }
 
+/// A `Host` header must be exactly one `host[:port]`: no user information
+/// (`evil.com@127.0.0.1`), no path, no second header. An authority parser would accept
+/// (and the metadata would then echo) such values; an allow-list must not.
+fn check_host_syntax(headers: &HeaderMap) -> Result<(), &'static str> {
+    let mut values = headers.get_all(header::HOST).iter();
+    let Some(value) = values.next() else {
+        return Ok(());
+    };
+    if values.next().is_some() {
+        return Err("more than one Host header");
+    }
+    let text = value.to_str().map_err(|_| "the Host header is not ASCII")?;
+    if strict_host(text) {
+        Ok(())
+    } else {
+        Err("the Host header is not a host name or address with an optional port")
+    }
+}
+
+/// `reg-name[:port]`, `IPv4[:port]` or `[IPv6][:port]` (RFC 9110 §7.2), nothing else.
+fn strict_host(value: &str) -> bool {
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let Some((inside, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if inside.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(port) => (None, Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match value.rsplit_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(value), None),
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok()
+    });
+    let host_ok = host.is_none_or(|h| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    });
+    port_ok && host_ok
+}
+
 fn normalize_host(host: &str) -> String {
     host.trim_matches(['[', ']']).to_ascii_lowercase()
 }
@@ -398,11 +457,17 @@ fn default_port(scheme: &str) -> Option<u16> {
     }
 }
 
-/// Who a request comes from, for the concurrency limit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum ClientKey {
+/// Who a request comes from: the concurrency limit counts per identity, and an MCP
+/// session belongs to the identity that created it. The guard puts it in the request's
+/// extensions for the layers behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    /// A configured token (its index among the sorted SHA-256 digests: the digest
+    /// without keeping a second copy of it).
     Token(usize),
+    /// Without authentication: the peer address.
     Address(IpAddr),
+    /// Without authentication or connect info (a router served without it).
     Anonymous,
 }
 
@@ -447,7 +512,7 @@ impl Guard {
             .clamp(1, MAX_CONCURRENT_PER_CLIENT);
         let semaphore = {
             let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-            let limiter = clients.entry(key.clone()).or_insert_with(|| Limiter {
+            let limiter = clients.entry(key).or_insert_with(|| Limiter {
                 semaphore: Arc::new(Semaphore::new(limit)),
                 waiting: 0,
             });
@@ -535,6 +600,10 @@ fn metadata(guard: &Guard, headers: &HeaderMap, path: &str) -> Response {
 
 /// The security middleware (see the module documentation for the order of checks).
 pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
+    if let Err(problem) = check_host_syntax(request.headers()) {
+        tracing::warn!("refused a request with a malformed Host header: {problem}");
+        return plain(StatusCode::BAD_REQUEST, &format!("Bad Request: {problem}"));
+    }
     if !guard.lists.host_allowed(request.headers(), request.uri()) {
         tracing::warn!("refused a request with a Host header not in the allow-list");
         return plain(
@@ -587,6 +656,7 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
     };
     // The client's credential stops here: nothing downstream sees it.
     request.headers_mut().remove(header::AUTHORIZATION);
+    request.extensions_mut().insert(key);
     if request.method() != Method::POST {
         return next.run(request).await;
     }
@@ -676,6 +746,40 @@ mod tests {
         let _ = std::fs::write(&dir, "# nothing\n");
         assert!(read_token_file(&dir).is_err());
         let _ = std::fs::remove_file(&dir);
+    }
+
+    #[test]
+    fn host_headers_must_be_a_plain_host_and_port() {
+        for ok in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:1",
+            "[::1]:9",
+            "[::1]",
+            "mcp.example.com",
+        ] {
+            assert!(strict_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.com@127.0.0.1:8000",
+            "127.0.0.1:8000/x",
+            "127.0.0.1:8000:1",
+            "127.0.0.1:",
+            "127.0.0.1:99999",
+            ":80",
+            "",
+            "[::1",
+            "[::1]x",
+            "[evil]:80",
+            "a b",
+        ] {
+            assert!(!strict_host(bad), "{bad}");
+        }
+        let mut two = HeaderMap::new();
+        two.append(header::HOST, HeaderValue::from_static("localhost"));
+        two.append(header::HOST, HeaderValue::from_static("localhost"));
+        assert!(check_host_syntax(&two).is_err());
+        assert!(check_host_syntax(&HeaderMap::new()).is_ok());
     }
 
     #[test]

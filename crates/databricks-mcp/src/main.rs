@@ -180,6 +180,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         allowed_origins: args.allowed_origins,
                         max_body_bytes: args.max_body_bytes,
                         security,
+                        sessions: args.limits.sessions(),
+                        max_connections: args.limits.max_connections,
+                        header_read_timeout: std::time::Duration::from_secs(
+                            args.limits.header_read_timeout,
+                        ),
                     };
                     transport::serve_http(server, options, shutdown).await?;
                 }

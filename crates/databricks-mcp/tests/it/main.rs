@@ -6,6 +6,7 @@
 mod bad_input;
 mod faults;
 mod http;
+mod http_hardening;
 #[cfg(feature = "local")]
 mod local_e2e;
 #[cfg(feature = "local")]
