@@ -261,6 +261,25 @@ pub fn spark_keyword(word: &str) -> Option<&'static str> {
         .and_then(|i| keywords::KEYWORDS.get(i).copied())
 }
 
+/// What sqlparser (Databricks dialect) says is wrong with `statement`, with its line and
+/// column: for messages about statements the guard could not recognise (a typo such as
+/// `SELEC 1`). `None` when it parses, or is too long to try.
+pub fn syntax_error(statement: &str) -> Option<String> {
+    if statement.len() > 64 * 1024 {
+        return None;
+    }
+    sqlparser::parser::Parser::new(&sqlparser::dialect::DatabricksDialect {})
+        .with_recursion_limit(30)
+        .try_with_sql(statement)
+        .and_then(|mut parser| parser.parse_statements())
+        .err()
+        .map(|e| {
+            e.to_string()
+                .trim_start_matches("sql parser error: ")
+                .to_string()
+        })
+}
+
 /// Classifies every statement of `sql` with the default (strictest) [`Options`]. Never
 /// panics.
 pub fn classify(sql: &str) -> Classification {

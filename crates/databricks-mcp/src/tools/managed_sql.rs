@@ -45,10 +45,13 @@ pub struct StatementResult {
     pub statement_id: String,
     pub status: StatementStatus,
     /// Columns and counts (absent until the statement succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub manifest: Option<StatementManifest>,
     /// The first rows (absent until the statement succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<StatementData>,
     /// The warehouse that ran the statement, when this call chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
 }
 
@@ -63,6 +66,7 @@ pub struct StatementManifest {
     pub format: String,
     pub schema: StatementSchema,
     /// Rows in the whole result, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_row_count: Option<u64>,
     /// True when the warehouse cut the result (row or byte limit).
     pub truncated: bool,
@@ -171,16 +175,15 @@ async fn run(
     }
     match policy {
         Policy::Operator => sql::guard(query, &ctx.state.settings)?,
-        Policy::ReadOnly => sql_guard::check_read_only_with(query, ctx.state.settings.guard_options()).map_err(|e| {
-            ToolError::new(format!(
-                "Refused: {e}. execute_sql_read_only runs only reads (SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN); rewrite the statement as a read{}.",
-                if ctx.state.settings.allow_writes {
-                    ", or use execute_sql to change data"
-                } else {
-                    ""
-                }
-            ))
-        }).map(|_| ())?,
+        Policy::ReadOnly => {
+            let hint = if ctx.state.settings.allow_writes {
+                "execute_sql_read_only runs only reads; use execute_sql to change data."
+            } else {
+                "Rewrite the statement as a read."
+            };
+            sql_guard::check_read_only_with(query, ctx.state.settings.guard_options())
+                .map_err(|e| ToolError::new(sql::refusal(&e, hint)))?;
+        }
     }
     let choice = sql::choose_warehouse(&ctx, None).await?;
     let deadline = Instant::now() + ctx.state.settings.sql_timeout;

@@ -202,6 +202,7 @@ impl ToolDef {
     {
         let title: String = title.into();
         let description: String = description.into();
+        let input_schema = portable_schema(&input_schema);
         let annotations = ToolAnnotations::with_title(title.clone())
             .read_only(hints.read_only)
             .destructive(hints.destructive)
@@ -240,7 +241,9 @@ impl ToolDef {
 
     /// Declares the tool's `outputSchema`: its `structuredContent` is always a `T`.
     pub fn with_output_schema<T: JsonSchema + 'static>(mut self) -> ToolDef {
-        self.tool.output_schema = Some(rmcp::handler::server::common::schema_for_output::<T>());
+        self.tool.output_schema = Some(portable_schema(
+            &rmcp::handler::server::common::schema_for_output::<T>(),
+        ));
         self
     }
 
@@ -275,6 +278,98 @@ impl ToolDef {
             Err(e) => e.into_result(),
         }
     }
+}
+
+/// A schema every client accepts (MCP Inspector `--strict`, single-type dialects such as
+/// Gemini's function declarations): an optional value is a plain type that may be absent,
+/// never `["string", "null"]` or `anyOf [.., {"type": "null"}]` (so outputs leave `None`
+/// fields out rather than writing `null`), and no bare `true` element schema.
+pub fn portable_schema(schema: &JsonObject) -> Arc<JsonObject> {
+    let mut value = Value::Object(schema.clone());
+    make_portable(&mut value);
+    match value {
+        Value::Object(object) => Arc::new(object),
+        _ => Arc::new(schema.clone()),
+    }
+}
+
+fn make_portable(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let mut nullable = Vec::new();
+            if let Some(Value::Object(properties)) = object.get_mut("properties") {
+                for (name, property) in properties.iter_mut() {
+                    if strip_null(property) {
+                        nullable.push(name.clone());
+                    }
+                }
+            }
+            if let Some(Value::Array(required)) = object.get_mut("required") {
+                required.retain(|r| !nullable.iter().any(|n| r == n));
+            }
+            for (key, child) in object.iter_mut() {
+                // `additionalProperties: false` (unknown arguments refused) is understood
+                // everywhere; a bare `true` element schema is not.
+                if key == "items" && child == &Value::Bool(true) {
+                    *child = Value::Object(Default::default());
+                }
+                // An array element may be null (a SQL NULL cell): it cannot be absent
+                // instead, so a nullable element type becomes "any value".
+                if key == "items"
+                    && strip_null(child)
+                    && let Value::Object(items) = child
+                {
+                    items.remove("type");
+                    items.remove("anyOf");
+                }
+                make_portable(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(make_portable),
+        _ => {}
+    }
+}
+
+/// Removes `null` from a schema's type, or its `{"type": "null"}` alternative; true when it
+/// did.
+fn strip_null(schema: &mut Value) -> bool {
+    let Value::Object(object) = schema else {
+        return false;
+    };
+    let mut stripped = false;
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        let before = types.len();
+        types.retain(|t| t != "null");
+        stripped = types.len() != before;
+        if let [only] = types.as_slice() {
+            let only = only.clone();
+            object.insert("type".to_string(), only);
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        let Some(Value::Array(alternatives)) = object.get_mut(key) else {
+            continue;
+        };
+        let before = alternatives.len();
+        alternatives.retain(|a| a.get("type") != Some(&Value::String("null".to_string())));
+        if alternatives.len() == before {
+            continue;
+        }
+        stripped = true;
+        if let [only] = alternatives.as_slice() {
+            let only = only.clone();
+            object.remove(key);
+            if let Value::Object(inner) = only {
+                for (k, v) in inner {
+                    object.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    if object.get("default") == Some(&Value::Null) {
+        object.remove("default");
+    }
+    stripped
 }
 
 /// Which tools of the full surface the operator serves (`--toolsets`, `--tools`): a tool

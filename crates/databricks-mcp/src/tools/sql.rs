@@ -59,7 +59,7 @@ pub struct RunSqlArgs {
 pub struct SqlParameter {
     /// Marker name without the colon.
     pub name: String,
-    /// The value as text; omit or null for SQL NULL.
+    /// The value as text; omit it for SQL NULL.
     #[serde(default)]
     pub value: Option<String>,
     /// SQL type such as INT, DATE, DECIMAL(10,2); default STRING.
@@ -91,6 +91,7 @@ pub struct SqlResult {
     /// SUCCEEDED, or PENDING / RUNNING when the statement outlived the call.
     pub state: String,
     /// The warehouse that ran the statement, when this call chose it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub warehouse_id: Option<String>,
     /// Result columns with their SQL types (empty until SUCCEEDED).
     pub columns: Vec<SqlColumn>,
@@ -101,10 +102,12 @@ pub struct SqlResult {
     /// Number of rows shown.
     pub row_count: u64,
     /// Rows in the whole result, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub total_row_count: Option<u64>,
     /// True when the warehouse cut the result (row_limit or size limit).
     pub truncated: bool,
     /// Offset to pass to get_sql_result for the next rows; null when none are left.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
 }
 
@@ -222,12 +225,36 @@ pub(crate) fn guard(query: &str, settings: &Settings) -> Result<(), ToolError> {
     if settings.allow_writes {
         return Ok(());
     }
-    sql_guard::check_read_only_with(query, settings.guard_options()).map_err(|e| {
-        ToolError::new(format!(
-            "Refused: {e}. This server is read-only, so only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run. Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes."
-        ))
-    })?;
+    sql_guard::check_read_only_with(query, settings.guard_options())
+        .map_err(|e| ToolError::new(refusal(&e, "Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes.")))?;
     Ok(())
+}
+
+/// Why a statement was refused, with the one hint that fits: a statement the guard could
+/// not recognise gets the parser's diagnosis (never advice to enable writes); a side-effect
+/// function names its own option; a recognised write gets `write_hint`.
+pub(crate) fn refusal(error: &sql_guard::GuardError, write_hint: &str) -> String {
+    use sql_guard::{GuardError, StatementKind};
+    const READS: &str = "only SELECT/WITH/VALUES/SHOW/DESCRIBE/EXPLAIN statements run";
+    match error {
+        GuardError::Write {
+            kind: StatementKind::Unknown,
+            statement,
+            reason,
+        } => {
+            let parser = sql_guard::syntax_error(statement)
+                .map(|e| format!(" The parser says: {e}."))
+                .unwrap_or_default();
+            format!(
+                "Refused: not recognised as a read-only statement ({reason}) — check the syntax.{parser} This server is read-only: {READS}."
+            )
+        }
+        GuardError::Write {
+            kind: StatementKind::SideEffectFunction(_),
+            ..
+        } => format!("Refused: {error}."),
+        _ => format!("Refused: {error}. This server is read-only: {READS}. {write_hint}"),
+    }
 }
 
 /// The warehouse for this call: `_meta.warehouse_id`, then `argument`, then the

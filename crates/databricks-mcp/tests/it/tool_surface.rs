@@ -154,3 +154,52 @@ async fn the_operator_selects_toolsets_and_tools() {
     assert!(err.to_string().contains("nope"));
     assert!(ToolSelection::parse(&[], &[]).unwrap().is_everything());
 }
+
+/// Schemas every client accepts: no `null` in a type array, no `{"type": "null"}`
+/// alternative, no bare boolean element schema (MCP Inspector `--strict`, single-type
+/// dialects); `additionalProperties: false` stays.
+#[test]
+fn schemas_are_portable() {
+    fn check(tool: &str, at: &str, schema: &Value) {
+        match schema {
+            Value::Object(object) => {
+                if let Some(Value::Array(types)) = object.get("type") {
+                    assert!(
+                        !types.contains(&Value::from("null")),
+                        "{tool} {at}: {schema}"
+                    );
+                }
+                for key in ["anyOf", "oneOf"] {
+                    if let Some(Value::Array(alternatives)) = object.get(key) {
+                        assert!(
+                            alternatives
+                                .iter()
+                                .all(|a| a.get("type") != Some(&Value::from("null"))),
+                            "{tool} {at}: {schema}"
+                        );
+                    }
+                }
+                for (key, child) in object {
+                    if matches!(key.as_str(), "items" | "not") {
+                        assert!(
+                            !child.is_boolean(),
+                            "{tool} {at}.{key}: bare boolean schema"
+                        );
+                    }
+                    check(tool, &format!("{at}.{key}"), child);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|i| check(tool, at, i)),
+            _ => {}
+        }
+    }
+    for writes in [false, true] {
+        for tool in tools_json(writes).as_array().unwrap() {
+            let name = tool["name"].as_str().unwrap();
+            check(name, "inputSchema", &tool["inputSchema"]);
+            if let Some(output) = tool.get("outputSchema") {
+                check(name, "outputSchema", output);
+            }
+        }
+    }
+}

@@ -86,6 +86,34 @@ async fn warehouse_precedence_meta_then_argument_then_default() {
     );
 }
 
+/// A statement the guard cannot recognise (a typo) is refused with the parser's diagnosis,
+/// never with advice to enable writes; a recognised write names `--allow-writes`.
+#[tokio::test]
+async fn a_typo_is_reported_as_a_syntax_problem_not_a_write() {
+    let h = Harness::start().await;
+    let r = h.call("run_sql_query", json!({"query": "SELEC 1"})).await;
+    assert!(is_error(&r));
+    let t = text(&r);
+    assert!(t.contains("not recognised as a read-only statement"), "{t}");
+    assert!(
+        t.contains("check the syntax") && t.contains("Line: 1"),
+        "{t}"
+    );
+    assert!(!t.contains("--allow-writes"), "{t}");
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT http_request('c', 'GET', '/')"}),
+        )
+        .await;
+    let t = text(&r);
+    assert!(
+        t.contains("--allow-side-effect-functions") && !t.contains("--allow-writes"),
+        "{t}"
+    );
+    assert!(crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements").is_empty());
+}
+
 #[tokio::test]
 async fn writes_are_refused_before_reaching_the_warehouse() {
     let h = Harness::start().await;
