@@ -96,7 +96,7 @@ pub async fn build_state(
             let config = Config::resolve(&overrides(common), env)?;
             Ok(Arc::new(state_for(&config, common, None)?))
         }
-        Backend::Local(dir) => start_local(common, &dir).await,
+        Backend::Local(dir) => start_local(common, &dir, env).await,
     }
 }
 
@@ -131,6 +131,7 @@ fn local_options(common: &CommonArgs) -> local_workspace::LocalOptions {
 async fn start_local(
     common: &CommonArgs,
     dir: &std::path::Path,
+    process_env: &dyn EnvSource,
 ) -> Result<Arc<AppState>, StartupError> {
     use databricks_client::MapEnv;
     use local_workspace::LocalWorkspace;
@@ -155,9 +156,15 @@ async fn start_local(
     let env = MapEnv::new()
         .with("DATABRICKS_HOST", api.base_url.as_str())
         .with("DATABRICKS_TOKEN", api.token.as_str());
+    // The default warehouse is honoured as for any workspace: the flag, then the
+    // environment. The local workspace has one warehouse; another id gets its clear
+    // "does not exist, the local workspace has one warehouse: …" from the call.
     let config = Config::resolve(
         &ConfigOverrides {
-            warehouse_id: common.warehouse_id.clone(),
+            warehouse_id: common
+                .warehouse_id
+                .clone()
+                .or_else(|| process_env.var("DATABRICKS_WAREHOUSE_ID")),
             ..ConfigOverrides::default()
         },
         &env,
@@ -173,6 +180,7 @@ async fn start_local(
 async fn start_local(
     _common: &CommonArgs,
     dir: &std::path::Path,
+    _process_env: &dyn EnvSource,
 ) -> Result<Arc<AppState>, StartupError> {
     Err(StartupError::Local(format!(
         "this build has no local workspace (built without the `local` feature); cannot serve {}",

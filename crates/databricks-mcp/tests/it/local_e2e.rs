@@ -102,3 +102,36 @@ async fn every_tool_answers_from_the_local_workspace() {
         assert!(!is_error(&r), "{}", text(&r));
     }
 }
+
+/// `DATABRICKS_WAREHOUSE_ID` is honoured by the local workspace like `--warehouse-id`: an id
+/// the local workspace does not have is named in a clear error, never silently replaced.
+#[tokio::test]
+async fn the_warehouse_id_from_the_environment_is_honoured_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let cli = Cli::parse_from([
+        "databricks-mcp",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--local-scale-factor",
+        "0.001",
+    ]);
+    let env = MapEnv::new().with("DATABRICKS_WAREHOUSE_ID", "0123456789abcdef");
+    let state = databricks_mcp::startup::build_state(&cli.common, &env)
+        .await
+        .unwrap();
+    assert_eq!(
+        state.settings.default_warehouse_id.as_deref(),
+        Some("0123456789abcdef")
+    );
+    let server = DatabricksMcp::new(state);
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let client = ().serve(client_io).await.unwrap();
+    let r = call(&client, "run_sql_query", json!({"query": "SELECT 1"})).await;
+    assert!(is_error(&r));
+    assert!(text(&r).contains("0123456789abcdef"), "{}", text(&r));
+}
