@@ -57,6 +57,12 @@ impl DatabricksMcp {
         self
     }
 
+    /// Cancelling it cancels every call in flight (the stdio transport does on end of
+    /// input).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
     /// The full surface's registry.
     pub fn registry(&self) -> &Registry {
         self.surfaces.full()
@@ -271,7 +277,20 @@ impl ServerHandler for DatabricksMcp {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let ctx = CallContext::new(self.state.clone(), meta, context.ct.clone())
+        // Cancelled by the client's cancel (rmcp's token) or by the server's shutdown; the
+        // guard ends the linking task when the call ends.
+        let cancel = self.state.shutdown.child_token();
+        let _linked = cancel.clone().drop_guard();
+        {
+            let (request_ct, cancel) = (context.ct.clone(), cancel.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = request_ct.cancelled() => cancel.cancel(),
+                    () = cancel.cancelled() => {}
+                }
+            });
+        }
+        let ctx = CallContext::new(self.state.clone(), meta, cancel)
             .with_progress(context.peer.clone(), progress_token);
         let started = std::time::Instant::now();
         let result = def.call(ctx, request.arguments).await;

@@ -12,6 +12,10 @@ pub struct AppState {
     pub warehouses: WarehouseSelector,
     /// Set when the server runs on the embedded local workspace.
     pub local: Option<LocalBackend>,
+    /// Cancelled when the server stops serving (stdin closed): every call in flight is
+    /// cancelled with it, so its statement is cancelled upstream and the process exits at
+    /// once instead of waiting for long queries.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// The embedded local workspace this server started, kept alive as long as the state.
@@ -28,6 +32,7 @@ impl AppState {
             settings,
             warehouses: WarehouseSelector::default(),
             local: None,
+            shutdown: tokio_util::sync::CancellationToken::new(),
         }
     }
 }

@@ -76,7 +76,7 @@ where
     R: Send + tokio::io::AsyncRead + Unpin + 'static,
     W: Send + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    checked_line_transport(read, write).0
+    checked_line_transport(read, write, CancellationToken::new()).0
 }
 
 /// What [`line_transport`] gives rmcp.
@@ -88,7 +88,11 @@ pub type LineTransport = rmcp::transport::async_rw::AsyncRwTransport<
 
 /// [`line_transport`] and the task writing its output, which ends once rmcp's last
 /// answer is written (awaited before the process exits, so no answer is lost).
-fn checked_line_transport<R, W>(read: R, write: W) -> (LineTransport, tokio::task::JoinHandle<()>)
+fn checked_line_transport<R, W>(
+    read: R,
+    write: W,
+    end_of_input: CancellationToken,
+) -> (LineTransport, tokio::task::JoinHandle<()>)
 where
     R: Send + tokio::io::AsyncRead + Unpin + 'static,
     W: Send + tokio::io::AsyncWrite + Unpin + 'static,
@@ -97,7 +101,10 @@ where
     let (rmcp_out, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
     let out = Arc::new(tokio::sync::Mutex::new(write));
     let writer = tokio::spawn(copy_answers(from_rmcp, out.clone()));
-    tokio::spawn(check_lines(read, to_rmcp, out));
+    tokio::spawn(async move {
+        check_lines(read, to_rmcp, out).await;
+        end_of_input.cancel();
+    });
     let transport = rmcp::transport::async_rw::AsyncRwTransport::new_server(rmcp_in, rmcp_out)
         .with_max_line_length(MAX_LINE_BYTES);
     (transport, writer)
@@ -218,7 +225,9 @@ where
 /// Serves one MCP session over stdin/stdout until stdin closes.
 pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
     let (stdin, stdout) = rmcp::transport::stdio();
-    let (transport, writer) = checked_line_transport(stdin, stdout);
+    // The client closing stdin cancels what is still running (statements upstream too):
+    // rmcp would otherwise wait up to 5 s for handlers before it stops.
+    let (transport, writer) = checked_line_transport(stdin, stdout, server.shutdown_token());
     let running = server
         .serve(transport)
         .await

@@ -117,3 +117,70 @@ async fn a_broken_configuration_is_an_error_never_a_fallback() {
         assert!(err.contains("DATABRICKS") || err.contains("https"), "{err}");
     }
 }
+
+/// The client closing stdin while a statement runs: the statement is cancelled upstream
+/// and the process exits within a second (rmcp alone would wait 5 s for the handler).
+#[tokio::test]
+async fn closing_stdin_cancels_running_statements_and_exits_at_once() {
+    use databricks_emulator::StatementScript;
+    let emulator = Emulator::start().await;
+    emulator.script_statement(
+        "still-running",
+        StatementScript::Pending {
+            polls: 10_000,
+            then: Box::new(StatementScript::Canceled),
+        },
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let send = |v: Value| format!("{v}\n");
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})).as_bytes())
+        .await
+        .unwrap();
+    read_response(&mut lines, 1).await;
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).as_bytes())
+        .await
+        .unwrap();
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_sql_query","arguments":{"query":"SELECT 'still-running'"}}})).as_bytes())
+        .await
+        .unwrap();
+    // Wait until the statement was submitted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never submitted");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(stdin);
+    let closed = tokio::time::Instant::now();
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("the server is still running 5 s after stdin closed")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        closed.elapsed() < Duration::from_secs(1),
+        "exited after {:?}",
+        closed.elapsed()
+    );
+    let cancels: Vec<_> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/cancel"))
+        .collect();
+    assert_eq!(cancels.len(), 1, "the statement is cancelled upstream");
+}
