@@ -19,6 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let ws = LocalWorkspace::open(&dir, options).await?;
+    ws.wait_for_samples(std::time::Duration::from_secs(3600))
+        .await;
     let api = ws.serve(listen.parse()?).await?;
     eprintln!(
         "local workspace {} serving on {}",

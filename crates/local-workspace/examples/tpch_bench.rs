@@ -68,6 +68,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )
     .await?;
+    ws.wait_for_samples(std::time::Duration::from_secs(3600))
+        .await;
     eprintln!("workspace ready in {:.1} s", t.elapsed().as_secs_f64());
     let lineitem_dir = ws.dir().join("catalogs/samples/tpch/lineitem");
     let api = ws.serve("127.0.0.1:0".parse()?).await?;

@@ -100,10 +100,20 @@ impl LocalWorkspace {
         let root = std::fs::canonicalize(dir).map_err(|e| LocalError::io(dir, e))?;
         let layout = layout::Layout::new(root);
         samples::ensure_starter(&layout).await?;
-        samples::ensure_tpch(&layout, options.scale_factor, options.progress).await?;
+        // A fresh directory answers at once: the TPC-H samples are generated in the
+        // background, and statements that read them are asked to retry until then.
+        let samples = Arc::new(samples::SamplesStatus::ready());
+        if !samples::tpch_ready(&layout) {
+            samples::generate_tpch_in_background(
+                layout.clone(),
+                options.scale_factor,
+                options.progress,
+                samples.clone(),
+            );
+        }
         let lake = lakehouse::Lakehouse::new(layout.clone());
         let engine = engine::Engine::new(lake, options.allow_writes, layout::user_name());
-        let shared = api::Shared::new(layout, engine)?;
+        let shared = api::Shared::new(layout, engine, samples)?;
         Ok(LocalWorkspace {
             shared: Arc::new(shared),
         })
@@ -112,6 +122,24 @@ impl LocalWorkspace {
     /// `$XDG_DATA_HOME/databricks-mcp/local`, or `~/.local/share/databricks-mcp/local`.
     pub fn default_dir() -> PathBuf {
         layout::default_dir()
+    }
+
+    /// Whether `samples.tpch` is ready (it is generated in the background on first use).
+    pub fn samples_ready(&self) -> bool {
+        self.shared.samples.is_ready()
+    }
+
+    /// Waits until `samples.tpch` is ready or could not be generated, at most `timeout`.
+    pub async fn wait_for_samples(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.shared.samples.unavailable() {
+                None => return true,
+                Some((false, _)) => return false,
+                Some((true, _)) if std::time::Instant::now() >= deadline => return false,
+                Some((true, _)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// The workspace directory (canonical).

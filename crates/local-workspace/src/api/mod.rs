@@ -39,10 +39,16 @@ pub(crate) struct Shared {
     pub jobs: jobs::Jobs,
     pub pipelines: pipelines::Pipelines,
     pub started_ms: i64,
+    /// Whether `samples.tpch` can be read yet.
+    pub samples: Arc<crate::samples::SamplesStatus>,
 }
 
 impl Shared {
-    pub fn new(layout: Layout, engine: Engine) -> Result<Shared, LocalError> {
+    pub fn new(
+        layout: Layout,
+        engine: Engine,
+        samples: Arc<crate::samples::SamplesStatus>,
+    ) -> Result<Shared, LocalError> {
         let jobs = jobs::Jobs::load(&layout)?;
         let pipelines = pipelines::Pipelines::load(&layout)?;
         Ok(Shared {
@@ -52,6 +58,7 @@ impl Shared {
             jobs,
             pipelines,
             started_ms: crate::layout::now_ms(),
+            samples,
         })
     }
 

@@ -232,6 +232,28 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     if statement.len() > 16 * 1024 * 1024 {
         return Err(bad_request("The statement is larger than 16 MiB."));
     }
+    // While samples.tpch is generated, statements that may read it are asked to retry:
+    // clients retry a 503 after its Retry-After, so the first query simply waits.
+    if let Some((retry, message)) = api.shared.samples.unavailable()
+        && statement.to_ascii_lowercase().contains("samples")
+    {
+        let mut response = error(
+            if retry { 503 } else { 500 },
+            if retry {
+                "TEMPORARILY_UNAVAILABLE"
+            } else {
+                "INTERNAL_ERROR"
+            },
+            message,
+        );
+        if retry {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        return Err(response);
+    }
     let wait = parse_wait(body.get("wait_timeout")).map_err(bad_request)?;
     let cancel_on_timeout = match req.body_str("on_wait_timeout") {
         None | Some("CONTINUE") => false,

@@ -201,9 +201,13 @@ async fn samples_are_idempotent_and_deterministic() {
     let base = base_dir().await;
     let before = tree_hash(&base);
     // Reopening does not regenerate anything.
-    let _ = local_workspace::LocalWorkspace::open(&base, options(false))
+    let reopened = local_workspace::LocalWorkspace::open(&base, options(false))
         .await
         .unwrap();
+    assert!(
+        reopened.samples_ready(),
+        "complete samples are never regenerated"
+    );
     assert_eq!(before, tree_hash(&base));
     // A second generation yields the same data.
     let other = tempfile::tempdir().unwrap();
@@ -231,4 +235,67 @@ async fn samples_are_idempotent_and_deterministic() {
     );
     a.api.shutdown().await;
     c.api.shutdown().await;
+}
+
+/// A fresh directory opens at once: samples.tpch is generated in the background, and a
+/// statement that reads it meanwhile gets 503 TEMPORARILY_UNAVAILABLE with `Retry-After`
+/// (clients retry), then the right answer once the samples are ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_workspace_opens_at_once_and_samples_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = local_workspace::LocalOptions {
+        scale_factor: 0.05,
+        allow_writes: false,
+        progress: false,
+    };
+    let started = std::time::Instant::now();
+    let ws = local_workspace::LocalWorkspace::open(dir.path(), opts)
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let api = ws.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let http = reqwest::Client::new();
+    let submit = |statement: &'static str| {
+        http.post(format!("{}/api/2.0/sql/statements", api.base_url))
+            .bearer_auth(&api.token)
+            .json(&serde_json::json!({
+                "statement": statement,
+                "warehouse_id": local_workspace::WAREHOUSE_ID,
+                "wait_timeout": "30s"
+            }))
+            .send()
+    };
+    if !ws.samples_ready() {
+        let r = submit("SELECT count(*) FROM samples.tpch.region")
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 503);
+        assert_eq!(r.headers()["retry-after"], "1");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error_code"], "TEMPORARILY_UNAVAILABLE");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("being generated"),
+            "{body}"
+        );
+        // Statements that do not touch the samples run meanwhile.
+        let r = submit("SELECT 1").await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+    }
+    assert!(
+        ws.wait_for_samples(std::time::Duration::from_secs(300))
+            .await
+    );
+    let r = submit("SELECT count(*) FROM samples.tpch.region")
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["result"]["data_array"][0][0], "5", "{body}");
 }

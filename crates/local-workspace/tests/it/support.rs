@@ -30,9 +30,14 @@ pub async fn base_dir() -> PathBuf {
         })
         .await
         .expect("lock task");
-        LocalWorkspace::open(&dir, options(false))
+        let ws = LocalWorkspace::open(&dir, options(false))
             .await
             .expect("open base workspace");
+        assert!(
+            ws.wait_for_samples(std::time::Duration::from_secs(600))
+                .await,
+            "samples.tpch was not generated"
+        );
         lock.unlock().expect("unlock");
         dir
     })
@@ -83,6 +88,11 @@ impl Server {
         let ws = LocalWorkspace::open(dir, options(allow_writes))
             .await
             .expect("open workspace");
+        assert!(
+            ws.wait_for_samples(std::time::Duration::from_secs(600))
+                .await,
+            "samples.tpch was not generated"
+        );
         let api = ws
             .serve("127.0.0.1:0".parse().expect("addr"))
             .await
