@@ -366,6 +366,7 @@ pub fn http_router(
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(shutdown.child_token());
+    let write_tools = server.write_tool_names();
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(options.sessions.idle_timeout);
     // rmcp's own deadline is for the `initialize` request, which comes with the session;
@@ -394,7 +395,7 @@ pub fn http_router(
             .service(rmcp_service),
     );
     let guard = Arc::new(Guard::new(
-        options.security.clone(),
+        options.security.clone().with_write_tools(write_tools),
         AllowLists { hosts, origins },
     ));
     let sql = service.clone();
