@@ -620,3 +620,56 @@ async fn an_audience_override_replaces_the_resource_url() {
     let resource = rsa.sign(&claims(&issuer, &served.url("/mcp"), READ));
     assert_eq!(list_tools(&served, &resource).await.status(), 401);
 }
+
+#[tokio::test]
+async fn a_function_that_is_not_read_only_needs_the_write_scope_too() {
+    use databricks_emulator::{FaultResponse, FaultRule};
+    let emulator = Emulator::start().await;
+    // A Python function: its tool is not read-only (its effects are unknown).
+    let list = include_str!("../../../databricks-emulator/fixtures/uc_functions_list.json")
+        .replace(
+            "\"routine_body\": \"SQL\"",
+            "\"routine_body\": \"EXTERNAL\"",
+        );
+    emulator.push_fault(FaultRule::get(
+        "/api/2.1/unity-catalog/functions",
+        vec![FaultResponse::json(200, list.clone()); 4],
+    ));
+    let rsa = SigningKey::rsa("rsa-1");
+    let issuer = Issuer::start(Discovery::OAuth, &[&rsa]).await;
+    let served = serve(&emulator, Settings::default(), options(&issuer, &[])).await;
+    let route = served.url("/api/2.0/mcp/functions/main/sales");
+    let read_only = rsa.sign(&claims(&issuer, &route, READ));
+    let client = connect(&route, Some(&read_only)).await;
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 1);
+    assert_eq!(
+        tools[0].annotations.as_ref().unwrap().read_only_hint,
+        Some(false)
+    );
+    // Tools computed from the workspace are not known to the HTTP guard: the server
+    // refuses the call itself, as a tool error naming the scope.
+    let r = call(
+        &client,
+        "main__sales__mask_email",
+        json!({"email": "a@b.c"}),
+        None,
+    )
+    .await;
+    assert!(is_error(&r));
+    assert!(text(&r).contains(WRITE), "{}", text(&r));
+    assert!(crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements").is_empty());
+    let _ = client.cancel().await;
+    // With the write scope it runs.
+    let writer = rsa.sign(&claims(&issuer, &route, &format!("{READ} {WRITE}")));
+    let client = connect(&route, Some(&writer)).await;
+    let r = call(
+        &client,
+        "main__sales__mask_email",
+        json!({"email": "a@b.c"}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let _ = client.cancel().await;
+}
