@@ -44,7 +44,7 @@ pub enum TransportError {
         source: std::io::Error,
     },
     #[error(
-        "refusing to listen on {0}: it is not a loopback address and no client authentication is configured. Give client tokens with --auth-token-file or DATABRICKS_MCP_AUTH_TOKENS (and the public host name with --allowed-host), or listen on 127.0.0.1 (or ::1)"
+        "refusing to listen on {0}: it is not a loopback address and no client authentication is configured. Give client tokens with --auth-token-file or DATABRICKS_MCP_AUTH_TOKENS, or an OAuth issuer with --oauth-issuer (and the public host name with --allowed-host), or listen on 127.0.0.1 (or ::1)"
     )]
     NotLoopback(SocketAddr),
     #[error("HTTP server error: {0}")]
