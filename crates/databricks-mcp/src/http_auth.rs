@@ -23,6 +23,10 @@
 //!    twice the limit, each at most [`QUEUE_WAIT`]); beyond that the answer is `429`
 //!    with `Retry-After`.
 //!
+//! 5. **OAuth 2.1 access tokens** (`--oauth-issuer`): a bearer token that is not a
+//!    static token is checked as a JWT of the issuer by [`crate::oauth`] (audience =
+//!    the route's `resource`); scopes decide what it may do (`403 insufficient_scope`).
+//!
 //! The tool lists do not depend on the client: every authenticated client sees the same
 //! `tools/list`.
 
@@ -73,6 +77,9 @@ pub struct SecurityArgs {
     /// The server's public base URL when it is behind a proxy (e.g. https://mcp.example.com), used in WWW-Authenticate and the OAuth protected-resource metadata; default http://<Host header>.
     #[arg(long, value_name = "URL", value_parser = check_url)]
     pub public_url: Option<String>,
+    /// Boxed: rarely used, and it keeps the CLI's enum variants of similar size.
+    #[command(flatten)]
+    pub oauth: Box<crate::oauth::OAuthArgs>,
 }
 
 fn check_url(value: &str) -> Result<String, String> {
@@ -90,6 +97,7 @@ impl Default for SecurityArgs {
             auth_token_file: None,
             max_concurrent_per_client: DEFAULT_MAX_CONCURRENT_PER_CLIENT,
             public_url: None,
+            oauth: Default::default(),
         }
     }
 }
@@ -111,6 +119,8 @@ pub enum SecurityError {
     Concurrency,
     #[error("--public-url is not a URL: {0}")]
     PublicUrl(String),
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 /// The configured client tokens, kept only as SHA-256 digests.
@@ -237,6 +247,8 @@ pub struct Security {
     pub tokens: Option<TokenSet>,
     pub max_concurrent_per_client: usize,
     pub public_url: Option<url::Url>,
+    /// JWT access tokens of an OAuth authorization server (`--oauth-issuer`).
+    pub oauth: Option<crate::oauth::OAuth>,
 }
 
 impl Default for Security {
@@ -245,6 +257,7 @@ impl Default for Security {
             tokens: None,
             max_concurrent_per_client: DEFAULT_MAX_CONCURRENT_PER_CLIENT,
             public_url: None,
+            oauth: None,
         }
     }
 }
@@ -274,6 +287,7 @@ impl Security {
                 .map(url::Url::parse)
                 .transpose()
                 .map_err(|e| SecurityError::PublicUrl(e.to_string()))?,
+            oauth: crate::oauth::OAuth::from_args(&args.oauth)?,
         })
     }
 
@@ -288,8 +302,14 @@ impl Security {
         self
     }
 
+    /// With these tools needing the OAuth write scope (see [`crate::oauth`]).
+    pub fn with_write_tools(mut self, names: Vec<String>) -> Security {
+        self.oauth = self.oauth.map(|o| o.with_write_tools(names));
+        self
+    }
+
     pub fn authenticates(&self) -> bool {
-        self.tokens.is_some()
+        self.tokens.is_some() || self.oauth.is_some()
     }
 }
 
@@ -465,6 +485,8 @@ pub enum ClientKey {
     /// A configured token (its index among the sorted SHA-256 digests: the digest
     /// without keeping a second copy of it).
     Token(usize),
+    /// An OAuth token's subject (digest: bounded size whatever the claim).
+    Subject([u8; 32]),
     /// Without authentication: the peer address.
     Address(IpAddr),
     /// Without authentication or connect info (a router served without it).
@@ -554,6 +576,9 @@ fn metadata_url(base: &str, path: &str) -> String {
 fn unauthorized(guard: &Guard, headers: &HeaderMap, path: &str, presented: bool) -> Response {
     let url = metadata_url(&guard.base_url(headers), path);
     let mut challenge = format!("Bearer resource_metadata=\"{url}\"");
+    if let Some(oauth) = &guard.security.oauth {
+        challenge.push_str(&format!(", scope=\"{}\"", oauth.read_scope()));
+    }
     if presented {
         challenge.push_str(", error=\"invalid_token\"");
     }
@@ -584,12 +609,15 @@ fn metadata(guard: &Guard, headers: &HeaderMap, path: &str) -> Response {
         return plain(StatusCode::NOT_FOUND, "Not Found");
     }
     let base = guard.base_url(headers);
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "resource": format!("{base}{path}"),
         "bearer_methods_supported": ["header"],
         "resource_name": "databricks-mcp",
         "resource_documentation": "https://github.com/databricks-mcp/databricks-mcp#security-notes",
     });
+    if let (Some(oauth), Some(map)) = (&guard.security.oauth, body.as_object_mut()) {
+        oauth.describe(map);
+    }
     let mut r = axum::Json(body).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -627,8 +655,8 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
         }
         return metadata(&guard, request.headers(), rest);
     }
-    let key = match &guard.security.tokens {
-        Some(tokens) => {
+    let key = match guard.security.authenticates() {
+        true => {
             let presented = request
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -642,13 +670,29 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
             let Some(token) = presented else {
                 return unauthorized(&guard, request.headers(), &path, false);
             };
-            let Some(index) = tokens.verify(&token) else {
-                tracing::warn!(path = %path, "refused a request with an unknown bearer token");
-                return unauthorized(&guard, request.headers(), &path, true);
-            };
-            ClientKey::Token(index)
+            match guard
+                .security
+                .tokens
+                .as_ref()
+                .and_then(|t| t.verify(&token))
+            {
+                Some(index) => ClientKey::Token(index),
+                None if guard.security.oauth.is_some() => {
+                    match oauth_admit(&guard, &token, &path, request).await {
+                        Ok((key, admitted)) => {
+                            request = admitted;
+                            key
+                        }
+                        Err(refused) => return refused,
+                    }
+                }
+                None => {
+                    tracing::warn!(path = %path, "refused a request with an unknown bearer token");
+                    return unauthorized(&guard, request.headers(), &path, true);
+                }
+            }
         }
-        None => request
+        false => request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| ClientKey::Address(c.0.ip()))
@@ -679,6 +723,33 @@ pub async fn guard(State(guard): State<Arc<Guard>>, mut request: Request, next: 
             _permit: permit,
         }),
     )
+}
+
+/// Admits a request whose bearer token is an OAuth access token of the issuer with
+/// the scopes it needs; the principal goes into the request's extensions.
+async fn oauth_admit(
+    guard: &Guard,
+    token: &str,
+    path: &str,
+    request: Request,
+) -> Result<(ClientKey, Request), Response> {
+    let Some(oauth) = &guard.security.oauth else {
+        return Err(unauthorized(guard, request.headers(), path, true));
+    };
+    let base = guard.base_url(request.headers());
+    let resource = format!("{base}{}", path.trim_end_matches('/'));
+    let refuse = |refusal: crate::oauth::Refusal| {
+        tracing::warn!(path = %path, refusal = ?refusal, "refused an OAuth bearer token");
+        crate::oauth::refusal_response(&refusal, &metadata_url(&base, path))
+    };
+    let principal = oauth.verify(token, &resource).await.map_err(refuse)?;
+    let mut request = oauth
+        .check_write_scope(&principal, request)
+        .await
+        .map_err(refuse)?;
+    let key = ClientKey::Subject(digest(principal.subject.as_bytes()));
+    request.extensions_mut().insert(principal);
+    Ok((key, request))
 }
 
 /// A response body that holds a concurrency permit until it is finished or dropped

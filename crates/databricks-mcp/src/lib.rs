@@ -10,6 +10,7 @@ pub mod context;
 pub mod doctor;
 pub mod error;
 pub mod http_auth;
+pub mod oauth;
 pub mod render;
 pub mod server;
 pub mod settings;

@@ -168,6 +168,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                             .ok()
                             .as_deref(),
                     )?;
+                    if let Some(oauth) = security.oauth.clone() {
+                        // Discovery at startup shows a wrong --oauth-issuer in the log at once.
+                        tokio::spawn(async move { oauth.prefetch().await });
+                    }
                     let shutdown = CancellationToken::new();
                     let signal = shutdown.clone();
                     tokio::spawn(async move {

@@ -68,6 +68,18 @@ impl DatabricksMcp {
         self.surfaces.full()
     }
 
+    /// Names of the tools of the static surfaces (`/mcp`, `/api/2.0/mcp/sql`) that are
+    /// not read-only: an OAuth token needs the write scope to call them.
+    pub fn write_tool_names(&self) -> Vec<String> {
+        self.surfaces
+            .full()
+            .iter()
+            .chain(self.surfaces.sql().iter())
+            .filter(|t| !t.is_read_only())
+            .map(|t| t.name().to_string())
+            .collect()
+    }
+
     /// The default surface of this server.
     pub fn surface(&self) -> &Surface {
         &self.surface
@@ -271,6 +283,23 @@ impl ServerHandler for DatabricksMcp {
     ) -> Result<CallToolResponse, McpError> {
         let surface = self.surface_of(&context);
         let def = self.find_tool(&surface, &request.name).await?;
+        // The HTTP guard already answered 403 for the static surfaces' write tools;
+        // this also covers tools computed from the workspace (functions).
+        if let Some(p) = context
+            .extensions
+            .get::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::oauth::Principal>())
+            && !p.may_write
+            && !def.is_read_only()
+        {
+            return Ok(crate::error::ToolError::new(format!(
+                "{} may change the workspace, and this client's access token lacks the {} scope: ask the authorization server for a token with it.",
+                def.name(),
+                p.write_scope
+            ))
+            .into_result()
+            .into());
+        }
         let progress_token = context.meta.get_progress_token();
         let meta: Map<String, Value> = context
             .meta

@@ -262,6 +262,11 @@ impl Surfaces {
     }
 
     /// The full surface (also what `tools --json` prints).
+    /// The managed SQL surface's registry.
+    pub fn sql(&self) -> &Arc<Registry> {
+        &self.sql
+    }
+
     pub fn full(&self) -> &Arc<Registry> {
         &self.full
     }

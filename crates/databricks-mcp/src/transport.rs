@@ -44,7 +44,7 @@ pub enum TransportError {
         source: std::io::Error,
     },
     #[error(
-        "refusing to listen on {0}: it is not a loopback address and no client authentication is configured. Give client tokens with --auth-token-file or DATABRICKS_MCP_AUTH_TOKENS (and the public host name with --allowed-host), or listen on 127.0.0.1 (or ::1)"
+        "refusing to listen on {0}: it is not a loopback address and no client authentication is configured. Give client tokens with --auth-token-file or DATABRICKS_MCP_AUTH_TOKENS, or an OAuth issuer with --oauth-issuer (and the public host name with --allowed-host), or listen on 127.0.0.1 (or ::1)"
     )]
     NotLoopback(SocketAddr),
     #[error("HTTP server error: {0}")]
@@ -366,6 +366,7 @@ pub fn http_router(
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(shutdown.child_token());
+    let write_tools = server.write_tool_names();
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(options.sessions.idle_timeout);
     // rmcp's own deadline is for the `initialize` request, which comes with the session;
@@ -394,7 +395,7 @@ pub fn http_router(
             .service(rmcp_service),
     );
     let guard = Arc::new(Guard::new(
-        options.security.clone(),
+        options.security.clone().with_write_tools(write_tools),
         AllowLists { hosts, origins },
     ));
     let sql = service.clone();

@@ -226,6 +226,15 @@ impl ToolDef {
         &self.tool.name
     }
 
+    /// Whether the tool declares `readOnlyHint: true` (others may change the workspace).
+    pub fn is_read_only(&self) -> bool {
+        self.tool
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint)
+            .unwrap_or(false)
+    }
+
     /// Replaces the annotations (used when a tool's behaviour depends on the mode).
     pub fn with_hints(mut self, hints: Hints) -> ToolDef {
         let title = self.tool.title.clone().unwrap_or_default();
