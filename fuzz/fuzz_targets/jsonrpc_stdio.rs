@@ -129,7 +129,8 @@ fuzz_target!(|data: &[u8]| {
             String::from_utf8_lossy(data)
         );
 
-        drop(write);
+        // The reader task holds the other half of the pipe: only a shutdown is an EOF.
+        write.shutdown().await.expect("shutdown");
         let ended = tokio::time::timeout(DEADLINE, session).await;
         assert!(
             matches!(ended, Ok(Ok(()))),
