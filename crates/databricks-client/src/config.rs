@@ -1227,13 +1227,18 @@ fn load_file(path: &Path) -> Result<Option<IniFile>, ConfigError> {
             });
         }
     };
-    IniFile::parse(&text)
-        .map(Some)
-        .map_err(|(line, reason)| ConfigError::ParseConfigFile {
-            file: path.to_path_buf(),
-            line,
-            reason,
-        })
+    parse_config_file(path, &text).map(Some)
+}
+
+/// Parses the text of the config file at `path` (only named in errors). Public for the
+/// fuzz target (fuzz/), which checks it never panics nor puts a secret in its error.
+#[doc(hidden)]
+pub fn parse_config_file(path: &Path, text: &str) -> Result<IniFile, ConfigError> {
+    IniFile::parse(text).map_err(|(line, reason)| ConfigError::ParseConfigFile {
+        file: path.to_path_buf(),
+        line,
+        reason,
+    })
 }
 
 /// Picks the profile: requested > `[__settings__] default_profile` > `[DEFAULT]`.

@@ -154,12 +154,32 @@ pub fn decode(
 }
 
 /// Rows `skip..skip + take` of an Arrow IPC stream as text cells (NULL as `None`).
-/// Rows outside the window are never formatted.
+/// Rows outside the window are never formatted. Never panics, whatever the bytes.
 pub fn decode_arrow(
+    bytes: &[u8],
+    skip: usize,
+    take: usize,
+) -> Result<Vec<Vec<Option<String>>>, Error> {
+    // arrow-ipc panics on some malformed streams (a schema with an integer width it does
+    // not know: found by fuzz/ `results`); the bytes come from cloud storage, so such a
+    // stream is a decode error, not a crashed call.
+    std::panic::catch_unwind(|| decode_arrow_window(bytes, skip, take)).unwrap_or_else(|_| {
+        Err(Error::Decode {
+            endpoint: "external link".into(),
+            detail: "the Arrow result chunk is not valid: the decoder rejected it".into(),
+        })
+    })
+}
+
+fn decode_arrow_window(
     bytes: &[u8],
     mut skip: usize,
     mut take: usize,
 ) -> Result<Vec<Vec<Option<String>>>, Error> {
+    check_ipc_sizes(bytes).map_err(|detail| Error::Decode {
+        endpoint: "external link".into(),
+        detail: format!("the Arrow result chunk is not valid: {detail}"),
+    })?;
     let bad = |e: arrow_schema::ArrowError| Error::Decode {
         endpoint: "external link".into(),
         detail: format!("the Arrow result chunk is not valid: {e}"),
@@ -177,12 +197,87 @@ pub fn decode_arrow(
             skip -= n;
             continue;
         }
-        let end = (skip + take).min(n);
+        let end = skip.saturating_add(take).min(n);
         append_rows(&batch, skip..end, &mut rows).map_err(bad)?;
         take -= end - skip;
         skip = 0;
     }
     Ok(rows)
+}
+
+/// A compressed buffer may declare at most this many bytes per compressed byte, plus
+/// `EXPANSION_SLACK`: LZ4 (the only codec enabled) expands a byte to at most 255.
+const MAX_EXPANSION: u64 = 1024;
+const EXPANSION_SLACK: u64 = 1 << 20;
+
+/// Refuses an IPC stream that declares sizes its bytes cannot hold: arrow-ipc allocates a
+/// message body (and a compressed buffer's uncompressed size) as declared before reading
+/// it, and a failed allocation aborts the process (found by fuzz/ `results`: a 16-byte
+/// buffer claiming 1 PiB). Checks the framing, each message's body length, and each
+/// compressed buffer's declared size against what its bytes can expand to.
+fn check_ipc_sizes(bytes: &[u8]) -> Result<(), String> {
+    let word = |at: usize| -> Option<i32> {
+        let b: [u8; 4] = bytes.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(i32::from_le_bytes(b))
+    };
+    let mut pos = 0usize;
+    // Without an end-of-stream marker the reader stops at the end of the bytes too.
+    while let Some(mut len) = word(pos) {
+        pos += 4;
+        if len == -1 {
+            // The continuation marker precedes the length since format 0.15.
+            let Some(next) = word(pos) else {
+                return Ok(());
+            };
+            len = next;
+            pos += 4;
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let len = usize::try_from(len).map_err(|_| format!("negative metadata length {len}"))?;
+        let end = pos.saturating_add(len);
+        let meta = bytes.get(pos..end).ok_or("truncated message metadata")?;
+        pos = end;
+        let message = arrow_ipc::root_as_message(meta).map_err(|e| e.to_string())?;
+        let body_len = usize::try_from(message.bodyLength())
+            .map_err(|_| format!("negative body length {}", message.bodyLength()))?;
+        let end = pos.saturating_add(body_len);
+        let body = bytes.get(pos..end).ok_or("truncated message body")?;
+        pos = end;
+        let batch = message
+            .header_as_record_batch()
+            .or_else(|| message.header_as_dictionary_batch().and_then(|d| d.data()));
+        let Some(batch) = batch else { continue };
+        if batch.compression().is_none() {
+            continue;
+        }
+        for buffer in batch.buffers().into_iter().flatten() {
+            let (Ok(offset), Ok(length)) = (
+                usize::try_from(buffer.offset()),
+                usize::try_from(buffer.length()),
+            ) else {
+                return Err("negative buffer offset or length".into());
+            };
+            let data = body
+                .get(offset..offset.saturating_add(length))
+                .ok_or("buffer outside the message body")?;
+            let Some((prefix, compressed)) = data.split_first_chunk::<8>() else {
+                continue;
+            };
+            let declared = i64::from_le_bytes(*prefix);
+            let most = (compressed.len() as u64)
+                .saturating_mul(MAX_EXPANSION)
+                .saturating_add(EXPANSION_SLACK);
+            if declared > 0 && declared as u64 > most {
+                return Err(format!(
+                    "a compressed buffer of {} bytes declares {declared} bytes",
+                    compressed.len()
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn append_rows(
@@ -253,5 +348,57 @@ mod tests {
             Some(vec![vec![Some("2".into()), None]])
         );
         assert!(decode_arrow(b"garbage", 0, 1).is_err());
+    }
+
+    #[test]
+    fn malformed_arrow_schema_is_an_error_not_a_panic() {
+        // Found by fuzz/ `results`: a field of integer type with a bit width arrow-ipc
+        // panics on.
+        let stream =
+            b"\xff\xff\xff\xff\xa8\x00\x00\x00\x10\x00\x00\x00\x00\x00\x0a\x00\x0c\x00\x06\x00\
+          \x05\x00\x08\x00\x0a\x00\x00\x00\x00\x01\x04\x00\x00\x00\x00\x00\x00\x00\x03\x00\
+          \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x02\
+          \x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x01\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x61\x62\x00\x00\
+          \x00\x00\x02\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\
+          \x00\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\
+          \x00\x61\x62\x00\x00\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00\x00\x02\x00\x00\
+          \x00\x61\x62\x00\x00\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00";
+        assert!(matches!(
+            decode_arrow(stream, 0, 10),
+            Err(Error::Decode { .. })
+        ));
+        assert!(decode("ARROW_STREAM", stream, 1, usize::MAX).is_err());
+    }
+
+    #[test]
+    fn compressed_buffer_declaring_a_huge_size_is_an_error_not_an_abort() {
+        // Found by fuzz/ `results`: an LZ4 buffer whose declared uncompressed size made
+        // arrow-ipc's allocation fail, which aborts the process.
+        let stream =
+            b"\xff\xff\xff\xff\xa8\x00\x00\x00\x10\x00\x00\x00\x00\x00\x0a\x00\x0c\x00\x06\x00\
+          \x05\x00\x08\x00\x0a\x00\x00\x00\x00\x01\x04\x00\x0c\x00\x00\x00\x08\x00\x08\x00\
+          \x00\x00\x04\x00\x08\x00\x00\x00\x04\x00\x00\x00\x02\x00\x00\x00\x44\x00\x00\x00\
+          \x04\x00\x00\x00\xd4\xff\xff\xff\x00\x00\x01\x05\x10\x00\x00\x00\x1c\x00\x00\x00\
+          \x04\x00\x00\x00\x00\x00\x00\x00\x04\x00\x00\x00\x6e\x61\x6d\x65\x00\x00\x00\x00\
+          \x04\x00\x04\x00\x04\x00\x00\x00\x10\x00\x14\x00\x08\x00\x06\x00\x07\x00\x0c\x00\
+          \x00\x00\x10\x00\x10\x00\x00\x00\x00\x00\x01\x02\x10\x00\x00\x00\x1c\x00\x00\x00\
+          \x04\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x69\x64\x00\x00\x08\x00\x0c\x00\
+          \x08\x00\x07\x00\x08\x00\x00\x00\x00\x00\x00\x01\x40\x00\x00\x00\xff\xff\xff\xff\
+          \xd8\x00\x00\x00\x14\x00\x00\x00\x00\x00\x00\x00\x0c\x00\x18\x00\x06\x00\x05\x00\
+          \x08\x00\x0c\x00\x0c\x00\x00\x00\x00\x0c\x00\x1c\x00\x10\x00\x78\x00\x00\x00\x1c\
+          \x00\x00\x00\x14\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x04\
+          \x00\x04\x00\x04\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x18\
+          \x01\x00\x00\x00\x00\x00\x00\x00\x82\x00\x00\x10\x00\x00\x00\x00\x00\x00\x00\x80\
+          \x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\
+          \x00\x00\x04\x22\x4d\x18\x60\x40\x82\x02\x00\x00\x80\x61\x62\x00\x00\x00\x00\x00\
+          \x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\xd8\x00\x00\x00\x14\x00\x00\x00\x00\x00\
+          \x1c\x00\x00\x00\x14\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x04\x00\x04\x00\x04\x00\x01\x00\x00\x00\x02\x00\x00\x00\x82\x02\x00\x00\x80\x61\
+          \x62\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff\x00\x00\x00\x00";
+        assert!(matches!(
+            decode_arrow(stream, 0, 10),
+            Err(Error::Decode { .. })
+        ));
     }
 }

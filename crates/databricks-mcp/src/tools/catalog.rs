@@ -263,6 +263,22 @@ fn encode_cursor(c: &DatabasesCursor) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
 }
 
+/// The `list_databases` cursor for `catalog` and its schema page `token`. Public with
+/// [`decode_databases_cursor`] for the fuzz target (fuzz/), which checks the round trip.
+#[doc(hidden)]
+pub fn encode_databases_cursor(catalog: &str, token: Option<&str>) -> String {
+    encode_cursor(&DatabasesCursor {
+        catalog: catalog.to_string(),
+        token: token.map(str::to_string),
+    })
+}
+
+/// The catalog and schema page token of a `list_databases` cursor.
+#[doc(hidden)]
+pub fn decode_databases_cursor(s: &str) -> Result<(String, Option<String>), ToolError> {
+    decode_cursor(s).map(|c| (c.catalog, c.token))
+}
+
 fn decode_cursor(s: &str) -> Result<DatabasesCursor, ToolError> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s.trim())

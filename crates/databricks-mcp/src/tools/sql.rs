@@ -334,8 +334,10 @@ pub(crate) async fn execute(
     wait_for_statement(ctx, response, deadline).await
 }
 
-/// Checks that `id` looks like a statement id (before it goes into a URL path).
-pub(crate) fn validate_statement_id(id: &str) -> Result<&str, ToolError> {
+/// Checks that `id` looks like a statement id (before it goes into a URL path). Public
+/// for the fuzz target (fuzz/).
+#[doc(hidden)]
+pub fn validate_statement_id(id: &str) -> Result<&str, ToolError> {
     let id = id.trim();
     if id.is_empty() || id.len() > 128 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     {
