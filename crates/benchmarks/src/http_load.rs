@@ -82,10 +82,24 @@ async fn one_round(
     Ok((wall, latencies, errors))
 }
 
-/// One stateless `tools/call`; `Ok(true)` when the result is not an error.
+/// One stateless `tools/call` of `list_clusters`; `Ok(true)` when the result is not an
+/// error.
 async fn call(http: &reqwest::Client, url: &str, token: &str, id: u64) -> Result<bool> {
+    let message = call_tool(http, url, token, id, "list_clusters", &json!({})).await?;
+    Ok(message["result"]["isError"] == json!(false))
+}
+
+/// One stateless (2026-07-28) `tools/call` over streamable HTTP: the response message.
+pub async fn call_tool(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    id: u64,
+    tool: &str,
+    arguments: &Value,
+) -> Result<Value> {
     let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-    "name": "list_clusters", "arguments": {},
+    "name": tool, "arguments": arguments,
     "_meta": {
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
@@ -98,7 +112,7 @@ async fn call(http: &reqwest::Client, url: &str, token: &str, id: u64) -> Result
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", "tools/call")
-        .header("mcp-name", "list_clusters")
+        .header("mcp-name", tool)
         .body(body.to_string())
         .send()
         .await?;
@@ -107,24 +121,23 @@ async fn call(http: &reqwest::Client, url: &str, token: &str, id: u64) -> Result
     if !status.is_success() {
         bail!("HTTP {status}: {text}");
     }
-    let message = text
-        .lines()
+    text.lines()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
         .chain(serde_json::from_str::<Value>(&text).ok())
         .find(|m| m["id"] == json!(id))
-        .context("no response message")?;
-    Ok(message["result"]["isError"] == json!(false))
+        .context("no response message")
 }
 
-pub async fn run(server: &Path, load: &Load) -> Result<()> {
-    let emulator = Emulator::start_with(EmulatorConfig::default()).await;
-    emulator.set_recording(false);
-    let dir = std::env::temp_dir().join(format!("dbmcp-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let tokens: Vec<String> = (0..load.clients)
-        .map(|i| format!("bench-client-token-{i:04}-{}", std::process::id()))
-        .collect();
+/// The server binary over streamable HTTP on an ephemeral loopback port against
+/// `emulator`, with one bearer token per client (written to a file under `dir`): the
+/// process and its URL.
+pub async fn start_http_server(
+    server: &Path,
+    emulator: &Emulator,
+    dir: &Path,
+    tokens: &[String],
+) -> Result<(Child, String)> {
     let token_file = dir.join("tokens");
     std::fs::write(&token_file, tokens.join("\n"))?;
     let mut child = Command::new(server)
@@ -145,7 +158,7 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         .spawn()
         .with_context(|| format!("cannot start {}", server.display()))?;
     let mut lines = BufReader::new(child.stderr.take().context("no stderr")?).lines();
-    let url = tokio::time::timeout(Duration::from_secs(30), async {
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
         while let Ok(Some(line)) = lines.next_line().await {
             if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ") {
                 return Some(rest.trim().to_string());
@@ -157,6 +170,18 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
     .context("the server did not start")?
     .context("the server exited")?;
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((child, url))
+}
+
+pub async fn run(server: &Path, load: &Load) -> Result<()> {
+    let emulator = Emulator::start_with(EmulatorConfig::default()).await;
+    emulator.set_recording(false);
+    let dir = std::env::temp_dir().join(format!("dbmcp-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let tokens: Vec<String> = (0..load.clients)
+        .map(|i| format!("bench-client-token-{i:04}-{}", std::process::id()))
+        .collect();
+    let (mut child, url) = start_http_server(server, &emulator, &dir, &tokens).await?;
 
     // Warm up: every client connects and calls once with no upstream latency.
     let clients: Vec<reqwest::Client> = (0..load.clients).map(|_| reqwest::Client::new()).collect();

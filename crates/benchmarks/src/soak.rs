@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use databricks_emulator::{Emulator, EmulatorConfig, StatementScript};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 /// Parameters of one soak.
 pub struct Soak {
@@ -108,45 +108,6 @@ impl Tally {
     }
 }
 
-async fn http_call(
-    http: &reqwest::Client,
-    url: &str,
-    token: &str,
-    id: u64,
-    tool: &str,
-    arguments: &Value,
-) -> Result<Value> {
-    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
-    "name": tool, "arguments": arguments,
-    "_meta": {
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": {},
-        "io.modelcontextprotocol/clientInfo": {"name": "soak", "version": "0"}
-    }}});
-    let response = http
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
-        .send()
-        .await?;
-    let status = response.status();
-    let text = response.text().await?;
-    if !status.is_success() {
-        bail!("HTTP {status}: {text}");
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .filter_map(|d| serde_json::from_str::<Value>(d.trim()).ok())
-        .chain(serde_json::from_str::<Value>(&text).ok())
-        .find(|m| m["id"] == json!(id))
-        .context("no response message")
-}
-
 async fn http_client(
     index: usize,
     url: Arc<String>,
@@ -164,7 +125,7 @@ async fn http_client(
         if id.is_multiple_of(11) {
             let abandoned = tokio::time::timeout(
                 Duration::from_millis(150),
-                http_call(
+                crate::http_load::call_tool(
                     &http,
                     &url,
                     &token,
@@ -181,7 +142,7 @@ async fn http_client(
         }
         let (tool, arguments, expect) = &mix[(index + id as usize) % mix.len()];
         let started = Instant::now();
-        let result = http_call(&http, &url, &token, id, tool, arguments).await;
+        let result = crate::http_load::call_tool(&http, &url, &token, id, tool, arguments).await;
         let ok = result.as_ref().is_ok_and(|m| outcome_ok(m, *expect));
         tally.record(started.elapsed(), ok, || format!("HTTP {tool}: {result:?}"));
     }
@@ -297,43 +258,16 @@ pub async fn run(server: &Path, soak: &Soak) -> Result<()> {
     let tokens: Vec<String> = (0..soak.clients)
         .map(|i| format!("soak-client-token-{i:04}-{}", std::process::id()))
         .collect();
-    let token_file = dir.join("tokens");
-    std::fs::write(&token_file, tokens.join("\n"))?;
-    let mut child: Child = Command::new(server)
-        .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
-        .arg("--auth-token-file")
-        .arg(&token_file)
-        .env_clear()
-        .env("DATABRICKS_HOST", emulator.base_url())
-        .env("DATABRICKS_TOKEN", emulator.pat())
-        .env("DATABRICKS_RATE_LIMIT", "10000")
-        .env("DATABRICKS_MCP_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", server.display()))?;
-    let mut stderr = BufReader::new(child.stderr.take().context("no stderr")?).lines();
-    let url = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Ok(Some(line)) = stderr.next_line().await {
-            if let Some(rest) = line.strip_prefix("databricks-mcp: listening on ") {
-                return Some(rest.trim().to_string());
-            }
-        }
-        None
-    })
-    .await
-    .context("the server did not start")?
-    .context("the server exited")?;
-    tokio::spawn(async move { while let Ok(Some(_)) = stderr.next_line().await {} });
+    let (mut child, url) =
+        crate::http_load::start_http_server(server, &emulator, &dir, &tokens).await?;
     let url = Arc::new(url);
     let pid = child.id();
 
     // Warm-up, then the baseline.
     let warm = reqwest::Client::new();
     for (i, token) in tokens.iter().enumerate() {
-        http_call(&warm, &url, token, i as u64, "list_clusters", &json!({})).await?;
+        crate::http_load::call_tool(&warm, &url, token, i as u64, "list_clusters", &json!({}))
+            .await?;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let baseline = status_kib(pid, "VmRSS:").unwrap_or(0);
