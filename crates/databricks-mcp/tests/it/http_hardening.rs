@@ -663,18 +663,7 @@ async fn duplicate_in_flight_request_ids_on_a_session_are_refused() {
 async fn malformed_and_oversized_lines_over_stdio_get_errors_with_the_request_id() {
     use tokio::io::AsyncBufReadExt;
     let emulator = Emulator::start().await;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABRICKS_HOST", emulator.base_url())
-        .env("DATABRICKS_TOKEN", emulator.pat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_stdio_server(&emulator, Stdio::null());
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let mut next = async || -> Value {

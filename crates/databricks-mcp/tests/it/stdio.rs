@@ -30,18 +30,7 @@ async fn read_response(
 #[tokio::test]
 async fn stdio_session_survives_garbage_and_calls_tools() {
     let emulator = Emulator::start().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABRICKS_HOST", emulator.base_url())
-        .env("DATABRICKS_TOKEN", emulator.pat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_stdio_server(&emulator, Stdio::piped());
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let send = |v: Value| format!("{v}\n");
@@ -131,18 +120,7 @@ async fn closing_stdin_cancels_running_statements_and_exits_at_once() {
             then: Box::new(StatementScript::Canceled),
         },
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABRICKS_HOST", emulator.base_url())
-        .env("DATABRICKS_TOKEN", emulator.pat())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = crate::support::spawn_stdio_server(&emulator, Stdio::null());
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let send = |v: Value| format!("{v}\n");

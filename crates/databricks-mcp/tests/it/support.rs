@@ -156,3 +156,22 @@ pub async fn wait_for_listening(child: &mut tokio::process::Child) -> (String, S
         ),
     }
 }
+
+/// The real binary serving stdio against `emulator`, with piped stdin and stdout.
+pub fn spawn_stdio_server(
+    emulator: &Emulator,
+    stderr: std::process::Stdio,
+) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
