@@ -23,8 +23,15 @@ async fn call(
         .unwrap()
 }
 
-#[tokio::test]
-async fn every_tool_answers_from_the_local_workspace() {
+/// The server on a fresh local workspace (scale factor 0.001) through the real startup
+/// path (`--local DIR`) with `env` as the process environment, and an MCP client of it.
+async fn start_local(
+    env: &MapEnv,
+) -> (
+    tempfile::TempDir,
+    std::sync::Arc<databricks_mcp::AppState>,
+    rmcp::service::RunningService<rmcp::RoleClient, ()>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let cli = Cli::parse_from([
         "databricks-mcp",
@@ -33,11 +40,10 @@ async fn every_tool_answers_from_the_local_workspace() {
         "--local-scale-factor",
         "0.001",
     ]);
-    let state = databricks_mcp::startup::build_state(&cli.common, &MapEnv::new())
+    let state = databricks_mcp::startup::build_state(&cli.common, env)
         .await
         .unwrap();
-    assert!(state.local.is_some());
-    let server = DatabricksMcp::new(state);
+    let server = DatabricksMcp::new(state.clone());
     let (server_io, client_io) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         if let Ok(running) = server.serve(server_io).await {
@@ -45,6 +51,13 @@ async fn every_tool_answers_from_the_local_workspace() {
         }
     });
     let client = ().serve(client_io).await.unwrap();
+    (dir, state, client)
+}
+
+#[tokio::test]
+async fn every_tool_answers_from_the_local_workspace() {
+    let (_dir, state, client) = start_local(&MapEnv::new()).await;
+    assert!(state.local.is_some());
 
     let r = call(&client, "run_sql_query", json!({"query": "SELECT l_returnflag, count(*) AS n FROM samples.tpch.lineitem GROUP BY 1 ORDER BY 1"})).await;
     assert!(!is_error(&r), "{}", text(&r));
@@ -107,30 +120,12 @@ async fn every_tool_answers_from_the_local_workspace() {
 /// the local workspace does not have is named in a clear error, never silently replaced.
 #[tokio::test]
 async fn the_warehouse_id_from_the_environment_is_honoured_locally() {
-    let dir = tempfile::tempdir().unwrap();
-    let cli = Cli::parse_from([
-        "databricks-mcp",
-        "--local",
-        dir.path().to_str().unwrap(),
-        "--local-scale-factor",
-        "0.001",
-    ]);
     let env = MapEnv::new().with("DATABRICKS_WAREHOUSE_ID", "0123456789abcdef");
-    let state = databricks_mcp::startup::build_state(&cli.common, &env)
-        .await
-        .unwrap();
+    let (_dir, state, client) = start_local(&env).await;
     assert_eq!(
         state.settings.default_warehouse_id.as_deref(),
         Some("0123456789abcdef")
     );
-    let server = DatabricksMcp::new(state);
-    let (server_io, client_io) = tokio::io::duplex(1 << 20);
-    tokio::spawn(async move {
-        if let Ok(running) = server.serve(server_io).await {
-            let _ = running.waiting().await;
-        }
-    });
-    let client = ().serve(client_io).await.unwrap();
     let r = call(&client, "run_sql_query", json!({"query": "SELECT 1"})).await;
     assert!(is_error(&r));
     assert!(text(&r).contains("0123456789abcdef"), "{}", text(&r));
