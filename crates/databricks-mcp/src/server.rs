@@ -240,8 +240,13 @@ impl ServerHandler for DatabricksMcp {
         request: InitializeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<InitializeResult, McpError> {
-        context.peer.set_peer_info(request.clone());
         let mut result = self.negotiate_initialize(&request)?;
+        // The session speaks the negotiated version, never the requested one: a client
+        // that initializes again mid-session asking for a version we do not know (found
+        // by fuzzing) must not switch the session to rules it cannot follow.
+        let mut peer_info = request;
+        peer_info.protocol_version = result.protocol_version.clone();
+        context.peer.set_peer_info(peer_info);
         result.instructions = Some(self.surface_of(&context).instructions(&self.instructions));
         Ok(result)
     }

@@ -81,6 +81,56 @@ async fn stdio_session_survives_garbage_and_calls_tools() {
 }
 
 #[tokio::test]
+async fn initializing_again_with_an_unknown_version_keeps_the_session_working() {
+    // Found by fuzzing: a second `initialize` asking for a future version switched the
+    // session to it, and `ping` became "method not found".
+    let emulator = Emulator::start().await;
+    let mut child = crate::support::spawn_stdio_server(&emulator, Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let send = |v: Value| format!("{v}\n");
+    let initialize = |id: i64, version: &str| {
+        send(
+            json!({"jsonrpc":"2.0","id":id,"method":"initialize","params":{"protocolVersion":version,"capabilities":{},"clientInfo":{"name":"t","version":"0"}}}),
+        )
+    };
+    stdin
+        .write_all(initialize(1, "2025-11-25").as_bytes())
+        .await
+        .unwrap();
+    read_response(&mut lines, 1).await;
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).as_bytes())
+        .await
+        .unwrap();
+    stdin
+        .write_all(initialize(2, "4050-11-25").as_bytes())
+        .await
+        .unwrap();
+    let again = read_response(&mut lines, 2).await;
+    assert_eq!(again["result"]["protocolVersion"], "2025-11-25", "{again}");
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":3,"method":"ping"})).as_bytes())
+        .await
+        .unwrap();
+    let ping = read_response(&mut lines, 3).await;
+    assert_eq!(ping["result"], json!({}), "{ping}");
+    stdin
+        .write_all(send(json!({"jsonrpc":"2.0","id":4,"method":"tools/list"})).as_bytes())
+        .await
+        .unwrap();
+    let list = read_response(&mut lines, 4).await;
+    assert!(list["result"].get("resultType").is_none(), "{list}");
+    assert!(list["result"]["tools"].as_array().unwrap().len() >= 12);
+    drop(stdin);
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
 async fn a_broken_configuration_is_an_error_never_a_fallback() {
     let home = tempfile::tempdir().unwrap();
     for (key, value) in [
