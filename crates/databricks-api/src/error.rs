@@ -41,6 +41,12 @@ pub enum ErrorCode {
     InternalError,
     NotImplemented,
     TemporarilyUnavailable,
+    /// No route for the method and path.
+    EndpointNotFound,
+    CatalogDoesNotExist,
+    SchemaDoesNotExist,
+    TableDoesNotExist,
+    FunctionDoesNotExist,
 }
 
 impl ErrorCode {
@@ -59,6 +65,11 @@ impl ErrorCode {
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
             ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+            ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
+            ErrorCode::CatalogDoesNotExist => "CATALOG_DOES_NOT_EXIST",
+            ErrorCode::SchemaDoesNotExist => "SCHEMA_DOES_NOT_EXIST",
+            ErrorCode::TableDoesNotExist => "TABLE_DOES_NOT_EXIST",
+            ErrorCode::FunctionDoesNotExist => "FUNCTION_DOES_NOT_EXIST",
         }
     }
 
@@ -70,7 +81,13 @@ impl ErrorCode {
             }
             ErrorCode::Unauthenticated => 401,
             ErrorCode::PermissionDenied => 403,
-            ErrorCode::ResourceDoesNotExist | ErrorCode::NotFound => 404,
+            ErrorCode::ResourceDoesNotExist
+            | ErrorCode::NotFound
+            | ErrorCode::EndpointNotFound
+            | ErrorCode::CatalogDoesNotExist
+            | ErrorCode::SchemaDoesNotExist
+            | ErrorCode::TableDoesNotExist
+            | ErrorCode::FunctionDoesNotExist => 404,
             ErrorCode::ResourceAlreadyExists | ErrorCode::ResourceConflict => 409,
             ErrorCode::RequestLimitExceeded => 429,
             ErrorCode::InternalError => 500,
@@ -79,3 +96,46 @@ impl ErrorCode {
         }
     }
 }
+
+/// A failed request as a server answers it: the status and the body that goes with it.
+/// Backends return it; the workspace server writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub body: ErrorBody,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: code.status(),
+            body: ErrorBody::new(code, message),
+        }
+    }
+
+    /// 400 `INVALID_PARAMETER_VALUE`.
+    pub fn invalid_parameter(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorCode::InvalidParameterValue, message)
+    }
+
+    /// A required parameter is absent or empty.
+    pub fn missing_parameter(name: &str) -> ApiError {
+        ApiError::invalid_parameter(format!("Missing required parameter: {name}."))
+    }
+
+    pub fn code(&self) -> &str {
+        &self.body.error_code
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status, self.body.error_code, self.body.message
+        )
+    }
+}
+
+impl std::error::Error for ApiError {}

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionInfo {
     #[serde(default)]
     pub name: String,
@@ -44,6 +44,31 @@ pub struct FunctionInfo {
     pub specific_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browse_only: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_style: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_null_call: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_path: Option<String>,
+    /// JSON-encoded string of the function's properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routine_dependencies: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metastore_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_by: Option<String>,
 }
 
 impl FunctionInfo {
@@ -70,13 +95,13 @@ impl FunctionInfo {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionParameterInfos {
     #[serde(default)]
     pub parameters: Vec<FunctionParameterInfo>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionParameterInfo {
     #[serde(default)]
     pub name: String,
@@ -106,9 +131,9 @@ pub struct FunctionParameterInfo {
     pub type_scale: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FunctionsPage {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub functions: Vec<FunctionInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,

@@ -11,6 +11,7 @@
 //! `shared/databricks-api/fixtures` deserializes into its model and serializes back
 //! without losing a field the model declares.
 
+pub mod backend;
 pub mod catalog;
 pub mod compute;
 pub mod endpoints;
@@ -19,6 +20,7 @@ pub mod functions;
 pub mod genie;
 pub mod iam;
 pub mod jobs;
+pub mod paging;
 pub mod pipelines;
 pub mod sql;
 pub mod vector_search;

@@ -15,8 +15,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::routes::{
-    catalog, clusters, files, genie, jobs, misc, pipelines, statements, vector_search, warehouses,
-    workspace,
+    clusters, files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
 };
 use crate::util::{Req, endpoint_not_found, lock, parse_query, percent_decode, status_code};
 use crate::{EmulatorConfig, FaultResponse, FaultRule, RecordedRequest, StatementScript};
@@ -46,6 +45,8 @@ pub(crate) struct Shared {
     pub workspace: Mutex<workspace::Tree>,
     pub files: Mutex<files::Fs>,
     pub genie: Mutex<genie::Genie>,
+    /// The services the shared workspace server answers, on fixture data.
+    pub backends: workspace_server::Backends,
     next_id: AtomicU64,
 }
 
@@ -73,6 +74,9 @@ impl Shared {
             workspace: Mutex::new(workspace::Tree::new()),
             files: Mutex::new(files::Fs::new()),
             genie: Mutex::new(genie::Genie::default()),
+            backends: workspace_server::Backends {
+                unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
+            },
             next_id: AtomicU64::new(1),
         }
     }
@@ -237,7 +241,16 @@ async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
         }
     }
 
-    let response = route(&st, &req).unwrap_or_else(|e| e);
+    let shared_request = workspace_server::ApiRequest {
+        method: req.method.clone(),
+        raw_path: req.raw_path.clone(),
+        segments: req.segs.clone(),
+        query: req.query.clone(),
+    };
+    let response = match workspace_server::dispatch(&st.backends, &shared_request).await {
+        Some(response) => response,
+        None => route(&st, &req).unwrap_or_else(|e| e),
+    };
     if req.method == "HEAD" {
         // Keep the headers (incl. Content-Length), drop the body.
         let (parts, _) = response.into_parts();
@@ -385,11 +398,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         ("GET", ["2.0", "sql", "warehouses", id]) => warehouses::get(st, id),
         ("POST", ["2.0", "sql", "warehouses", id, "start"]) => warehouses::start(st, id),
         ("POST", ["2.0", "sql", "warehouses", id, "stop"]) => warehouses::stop(st, id),
-
-        // Unity Catalog
-        ("GET", ["2.1", "unity-catalog", rest @ ..]) => {
-            catalog::route(req, rest).unwrap_or_else(nf)
-        }
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),

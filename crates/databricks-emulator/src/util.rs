@@ -273,19 +273,6 @@ pub(crate) fn page<T: Clone>(items: &[T], offset: usize, size: usize) -> (Vec<T>
     (items[start..end].to_vec(), next)
 }
 
-/// Unity Catalog `max_results` semantics (REFERENCE.md §3): absent ⇒ every result in one
-/// answer (legacy), 0 ⇒ server page size (50), `>0` ⇒ min(value, cap), `<0` ⇒ 400.
-pub(crate) fn uc_page_size(req: &Req, cap: usize) -> Result<usize, Response> {
-    match req.q_i64("max_results")? {
-        None => Ok(usize::MAX),
-        Some(0) => Ok(50),
-        Some(n) if n < 0 => Err(bad_param(
-            "max_results must be greater than or equal to 0".to_string(),
-        )),
-        Some(n) => Ok((n as usize).min(cap)),
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Time
 

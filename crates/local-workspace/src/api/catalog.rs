@@ -1,522 +1,482 @@
-//! Unity Catalog API 2.1 (REFERENCE.md §3) over the lakehouse directory: catalogs,
-//! schemas, tables (with columns, comments and Delta properties), table summaries,
-//! volumes and functions (none are defined locally), with `max_results`/`page_token`.
+//! Unity Catalog (REFERENCE.md §3) over the lakehouse directory: the [`UnityCatalog`]
+//! backend the shared workspace server routes to. Catalogs, schemas, tables (with
+//! columns, comments and Delta properties), table summaries, volumes and SQL functions.
 
-use serde_json::{Value, json};
+use databricks_api::backend::{Answer, UnityCatalog};
+use databricks_api::catalog::{
+    CatalogInfo, SchemaInfo, TableColumn, TableInfo, TableSummary, VolumeInfo,
+};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::functions::{FunctionInfo, FunctionParameterInfo, FunctionParameterInfos};
+use serde_json::json;
 
-use super::{HandlerResult, Req, Shared, bad_request, error, not_found, ok, page};
+use super::Shared;
 use crate::lakehouse::{Format, INFORMATION_SCHEMA, Lakehouse, SYSTEM, TableDetails};
 use crate::types::{db_type, uc_type_text};
 
 const METASTORE_ID: &str = "10ca1000-0000-4000-8000-00000000ca7a";
-const PAGE: usize = 100;
-
-pub(crate) async fn route(sh: &Shared, req: &Req, rest: &[&str]) -> HandlerResult {
-    match rest {
-        ["catalogs"] => list_catalogs(sh, req),
-        ["catalogs", name] => get_catalog(sh, name),
-        ["schemas"] => list_schemas(sh, req),
-        ["schemas", full] => get_schema(sh, full),
-        ["tables"] => list_tables(sh, req).await,
-        ["tables", full] => get_table(sh, full).await,
-        ["table-summaries"] => table_summaries(sh, req),
-        ["volumes"] => list_volumes(sh, req),
-        ["volumes", full] => get_volume(sh, full),
-        ["functions"] => list_functions(sh, req),
-        ["functions", full] => get_function(sh, full),
-        _ => Err(not_found(
-            "ENDPOINT_NOT_FOUND",
-            format!("No Unity Catalog API at /{}.", rest.join("/")),
-        )),
-    }
-}
 
 fn lake(sh: &Shared) -> &Lakehouse {
     &sh.engine.lake
 }
 
-fn required<'a>(req: &'a Req, name: &str) -> Result<&'a str, axum::response::Response> {
-    req.q(name)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| bad_request(format!("Missing required parameter: {name}.")))
+fn find_catalog(sh: &Shared, name: &str) -> Result<String, ApiError> {
+    lake(sh).find_catalog(name).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::CatalogDoesNotExist,
+            format!("Catalog '{name}' does not exist."),
+        )
+    })
 }
 
-fn catalog_missing(name: &str) -> axum::response::Response {
-    not_found(
-        "CATALOG_DOES_NOT_EXIST",
-        format!("Catalog '{name}' does not exist."),
-    )
-}
-
-fn schema_missing(c: &str, s: &str) -> axum::response::Response {
-    not_found(
-        "SCHEMA_DOES_NOT_EXIST",
-        format!("Schema '{c}.{s}' does not exist."),
-    )
-}
-
-fn find_catalog(sh: &Shared, name: &str) -> Result<String, axum::response::Response> {
-    lake(sh)
-        .find_catalog(name)
-        .ok_or_else(|| catalog_missing(name))
-}
-
-fn find_schema(
-    sh: &Shared,
-    c: &str,
-    s: &str,
-) -> Result<(String, String), axum::response::Response> {
+fn find_schema(sh: &Shared, c: &str, s: &str) -> Result<(String, String), ApiError> {
     let c = find_catalog(sh, c)?;
-    let s = lake(sh)
-        .find_schema(&c, s)
-        .ok_or_else(|| schema_missing(&c, s))?;
+    let s = lake(sh).find_schema(&c, s).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::SchemaDoesNotExist,
+            format!("Schema '{c}.{s}' does not exist."),
+        )
+    })?;
     Ok((c, s))
 }
 
-fn catalog_info(sh: &Shared, c: &str) -> Value {
-    let l = lake(sh);
-    let path = l.catalog_dir(c);
-    let t = crate::layout::mtime_ms(&path);
-    let owner = crate::layout::user_name();
-    let mut v = json!({
-        "name": c,
-        "full_name": c,
-        "catalog_type": if c == SYSTEM { "SYSTEM_CATALOG" } else { "MANAGED_CATALOG" },
-        "owner": if c == SYSTEM { "System user".to_string() } else { owner.clone() },
-        "metastore_id": METASTORE_ID,
-        "created_at": t,
-        "created_by": owner,
-        "updated_at": t,
-        "updated_by": owner,
-        "isolation_mode": "OPEN",
-        "securable_type": "CATALOG",
-        "properties": {},
-    });
-    if c != SYSTEM {
-        v["storage_root"] = json!(file_url(&path));
-        v["storage_location"] = json!(file_url(&path));
-    }
-    if let Some(cm) = l.catalog_comment(c) {
-        v["comment"] = json!(cm);
-    }
-    v
+/// Who owns and last changed an object, and when (the directory's modification time).
+struct Audit {
+    owner: String,
+    time: i64,
 }
 
-fn schema_info(sh: &Shared, c: &str, s: &str) -> Value {
-    let l = lake(sh);
-    let path = l.schema_dir(c, s);
-    let t = crate::layout::mtime_ms(&path);
-    let owner = crate::layout::user_name();
-    let mut v = json!({
-        "name": s,
-        "catalog_name": c,
-        "full_name": format!("{c}.{s}"),
-        "catalog_type": if c == SYSTEM { "SYSTEM_CATALOG" } else { "MANAGED_CATALOG" },
-        "owner": owner,
-        "metastore_id": METASTORE_ID,
-        "schema_id": crate::lakehouse::uuid_from(&format!("{c}.{s}")),
-        "created_at": t,
-        "created_by": owner,
-        "updated_at": t,
-        "updated_by": owner,
-        "properties": {},
-    });
-    if s != INFORMATION_SCHEMA {
-        v["storage_root"] = json!(file_url(&path));
-        v["storage_location"] = json!(file_url(&path));
+impl Audit {
+    fn of(path: &std::path::Path) -> Audit {
+        Audit {
+            owner: crate::layout::user_name(),
+            time: crate::layout::mtime_ms(path),
+        }
     }
-    if let Some(cm) = l.schema_comment(c, s) {
-        v["comment"] = json!(cm);
-    }
-    v
 }
 
-pub(crate) fn file_url(p: &std::path::Path) -> String {
+fn catalog_type(c: &str) -> String {
+    if c == SYSTEM {
+        "SYSTEM_CATALOG"
+    } else {
+        "MANAGED_CATALOG"
+    }
+    .to_string()
+}
+
+fn catalog_info(sh: &Shared, c: &str) -> CatalogInfo {
+    let path = lake(sh).catalog_dir(c);
+    let audit = Audit::of(&path);
+    let storage = (c != SYSTEM).then(|| file_url(&path));
+    CatalogInfo {
+        name: c.to_string(),
+        full_name: Some(c.to_string()),
+        catalog_type: Some(catalog_type(c)),
+        comment: lake(sh).catalog_comment(c),
+        owner: Some(if c == SYSTEM {
+            "System user".to_string()
+        } else {
+            audit.owner.clone()
+        }),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        created_at: Some(audit.time),
+        created_by: Some(audit.owner.clone()),
+        updated_at: Some(audit.time),
+        updated_by: Some(audit.owner),
+        properties: Some(serde_json::Map::new()),
+        storage_root: storage.clone(),
+        storage_location: storage,
+        isolation_mode: Some("OPEN".to_string()),
+        securable_type: Some("CATALOG".to_string()),
+        ..CatalogInfo::default()
+    }
+}
+
+fn schema_info(sh: &Shared, c: &str, s: &str) -> SchemaInfo {
+    let path = lake(sh).schema_dir(c, s);
+    let audit = Audit::of(&path);
+    let storage = (s != INFORMATION_SCHEMA).then(|| file_url(&path));
+    SchemaInfo {
+        name: s.to_string(),
+        catalog_name: c.to_string(),
+        full_name: Some(format!("{c}.{s}")),
+        catalog_type: Some(catalog_type(c)),
+        owner: Some(audit.owner.clone()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        schema_id: Some(crate::lakehouse::uuid_from(&format!("{c}.{s}"))),
+        created_at: Some(audit.time),
+        created_by: Some(audit.owner.clone()),
+        updated_at: Some(audit.time),
+        updated_by: Some(audit.owner),
+        properties: Some(serde_json::Map::new()),
+        storage_root: storage.clone(),
+        storage_location: storage,
+        comment: lake(sh).schema_comment(c, s),
+        ..SchemaInfo::default()
+    }
+}
+
+fn file_url(p: &std::path::Path) -> String {
     url::Url::from_file_path(p)
         .map(|u| u.to_string())
         .unwrap_or_else(|()| format!("file://{}", p.display()))
 }
 
-fn list_catalogs(sh: &Shared, req: &Req) -> HandlerResult {
-    let names = lake(sh).catalogs();
-    let (items, next) = page(&names, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;
-    let mut v = json!({"catalogs": items.iter().map(|c| catalog_info(sh, c)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
-}
-
-fn get_catalog(sh: &Shared, name: &str) -> HandlerResult {
-    let c = find_catalog(sh, name)?;
-    ok(catalog_info(sh, &c))
-}
-
-fn list_schemas(sh: &Shared, req: &Req) -> HandlerResult {
-    let c = find_catalog(sh, required(req, "catalog_name")?)?;
-    let names = lake(sh).schemas(&c);
-    let (items, next) = page(&names, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;
-    let mut v =
-        json!({"schemas": items.iter().map(|s| schema_info(sh, &c, s)).collect::<Vec<_>>()});
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
-}
-
-fn split_full(
-    full: &str,
-    parts: usize,
-    what: &str,
-) -> Result<Vec<String>, axum::response::Response> {
-    let v: Vec<String> = full.split('.').map(str::to_string).collect();
-    if v.len() != parts || v.iter().any(String::is_empty) {
-        return Err(bad_request(format!(
-            "'{full}' is not a valid {what} name: expected {} dot-separated parts.",
-            parts
-        )));
-    }
-    Ok(v)
-}
-
-fn get_schema(sh: &Shared, full: &str) -> HandlerResult {
-    let p = split_full(full, 2, "schema")?;
-    let (c, s) = find_schema(sh, &p[0], &p[1])?;
-    ok(schema_info(sh, &c, &s))
-}
-
-pub(crate) fn column_json(d: &TableDetails) -> Vec<Value> {
+fn columns(d: &TableDetails) -> Vec<TableColumn> {
     d.columns
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
+        .zip(0_i64..)
+        .map(|(c, position)| {
             let t = db_type(&c.data_type);
-            let mut v = json!({
-                "name": c.name,
-                "type_text": uc_type_text(&c.data_type),
-                "type_name": t.uc_type_name,
-                "type_json": c.type_json.to_string(),
-                "position": i,
-                "nullable": c.nullable,
-            });
-            if let (Some(p), Some(s)) = (t.precision, t.scale) {
-                v["type_precision"] = json!(p);
-                v["type_scale"] = json!(s);
+            let decimal = t.precision.zip(t.scale);
+            TableColumn {
+                name: c.name.clone(),
+                type_text: Some(uc_type_text(&c.data_type)),
+                type_name: Some(t.uc_type_name.to_string()),
+                type_json: Some(c.type_json.to_string()),
+                type_precision: decimal.map(|(p, _)| p),
+                type_scale: decimal.map(|(_, s)| s),
+                type_interval_type: t.interval.map(str::to_string),
+                position: Some(position),
+                nullable: Some(c.nullable),
+                comment: c.comment.clone(),
+                partition_index: d
+                    .partition_columns
+                    .iter()
+                    .position(|p| p == &c.name)
+                    .and_then(|p| i64::try_from(p).ok()),
+                ..TableColumn::default()
             }
-            if let Some(iv) = t.interval {
-                v["type_interval_type"] = json!(iv);
-            }
-            if let Some(cm) = &c.comment {
-                v["comment"] = json!(cm);
-            }
-            if let Some(p) = d.partition_columns.iter().position(|p| p == &c.name) {
-                v["partition_index"] = json!(p);
-            }
-            v
         })
         .collect()
 }
 
-fn table_json(d: &TableDetails, omit_columns: bool, omit_properties: bool) -> Value {
+fn table_info(d: &TableDetails) -> TableInfo {
     let owner = crate::layout::user_name();
-    let mut v = json!({
-        "name": d.loc.name,
-        "catalog_name": d.loc.catalog,
-        "schema_name": d.loc.schema,
-        "full_name": d.loc.full_name(),
-        "table_type": if d.loc.format == Format::Delta { "MANAGED" } else { "EXTERNAL" },
-        "data_source_format": d.loc.format.name(),
-        "storage_location": file_url(&d.loc.path),
-        "owner": owner,
-        "metastore_id": METASTORE_ID,
-        "table_id": d.table_id,
-        "created_at": d.created_at,
-        "created_by": owner,
-        "updated_at": d.updated_at,
-        "updated_by": owner,
-    });
-    if !omit_columns {
-        v["columns"] = json!(column_json(d));
+    let managed = d.loc.format == Format::Delta;
+    TableInfo {
+        name: d.loc.name.clone(),
+        catalog_name: d.loc.catalog.clone(),
+        schema_name: d.loc.schema.clone(),
+        full_name: Some(d.loc.full_name()),
+        table_type: Some(if managed { "MANAGED" } else { "EXTERNAL" }.to_string()),
+        data_source_format: Some(d.loc.format.name().to_string()),
+        storage_location: Some(file_url(&d.loc.path)),
+        owner: Some(owner.clone()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        table_id: Some(d.table_id.clone()),
+        created_at: Some(d.created_at),
+        created_by: Some(owner.clone()),
+        updated_at: Some(d.updated_at),
+        updated_by: Some(owner),
+        columns: columns(d),
+        properties: (!d.properties.is_empty()).then(|| {
+            d.properties
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect()
+        }),
+        comment: d.comment.clone(),
+        delta_runtime_properties_kvpairs: d.version.map(|version| {
+            json!({
+                "delta_runtime_properties": {
+                    "delta.lastCommitTimestamp": d.updated_at.to_string(),
+                    "delta.lastUpdateVersion": version.to_string(),
+                }
+            })
+        }),
+        ..TableInfo::default()
     }
-    if !omit_properties && !d.properties.is_empty() {
-        v["properties"] = json!(d.properties);
-    }
-    if let Some(c) = &d.comment {
-        v["comment"] = json!(c);
-    }
-    if let Some(ver) = d.version {
-        v["delta_runtime_properties_kvpairs"] = json!({
-            "delta_runtime_properties": {
-                "delta.lastCommitTimestamp": d.updated_at.to_string(),
-                "delta.lastUpdateVersion": ver.to_string(),
-            }
-        });
-    }
-    v
 }
 
-/// A table that exists on disk but cannot be read: listed, with the reason as comment.
-fn broken_table_json(c: &str, s: &str, t: &str, reason: &str) -> Value {
-    json!({
-        "name": t,
-        "catalog_name": c,
-        "schema_name": s,
-        "full_name": format!("{c}.{s}.{t}"),
-        "table_type": "MANAGED",
-        "owner": crate::layout::user_name(),
-        "metastore_id": METASTORE_ID,
-        "comment": format!("This table cannot be read by the local workspace: {reason}"),
-    })
+/// A listed table that cannot be read: still listed, with the reason as its comment.
+fn unreadable_table(c: &str, s: &str, t: &str, reason: &str) -> TableInfo {
+    TableInfo {
+        name: t.to_string(),
+        catalog_name: c.to_string(),
+        schema_name: s.to_string(),
+        full_name: Some(format!("{c}.{s}.{t}")),
+        table_type: Some("MANAGED".to_string()),
+        owner: Some(crate::layout::user_name()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        comment: Some(format!(
+            "This table cannot be read by the local workspace: {reason}"
+        )),
+        ..TableInfo::default()
+    }
 }
 
-async fn list_tables(sh: &Shared, req: &Req) -> HandlerResult {
-    let (c, s) = find_schema(
-        sh,
-        required(req, "catalog_name")?,
-        required(req, "schema_name")?,
-    )?;
-    let names = if s == INFORMATION_SCHEMA {
-        crate::info_schema::VIEWS
+/// A view of `information_schema`.
+fn information_schema_view(c: &str, s: &str, t: &str) -> TableInfo {
+    TableInfo {
+        name: t.to_string(),
+        catalog_name: c.to_string(),
+        schema_name: s.to_string(),
+        full_name: Some(format!("{c}.{s}.{t}")),
+        table_type: Some("VIEW".to_string()),
+        owner: Some("System user".to_string()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        ..TableInfo::default()
+    }
+}
+
+async fn tables(sh: &Shared, c: &str, s: &str) -> Result<Vec<TableInfo>, ApiError> {
+    let (c, s) = find_schema(sh, c, s)?;
+    if s == INFORMATION_SCHEMA {
+        return Ok(crate::info_schema::VIEWS
             .iter()
-            .map(|v| v.to_string())
-            .collect()
-    } else {
-        lake(sh).tables(&c, &s)
-    };
-    let (items, next) = page(&names, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;
-    let omit_columns = req.q_bool("omit_columns").unwrap_or(false);
-    let omit_properties = req.q_bool("omit_properties").unwrap_or(false);
-    let mut tables = Vec::with_capacity(items.len());
-    for t in items {
-        if s == INFORMATION_SCHEMA {
-            tables.push(json!({
-                "name": t, "catalog_name": c, "schema_name": s,
-                "full_name": format!("{c}.{s}.{t}"), "table_type": "VIEW",
-                "owner": "System user", "metastore_id": METASTORE_ID,
-            }));
-            continue;
-        }
+            .map(|v| information_schema_view(&c, &s, v))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for t in lake(sh).tables(&c, &s) {
         let info = match lake(sh).locate(&c, &s, &t) {
             Ok(loc) => match lake(sh).details(&loc).await {
-                Ok(d) => table_json(&d, omit_columns, omit_properties),
-                Err(e) => broken_table_json(&c, &s, &t, &e.message),
+                Ok(d) => table_info(&d),
+                Err(e) => unreadable_table(&c, &s, &t, &e.message),
             },
-            Err(e) => broken_table_json(&c, &s, &t, &e.message),
+            Err(e) => unreadable_table(&c, &s, &t, &e.message),
         };
-        tables.push(info);
+        out.push(info);
     }
-    let mut v = json!({});
-    if !tables.is_empty() {
-        v["tables"] = json!(tables);
-    }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
+    Ok(out)
 }
 
-async fn get_table(sh: &Shared, full: &str) -> HandlerResult {
-    let p = split_full(full, 3, "table")?;
-    let (c, s) = match find_schema(sh, &p[0], &p[1]) {
-        Ok(cs) => cs,
-        Err(_) => {
-            return Err(not_found(
-                "TABLE_DOES_NOT_EXIST",
-                format!("Table '{full}' does not exist."),
-            ));
-        }
-    };
-    let loc = match lake(sh).locate(&c, &s, &p[2]) {
+async fn table(sh: &Shared, c: &str, s: &str, t: &str) -> Result<TableInfo, ApiError> {
+    let (c, s) = find_schema(sh, c, s)?;
+    let loc = match lake(sh).locate(&c, &s, t) {
         Ok(loc) => loc,
         Err(e) if e.class == "TABLE_OR_VIEW_NOT_FOUND" => {
-            return Err(not_found(
-                "TABLE_DOES_NOT_EXIST",
-                format!("Table '{c}.{s}.{}' does not exist.", p[2]),
+            return Err(ApiError::new(
+                ErrorCode::TableDoesNotExist,
+                format!("Table '{c}.{s}.{t}' does not exist."),
             ));
         }
-        Err(e) => return Err(error(400, "INVALID_STATE", e.databricks_message())),
+        Err(e) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidState,
+                e.databricks_message(),
+            ));
+        }
     };
     match lake(sh).details(&loc).await {
-        Ok(d) => ok(table_json(&d, false, false)),
-        Err(e) => Err(error(400, "INVALID_STATE", e.databricks_message())),
+        Ok(d) => Ok(table_info(&d)),
+        Err(e) => Err(ApiError::new(
+            ErrorCode::InvalidState,
+            e.databricks_message(),
+        )),
     }
 }
 
-fn table_summaries(sh: &Shared, req: &Req) -> HandlerResult {
-    let c = find_catalog(sh, required(req, "catalog_name")?)?;
-    let sp = req.q("schema_name_pattern");
-    let tp = req.q("table_name_pattern");
-    let like = |pat: Option<&str>, v: &str| {
-        pat.is_none_or(|p| crate::commands::show_pattern_matches(p, v))
-    };
+fn table_summaries(sh: &Shared, c: &str) -> Result<Vec<TableSummary>, ApiError> {
+    let c = find_catalog(sh, c)?;
     let mut all = Vec::new();
     for s in lake(sh).schemas(&c) {
-        if s == INFORMATION_SCHEMA || !like(sp, &s) {
+        if s == INFORMATION_SCHEMA {
             continue;
         }
         for t in lake(sh).tables(&c, &s) {
-            if like(tp, &t) {
-                all.push(json!({"full_name": format!("{c}.{s}.{t}"), "table_type": "MANAGED"}));
-            }
+            all.push(TableSummary {
+                full_name: Some(format!("{c}.{s}.{t}")),
+                table_type: Some("MANAGED".to_string()),
+                ..TableSummary::default()
+            });
         }
     }
-    let (items, next) = page(&all, req.q_i64("max_results")?, req.q("page_token"), 10_000)?;
-    let mut v = json!({"tables": items});
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
+    Ok(all)
+}
+
+fn volume_info(sh: &Shared, c: &str, s: &str, name: &str) -> VolumeInfo {
+    let path = sh.layout.volumes().join(c).join(s).join(name);
+    let audit = Audit::of(&path);
+    VolumeInfo {
+        name: name.to_string(),
+        catalog_name: c.to_string(),
+        schema_name: s.to_string(),
+        full_name: Some(format!("{c}.{s}.{name}")),
+        volume_type: Some("MANAGED".to_string()),
+        volume_id: Some(crate::lakehouse::uuid_from(&format!(
+            "volume:{c}.{s}.{name}"
+        ))),
+        storage_location: Some(file_url(&path)),
+        owner: Some(audit.owner.clone()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        created_at: Some(audit.time),
+        created_by: Some(audit.owner.clone()),
+        updated_at: Some(audit.time),
+        updated_by: Some(audit.owner),
+        ..VolumeInfo::default()
     }
-    ok(v)
 }
 
-fn volume_json(sh: &Shared, c: &str, s: &str, name: &str) -> Value {
-    let p = sh.layout.volumes().join(c).join(s).join(name);
-    let t = crate::layout::mtime_ms(&p);
-    let owner = crate::layout::user_name();
-    json!({
-        "name": name,
-        "catalog_name": c,
-        "schema_name": s,
-        "full_name": format!("{c}.{s}.{name}"),
-        "volume_type": "MANAGED",
-        "volume_id": crate::lakehouse::uuid_from(&format!("volume:{c}.{s}.{name}")),
-        "storage_location": file_url(&p),
-        "owner": owner,
-        "metastore_id": METASTORE_ID,
-        "created_at": t,
-        "created_by": owner,
-        "updated_at": t,
-        "updated_by": owner,
-    })
+fn volume(sh: &Shared, c: &str, s: &str, v: &str) -> Result<VolumeInfo, ApiError> {
+    let (c, s) = find_schema(sh, c, s)?;
+    let name =
+        crate::layout::find_dir(&sh.layout.volumes().join(&c).join(&s), v).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ResourceDoesNotExist,
+                format!("Volume '{c}.{s}.{v}' does not exist."),
+            )
+        })?;
+    Ok(volume_info(sh, &c, &s, &name))
 }
 
-fn list_volumes(sh: &Shared, req: &Req) -> HandlerResult {
-    let (c, s) = find_schema(
-        sh,
-        required(req, "catalog_name")?,
-        required(req, "schema_name")?,
-    )?;
-    let names = crate::layout::subdirs(&sh.layout.volumes().join(&c).join(&s));
-    let (items, next) = page(
-        &names,
-        req.q_i64("max_results")?,
-        req.q("page_token"),
-        10_000,
-    )?;
-    let mut v = json!({});
-    if !items.is_empty() {
-        v["volumes"] = json!(
-            items
-                .iter()
-                .map(|n| volume_json(sh, &c, &s, n))
-                .collect::<Vec<_>>()
-        );
-    }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
-}
-
-fn get_volume(sh: &Shared, full: &str) -> HandlerResult {
-    let p = split_full(full, 3, "volume")?;
-    let missing = || {
-        not_found(
-            "RESOURCE_DOES_NOT_EXIST",
-            format!("Volume '{full}' does not exist."),
-        )
-    };
-    let (c, s) = find_schema(sh, &p[0], &p[1]).map_err(|_| missing())?;
-    let v = crate::layout::find_dir(&sh.layout.volumes().join(&c).join(&s), &p[2])
-        .ok_or_else(missing)?;
-    ok(volume_json(sh, &c, &s, &v))
-}
-
-fn function_json(f: &crate::sqlfn::SqlFunction) -> Value {
-    let owner = crate::layout::user_name();
-    let t = crate::layout::mtime_ms(&f.path);
+fn function_info(f: &crate::sqlfn::SqlFunction) -> FunctionInfo {
+    let audit = Audit::of(&f.path);
     let full = format!("{}.{}.{}", f.catalog, f.schema, f.name);
-    let params: Vec<Value> = f
+    let parameters = f
         .def
         .parameters
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let mut v = json!({
-                "name": p.name,
-                "type_text": p.type_.to_ascii_lowercase(),
-                "type_name": crate::sqlfn::type_name(&p.type_),
-                "type_json": json!({"name": p.name, "type": p.type_.to_ascii_lowercase(), "nullable": true, "metadata": {}}).to_string(),
-                "position": i,
-                "parameter_mode": "IN",
-                "parameter_type": "PARAM",
-            });
-            if let Some(c) = &p.comment {
-                v["comment"] = json!(c);
+        .zip(0_i64..)
+        .map(|(p, position)| {
+            let type_text = p.type_.to_ascii_lowercase();
+            FunctionParameterInfo {
+                name: p.name.clone(),
+                type_name: Some(crate::sqlfn::type_name(&p.type_).to_string()),
+                type_json: Some(
+                    json!({"name": p.name, "type": type_text, "nullable": true, "metadata": {}})
+                        .to_string(),
+                ),
+                type_text: Some(type_text),
+                position: Some(position),
+                parameter_mode: Some("IN".to_string()),
+                parameter_type: Some("PARAM".to_string()),
+                comment: p.comment.clone(),
+                ..FunctionParameterInfo::default()
             }
-            v
         })
         .collect();
-    let mut v = json!({
-        "name": f.name,
-        "catalog_name": f.catalog,
-        "schema_name": f.schema,
-        "full_name": full,
-        "function_id": crate::lakehouse::uuid_from(&format!("function:{full}")),
-        "owner": owner,
-        "metastore_id": METASTORE_ID,
-        "data_type": crate::sqlfn::type_name(&f.def.returns),
-        "full_data_type": f.def.returns.to_ascii_lowercase(),
-        "input_params": {"parameters": params},
-        "routine_body": "SQL",
-        "routine_definition": f.def.body,
-        "parameter_style": "S",
-        "is_deterministic": true,
-        "is_null_call": false,
-        "sql_data_access": "CONTAINS_SQL",
-        "security_type": "DEFINER",
-        "specific_name": f.name,
-        "created_at": t,
-        "created_by": owner,
-        "updated_at": t,
-        "updated_by": owner,
-    });
-    if let Some(c) = &f.def.comment {
-        v["comment"] = json!(c);
+    FunctionInfo {
+        name: f.name.clone(),
+        catalog_name: f.catalog.clone(),
+        schema_name: f.schema.clone(),
+        function_id: Some(crate::lakehouse::uuid_from(&format!("function:{full}"))),
+        full_name: Some(full),
+        owner: Some(audit.owner.clone()),
+        metastore_id: Some(METASTORE_ID.to_string()),
+        data_type: Some(crate::sqlfn::type_name(&f.def.returns).to_string()),
+        full_data_type: Some(f.def.returns.to_ascii_lowercase()),
+        input_params: Some(FunctionParameterInfos { parameters }),
+        routine_body: Some("SQL".to_string()),
+        routine_definition: Some(f.def.body.clone()),
+        parameter_style: Some("S".to_string()),
+        is_deterministic: Some(true),
+        is_null_call: Some(false),
+        sql_data_access: Some("CONTAINS_SQL".to_string()),
+        security_type: Some("DEFINER".to_string()),
+        specific_name: Some(f.name.clone()),
+        comment: f.def.comment.clone(),
+        created_at: Some(audit.time),
+        created_by: Some(audit.owner.clone()),
+        updated_at: Some(audit.time),
+        updated_by: Some(audit.owner),
+        ..FunctionInfo::default()
     }
-    v
 }
 
-fn list_functions(sh: &Shared, req: &Req) -> HandlerResult {
-    let (c, s) = find_schema(
-        sh,
-        required(req, "catalog_name")?,
-        required(req, "schema_name")?,
-    )?;
-    let mut fns = crate::sqlfn::list(lake(sh), &c, &s);
-    fns.sort_by(|a, b| a.name.cmp(&b.name));
-    let (items, next) = page(&fns, req.q_i64("max_results")?, req.q("page_token"), PAGE)?;
-    let mut v = json!({});
-    if !items.is_empty() {
-        v["functions"] = json!(items.iter().map(function_json).collect::<Vec<_>>());
-    }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
+fn functions(sh: &Shared, c: &str, s: &str) -> Result<Vec<FunctionInfo>, ApiError> {
+    let (c, s) = find_schema(sh, c, s)?;
+    let mut all = crate::sqlfn::list(lake(sh), &c, &s);
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(all.iter().map(function_info).collect())
 }
 
-fn get_function(sh: &Shared, full: &str) -> HandlerResult {
-    let missing = || {
-        not_found(
-            "FUNCTION_DOES_NOT_EXIST",
-            format!("Routine or Model '{full}' does not exist."),
-        )
-    };
-    let p = split_full(full, 3, "function")?;
-    let (c, s) = find_schema(sh, &p[0], &p[1]).map_err(|_| missing())?;
+fn function(sh: &Shared, c: &str, s: &str, name: &str) -> Result<FunctionInfo, ApiError> {
+    let (c, s) = find_schema(sh, c, s)?;
     crate::sqlfn::list(lake(sh), &c, &s)
         .into_iter()
-        .find(|f| f.name.eq_ignore_ascii_case(&p[2]))
-        .map(|f| ok(function_json(&f)))
-        .unwrap_or_else(|| Err(missing()))
+        .find(|f| f.name.eq_ignore_ascii_case(name))
+        .map(|f| function_info(&f))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::FunctionDoesNotExist,
+                format!("Routine or Model '{c}.{s}.{name}' does not exist."),
+            )
+        })
+}
+
+impl UnityCatalog for Shared {
+    fn catalogs(&self) -> Answer<'_, Vec<CatalogInfo>> {
+        Box::pin(async move {
+            Ok(lake(self)
+                .catalogs()
+                .iter()
+                .map(|c| catalog_info(self, c))
+                .collect())
+        })
+    }
+
+    fn catalog<'a>(&'a self, name: &'a str) -> Answer<'a, CatalogInfo> {
+        Box::pin(async move { Ok(catalog_info(self, &find_catalog(self, name)?)) })
+    }
+
+    fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>> {
+        Box::pin(async move {
+            let c = find_catalog(self, catalog)?;
+            Ok(lake(self)
+                .schemas(&c)
+                .iter()
+                .map(|s| schema_info(self, &c, s))
+                .collect())
+        })
+    }
+
+    fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo> {
+        Box::pin(async move {
+            let (c, s) = find_schema(self, catalog, schema)?;
+            Ok(schema_info(self, &c, &s))
+        })
+    }
+
+    fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>> {
+        Box::pin(tables(self, catalog, schema))
+    }
+
+    fn table<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        name: &'a str,
+    ) -> Answer<'a, TableInfo> {
+        Box::pin(table(self, catalog, schema, name))
+    }
+
+    fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>> {
+        Box::pin(async move {
+            let (c, s) = find_schema(self, catalog, schema)?;
+            Ok(
+                crate::layout::subdirs(&self.layout.volumes().join(&c).join(&s))
+                    .iter()
+                    .map(|v| volume_info(self, &c, &s, v))
+                    .collect(),
+            )
+        })
+    }
+
+    fn volume<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        name: &'a str,
+    ) -> Answer<'a, VolumeInfo> {
+        Box::pin(async move { volume(self, catalog, schema, name) })
+    }
+
+    fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>> {
+        Box::pin(async move { functions(self, catalog, schema) })
+    }
+
+    fn function<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        name: &'a str,
+    ) -> Answer<'a, FunctionInfo> {
+        Box::pin(async move { function(self, catalog, schema, name) })
+    }
+
+    fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>> {
+        Box::pin(async move { table_summaries(self, catalog) })
+    }
 }

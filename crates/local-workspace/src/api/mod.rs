@@ -70,6 +70,8 @@ impl Shared {
 /// One server: the shared workspace plus this listener's URL and token.
 pub(crate) struct Api {
     pub shared: Arc<Shared>,
+    /// The services the shared workspace server answers, on this workspace's data.
+    backends: workspace_server::Backends,
     pub base_url: String,
     token: String,
 }
@@ -93,8 +95,12 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
+    let backends = workspace_server::Backends {
+        unity_catalog: Some(shared.clone()),
+    };
     let api = Arc::new(Api {
         shared,
+        backends,
         base_url: base_url.clone(),
         token: token.clone(),
     });
@@ -200,6 +206,15 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
             "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the local workspace printed.",
         );
     }
+    let shared_request = workspace_server::ApiRequest {
+        method: req.method.clone(),
+        raw_path: req.raw_path.clone(),
+        segments: req.segs.clone(),
+        query: req.query.clone(),
+    };
+    if let Some(response) = workspace_server::dispatch(&api.backends, &shared_request).await {
+        return response;
+    }
     let method = req.method.clone();
     let s: Vec<&str> = req.segs.iter().map(String::as_str).collect();
     let result = route(&api, &req, &method, &s).await;
@@ -255,8 +270,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ) => compute::cluster_action(req, action),
         ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
         ("GET", ["api", "2.0", "preview", "scim", "v2", "Me"]) => compute::me(sh),
-        // Unity Catalog
-        ("GET", ["api", "2.1", "unity-catalog", rest @ ..]) => catalog::route(sh, req, rest).await,
         // Workspace
         (_, ["api", "2.0", "workspace", op]) => workspace::route(sh, req, method, op),
         // Files API (volumes)

@@ -273,6 +273,11 @@ async fn unity_catalog_lists_with_paging_and_comments() {
     loop {
         let mut path = "/api/2.1/unity-catalog/tables?catalog_name=samples&schema_name=tpch&max_results=3&omit_columns=true".to_string();
         if let Some(t) = &token {
+            // Tokens are standard base64: `+`, `/` and `=` must be encoded.
+            let t = t
+                .replace('+', "%2B")
+                .replace('/', "%2F")
+                .replace('=', "%3D");
             path.push_str(&format!("&page_token={t}"));
         }
         let (status, v) = s.get(&path).await;

@@ -1,0 +1,58 @@
+//! What a workspace backend provides to the workspace server: data in, data out, in the
+//! contract's models. The server (crate `workspace-server`) owns everything of the
+//! protocol — routes, parameter checks, paging, error bodies — so two backends (the
+//! fixture emulator, the DataFusion local workspace) can differ in their data only.
+//!
+//! Methods return boxed futures (std only, no runtime) so backends are used as trait
+//! objects. A service a backend does not offer answers the reference's not-found error.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
+use crate::error::ApiError;
+use crate::functions::FunctionInfo;
+
+/// A `Send` future borrowed from the backend and its arguments.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A backend's answer: the model, or the error the API sends.
+pub type Answer<'a, T> = BoxFuture<'a, Result<T, ApiError>>;
+
+/// Unity Catalog (REFERENCE.md §3). Listings are whole, in the order they are listed;
+/// the server pages them and applies the list-only options (`omit_columns`, …). Names
+/// arrive as the caller wrote them; a backend resolves them as the workspace would (Unity
+/// Catalog names are case-insensitive) and answers the §3 not-found codes:
+/// `CATALOG_DOES_NOT_EXIST`, `SCHEMA_DOES_NOT_EXIST`, `TABLE_DOES_NOT_EXIST`,
+/// `FUNCTION_DOES_NOT_EXIST`, `RESOURCE_DOES_NOT_EXIST` (volumes).
+pub trait UnityCatalog: Send + Sync {
+    fn catalogs(&self) -> Answer<'_, Vec<CatalogInfo>>;
+    fn catalog<'a>(&'a self, name: &'a str) -> Answer<'a, CatalogInfo>;
+    fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>>;
+    fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo>;
+    /// The tables and views of a schema as the list call shows them.
+    fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>>;
+    fn table<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        table: &'a str,
+    ) -> Answer<'a, TableInfo>;
+    fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>>;
+    fn volume<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        volume: &'a str,
+    ) -> Answer<'a, VolumeInfo>;
+    fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>>;
+    fn function<'a>(
+        &'a self,
+        catalog: &'a str,
+        schema: &'a str,
+        function: &'a str,
+    ) -> Answer<'a, FunctionInfo>;
+    /// Every table of a catalog, by full name and type (`table-summaries`): the server
+    /// filters by the name patterns.
+    fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>>;
+}

@@ -1,0 +1,44 @@
+//! The server side of the Databricks REST API, written once.
+//!
+//! A front (the emulator's, the local workspace's) reads an HTTP request into an
+//! [`ApiRequest`] and asks [`dispatch`]; this crate checks the parameters as the reference
+//! (`shared/databricks-api/REFERENCE.md`) specifies, pages, and writes the answer or the
+//! error body, calling the backend traits of `databricks_api::backend` for data only.
+//! So the backends cannot disagree on the protocol: they differ in their data.
+//!
+//! Services move here one at a time; [`dispatch`] answers `None` for paths of services a
+//! front still serves itself.
+
+mod catalog;
+mod paging;
+mod request;
+mod response;
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use databricks_api::backend::UnityCatalog;
+
+pub use paging::{decode_token, encode_token};
+pub use request::ApiRequest;
+pub use response::{error_response, json_response};
+
+/// The backends one workspace serves, by service. A service without a backend answers
+/// `ENDPOINT_NOT_FOUND`, as a workspace without the feature does.
+#[derive(Clone, Default)]
+pub struct Backends {
+    pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
+}
+
+/// Answers `request` if its path belongs to a service this crate serves, else `None`.
+pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Response> {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    let answer = match segments.as_slice() {
+        ["api", "2.1", "unity-catalog", rest @ ..] => match &backends.unity_catalog {
+            Some(backend) => catalog::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        _ => return None,
+    };
+    Some(answer.unwrap_or_else(error_response))
+}

@@ -1,0 +1,7 @@
+//! One conformance suite, run against both backends of the workspace server: the fixture
+//! emulator and the DataFusion local workspace. Each check is one test per backend, over
+//! real HTTP on loopback, and reads the answers both as JSON and as the contract's
+//! models. Where a backend and the reference differ, the reference wins.
+
+mod support;
+mod unity_catalog;
