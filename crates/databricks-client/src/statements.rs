@@ -166,3 +166,133 @@ impl DatabricksClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use databricks_emulator::{Emulator, StatementScript};
+
+    use super::*;
+    use crate::config::{Config, ConfigOverrides, MapEnv};
+    use crate::services::sql::StatementState;
+
+    fn client(emulator: &Emulator) -> Option<DatabricksClient> {
+        let env = MapEnv::new()
+            .with("DATABRICKS_HOST", emulator.base_url())
+            .with("DATABRICKS_TOKEN", emulator.pat());
+        let config = Config::resolve(&ConfigOverrides::default(), &env).ok()?;
+        DatabricksClient::new(&config).ok()
+    }
+
+    /// A statement for the emulator's first warehouse.
+    async fn request(client: &DatabricksClient, statement: &str) -> ExecuteStatementRequest {
+        let warehouses = client.list_all_warehouses().await.unwrap_or_default();
+        ExecuteStatementRequest {
+            statement: statement.to_string(),
+            warehouse_id: warehouses.first().map(|w| w.id.clone()).unwrap_or_default(),
+            wait_timeout: Some("0s".into()),
+            ..Default::default()
+        }
+    }
+
+    const FAST: Backoff = Backoff {
+        first: Duration::from_millis(10),
+        factor: 2.0,
+        max: Duration::from_millis(50),
+    };
+
+    fn options(timeout: Duration, cancel: CancellationToken) -> WaitOptions {
+        WaitOptions {
+            deadline: Instant::now() + timeout,
+            cancel,
+            backoff: FAST,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_statement_is_polled_to_its_end_with_reports() {
+        let emulator = Emulator::start().await;
+        emulator.script_statement(
+            "slow",
+            StatementScript::pending(3, StatementScript::Canceled),
+        );
+        let Some(client) = client(&emulator) else {
+            panic!("no client");
+        };
+        let reports = AtomicU32::new(0);
+        let r = client
+            .execute_and_wait(
+                request(&client, "SELECT * FROM slow").await,
+                &options(Duration::from_secs(20), CancellationToken::new()),
+                |_, _| {
+                    reports.fetch_add(1, Ordering::SeqCst);
+                    std::future::ready(())
+                },
+            )
+            .await;
+        assert_eq!(
+            r.ok().map(|r| r.status.state),
+            Some(StatementState::Canceled)
+        );
+        assert!(reports.load(Ordering::SeqCst) >= 3);
+    }
+
+    #[tokio::test]
+    async fn the_deadline_hands_back_the_running_statement() {
+        let emulator = Emulator::start().await;
+        emulator.script_statement(
+            "endless",
+            StatementScript::pending(1_000_000, StatementScript::Canceled),
+        );
+        let Some(client) = client(&emulator) else {
+            panic!("no client");
+        };
+        let r = client
+            .execute_and_wait(
+                request(&client, "SELECT * FROM endless").await,
+                &options(Duration::from_millis(200), CancellationToken::new()),
+                |_, _| std::future::ready(()),
+            )
+            .await;
+        let r = r.ok();
+        assert!(
+            r.as_ref()
+                .is_some_and(|r| !r.status.state.is_terminal() && !r.statement_id.is_empty()),
+            "{r:?}"
+        );
+        assert!(emulator.cancelled_statements().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_cancel_cancels_the_statement_upstream() {
+        let emulator = Emulator::start().await;
+        emulator.script_statement(
+            "endless",
+            StatementScript::pending(1_000_000, StatementScript::Canceled),
+        );
+        let Some(client) = client(&emulator) else {
+            panic!("no client");
+        };
+        let cancel = CancellationToken::new();
+        let trigger = cancel.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            trigger.cancel();
+        });
+        let r = client
+            .execute_and_wait(
+                request(&client, "SELECT * FROM endless").await,
+                &options(Duration::from_secs(20), cancel),
+                |_, _| std::future::ready(()),
+            )
+            .await;
+        let id = match r {
+            Err(StatementError::Cancelled {
+                statement_id: Some(id),
+            }) => id,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(emulator.cancelled_statements(), vec![id]);
+    }
+}
