@@ -384,7 +384,8 @@ async fn run(
         parameters,
         ..sql::statement_request(&ctx.state.settings, statement, &choice)
     };
-    let response = sql::execute(ctx, request, &choice, ctx.state.settings.sql_timeout).await?;
+    let timeout = ctx.state.settings.sql_timeout;
+    let response = sql::execute(ctx, request, &choice, timeout, FollowUp::None).await?;
     managed_sql::respond(ctx, response, Some(&choice), FollowUp::None).await
 }
 

@@ -182,7 +182,14 @@ async fn run(
     }
     let choice = sql::choose_warehouse(&ctx, None).await?;
     let request = sql::statement_request(&ctx.state.settings, query, &choice);
-    let response = sql::execute(&ctx, request, &choice, ctx.state.settings.sql_timeout).await?;
+    let response = sql::execute(
+        &ctx,
+        request,
+        &choice,
+        ctx.state.settings.sql_timeout,
+        FollowUp::PollSqlResult,
+    )
+    .await?;
     respond(&ctx, response, Some(&choice), FollowUp::PollSqlResult).await
 }
 
@@ -198,7 +205,8 @@ async fn poll_sql_result(
         .await
         .map_err(|e| sql::reading_statement(id, e))?;
     let timeout = POLL_WAIT.min(ctx.state.settings.sql_timeout);
-    let response = sql::wait_for_statement(&ctx, response, timeout).await?;
+    let response =
+        sql::wait_for_statement(&ctx, response, timeout, FollowUp::PollSqlResult).await?;
     respond(&ctx, response, None, FollowUp::PollSqlResult).await
 }
 

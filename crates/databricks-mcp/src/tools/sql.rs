@@ -214,7 +214,14 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
         },
         ..statement_request(&state.settings, query, &choice)
     };
-    let response = execute(&ctx, request, &choice, state.settings.sql_timeout).await?;
+    let response = execute(
+        &ctx,
+        request,
+        &choice,
+        state.settings.sql_timeout,
+        FollowUp::GetSqlResult,
+    )
+    .await?;
     answer(
         &ctx,
         response,
@@ -308,6 +315,7 @@ pub(crate) async fn execute(
     request: ExecuteStatementRequest,
     choice: &Choice,
     timeout: Duration,
+    follow_up: FollowUp,
 ) -> Result<StatementResponse, ToolError> {
     let options = WaitOptions::within(timeout, ctx.ct.clone());
     let waited = ctx
@@ -331,7 +339,7 @@ pub(crate) async fn execute(
             )
             .needs("CAN USE on the SQL warehouse"))
         }
-        Err(e) => Err(statement_error(e)),
+        Err(e) => Err(statement_error(e, follow_up)),
     }
 }
 
@@ -341,16 +349,19 @@ pub(crate) async fn wait_for_statement(
     ctx: &CallContext,
     response: StatementResponse,
     timeout: Duration,
+    follow_up: FollowUp,
 ) -> Result<StatementResponse, ToolError> {
     let options = WaitOptions::within(timeout, ctx.ct.clone());
     ctx.state
         .client
         .wait_for_statement(response, &options, |r, attempt| report(ctx, r, attempt))
         .await
-        .map_err(statement_error)
+        .map_err(|e| statement_error(e, follow_up))
 }
 
-fn statement_error(e: StatementError) -> ToolError {
+/// What a failure to wait means for the caller; `follow_up` names the tool that
+/// checks on a statement that may still be running.
+fn statement_error(e: StatementError, follow_up: FollowUp) -> ToolError {
     match e {
         StatementError::Submit(e) => ToolError::upstream("Submitting the statement", e),
         StatementError::Cancelled {
@@ -366,7 +377,8 @@ fn statement_error(e: StatementError) -> ToolError {
             error,
         } => ToolError::upstream(&format!("Polling statement {statement_id}"), error).with_hint(
             format!(
-                "The statement may still be running: call get_sql_result with statement_id=\"{statement_id}\"."
+                "The statement may still be running. {}",
+                follow_up.still_running(&statement_id)
             ),
         ),
         StatementError::Internal(m) => ToolError::new(format!("internal error: {m}")),
