@@ -9,7 +9,9 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod pagination;
+pub mod poll;
 pub mod services;
+pub mod statements;
 
 pub use auth::{AuthError, Credentials};
 pub use config::{Config, ConfigError, ConfigOverrides, EnvSource, MapEnv, ProcessEnv};

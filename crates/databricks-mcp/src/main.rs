@@ -113,7 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let result = server
                 .call_direct(&args.tool, Some(arguments), meta)
                 .await
-                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {

@@ -16,6 +16,8 @@ pub struct AppState {
     /// cancelled with it, so its statement is cancelled upstream and the process exits at
     /// once instead of waiting for long queries.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Tool failures by kind since start (logged with each failure).
+    pub failures: crate::error::FailureCounts,
 }
 
 /// The embedded local workspace this server started, kept alive as long as the state.
@@ -33,6 +35,7 @@ impl AppState {
             warehouses: WarehouseSelector::default(),
             local: None,
             shutdown: tokio_util::sync::CancellationToken::new(),
+            failures: Default::default(),
         }
     }
 }

@@ -80,7 +80,7 @@ pub enum SurfaceError {
 
 fn name(what: &str, value: &str) -> Result<String, SurfaceError> {
     crate::tools::catalog::validate_name(what, value)
-        .map_err(|e| SurfaceError::InvalidName(e.message))
+        .map_err(|e| SurfaceError::InvalidName(e.to_string()))
 }
 
 impl Surface {
@@ -114,7 +114,7 @@ impl Surface {
     pub fn genie(space_id: &str) -> Result<Surface, SurfaceError> {
         Ok(Surface::Genie {
             space_id: genie::validate_id("space", space_id)
-                .map_err(|e| SurfaceError::InvalidName(e.message))?,
+                .map_err(|e| SurfaceError::InvalidName(e.to_string()))?,
         })
     }
 
@@ -255,7 +255,7 @@ impl Surfaces {
     pub fn new(options: SurfaceOptions, selection: &ToolSelection) -> Surfaces {
         Surfaces {
             full: Arc::new(Registry::full(options).select(selection)),
-            sql: Arc::new(Registry::from_tools(managed_sql::tools(options))),
+            sql: Arc::new(Registry::gated(managed_sql::tools(options), options)),
             computed: Mutex::new(HashMap::new()),
             indexes: Arc::new(IndexCache::default()),
         }
@@ -400,7 +400,7 @@ impl Surfaces {
                 Ok(space) => (
                     Registry::from_tools(
                         genie::space_tools(space_id, Some(&space))
-                            .map_err(|e| SurfaceError::InvalidName(e.message))?,
+                            .map_err(|e| SurfaceError::InvalidName(e.to_string()))?,
                     ),
                     true,
                 ),
@@ -414,7 +414,7 @@ impl Surfaces {
                     (
                         Registry::from_tools(
                             genie::space_tools(space_id, None)
-                                .map_err(|e| SurfaceError::InvalidName(e.message))?,
+                                .map_err(|e| SurfaceError::InvalidName(e.to_string()))?,
                         ),
                         false,
                     )

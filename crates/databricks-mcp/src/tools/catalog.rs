@@ -11,10 +11,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
-    page_size,
-};
+use databricks_client::ErrorKind;
+
+use super::{Field, ListSpec, PageArgs, ToolDef, ToolKind, ToolOutput, Toolset, values};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render;
@@ -22,12 +21,8 @@ use crate::render;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListCatalogsArgs {
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,12 +30,8 @@ pub struct ListCatalogsArgs {
 pub struct ListSchemasArgs {
     /// Catalog whose schemas to list.
     pub catalog: String,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -50,12 +41,8 @@ pub struct ListTablesArgs {
     pub catalog: String,
     /// Schema whose tables to list.
     pub schema: String,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -64,12 +51,8 @@ pub struct ListDatabasesArgs {
     /// Only this catalog's databases; omit to walk every catalog.
     #[serde(default)]
     pub catalog: Option<String>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -81,38 +64,79 @@ pub struct GetTableSchemaArgs {
     pub table_name: String,
 }
 
+const CATALOG: Field = Field {
+    name: "catalog",
+    json_type: "string",
+    description: "The catalog listed.",
+};
+
+const LIST_CATALOGS: ListSpec = ListSpec {
+    tool: "list_catalogs",
+    key: "catalogs",
+    columns: &["name", "type", "comment"],
+    item: "Catalogs as Unity Catalog describes them.",
+    fields: &[],
+};
+
+const LIST_SCHEMAS: ListSpec = ListSpec {
+    tool: "list_schemas",
+    key: "schemas",
+    columns: &["name", "comment"],
+    item: "Schemas as Unity Catalog describes them.",
+    fields: &[CATALOG],
+};
+
+const LIST_TABLES: ListSpec = ListSpec {
+    tool: "list_tables",
+    key: "tables",
+    columns: &["name", "type", "format", "comment"],
+    item: "Tables and views: name, full_name, table_type, data_source_format, comment.",
+    fields: &[
+        CATALOG,
+        Field {
+            name: "schema",
+            json_type: "string",
+            description: "The schema listed.",
+        },
+    ],
+};
+
+const LIST_DATABASES: ListSpec = ListSpec {
+    tool: "list_databases",
+    key: "databases",
+    columns: &["database", "comment"],
+    item: "Databases (Unity Catalog schemas): catalog, schema, name (catalog.schema), comment.",
+    fields: &[],
+};
+
 pub fn tools() -> Vec<ToolDef> {
     vec![
-        ToolDef::new(
-            "list_catalogs",
+        ToolDef::list(
+            &LIST_CATALOGS,
             "List catalogs",
             "List the Unity Catalog catalogs visible to this identity, with type and comment. Start here to explore data; then list_schemas and list_tables.",
             Toolset::Catalog,
-            Hints::READ,
             list_catalogs,
         ),
-        ToolDef::new(
-            "list_schemas",
+        ToolDef::list(
+            &LIST_SCHEMAS,
             "List schemas",
             "List the schemas (databases) of one Unity Catalog catalog, with comments.",
             Toolset::Catalog,
-            Hints::READ,
             list_schemas,
         ),
-        ToolDef::new(
-            "list_tables",
+        ToolDef::list(
+            &LIST_TABLES,
             "List tables",
             "List the tables and views of one schema (catalog + schema), with type, format and comment. Use get_table_schema for a table's columns.",
             Toolset::Catalog,
-            Hints::READ,
             list_tables,
         ),
-        ToolDef::new(
-            "list_databases",
+        ToolDef::list(
+            &LIST_DATABASES,
             "List databases",
             "List databases (Unity Catalog schemas) as catalog.schema names across all catalogs, or of one catalog. Use it to find where data lives when you do not know the catalog.",
             Toolset::Catalog,
-            Hints::READ,
             list_databases,
         ),
         ToolDef::new(
@@ -120,10 +144,20 @@ pub fn tools() -> Vec<ToolDef> {
             "Get table schema",
             "Get a table's columns (name, type, nullable, comment), partitioning, type, format, owner and comment from Unity Catalog. Use it before writing SQL against a table.",
             Toolset::Catalog,
-            Hints::READ,
+            ToolKind::ReadGet,
             get_table_schema,
         ),
     ]
+}
+
+/// A failed listing of the schemas of `catalog`, with the hints that fit.
+fn schemas_error(catalog: &str, e: databricks_client::Error) -> ToolError {
+    ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e)
+        .hint_for(
+            ErrorKind::NotFound,
+            "Call list_catalogs to see the catalogs that exist.",
+        )
+        .needs(&format!("USE CATALOG on {catalog}"))
 }
 
 /// A Unity Catalog name part: non-empty, at most 255 characters, no dots, slashes or
@@ -148,14 +182,12 @@ pub fn validate_name(what: &str, name: &str) -> Result<String, ToolError> {
 }
 
 async fn list_catalogs(ctx: CallContext, args: ListCatalogsArgs) -> Result<ToolOutput, ToolError> {
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     let page = ctx
         .state
         .client
-        .list_catalogs(Some(size), args.cursor.as_deref())
+        .list_catalogs(Some(args.page.size()), args.page.cursor())
         .await
         .map_err(|e| ToolError::upstream("Listing catalogs", e))?;
-    let columns = ["name", "type", "comment"].map(String::from).to_vec();
     let rows = page.items.iter().map(|c| {
         vec![
             Some(c.name.clone()),
@@ -163,57 +195,46 @@ async fn list_catalogs(ctx: CallContext, args: ListCatalogsArgs) -> Result<ToolO
             c.comment.clone(),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} catalogs. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_catalogs",
-        page.next_page_token.as_deref(),
-    ));
-    Ok(ToolOutput::new(
-        text,
-        json!({"catalogs": page.items, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_CATALOGS
+        .page(rows, values(&page.items), page.next_page_token)
+        .answer(&ctx))
 }
 
 async fn list_schemas(ctx: CallContext, args: ListSchemasArgs) -> Result<ToolOutput, ToolError> {
     let catalog = validate_name("catalog", &args.catalog)?;
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     let page = ctx
         .state
         .client
-        .list_schemas(&catalog, Some(size), args.cursor.as_deref())
+        .list_schemas(&catalog, Some(args.page.size()), args.page.cursor())
         .await
-        .map_err(|e| ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e))?;
-    let columns = ["name", "comment"].map(String::from).to_vec();
+        .map_err(|e| schemas_error(&catalog, e))?;
     let rows = page
         .items
         .iter()
         .map(|s| vec![Some(s.name.clone()), s.comment.clone()]);
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} schemas in {catalog}. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_schemas",
-        page.next_page_token.as_deref(),
-    ));
-    Ok(ToolOutput::new(
-        text,
-        json!({"catalog": catalog, "schemas": page.items, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_SCHEMAS
+        .page(rows, values(&page.items), page.next_page_token)
+        .field("catalog", &catalog)
+        .summary(format!("{} schemas in {catalog}.", page.items.len()))
+        .answer(&ctx))
 }
 
 async fn list_tables(ctx: CallContext, args: ListTablesArgs) -> Result<ToolOutput, ToolError> {
     let catalog = validate_name("catalog", &args.catalog)?;
     let schema = validate_name("schema", &args.schema)?;
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     let page = ctx
         .state
         .client
-        .list_tables(&catalog, &schema, Some(size), args.cursor.as_deref())
+        .list_tables(&catalog, &schema, Some(args.page.size()), args.page.cursor())
         .await
-        .map_err(|e| ToolError::upstream(&format!("Listing tables of {catalog}.{schema}"), e))?;
-    let columns = ["name", "type", "format", "comment"]
-        .map(String::from)
-        .to_vec();
+        .map_err(|e| {
+            ToolError::upstream(&format!("Listing tables of {catalog}.{schema}"), e)
+                .hint_for(
+                    ErrorKind::NotFound,
+                    format!("Call list_schemas with catalog=\"{catalog}\" to see the schemas that exist."),
+                )
+                .needs(&format!("USE CATALOG on {catalog} and USE SCHEMA on {catalog}.{schema}"))
+        })?;
     let rows = page.items.iter().map(|t| {
         vec![
             Some(t.name.clone()),
@@ -222,16 +243,7 @@ async fn list_tables(ctx: CallContext, args: ListTablesArgs) -> Result<ToolOutpu
             t.comment.clone(),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!(
-        "\n\n{} tables in {catalog}.{schema}. ",
-        page.items.len()
-    ));
-    text.push_str(&next_page_hint(
-        "list_tables",
-        page.next_page_token.as_deref(),
-    ));
-    let tables: Vec<_> = page
+    let tables = page
         .items
         .iter()
         .map(|t| {
@@ -244,10 +256,15 @@ async fn list_tables(ctx: CallContext, args: ListTablesArgs) -> Result<ToolOutpu
             })
         })
         .collect();
-    Ok(ToolOutput::new(
-        text,
-        json!({"catalog": catalog, "schema": schema, "tables": tables, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_TABLES
+        .page(rows, tables, page.next_page_token)
+        .field("catalog", &catalog)
+        .field("schema", &schema)
+        .summary(format!(
+            "{} tables in {catalog}.{schema}.",
+            page.items.len()
+        ))
+        .answer(&ctx))
 }
 
 /// Where `list_databases` resumes: a catalog (by name) and the schema page token in it.
@@ -292,8 +309,8 @@ async fn list_databases(
     args: ListDatabasesArgs,
 ) -> Result<ToolOutput, ToolError> {
     let client = &ctx.state.client;
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) as usize;
-    let resume = args.cursor.as_deref().map(decode_cursor).transpose()?;
+    let size = args.page.size() as usize;
+    let resume = args.page.cursor().map(decode_cursor).transpose()?;
     let catalogs: Vec<String> = match &args.catalog {
         Some(c) => vec![validate_name("catalog", c)?],
         None => {
@@ -325,9 +342,7 @@ async fn list_databases(
             let page = client
                 .list_schemas(catalog, Some(remaining.min(100) as u32), token.as_deref())
                 .await
-                .map_err(|e| {
-                    ToolError::upstream(&format!("Listing schemas of catalog {catalog}"), e)
-                })?;
+                .map_err(|e| schemas_error(catalog, e))?;
             names.extend(
                 page.items
                     .into_iter()
@@ -356,21 +371,14 @@ async fn list_databases(
         }
     }
     let cursor = next.as_ref().map(encode_cursor);
-    let columns = ["database", "comment"].map(String::from).to_vec();
     let rows = names
         .iter()
         .map(|(c, s, comment)| vec![Some(format!("{c}.{s}")), comment.clone()]);
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} databases. ", names.len()));
-    text.push_str(&next_page_hint("list_databases", cursor.as_deref()));
-    let databases: Vec<_> = names
+    let databases = names
         .iter()
         .map(|(c, s, comment)| json!({"catalog": c, "schema": s, "name": format!("{c}.{s}"), "comment": comment}))
         .collect();
-    Ok(ToolOutput::new(
-        text,
-        json!({"databases": databases, "next_cursor": cursor}),
-    ))
+    Ok(LIST_DATABASES.page(rows, databases, cursor).answer(&ctx))
 }
 
 /// Splits `database_name` + `table_name` into catalog, schema and table.
@@ -407,13 +415,12 @@ async fn get_table_schema(
     let (catalog, schema, table) = table_parts(&args.database_name, &args.table_name)?;
     let full_name = format!("{catalog}.{schema}.{table}");
     let info: TableInfo = ctx.state.client.get_table(&full_name).await.map_err(|e| {
-        if e.kind() == Some(databricks_client::ErrorKind::NotFound) {
-            ToolError::new(format!(
-                "Table {full_name} was not found (or is not visible to this identity). Call list_tables with catalog=\"{catalog}\" and schema=\"{schema}\" to see the tables that exist. ({e})"
-            ))
-        } else {
-            ToolError::upstream(&format!("Reading table {full_name}"), e)
-        }
+        ToolError::upstream(&format!("Reading table {full_name}"), e)
+            .hint_for(
+                ErrorKind::NotFound,
+                format!("Table {full_name} was not found (or is not visible to this identity). Call list_tables with catalog=\"{catalog}\" and schema=\"{schema}\" to see the tables that exist."),
+            )
+            .needs(&format!("USE CATALOG on {catalog}, USE SCHEMA on {catalog}.{schema} and SELECT (or BROWSE) on {full_name}"))
     })?;
     let mut text = format!(
         "{full_name} ({}{})",

@@ -2,47 +2,22 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
-    page_size,
-};
+use super::{ListSpec, PageArgs, ToolDef, ToolOutput, Toolset, values};
 use crate::context::CallContext;
 use crate::error::ToolError;
-use crate::render;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListClustersArgs {
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
-pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "list_clusters",
-        "List clusters",
-        "List the all-purpose and job clusters of the workspace with id, name, state, Databricks Runtime version, node type, size and creator. Use it to see which compute is running or why a cluster terminated.",
-        Toolset::Compute,
-        Hints::READ,
-        list_clusters,
-    )]
-}
-
-async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolOutput, ToolError> {
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
-    let page = ctx
-        .state
-        .client
-        .list_clusters(size, args.cursor.as_deref())
-        .await
-        .map_err(|e| ToolError::upstream("Listing clusters", e))?;
-    let columns = [
+const LIST_CLUSTERS: ListSpec = ListSpec {
+    tool: "list_clusters",
+    key: "clusters",
+    columns: &[
         "cluster_id",
         "name",
         "state",
@@ -51,9 +26,28 @@ async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolO
         "workers",
         "source",
         "creator",
-    ]
-    .map(String::from)
-    .to_vec();
+    ],
+    item: "Clusters as the Clusters API describes them.",
+    fields: &[],
+};
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![ToolDef::list(
+        &LIST_CLUSTERS,
+        "List clusters",
+        "List the all-purpose and job clusters of the workspace with id, name, state, Databricks Runtime version, node type, size and creator. Use it to see which compute is running or why a cluster terminated.",
+        Toolset::Compute,
+        list_clusters,
+    )]
+}
+
+async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolOutput, ToolError> {
+    let page = ctx
+        .state
+        .client
+        .list_clusters(args.page.size(), args.page.cursor())
+        .await
+        .map_err(|e| ToolError::upstream("Listing clusters", e))?;
     let rows = page.items.iter().map(|c| {
         let workers = match (&c.autoscale, c.num_workers) {
             (Some(a), _) => Some(format!(
@@ -74,14 +68,7 @@ async fn list_clusters(ctx: CallContext, args: ListClustersArgs) -> Result<ToolO
             c.creator_user_name.clone(),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} clusters. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_clusters",
-        page.next_page_token.as_deref(),
-    ));
-    Ok(ToolOutput::new(
-        text,
-        json!({"clusters": page.items, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_CLUSTERS
+        .page(rows, values(&page.items), page.next_page_token)
+        .answer(&ctx))
 }

@@ -10,7 +10,6 @@
 //! never spliced into the SQL.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use databricks_client::services::functions::{FunctionInfo, FunctionParameterInfo};
 use databricks_client::services::sql::StatementParameter;
@@ -20,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::managed_sql;
 use super::sql::{self, FollowUp};
 use super::vector_search::tool_name_for;
-use super::{Hints, ToolDef, ToolOutput, Toolset};
+use super::{ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 
@@ -349,11 +348,9 @@ pub fn function_tool(f: &FunctionInfo) -> Option<ToolDef> {
         .routine_body
         .as_deref()
         .is_none_or(|b| b.eq_ignore_ascii_case("SQL"));
-    let hints = Hints {
-        read_only: sql_body,
-        destructive: false,
-        idempotent: f.is_deterministic.unwrap_or(false),
-        open_world: !sql_body,
+    let kind = ToolKind::Function {
+        sql_body,
+        deterministic: f.is_deterministic.unwrap_or(false),
     };
     let params = Arc::new(params_of(f));
     let table_function = f.is_table_function();
@@ -363,7 +360,7 @@ pub fn function_tool(f: &FunctionInfo) -> Option<ToolDef> {
         format!("Run {full_name}"),
         description,
         Toolset::Functions,
-        hints,
+        kind,
         Arc::new(input_schema(f)),
         move |ctx: CallContext, args: JsonObject| {
             let params = params.clone();
@@ -383,12 +380,12 @@ async fn run(
     parameters: Vec<StatementParameter>,
 ) -> Result<ToolOutput, ToolError> {
     let choice = sql::choose_warehouse(ctx, None).await?;
-    let deadline = Instant::now() + ctx.state.settings.sql_timeout;
     let request = databricks_client::services::sql::ExecuteStatementRequest {
         parameters,
         ..sql::statement_request(&ctx.state.settings, statement, &choice)
     };
-    let response = sql::execute(ctx, request, &choice, deadline).await?;
+    let timeout = ctx.state.settings.sql_timeout;
+    let response = sql::execute(ctx, request, &choice, timeout, FollowUp::None).await?;
     managed_sql::respond(ctx, response, Some(&choice), FollowUp::None).await
 }
 
@@ -497,7 +494,7 @@ mod tests {
         let err = |a: Value| {
             call_statement(&name, false, &params, &args(a))
                 .err()
-                .map(|e| e.message)
+                .map(|e| e.to_string())
                 .unwrap_or_default()
         };
         assert!(err(json!({})).contains("missing argument n"));

@@ -7,22 +7,28 @@
 //! unfinished answer is not an error: it carries the conversation and message ids to
 //! poll. A finished answer gives Genie's text, the SQL it ran and that query's rows.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use databricks_client::ErrorKind;
+use databricks_client::poll::{Backoff, PollError, poll_until};
 use databricks_client::services::genie::{GenieMessage, GenieQueryAttachment, GenieSpace};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
-use super::{DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, page_size};
+use super::{ListSpec, PageArgs, ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, TextFormat};
 
-/// First wait between two polls of a message; it grows by half each time.
-const FIRST_POLL: Duration = Duration::from_millis(500);
-/// Longest wait between two polls.
-const MAX_POLL: Duration = Duration::from_secs(5);
+/// Genie takes seconds to answer: poll a message after 0.5 s, then half as long again
+/// each time, at most every 5 s.
+const MESSAGE_BACKOFF: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    factor: 1.5,
+    max: Duration::from_secs(5),
+};
 /// Longest question accepted.
 const MAX_QUESTION_CHARS: usize = 20_000;
 
@@ -102,7 +108,14 @@ async fn ask(
             let started = client
                 .start_genie_conversation(space_id, question)
                 .await
-                .map_err(|e| ToolError::upstream(&format!("Asking Genie space {space_id}"), e))?;
+                .map_err(|e| {
+                    ToolError::upstream(&format!("Asking Genie space {space_id}"), e)
+                        .hint_for(
+                            ErrorKind::NotFound,
+                            "Call list_genie_spaces to see the spaces that exist and their ids.",
+                        )
+                        .needs("CAN RUN on the Genie space")
+                })?;
             let mut message = started.message.unwrap_or_default();
             if message.message_id().is_none() {
                 message.message_id = Some(started.message_id.clone());
@@ -117,7 +130,7 @@ async fn wait(
     ctx: &CallContext,
     space_id: &str,
     conversation_id: &str,
-    mut message: GenieMessage,
+    message: GenieMessage,
     deadline: Instant,
 ) -> Result<GenieMessage, ToolError> {
     let Some(message_id) = message.message_id().map(str::to_string) else {
@@ -125,40 +138,41 @@ async fn wait(
             "Genie answered without a message id; ask the question again",
         ));
     };
-    let started = Instant::now();
-    let mut delay = FIRST_POLL;
-    let mut polls = 0u32;
-    while !message.is_terminal() {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        polls += 1;
-        if ctx.wants_progress() {
-            ctx.progress(
-                polls as f64,
-                None,
+    let client = &ctx.state.client;
+    let polled = poll_until(
+        message,
+        GenieMessage::is_terminal,
+        |m, attempt| {
+            let report = ctx.wants_progress().then(|| {
                 format!(
                     "Genie is working on the question ({}), {:.0} s elapsed",
-                    message.status(),
-                    started.elapsed().as_secs_f64()
-                ),
-            )
-            .await;
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(delay.min(deadline - now)) => {}
-            _ = ctx.ct.cancelled() => return Err(ToolError::new("cancelled by the client")),
-        }
-        delay = (delay.mul_f32(1.5)).min(MAX_POLL);
-        let read = tokio::select! {
-            r = ctx.state.client.get_genie_message(space_id, conversation_id, &message_id) => r,
-            _ = ctx.ct.cancelled() => return Err(ToolError::new("cancelled by the client")),
-        };
-        message = read
-            .map_err(|e| ToolError::upstream(&format!("Reading Genie message {message_id}"), e))?;
+                    m.status(),
+                    attempt.elapsed.as_secs_f64()
+                )
+            });
+            let message_id = message_id.clone();
+            async move {
+                if let Some(r) = report {
+                    ctx.progress(f64::from(attempt.number), None, r).await;
+                }
+                client
+                    .get_genie_message(space_id, conversation_id, &message_id)
+                    .await
+            }
+        },
+        MESSAGE_BACKOFF,
+        deadline,
+        &ctx.ct,
+    )
+    .await;
+    match polled {
+        Ok(p) => Ok(p.into_inner()),
+        Err(PollError::Cancelled { .. }) => Err(ToolError::new("cancelled by the client")),
+        Err(PollError::Failed { error, .. }) => Err(ToolError::upstream(
+            &format!("Reading Genie message {message_id}"),
+            error,
+        )),
     }
-    Ok(message)
 }
 
 /// The answer for a message in any state.
@@ -418,13 +432,17 @@ async fn poll_and_answer(
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListGenieSpacesArgs {
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
+
+const LIST_GENIE_SPACES: ListSpec = ListSpec {
+    tool: "list_genie_spaces",
+    key: "spaces",
+    columns: &["space_id", "title", "description", "warehouse_id"],
+    item: "Genie spaces: space_id, title, description, warehouse_id.",
+    fields: &[],
+};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -445,12 +463,11 @@ pub struct AskGenieArgs {
 /// The full surface's Genie tools.
 pub fn tools() -> Vec<ToolDef> {
     vec![
-        ToolDef::new(
-            "list_genie_spaces",
+        ToolDef::list(
+            &LIST_GENIE_SPACES,
             "List Genie spaces",
             "List the Genie spaces (natural-language question answering over curated tables) with their id, title and description. Use it to find a space_id for ask_genie.",
             Toolset::Genie,
-            Hints::READ,
             list_genie_spaces,
         ),
         ToolDef::new(
@@ -458,13 +475,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Ask Genie",
             "Ask a Genie space a question about its data in natural language; Genie writes and runs the SQL and answers with text, the SQL and the rows. Pass conversation_id to ask a follow-up. A slow answer returns conversation_id and message_id: call ask_genie again with them (and no question) to get it.",
             Toolset::Genie,
-            Hints {
-                // Asking creates a conversation in the space (state), but changes no data.
-                read_only: true,
-                destructive: false,
-                idempotent: false,
-                open_world: false,
-            },
+            ToolKind::ReadAsk,
             ask_genie,
         ),
     ]
@@ -474,16 +485,12 @@ async fn list_genie_spaces(
     ctx: CallContext,
     args: ListGenieSpacesArgs,
 ) -> Result<ToolOutput, ToolError> {
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     let page = ctx
         .state
         .client
-        .list_genie_spaces(Some(size), args.cursor.as_deref())
+        .list_genie_spaces(Some(args.page.size()), args.page.cursor())
         .await
         .map_err(|e| ToolError::upstream("Listing Genie spaces", e))?;
-    let columns = ["space_id", "title", "description", "warehouse_id"]
-        .map(String::from)
-        .to_vec();
     let rows = page.items.iter().map(|s| {
         vec![
             Some(s.space_id.clone()),
@@ -492,27 +499,21 @@ async fn list_genie_spaces(
             s.warehouse_id.clone(),
         ]
     });
-    let rendered = render::table(
-        &columns,
-        rows,
-        ctx.state.settings.max_chars.saturating_sub(300),
-    );
-    let mut text = rendered.text;
-    text.push_str(&format!("\n\n{} spaces. ", page.items.len()));
-    text.push_str(&super::next_page_hint(
-        "list_genie_spaces",
-        page.next_page_token.as_deref(),
-    ));
-    let structured = json!({
-        "spaces": page.items.iter().map(|s| json!({
-            "space_id": s.space_id,
-            "title": s.title,
-            "description": s.description,
-            "warehouse_id": s.warehouse_id,
-        })).collect::<Vec<_>>(),
-        "next_cursor": page.next_page_token,
-    });
-    Ok(ToolOutput::new(text, structured))
+    let spaces = page
+        .items
+        .iter()
+        .map(|s| {
+            json!({
+                "space_id": s.space_id,
+                "title": s.title,
+                "description": s.description,
+                "warehouse_id": s.warehouse_id,
+            })
+        })
+        .collect();
+    Ok(LIST_GENIE_SPACES
+        .page(rows, spaces, page.next_page_token)
+        .answer(&ctx))
 }
 
 async fn ask_genie(ctx: CallContext, args: AskGenieArgs) -> Result<ToolOutput, ToolError> {
@@ -589,12 +590,7 @@ pub fn space_tools(space_id: &str, space: Option<&GenieSpace>) -> Result<Vec<Too
             poll_tool
         ),
         Toolset::Genie,
-        Hints {
-            read_only: true,
-            destructive: false,
-            idempotent: false,
-            open_world: false,
-        },
+        ToolKind::ReadAsk,
         move |ctx: CallContext, args: QuerySpaceArgs| {
             let sid = sid.clone();
             let poll = poll.clone();
@@ -619,7 +615,7 @@ pub fn space_tools(space_id: &str, space: Option<&GenieSpace>) -> Result<Vec<Too
             "Get the answer of {about} to a question that was still being answered: give the conversation_id and message_id returned by query_space_{space_id}."
         ),
         Toolset::Genie,
-        Hints::READ,
+        ToolKind::ReadGet,
         move |ctx: CallContext, args: PollResponseArgs| {
             let sid = sid.clone();
             let poll = poll.clone();

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Hints, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use databricks_client::ErrorKind;
+
+use super::{Field, ListSpec, PageArgs, ToolDef, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, timestamp_ms};
@@ -13,15 +15,11 @@ use crate::render::{self, timestamp_ms};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListJobsArgs {
-    /// Page size (1-100, default 25).
-    #[serde(default)]
-    pub limit: Option<u32>,
     /// Only jobs with exactly this name (case-insensitive).
     #[serde(default)]
     pub name: Option<String>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs<25>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -29,46 +27,63 @@ pub struct ListJobsArgs {
 pub struct GetJobRunsArgs {
     /// The job's numeric id (from list_jobs).
     pub job_id: i64,
-    /// Page size (1-25, default 10).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs<10, 25>,
 }
+
+const LIST_JOBS: ListSpec = ListSpec {
+    tool: "list_jobs",
+    key: "jobs",
+    columns: &["job_id", "name", "schedule", "creator", "created"],
+    item: "Jobs: job_id, name, description, schedule, tags, creator_user_name, created_time (ms).",
+    fields: &[],
+};
+
+const GET_JOB_RUNS: ListSpec = ListSpec {
+    tool: "get_job_runs",
+    key: "runs",
+    columns: &[
+        "run_id",
+        "state",
+        "result",
+        "started",
+        "duration_s",
+        "message",
+    ],
+    item: "Runs, newest first: run_id, job_id, run_name, state, result_state, trigger, start_time, end_time, run_duration_ms, run_page_url, status.",
+    fields: &[Field {
+        name: "job_id",
+        json_type: "integer",
+        description: "The job whose runs these are.",
+    }],
+};
 
 pub fn tools() -> Vec<ToolDef> {
     vec![
-        ToolDef::new(
-            "list_jobs",
+        ToolDef::list(
+            &LIST_JOBS,
             "List jobs",
             "List the Lakeflow (Databricks) jobs of the workspace with id, name, schedule and creator. Use get_job_runs with a job_id to see its recent runs and whether they succeeded.",
             Toolset::Jobs,
-            Hints::READ,
             list_jobs,
         ),
-        ToolDef::new(
-            "get_job_runs",
+        ToolDef::list(
+            &GET_JOB_RUNS,
             "Get job runs",
             "List the most recent runs of one job (newest first) with state, result, start time, duration and a link to the run page. Use it to check whether a job succeeded or why it failed.",
             Toolset::Jobs,
-            Hints::READ,
             get_job_runs,
         ),
     ]
 }
 
 async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, ToolError> {
-    let limit = page_size(args.limit, 25, 100);
     let page = ctx
         .state
         .client
-        .list_jobs(limit, args.cursor.as_deref(), args.name.as_deref())
+        .list_jobs(args.page.size(), args.page.cursor(), args.name.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing jobs", e))?;
-    let columns = ["job_id", "name", "schedule", "creator", "created"]
-        .map(String::from)
-        .to_vec();
     let rows = page.items.iter().map(|j| {
         let settings = j.settings.clone().unwrap_or_default();
         let schedule = settings.schedule.as_ref().and_then(|s| {
@@ -91,13 +106,7 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
             timestamp_ms(j.created_time),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} jobs. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_jobs",
-        page.next_page_token.as_deref(),
-    ));
-    let jobs: Vec<_> = page
+    let jobs = page
         .items
         .iter()
         .map(|j| {
@@ -113,10 +122,9 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
             })
         })
         .collect();
-    Ok(ToolOutput::new(
-        text,
-        json!({"jobs": jobs, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_JOBS
+        .page(rows, jobs, page.next_page_token)
+        .answer(&ctx))
 }
 
 /// The state of a run in one word: the new `status` first, the legacy `state` after.
@@ -140,23 +148,19 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
             "job_id must be a positive job id (see list_jobs)",
         ));
     }
-    let limit = page_size(args.limit, 10, 25);
     let page = ctx
         .state
         .client
-        .list_runs(Some(args.job_id), limit, args.cursor.as_deref())
+        .list_runs(Some(args.job_id), args.page.size(), args.page.cursor())
         .await
-        .map_err(|e| ToolError::upstream(&format!("Listing runs of job {}", args.job_id), e))?;
-    let columns = [
-        "run_id",
-        "state",
-        "result",
-        "started",
-        "duration_s",
-        "message",
-    ]
-    .map(String::from)
-    .to_vec();
+        .map_err(|e| {
+            ToolError::upstream(&format!("Listing runs of job {}", args.job_id), e)
+                .hint_for(
+                    ErrorKind::NotFound,
+                    "Call list_jobs to see the jobs that exist and their ids.",
+                )
+                .needs("CAN VIEW on the job")
+        })?;
     let rows = page.items.iter().map(|r| {
         let (state, result) = run_state(r);
         let message = r
@@ -177,21 +181,16 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
             message.map(|m| render::clip(&m, 200)),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    if page.items.is_empty() {
-        text.push_str(&format!("\n\nJob {} has no runs. ", args.job_id));
+    let summary = if page.items.is_empty() {
+        format!("Job {} has no runs.", args.job_id)
     } else {
-        text.push_str(&format!(
-            "\n\n{} runs of job {}, newest first. ",
+        format!(
+            "{} runs of job {}, newest first.",
             page.items.len(),
             args.job_id
-        ));
-    }
-    text.push_str(&next_page_hint(
-        "get_job_runs",
-        page.next_page_token.as_deref(),
-    ));
-    let runs: Vec<_> = page
+        )
+    };
+    let runs = page
         .items
         .iter()
         .map(|r| {
@@ -211,8 +210,9 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
             })
         })
         .collect();
-    Ok(ToolOutput::new(
-        text,
-        json!({"job_id": args.job_id, "runs": runs, "next_cursor": page.next_page_token}),
-    ))
+    Ok(GET_JOB_RUNS
+        .page(rows, runs, page.next_page_token)
+        .field("job_id", args.job_id)
+        .summary(summary)
+        .answer(&ctx))
 }

@@ -8,14 +8,14 @@
 //! Execution API's answer (`statement_id`, `status`, `manifest`, `result.data_array`),
 //! so code written against the managed server reads it unchanged.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use databricks_client::services::sql::StatementState;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::sql::{self, AnswerPage, FollowUp};
-use super::{Hints, SurfaceOptions, ToolDef, ToolOutput, Toolset};
+use super::{SurfaceOptions, ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::TextFormat;
@@ -109,38 +109,33 @@ const POLL_SQL_RESULT: &str = "Check a statement started by execute_sql or execu
 
 /// The tools of `/api/2.0/mcp/sql`, in the managed server's order.
 pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
-    let execute = if options.allow_writes {
-        ToolDef::new(
-            "execute_sql",
-            "Execute SQL",
-            EXECUTE_SQL,
-            Toolset::Sql,
-            Hints {
-                read_only: false,
+    let (kind, description) = if options.allow_writes {
+        (
+            ToolKind::Action {
                 destructive: true,
                 idempotent: false,
-                open_world: false,
             },
-            |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::Operator),
+            EXECUTE_SQL,
         )
     } else {
+        (ToolKind::ReadGet, EXECUTE_SQL_NO_WRITES)
+    };
+    vec![
         ToolDef::new(
             "execute_sql",
             "Execute SQL",
-            EXECUTE_SQL_NO_WRITES,
+            description,
             Toolset::Sql,
-            Hints::READ,
+            kind,
             |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::Operator),
         )
-    };
-    vec![
-        execute.with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>(),
         ToolDef::new(
             "execute_sql_read_only",
             "Execute read-only SQL",
             EXECUTE_SQL_READ_ONLY,
             Toolset::Sql,
-            Hints::READ,
+            ToolKind::ReadGet,
             |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::ReadOnly),
         )
         .with_output_schema::<StatementResult>(),
@@ -149,7 +144,7 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             "Poll SQL result",
             POLL_SQL_RESULT,
             Toolset::Sql,
-            Hints::READ,
+            ToolKind::ReadGet,
             poll_sql_result,
         )
         .with_output_schema::<StatementResult>(),
@@ -186,9 +181,15 @@ async fn run(
         }
     }
     let choice = sql::choose_warehouse(&ctx, None).await?;
-    let deadline = Instant::now() + ctx.state.settings.sql_timeout;
     let request = sql::statement_request(&ctx.state.settings, query, &choice);
-    let response = sql::execute(&ctx, request, &choice, deadline).await?;
+    let response = sql::execute(
+        &ctx,
+        request,
+        &choice,
+        ctx.state.settings.sql_timeout,
+        FollowUp::PollSqlResult,
+    )
+    .await?;
     respond(&ctx, response, Some(&choice), FollowUp::PollSqlResult).await
 }
 
@@ -202,9 +203,10 @@ async fn poll_sql_result(
         .client
         .get_statement(id)
         .await
-        .map_err(|e| ToolError::upstream(&format!("Reading statement {id}"), e))?;
-    let deadline = Instant::now() + POLL_WAIT.min(ctx.state.settings.sql_timeout);
-    let response = sql::wait_for_statement(&ctx, response, deadline).await?;
+        .map_err(|e| sql::reading_statement(id, e))?;
+    let timeout = POLL_WAIT.min(ctx.state.settings.sql_timeout);
+    let response =
+        sql::wait_for_statement(&ctx, response, timeout, FollowUp::PollSqlResult).await?;
     respond(&ctx, response, None, FollowUp::PollSqlResult).await
 }
 

@@ -12,6 +12,7 @@ pub mod functions;
 pub mod genie;
 pub mod jobs;
 pub mod managed_sql;
+pub mod page;
 pub mod pipelines;
 pub mod sql;
 pub mod vector_search;
@@ -28,6 +29,8 @@ use serde_json::Value;
 
 use crate::context::CallContext;
 use crate::error::ToolError;
+
+pub use page::{Field, ListPage, ListSpec, PageArgs, next_page_hint, values};
 
 /// Largest `arguments` object accepted, serialized: Databricks' 16 MiB statement limit plus
 /// room for JSON escapes and the other arguments. A bigger payload is refused before any
@@ -118,8 +121,30 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 type Handler =
     Arc<dyn Fn(CallContext, JsonObject) -> BoxFuture<Result<ToolOutput, ToolError>> + Send + Sync>;
 
-/// Read-only, destructive, idempotent and open-world hints: always all four.
-#[derive(Debug, Clone, Copy)]
+/// What a tool does. All four annotation hints follow from it, so no tool spells them
+/// out, and the registry serves [`ToolKind::Action`] tools only when the operator
+/// enabled writes (one gate for SQL writes and every tool that changes the workspace).
+///
+/// `openWorldHint` is false unless said otherwise: a tool's domain is the configured
+/// workspace, not an open set of external entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// Lists objects of the workspace, a page at a time.
+    ReadList,
+    /// Reads one object, or runs a read-only query.
+    ReadGet,
+    /// Asks a question: changes no data, but each call leaves a trace (a Genie
+    /// conversation), so a repeat is not a no-op.
+    ReadAsk,
+    /// Changes the workspace; served only with `--allow-writes`.
+    Action { destructive: bool, idempotent: bool },
+    /// Runs a Unity Catalog function: read-only when its body is SQL; another body
+    /// (Python) may reach outside the workspace.
+    Function { sql_body: bool, deterministic: bool },
+}
+
+/// The four MCP annotation hints of a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hints {
     pub read_only: bool,
     pub destructive: bool,
@@ -127,21 +152,58 @@ pub struct Hints {
     pub open_world: bool,
 }
 
-impl Hints {
-    /// A tool that only reads workspace state. `open_world` is false: the tool's domain
-    /// is the configured workspace, not an open set of external entities.
-    pub const READ: Hints = Hints {
-        read_only: true,
-        destructive: false,
-        idempotent: true,
-        open_world: false,
-    };
+impl ToolKind {
+    pub fn hints(self) -> Hints {
+        let read = |idempotent| Hints {
+            read_only: true,
+            destructive: false,
+            idempotent,
+            open_world: false,
+        };
+        match self {
+            ToolKind::ReadList | ToolKind::ReadGet => read(true),
+            ToolKind::ReadAsk => read(false),
+            ToolKind::Action {
+                destructive,
+                idempotent,
+            } => Hints {
+                read_only: false,
+                destructive,
+                idempotent,
+                open_world: false,
+            },
+            ToolKind::Function {
+                sql_body,
+                deterministic,
+            } => Hints {
+                read_only: sql_body,
+                destructive: false,
+                idempotent: deterministic,
+                open_world: !sql_body,
+            },
+        }
+    }
+
+    /// Whether the tool is served only when the operator enabled writes.
+    pub fn needs_writes(self) -> bool {
+        matches!(self, ToolKind::Action { .. })
+    }
+
+    fn annotations(self, title: String) -> ToolAnnotations {
+        let h = self.hints();
+        ToolAnnotations::with_title(title)
+            .read_only(h.read_only)
+            .destructive(h.destructive)
+            .idempotent(h.idempotent)
+            .open_world(h.open_world)
+    }
 }
 
 #[derive(Clone)]
 pub struct ToolDef {
     pub tool: Tool,
     pub toolset: Toolset,
+    pub kind: ToolKind,
     handler: Handler,
 }
 
@@ -153,7 +215,7 @@ impl ToolDef {
         title: impl Into<String>,
         description: impl Into<String>,
         toolset: Toolset,
-        hints: Hints,
+        kind: ToolKind,
         handler: F,
     ) -> ToolDef
     where
@@ -170,7 +232,7 @@ impl ToolDef {
             title,
             description,
             toolset,
-            hints,
+            kind,
             schema,
             move |ctx, args: JsonObject| {
                 let handler = handler.clone();
@@ -192,7 +254,7 @@ impl ToolDef {
         title: impl Into<String>,
         description: impl Into<String>,
         toolset: Toolset,
-        hints: Hints,
+        kind: ToolKind,
         input_schema: Arc<JsonObject>,
         handler: F,
     ) -> ToolDef
@@ -203,11 +265,7 @@ impl ToolDef {
         let title: String = title.into();
         let description: String = description.into();
         let input_schema = portable_schema(&input_schema);
-        let annotations = ToolAnnotations::with_title(title.clone())
-            .read_only(hints.read_only)
-            .destructive(hints.destructive)
-            .idempotent(hints.idempotent)
-            .open_world(hints.open_world);
+        let annotations = kind.annotations(title.clone());
         let tool = Tool::new(name.into(), description, input_schema)
             .with_title(title)
             .with_annotations(annotations);
@@ -215,6 +273,7 @@ impl ToolDef {
         ToolDef {
             tool,
             toolset,
+            kind,
             handler: Arc::new(move |ctx, args| {
                 let handler = handler.clone();
                 Box::pin(async move { handler(ctx, args).await })
@@ -226,26 +285,10 @@ impl ToolDef {
         &self.tool.name
     }
 
-    /// Whether the tool declares `readOnlyHint: true` (others may change the workspace).
+    /// Whether the tool is read-only (`readOnlyHint: true`); others may change the
+    /// workspace.
     pub fn is_read_only(&self) -> bool {
-        self.tool
-            .annotations
-            .as_ref()
-            .and_then(|a| a.read_only_hint)
-            .unwrap_or(false)
-    }
-
-    /// Replaces the annotations (used when a tool's behaviour depends on the mode).
-    pub fn with_hints(mut self, hints: Hints) -> ToolDef {
-        let title = self.tool.title.clone().unwrap_or_default();
-        self.tool.annotations = Some(
-            ToolAnnotations::with_title(title)
-                .read_only(hints.read_only)
-                .destructive(hints.destructive)
-                .idempotent(hints.idempotent)
-                .open_world(hints.open_world),
-        );
-        self
+        self.kind.hints().read_only
     }
 
     /// Declares the tool's `outputSchema`: its `structuredContent` is always a `T`.
@@ -256,10 +299,35 @@ impl ToolDef {
         self
     }
 
-    /// Replaces the description (used when a tool's behaviour depends on the mode).
-    pub fn with_description(mut self, description: String) -> ToolDef {
-        self.tool.description = Some(description.into());
+    /// Declares the `outputSchema` of a list tool (see [`ListSpec`]).
+    pub fn with_list_output(mut self, spec: &ListSpec) -> ToolDef {
+        self.tool.output_schema = Some(Arc::new(spec.output_schema()));
         self
+    }
+
+    /// Declares a list tool: its name comes from `spec`, its kind is
+    /// [`ToolKind::ReadList`], its `outputSchema` is the spec's.
+    pub fn list<A, F, Fut>(
+        spec: &ListSpec,
+        title: impl Into<String>,
+        description: impl Into<String>,
+        toolset: Toolset,
+        handler: F,
+    ) -> ToolDef
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        F: Fn(CallContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<ToolOutput, ToolError>> + Send + 'static,
+    {
+        ToolDef::new(
+            spec.tool,
+            title,
+            description,
+            toolset,
+            ToolKind::ReadList,
+            handler,
+        )
+        .with_list_output(spec)
     }
 
     /// Runs the tool; every failure becomes an `isError` result with actionable text.
@@ -278,13 +346,23 @@ impl ToolDef {
             ))
             .into_result();
         }
+        let state = ctx.state.clone();
         match (self.handler)(ctx, arguments).await {
             Ok(out) => {
                 let mut result = CallToolResult::success(vec![Content::text(out.text)]);
                 result.structured_content = out.structured;
                 result
             }
-            Err(e) => e.into_result(),
+            Err(e) => {
+                let count = state.failures.record(e.kind());
+                let kind = crate::error::kind_label(e.kind());
+                if e.kind().is_some() {
+                    tracing::warn!(tool = %self.name(), kind, count, "tool failed: Databricks call");
+                } else {
+                    tracing::debug!(tool = %self.name(), kind, count, "tool failed");
+                }
+                e.into_result()
+            }
         }
     }
 }
@@ -468,7 +546,18 @@ impl Registry {
         tools.extend(vector_search::tools());
         tools.extend(genie::tools());
         tools.sort_by_key(|t| t.toolset);
-        Registry { tools }
+        Registry::gated(tools, options)
+    }
+
+    /// `tools` in this order, without the [`ToolKind::Action`] ones unless the operator
+    /// enabled writes.
+    pub fn gated(tools: Vec<ToolDef>, options: SurfaceOptions) -> Registry {
+        Registry {
+            tools: tools
+                .into_iter()
+                .filter(|t| options.allow_writes || !t.kind.needs_writes())
+                .collect(),
+        }
     }
 
     /// The tools `selection` allows, in the same order.
@@ -516,19 +605,81 @@ impl Registry {
     }
 }
 
-/// Page size used by list tools when the caller gives none, and the most they accept.
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
-pub const MAX_PAGE_SIZE: u32 = 100;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Clamps a caller's `limit` to the tool's bounds.
-pub fn page_size(limit: Option<u32>, default: u32, max: u32) -> u32 {
-    limit.unwrap_or(default).clamp(1, max)
-}
+    #[derive(serde::Deserialize, JsonSchema)]
+    struct NoArgs {}
 
-/// The sentence that tells a model how to get the next page.
-pub fn next_page_hint(tool: &str, cursor: Option<&str>) -> String {
-    match cursor {
-        Some(c) => format!("More results: call {tool} again with cursor=\"{c}\"."),
-        None => "No more results.".to_string(),
+    fn tool(name: &str, kind: ToolKind) -> ToolDef {
+        ToolDef::new(
+            name,
+            name,
+            "test",
+            Toolset::Jobs,
+            kind,
+            |_, _: NoArgs| async { Err(ToolError::new("unused")) },
+        )
+    }
+
+    #[test]
+    fn kinds_derive_all_four_hints() {
+        let h = ToolKind::ReadList.hints();
+        assert!(h.read_only && !h.destructive && h.idempotent && !h.open_world);
+        let h = ToolKind::ReadAsk.hints();
+        assert!(h.read_only && !h.idempotent);
+        let h = ToolKind::Action {
+            destructive: true,
+            idempotent: false,
+        }
+        .hints();
+        assert!(!h.read_only && h.destructive && !h.idempotent && !h.open_world);
+        let h = ToolKind::Function {
+            sql_body: false,
+            deterministic: true,
+        }
+        .hints();
+        assert!(!h.read_only && !h.destructive && h.idempotent && h.open_world);
+        let def = tool("t", ToolKind::ReadGet);
+        let a = def.tool.annotations.clone().unwrap_or_default();
+        assert_eq!(
+            (
+                a.read_only_hint,
+                a.destructive_hint,
+                a.idempotent_hint,
+                a.open_world_hint
+            ),
+            (Some(true), Some(false), Some(true), Some(false))
+        );
+    }
+
+    #[test]
+    fn action_tools_are_served_only_with_writes() {
+        let tools = || {
+            vec![
+                tool("read", ToolKind::ReadGet),
+                tool(
+                    "act",
+                    ToolKind::Action {
+                        destructive: false,
+                        idempotent: true,
+                    },
+                ),
+            ]
+        };
+        let names = |r: &Registry| r.iter().map(|t| t.name().to_string()).collect::<Vec<_>>();
+        let read_only = Registry::gated(
+            tools(),
+            SurfaceOptions {
+                allow_writes: false,
+            },
+        );
+        assert_eq!(names(&read_only), vec!["read"]);
+        let writes = Registry::gated(tools(), SurfaceOptions { allow_writes: true });
+        assert_eq!(names(&writes), vec!["read", "act"]);
+        // The full surface holds no action in read-only mode.
+        let full = Registry::full(SurfaceOptions::default());
+        assert!(full.iter().all(|t| !t.kind.needs_writes()));
     }
 }

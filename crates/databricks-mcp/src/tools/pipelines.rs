@@ -3,34 +3,42 @@
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{Hints, ToolDef, ToolOutput, Toolset, next_page_hint, page_size};
+use super::{ListSpec, PageArgs, ToolDef, ToolOutput, Toolset, values};
 use crate::context::CallContext;
 use crate::error::ToolError;
-use crate::render;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListPipelinesArgs {
-    /// Page size (1-100, default 25).
-    #[serde(default)]
-    pub limit: Option<u32>,
     /// Only pipelines whose name matches this SQL LIKE pattern, e.g. "%orders%".
     #[serde(default)]
     pub name_like: Option<String>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs<25>,
 }
 
+const LIST_PIPELINES: ListSpec = ListSpec {
+    tool: "list_delta_pipelines",
+    key: "pipelines",
+    columns: &[
+        "pipeline_id",
+        "name",
+        "state",
+        "health",
+        "latest_update",
+        "creator",
+    ],
+    item: "Pipelines as the Pipelines API describes them.",
+    fields: &[],
+};
+
 pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "list_delta_pipelines",
+    vec![ToolDef::list(
+        &LIST_PIPELINES,
         "List Delta Live Tables pipelines",
         "List the Delta Live Tables (Lakeflow Declarative) pipelines of the workspace with id, name, state, health and their latest update's state. Use it to check whether pipelines are healthy or failing.",
         Toolset::Pipelines,
-        Hints::READ,
         list_delta_pipelines,
     )]
 }
@@ -39,7 +47,6 @@ async fn list_delta_pipelines(
     ctx: CallContext,
     args: ListPipelinesArgs,
 ) -> Result<ToolOutput, ToolError> {
-    let size = page_size(args.limit, 25, 100);
     let filter = match args
         .name_like
         .as_deref()
@@ -59,19 +66,9 @@ async fn list_delta_pipelines(
     let page = ctx
         .state
         .client
-        .list_pipelines(size, args.cursor.as_deref(), filter.as_deref())
+        .list_pipelines(args.page.size(), args.page.cursor(), filter.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing pipelines", e))?;
-    let columns = [
-        "pipeline_id",
-        "name",
-        "state",
-        "health",
-        "latest_update",
-        "creator",
-    ]
-    .map(String::from)
-    .to_vec();
     let rows = page.items.iter().map(|p| {
         let latest = p.latest_updates.first().map(|u| {
             format!(
@@ -91,14 +88,7 @@ async fn list_delta_pipelines(
             p.creator_user_name.clone(),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
-    text.push_str(&format!("\n\n{} pipelines. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_delta_pipelines",
-        page.next_page_token.as_deref(),
-    ));
-    Ok(ToolOutput::new(
-        text,
-        json!({"pipelines": page.items, "next_cursor": page.next_page_token}),
-    ))
+    Ok(LIST_PIPELINES
+        .page(rows, values(&page.items), page.next_page_token)
+        .answer(&ctx))
 }

@@ -1,22 +1,24 @@
 //! SQL toolset: `run_sql_query`, `get_sql_result`, `list_warehouses`.
 //!
-//! Statement lifecycle (REFERENCE.md §1): submit with a short server-side wait, then
-//! poll with backoff until a terminal state or the call's deadline. A statement that
-//! outlives the deadline is not an error: the answer carries its `statement_id` and
-//! says to call `get_sql_result`. When the client cancels the call, the statement is
-//! cancelled upstream, even if the cancel arrives while the submit is in flight.
+//! The statement lifecycle (submit, wait, poll with backoff, cancel upstream, deadline)
+//! is the client's `execute_and_wait`; this module adds the warehouse choice, the
+//! read-only policy, progress reports and the answer. A statement that outlives the
+//! deadline is not an error: the answer carries its `statement_id` and says to call
+//! `get_sql_result`.
 
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
-use databricks_client::DatabricksClient;
 use databricks_client::services::sql::{
     ExecuteStatementRequest, ResultData, StatementParameter, StatementResponse, StatementState,
 };
+use databricks_client::statements::{StatementError, WaitOptions};
+use databricks_client::{DatabricksClient, ErrorKind, poll::Attempt};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Hints, SurfaceOptions, ToolDef, ToolOutput, Toolset, next_page_hint};
+use super::{ListSpec, SurfaceOptions, ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, TextFormat};
@@ -131,45 +133,51 @@ const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, 
 
 const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as CSV. Reads and, because the operator enabled writes, also INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check any statement that changes data. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
 
+const LIST_WAREHOUSES: ListSpec = ListSpec {
+    tool: "list_warehouses",
+    key: "warehouses",
+    columns: &["id", "name", "state", "size", "type", "clusters"],
+    item: "SQL warehouses: id, name, state, cluster_size, type (serverless, pro, classic), num_clusters, auto_stop_mins.",
+    fields: &[],
+};
+
 pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
-    let run_sql = ToolDef::new(
-        "run_sql_query",
-        "Run SQL query",
-        RUN_SQL_READ_ONLY,
-        Toolset::Sql,
-        Hints::READ,
-        run_sql_query,
-    )
-    .with_output_schema::<SqlResult>();
-    let run_sql = if options.allow_writes {
-        run_sql
-            .with_description(RUN_SQL_WRITES.to_string())
-            .with_hints(Hints {
-                read_only: false,
+    // With writes enabled the same tool runs any SQL: an action, and a destructive one.
+    let (kind, description) = if options.allow_writes {
+        (
+            ToolKind::Action {
                 destructive: true,
                 idempotent: false,
-                open_world: false,
-            })
+            },
+            RUN_SQL_WRITES,
+        )
     } else {
-        run_sql
+        (ToolKind::ReadGet, RUN_SQL_READ_ONLY)
     };
     vec![
-        run_sql,
+        ToolDef::new(
+            "run_sql_query",
+            "Run SQL query",
+            description,
+            Toolset::Sql,
+            kind,
+            run_sql_query,
+        )
+        .with_output_schema::<SqlResult>(),
         ToolDef::new(
             "get_sql_result",
             "Get SQL result",
             "Poll a statement started by run_sql_query that was still running, or page through a finished result: give its statement_id and the offset of the first row to show. Results stay available for about an hour after the statement finished.",
             Toolset::Sql,
-            Hints::READ,
+            ToolKind::ReadGet,
             get_sql_result,
         )
         .with_output_schema::<SqlResult>(),
-        ToolDef::new(
-            "list_warehouses",
+        ToolDef::list(
+            &LIST_WAREHOUSES,
             "List SQL warehouses",
             "List the SQL warehouses of the workspace with their id, state, size and type (serverless, pro, classic). Use it to pick a warehouse_id for run_sql_query or to see why a query is queued (a STOPPED warehouse starts on first use).",
             Toolset::Sql,
-            Hints::READ,
             list_warehouses,
         ),
     ]
@@ -187,7 +195,6 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
         .max_rows
         .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
         .unwrap_or(state.settings.max_rows);
-    let deadline = Instant::now() + state.settings.sql_timeout;
     let request = ExecuteStatementRequest {
         catalog: args.catalog.filter(|c| !c.is_empty()),
         schema: args.schema.filter(|s| !s.is_empty()),
@@ -207,7 +214,14 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
         },
         ..statement_request(&state.settings, query, &choice)
     };
-    let response = execute(&ctx, request, &choice, deadline).await?;
+    let response = execute(
+        &ctx,
+        request,
+        &choice,
+        state.settings.sql_timeout,
+        FollowUp::GetSqlResult,
+    )
+    .await?;
     answer(
         &ctx,
         response,
@@ -293,45 +307,114 @@ pub(crate) fn statement_request(
     }
 }
 
-/// Submits `request` and waits for the statement until it is terminal or `deadline`
-/// passes (then it is returned still PENDING/RUNNING). A cancel of the call cancels
-/// the statement upstream, even while the submit is in flight.
+/// Submits `request` and waits for the statement until it is terminal or `timeout`
+/// passes (then it is returned still PENDING/RUNNING); a cancel of the call cancels the
+/// statement upstream (the client's `execute_and_wait`).
 pub(crate) async fn execute(
     ctx: &CallContext,
     request: ExecuteStatementRequest,
     choice: &Choice,
-    deadline: Instant,
+    timeout: Duration,
+    follow_up: FollowUp,
 ) -> Result<StatementResponse, ToolError> {
-    let state = ctx.state.clone();
-    // The submit runs in its own task so that a cancel arriving mid-flight can still
-    // learn the statement id and cancel it upstream.
-    let client = state.client.clone();
-    let mut submit = tokio::spawn(async move { client.execute_statement(&request).await });
-    let submitted = tokio::select! {
-        joined = &mut submit => joined.map_err(|e| ToolError::new(format!("internal error: {e}")))?,
-        _ = ctx.ct.cancelled() => {
-            let client = state.client.clone();
-            tokio::spawn(async move {
-                if let Ok(Ok(r)) = submit.await {
-                    cancel_upstream(&client, &r).await;
-                }
-            });
-            return Err(ToolError::new("cancelled by the client"));
-        }
-    };
-    let response = match submitted {
-        Ok(r) => r,
-        Err(e) => {
-            if e.kind() == Some(databricks_client::ErrorKind::NotFound) {
-                state.warehouses.forget().await;
+    let options = WaitOptions::within(timeout, ctx.ct.clone());
+    let waited = ctx
+        .state
+        .client
+        .execute_and_wait(request, &options, |r, attempt| report(ctx, r, attempt))
+        .await;
+    match waited {
+        Ok(r) => Ok(r),
+        Err(StatementError::Submit(e)) => {
+            if e.kind() == Some(ErrorKind::NotFound) {
+                ctx.state.warehouses.forget().await;
             }
-            return Err(ToolError::new(format!(
-                "Submitting the statement to {} failed: {e}",
-                choice.explain()
-            )));
+            Err(ToolError::upstream(
+                &format!("Submitting the statement to {}", choice.explain()),
+                e,
+            )
+            .hint_for(
+                ErrorKind::NotFound,
+                "Call list_warehouses and pass a warehouse_id from it, or omit warehouse_id for an automatic choice.",
+            )
+            .needs("CAN USE on the SQL warehouse"))
         }
-    };
-    wait_for_statement(ctx, response, deadline).await
+        Err(e) => Err(statement_error(e, follow_up)),
+    }
+}
+
+/// Polls a submitted statement until it is terminal, `timeout` passes or the call is
+/// cancelled (then the statement is cancelled upstream).
+pub(crate) async fn wait_for_statement(
+    ctx: &CallContext,
+    response: StatementResponse,
+    timeout: Duration,
+    follow_up: FollowUp,
+) -> Result<StatementResponse, ToolError> {
+    let options = WaitOptions::within(timeout, ctx.ct.clone());
+    ctx.state
+        .client
+        .wait_for_statement(response, &options, |r, attempt| report(ctx, r, attempt))
+        .await
+        .map_err(|e| statement_error(e, follow_up))
+}
+
+/// What a failure to wait means for the caller; `follow_up` names the tool that
+/// checks on a statement that may still be running.
+fn statement_error(e: StatementError, follow_up: FollowUp) -> ToolError {
+    match e {
+        StatementError::Submit(e) => ToolError::upstream("Submitting the statement", e),
+        StatementError::Cancelled {
+            statement_id: Some(id),
+        } => ToolError::new(format!(
+            "cancelled by the client; statement {id} was cancelled on the warehouse"
+        )),
+        StatementError::Cancelled { statement_id: None } => {
+            ToolError::new("cancelled by the client")
+        }
+        StatementError::Poll {
+            statement_id,
+            error,
+        } => ToolError::upstream(&format!("Polling statement {statement_id}"), error).with_hint(
+            format!(
+                "The statement may still be running. {}",
+                follow_up.still_running(&statement_id)
+            ),
+        ),
+        StatementError::Internal(m) => ToolError::new(format!("internal error: {m}")),
+    }
+}
+
+/// A failed read of statement `id`, with the hint for an unknown or expired one.
+pub(crate) fn reading_statement(id: &str, e: databricks_client::Error) -> ToolError {
+    ToolError::upstream(&format!("Reading statement {id}"), e).hint_for(
+        ErrorKind::NotFound,
+        "The statement_id is unknown or its result has expired (results are kept about an hour): run the query again.",
+    )
+}
+
+/// A progress report before each poll, when the client asked for them.
+fn report<'a>(
+    ctx: &'a CallContext,
+    response: &StatementResponse,
+    attempt: Attempt,
+) -> impl Future<Output = ()> + use<'a> {
+    let message = ctx.wants_progress().then(|| {
+        let what = match response.status.state {
+            StatementState::Pending => "queued (the warehouse may be starting)",
+            _ => "running",
+        };
+        format!(
+            "statement {} is {what}, {:.0} s elapsed",
+            response.statement_id,
+            attempt.elapsed.as_secs_f64()
+        )
+    });
+    async move {
+        if let Some(m) = message {
+            ctx.progress(f64::from(attempt.number), None, m).await;
+        }
+    }
 }
 
 /// Checks that `id` looks like a statement id (before it goes into a URL path). Public
@@ -359,7 +442,7 @@ async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<Tool
         .client
         .get_statement(id)
         .await
-        .map_err(|e| ToolError::upstream(&format!("Reading statement {id}"), e))?;
+        .map_err(|e| reading_statement(id, e))?;
     let offset = args.offset.unwrap_or(0);
     answer(
         &ctx,
@@ -379,81 +462,6 @@ fn server_wait(deadline: Duration) -> String {
         "0s".into()
     } else {
         format!("{secs}s")
-    }
-}
-
-/// Polls until the statement is terminal, the deadline passes or the call is cancelled.
-pub(crate) async fn wait_for_statement(
-    ctx: &CallContext,
-    mut response: StatementResponse,
-    deadline: Instant,
-) -> Result<StatementResponse, ToolError> {
-    let client = &ctx.state.client;
-    let started = Instant::now();
-    let mut delay = Duration::from_millis(100);
-    let mut polls = 0u32;
-    while !response.status.state.is_terminal() {
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(response);
-        }
-        polls += 1;
-        if ctx.wants_progress() {
-            let what = match response.status.state {
-                StatementState::Pending => "queued (the warehouse may be starting)",
-                _ => "running",
-            };
-            ctx.progress(
-                polls as f64,
-                None,
-                format!(
-                    "statement {} is {what}, {:.0} s elapsed",
-                    response.statement_id,
-                    started.elapsed().as_secs_f64()
-                ),
-            )
-            .await;
-        }
-        let sleep = delay.min(deadline - now);
-        tokio::select! {
-            _ = tokio::time::sleep(sleep) => {}
-            _ = ctx.ct.cancelled() => {
-                cancel_upstream(client, &response).await;
-                return Err(ToolError::new(format!(
-                    "cancelled by the client; statement {} was cancelled on the warehouse",
-                    response.statement_id
-                )));
-            }
-        }
-        delay = (delay * 2).min(Duration::from_secs(2));
-        let poll = tokio::select! {
-            r = client.get_statement(&response.statement_id) => r,
-            _ = ctx.ct.cancelled() => {
-                cancel_upstream(client, &response).await;
-                return Err(ToolError::new("cancelled by the client"));
-            }
-        };
-        response = poll.map_err(|e| {
-            ToolError::new(format!(
-                "Polling statement {} failed: {e}. The statement may still be running: call get_sql_result with statement_id=\"{}\".",
-                response.statement_id, response.statement_id
-            ))
-        })?;
-    }
-    Ok(response)
-}
-
-pub(crate) async fn cancel_upstream(client: &DatabricksClient, response: &StatementResponse) {
-    if response.status.state.is_terminal() || response.statement_id.is_empty() {
-        return;
-    }
-    match client.cancel_statement(&response.statement_id).await {
-        Ok(()) => {
-            tracing::info!(statement_id = %response.statement_id, "statement cancelled upstream")
-        }
-        Err(e) => {
-            tracing::warn!(statement_id = %response.statement_id, "cancelling statement failed: {e}")
-        }
     }
 }
 
@@ -571,21 +579,15 @@ impl AnswerPage {
     }
 }
 
-/// Fetches and renders the rows `[offset, offset + limit)` of a statement in any
-/// state; a failed, cancelled or closed statement is a tool error saying what to do.
-pub(crate) async fn answer_page(
-    ctx: &CallContext,
-    response: StatementResponse,
-    choice: Option<&Choice>,
-    offset: u64,
-    limit: usize,
-    format: TextFormat,
+/// The answer for a statement that did not succeed: an error saying what to do for a
+/// failed, cancelled or closed one, the "still running" page for the others.
+fn unfinished(
+    response: &StatementResponse,
+    ran_on: Option<String>,
     follow_up: FollowUp,
 ) -> Result<AnswerPage, ToolError> {
     let id = response.statement_id.clone();
-    let ran_on = choice.map(|c| format!("Ran on {}.", c.explain()));
     match response.status.state {
-        StatementState::Succeeded => {}
         StatementState::Failed => {
             let error = response.status.error.clone().unwrap_or_default();
             let mut text = format!(
@@ -608,18 +610,14 @@ pub(crate) async fn answer_page(
                 text.push_str(&r);
             }
             text.push_str(" Fix the SQL and run it again.");
-            return Err(ToolError::new(text));
+            Err(ToolError::new(text))
         }
-        StatementState::Canceled => {
-            return Err(ToolError::new(format!(
-                "Statement {id} was cancelled before it finished; run it again if you still need it."
-            )));
-        }
-        StatementState::Closed => {
-            return Err(ToolError::new(format!(
-                "The result of statement {id} is no longer available (results are kept about an hour); run the query again."
-            )));
-        }
+        StatementState::Canceled => Err(ToolError::new(format!(
+            "Statement {id} was cancelled before it finished; run it again if you still need it."
+        ))),
+        StatementState::Closed => Err(ToolError::new(format!(
+            "The result of statement {id} is no longer available (results are kept about an hour); run the query again."
+        ))),
         state => {
             let text = format!(
                 "Statement {id} is still {} — it keeps running on the warehouse. {}{}",
@@ -627,7 +625,7 @@ pub(crate) async fn answer_page(
                 follow_up.still_running(&id),
                 ran_on.map(|r| format!(" {r}")).unwrap_or_default()
             );
-            return Ok(AnswerPage {
+            Ok(AnswerPage {
                 statement_id: id,
                 state,
                 manifest: Default::default(),
@@ -636,10 +634,27 @@ pub(crate) async fn answer_page(
                 total: None,
                 next_offset: None,
                 text,
-            });
+            })
         }
     }
+}
 
+/// Fetches and renders the rows `[offset, offset + limit)` of a statement in any
+/// state; a failed, cancelled or closed statement is a tool error saying what to do.
+pub(crate) async fn answer_page(
+    ctx: &CallContext,
+    response: StatementResponse,
+    choice: Option<&Choice>,
+    offset: u64,
+    limit: usize,
+    format: TextFormat,
+    follow_up: FollowUp,
+) -> Result<AnswerPage, ToolError> {
+    let id = response.statement_id.clone();
+    let ran_on = choice.map(|c| format!("Ran on {}.", c.explain()));
+    if response.status.state != StatementState::Succeeded {
+        return unfinished(&response, ran_on, follow_up);
+    }
     let manifest = response.manifest.clone().unwrap_or_default();
     let columns = manifest.schema.names();
     let types = manifest.schema.type_names();
@@ -788,9 +803,6 @@ async fn list_warehouses(
         .list_warehouses(args.cursor.as_deref())
         .await
         .map_err(|e| ToolError::upstream("Listing SQL warehouses", e))?;
-    let columns: Vec<String> = ["id", "name", "state", "size", "type", "clusters"]
-        .map(String::from)
-        .to_vec();
     let rows = page.items.iter().map(|w| {
         vec![
             Some(w.id.clone()),
@@ -801,29 +813,26 @@ async fn list_warehouses(
             w.num_clusters.map(|n| n.to_string()),
         ]
     });
-    let rendered = render::table(&columns, rows, ctx.state.settings.max_chars);
-    let mut text = rendered.text;
-    text.push_str(&format!("\n\n{} warehouses. ", page.items.len()));
-    text.push_str(&next_page_hint(
-        "list_warehouses",
-        page.next_page_token.as_deref(),
-    ));
+    let warehouses = page
+        .items
+        .iter()
+        .map(|w| {
+            json!({
+                "id": w.id,
+                "name": w.name,
+                "state": w.state.as_str(),
+                "cluster_size": w.cluster_size,
+                "type": warehouse_type(w),
+                "num_clusters": w.num_clusters,
+                "auto_stop_mins": w.auto_stop_mins,
+            })
+        })
+        .collect();
+    let mut answer = LIST_WAREHOUSES.page(rows, warehouses, page.next_page_token);
     if let Some(default) = &ctx.state.settings.default_warehouse_id {
-        text.push_str(&format!(" The server's default warehouse is {default}."));
+        answer = answer.note(format!("The server's default warehouse is {default}."));
     }
-    let structured = json!({
-        "warehouses": page.items.iter().map(|w| json!({
-            "id": w.id,
-            "name": w.name,
-            "state": w.state.as_str(),
-            "cluster_size": w.cluster_size,
-            "type": warehouse_type(w),
-            "num_clusters": w.num_clusters,
-            "auto_stop_mins": w.auto_stop_mins,
-        })).collect::<Vec<_>>(),
-        "next_cursor": page.next_page_token,
-    });
-    Ok(ToolOutput::new(text, structured))
+    Ok(answer.answer(&ctx))
 }
 
 fn warehouse_type(w: &databricks_client::services::sql::Warehouse) -> String {

@@ -24,15 +24,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use databricks_client::DatabricksClient;
 use databricks_client::services::vector_search::{
     MAX_QUERY_RESULTS, MiniVectorIndex, QueryVectorIndexRequest, Reranker,
 };
+use databricks_client::{DatabricksClient, ErrorKind};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Hints, ToolDef, ToolOutput, Toolset};
+use super::{ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
 use crate::render::{self, TextFormat};
@@ -260,10 +260,14 @@ impl IndexInfo {
     /// Reads the index and, for a Delta Sync index that syncs its whole source table,
     /// the table's columns.
     async fn resolve(client: &DatabricksClient, name: &str) -> Result<IndexInfo, ToolError> {
-        let index = client
-            .get_vector_index(name)
-            .await
-            .map_err(|e| ToolError::upstream(&format!("Reading vector index {name}"), e))?;
+        let index = client.get_vector_index(name).await.map_err(|e| {
+            ToolError::upstream(&format!("Reading vector index {name}"), e)
+                .hint_for(
+                    ErrorKind::NotFound,
+                    "Call list_vector_indexes to see the indexes that exist.",
+                )
+                .needs(&format!("SELECT on {name}"))
+        })?;
         let mut columns = index.declared_columns();
         if columns.is_empty()
             && let Some(table) = index.source_table()
@@ -401,10 +405,7 @@ pub async fn run_query(
         _ = ctx.ct.cancelled() => return Err(ToolError::new("cancelled by the client")),
     }
     .map_err(|e| {
-        if matches!(
-            e.kind(),
-            Some(databricks_client::ErrorKind::NotFound | databricks_client::ErrorKind::BadRequest)
-        ) {
+        if matches!(e.kind(), Some(ErrorKind::NotFound | ErrorKind::BadRequest)) {
             cache.forget(&info.name);
         }
         ToolError::upstream(&format!("Querying vector index {}", info.name), e)
@@ -600,7 +601,7 @@ pub fn index_tool(index: &MiniVectorIndex, cache: Arc<IndexCache>) -> Option<Too
         format!("Search {}", index.name),
         description,
         Toolset::VectorSearch,
-        Hints::READ,
+        ToolKind::ReadGet,
         move |ctx: CallContext, args: IndexQueryArgs| {
             let cache = cache.clone();
             let full_name = full_name.clone();
@@ -677,7 +678,7 @@ pub fn tools() -> Vec<ToolDef> {
             "List vector search indexes",
             "List the Databricks Vector Search indexes (catalog.schema.index names) with their endpoint, type and primary key, optionally only one endpoint's or one catalog/schema's. Use it to find an index for query_vector_index.",
             Toolset::VectorSearch,
-            Hints::READ,
+            ToolKind::ReadList,
             list_vector_indexes,
         ),
         ToolDef::new(
@@ -685,7 +686,7 @@ pub fn tools() -> Vec<ToolDef> {
             "Query vector search index",
             "Search a Databricks Vector Search index for the rows most relevant to a text query (semantic, hybrid or keyword search) and return them, most relevant first. Use it to find documents or records by meaning; give the index's full name from list_vector_indexes.",
             Toolset::VectorSearch,
-            Hints::READ,
+            ToolKind::ReadGet,
             move |ctx: CallContext, args: QueryVectorIndexArgs| {
                 let cache = cache.clone();
                 async move { query_vector_index(ctx, args, &cache).await }
@@ -768,6 +769,10 @@ async fn list_vector_indexes(
             .await
             .map_err(|e| {
                 ToolError::upstream(&format!("Listing the indexes of endpoint {endpoint}"), e)
+                    .hint_for(
+                        ErrorKind::NotFound,
+                        "Omit endpoint_name to list the indexes of every endpoint.",
+                    )
             })?;
         indexes.extend(listed.into_iter().filter(|i| {
             prefix
@@ -902,7 +907,7 @@ mod tests {
             let err = QuerySettings::default()
                 .with_meta(&meta(json!({ key: value })))
                 .err()
-                .map(|e| e.message)
+                .map(|e| e.to_string())
                 .unwrap_or_default();
             assert!(
                 err.contains(&format!("_meta.{key}")),

@@ -1,16 +1,13 @@
 //! Workspace toolset: `list_notebooks`.
 
+use databricks_client::ErrorKind;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
-use super::{
-    DEFAULT_PAGE_SIZE, Hints, MAX_PAGE_SIZE, ToolDef, ToolOutput, Toolset, next_page_hint,
-    page_size,
-};
+use super::{Field, ListSpec, PageArgs, ToolDef, ToolOutput, Toolset, values};
 use crate::context::CallContext;
 use crate::error::ToolError;
-use crate::render::{self, timestamp_ms};
+use crate::render::timestamp_ms;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -18,21 +15,35 @@ pub struct ListNotebooksArgs {
     /// Absolute workspace folder, e.g. "/Users/someone@example.com". Default "/".
     #[serde(default)]
     pub path: Option<String>,
-    /// Page size (1-100, default 50).
-    #[serde(default)]
-    pub limit: Option<u32>,
-    /// Cursor from a previous answer, to get the next page.
-    #[serde(default)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    pub page: PageArgs,
 }
 
+const LIST_NOTEBOOKS: ListSpec = ListSpec {
+    tool: "list_notebooks",
+    key: "objects",
+    columns: &["path", "type", "language", "modified"],
+    item: "Workspace objects (notebooks, files, folders) as the Workspace API describes them, folders first.",
+    fields: &[
+        Field {
+            name: "path",
+            json_type: "string",
+            description: "The folder listed.",
+        },
+        Field {
+            name: "total",
+            json_type: "integer",
+            description: "Objects in the folder, all pages.",
+        },
+    ],
+};
+
 pub fn tools() -> Vec<ToolDef> {
-    vec![ToolDef::new(
-        "list_notebooks",
+    vec![ToolDef::list(
+        &LIST_NOTEBOOKS,
         "List notebooks",
         "List the notebooks, files and folders directly inside a workspace folder (not recursive), with language and modification time. Call it again with a folder's path to go deeper; start at \"/\" or \"/Users\".",
         Toolset::Workspace,
-        Hints::READ,
         list_notebooks,
     )]
 }
@@ -61,19 +72,21 @@ async fn list_notebooks(
     args: ListNotebooksArgs,
 ) -> Result<ToolOutput, ToolError> {
     let path = validate_path(args.path.as_deref().unwrap_or("/"))?;
-    let size = page_size(args.limit, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE) as usize;
-    let offset: usize = match args.cursor.as_deref() {
+    let size = args.page.size() as usize;
+    let offset: usize = match args.page.cursor() {
         Some(c) => c.parse().map_err(|_| {
             ToolError::new("invalid cursor: pass the cursor exactly as a previous list_notebooks answer gave it")
         })?,
         None => 0,
     };
-    let mut objects = ctx
-        .state
-        .client
-        .list_workspace(&path)
-        .await
-        .map_err(|e| ToolError::upstream(&format!("Listing workspace folder {path}"), e))?;
+    let mut objects = ctx.state.client.list_workspace(&path).await.map_err(|e| {
+        ToolError::upstream(&format!("Listing workspace folder {path}"), e)
+            .hint_for(
+                ErrorKind::NotFound,
+                "Call list_notebooks on its parent folder (or \"/\") to see what exists.",
+            )
+            .needs(&format!("CAN READ on {path}"))
+    })?;
     // Folders first, then by path, so pages are stable.
     objects.sort_by(|a, b| {
         let dir = |o: &databricks_client::services::workspace::ObjectInfo| {
@@ -84,9 +97,6 @@ async fn list_notebooks(
     let total = objects.len();
     let page: Vec<_> = objects.into_iter().skip(offset).take(size).collect();
     let next = (offset + page.len() < total).then(|| (offset + page.len()).to_string());
-    let columns = ["path", "type", "language", "modified"]
-        .map(String::from)
-        .to_vec();
     let rows = page.iter().map(|o| {
         vec![
             Some(o.path.clone()),
@@ -95,20 +105,19 @@ async fn list_notebooks(
             timestamp_ms(o.modified_at),
         ]
     });
-    let mut text = render::table(&columns, rows, ctx.state.settings.max_chars).text;
     let notebooks = page
         .iter()
         .filter(|o| o.object_type.as_deref() == Some("NOTEBOOK"))
         .count();
-    text.push_str(&format!(
-        "\n\n{} objects in {path} ({notebooks} notebooks). ",
-        page.len()
-    ));
-    text.push_str(&next_page_hint("list_notebooks", next.as_deref()));
-    Ok(ToolOutput::new(
-        text,
-        json!({"path": path, "objects": page, "total": total, "next_cursor": next}),
-    ))
+    Ok(LIST_NOTEBOOKS
+        .page(rows, values(&page), next)
+        .field("path", &path)
+        .field("total", total)
+        .summary(format!(
+            "{} objects in {path} ({notebooks} notebooks).",
+            page.len()
+        ))
+        .answer(&ctx))
 }
 
 #[cfg(test)]

@@ -142,3 +142,41 @@ async fn the_databricks_token_never_appears_in_answers() {
     let r = h.call("run_sql_query", json!({"query": "SELECT 1"})).await;
     assert!(!serde_json::to_string(&r).unwrap().contains(&pat));
 }
+
+/// A failed call ends with the one hint of its kind (the tool's own when it has one),
+/// never the client's generic one too, and the failure is counted by kind.
+#[tokio::test]
+async fn the_hint_follows_the_kind_of_failure_and_failures_are_counted() {
+    let h = Harness::start().await;
+    let path = "/api/2.1/unity-catalog/schemas";
+    let cases = [
+        (
+            FaultResponse::json(404, fixture("error_404_resource_does_not_exist.json")),
+            "Call list_catalogs",
+        ),
+        (
+            FaultResponse::json(403, fixture("error_403_permission_denied.json")),
+            "needs USE CATALOG on main",
+        ),
+        (
+            FaultResponse::json(400, fixture("error_400_invalid_parameter_value.json")),
+            "check the names and values",
+        ),
+    ];
+    for (fault, hint) in cases {
+        h.emulator.push_fault(FaultRule::get(path, vec![fault]));
+        let r = h.call("list_schemas", json!({"catalog": "main"})).await;
+        assert!(is_error(&r));
+        let t = text(&r);
+        assert!(
+            t.starts_with("Listing schemas of catalog main failed: Databricks API error"),
+            "{t}"
+        );
+        assert!(t.contains(hint), "{t}");
+        assert!(!t.contains("list the parent"), "one hint only: {t}");
+    }
+    let counts = h.server.state().failures.snapshot();
+    assert_eq!(counts.get("not_found"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("permission_denied"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("bad_request"), Some(&1), "{counts:?}");
+}

@@ -1,17 +1,159 @@
-//! The tool list is a public API: snapshot it, and check the rules every tool follows.
+//! The tool list is a public API: snapshot each tool (one file per tool, so a change
+//! shows in the tool it concerns), check the rules every tool follows, and keep the
+//! README's tool table generated from the registry.
 
-use databricks_mcp::tools::{Registry, SurfaceOptions};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use databricks_mcp::tools::{Registry, SurfaceOptions, ToolKind};
 use serde_json::Value;
 
 fn tools_json(allow_writes: bool) -> Value {
     serde_json::to_value(Registry::full(SurfaceOptions { allow_writes }).list()).unwrap()
 }
 
+fn snapshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots")
+}
+
+/// Name, title, description, input and output schemas and annotations of every tool:
+/// `tool_<name>.snap` in read-only mode, `tool_<name>__writes.snap` for a tool that
+/// differs (or only exists) with `--allow-writes`.
 #[test]
-fn tool_list_snapshot() {
-    insta::with_settings!({sort_maps => true, prepend_module_to_snapshot => false}, {
-        insta::assert_json_snapshot!("tools_read_only", tools_json(false));
+fn tool_snapshots() {
+    let read_only = tools_json(false);
+    let mut expected = BTreeSet::new();
+    for (writes, suffix) in [(false, ""), (true, "__writes")] {
+        for tool in tools_json(writes).as_array().unwrap() {
+            if writes && read_only.as_array().unwrap().contains(tool) {
+                continue;
+            }
+            let name = format!("tool_{}{suffix}", tool["name"].as_str().unwrap());
+            insta::with_settings!({sort_maps => true, prepend_module_to_snapshot => false}, {
+                insta::assert_json_snapshot!(name.clone(), tool);
+            });
+            expected.insert(format!("{name}.snap"));
+        }
+    }
+    // A tool that was removed or renamed must not leave its snapshot behind.
+    let stale: Vec<String> = std::fs::read_dir(snapshot_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.starts_with("tool_") && f.ends_with(".snap"))
+        .filter(|f| !expected.contains(f))
+        .collect();
+    assert!(stale.is_empty(), "stale tool snapshots: {stale:?}");
+}
+
+/// The first sentence of a description.
+fn first_sentence(text: &str) -> &str {
+    let mut from = 0;
+    while let Some(i) = text[from..].find(". ") {
+        let end = from + i + 1;
+        if !text[..end].ends_with("e.g.") && !text[..end].ends_with("i.e.") {
+            return &text[..end];
+        }
+        from = end;
+    }
+    text
+}
+
+/// How a kind reads in the README.
+fn kind_text(kind: ToolKind) -> &'static str {
+    match kind {
+        ToolKind::ReadList => "read (list)",
+        ToolKind::ReadGet => "read",
+        ToolKind::ReadAsk => "read, not idempotent",
+        ToolKind::Action {
+            destructive: true, ..
+        } => "writes (destructive)",
+        ToolKind::Action { .. } => "writes",
+        ToolKind::Function { .. } => "function",
+    }
+}
+
+/// The README's tool table, from the registry: signature, toolset, kind (and what
+/// changes with `--allow-writes`), first sentence of the description.
+fn readme_table() -> String {
+    let read_only = Registry::full(SurfaceOptions {
+        allow_writes: false,
     });
+    let writes = Registry::full(SurfaceOptions { allow_writes: true });
+    let mut out = String::from("| tool | toolset | kind | what it does |\n|---|---|---|---|\n");
+    for def in writes.iter() {
+        let schema = serde_json::to_value(def.tool.input_schema.as_ref()).unwrap();
+        let required: Vec<&str> = schema["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        // Required arguments first, then the optional ones (`name?`).
+        let mut params: Vec<String> = schema["properties"]
+            .as_object()
+            .map(|p| {
+                p.keys()
+                    .map(|k| match required.contains(&k.as_str()) {
+                        true => k.clone(),
+                        false => format!("{k}?"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        params.sort_by_key(|p| p.ends_with('?'));
+        let kind = match read_only.get(def.name()) {
+            Some(r) if r.kind == def.kind => kind_text(def.kind).to_string(),
+            Some(r) => format!(
+                "{}; with `--allow-writes`: {}",
+                kind_text(r.kind),
+                kind_text(def.kind)
+            ),
+            None => format!("{}, only with `--allow-writes`", kind_text(def.kind)),
+        };
+        let description = read_only
+            .get(def.name())
+            .unwrap_or(def)
+            .tool
+            .description
+            .as_deref()
+            .unwrap_or("")
+            .to_string();
+        out.push_str(&format!(
+            "| `{}({})` | {} | {kind} | {} |\n",
+            def.name(),
+            params.join(", "),
+            def.toolset.name(),
+            first_sentence(&description).replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+/// README.md's table between `<!-- tools:begin -->` and `<!-- tools:end -->` is the
+/// registry's; `UPDATE_README=1` rewrites it.
+#[test]
+fn readme_tool_table_is_generated() {
+    const BEGIN: &str = "<!-- tools:begin -->\n";
+    const END: &str = "<!-- tools:end -->";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = readme
+        .find(BEGIN)
+        .expect("README.md lacks <!-- tools:begin -->")
+        + BEGIN.len();
+    let end = readme
+        .find(END)
+        .expect("README.md lacks <!-- tools:end -->");
+    let table = readme_table();
+    if readme[start..end] == table {
+        return;
+    }
+    if std::env::var_os("UPDATE_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    panic!(
+        "README.md's tool table is not the registry's; run with UPDATE_README=1 to rewrite it:\n{table}"
+    );
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use databricks_emulator::{EmulatorConfig, StatementScript};
 use databricks_mcp::Settings;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::{Harness, is_error, structured, text};
 
@@ -597,4 +597,93 @@ async fn row_limit_is_passed_through_and_truncation_reported() {
         text(&r)
     );
     assert_eq!(structured(&r)["truncated"], json!(true));
+}
+
+/// Checks `value` against the parts of JSON Schema the tools' output schemas use
+/// (`type`, `properties`, `required`, `items`, local `$ref`).
+fn conforms(root: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap_or_default();
+        return conforms(root, &root["$defs"][name], value, at);
+    }
+    let type_ok = |t: &str| match t {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => true,
+    };
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    if !types.is_empty() && !types.iter().any(|t| type_ok(t)) {
+        return Err(format!("{at}: {value} is not {types:?}"));
+    }
+    for r in schema["required"].as_array().into_iter().flatten() {
+        let key = r.as_str().unwrap_or_default();
+        if value.get(key).is_none() {
+            return Err(format!("{at}: missing required {key}"));
+        }
+    }
+    if let (Some(props), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+        for (k, v) in object {
+            if let Some(s) = props.get(k) {
+                conforms(root, s, v, &format!("{at}.{k}"))?;
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            conforms(root, items, v, &format!("{at}[{i}]"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Every tool that declares an `outputSchema` answers with `structuredContent` that
+/// matches it (clients such as the Python SDK check this).
+#[tokio::test]
+async fn structured_content_matches_the_output_schema() {
+    let h = Harness::start().await;
+    let calls = [
+        ("list_catalogs", json!({})),
+        ("list_schemas", json!({"catalog": "main"})),
+        ("list_tables", json!({"catalog": "main", "schema": "sales"})),
+        ("list_databases", json!({"limit": 2})),
+        ("list_jobs", json!({})),
+        ("get_job_runs", json!({"job_id": 11223344})),
+        ("list_clusters", json!({})),
+        ("list_delta_pipelines", json!({})),
+        ("list_notebooks", json!({})),
+        ("list_warehouses", json!({})),
+        ("list_genie_spaces", json!({})),
+        ("run_sql_query", json!({"query": "SELECT 1"})),
+    ];
+    let registry = h.server.registry();
+    let checked: Vec<&str> = calls.iter().map(|(t, _)| *t).collect();
+    for (tool, args) in calls {
+        let schema = registry.get(tool).unwrap().tool.output_schema.clone();
+        let schema = serde_json::to_value(schema.expect(tool).as_ref()).unwrap();
+        let r = h.call(tool, args).await;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        let value = structured(&r);
+        if let Err(e) = conforms(&schema, &schema, &value, tool) {
+            panic!("{e}\n{value}");
+        }
+    }
+    // Every tool with an outputSchema is checked (get_sql_result shares run_sql_query's).
+    for def in registry.iter() {
+        if def.tool.output_schema.is_some() && def.name() != "get_sql_result" {
+            assert!(
+                checked.contains(&def.name()),
+                "{} declares an outputSchema but is not checked here",
+                def.name()
+            );
+        }
+    }
 }
