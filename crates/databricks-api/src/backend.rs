@@ -12,6 +12,7 @@ use std::pin::Pin;
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
+use crate::sql::Warehouse;
 
 /// A `Send` future borrowed from the backend and its arguments.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -55,4 +56,15 @@ pub trait UnityCatalog: Send + Sync {
     /// Every table of a catalog, by full name and type (`table-summaries`): the server
     /// filters by the name patterns.
     fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>>;
+}
+
+/// SQL warehouses (REFERENCE.md §2). An unknown id answers 404
+/// `RESOURCE_DOES_NOT_EXIST`; start and stop are asynchronous (the state moves through
+/// `STARTING`/`STOPPING`) and idempotent. A backend that cannot do one answers the
+/// error the API would (e.g. 400 `INVALID_STATE`).
+pub trait Warehouses: Send + Sync {
+    fn warehouses(&self) -> Answer<'_, Vec<Warehouse>>;
+    fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse>;
+    fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
 }

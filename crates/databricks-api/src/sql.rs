@@ -295,6 +295,20 @@ pub struct Warehouse {
     pub creator_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub num_active_sessions: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spot_instance_policy: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jdbc_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub odbc_params: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile_arn: Option<String>,
 }
 
 impl Warehouse {
@@ -306,7 +320,7 @@ impl Warehouse {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ListWarehousesResponse {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warehouses: Vec<Warehouse>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,

@@ -38,7 +38,7 @@ pub(crate) struct Shared {
     pub scripts: Mutex<Vec<(String, StatementScript)>>,
     pub cancelled: Mutex<Vec<String>>,
     pub statements: Mutex<statements::Statements>,
-    pub warehouses: Mutex<warehouses::Warehouses>,
+    pub warehouses: warehouses::FixtureWarehouses,
     pub clusters: Mutex<clusters::Clusters>,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
@@ -54,6 +54,7 @@ impl Shared {
     pub fn new(base_url: String, config: EmulatorConfig) -> Shared {
         let latency = config.latency;
         let jobs = jobs::Jobs::new(config.jobs);
+        let warehouses = warehouses::FixtureWarehouses::new();
         Shared {
             base_url,
             config,
@@ -67,7 +68,6 @@ impl Shared {
             scripts: Mutex::new(Vec::new()),
             cancelled: Mutex::new(Vec::new()),
             statements: Mutex::new(statements::Statements::default()),
-            warehouses: Mutex::new(warehouses::Warehouses::new()),
             clusters: Mutex::new(clusters::Clusters::new()),
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
@@ -76,7 +76,9 @@ impl Shared {
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
+                warehouses: Some(Arc::new(warehouses.clone())),
             },
+            warehouses,
             next_id: AtomicU64::new(1),
         }
     }
@@ -392,12 +394,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
             statements::chunk(st, id, n)
         }
         ("GET", ["2.0", "sql", "history", "queries"]) => misc::query_history(req),
-
-        // Warehouses
-        ("GET", ["2.0", "sql", "warehouses"]) => warehouses::list(st, req),
-        ("GET", ["2.0", "sql", "warehouses", id]) => warehouses::get(st, id),
-        ("POST", ["2.0", "sql", "warehouses", id, "start"]) => warehouses::start(st, id),
-        ("POST", ["2.0", "sql", "warehouses", id, "stop"]) => warehouses::stop(st, id),
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),

@@ -13,11 +13,12 @@ mod catalog;
 mod paging;
 mod request;
 mod response;
+mod warehouses;
 
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::UnityCatalog;
+use databricks_api::backend::{UnityCatalog, Warehouses};
 
 pub use paging::{decode_token, encode_token};
 pub use request::ApiRequest;
@@ -28,6 +29,7 @@ pub use response::{error_response, json_response};
 #[derive(Clone, Default)]
 pub struct Backends {
     pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
+    pub warehouses: Option<Arc<dyn Warehouses>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -36,6 +38,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
     let answer = match segments.as_slice() {
         ["api", "2.1", "unity-catalog", rest @ ..] => match &backends.unity_catalog {
             Some(backend) => catalog::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "sql", "warehouses", rest @ ..] => match &backends.warehouses {
+            Some(backend) => warehouses::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         _ => return None,

@@ -13,12 +13,12 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
+use crate::StatementScript;
 use crate::server::Shared;
 use crate::util::{
     R, Req, bad_param, date_string, error, json_bytes, json_status, lock, not_found, ok,
     rfc3339_ms, uuid_like,
 };
-use crate::{StatementScript, routes};
 
 /// The default script: the rows of `statements_execute_succeeded_inline.json`.
 const DEFAULT_FIXTURE: &str = "statements_execute_succeeded_inline.json";
@@ -663,7 +663,9 @@ pub(crate) fn execute(st: &Shared, req: &Req) -> R {
     }
     let statement = req.b_req("statement")?.to_string();
     let warehouse_id = req.b_req("warehouse_id")?.to_string();
-    routes::warehouses::ensure_for_statement(st, &warehouse_id)?;
+    st.warehouses
+        .ensure_for_statement(&warehouse_id)
+        .map_err(workspace_server::error_response)?;
 
     let wait_timeout = req.b_str("wait_timeout").unwrap_or("10s");
     let Some(wait_secs) = parse_wait_timeout(wait_timeout) else {

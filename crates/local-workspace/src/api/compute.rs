@@ -3,42 +3,96 @@
 
 use serde_json::{Value, json};
 
-use super::{Api, HandlerResult, Req, Shared, bad_request, error, ok, warehouse_info};
+use databricks_api::backend::{Answer, Warehouses};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::sql::{Warehouse, WarehouseState};
+
+use super::{Api, HandlerResult, Req, Shared, bad_request, error, ok};
 use crate::{CLUSTER_ID, WAREHOUSE_ID};
 
-pub(crate) fn list_warehouses(api: &Api) -> HandlerResult {
-    ok(json!({"warehouses": [warehouse_info(api)]}))
+/// The one warehouse: the engine of this process, always RUNNING.
+pub(crate) struct LocalWarehouse {
+    /// The API's base URL, for the JDBC/ODBC connection details.
+    pub base_url: String,
 }
 
-pub(crate) fn get_warehouse(api: &Api, id: &str) -> HandlerResult {
-    if id != WAREHOUSE_ID {
-        return Err(error(
-            404,
-            "RESOURCE_DOES_NOT_EXIST",
-            format!(
-                "SQL warehouse {id} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
+impl LocalWarehouse {
+    fn find(&self, id: &str) -> Result<Warehouse, ApiError> {
+        if id != WAREHOUSE_ID {
+            return Err(ApiError::new(
+                ErrorCode::ResourceDoesNotExist,
+                format!(
+                    "SQL warehouse {id} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
+                ),
+            ));
+        }
+        Ok(self.info())
+    }
+
+    fn info(&self) -> Warehouse {
+        let address = self.base_url.trim_start_matches("http://");
+        let (host, port) = address.rsplit_once(':').unwrap_or((address, "0"));
+        let port: u16 = port.parse().unwrap_or(0);
+        let path = format!("/sql/1.0/warehouses/{WAREHOUSE_ID}");
+        Warehouse {
+            id: WAREHOUSE_ID.to_string(),
+            name: "Local DataFusion engine".to_string(),
+            state: WarehouseState::Running,
+            cluster_size: Some("2X-Small".to_string()),
+            warehouse_type: Some("PRO".to_string()),
+            enable_serverless_compute: false,
+            enable_photon: false,
+            num_clusters: Some(1),
+            min_num_clusters: Some(1),
+            max_num_clusters: Some(1),
+            auto_stop_mins: Some(0),
+            num_active_sessions: Some(0),
+            creator_name: Some(crate::layout::user_name()),
+            spot_instance_policy: Some("POLICY_UNSPECIFIED".to_string()),
+            channel: Some(
+                json!({"name": "CHANNEL_NAME_CUSTOM", "dbsql_version": "local-datafusion-55"}),
             ),
-        ));
+            jdbc_url: Some(format!(
+                "jdbc:databricks://{host}:{port}/default;transportMode=http;ssl=0;httpPath={path}"
+            )),
+            odbc_params: Some(
+                json!({"hostname": host, "path": path, "protocol": "http", "port": port}),
+            ),
+            tags: Some(json!({"custom_tags": [
+                {"key": "engine", "value": "datafusion"},
+                {"key": "workspace", "value": "local"},
+            ]})),
+            health: Some(json!({
+                "status": "HEALTHY",
+                "summary": "The local engine runs in this process.",
+            })),
+            ..Warehouse::default()
+        }
     }
-    ok(warehouse_info(api))
 }
 
-pub(crate) fn warehouse_action(id: &str, action: &str) -> HandlerResult {
-    if id != WAREHOUSE_ID {
-        return Err(error(
-            404,
-            "RESOURCE_DOES_NOT_EXIST",
-            format!("SQL warehouse {id} does not exist."),
-        ));
+impl Warehouses for LocalWarehouse {
+    fn warehouses(&self) -> Answer<'_, Vec<Warehouse>> {
+        Box::pin(async move { Ok(vec![self.info()]) })
     }
-    if action == "stop" {
-        return Err(error(
-            400,
-            "INVALID_STATE",
-            "The local warehouse is the engine of this process and cannot be stopped; stop the server instead.",
-        ));
+
+    fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse> {
+        Box::pin(async move { self.find(id) })
     }
-    ok(json!({}))
+
+    fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.find(id).map(|_| ()) })
+    }
+
+    fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            self.find(id)?;
+            Err(ApiError::new(
+                ErrorCode::InvalidState,
+                "The local warehouse is the engine of this process and cannot be stopped; stop the server instead.",
+            ))
+        })
+    }
 }
 
 fn cluster(api: &Api) -> Value {

@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::RunningApi;
 use crate::engine::Engine;
 use crate::error::LocalError;
 use crate::layout::Layout;
-use crate::{RunningApi, WAREHOUSE_ID};
 
 /// Largest request body (volume uploads are the big ones).
 const MAX_BODY: usize = 512 * 1024 * 1024;
@@ -97,6 +97,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
     );
     let backends = workspace_server::Backends {
         unity_catalog: Some(shared.clone()),
+        warehouses: Some(Arc::new(compute::LocalWarehouse {
+            base_url: base_url.clone(),
+        })),
     };
     let api = Arc::new(Api {
         shared,
@@ -243,20 +246,7 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(api, id, n)
         }
-        // Warehouses, clusters, current user
-        ("GET", ["api", "2.0", "sql", "warehouses"]) => compute::list_warehouses(api),
-        ("GET", ["api", "2.0", "sql", "warehouses", id]) => compute::get_warehouse(api, id),
-        (
-            "POST",
-            [
-                "api",
-                "2.0",
-                "sql",
-                "warehouses",
-                id,
-                action @ ("start" | "stop"),
-            ],
-        ) => compute::warehouse_action(id, action),
+        // Clusters, current user
         ("GET", ["api", "2.0" | "2.1", "clusters", "list"]) => compute::list_clusters(api, req),
         ("GET", ["api", "2.0" | "2.1", "clusters", "get"]) => compute::get_cluster(api, req),
         (
@@ -482,41 +472,6 @@ fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// The one warehouse, as `EndpointInfo`.
-pub(crate) fn warehouse_info(api: &Api) -> Value {
-    let host = api
-        .base_url
-        .trim_start_matches("http://")
-        .rsplit_once(':')
-        .map(|(h, _)| h.to_string())
-        .unwrap_or_else(|| "127.0.0.1".into());
-    let port: u16 = api
-        .base_url
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(0);
-    json!({
-        "id": WAREHOUSE_ID,
-        "name": "Local DataFusion engine",
-        "cluster_size": "2X-Small",
-        "min_num_clusters": 1,
-        "max_num_clusters": 1,
-        "num_clusters": 1,
-        "num_active_sessions": 0,
-        "auto_stop_mins": 0,
-        "creator_name": crate::layout::user_name(),
-        "enable_photon": false,
-        "enable_serverless_compute": false,
-        "warehouse_type": "PRO",
-        "spot_instance_policy": "POLICY_UNSPECIFIED",
-        "state": "RUNNING",
-        "channel": {"name": "CHANNEL_NAME_CUSTOM", "dbsql_version": "local-datafusion-55"},
-        "jdbc_url": format!("jdbc:databricks://{host}:{port}/default;transportMode=http;ssl=0;httpPath=/sql/1.0/warehouses/{WAREHOUSE_ID}"),
-        "odbc_params": {"hostname": host, "path": format!("/sql/1.0/warehouses/{WAREHOUSE_ID}"), "protocol": "http", "port": port},
-        "tags": {"custom_tags": [{"key": "engine", "value": "datafusion"}, {"key": "workspace", "value": "local"}]},
-        "health": {"status": "HEALTHY", "summary": "The local engine runs in this process."}
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

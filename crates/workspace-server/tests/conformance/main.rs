@@ -5,3 +5,4 @@
 
 mod support;
 mod unity_catalog;
+mod warehouses;

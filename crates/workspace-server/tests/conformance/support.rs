@@ -13,6 +13,8 @@ pub struct Known {
     pub table: &'static str,
     /// A pattern matching some but not all tables of `schema`, and one table it matches.
     pub table_pattern: (&'static str, &'static str),
+    /// A warehouse that is RUNNING.
+    pub warehouse: &'static str,
 }
 
 /// A running backend: its base URL and token, kept alive with the value.
@@ -35,6 +37,7 @@ pub async fn emulator() -> Target {
             schema: "sales",
             table: "orders",
             table_pattern: ("%recent", "orders_recent"),
+            warehouse: "abcdef0123456789",
         },
         http: reqwest::Client::new(),
         _emulator: Some(emulator),
@@ -58,6 +61,7 @@ pub async fn local() -> Target {
             schema: "tpch",
             table: "orders",
             table_pattern: ("%item", "lineitem"),
+            warehouse: local_workspace::WAREHOUSE_ID,
         },
         http: reqwest::Client::new(),
         _emulator: None,
