@@ -147,7 +147,17 @@ fn every_fixture_round_trips_through_its_model() {
             "statements_execute_request_async.json",
             round_trip::<sql::ExecuteStatementRequest>,
         ),
+        (
+            "warehouses_list.json",
+            round_trip::<sql::ListWarehousesResponse>,
+        ),
+        ("warehouses_get.json", round_trip::<sql::Warehouse>),
         ("uc_catalogs_list.json", round_trip::<catalog::CatalogsPage>),
+        ("uc_volumes_list.json", round_trip::<catalog::VolumesPage>),
+        (
+            "uc_table_summaries.json",
+            round_trip::<catalog::TableSummariesPage>,
+        ),
         ("uc_schemas_list.json", round_trip::<catalog::SchemasPage>),
         ("uc_tables_list.json", round_trip::<catalog::TablesPage>),
         ("uc_tables_get.json", round_trip::<catalog::TableInfo>),
