@@ -614,6 +614,301 @@ fn config_file_path(overrides: &ConfigOverrides, env: &dyn EnvSource) -> Option<
     env.home_dir().map(|h| h.join(DEFAULT_CONFIG_FILE))
 }
 
+impl Raw {
+    /// Step 1: values given on the command line or by the embedding program.
+    fn apply_overrides(&mut self, overrides: &ConfigOverrides) {
+        if let Some(host) = &overrides.host {
+            self.set_if_absent("host", host.clone(), ValueSource::Override("host"));
+        }
+        if let Some(auth_type) = &overrides.auth_type {
+            self.set_if_absent(
+                "auth_type",
+                auth_type.clone(),
+                ValueSource::Override("auth_type"),
+            );
+        }
+        if let Some(warehouse) = &overrides.warehouse_id {
+            self.set_if_absent(
+                "warehouse_id",
+                warehouse.clone(),
+                ValueSource::Override("warehouse_id"),
+            );
+        }
+    }
+
+    /// Step 2: `DATABRICKS_*` environment variables.
+    fn apply_env(&mut self, env: &dyn EnvSource) {
+        for attr in ATTRS {
+            if let Some(var) = attr.env
+                && let Some(value) = env.var(var)
+            {
+                self.set_if_absent(attr.key, value, ValueSource::Env(var));
+            }
+        }
+    }
+}
+
+/// Step 3: the profile of the config file, when one applies; records what happened in
+/// `sources`. Returns the profile and file used.
+fn load_profile(
+    raw: &mut Raw,
+    sources: &mut ConfigSources,
+    overrides: &ConfigOverrides,
+    env: &dyn EnvSource,
+) -> Result<(Option<String>, Option<PathBuf>), ConfigError> {
+    let (requested_profile, profile_source) = match &overrides.profile {
+        Some(p) if !p.trim().is_empty() => (
+            Some(p.trim().to_string()),
+            Some(ValueSource::Override("profile")),
+        ),
+        _ => match env.var("DATABRICKS_CONFIG_PROFILE") {
+            Some(p) if !p.trim().is_empty() => (
+                Some(p.trim().to_string()),
+                Some(ValueSource::Env("DATABRICKS_CONFIG_PROFILE")),
+            ),
+            _ => (None, None),
+        },
+    };
+    let file_path = config_file_path(overrides, env);
+    sources.file_path = file_path.clone();
+    let file_source = if overrides.config_file.is_some() {
+        Some(ValueSource::Override("config_file"))
+    } else if env.var("DATABRICKS_CONFIG_FILE").is_some() {
+        Some(ValueSource::Env("DATABRICKS_CONFIG_FILE"))
+    } else {
+        None
+    };
+
+    let mut profile_used = None;
+    let mut file_used = None;
+    sources.file = match &file_path {
+        None => FileStatus::NoPath,
+        Some(path) => {
+            let already = if raw.values.contains_key("host") {
+                Some("host")
+            } else {
+                raw.any_auth()
+            };
+            match (requested_profile.as_ref(), already) {
+                (None, Some(key)) => {
+                    let reason = format!(
+                        "no profile requested and `{key}` is already set by {}",
+                        raw.source(key).map(ToString::to_string).unwrap_or_default()
+                    );
+                    FileStatus::Skipped {
+                        path: path.clone(),
+                        reason,
+                    }
+                }
+                _ => match load_file(path)? {
+                    None => {
+                        // Like the SDKs, a missing file is not an error even
+                        // when a profile is requested (env may configure all);
+                        // the request is reported if resolution then fails.
+                        match &requested_profile {
+                            Some(profile) => FileStatus::RequestedProfileFileMissing {
+                                path: path.clone(),
+                                profile: profile.clone(),
+                            },
+                            None => FileStatus::NotFound(path.clone()),
+                        }
+                    }
+                    Some(ini) => {
+                        match choose_profile(
+                            &ini,
+                            path,
+                            requested_profile.as_deref(),
+                            profile_source.as_ref(),
+                        )? {
+                            None => FileStatus::NoProfile(path.clone()),
+                            Some((name, chosen_by)) => {
+                                if let Some(section) = ini.section(&name) {
+                                    for attr in ATTRS {
+                                        if let Some(value) = section.get(attr.key) {
+                                            raw.set_if_absent(
+                                                attr.key,
+                                                value.clone(),
+                                                ValueSource::ConfigFile {
+                                                    path: path.clone(),
+                                                    profile: name.clone(),
+                                                    key: attr.key.to_string(),
+                                                },
+                                            );
+                                        }
+                                    }
+                                }
+                                profile_used = Some(name.clone());
+                                file_used = Some(path.clone());
+                                FileStatus::Loaded {
+                                    path: path.clone(),
+                                    profile: name,
+                                    chosen_by,
+                                }
+                            }
+                        }
+                    }
+                },
+            }
+        }
+    };
+    if let Some(source) = file_source {
+        sources.attributes.insert("config_file", source);
+    }
+    if let (Some(_), Some(source)) = (&profile_used, profile_source.clone()) {
+        sources.attributes.insert("profile", source);
+    }
+
+    Ok((profile_used, file_used))
+}
+
+/// Step 5: the pinned auth type, or else a check that at most one method is configured
+/// (and no basic credentials, which are never used).
+fn auth_type(raw: &mut Raw, sources: &mut ConfigSources) -> Result<Option<AuthType>, ConfigError> {
+    let auth_type = match raw.take("auth_type") {
+        Some((value, source)) => {
+            let parsed = AuthType::parse_from(&value, Some(&source))?;
+            sources.attributes.insert("auth_type", source);
+            Some(parsed)
+        }
+        None => None,
+    };
+    if auth_type.is_none() {
+        let mut groups: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for attr in ATTRS {
+            if let (Some(group), Some(source)) = (attr.group, raw.source(attr.key)) {
+                groups
+                    .entry(group)
+                    .or_default()
+                    .push(format!("{} from {source}", attr.key));
+            }
+        }
+        if groups.len() > 1 {
+            let methods: Vec<&str> = groups.keys().copied().collect();
+            let details: Vec<String> = groups
+                .iter()
+                .map(|(g, attrs)| format!("{g}: {}", attrs.join(", ")))
+                .collect();
+            return Err(ConfigError::ConflictingAuth {
+                methods: methods.join(" and "),
+                details: details.join("; "),
+            });
+        }
+        if let Some(source) = raw.source("username").or_else(|| raw.source("password")) {
+            return Err(ConfigError::BasicAuthUnsupported {
+                detail: format!("username/password set by {source}"),
+            });
+        }
+    }
+    // Basic credentials are never used; drop them.
+    raw.take("username");
+    raw.take("password");
+
+    Ok(auth_type)
+}
+
+/// Step 6: the normalised host and the workspace id its URL carries.
+fn host(
+    raw: &mut Raw,
+    sources: &mut ConfigSources,
+) -> Result<(url::Url, Option<String>), ConfigError> {
+    let Some((host_raw, host_source)) = raw.take("host") else {
+        let set: Vec<String> = raw
+            .values
+            .iter()
+            .filter(|(k, _)| ATTRS.iter().any(|a| a.key == **k && a.group.is_some()))
+            .map(|(k, (_, s))| format!("{k} is set by {s}"))
+            .collect();
+        return Err(ConfigError::MissingHost {
+            detail: format!("{}; {}", set.join(", "), file_summary(sources)),
+        });
+    };
+    let (host, host_workspace_id) = normalize_host(&host_raw).map_err(|reason| match reason {
+        HostError::Insecure(host) => ConfigError::InsecureHost {
+            host,
+            source_desc: host_source.to_string(),
+        },
+        HostError::Invalid(reason) => ConfigError::InvalidHost {
+            value: redact_userinfo(&host_raw),
+            source_desc: host_source.to_string(),
+            reason,
+        },
+    })?;
+    sources.attributes.insert("host", host_source);
+
+    Ok((host, host_workspace_id))
+}
+
+fn rate_limit(raw: &mut Raw, sources: &mut ConfigSources) -> Result<Option<f64>, ConfigError> {
+    Ok(match raw.take("rate_limit") {
+        Some((v, s)) => {
+            let parsed: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|r: &f64| r.is_finite() && *r >= 0.0)
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    key: "rate_limit",
+                    source_desc: s.to_string(),
+                    reason: format!("{v:?} is not a non-negative number of requests per second"),
+                })?;
+            sources.attributes.insert("rate_limit", s);
+            Some(parsed)
+        }
+        None => None,
+    })
+}
+
+/// A positive number of seconds for `key`, else `default`.
+fn seconds(
+    raw: &mut Raw,
+    key: &'static str,
+    default: Duration,
+    sources: &mut ConfigSources,
+) -> Result<Duration, ConfigError> {
+    match raw.take(key) {
+        Some((v, s)) => {
+            let secs: f64 = v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0 && *x < 1e9)
+                .ok_or_else(|| ConfigError::InvalidValue {
+                    key,
+                    source_desc: s.to_string(),
+                    reason: format!("{v:?} is not a positive number of seconds"),
+                })?;
+            sources.attributes.insert(key, s);
+            Ok(Duration::from_secs_f64(secs))
+        }
+        None => Ok(default),
+    }
+}
+
+/// OAuth scopes, split on commas and spaces, deduplicated; `all-apis` when none.
+fn scopes(raw: &mut Raw, sources: &mut ConfigSources) -> Vec<String> {
+    match raw.take("scopes") {
+        Some((v, s)) => {
+            let mut scopes: Vec<String> = Vec::new();
+            for scope in v
+                .split([',', ' ', '\t'])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                if !scopes.iter().any(|x| x == scope) {
+                    scopes.push(scope.to_string());
+                }
+            }
+            sources.attributes.insert("scopes", s);
+            if scopes.is_empty() {
+                vec![DEFAULT_SCOPE.to_string()]
+            } else {
+                scopes
+            }
+        }
+        None => vec![DEFAULT_SCOPE.to_string()],
+    }
+}
+
 impl Config {
     /// Resolves the configuration: `overrides` > environment > config-file profile.
     ///
@@ -626,211 +921,20 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let mut raw = Raw::default();
         let mut sources = ConfigSources::default();
-
-        // 1. Overrides.
-        if let Some(host) = &overrides.host {
-            raw.set_if_absent("host", host.clone(), ValueSource::Override("host"));
-        }
-        if let Some(auth_type) = &overrides.auth_type {
-            raw.set_if_absent(
-                "auth_type",
-                auth_type.clone(),
-                ValueSource::Override("auth_type"),
-            );
-        }
-        if let Some(warehouse) = &overrides.warehouse_id {
-            raw.set_if_absent(
-                "warehouse_id",
-                warehouse.clone(),
-                ValueSource::Override("warehouse_id"),
-            );
-        }
-
-        // 2. Environment.
-        for attr in ATTRS {
-            if let Some(var) = attr.env
-                && let Some(value) = env.var(var)
-            {
-                raw.set_if_absent(attr.key, value, ValueSource::Env(var));
-            }
-        }
-
-        // 3. Config file.
-        let (requested_profile, profile_source) = match &overrides.profile {
-            Some(p) if !p.trim().is_empty() => (
-                Some(p.trim().to_string()),
-                Some(ValueSource::Override("profile")),
-            ),
-            _ => match env.var("DATABRICKS_CONFIG_PROFILE") {
-                Some(p) if !p.trim().is_empty() => (
-                    Some(p.trim().to_string()),
-                    Some(ValueSource::Env("DATABRICKS_CONFIG_PROFILE")),
-                ),
-                _ => (None, None),
-            },
-        };
-        let file_path = config_file_path(overrides, env);
-        sources.file_path = file_path.clone();
-        let file_source = if overrides.config_file.is_some() {
-            Some(ValueSource::Override("config_file"))
-        } else if env.var("DATABRICKS_CONFIG_FILE").is_some() {
-            Some(ValueSource::Env("DATABRICKS_CONFIG_FILE"))
-        } else {
-            None
-        };
-
-        let mut profile_used = None;
-        let mut file_used = None;
-        sources.file = match &file_path {
-            None => FileStatus::NoPath,
-            Some(path) => {
-                let already = if raw.values.contains_key("host") {
-                    Some("host")
-                } else {
-                    raw.any_auth()
-                };
-                match (requested_profile.as_ref(), already) {
-                    (None, Some(key)) => {
-                        let reason = format!(
-                            "no profile requested and `{key}` is already set by {}",
-                            raw.source(key).map(ToString::to_string).unwrap_or_default()
-                        );
-                        FileStatus::Skipped {
-                            path: path.clone(),
-                            reason,
-                        }
-                    }
-                    _ => match load_file(path)? {
-                        None => {
-                            // Like the SDKs, a missing file is not an error even
-                            // when a profile is requested (env may configure all);
-                            // the request is reported if resolution then fails.
-                            match &requested_profile {
-                                Some(profile) => FileStatus::RequestedProfileFileMissing {
-                                    path: path.clone(),
-                                    profile: profile.clone(),
-                                },
-                                None => FileStatus::NotFound(path.clone()),
-                            }
-                        }
-                        Some(ini) => {
-                            match choose_profile(
-                                &ini,
-                                path,
-                                requested_profile.as_deref(),
-                                profile_source.as_ref(),
-                            )? {
-                                None => FileStatus::NoProfile(path.clone()),
-                                Some((name, chosen_by)) => {
-                                    if let Some(section) = ini.section(&name) {
-                                        for attr in ATTRS {
-                                            if let Some(value) = section.get(attr.key) {
-                                                raw.set_if_absent(
-                                                    attr.key,
-                                                    value.clone(),
-                                                    ValueSource::ConfigFile {
-                                                        path: path.clone(),
-                                                        profile: name.clone(),
-                                                        key: attr.key.to_string(),
-                                                    },
-                                                );
-                                            }
-                                        }
-                                    }
-                                    profile_used = Some(name.clone());
-                                    file_used = Some(path.clone());
-                                    FileStatus::Loaded {
-                                        path: path.clone(),
-                                        profile: name,
-                                        chosen_by,
-                                    }
-                                }
-                            }
-                        }
-                    },
-                }
-            }
-        };
-        if let Some(source) = file_source {
-            sources.attributes.insert("config_file", source);
-        }
-        if let (Some(_), Some(source)) = (&profile_used, profile_source.clone()) {
-            sources.attributes.insert("profile", source);
-        }
-
+        // 1, 2: overrides, then the environment (the first value set wins).
+        raw.apply_overrides(overrides);
+        raw.apply_env(env);
+        // 3: the config file's profile.
+        let (profile_used, file_used) = load_profile(&mut raw, &mut sources, overrides, env)?;
         // 4. Nothing at all?
         if !raw.values.contains_key("host") && raw.any_auth().is_none() {
             return Err(ConfigError::NotConfigured {
                 looked_at: looked_at(&sources, env),
             });
         }
-
-        // 5. Auth type and conflicts.
-        let auth_type = match raw.take("auth_type") {
-            Some((value, source)) => {
-                let parsed = AuthType::parse_from(&value, Some(&source))?;
-                sources.attributes.insert("auth_type", source);
-                Some(parsed)
-            }
-            None => None,
-        };
-        if auth_type.is_none() {
-            let mut groups: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
-            for attr in ATTRS {
-                if let (Some(group), Some(source)) = (attr.group, raw.source(attr.key)) {
-                    groups
-                        .entry(group)
-                        .or_default()
-                        .push(format!("{} from {source}", attr.key));
-                }
-            }
-            if groups.len() > 1 {
-                let methods: Vec<&str> = groups.keys().copied().collect();
-                let details: Vec<String> = groups
-                    .iter()
-                    .map(|(g, attrs)| format!("{g}: {}", attrs.join(", ")))
-                    .collect();
-                return Err(ConfigError::ConflictingAuth {
-                    methods: methods.join(" and "),
-                    details: details.join("; "),
-                });
-            }
-            if let Some(source) = raw.source("username").or_else(|| raw.source("password")) {
-                return Err(ConfigError::BasicAuthUnsupported {
-                    detail: format!("username/password set by {source}"),
-                });
-            }
-        }
-        // Basic credentials are never used; drop them.
-        raw.take("username");
-        raw.take("password");
-
-        // 6. Host.
-        let Some((host_raw, host_source)) = raw.take("host") else {
-            let set: Vec<String> = raw
-                .values
-                .iter()
-                .filter(|(k, _)| ATTRS.iter().any(|a| a.key == **k && a.group.is_some()))
-                .map(|(k, (_, s))| format!("{k} is set by {s}"))
-                .collect();
-            return Err(ConfigError::MissingHost {
-                detail: format!("{}; {}", set.join(", "), file_summary(&sources)),
-            });
-        };
-        let (host, host_workspace_id) =
-            normalize_host(&host_raw).map_err(|reason| match reason {
-                HostError::Insecure(host) => ConfigError::InsecureHost {
-                    host,
-                    source_desc: host_source.to_string(),
-                },
-                HostError::Invalid(reason) => ConfigError::InvalidHost {
-                    value: redact_userinfo(&host_raw),
-                    source_desc: host_source.to_string(),
-                    reason,
-                },
-            })?;
-        sources.attributes.insert("host", host_source);
-
+        // 5, 6: the auth type (or one method), then the host.
+        let auth_type = auth_type(&mut raw, &mut sources)?;
+        let (host, host_workspace_id) = host(&mut raw, &mut sources)?;
         // 7. Typed values.
         let mut take_string = |key: &'static str, sources: &mut ConfigSources| {
             raw.take(key).map(|(v, s)| {
@@ -877,68 +981,20 @@ impl Config {
                 .insert("databricks_cli_path", ValueSource::PathLookup);
         }
 
-        let rate_limit = match raw.take("rate_limit") {
-            Some((v, s)) => {
-                let parsed: f64 = v
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|r: &f64| r.is_finite() && *r >= 0.0)
-                    .ok_or_else(|| ConfigError::InvalidValue {
-                        key: "rate_limit",
-                        source_desc: s.to_string(),
-                        reason: format!(
-                            "{v:?} is not a non-negative number of requests per second"
-                        ),
-                    })?;
-                sources.attributes.insert("rate_limit", s);
-                Some(parsed)
-            }
-            None => None,
-        };
-        let mut seconds =
-            |key: &'static str, default: Duration, sources: &mut ConfigSources| match raw.take(key)
-            {
-                Some((v, s)) => {
-                    let secs: f64 = v
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|x: &f64| x.is_finite() && *x > 0.0 && *x < 1e9)
-                        .ok_or_else(|| ConfigError::InvalidValue {
-                            key,
-                            source_desc: s.to_string(),
-                            reason: format!("{v:?} is not a positive number of seconds"),
-                        })?;
-                    sources.attributes.insert(key, s);
-                    Ok::<Duration, ConfigError>(Duration::from_secs_f64(secs))
-                }
-                None => Ok(default),
-            };
-        let http_timeout = seconds("http_timeout_seconds", DEFAULT_HTTP_TIMEOUT, &mut sources)?;
-        let retry_timeout = seconds("retry_timeout_seconds", DEFAULT_RETRY_TIMEOUT, &mut sources)?;
-
-        let scopes = match raw.take("scopes") {
-            Some((v, s)) => {
-                let mut scopes: Vec<String> = Vec::new();
-                for scope in v
-                    .split([',', ' ', '\t'])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                {
-                    if !scopes.iter().any(|x| x == scope) {
-                        scopes.push(scope.to_string());
-                    }
-                }
-                sources.attributes.insert("scopes", s);
-                if scopes.is_empty() {
-                    vec![DEFAULT_SCOPE.to_string()]
-                } else {
-                    scopes
-                }
-            }
-            None => vec![DEFAULT_SCOPE.to_string()],
-        };
+        let rate_limit = rate_limit(&mut raw, &mut sources)?;
+        let http_timeout = seconds(
+            &mut raw,
+            "http_timeout_seconds",
+            DEFAULT_HTTP_TIMEOUT,
+            &mut sources,
+        )?;
+        let retry_timeout = seconds(
+            &mut raw,
+            "retry_timeout_seconds",
+            DEFAULT_RETRY_TIMEOUT,
+            &mut sources,
+        )?;
+        let scopes = scopes(&mut raw, &mut sources);
 
         let config = Config {
             host,
