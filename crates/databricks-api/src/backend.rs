@@ -12,6 +12,7 @@ use std::pin::Pin;
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
+use crate::iam::CurrentUser;
 use crate::sql::Warehouse;
 
 /// A `Send` future borrowed from the backend and its arguments.
@@ -67,4 +68,9 @@ pub trait Warehouses: Send + Sync {
     fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse>;
     fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
     fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+}
+
+/// The caller's identity (REFERENCE.md §12, SCIM `Me`).
+pub trait Identity: Send + Sync {
+    fn current_user(&self) -> Answer<'_, CurrentUser>;
 }

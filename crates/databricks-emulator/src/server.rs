@@ -77,6 +77,7 @@ impl Shared {
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
+                identity: Some(Arc::new(misc::FixtureIdentity)),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -384,8 +385,6 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
 fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
     let nf = || Err(endpoint_not_found(&req.method, &req.raw_path));
     match (m, s) {
-        ("GET", ["2.0", "preview", "scim", "v2", "Me"]) => misc::scim_me(),
-
         // SQL statements
         ("POST", ["2.0", "sql", "statements"]) => statements::execute(st, req),
         ("GET", ["2.0", "sql", "statements", id]) => statements::get(st, id),

@@ -56,11 +56,6 @@ pub(crate) fn ok(v: Value) -> R {
     Ok(json_status(200, &v))
 }
 
-/// 200 with a fixture's text as is.
-pub(crate) fn ok_text(text: &'static str) -> R {
-    Ok(json_bytes(200, text.as_bytes().to_vec()))
-}
-
 /// 200 `{}`.
 pub(crate) fn empty() -> R {
     ok(json!({}))

@@ -18,7 +18,7 @@ mod warehouses;
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::{UnityCatalog, Warehouses};
+use databricks_api::backend::{Identity, UnityCatalog, Warehouses};
 
 pub use paging::{decode_token, encode_token};
 pub use request::ApiRequest;
@@ -30,6 +30,7 @@ pub use response::{error_response, json_response};
 pub struct Backends {
     pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
     pub warehouses: Option<Arc<dyn Warehouses>>,
+    pub identity: Option<Arc<dyn Identity>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -44,6 +45,15 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
             Some(backend) => warehouses::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
+        ["api", "2.0", "preview", "scim", "v2", "Me"] => {
+            match (&backends.identity, request.method.as_str()) {
+                (Some(backend), "GET" | "HEAD") => backend
+                    .current_user()
+                    .await
+                    .map(|user| json_response(200, &user)),
+                _ => Err(request::endpoint_not_found(request)),
+            }
+        }
         _ => return None,
     };
     Some(answer.unwrap_or_else(error_response))

@@ -1,13 +1,28 @@
 //! Small fixture-served endpoints: current user, query history, DBFS (read-only).
 
+use databricks_api::backend::{Answer, Identity};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::iam::CurrentUser;
 use serde_json::{Value, json};
 
 use crate::fixtures::fixture_json;
-use crate::util::{R, Req, bad_param, not_found, ok, ok_text};
+use crate::util::{R, Req, bad_param, not_found, ok};
 
 /// GET /api/2.0/preview/scim/v2/Me
-pub(crate) fn scim_me() -> R {
-    ok_text(crate::fixture("scim_me.json"))
+/// The caller of `scim_me.json`: the [`Identity`] backend the shared server routes to.
+pub(crate) struct FixtureIdentity;
+
+impl Identity for FixtureIdentity {
+    fn current_user(&self) -> Answer<'_, CurrentUser> {
+        Box::pin(async {
+            serde_json::from_str(crate::fixture("scim_me.json")).map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InternalError,
+                    format!("emulator fixture does not fit its model: {e}"),
+                )
+            })
+        })
+    }
 }
 
 /// GET /api/2.0/sql/history/queries

@@ -3,11 +3,12 @@
 
 use serde_json::{Value, json};
 
-use databricks_api::backend::{Answer, Warehouses};
+use databricks_api::backend::{Answer, Identity, Warehouses};
 use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::iam::CurrentUser;
 use databricks_api::sql::{Warehouse, WarehouseState};
 
-use super::{Api, HandlerResult, Req, Shared, bad_request, error, ok};
+use super::{Api, HandlerResult, Req, bad_request, error, ok};
 use crate::{CLUSTER_ID, WAREHOUSE_ID};
 
 /// The one warehouse: the engine of this process, always RUNNING.
@@ -198,21 +199,34 @@ pub(crate) fn cluster_events(api: &Api, req: &Req) -> HandlerResult {
     }))
 }
 
-pub(crate) fn me(_sh: &Shared) -> HandlerResult {
-    let user = crate::layout::user_name();
-    let name = user.split('@').next().unwrap_or("local").to_string();
-    ok(json!({
-        "schemas": [
-            "urn:ietf:params:scim:schemas:core:2.0:User",
-            "urn:ietf:params:scim:schemas:extension:workspace:2.0:User"
-        ],
-        "id": "1",
-        "userName": user,
-        "displayName": format!("{name} (local workspace)"),
-        "active": true,
-        "name": {"givenName": name, "familyName": ""},
-        "emails": [{"type": "work", "value": user, "primary": true}],
-        "groups": [{"display": "admins", "type": "direct", "value": "1", "$ref": "Groups/1"}],
-        "entitlements": [{"value": "workspace-access"}, {"value": "databricks-sql-access"}]
-    }))
+/// The one user: whoever runs the process.
+pub(crate) struct LocalIdentity;
+
+impl Identity for LocalIdentity {
+    fn current_user(&self) -> Answer<'_, CurrentUser> {
+        Box::pin(async {
+            let user = crate::layout::user_name();
+            let name = user.split('@').next().unwrap_or("local").to_string();
+            Ok(CurrentUser {
+                id: "1".to_string(),
+                display_name: Some(format!("{name} (local workspace)")),
+                schemas: vec![
+                    "urn:ietf:params:scim:schemas:core:2.0:User".to_string(),
+                    "urn:ietf:params:scim:schemas:extension:workspace:2.0:User".to_string(),
+                ],
+                active: Some(true),
+                name: Some(json!({"givenName": name, "familyName": ""})),
+                emails: vec![json!({"type": "work", "value": user, "primary": true})],
+                groups: vec![
+                    json!({"display": "admins", "type": "direct", "value": "1", "$ref": "Groups/1"}),
+                ],
+                entitlements: vec![
+                    json!({"value": "workspace-access"}),
+                    json!({"value": "databricks-sql-access"}),
+                ],
+                user_name: user,
+                ..CurrentUser::default()
+            })
+        })
+    }
 }

@@ -100,6 +100,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         warehouses: Some(Arc::new(compute::LocalWarehouse {
             base_url: base_url.clone(),
         })),
+        identity: Some(Arc::new(compute::LocalIdentity)),
     };
     let api = Arc::new(Api {
         shared,
@@ -246,7 +247,7 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(api, id, n)
         }
-        // Clusters, current user
+        // Clusters
         ("GET", ["api", "2.0" | "2.1", "clusters", "list"]) => compute::list_clusters(api, req),
         ("GET", ["api", "2.0" | "2.1", "clusters", "get"]) => compute::get_cluster(api, req),
         (
@@ -259,7 +260,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
             ],
         ) => compute::cluster_action(req, action),
         ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
-        ("GET", ["api", "2.0", "preview", "scim", "v2", "Me"]) => compute::me(sh),
         // Workspace
         (_, ["api", "2.0", "workspace", op]) => workspace::route(sh, req, method, op),
         // Files API (volumes)
