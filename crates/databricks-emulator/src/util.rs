@@ -51,6 +51,19 @@ pub(crate) fn json_status<T: Serialize + ?Sized>(status: u16, v: &T) -> Response
     }
 }
 
+/// A fixture value as its contract model, for the backends of the shared server. The
+/// fixture round-trip tests of `databricks-api` keep this from failing.
+pub(crate) fn fixture_model<T: serde::de::DeserializeOwned>(
+    v: Value,
+) -> Result<T, databricks_api::error::ApiError> {
+    serde_json::from_value(v).map_err(|e| {
+        databricks_api::error::ApiError::new(
+            databricks_api::error::ErrorCode::InternalError,
+            format!("emulator fixture does not fit its model: {e}"),
+        )
+    })
+}
+
 /// 200 with a JSON value.
 pub(crate) fn ok(v: Value) -> R {
     Ok(json_status(200, &v))

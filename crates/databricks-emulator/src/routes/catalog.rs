@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::fixtures::fixture_json;
-use crate::util::{items, remove, replace_strings, set};
+use crate::util::{fixture_model, items, remove, replace_strings, set};
 
 /// The fixtures' Unity Catalog.
 pub(crate) struct FixtureCatalog;
@@ -36,18 +36,8 @@ fn check_parent(catalog: &str, schema: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A fixture value as its model; the fixture tests keep this from failing.
-fn model<T: DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InternalError,
-            format!("emulator fixture does not fit its model: {e}"),
-        )
-    })
-}
-
 fn models<T: DeserializeOwned>(vs: Vec<Value>) -> Result<Vec<T>, ApiError> {
-    vs.into_iter().map(model).collect()
+    vs.into_iter().map(fixture_model).collect()
 }
 
 /// Renames a schema-level object (schema, table, volume, function) to catalog `c`
@@ -136,7 +126,7 @@ fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
     check_parent(c, Some(s))?;
     let full = format!("{c}.{s}.{name}");
     if missing(name) {
-        let mut body: ErrorBody = model(fixture_json("error_404_table_not_found.json"))?;
+        let mut body: ErrorBody = fixture_model(fixture_json("error_404_table_not_found.json"))?;
         body.message = format!("Table '{full}' does not exist.");
         return Err(ApiError { status: 404, body });
     }
@@ -152,7 +142,7 @@ fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
     rename(&mut t, c, Some(s));
     set(&mut t, "name", json!(name));
     set(&mut t, "full_name", json!(full));
-    model(t)
+    fixture_model(t)
 }
 
 fn table_summaries(catalog: &str) -> Result<Vec<TableSummary>, ApiError> {
@@ -188,7 +178,7 @@ fn function(c: &str, s: &str, name: &str) -> Result<FunctionInfo, ApiError> {
     set(&mut f, "name", json!(name));
     set(&mut f, "full_name", json!(full));
     set(&mut f, "specific_name", json!(name));
-    model(f)
+    fixture_model(f)
 }
 
 fn volume(c: &str, s: &str, name: &str) -> Result<VolumeInfo, ApiError> {
@@ -200,7 +190,7 @@ fn volume(c: &str, s: &str, name: &str) -> Result<VolumeInfo, ApiError> {
             format!("Volume '{full}' does not exist."),
         ));
     }
-    model(named(
+    fixture_model(named(
         listing("uc_volumes_list.json", "volumes", c, Some(s)),
         name,
         full,
@@ -220,13 +210,13 @@ impl UnityCatalog for FixtureCatalog {
                 .iter()
                 .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
             {
-                return model(c.clone());
+                return fixture_model(c.clone());
             }
             let mut c = all.first().cloned().unwrap_or_else(|| json!({}));
             replace_strings(&mut c, "main", name);
             set(&mut c, "name", json!(name));
             set(&mut c, "full_name", json!(name));
-            model(c)
+            fixture_model(c)
         })
     }
 
@@ -241,7 +231,7 @@ impl UnityCatalog for FixtureCatalog {
         Box::pin(async move {
             check_parent(catalog, Some(schema))?;
             let all = listing("uc_schemas_list.json", "schemas", catalog, None);
-            model(named(all, schema, format!("{catalog}.{schema}")))
+            fixture_model(named(all, schema, format!("{catalog}.{schema}")))
         })
     }
 

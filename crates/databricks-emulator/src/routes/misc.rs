@@ -1,7 +1,6 @@
 //! Small fixture-served endpoints: current user, query history, DBFS (read-only).
 
 use databricks_api::backend::{Answer, Identity};
-use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::iam::CurrentUser;
 use serde_json::{Value, json};
 
@@ -15,12 +14,7 @@ pub(crate) struct FixtureIdentity;
 impl Identity for FixtureIdentity {
     fn current_user(&self) -> Answer<'_, CurrentUser> {
         Box::pin(async {
-            serde_json::from_str(crate::fixture("scim_me.json")).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InternalError,
-                    format!("emulator fixture does not fit its model: {e}"),
-                )
-            })
+            crate::util::fixture_model(crate::fixtures::fixture_json("scim_me.json"))
         })
     }
 }

@@ -7,11 +7,11 @@ use std::sync::{Arc, Mutex};
 use databricks_api::backend::{Answer, Warehouses};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::Warehouse;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Tracked;
 use crate::fixtures::fixture_json;
-use crate::util::lock;
+use crate::util::{fixture_model, lock};
 
 /// The warehouses of `warehouses_list.json`, with their states; shared by the backend and
 /// statement execution (which starts a stopped warehouse).
@@ -59,12 +59,14 @@ impl FixtureWarehouses {
     fn read(&self, id: &str) -> Result<Warehouse, ApiError> {
         let mut w = lock(&self.0);
         let i = w.position(id).ok_or_else(|| unknown(id))?;
-        model(w.read(i))
+        fixture_model(w.read(i))
     }
 
     fn read_all(&self) -> Result<Vec<Warehouse>, ApiError> {
         let mut w = lock(&self.0);
-        (0..w.items.len()).map(|i| model(w.read(i))).collect()
+        (0..w.items.len())
+            .map(|i| fixture_model(w.read(i)))
+            .collect()
     }
 }
 
@@ -73,15 +75,6 @@ fn unknown(id: &str) -> ApiError {
         ErrorCode::ResourceDoesNotExist,
         format!("SQL warehouse {id} does not exist or you do not have permission to access it."),
     )
-}
-
-fn model(v: Value) -> Result<Warehouse, ApiError> {
-    serde_json::from_value(v).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InternalError,
-            format!("emulator fixture does not fit its model: {e}"),
-        )
-    })
 }
 
 impl Warehouses for FixtureWarehouses {
