@@ -189,7 +189,7 @@ impl ListPage {
         let mut text = render::table(&columns, self.rows, budget).text;
         let summary = self
             .summary
-            .unwrap_or_else(|| format!("{} {}.", self.items.len(), self.spec.key));
+            .unwrap_or_else(|| count_line(self.items.len(), self.spec.key));
         text.push_str(&format!("\n\n{summary} "));
         text.push_str(&next_page_hint(self.spec.tool, self.next_cursor.as_deref()));
         if let Some(note) = self.note {
@@ -213,9 +213,26 @@ pub fn next_page_hint(tool: &str, cursor: Option<&str>) -> String {
     }
 }
 
+/// "3 jobs.", "1 job.": the keys are regular plurals.
+fn count_line(count: usize, plural: &str) -> String {
+    let noun = match count {
+        1 => plural.strip_suffix('s').unwrap_or(plural),
+        _ => plural,
+    };
+    format!("{count} {noun}.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count_line(1, "jobs"), "1 job.");
+        assert_eq!(count_line(0, "jobs"), "0 jobs.");
+        assert_eq!(count_line(2, "warehouses"), "2 warehouses.");
+        assert_eq!(count_line(1, "warehouses"), "1 warehouse.");
+    }
 
     #[derive(Debug, Deserialize, JsonSchema)]
     #[serde(deny_unknown_fields)]
