@@ -265,7 +265,8 @@ pub enum Error {
     )]
     Connect { host: String, detail: String },
     #[error(
-        "no answer from {host} within {after:?} ({endpoint}); the workspace may be overloaded or unreachable — try again"
+        "no answer from {host} within {seconds:.1} s ({endpoint}); the workspace may be overloaded or unreachable — try again",
+        seconds = .after.as_secs_f64()
     )]
     Timeout {
         host: String,
@@ -278,7 +279,10 @@ pub enum Error {
         endpoint: String,
         detail: String,
     },
-    #[error("gave up on {endpoint} after {attempts} attempts over {elapsed:?}: {last}")]
+    #[error(
+        "gave up on {endpoint} after {attempts} attempts over {seconds:.1} s: {last}",
+        seconds = .elapsed.as_secs_f64()
+    )]
     RetriesExhausted {
         endpoint: String,
         attempts: u32,
