@@ -127,6 +127,8 @@ endpoints! {
     ListRuns: Get "/api/2.2/jobs/runs/list" => jobs::RunsPage;
     /// §4.5 get a run (`run_id` query parameter).
     GetRun: Get "/api/2.2/jobs/runs/get" => jobs::Run;
+    /// §4.6 the output of a task run (`run_id` query parameter).
+    GetRunOutput: Get "/api/2.2/jobs/runs/get-output" => jobs::RunOutput;
     /// §5.1 list clusters.
     ListClusters: Get "/api/2.1/clusters/list" => compute::ClustersPage;
     /// §5.2 get a cluster (`cluster_id` query parameter).
@@ -139,6 +141,8 @@ endpoints! {
     ListWorkspace: Get "/api/2.0/workspace/list" => crate::workspace::ListResponse;
     /// §7 status of a workspace object (`path` query parameter).
     GetWorkspaceStatus: Get "/api/2.0/workspace/get-status" => crate::workspace::ObjectInfo;
+    /// §7 export a workspace object (`path`, `format` query parameters).
+    ExportWorkspace: Get "/api/2.0/workspace/export" => crate::workspace::ExportResponse;
     /// §9.1 list vector search endpoints.
     ListVectorSearchEndpoints: Get "/api/2.0/vector-search/endpoints" => vector_search::EndpointsPage;
     /// §9.2 list vector indexes.

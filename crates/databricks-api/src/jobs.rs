@@ -120,3 +120,37 @@ pub struct RunsPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
 }
+
+/// `runs/get-output` (§4.6): the output of one task run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunOutput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Run>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook_output: Option<NotebookOutput>,
+    /// stdout/stderr tail of the task (not for notebook, pipeline or spark-submit tasks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_truncated: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_trace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<String>,
+    /// Kept as JSON: query, dashboard or alert output (shapes vary by task type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql_output: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_job_output: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NotebookOutput {
+    /// The value passed to `dbutils.notebook.exit` (at most 5 MB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<bool>,
+}

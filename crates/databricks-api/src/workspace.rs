@@ -1,4 +1,4 @@
-//! Workspace API 2.0 (REFERENCE.md §7), read side: list and get-status.
+//! Workspace API 2.0 (REFERENCE.md §7), read side: list, get-status and export.
 
 use serde::{Deserialize, Serialize};
 
@@ -25,4 +25,14 @@ pub struct ObjectInfo {
 pub struct ListResponse {
     #[serde(default)]
     pub objects: Vec<ObjectInfo>,
+}
+
+/// `GET /api/2.0/workspace/export` without `direct_download`: the content in base64.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ExportResponse {
+    #[serde(default)]
+    pub content: String,
+    /// The file extension of the exported object (`py`, `sql`, `scala`, `r`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_type: Option<String>,
 }

@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 
 use databricks_api::{
-    catalog, compute, error, functions, genie, iam, jobs, pipelines, sql, vector_search,
+    catalog, compute, error, functions, genie, iam, jobs, pipelines, sql, vector_search, workspace,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -93,6 +93,15 @@ fn every_fixture_round_trips_through_its_model() {
         ("jobs_get.json", round_trip::<jobs::Job>),
         ("jobs_list.json", round_trip::<jobs::JobsPage>),
         ("runs_get.json", round_trip::<jobs::Run>),
+        ("runs_get_output.json", round_trip::<jobs::RunOutput>),
+        (
+            "runs_get_output_notebook_success.json",
+            round_trip::<jobs::RunOutput>,
+        ),
+        (
+            "workspace_export.json",
+            round_trip::<workspace::ExportResponse>,
+        ),
         ("runs_list.json", round_trip::<jobs::RunsPage>),
         (
             "pipelines_list.json",

@@ -332,6 +332,12 @@ impl DatabricksClient {
                 return Err(wrap_exhausted(error, &endpoint, attempts, started));
             }
             tracing::info!(%endpoint, attempt = attempts, wait_ms = wait.as_millis() as u64, "retrying: {error}");
+            crate::events::emit(crate::events::ClientEvent::Retrying {
+                endpoint: endpoint.to_string(),
+                attempt: attempts,
+                wait,
+                reason: error.to_string(),
+            });
             tokio::time::sleep(wait).await;
         }
     }

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ToolError;
+use crate::logging::{Level, LogSink};
 use crate::state::AppState;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct CallContext {
     pub meta: Map<String, Value>,
     pub ct: CancellationToken,
     progress: Option<(Peer<RoleServer>, ProgressToken)>,
+    log: Option<LogSink>,
 }
 
 impl CallContext {
@@ -30,6 +32,25 @@ impl CallContext {
             meta,
             ct,
             progress: None,
+            log: None,
+        }
+    }
+
+    /// Log messages of this call go to `sink` (when the client asked for them).
+    pub fn with_log(mut self, sink: Option<LogSink>) -> CallContext {
+        self.log = sink;
+        self
+    }
+
+    pub fn log_sink(&self) -> Option<&LogSink> {
+        self.log.as_ref()
+    }
+
+    /// A message for the person watching the client (`notifications/message`), sent
+    /// only when the client asked for this level.
+    pub async fn log(&self, level: Level, message: impl Into<String>) {
+        if let Some(sink) = &self.log {
+            sink.send(level, message.into()).await;
         }
     }
 

@@ -6,12 +6,17 @@
 //! within a context budget, `warehouse` chooses where SQL runs.
 
 pub mod cli;
+pub mod completion;
 pub mod context;
 pub mod doctor;
 pub mod error;
 pub mod http_auth;
+pub mod logging;
+pub mod lookup;
 pub mod oauth;
+pub mod prompts;
 pub mod render;
+pub mod resources;
 pub mod server;
 pub mod settings;
 pub mod startup;

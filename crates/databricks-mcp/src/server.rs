@@ -8,8 +8,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, DiscoverResult, Implementation,
-    InitializeRequestParams, InitializeResult, ListToolsResult, PaginatedRequestParams,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult, DiscoverResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams,
+    InitializeResult, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
     ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
@@ -18,6 +20,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::context::CallContext;
+use crate::logging::SessionLevel;
 use crate::state::AppState;
 use crate::surfaces::{Surface, SurfaceError, Surfaces};
 use crate::tools::{Registry, SurfaceOptions, ToolDef};
@@ -32,6 +35,8 @@ pub struct DatabricksMcp {
     /// The surface of requests whose route names none (stdio, `/mcp`).
     surface: Surface,
     instructions: Arc<String>,
+    /// The level a legacy session chose with `logging/setLevel` (one per session).
+    log_level: SessionLevel,
 }
 
 impl DatabricksMcp {
@@ -48,6 +53,15 @@ impl DatabricksMcp {
             surfaces: Arc::new(surfaces),
             surface: Surface::Full,
             instructions: Arc::new(instructions),
+            log_level: SessionLevel::default(),
+        }
+    }
+
+    /// The handler of a new session: shares everything but the session's log level.
+    pub fn for_session(&self) -> DatabricksMcp {
+        DatabricksMcp {
+            log_level: SessionLevel::default(),
+            ..self.clone()
         }
     }
 
@@ -129,8 +143,25 @@ impl DatabricksMcp {
             .ok_or_else(|| unknown_tool(name))
     }
 
+    /// The full surface also offers resources, prompts and completions; the managed
+    /// surfaces offer tools only, as Databricks' own do.
+    #[allow(deprecated)] // the logging capability: clients still use it
     fn info_for(&self, surface: &Surface) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = if matches!(surface, Surface::Full) {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .enable_completions()
+                .enable_logging()
+                .build()
+        } else {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .build()
+        };
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(SERVER_NAME, SERVER_VERSION)
                     .with_title("Databricks MCP server"),
@@ -140,6 +171,43 @@ impl DatabricksMcp {
 
     pub fn state(&self) -> &Arc<AppState> {
         &self.state
+    }
+
+    /// The context of a request that reads the workspace outside a tool (resources,
+    /// prompts, completions): cancelled with the request or the server.
+    fn request_context(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> (CallContext, tokio_util::sync::DropGuard) {
+        let cancel = self.state.shutdown.child_token();
+        let guard = cancel.clone().drop_guard();
+        let (request_ct, linked) = (context.ct.clone(), cancel.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                () = request_ct.cancelled() => linked.cancel(),
+                () = linked.cancelled() => {}
+            }
+        });
+        let ctx = CallContext::new(self.state.clone(), Map::new(), cancel)
+            .with_log(crate::logging::sink_for(context, &self.log_level));
+        (ctx, guard)
+    }
+
+    /// Resources, prompts and completions exist on the full surface only.
+    fn require_full_surface(
+        &self,
+        context: &RequestContext<RoleServer>,
+        what: &str,
+    ) -> Result<(), McpError> {
+        if matches!(self.surface_of(context), Surface::Full) {
+            Ok(())
+        } else {
+            Err(McpError::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                format!("{what} are served on the /mcp endpoint only; this route serves tools"),
+                None,
+            ))
+        }
     }
 
     /// Runs one tool outside any MCP session (the `call` command): same registry, same
@@ -324,10 +392,21 @@ impl ServerHandler for DatabricksMcp {
                 }
             });
         }
+        let log = crate::logging::sink_for(&context, &self.log_level);
         let ctx = CallContext::new(self.state.clone(), meta, cancel)
-            .with_progress(context.peer.clone(), progress_token);
+            .with_progress(context.peer.clone(), progress_token)
+            .with_log(log.clone());
         let started = std::time::Instant::now();
-        let result = def.call(ctx, request.arguments).await;
+        let result = match log {
+            Some(sink) => {
+                databricks_client::events::observed(
+                    sink.observer(),
+                    def.call(ctx, request.arguments),
+                )
+                .await
+            }
+            None => def.call(ctx, request.arguments).await,
+        };
         tracing::info!(
             surface = %surface.route(),
             tool = %request.name,
@@ -336,5 +415,85 @@ impl ServerHandler for DatabricksMcp {
             "tool call"
         );
         Ok(result.into())
+    }
+
+    #[allow(deprecated)] // logging/setLevel: legacy sessions still use it
+    async fn set_level(
+        &self,
+        request: rmcp::model::SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.log_level.set(request.level);
+        Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        self.require_full_surface(&context, "resources")?;
+        let (ctx, _guard) = self.request_context(&context);
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        crate::resources::list(&ctx, cursor).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        self.require_full_surface(&context, "resources")?;
+        Ok(crate::resources::templates())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        self.require_full_surface(&context, "resources")?;
+        let (ctx, _guard) = self.request_context(&context);
+        Ok(crate::resources::read(&ctx, &request.uri).await?.into())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        self.require_full_surface(&context, "prompts")?;
+        Ok(ListPromptsResult::with_all_items(crate::prompts::list(
+            self.surfaces.full(),
+        )))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        self.require_full_surface(&context, "prompts")?;
+        let (ctx, _guard) = self.request_context(&context);
+        let prompt = crate::prompts::get(
+            &ctx,
+            self.surfaces.full(),
+            &request.name,
+            request.arguments.as_ref(),
+        )
+        .await?;
+        Ok(prompt.into())
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        self.require_full_surface(&context, "completions")?;
+        let (ctx, _guard) = self.request_context(&context);
+        Ok(CompleteResult::new(
+            crate::completion::complete(&ctx, &request).await?,
+        ))
     }
 }

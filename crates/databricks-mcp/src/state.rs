@@ -18,6 +18,8 @@ pub struct AppState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Tool failures by kind since start (logged with each failure).
     pub failures: crate::error::FailureCounts,
+    /// Cached object names for completions and the resource list.
+    pub lookup: crate::lookup::Lookup,
 }
 
 /// The embedded local workspace this server started, kept alive as long as the state.
@@ -36,6 +38,7 @@ impl AppState {
             local: None,
             shutdown: tokio_util::sync::CancellationToken::new(),
             failures: Default::default(),
+            lookup: Default::default(),
         }
     }
 }

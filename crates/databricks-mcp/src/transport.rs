@@ -382,7 +382,7 @@ pub fn http_router(
     });
     spawn_reaper(&sessions, shutdown.clone());
     let rmcp_service: StreamableHttpService<DatabricksMcp, LocalSessionManager> =
-        StreamableHttpService::new(move || Ok(server.clone()), manager, config);
+        StreamableHttpService::new(move || Ok(server.for_session()), manager, config);
     let service: McpService = tower::util::BoxCloneSyncService::new(
         tower::ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(

@@ -25,9 +25,16 @@ pub fn json_response<T: Serialize + ?Sized>(status: u16, value: &T) -> Response 
     }
 }
 
-/// `{"error_code", "message"}` with the error's status.
+/// `{"error_code", "message"}` with the error's status; a 503 says when to retry, as
+/// Databricks' front ends do (clients honour `Retry-After`).
 pub fn error_response(error: ApiError) -> Response {
-    json_response(error.status, &error.body)
+    let mut response = json_response(error.status, &error.body);
+    if error.status == 503 {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 fn status_of(status: u16) -> StatusCode {

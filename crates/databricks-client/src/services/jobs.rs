@@ -54,4 +54,11 @@ impl DatabricksClient {
         self.call::<endpoints::GetRun>(&[], &[("run_id", run_id.to_string())], None)
             .await
     }
+
+    /// The output of a task run (§4.6). A multi-task parent run answers 400: read the
+    /// output of its `tasks[].run_id`.
+    pub async fn get_run_output(&self, run_id: i64) -> Result<RunOutput, Error> {
+        self.call::<endpoints::GetRunOutput>(&[], &[("run_id", run_id.to_string())], None)
+            .await
+    }
 }

@@ -1,4 +1,4 @@
-//! Workspace API 2.0 (REFERENCE.md §7), read side: list and get-status.
+//! Workspace API 2.0 (REFERENCE.md §7), read side: list, get-status and export.
 
 use crate::error::Error;
 use crate::http::DatabricksClient;
@@ -19,5 +19,23 @@ impl DatabricksClient {
     pub async fn workspace_status(&self, path: &str) -> Result<ObjectInfo, Error> {
         self.call::<endpoints::GetWorkspaceStatus>(&[], &[("path", path.to_string())], None)
             .await
+    }
+
+    /// The source of a notebook or file (`format=SOURCE`), decoded from base64.
+    pub async fn export_workspace_source(&self, path: &str) -> Result<Vec<u8>, Error> {
+        use base64::Engine as _;
+        let r: ExportResponse = self
+            .call::<endpoints::ExportWorkspace>(
+                &[],
+                &[("path", path.to_string()), ("format", "SOURCE".to_string())],
+                None,
+            )
+            .await?;
+        base64::engine::general_purpose::STANDARD
+            .decode(r.content.trim())
+            .map_err(|e| Error::Decode {
+                endpoint: format!("workspace export of {path}"),
+                detail: format!("the content is not base64: {e}"),
+            })
     }
 }

@@ -413,6 +413,18 @@ async fn get_table_schema(
     args: GetTableSchemaArgs,
 ) -> Result<ToolOutput, ToolError> {
     let (catalog, schema, table) = table_parts(&args.database_name, &args.table_name)?;
+    describe_table(&ctx, &catalog, &schema, &table).await
+}
+
+/// A table's metadata as the model reads it: type and format, comment, columns with
+/// types, nullability and comments, partitioning, owner, last change, view text (also
+/// the `databricks://tables/…` resource). The names are validated by the caller.
+pub(crate) async fn describe_table(
+    ctx: &CallContext,
+    catalog: &str,
+    schema: &str,
+    table: &str,
+) -> Result<ToolOutput, ToolError> {
     let full_name = format!("{catalog}.{schema}.{table}");
     let info: TableInfo = ctx.state.client.get_table(&full_name).await.map_err(|e| {
         ToolError::upstream(&format!("Reading table {full_name}"), e)
@@ -461,6 +473,9 @@ async fn get_table_schema(
     if let Some(owner) = &info.owner {
         text.push_str(&format!("\nOwner: {owner}"));
     }
+    if let Some(updated) = render::timestamp_ms(info.updated_at.or(info.created_at)) {
+        text.push_str(&format!("\nLast modified: {updated}"));
+    }
     if let Some(view) = &info.view_definition {
         text.push_str(&format!("\nView definition: {}", render::clip(view, 2000)));
     }
@@ -475,6 +490,7 @@ async fn get_table_schema(
         "partition_columns": partitions,
         "view_definition": info.view_definition,
         "table_constraints": info.table_constraints,
+        "updated_at": info.updated_at,
     });
     Ok(ToolOutput::new(text, structured))
 }

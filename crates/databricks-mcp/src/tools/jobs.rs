@@ -128,7 +128,7 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
 }
 
 /// The state of a run in one word: the new `status` first, the legacy `state` after.
-fn run_state(run: &Run) -> (Option<String>, Option<String>) {
+pub(crate) fn run_state(run: &Run) -> (Option<String>, Option<String>) {
     let status = run.status.as_ref();
     let legacy = run.state.as_ref();
     let state = status

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use super::{ListSpec, SurfaceOptions, ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
+use crate::logging::Level;
 use crate::render::{self, TextFormat};
 use crate::settings::Settings;
 use crate::warehouse::Choice;
@@ -410,7 +411,17 @@ fn report<'a>(
             attempt.elapsed.as_secs_f64()
         )
     });
+    let queued =
+        (attempt.number == 1 && response.status.state == StatementState::Pending).then(|| {
+            format!(
+                "statement {} is queued: its warehouse may be starting",
+                response.statement_id
+            )
+        });
     async move {
+        if let Some(m) = queued {
+            ctx.log(Level::Info, m).await;
+        }
         if let Some(m) = message {
             ctx.progress(f64::from(attempt.number), None, m).await;
         }
@@ -432,27 +443,37 @@ pub fn validate_statement_id(id: &str) -> Result<&str, ToolError> {
 }
 
 async fn get_sql_result(ctx: CallContext, args: GetSqlResultArgs) -> Result<ToolOutput, ToolError> {
-    let id = validate_statement_id(&args.statement_id)?;
     let limit = args
         .limit
         .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
         .unwrap_or(ctx.state.settings.max_rows);
+    statement_page(
+        &ctx,
+        &args.statement_id,
+        args.offset.unwrap_or(0),
+        limit,
+        args.format.unwrap_or_default(),
+    )
+    .await
+}
+
+/// The state of statement `id`, with `limit` rows from `offset` when it succeeded (also
+/// the `databricks://statements/…` resource).
+pub(crate) async fn statement_page(
+    ctx: &CallContext,
+    id: &str,
+    offset: u64,
+    limit: usize,
+    format: TextFormat,
+) -> Result<ToolOutput, ToolError> {
+    let id = validate_statement_id(id)?;
     let response = ctx
         .state
         .client
         .get_statement(id)
         .await
         .map_err(|e| reading_statement(id, e))?;
-    let offset = args.offset.unwrap_or(0);
-    answer(
-        &ctx,
-        response,
-        None,
-        offset,
-        limit,
-        args.format.unwrap_or_default(),
-    )
-    .await
+    answer(ctx, response, None, offset, limit, format).await
 }
 
 /// `wait_timeout` for the submit: the API takes 0 or 5–50 s.
@@ -703,6 +724,13 @@ pub(crate) async fn answer_page(
         }
         if manifest.truncated {
             text.push_str(" The warehouse truncated the result (row or byte limit): the total is a lower bound.");
+            ctx.log(
+                Level::Warning,
+                format!(
+                    "statement {id}: the warehouse truncated the result at its row or byte limit"
+                ),
+            )
+            .await;
         }
         if let Some(next) = next_offset {
             text.push_str(&follow_up.more_rows(&id, next));

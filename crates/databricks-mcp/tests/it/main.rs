@@ -12,6 +12,7 @@ mod local_e2e;
 #[cfg(feature = "local")]
 mod local_surfaces;
 mod managed_surfaces;
+mod mcp_features;
 mod oauth;
 mod python_managed;
 mod python_sdk;

@@ -258,3 +258,111 @@ async fn python_sdk_http_legacy() {
 async fn python_sdk_http_auto() {
     run_case(Transport::Http, Mode::Auto).await;
 }
+
+/// Resources, prompts, completions and logging (tests/python/mcp_features_e2e.py) through
+/// the Python SDK, against the binary on a fresh local workspace: no account at all.
+#[cfg(feature = "local")]
+async fn features_case(transport: Transport, mode: Mode) {
+    let Some(python) = python_or_skip().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let local = dir.path().join("workspace");
+    let local = local.to_str().unwrap();
+    let mut server = None;
+    let mut cmd = Command::new(&python);
+    cmd.arg(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_features_e2e.py"),
+    )
+    .args(["--mode", mode.arg()]);
+    match transport {
+        Transport::Http => {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+                .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+                .args(["--local", local, "--local-scale-factor", "0.001"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", home.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let (url, stderr) = crate::support::wait_for_listening(&mut child).await;
+            cmd.args(["--transport", "http", "--url", &url]);
+            server = Some((child, stderr));
+        }
+        Transport::Stdio => {
+            cmd.args(["--transport", "stdio", "--local-dir", local, "--server-cmd"])
+                .arg(env!("CARGO_BIN_EXE_databricks-mcp"));
+        }
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DATABRICKS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd.spawn().unwrap();
+    let out = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{transport:?}/{mode:?}: the script did not finish"))
+        .unwrap();
+    let server_log = server
+        .as_ref()
+        .map(|(_, stderr)| stderr.lock().unwrap().join("\n"))
+        .unwrap_or_default();
+    let report = format!(
+        "{transport:?}/{mode:?}: exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- http server stderr\n{server_log}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{report}");
+    let summary: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no summary line\n{report}"));
+    assert_eq!(summary["ok"], Value::Bool(true), "{report}");
+    assert_eq!(
+        summary["protocol_version"],
+        mode.protocol_version(),
+        "{report}"
+    );
+    assert!(
+        summary["checks"].as_u64().is_some_and(|n| n >= 14),
+        "{report}"
+    );
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_features_stdio_legacy() {
+    features_case(Transport::Stdio, Mode::Legacy).await;
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_features_stdio_auto() {
+    features_case(Transport::Stdio, Mode::Auto).await;
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_features_http_legacy() {
+    features_case(Transport::Http, Mode::Legacy).await;
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_features_http_auto() {
+    features_case(Transport::Http, Mode::Auto).await;
+}

@@ -20,6 +20,18 @@ fn lake(sh: &Shared) -> &Lakehouse {
     &sh.engine.lake
 }
 
+/// While `samples.tpch` is generated, what lies inside the `samples` catalog is asked to
+/// retry (503 + Retry-After) rather than reported missing: the first look at the sample
+/// data from a fresh workspace simply waits.
+fn samples_ready(sh: &Shared, catalog: &str) -> Result<(), ApiError> {
+    match sh.samples.unavailable() {
+        Some((true, message)) if catalog.eq_ignore_ascii_case("samples") => {
+            Err(ApiError::new(ErrorCode::TemporarilyUnavailable, message))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn find_catalog(sh: &Shared, name: &str) -> Result<String, ApiError> {
     lake(sh).find_catalog(name).ok_or_else(|| {
         ApiError::new(
@@ -31,6 +43,7 @@ fn find_catalog(sh: &Shared, name: &str) -> Result<String, ApiError> {
 
 fn find_schema(sh: &Shared, c: &str, s: &str) -> Result<(String, String), ApiError> {
     let c = find_catalog(sh, c)?;
+    samples_ready(sh, &c)?;
     let s = lake(sh).find_schema(&c, s).ok_or_else(|| {
         ApiError::new(
             ErrorCode::SchemaDoesNotExist,
@@ -270,6 +283,7 @@ async fn table(sh: &Shared, c: &str, s: &str, t: &str) -> Result<TableInfo, ApiE
 
 fn table_summaries(sh: &Shared, c: &str) -> Result<Vec<TableSummary>, ApiError> {
     let c = find_catalog(sh, c)?;
+    samples_ready(sh, &c)?;
     let mut all = Vec::new();
     for s in lake(sh).schemas(&c) {
         if s == INFORMATION_SCHEMA {
@@ -414,6 +428,7 @@ impl UnityCatalog for Shared {
     fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>> {
         Box::pin(async move {
             let c = find_catalog(self, catalog)?;
+            samples_ready(self, &c)?;
             Ok(lake(self)
                 .schemas(&c)
                 .iter()
