@@ -22,6 +22,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod surfaces;
+pub mod tasks;
 pub mod tools;
 pub mod transport;
 pub mod warehouse;

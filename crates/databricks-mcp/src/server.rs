@@ -37,6 +37,8 @@ pub struct DatabricksMcp {
     instructions: Arc<String>,
     /// The level a legacy session chose with `logging/setLevel` (one per session).
     log_level: SessionLevel,
+    /// Tool calls running as MCP tasks (`tasks.rs`), shared by every session.
+    tasks: Arc<rmcp::task_manager::TaskManager>,
 }
 
 impl DatabricksMcp {
@@ -54,6 +56,7 @@ impl DatabricksMcp {
             surface: Surface::Full,
             instructions: Arc::new(instructions),
             log_level: SessionLevel::default(),
+            tasks: Arc::new(rmcp::task_manager::TaskManager::new()),
         }
     }
 
@@ -154,6 +157,7 @@ impl DatabricksMcp {
                 .enable_prompts()
                 .enable_completions()
                 .enable_logging()
+                .enable_tasks()
                 .build()
         } else {
             ServerCapabilities::builder()
@@ -392,6 +396,30 @@ impl ServerHandler for DatabricksMcp {
                 }
             });
         }
+        // The extension is defined for 2026-07-28; a legacy session that lists it among
+        // its capabilities (the Inspector does) gets plain results.
+        let modern = context
+            .protocol_version()
+            .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str());
+        if modern
+            && crate::tasks::runs_as_task(def.name())
+            && context
+                .client_capabilities()
+                .is_some_and(|c| c.supports_tasks())
+        {
+            // A task outlives this request: only the server's shutdown and tasks/cancel
+            // end it, and nothing is reported on a stream that may be closed.
+            let cancel = self.state.shutdown.child_token();
+            let ctx = CallContext::new(self.state.clone(), meta, cancel.clone());
+            return Ok(crate::tasks::call_or_task(
+                &self.tasks,
+                def,
+                ctx,
+                cancel,
+                request.arguments,
+            )
+            .await);
+        }
         let log = crate::logging::sink_for(&context, &self.log_level);
         let ctx = CallContext::new(self.state.clone(), meta, cancel)
             .with_progress(context.peer.clone(), progress_token)
@@ -495,5 +523,32 @@ impl ServerHandler for DatabricksMcp {
         Ok(CompleteResult::new(
             crate::completion::complete(&ctx, &request).await?,
         ))
+    }
+
+    async fn get_task(
+        &self,
+        request: rmcp::model::GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<rmcp::model::GetTaskResult, McpError> {
+        Ok(rmcp::model::GetTaskResult::new(
+            self.tasks.get_task(&request.task_id)?,
+        ))
+    }
+
+    async fn update_task(
+        &self,
+        request: rmcp::model::UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.tasks
+            .update_task(&request.task_id, request.input_responses)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: rmcp::model::CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.tasks.cancel_task(&request.task_id)
     }
 }

@@ -390,3 +390,160 @@ mod local {
         assert_eq!(error_code(e), ErrorCode::INVALID_PARAMS);
     }
 }
+
+/// A raw 2026-07-28 (stateless) JSON-RPC peer over an in-memory stdio pipe, declaring
+/// the tasks extension on every request.
+struct ModernPeer {
+    write: tokio::io::WriteHalf<tokio::io::DuplexStream>,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::io::ReadHalf<tokio::io::DuplexStream>>>,
+    next_id: u64,
+}
+
+impl ModernPeer {
+    async fn start(emulator: &Emulator) -> ModernPeer {
+        let server = DatabricksMcp::new(state_for(emulator, Settings::default(), fast_options()));
+        let (server_io, client_io) = tokio::io::duplex(1 << 20);
+        tokio::spawn(async move {
+            if let Ok(running) = server.serve(server_io).await {
+                let _ = running.waiting().await;
+            }
+        });
+        let (read, write) = tokio::io::split(client_io);
+        ModernPeer {
+            write,
+            lines: tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(read)),
+            next_id: 1,
+        }
+    }
+
+    async fn request(&mut self, method: &str, mut params: Value) -> Value {
+        use tokio::io::AsyncWriteExt;
+        params["_meta"] = json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {
+                "extensions": {"io.modelcontextprotocol/tasks": {}}
+            },
+            "io.modelcontextprotocol/clientInfo": {"name": "task-test", "version": "0"}
+        });
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        self.write
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(20), self.lines.next_line())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            let message: Value = serde_json::from_str(&line).unwrap();
+            if message["id"] == id {
+                return message;
+            }
+        }
+    }
+
+    async fn run_sql(&mut self, query: &str) -> Value {
+        self.request(
+            "tools/call",
+            json!({"name": "run_sql_query", "arguments": {"query": query}}),
+        )
+        .await
+    }
+
+    async fn wait_terminal(&mut self, task_id: &str) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let got = self.request("tasks/get", json!({"taskId": task_id})).await;
+            let status = got["result"]["status"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            if ["completed", "failed", "cancelled"].contains(&status.as_str())
+                || std::time::Instant::now() > deadline
+            {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_slow_run_sql_query_runs_as_a_task_that_completes_or_cancels() {
+    let emulator = Emulator::start().await;
+    let mut peer = ModernPeer::start(&emulator).await;
+    let discovered = peer.request("server/discover", json!({})).await;
+    assert!(
+        discovered["result"]["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"]
+            .is_object(),
+        "the server declares the tasks extension: {discovered}"
+    );
+
+    // A quick query answers at once (the extension's immediate-result shortcut).
+    let quick = peer.run_sql("SELECT 1").await;
+    assert!(
+        quick["result"]["structuredContent"]["statement_id"].is_string(),
+        "{quick}"
+    );
+
+    // One still running after a second becomes a task.
+    emulator.script_statement(
+        "slow",
+        databricks_emulator::StatementScript::pending(
+            8,
+            databricks_emulator::StatementScript::rows(&[("x", "INT")], 3, 0),
+        ),
+    );
+    let created = peer.run_sql("SELECT * FROM slow").await;
+    assert_eq!(created["result"]["resultType"], "task", "{created}");
+    let task_id = task_id_of(&created);
+    let done = peer.wait_terminal(&task_id).await;
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+    assert_eq!(
+        done["result"]["result"]["structuredContent"]["row_count"], 3,
+        "{done}"
+    );
+
+    emulator.script_statement(
+        "endless",
+        databricks_emulator::StatementScript::pending(
+            1_000_000,
+            databricks_emulator::StatementScript::Canceled,
+        ),
+    );
+    let created = peer.run_sql("SELECT * FROM endless").await;
+    let task_id = task_id_of(&created);
+    let running = peer.request("tasks/get", json!({"taskId": task_id})).await;
+    assert_eq!(running["result"]["status"], "working", "{running}");
+    let ack = peer
+        .request("tasks/cancel", json!({"taskId": task_id}))
+        .await;
+    assert!(ack.get("error").is_none(), "{ack}");
+    let done = peer.wait_terminal(&task_id).await;
+    assert_eq!(done["result"]["status"], "cancelled", "{done}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while emulator.cancelled_statements().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        emulator.cancelled_statements().len(),
+        1,
+        "the warehouse saw the cancel"
+    );
+
+    let unknown = peer
+        .request("tasks/get", json!({"taskId": "no-such-task"}))
+        .await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+}
+
+fn task_id_of(created: &Value) -> String {
+    created["result"]["task"]["taskId"]
+        .as_str()
+        .or_else(|| created["result"]["taskId"].as_str())
+        .unwrap_or_else(|| panic!("no task id in {created}"))
+        .to_string()
+}
