@@ -9,13 +9,12 @@ use std::time::Duration;
 use databricks_emulator::{Emulator, FaultResponse, FaultRule, fixture};
 use databricks_mcp::{DatabricksMcp, Settings};
 use rmcp::model::{
-    CompletionContext, ErrorCode, GetPromptRequestParams, LoggingLevel,
-    LoggingMessageNotificationParam, ReadResourceRequestParams, ResourceContents,
-    SetLevelRequestParams,
+    ErrorCode, GetPromptRequestParams, LoggingLevel, LoggingMessageNotificationParam,
+    ReadResourceRequestParams, ResourceContents, SetLevelRequestParams,
 };
 use rmcp::service::{NotificationContext, RunningService, ServiceError};
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::support::{fast_options, state_for, structured};
 
@@ -281,6 +280,9 @@ async fn log_messages_follow_the_level_the_client_set() {
 
 #[cfg(feature = "local")]
 mod local {
+    use rmcp::model::CompletionContext;
+    use serde_json::Map;
+
     use super::*;
 
     async fn on_local() -> (tempfile::TempDir, Client) {
