@@ -20,18 +20,18 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// The text form of a tabular answer.
+// The text form of a tabular answer: `csv` with a header row, NULL an empty field and
+// the empty string `""` (fewest tokens; default); `compact`, a pipe table (`a|b|c`, NULL
+// written NULL); `markdown`; `json`, an array of row objects. No doc comments here: they
+// would become schema descriptions (a `oneOf` of described constants), while the argument
+// that takes it describes the choices once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TextFormat {
-    /// CSV with a header row; NULL is an empty field, the empty string is "" (fewest tokens; default).
     #[default]
     Csv,
-    /// Pipe table: header line, then `a|b|c` rows; NULL is written NULL.
     Compact,
-    /// Markdown table.
     Markdown,
-    /// JSON array of row objects.
     Json,
 }
 

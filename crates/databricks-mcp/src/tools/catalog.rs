@@ -135,14 +135,14 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::list(
             &LIST_DATABASES,
             "List databases",
-            "List databases (Unity Catalog schemas) as catalog.schema names across all catalogs, or of one catalog. Use it to find where data lives when you do not know the catalog.",
+            "List databases (Unity Catalog schemas) as catalog.schema names across all catalogs, or of one: to find where data lives.",
             Toolset::Catalog,
             list_databases,
         ),
         ToolDef::new(
             "get_table_schema",
             "Get table schema",
-            "Get a table's columns (name, type, nullable, comment), partitioning, type, format, owner and comment from Unity Catalog. Use it before writing SQL against a table.",
+            "Get a table's columns (name, type, nullable, comment), partitioning, format, owner and comment from Unity Catalog; use it before writing SQL.",
             Toolset::Catalog,
             ToolKind::ReadGet,
             get_table_schema,

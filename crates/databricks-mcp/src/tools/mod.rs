@@ -65,6 +65,13 @@ impl Toolset {
         Toolset::Functions,
     ];
 
+    /// Whether the toolset is served without `--toolsets`. Genie and Vector Search are
+    /// not: they need spaces and indexes most workspaces do not have, their managed
+    /// routes serve them anyway, and every tool listed costs the model context.
+    pub fn on_by_default(self) -> bool {
+        !matches!(self, Toolset::VectorSearch | Toolset::Genie)
+    }
+
     /// The toolset called `name` (as `--toolsets` spells it).
     pub fn parse(name: &str) -> Option<Toolset> {
         Toolset::ALL.into_iter().find(|t| t.name() == name.trim())
@@ -189,9 +196,10 @@ impl ToolKind {
         matches!(self, ToolKind::Action { .. })
     }
 
-    fn annotations(self, title: String) -> ToolAnnotations {
+    /// The hints; the title is the tool's own `title`, not repeated here.
+    fn annotations(self) -> ToolAnnotations {
         let h = self.hints();
-        ToolAnnotations::with_title(title)
+        ToolAnnotations::new()
             .read_only(h.read_only)
             .destructive(h.destructive)
             .idempotent(h.idempotent)
@@ -204,6 +212,9 @@ pub struct ToolDef {
     pub tool: Tool,
     pub toolset: Toolset,
     pub kind: ToolKind,
+    /// The schema of its `structuredContent`, advertised as `outputSchema` or not (a list
+    /// page's is pinned by tests, not sent: see [`ToolDef::list`]).
+    pub structured: Option<Arc<JsonObject>>,
     handler: Handler,
 }
 
@@ -265,7 +276,7 @@ impl ToolDef {
         let title: String = title.into();
         let description: String = description.into();
         let input_schema = portable_schema(&input_schema);
-        let annotations = kind.annotations(title.clone());
+        let annotations = kind.annotations();
         let tool = Tool::new(name.into(), description, input_schema)
             .with_title(title)
             .with_annotations(annotations);
@@ -274,6 +285,7 @@ impl ToolDef {
             tool,
             toolset,
             kind,
+            structured: None,
             handler: Arc::new(move |ctx, args| {
                 let handler = handler.clone();
                 Box::pin(async move { handler(ctx, args).await })
@@ -291,22 +303,27 @@ impl ToolDef {
         self.kind.hints().read_only
     }
 
-    /// Declares the tool's `outputSchema`: its `structuredContent` is always a `T`.
+    /// Declares the tool's `outputSchema`: its `structuredContent` is always a `T`. The
+    /// schema is for programs, so it goes without descriptions (the type's doc comments
+    /// say what each field means); the model reads the text answer.
     pub fn with_output_schema<T: JsonSchema + 'static>(mut self) -> ToolDef {
-        self.tool.output_schema = Some(portable_schema(
-            &rmcp::handler::server::common::schema_for_output::<T>(),
-        ));
-        self
-    }
-
-    /// Declares the `outputSchema` of a list tool (see [`ListSpec`]).
-    pub fn with_list_output(mut self, spec: &ListSpec) -> ToolDef {
-        self.tool.output_schema = Some(Arc::new(spec.output_schema()));
+        let schema = portable_schema(&rmcp::handler::server::common::schema_for_output::<T>());
+        let mut value = Value::Object(schema.as_ref().clone());
+        strip_descriptions(&mut value);
+        let schema = match value {
+            Value::Object(object) => Arc::new(object),
+            _ => schema,
+        };
+        self.structured = Some(schema.clone());
+        self.tool.output_schema = Some(schema);
         self
     }
 
     /// Declares a list tool: its name comes from `spec`, its kind is
-    /// [`ToolKind::ReadList`], its `outputSchema` is the spec's.
+    /// [`ToolKind::ReadList`]. Its `structuredContent` follows the spec's schema, which is
+    /// not advertised as `outputSchema`: items are the API's objects, untyped, so it would
+    /// tell a program little and cost every model context (the default `tools/list` is
+    /// kept within 12 KB); tests check the content against it.
     pub fn list<A, F, Fut>(
         spec: &ListSpec,
         title: impl Into<String>,
@@ -327,7 +344,12 @@ impl ToolDef {
             ToolKind::ReadList,
             handler,
         )
-        .with_list_output(spec)
+        .with_structured(spec.output_schema())
+    }
+
+    fn with_structured(mut self, schema: JsonObject) -> ToolDef {
+        self.structured = Some(Arc::new(schema));
+        self
     }
 
     /// Runs the tool; every failure becomes an `isError` result with actionable text.
@@ -371,8 +393,15 @@ impl ToolDef {
 /// Gemini's function declarations): an optional value is a plain type that may be absent,
 /// never `["string", "null"]` or `anyOf [.., {"type": "null"}]` (so outputs leave `None`
 /// fields out rather than writing `null`), and no bare `true` element schema.
+///
+/// It is also lean, since every client puts the tool list in the model's context: no
+/// `$schema` (2020-12 is the default dialect), no root `title` (the Rust type's name),
+/// no `format` of Rust integer widths (`uint32`, `int64`: not JSON Schema formats).
 pub fn portable_schema(schema: &JsonObject) -> Arc<JsonObject> {
     let mut value = Value::Object(schema.clone());
+    if let Value::Object(root) = &mut value {
+        root.remove("title");
+    }
     make_portable(&mut value);
     match value {
         Value::Object(object) => Arc::new(object),
@@ -383,6 +412,14 @@ pub fn portable_schema(schema: &JsonObject) -> Arc<JsonObject> {
 fn make_portable(value: &mut Value) {
     match value {
         Value::Object(object) => {
+            object.remove("$schema");
+            if object
+                .get("format")
+                .and_then(Value::as_str)
+                .is_some_and(is_rust_number_format)
+            {
+                object.remove("format");
+            }
             let mut nullable = Vec::new();
             if let Some(Value::Object(properties)) = object.get_mut("properties") {
                 for (name, property) in properties.iter_mut() {
@@ -415,6 +452,46 @@ fn make_portable(value: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(make_portable),
         _ => {}
     }
+}
+
+/// Removes every `description` of a schema (a property named `description` stays).
+fn strip_descriptions(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.remove("description");
+            for (key, child) in object.iter_mut() {
+                if key == "properties"
+                    && let Value::Object(properties) = child
+                {
+                    properties.values_mut().for_each(strip_descriptions);
+                } else {
+                    strip_descriptions(child);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_descriptions),
+        _ => {}
+    }
+}
+
+/// The `format`s schemars writes for Rust number types; they are not JSON Schema formats
+/// and no client validates them.
+fn is_rust_number_format(format: &str) -> bool {
+    matches!(
+        format,
+        "int8"
+            | "int16"
+            | "int32"
+            | "int64"
+            | "uint8"
+            | "uint16"
+            | "uint32"
+            | "uint64"
+            | "uint"
+            | "int"
+            | "float"
+            | "double"
+    )
 }
 
 /// Removes `null` from a schema's type, or its `{"type": "null"}` alternative; true when it
@@ -489,6 +566,18 @@ impl ToolSelection {
         };
         let mut selection = ToolSelection::default();
         for name in split(toolsets) {
+            if name == "all" {
+                selection.toolsets = Toolset::ALL.to_vec();
+                continue;
+            }
+            if name == "default" {
+                for t in Toolset::ALL.into_iter().filter(|t| t.on_by_default()) {
+                    if !selection.toolsets.contains(&t) {
+                        selection.toolsets.push(t);
+                    }
+                }
+                continue;
+            }
             let toolset = Toolset::parse(&name).ok_or_else(|| {
                 let all: Vec<&str> = Toolset::ALL.iter().map(|t| t.name()).collect();
                 SelectionError::UnknownToolset(name.clone(), all.join(", "))
@@ -509,15 +598,24 @@ impl ToolSelection {
         Ok(selection)
     }
 
-    /// Whether every tool is served.
-    pub fn is_everything(&self) -> bool {
+    /// Every toolset (`--toolsets all`).
+    pub fn all() -> ToolSelection {
+        ToolSelection {
+            toolsets: Toolset::ALL.to_vec(),
+            tools: Vec::new(),
+        }
+    }
+
+    /// Whether nothing was chosen: the toolsets that are on by default are served.
+    pub fn is_default(&self) -> bool {
         self.toolsets.is_empty() && self.tools.is_empty()
     }
 
     pub fn allows(&self, def: &ToolDef) -> bool {
-        self.is_everything()
-            || self.toolsets.contains(&def.toolset)
-            || self.tools.iter().any(|t| t == def.name())
+        if self.is_default() {
+            return def.toolset.on_by_default();
+        }
+        self.toolsets.contains(&def.toolset) || self.tools.iter().any(|t| t == def.name())
     }
 }
 

@@ -103,10 +103,9 @@ impl ListSpec {
             self.key.to_string(),
             json!({"type": "array", "description": self.item, "items": {"type": "object"}}),
         );
-        properties.insert(
-            "next_cursor".to_string(),
-            json!({"type": "string", "description": format!("Pass it as cursor to {} for the next page; absent on the last page.", self.tool)}),
-        );
+        // The names say the rest: the schema is in every client's context, and the text
+        // answer already says how to page.
+        properties.insert("next_cursor".to_string(), json!({"type": "string"}));
         let mut required = vec![Value::from(self.key)];
         for f in self.fields {
             properties.insert(

@@ -130,9 +130,9 @@ pub struct ListWarehousesArgs {
     pub cursor: Option<String>,
 }
 
-const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) on a Databricks SQL warehouse and get the rows as CSV. Use it to answer questions from data; discover tables first with list_catalogs/list_schemas/list_tables or get_table_schema. Writes (INSERT, UPDATE, DELETE, MERGE, CREATE, DROP, ...) are refused: the server is read-only. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+const RUN_SQL_READ_ONLY: &str = "Run a read-only SQL query (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) on a Databricks SQL warehouse and get the rows as CSV; writes are refused. Find tables first with list_tables or get_table_schema. The answer shows up to max_rows rows, the total, and how to page the rest with get_sql_result; a slow query returns its statement_id.";
 
-const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as CSV. Reads and, because the operator enabled writes, also INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check any statement that changes data. The answer shows at most max_rows rows, says how many exist, and how to page the rest with get_sql_result; a long-running query returns its statement_id instead of failing.";
+const RUN_SQL_WRITES: &str = "Run SQL on a Databricks SQL warehouse and get the rows as CSV: reads and, because the operator enabled writes, INSERT/UPDATE/DELETE/MERGE and DDL. Prefer reads; double-check statements that change data. The answer shows up to max_rows rows, the total, and how to page the rest with get_sql_result; a slow query returns its statement_id.";
 
 const LIST_WAREHOUSES: ListSpec = ListSpec {
     tool: "list_warehouses",
@@ -168,7 +168,7 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
         ToolDef::new(
             "get_sql_result",
             "Get SQL result",
-            "Poll a statement started by run_sql_query that was still running, or page through a finished result: give its statement_id and the offset of the first row to show. Results stay available for about an hour after the statement finished.",
+            "Poll a statement run_sql_query left running, or page through a finished result: its statement_id and the offset of the first row to show. Results are kept about an hour.",
             Toolset::Sql,
             ToolKind::ReadGet,
             get_sql_result,
@@ -177,7 +177,7 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
         ToolDef::list(
             &LIST_WAREHOUSES,
             "List SQL warehouses",
-            "List the SQL warehouses of the workspace with their id, state, size and type (serverless, pro, classic). Use it to pick a warehouse_id for run_sql_query or to see why a query is queued (a STOPPED warehouse starts on first use).",
+            "List the SQL warehouses with id, state, size and type (serverless, pro, classic): to pick a warehouse_id for run_sql_query, or to see why a query waits (a STOPPED one starts on first use).",
             Toolset::Sql,
             list_warehouses,
         ),

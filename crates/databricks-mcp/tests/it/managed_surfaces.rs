@@ -620,7 +620,21 @@ async fn bad_route_parameters_and_missing_objects() {
 
 #[tokio::test]
 async fn full_surface_vector_search_and_genie_tools() {
-    let (emulator, served) = start(Settings::default()).await;
+    // Opt-in toolsets: off by default, served with `--toolsets all`.
+    let (_, default) = start(Settings::default()).await;
+    let default_client = connect(&default.url("/mcp"), None).await;
+    let names = tool_names(&default_client).await;
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "ask_genie" || n == "query_vector_index"),
+        "{names:?}"
+    );
+    let (emulator, served) = start(Settings {
+        tools: databricks_mcp::tools::ToolSelection::all(),
+        ..Settings::default()
+    })
+    .await;
     let client = connect(&served.url("/mcp"), None).await;
     let names = tool_names(&client).await;
     for t in [

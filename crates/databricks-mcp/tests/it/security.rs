@@ -361,6 +361,9 @@ async fn a_canary_databricks_token_never_appears_in_responses_or_logs() {
             "127.0.0.1:0",
             "--log",
             "debug",
+            // Every tool, the opt-in Genie and Vector Search ones too.
+            "--toolsets",
+            "all",
         ])
         .arg("--auth-token-file")
         .arg(&token_file)

@@ -44,7 +44,12 @@ pub fn state_for(emulator: &Emulator, settings: Settings, options: ClientOptions
 
 impl Harness {
     pub async fn start() -> Harness {
-        Self::start_with(EmulatorConfig::default(), Settings::default()).await
+        // Every toolset, the opt-in ones (genie, vector_search) too.
+        let settings = Settings {
+            tools: databricks_mcp::tools::ToolSelection::all(),
+            ..Settings::default()
+        };
+        Self::start_with(EmulatorConfig::default(), settings).await
     }
 
     pub async fn start_with(config: EmulatorConfig, settings: Settings) -> Harness {

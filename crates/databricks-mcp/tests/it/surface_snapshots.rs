@@ -75,12 +75,13 @@ async fn managed_tools_follow_the_rules() {
                     t["description"].as_str().unwrap_or("").len() >= 40,
                     "{name} needs a description a model can act on"
                 );
+                // The display name is the tool's `title` (not repeated in the annotations).
+                assert!(t["title"].is_string(), "{name} lacks a title");
                 for hint in [
                     "readOnlyHint",
                     "destructiveHint",
                     "idempotentHint",
                     "openWorldHint",
-                    "title",
                 ] {
                     assert!(!t["annotations"][hint].is_null(), "{name} lacks {hint}");
                 }

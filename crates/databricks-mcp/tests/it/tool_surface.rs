@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use databricks_mcp::tools::{Registry, SurfaceOptions, ToolKind};
+use databricks_mcp::tools::{Registry, SurfaceOptions, ToolKind, ToolSelection};
 use serde_json::Value;
 
 fn tools_json(allow_writes: bool) -> Value {
@@ -120,11 +120,29 @@ fn readme_table() -> String {
             "| `{}({})` | {} | {kind} | {} |\n",
             def.name(),
             params.join(", "),
-            def.toolset.name(),
+            if def.toolset.on_by_default() {
+                def.toolset.name().to_string()
+            } else {
+                format!("{} (opt-in)", def.toolset.name())
+            },
             first_sentence(&description).replace('|', "\\|")
         ));
     }
     out
+}
+
+/// The default `tools/list` (compact JSON, what a client puts in the model's context)
+/// stays within 12 KB (12,000 bytes).
+#[test]
+fn the_default_tool_list_is_at_most_12_kb() {
+    let registry = Registry::full(SurfaceOptions::default()).select(&ToolSelection::default());
+    let json = serde_json::to_string(&serde_json::json!({"tools": registry.list()})).unwrap();
+    println!(
+        "default tools/list: {} tools, {} bytes",
+        registry.len(),
+        json.len()
+    );
+    assert!(json.len() <= 12_000, "{} bytes", json.len());
 }
 
 /// README.md's table between `<!-- tools:begin -->` and `<!-- tools:end -->` is the
@@ -195,12 +213,13 @@ fn every_tool_follows_the_rules() {
                 desc.len() >= 40,
                 "{name} needs a description that tells a model when to use it"
             );
+            // The display name is the tool's `title` (not repeated in the annotations).
+            assert!(t["title"].is_string(), "{name} lacks a title");
             for hint in [
                 "readOnlyHint",
                 "destructiveHint",
                 "idempotentHint",
                 "openWorldHint",
-                "title",
             ] {
                 assert!(!t["annotations"][hint].is_null(), "{name} lacks {hint}");
             }
@@ -294,7 +313,11 @@ async fn the_operator_selects_toolsets_and_tools() {
     ));
     let err = ToolSelection::parse(&[], &["nope".to_string()]).unwrap_err();
     assert!(err.to_string().contains("nope"));
-    assert!(ToolSelection::parse(&[], &[]).unwrap().is_everything());
+    assert!(ToolSelection::parse(&[], &[]).unwrap().is_default());
+    assert_eq!(
+        ToolSelection::parse(&["all".to_string()], &[]).unwrap(),
+        ToolSelection::all()
+    );
 }
 
 /// Schemas every client accepts: no `null` in a type array, no `{"type": "null"}`

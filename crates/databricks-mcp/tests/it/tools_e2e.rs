@@ -645,8 +645,9 @@ fn conforms(root: &Value, schema: &Value, value: &Value, at: &str) -> Result<(),
     Ok(())
 }
 
-/// Every tool that declares an `outputSchema` answers with `structuredContent` that
-/// matches it (clients such as the Python SDK check this).
+/// Every tool with a structured-content schema (advertised as `outputSchema` or, for
+/// list tools, kept out of the tool list) answers with `structuredContent` that matches
+/// it (clients such as the Python SDK check the advertised ones).
 #[tokio::test]
 async fn structured_content_matches_the_output_schema() {
     let h = Harness::start().await;
@@ -667,7 +668,7 @@ async fn structured_content_matches_the_output_schema() {
     let registry = h.server.registry();
     let checked: Vec<&str> = calls.iter().map(|(t, _)| *t).collect();
     for (tool, args) in calls {
-        let schema = registry.get(tool).unwrap().tool.output_schema.clone();
+        let schema = registry.get(tool).unwrap().structured.clone();
         let schema = serde_json::to_value(schema.expect(tool).as_ref()).unwrap();
         let r = h.call(tool, args).await;
         assert!(!is_error(&r), "{tool}: {}", text(&r));
@@ -676,9 +677,9 @@ async fn structured_content_matches_the_output_schema() {
             panic!("{e}\n{value}");
         }
     }
-    // Every tool with an outputSchema is checked (get_sql_result shares run_sql_query's).
+    // Every tool with a schema is checked (get_sql_result shares run_sql_query's).
     for def in registry.iter() {
-        if def.tool.output_schema.is_some() && def.name() != "get_sql_result" {
+        if def.structured.is_some() && def.name() != "get_sql_result" {
             assert!(
                 checked.contains(&def.name()),
                 "{} declares an outputSchema but is not checked here",
