@@ -47,6 +47,11 @@ pub fn rows_in<I>(
 where
     I: IntoIterator<Item = Vec<Option<String>>>,
 {
+    if format == TextFormat::Json {
+        return json_rows(columns, types, rows, max_chars);
+    }
+    let (columns, rows) = compact_cells(columns, types, rows.into_iter().collect());
+    let columns = &columns;
     match format {
         TextFormat::Compact => table(columns, rows, max_chars),
         TextFormat::Markdown => lines(
@@ -74,24 +79,185 @@ where
             }),
             max_chars,
         ),
-        TextFormat::Json => {
-            let mut r = lines(
-                "[".to_string(),
-                rows.into_iter().map(|row| {
-                    let object: serde_json::Map<String, Value> = columns
-                        .iter()
-                        .zip(row.iter().zip(types))
-                        .map(|(c, (v, t))| (c.clone(), typed(v.as_deref(), t)))
-                        .collect();
-                    format!("{},", Value::Object(object))
-                }),
-                max_chars.saturating_sub(2),
-            );
-            if r.text.ends_with(',') {
-                r.text.pop();
+        TextFormat::Json => json_rows(columns, types, rows, max_chars),
+    }
+}
+
+/// The JSON form: an array of row objects with typed cells, values as the API gave them.
+fn json_rows<I>(columns: &[String], types: &[String], rows: I, max_chars: usize) -> Rendered
+where
+    I: IntoIterator<Item = Vec<Option<String>>>,
+{
+    let mut r = lines(
+        "[".to_string(),
+        rows.into_iter().map(|row| {
+            let object: serde_json::Map<String, Value> = columns
+                .iter()
+                .zip(row.iter().zip(types))
+                .map(|(c, (v, t))| (c.clone(), typed(v.as_deref(), t)))
+                .collect();
+            format!("{},", Value::Object(object))
+        }),
+        max_chars.saturating_sub(2),
+    );
+    if r.text.ends_with(',') {
+        r.text.pop();
+    }
+    r.text.push_str("\n]");
+    r
+}
+
+/// The cells of a page as the text forms write them, in fewer tokens and with the same
+/// meaning (`structuredContent` and the JSON form keep the API's values):
+/// - DECIMAL, DOUBLE, FLOAT: no trailing fractional zeros (`12.30` → `12.3`, `5.00` → `5`);
+/// - TIMESTAMP: `2024-01-01 00:01` — a space for the `T`, no zero seconds or
+///   milliseconds; a UTC value loses its `Z` and the header says `(UTC)`;
+/// - DATE and TIMESTAMP columns whose values share a date prefix write it once, in the
+///   header: `ordered_at (UTC; 2024-01-01 …)` over cells `00:01`, `l_shipdate (2024-…)`
+///   over cells `01-05`.
+pub fn compact_cells(
+    columns: &[String],
+    types: &[String],
+    mut rows: Vec<Vec<Option<String>>>,
+) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let mut headers = columns.to_vec();
+    for (i, type_name) in types.iter().enumerate() {
+        let kind = type_name.to_ascii_uppercase();
+        let cells = rows.iter_mut().filter_map(|r| r.get_mut(i)).flatten();
+        let mut notes = Vec::new();
+        match kind.as_str() {
+            "DECIMAL" | "DOUBLE" | "FLOAT" => cells.for_each(|c| trim_fraction(c)),
+            "TIMESTAMP" | "TIMESTAMP_NTZ" => {
+                let (mut all, mut utc) = (true, true);
+                for c in cells {
+                    match compact_timestamp(c) {
+                        Some((short, is_utc)) => {
+                            *c = short;
+                            utc &= is_utc;
+                        }
+                        None => all = false,
+                    }
+                }
+                if all
+                    && utc
+                    && kind == "TIMESTAMP"
+                    && rows.iter().any(|r| matches!(r.get(i), Some(Some(_))))
+                {
+                    notes.push("UTC".to_string());
+                }
+                if all && let Some(prefix) = shared_date_prefix(&rows, i, true) {
+                    cut_prefix(&mut rows, i, &prefix);
+                    notes.push(format!("{prefix}…"));
+                }
             }
-            r.text.push_str("\n]");
-            r
+            "DATE" => {
+                if let Some(prefix) = shared_date_prefix(&rows, i, false) {
+                    cut_prefix(&mut rows, i, &prefix);
+                    notes.push(format!("{prefix}…"));
+                }
+            }
+            _ => {}
+        }
+        if !notes.is_empty()
+            && let Some(h) = headers.get_mut(i)
+        {
+            *h = format!("{h} ({})", notes.join("; "));
+        }
+    }
+    (headers, rows)
+}
+
+/// `12.300` → `12.3`, `5.00` → `5`, `-0.0` → `0`; anything else (exponents) stays.
+fn trim_fraction(cell: &mut String) {
+    if !cell.contains('.')
+        || cell.contains(['e', 'E'])
+        || !cell
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b"-+.".contains(&b))
+    {
+        return;
+    }
+    let trimmed = cell.trim_end_matches('0').trim_end_matches('.');
+    let trimmed = if trimmed == "-0" || trimmed.is_empty() || trimmed == "-" {
+        "0"
+    } else {
+        trimmed
+    };
+    *cell = trimmed.to_string();
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff…][Z]` → (`YYYY-MM-DD HH:MM[:SS[.f…]]`, ended in `Z`); `None`
+/// for any other shape (an offset, a date alone), which stays as it is.
+fn compact_timestamp(cell: &str) -> Option<(String, bool)> {
+    let (body, utc) = match cell.strip_suffix('Z') {
+        Some(b) => (b, true),
+        None => (cell, false),
+    };
+    let bytes = body.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        bytes
+            .get(range)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    let shape = body.len() >= 19
+        && digits(0..4)
+        && bytes.get(4) == Some(&b'-')
+        && digits(5..7)
+        && bytes.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(bytes.get(10), Some(b'T' | b' '))
+        && digits(11..13)
+        && bytes.get(13) == Some(&b':')
+        && digits(14..16)
+        && bytes.get(16) == Some(&b':')
+        && digits(17..19);
+    if !shape {
+        return None;
+    }
+    let fraction = match body.get(19..) {
+        Some("") | None => "",
+        Some(f)
+            if f.starts_with('.') && f.len() > 1 && f[1..].bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            f.trim_end_matches('0').trim_end_matches('.')
+        }
+        Some(_) => return None,
+    };
+    let (date, minutes, seconds) = (body.get(..10)?, body.get(11..16)?, body.get(17..19)?);
+    let mut out = format!("{date} {minutes}");
+    if seconds != "00" || !fraction.is_empty() {
+        out.push(':');
+        out.push_str(seconds);
+        out.push_str(fraction);
+    }
+    Some((out, utc))
+}
+
+/// For timestamps the day (`YYYY-MM-DD `), for dates the longest of `YYYY-MM-`, `YYYY-`,
+/// that every non-null cell of column `i` starts with — only on a page of at least
+/// `MIN_SHARED` values (a short page reads better whole), and with something left after.
+fn shared_date_prefix(rows: &[Vec<Option<String>>], i: usize, timestamps: bool) -> Option<String> {
+    let cells: Vec<&str> = rows.iter().filter_map(|r| r.get(i)?.as_deref()).collect();
+    let first = *cells.first()?;
+    if cells.len() < MIN_SHARED {
+        return None;
+    }
+    let candidates: &[usize] = if timestamps { &[11] } else { &[8, 5] };
+    candidates.iter().find_map(|&n| {
+        let prefix = first.get(..n)?;
+        cells
+            .iter()
+            .all(|c| c.len() > n && c.starts_with(prefix))
+            .then(|| prefix.to_string())
+    })
+}
+
+const MIN_SHARED: usize = 5;
+
+fn cut_prefix(rows: &mut [Vec<Option<String>>], i: usize, prefix: &str) {
+    for cell in rows.iter_mut().filter_map(|r| r.get_mut(i)).flatten() {
+        if let Some(rest) = cell.strip_prefix(prefix) {
+            *cell = rest.to_string();
         }
     }
 }
@@ -282,6 +448,84 @@ pub fn clip(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page(values: &[&str]) -> Vec<Vec<Option<String>>> {
+        values
+            .iter()
+            .map(|v| vec![(!v.is_empty()).then(|| v.to_string())])
+            .collect()
+    }
+
+    fn compacted(type_name: &str, values: &[&str]) -> (String, Vec<Option<String>>) {
+        let (headers, rows) =
+            compact_cells(&["c".to_string()], &[type_name.to_string()], page(values));
+        (
+            headers[0].clone(),
+            rows.into_iter().map(|mut r| r.remove(0)).collect(),
+        )
+    }
+
+    #[test]
+    fn numbers_lose_only_redundant_zeros() {
+        let (_, cells) = compacted("DECIMAL", &["12.30", "5.00", "-0.00", "100", "1.5e10", ""]);
+        let cells: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+        assert_eq!(
+            cells,
+            vec![
+                Some("12.3"),
+                Some("5"),
+                Some("0"),
+                Some("100"),
+                Some("1.5e10"),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn utc_timestamps_of_one_day_write_the_date_once() {
+        let (header, cells) = compacted(
+            "TIMESTAMP",
+            &[
+                "2024-01-01T00:01:00.000Z",
+                "2024-01-01T13:45:07.250Z",
+                "",
+                "2024-01-01T14:00:00.000Z",
+                "2024-01-01T15:00:00.000Z",
+                "2024-01-01T16:00:00.000Z",
+            ],
+        );
+        assert_eq!(header, "c (UTC; 2024-01-01 …)");
+        let cells: Vec<Option<&str>> = cells.iter().map(|c| c.as_deref()).collect();
+        assert_eq!(cells[..3], [Some("00:01"), Some("13:45:07.25"), None]);
+        // Days of one month keep their date.
+        let days = ["2024-03-05T10:15:00Z", "2024-03-06T08:00:00Z"].repeat(3);
+        let (header, cells) = compacted("TIMESTAMP", &days);
+        assert_eq!(header, "c (UTC)");
+        assert_eq!(cells[0].as_deref(), Some("2024-03-05 10:15"));
+    }
+
+    #[test]
+    fn timestamps_keep_what_they_cannot_say_shorter() {
+        // An offset is not rewritten, so the column has no shared note either.
+        let (header, cells) = compacted(
+            "TIMESTAMP",
+            &["2024-01-01T00:01:00.000+01:00", "2024-02-01T00:00:00.000Z"],
+        );
+        assert_eq!(header, "c");
+        assert_eq!(cells[0].as_deref(), Some("2024-01-01T00:01:00.000+01:00"));
+        assert_eq!(cells[1].as_deref(), Some("2024-02-01 00:00"));
+        // Different years: nothing shared.
+        let (header, _) = compacted("DATE", &["2023-12-31", "2024-01-01"]);
+        assert_eq!(header, "c");
+        let dates = ["2024-01-05", "2024-03-01"].repeat(3);
+        let (header, cells) = compacted("DATE", &dates);
+        assert_eq!(header, "c (2024-…)");
+        assert_eq!(cells[0].as_deref(), Some("01-05"));
+        // A short page: written whole.
+        let (header, _) = compacted("DATE", &["2024-01-05", "2024-03-01"]);
+        assert_eq!(header, "c");
+    }
 
     #[test]
     fn null_and_the_string_null_differ() {

@@ -37,8 +37,10 @@ pub struct DatabricksMcp {
     instructions: Arc<String>,
     /// The level a legacy session chose with `logging/setLevel` (one per session).
     log_level: SessionLevel,
-    /// Tool calls running as MCP tasks (`tasks.rs`), shared by every session.
+    /// Tool calls running as MCP tasks (`tasks.rs`), shared by every session, each
+    /// readable only by the client that started it.
     tasks: Arc<rmcp::task_manager::TaskManager>,
+    task_owners: Arc<crate::tasks::TaskOwners>,
 }
 
 impl DatabricksMcp {
@@ -57,6 +59,7 @@ impl DatabricksMcp {
             instructions: Arc::new(instructions),
             log_level: SessionLevel::default(),
             tasks: Arc::new(rmcp::task_manager::TaskManager::new()),
+            task_owners: Arc::default(),
         }
     }
 
@@ -226,6 +229,15 @@ impl DatabricksMcp {
         let ctx = CallContext::new(self.state.clone(), meta, CancellationToken::new());
         Ok(def.call(ctx, arguments).await)
     }
+}
+
+/// The HTTP client's identity (the guard put it in the request), `None` over stdio.
+fn client_key(context: &RequestContext<RoleServer>) -> Option<crate::http_auth::ClientKey> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::http_auth::ClientKey>())
+        .copied()
 }
 
 fn surface_error(e: SurfaceError) -> McpError {
@@ -411,14 +423,13 @@ impl ServerHandler for DatabricksMcp {
             // end it, and nothing is reported on a stream that may be closed.
             let cancel = self.state.shutdown.child_token();
             let ctx = CallContext::new(self.state.clone(), meta, cancel.clone());
-            return Ok(crate::tasks::call_or_task(
-                &self.tasks,
-                def,
-                ctx,
-                cancel,
-                request.arguments,
-            )
-            .await);
+            let response =
+                crate::tasks::call_or_task(&self.tasks, def, ctx, cancel, request.arguments).await;
+            if let CallToolResponse::Task(created) = &response {
+                self.task_owners
+                    .record(&self.tasks, &created.task.task_id, client_key(&context));
+            }
+            return Ok(response);
         }
         let log = crate::logging::sink_for(&context, &self.log_level);
         let ctx = CallContext::new(self.state.clone(), meta, cancel)
@@ -528,8 +539,10 @@ impl ServerHandler for DatabricksMcp {
     async fn get_task(
         &self,
         request: rmcp::model::GetTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<rmcp::model::GetTaskResult, McpError> {
+        self.task_owners
+            .check(&request.task_id, client_key(&context))?;
         Ok(rmcp::model::GetTaskResult::new(
             self.tasks.get_task(&request.task_id)?,
         ))
@@ -538,8 +551,10 @@ impl ServerHandler for DatabricksMcp {
     async fn update_task(
         &self,
         request: rmcp::model::UpdateTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        self.task_owners
+            .check(&request.task_id, client_key(&context))?;
         self.tasks
             .update_task(&request.task_id, request.input_responses)
     }
@@ -547,8 +562,10 @@ impl ServerHandler for DatabricksMcp {
     async fn cancel_task(
         &self,
         request: rmcp::model::CancelTaskParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), McpError> {
+        self.task_owners
+            .check(&request.task_id, client_key(&context))?;
         self.tasks.cancel_task(&request.task_id)
     }
 }

@@ -5,7 +5,11 @@
 //! cancels the call, and with it the statement on the warehouse. rmcp's `TaskManager`
 //! keeps each task's state until its TTL (a statement's result is kept about an hour).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use rmcp::ErrorData as McpError;
 
 use rmcp::model::{CallToolResponse, CallToolResult, CreateTaskResult, JsonObject};
 use rmcp::task_manager::{TaskExit, TaskManager, TaskOptions};
@@ -13,6 +17,7 @@ use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::CallContext;
+use crate::http_auth::ClientKey;
 use crate::tools::ToolDef;
 
 /// The tools that run as a task when the client asks for tasks.
@@ -77,4 +82,56 @@ pub async fn call_or_task(
 fn vanished(tool: &str) -> CallToolResult {
     crate::error::ToolError::new(format!("{tool} stopped without an answer (internal error)"))
         .into_result()
+}
+
+/// Who created each task (the HTTP client's identity; `None` over stdio, where the
+/// process has one client): another identity's task id is "not found", as another
+/// identity's session is.
+#[derive(Default)]
+pub struct TaskOwners(Mutex<HashMap<String, Option<ClientKey>>>);
+
+/// Owners are forgotten once their task has expired, checked when the table grows past this.
+const OWNERS_SWEEP_AT: usize = 1024;
+
+impl TaskOwners {
+    pub fn record(&self, manager: &TaskManager, task_id: &str, owner: Option<ClientKey>) {
+        let mut owners = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if owners.len() >= OWNERS_SWEEP_AT {
+            owners.retain(|id, _| manager.get_task(id).is_ok());
+        }
+        owners.insert(task_id.to_string(), owner);
+    }
+
+    /// Ok when `owner` created `task_id`; else the error an unknown id gets.
+    pub fn check(&self, task_id: &str, owner: Option<ClientKey>) -> Result<(), McpError> {
+        let owners = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match owners.get(task_id) {
+            Some(o) if *o == owner => Ok(()),
+            _ => Err(McpError::invalid_params(
+                format!(
+                    "unknown task {task_id:?} (it never existed, belongs to another client, or expired)"
+                ),
+                None,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_is_visible_to_its_owner_only() {
+        let manager = TaskManager::new();
+        let owners = TaskOwners::default();
+        let alice = Some(ClientKey::Token(0));
+        owners.record(&manager, "t1", alice);
+        assert!(owners.check("t1", alice).is_ok());
+        assert!(owners.check("t1", Some(ClientKey::Token(1))).is_err());
+        assert!(owners.check("t1", None).is_err());
+        assert!(owners.check("t2", alice).is_err());
+        owners.record(&manager, "t3", None);
+        assert!(owners.check("t3", None).is_ok());
+    }
 }
