@@ -126,7 +126,7 @@ pub fn compact_cells(
         let cells = rows.iter_mut().filter_map(|r| r.get_mut(i)).flatten();
         let mut notes = Vec::new();
         match kind.as_str() {
-            "DECIMAL" | "DOUBLE" | "FLOAT" => cells.for_each(|c| trim_fraction(c)),
+            "DECIMAL" | "DOUBLE" | "FLOAT" => cells.for_each(trim_fraction),
             "TIMESTAMP" | "TIMESTAMP_NTZ" => {
                 let (mut all, mut utc) = (true, true);
                 for c in cells {
