@@ -486,7 +486,9 @@ pub async fn serve_http(
             source,
         })?;
     let local = listener.local_addr().map_err(TransportError::Serve)?;
-    tracing::info!(
+    // The one line a person (and a script) reads is the `listening on` line below; this
+    // one adds detail at debug level, so the address is not printed twice.
+    tracing::debug!(
         authentication = options.security.authenticates(),
         "serving MCP over streamable HTTP at http://{local}/mcp and the managed routes under /api/2.0/mcp/"
     );
@@ -1065,11 +1067,19 @@ async fn session_layer(
     }
     let method = request.method().clone();
     if method == http::Method::DELETE {
-        let response = next.run(request).await;
+        let mut response = next.run(request).await;
         if let Some(id) = &session
             && response.status().is_success()
         {
             layer.sessions.lock().remove(id);
+        }
+        // rmcp answers 202 Accepted; the session is gone, and clients (both Python SDK
+        // generations) expect 200 or 204 and warn otherwise.
+        if response.status() == StatusCode::ACCEPTED {
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            *response.body_mut() = axum::body::Body::empty();
+            response.headers_mut().remove(http::header::CONTENT_LENGTH);
+            response.headers_mut().remove(http::header::CONTENT_TYPE);
         }
         return response;
     }

@@ -3,7 +3,9 @@
 //! (server/discover, 2026-07-28) mode, with the Databricks emulator behind the server.
 //!
 //! The interpreter is `$DATABRICKS_MCP_PYTHON`, else `.venv/bin/python` at the repository's
-//! root (`scripts/setup-python.sh`), else `python3`. Without the SDK the tests fail.
+//! root (`scripts/setup-python.sh`), else `python3`; for the SDK 1.x checks,
+//! `$DATABRICKS_MCP_PYTHON1`, else `.venv-mcp1/bin/python` (the same script makes it).
+//! Without the SDKs the tests fail.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -326,6 +328,13 @@ async fn features_case(transport: Transport, mode: Mode) {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{report}");
+    // A session closes cleanly: no "Session termination failed: 202" from the SDK.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("termination failed"),
+        "{report}"
+    );
     let summary: Value = String::from_utf8_lossy(&out.stdout)
         .lines()
         .rev()
@@ -365,4 +374,143 @@ async fn python_sdk_features_http_legacy() {
 #[tokio::test]
 async fn python_sdk_features_http_auto() {
     features_case(Transport::Http, Mode::Auto).await;
+}
+/// The interpreter with the Python MCP SDK 1.x: `$DATABRICKS_MCP_PYTHON1`, else
+/// `.venv-mcp1/bin/python` at the repository's root (`scripts/setup-python.sh`). Missing or
+/// without mcp 1.x, it fails the test: a test that passes without running would report a
+/// check that never happened.
+#[cfg(feature = "local")]
+async fn python_mcp1() -> String {
+    let venv = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv-mcp1/bin/python");
+    let python = std::env::var("DATABRICKS_MCP_PYTHON1")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| venv.display().to_string());
+    let hint = "Run `bash scripts/setup-python.sh` (it makes .venv-mcp1 from \
+                tests/python/requirements-mcp1.txt), or set DATABRICKS_MCP_PYTHON1 to a Python \
+                with `pip install -r tests/python/requirements-mcp1.txt`.";
+    let probe = "import importlib.metadata as m, mcp; print(m.version('mcp'))";
+    let out = Command::new(&python)
+        .args(["-c", probe])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!("the Python MCP SDK 1.x is not usable: cannot run {python:?}: {e}. {hint}")
+        });
+    if !out.status.success() {
+        panic!(
+            "the Python MCP SDK 1.x is not usable: {python:?} cannot import mcp: {}. {hint}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        version.starts_with("1."),
+        "{python:?} has mcp {version}, tests/python/mcp_features_e2e_v1.py needs mcp 1.x. {hint}"
+    );
+    python
+}
+
+/// Resources, prompts, completions and logging (tests/python/mcp_features_e2e_v1.py) through
+/// the Python SDK 1.x (initialize handshake only), against the binary on a fresh local
+/// workspace: no account at all.
+#[cfg(feature = "local")]
+async fn features_case_v1(transport: Transport) {
+    let python = python_mcp1().await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let local = dir.path().join("workspace");
+    let local = local.to_str().unwrap();
+    let mut server = None;
+    let mut cmd = Command::new(&python);
+    cmd.arg(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_features_e2e_v1.py"),
+    );
+    match transport {
+        Transport::Http => {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+                .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
+                .args(["--local", local, "--local-scale-factor", "0.001"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", home.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let (url, stderr) = crate::support::wait_for_listening(&mut child).await;
+            cmd.args(["--transport", "http", "--url", &url]);
+            server = Some((child, stderr));
+        }
+        Transport::Stdio => {
+            cmd.args(["--transport", "stdio", "--local-dir", local, "--server-cmd"])
+                .arg(env!("CARGO_BIN_EXE_databricks-mcp"));
+        }
+    }
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("DATABRICKS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOME", home.path())
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python:?}: {e}"));
+    let out = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{transport:?}/mcp 1.x: the script did not finish"))
+        .unwrap();
+    let server_log = server
+        .as_ref()
+        .map(|(_, stderr)| stderr.lock().unwrap().join("\n"))
+        .unwrap_or_default();
+    let report = format!(
+        "{transport:?}/mcp 1.x: exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- http server stderr\n{server_log}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{report}");
+    // A session closes cleanly: no "Session termination failed: 202" from the SDK.
+    assert!(
+        !String::from_utf8_lossy(&out.stderr)
+            .to_lowercase()
+            .contains("termination failed"),
+        "{report}"
+    );
+    let summary: Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .unwrap_or_else(|| panic!("no summary line\n{report}"));
+    assert_eq!(summary["ok"], Value::Bool(true), "{report}");
+    assert_eq!(summary["protocol_version"], "2025-11-25", "{report}");
+    assert!(
+        summary["checks"].as_u64().is_some_and(|n| n >= 17),
+        "{report}"
+    );
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk1_features_stdio() {
+    features_case_v1(Transport::Stdio).await;
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk1_features_http() {
+    features_case_v1(Transport::Http).await;
 }
