@@ -15,6 +15,8 @@
 # there too, not in ~/.mcp-inspector.
 #
 # For each protocol era (legacy = initialize/2025-11-25, auto = server/discover/2026-07-28):
+#   * tools/list --strict over every tool (DATABRICKS_MCP_TOOLSETS=all) has no schema findings,
+#     over stdio and, once more at the end, over streamable HTTP;
 #   * tools/list shows exactly the tools `databricks-mcp tools --json` prints for the same
 #     configuration (same names, annotations, schemas), the 13 core tools among them, and
 #     every tool annotated readOnlyHint=true (the server runs without --allow-writes);
@@ -88,6 +90,24 @@ inspector() {
     --format json "$@"
 }
 
+# Runs `"$@" --method tools/list --strict` (an Inspector invocation) and fails unless it
+# lists every tool (17 or more) with no schema finding at all.
+strict_lint() {
+  local label=$1 out=$TOOLS/logs/tools-strict-$1.json err=$TOOLS/logs/tools-strict-$1.err
+  shift
+  "$@" --method tools/list --strict >"$out" 2>"$err" ||
+    fail "$label tools/list --strict exited $? (schema portability errors?)" "$out" "$err"
+  node - "$out" <<'EOF' || fail "$label tools/list --strict: see above" "$err"
+const fs = require("fs");
+const env = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
+const tools = (env.result ?? env).tools ?? [];
+const findings = env.schemaFindings ?? [];
+if (findings.length) { console.error(JSON.stringify(findings, null, 1)); process.exit(1); }
+if (tools.length < 17) { console.error(`only ${tools.length} tools with DATABRICKS_MCP_TOOLSETS=all`); process.exit(1); }
+console.error(`tools/list --strict: ${tools.length} tools, no schema findings`);
+EOF
+}
+
 # The tool list the server declares for this configuration, to compare with what a client
 # sees; in the environment the Inspector gives the server (nothing of ours but PATH).
 env -i PATH="$PATH" HOME="$TOOLS/home" DATABRICKS_HOST="$BASE_URL" DATABRICKS_TOKEN="$PAT" \
@@ -134,6 +154,11 @@ console.error(`tools/list: the ${tools.length} tools of databricks-mcp tools --j
 EOF
   checks=$((checks + 1))
 
+  # Portable schemas: the Inspector's --strict lint over every tool (the opt-in toolsets
+  # too) finds nothing, neither errors nor warnings.
+  strict_lint "stdio-$era" inspector --protocol-era "$era" -e DATABRICKS_MCP_TOOLSETS=all
+  checks=$((checks + 1))
+
   # The _meta preset: the request log is cleared first so only this call is examined.
   timeout 30 node -e 'fetch(process.argv[1] + "/__emulator/requests", {method: "DELETE"}).then((r) => process.exit(r.ok ? 0 : 1))' "$BASE_URL" ||
     fail "cannot clear the emulator's request log"
@@ -167,6 +192,29 @@ EOF
   grep -qE 'unknown tool|tool_not_found' "$TOOLS/logs/unknown-$era.json" "$TOOLS/logs/unknown-$era.err" ||
     fail "$era tools/call of an unknown tool: no 'unknown tool'/tool_not_found message" "$TOOLS/logs/unknown-$era.json" "$TOOLS/logs/unknown-$era.err"
   echo "tools/call no_such_tool: refused" >&2
+  checks=$((checks + 1))
+done
+
+# The same lint over streamable HTTP, both eras: the binary serving HTTP on a free loopback
+# port with every toolset, against the same emulator.
+echo "== streamable HTTP" >&2
+HTTP_LOG=$TOOLS/logs/http-server.log
+env -i PATH="$PATH" HOME="$TOOLS/home" DATABRICKS_HOST="$BASE_URL" DATABRICKS_TOKEN="$PAT" \
+  DATABRICKS_MCP_TOOLSETS=all "$MCP_BIN" serve --transport http --listen 127.0.0.1:0 2>"$HTTP_LOG" &
+HTTP_PROC=$!
+trap 'kill "$HTTP_PROC" 2>/dev/null || true; cleanup' EXIT
+URL=
+for _ in $(seq 300); do
+  URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*/mcp' "$HTTP_LOG" | head -n 1 || true)
+  [[ -n $URL ]] && break
+  kill -0 "$HTTP_PROC" 2>/dev/null || fail "the HTTP server exited" "$HTTP_LOG"
+  sleep 0.1
+done
+[[ -n $URL ]] || fail "the HTTP server did not listen within 30 s" "$HTTP_LOG"
+for era in legacy auto; do
+  strict_lint "http-$era" env HOME="$TOOLS/home" MCP_CATALOG_PATH="$TOOLS/home/mcp.json" \
+    MCP_CLIENT_CONFIG_PATH="$TOOLS/home/client.json" timeout 120 "$INSPECTOR" --cli "$URL" \
+    --transport http --protocol-era "$era" --format json
   checks=$((checks + 1))
 done
 

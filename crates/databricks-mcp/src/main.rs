@@ -76,11 +76,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let tools = serde_json::json!({ "tools": registry.list() });
                 println!("{}", serde_json::to_string_pretty(&tools)?);
             } else {
+                // One block per tool: its signature and kind, then its description.
                 for def in registry.iter() {
                     let a = def.tool.annotations.clone().unwrap_or_default();
                     println!(
-                        "{:<22} [{}{}] {}",
-                        def.name(),
+                        "{}  [{}{}]\n    {}\n",
+                        def.signature(),
                         def.toolset.name(),
                         if a.read_only_hint == Some(true) {
                             ", read-only"

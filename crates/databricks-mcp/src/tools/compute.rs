@@ -35,7 +35,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::list(
         &LIST_CLUSTERS,
         "List clusters",
-        "List the all-purpose and job clusters of the workspace with id, name, state, Databricks Runtime version, node type, size and creator. Use it to see which compute is running or why a cluster terminated.",
+        "List the all-purpose and job clusters with id, name, state, runtime version, node type, size and creator: which compute runs, or why a cluster terminated.",
         Toolset::Compute,
         list_clusters,
     )]

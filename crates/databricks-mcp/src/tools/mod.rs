@@ -25,7 +25,7 @@ use std::sync::Arc;
 use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject, Tool, ToolAnnotations};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::context::CallContext;
 use crate::error::ToolError;
@@ -297,6 +297,30 @@ impl ToolDef {
         &self.tool.name
     }
 
+    /// `name(required, …, optional?, …)`: the arguments at a glance (`tools`, README).
+    pub fn signature(&self) -> String {
+        let schema = &self.tool.input_schema;
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let mut params: Vec<String> = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| {
+                p.keys()
+                    .map(|k| match required.contains(&k.as_str()) {
+                        true => k.clone(),
+                        false => format!("{k}?"),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        params.sort_by_key(|p| p.ends_with('?'));
+        format!("{}({})", self.name(), params.join(", "))
+    }
+
     /// Whether the tool is read-only (`readOnlyHint: true`); others may change the
     /// workspace.
     pub fn is_read_only(&self) -> bool {
@@ -438,19 +462,28 @@ fn make_portable(value: &mut Value) {
                     *child = Value::Object(Default::default());
                 }
                 // An array element may be null (a SQL NULL cell): it cannot be absent
-                // instead, so a nullable element type becomes "any value".
-                if key == "items"
-                    && strip_null(child)
-                    && let Value::Object(items) = child
-                {
-                    items.remove("type");
-                    items.remove("anyOf");
+                // instead, so a nullable element keeps its null as an `anyOf` branch of
+                // single types (no type array).
+                if key == "items" {
+                    split_type_union(child);
                 }
                 make_portable(child);
             }
         }
         Value::Array(items) => items.iter_mut().for_each(make_portable),
         _ => {}
+    }
+}
+
+/// `{"type": ["string", "null"], …}` → `{"anyOf": [{"type": "string"}, {"type": "null"}], …}`.
+fn split_type_union(schema: &mut Value) {
+    let Value::Object(object) = schema else {
+        return;
+    };
+    if let Some(Value::Array(types)) = object.get("type").cloned() {
+        object.remove("type");
+        let branches: Vec<Value> = types.into_iter().map(|t| json!({"type": t})).collect();
+        object.insert("anyOf".to_string(), Value::Array(branches));
     }
 }
 

@@ -37,7 +37,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::list(
         &LIST_PIPELINES,
         "List Delta Live Tables pipelines",
-        "List the Delta Live Tables (Lakeflow Declarative) pipelines of the workspace with id, name, state, health and their latest update's state. Use it to check whether pipelines are healthy or failing.",
+        "List the Lakeflow Declarative (Delta Live Tables) pipelines with id, name, state, health and latest update's state: whether pipelines are healthy or failing.",
         Toolset::Pipelines,
         list_delta_pipelines,
     )]

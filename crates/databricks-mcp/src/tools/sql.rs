@@ -99,6 +99,7 @@ pub struct SqlResult {
     /// Result columns with their SQL types (empty until SUCCEEDED).
     pub columns: Vec<SqlColumn>,
     /// The rows shown, cells typed (numbers and booleans unquoted, SQL NULL as null).
+    #[schemars(schema_with = "cell_rows_schema")]
     pub rows: Vec<Vec<Value>>,
     /// Index of the first row shown in the whole result.
     pub row_offset: u64,
@@ -112,6 +113,23 @@ pub struct SqlResult {
     /// Offset to pass to get_sql_result for the next rows; null when none are left.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_offset: Option<u64>,
+}
+
+/// Rows of cells, each a string, number, boolean or SQL NULL: spelled as an `anyOf` of
+/// single types, which every client reads (no type array) and which keeps null valid.
+fn cell_rows_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "type": "array",
+            "items": {"anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "null"}
+            ]}
+        }
+    })
 }
 
 #[derive(Debug, Serialize, JsonSchema)]

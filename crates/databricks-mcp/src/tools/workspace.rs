@@ -42,7 +42,7 @@ pub fn tools() -> Vec<ToolDef> {
     vec![ToolDef::list(
         &LIST_NOTEBOOKS,
         "List notebooks",
-        "List the notebooks, files and folders directly inside a workspace folder (not recursive), with language and modification time. Call it again with a folder's path to go deeper; start at \"/\" or \"/Users\".",
+        "List the notebooks, files and folders directly inside a workspace folder, with language and modification time; call it again with a folder's path to go deeper (start at \"/\").",
         Toolset::Workspace,
         list_notebooks,
     )]

@@ -81,24 +81,6 @@ fn readme_table() -> String {
     let writes = Registry::full(SurfaceOptions { allow_writes: true });
     let mut out = String::from("| tool | toolset | kind | what it does |\n|---|---|---|---|\n");
     for def in writes.iter() {
-        let schema = serde_json::to_value(def.tool.input_schema.as_ref()).unwrap();
-        let required: Vec<&str> = schema["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        // Required arguments first, then the optional ones (`name?`).
-        let mut params: Vec<String> = schema["properties"]
-            .as_object()
-            .map(|p| {
-                p.keys()
-                    .map(|k| match required.contains(&k.as_str()) {
-                        true => k.clone(),
-                        false => format!("{k}?"),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        params.sort_by_key(|p| p.ends_with('?'));
         let kind = match read_only.get(def.name()) {
             Some(r) if r.kind == def.kind => kind_text(def.kind).to_string(),
             Some(r) => format!(
@@ -117,9 +99,8 @@ fn readme_table() -> String {
             .unwrap_or("")
             .to_string();
         out.push_str(&format!(
-            "| `{}({})` | {} | {kind} | {} |\n",
-            def.name(),
-            params.join(", "),
+            "| `{}` | {} | {kind} | {} |\n",
+            def.signature(),
             if def.toolset.on_by_default() {
                 def.toolset.name().to_string()
             } else {
@@ -334,16 +315,23 @@ fn schemas_are_portable() {
                         "{tool} {at}: {schema}"
                     );
                 }
+                // An optional value is absent, never null; only an array element (a SQL
+                // NULL cell) may be null, as an `anyOf` branch.
                 for key in ["anyOf", "oneOf"] {
                     if let Some(Value::Array(alternatives)) = object.get(key) {
                         assert!(
-                            alternatives
-                                .iter()
-                                .all(|a| a.get("type") != Some(&Value::from("null"))),
+                            at.ends_with(".items")
+                                || alternatives
+                                    .iter()
+                                    .all(|a| a.get("type") != Some(&Value::from("null"))),
                             "{tool} {at}: {schema}"
                         );
                     }
                 }
+                assert!(
+                    object.len() > usize::from(object.contains_key("description")),
+                    "{tool} {at}: a schema that accepts anything: {schema}"
+                );
                 for (key, child) in object {
                     if matches!(key.as_str(), "items" | "not") {
                         assert!(
