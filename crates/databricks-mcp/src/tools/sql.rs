@@ -331,11 +331,18 @@ pub(crate) fn statement_request(
 /// statement upstream (the client's `execute_and_wait`).
 pub(crate) async fn execute(
     ctx: &CallContext,
-    request: ExecuteStatementRequest,
+    mut request: ExecuteStatementRequest,
     choice: &Choice,
     timeout: Duration,
     follow_up: FollowUp,
 ) -> Result<StatementResponse, ToolError> {
+    if ctx.wants_progress() {
+        // A client watching progress gets it from the start, and its cancel reaches the
+        // warehouse at once: submit without the server-side wait (up to 10 s in which
+        // nothing can be reported or cancelled) and poll. It costs a fast query one
+        // extra round trip (the first poll, 0.1 s later).
+        request.wait_timeout = Some("0s".into());
+    }
     let options = WaitOptions::within(timeout, ctx.ct.clone());
     let waited = ctx
         .state

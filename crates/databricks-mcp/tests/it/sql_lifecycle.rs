@@ -66,6 +66,7 @@ async fn progress_is_reported_while_a_statement_is_queued() {
         StatementScript::pending(4, StatementScript::rows(&[("x", "INT")], 1, 10)),
     );
     let mut s = start(&emulator).await;
+    let sent = std::time::Instant::now();
     s.send(
         json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
         "name":"run_sql_query","arguments":{"query":"SELECT x FROM queued"},
@@ -77,6 +78,13 @@ async fn progress_is_reported_while_a_statement_is_queued() {
         let m = s.next().await;
         if m["method"] == "notifications/progress" {
             assert_eq!(m["params"]["progressToken"], "tok-1");
+            if progress.is_empty() {
+                assert!(
+                    sent.elapsed() < Duration::from_secs(1),
+                    "the first progress came {:?} after the call",
+                    sent.elapsed()
+                );
+            }
             progress.push(m["params"].clone());
         } else if m["id"] == 7 {
             break m;
@@ -96,6 +104,9 @@ async fn progress_is_reported_while_a_statement_is_queued() {
         progress[0]["message"].as_str().unwrap().contains("queued"),
         "{progress:?}"
     );
+    // Submitted without the server-side wait, so progress and cancel are immediate.
+    let posted = crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements");
+    assert_eq!(posted[0].body["wait_timeout"], "0s", "{:?}", posted[0].body);
 }
 
 #[tokio::test]
