@@ -1355,13 +1355,69 @@ fn choose_profile(
         });
     }
     if ini.section(&name).is_none() {
+        let suggestion = closest_name(
+            &name,
+            ini.sections
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .filter(|n| *n != SETTINGS_SECTION),
+        )
+        .map(|n| format!("; did you mean --profile {n}?"))
+        .unwrap_or_default();
         return Err(ConfigError::ProfileNotFound {
             file: path.to_path_buf(),
             profile: name,
-            hint: available(),
+            hint: format!("{}{suggestion}", available()),
         });
     }
     Ok(Some((name, chosen_by)))
+}
+
+/// The name among `names` that `wanted` most likely meant: the same but for case, or at
+/// most two edits away (the nearest; none when two are equally near).
+fn closest_name<'a>(wanted: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted_lower = wanted.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    let mut tie = false;
+    for name in names {
+        let distance = if name.to_lowercase() == wanted_lower {
+            0
+        } else {
+            edit_distance(&wanted_lower, &name.to_lowercase())
+        };
+        if distance > 2 {
+            continue;
+        }
+        match best {
+            Some((d, _)) if distance > d => {}
+            Some((d, _)) if distance == d => tie = true,
+            _ => {
+                best = Some((distance, name));
+                tie = false;
+            }
+        }
+    }
+    best.filter(|_| !tie).map(|(_, n)| n)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let at = |row: &[usize], k: usize| row.get(k).copied().unwrap_or(usize::MAX);
+            let substitution = at(&previous, j).saturating_add(usize::from(ca != *cb));
+            let deletion = at(&previous, j + 1).saturating_add(1);
+            let insertion = at(&current, j).saturating_add(1);
+            if let Some(slot) = current.get_mut(j + 1) {
+                *slot = substitution.min(deletion).min(insertion);
+            }
+        }
+        previous = current;
+    }
+    previous.last().copied().unwrap_or_default()
 }
 
 fn file_summary(sources: &ConfigSources) -> String {
@@ -1563,6 +1619,17 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_profile_is_suggested() {
+        let names = ["DEFAULT", "dev", "prod", "staging"];
+        assert_eq!(closest_name("Dev", names.into_iter()), Some("dev"));
+        assert_eq!(closest_name("prdo", names.into_iter()), Some("prod"));
+        assert_eq!(closest_name("stagin", names.into_iter()), Some("staging"));
+        assert_eq!(closest_name("analytics", names.into_iter()), None);
+        // Two equally near: no guess.
+        assert_eq!(closest_name("de", ["dev", "deb"].into_iter()), None);
+    }
 
     #[test]
     fn inline_comments_need_whitespace() {

@@ -15,7 +15,16 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.common.log);
+    // `doctor` prints a checklist: the default `info` lines would interleave with it, so
+    // it logs warnings only unless a level was asked for.
+    let doctor = matches!(cli.command, Some(Command::Doctor));
+    let default_level =
+        cli.common.log == "info" && std::env::var_os("DATABRICKS_MCP_LOG").is_none();
+    init_logging(if doctor && default_level {
+        "warn"
+    } else {
+        &cli.common.log
+    });
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
