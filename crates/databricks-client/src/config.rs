@@ -1358,8 +1358,8 @@ fn choose_profile(
         let suggestion = closest_name(
             &name,
             ini.sections
-                .iter()
-                .map(|(n, _)| n.as_str())
+                .keys()
+                .map(|n| n.as_str())
                 .filter(|n| *n != SETTINGS_SECTION),
         )
         .map(|n| format!("; did you mean --profile {n}?"))
