@@ -19,8 +19,10 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Options shared by every command.
+/// Options shared by every command, listed once under their own heading in each
+/// command's `--help` (after the command's own options).
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Global options")]
 pub struct CommonArgs {
     /// Profile of ~/.databrickscfg to use (default: DATABRICKS_CONFIG_PROFILE, then [__settings__] default_profile, then DEFAULT).
     #[arg(long, global = true)]
