@@ -11,6 +11,9 @@
 //! <dir>/vector_search/indexes/<index>.json       vector search index definitions
 //! ```
 //!
+//! Finished statement results are kept outside it, in the user's cache directory
+//! (`api/statements.rs`): a read never changes the workspace directory.
+//!
 //! Names starting with `.` or `_` are hidden (Delta logs, temporary directories, markers).
 
 use std::path::{Path, PathBuf};
@@ -43,6 +46,21 @@ impl Layout {
     }
     pub fn pipelines(&self) -> PathBuf {
         self.root.join("pipelines")
+    }
+    /// Where finished statement results of this workspace are kept for a later process
+    /// (`call get_sql_result`): `$XDG_CACHE_HOME` (else `~/.cache`, else the temporary
+    /// directory)`/databricks-mcp/statements/<digest of the workspace path>`.
+    pub fn statement_results(&self) -> PathBuf {
+        use sha2::Digest;
+        let root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let digest = sha2::Sha256::digest(root.to_string_lossy().as_bytes());
+        let key: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .unwrap_or_else(std::env::temp_dir);
+        cache.join("databricks-mcp").join("statements").join(key)
     }
     pub fn vector_indexes(&self) -> PathBuf {
         self.root.join("vector_search").join("indexes")

@@ -130,3 +130,59 @@ async fn the_warehouse_id_from_the_environment_is_honoured_locally() {
     assert!(is_error(&r));
     assert!(text(&r).contains("0123456789abcdef"), "{}", text(&r));
 }
+
+/// The paging hint works from the command line: each `call` is its own process with its
+/// own in-process workspace, and the second pages through what the first one ran (the
+/// local workspace keeps finished results under its directory for their lifetime).
+#[tokio::test]
+async fn call_get_sql_result_pages_what_an_earlier_call_ran() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let local = dir.path().join("ws");
+    let call = |args: Vec<String>| {
+        let local = local.clone();
+        let home = home.path().to_path_buf();
+        async move {
+            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+                .arg("--local")
+                .arg(&local)
+                .args(["--local-scale-factor", "0.001", "call"])
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", home)
+                .kill_on_drop(true)
+                .output();
+            let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
+                .await
+                .unwrap()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text
+        }
+    };
+    let first = call(vec![
+        "run_sql_query".into(),
+        r#"{"query": "SELECT * FROM range(1000000)", "max_rows": 5}"#.into(),
+    ])
+    .await;
+    assert!(first.contains("Rows 1–5 of 1000000"), "{first}");
+    let id = first
+        .split("statement_id=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no statement id in {first}"))
+        .to_string();
+    let second = call(vec![
+        "get_sql_result".into(),
+        json!({"statement_id": id, "offset": 5, "limit": 5}).to_string(),
+    ])
+    .await;
+    assert!(second.contains("Rows 6–10 of 1000000"), "{second}");
+    assert!(second.starts_with("value\n5\n6\n7\n8\n9\n"), "{second}");
+}

@@ -51,10 +51,11 @@ impl Shared {
     ) -> Result<Shared, LocalError> {
         let jobs = jobs::Jobs::load(&layout)?;
         let pipelines = pipelines::Pipelines::load(&layout)?;
+        let statements = statements::Statements::kept_in(layout.statement_results());
         Ok(Shared {
             layout,
             engine,
-            statements: statements::Statements::default(),
+            statements,
             jobs,
             pipelines,
             started_ms: crate::layout::now_ms(),

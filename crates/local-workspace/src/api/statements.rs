@@ -4,10 +4,12 @@
 //! that refuses the Databricks Authorization header.
 
 use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use datafusion::arrow::array::RecordBatch;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Digest;
 
@@ -98,14 +100,173 @@ struct Stmt {
     secret: String,
 }
 
-/// All statements of a workspace.
-#[derive(Default)]
+/// All statements of a workspace. Finished results are also written under `dir`, so that
+/// another process on the same workspace (each `databricks-mcp call` is one) can page
+/// through them for the rest of their lifetime.
 pub(crate) struct Statements {
     map: Mutex<HashMap<String, Arc<Stmt>>>,
     order: Mutex<VecDeque<String>>,
+    dir: PathBuf,
+}
+
+/// Results larger than this stay in memory only.
+const MAX_KEPT_ON_DISK: usize = 64 * 1024 * 1024;
+
+/// A finished result as written to disk.
+#[derive(Serialize, Deserialize)]
+struct Kept {
+    format: String,
+    external: bool,
+    secret: String,
+    columns: Vec<Value>,
+    total_rows: usize,
+    truncated: bool,
+    chunks: Vec<KeptChunk>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeptChunk {
+    row_offset: usize,
+    row_count: usize,
+    byte_count: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rows: Option<Vec<Vec<Option<String>>>>,
+    /// Base64 of an external link's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    bytes: Option<String>,
 }
 
 impl Statements {
+    pub fn kept_in(dir: PathBuf) -> Statements {
+        Statements {
+            map: Mutex::default(),
+            order: Mutex::default(),
+            dir,
+        }
+    }
+
+    /// Writes a finished result for later processes, and deletes expired ones.
+    fn keep(&self, id: &str, stmt: &Stmt, out: &Output) {
+        use base64::Engine as _;
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let expired = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > RESULT_TTL);
+                if expired {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        let size: usize = out.chunks.iter().map(|c| c.byte_count).sum();
+        if size > MAX_KEPT_ON_DISK || !is_statement_id(id) {
+            return;
+        }
+        let kept = Kept {
+            format: stmt.format.name().to_string(),
+            external: stmt.disposition == Disposition::External,
+            secret: stmt.secret.clone(),
+            columns: out.columns.clone(),
+            total_rows: out.total_rows,
+            truncated: out.truncated,
+            chunks: out
+                .chunks
+                .iter()
+                .map(|c| KeptChunk {
+                    row_offset: c.row_offset,
+                    row_count: c.row_count,
+                    byte_count: c.byte_count,
+                    rows: match &c.payload {
+                        Payload::Rows(rows) => Some(rows.clone()),
+                        Payload::Bytes(_) => None,
+                    },
+                    bytes: match &c.payload {
+                        Payload::Bytes(b) => {
+                            Some(base64::engine::general_purpose::STANDARD.encode(b.as_slice()))
+                        }
+                        Payload::Rows(_) => None,
+                    },
+                })
+                .collect(),
+        };
+        let written = create_private_dir(&self.dir).and_then(|()| {
+            let tmp = self.dir.join(format!(".{id}.tmp"));
+            std::fs::write(&tmp, serde_json::to_vec(&kept).unwrap_or_default())?;
+            std::fs::rename(&tmp, self.dir.join(format!("{id}.json")))
+        });
+        if let Err(e) = written {
+            tracing::debug!("statement {id}: result not kept on disk: {e}");
+        }
+    }
+
+    /// A result another process of this workspace wrote, while it is alive.
+    fn kept(&self, id: &str) -> Option<Arc<Stmt>> {
+        use base64::Engine as _;
+        if !is_statement_id(id) {
+            return None;
+        }
+        let path = self.dir.join(format!("{id}.json"));
+        let age = std::fs::metadata(&path)
+            .ok()?
+            .modified()
+            .ok()?
+            .elapsed()
+            .ok()?;
+        if age > RESULT_TTL {
+            return None;
+        }
+        let kept: Kept = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let format = match kept.format.as_str() {
+            "ARROW_STREAM" => Format::ArrowStream,
+            "CSV" => Format::Csv,
+            _ => Format::JsonArray,
+        };
+        let chunks = kept
+            .chunks
+            .into_iter()
+            .map(|c| {
+                let payload = match (c.rows, c.bytes) {
+                    (Some(rows), _) => Payload::Rows(rows),
+                    (None, Some(b)) => Payload::Bytes(Arc::new(
+                        base64::engine::general_purpose::STANDARD.decode(b).ok()?,
+                    )),
+                    (None, None) => return None,
+                };
+                Some(Chunk {
+                    row_offset: c.row_offset,
+                    row_count: c.row_count,
+                    byte_count: c.byte_count,
+                    payload,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let output = Output {
+            columns: kept.columns,
+            total_rows: kept.total_rows,
+            truncated: kept.truncated,
+            chunks,
+        };
+        let finished = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        let (done, _) = tokio::sync::watch::channel(true);
+        let stmt = Arc::new(Stmt {
+            state: Mutex::new(State::Succeeded(Arc::new(output), finished)),
+            done,
+            abort: Mutex::new(None),
+            disposition: if kept.external {
+                Disposition::External
+            } else {
+                Disposition::Inline
+            },
+            format,
+            secret: kept.secret,
+        });
+        self.insert(id.to_string(), stmt.clone());
+        Some(stmt)
+    }
+
     fn insert(&self, id: String, stmt: Arc<Stmt>) {
         lock(&self.map).insert(id.clone(), stmt);
         lock(&self.order).push_back(id);
@@ -114,7 +275,8 @@ impl Statements {
 
     fn get(&self, id: &str) -> Option<Arc<Stmt>> {
         self.housekeeping();
-        lock(&self.map).get(id).cloned()
+        let known = lock(&self.map).get(id).cloned();
+        known.or_else(|| self.kept(id))
     }
 
     /// Closes expired results, forgets old statements, bounds memory.
@@ -154,6 +316,20 @@ impl Statements {
             }
         }
     }
+}
+
+/// The results directory, readable by this user only (results are query data).
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Statement ids are UUIDs: anything else never names a file.
+fn is_statement_id(id: &str) -> bool {
+    id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 fn parse_wait(v: Option<&Value>) -> Result<Duration, String> {
@@ -310,10 +486,17 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     let engine = api.shared.engine.clone();
     let sql = statement.to_string();
     let runner = stmt.clone();
+    let shared = api.shared.clone();
+    let runner_id = id.clone();
     let task = tokio::spawn(async move {
         let result = engine.execute(&sql, &opts).await;
+        let mut finished = None;
         let new_state = match result.and_then(|r| package(r, disposition, format)) {
-            Ok(out) => State::Succeeded(Arc::new(out), Instant::now()),
+            Ok(out) => {
+                let out = Arc::new(out);
+                finished = Some(out.clone());
+                State::Succeeded(out, Instant::now())
+            }
             Err(e) => State::Failed(e, Instant::now()),
         };
         {
@@ -321,6 +504,15 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
             if matches!(*st, State::Running) {
                 *st = new_state;
             }
+        }
+        // Kept on disk before anyone is told it finished: a `call` process may exit as
+        // soon as it has its answer, and the next one pages from the file.
+        if let Some(out) = finished {
+            let keeper = runner.clone();
+            let _ = tokio::task::spawn_blocking(move || {
+                shared.statements.keep(&runner_id, &keeper, &out)
+            })
+            .await;
         }
         let _ = runner.done.send(true);
     });
