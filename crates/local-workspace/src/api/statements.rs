@@ -148,19 +148,7 @@ impl Statements {
     /// Writes a finished result for later processes, and deletes expired ones.
     fn keep(&self, id: &str, stmt: &Stmt, out: &Output) {
         use base64::Engine as _;
-        if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                let expired = entry
-                    .metadata()
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.elapsed().ok())
-                    .is_some_and(|age| age > RESULT_TTL);
-                if expired {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
+        self.sweep();
         let size: usize = out.chunks.iter().map(|c| c.byte_count).sum();
         if size > MAX_KEPT_ON_DISK || !is_statement_id(id) {
             return;
@@ -199,6 +187,35 @@ impl Statements {
         });
         if let Err(e) = written {
             tracing::debug!("statement {id}: result not kept on disk: {e}");
+        }
+    }
+
+    /// Deletes expired results of every workspace (one directory each under the same
+    /// parent: a workspace that is gone leaves none behind), and emptied directories.
+    fn sweep(&self) {
+        let Some(parent) = self.dir.parent() else {
+            return;
+        };
+        let Ok(workspaces) = std::fs::read_dir(parent) else {
+            return;
+        };
+        for workspace in workspaces.flatten() {
+            let Ok(entries) = std::fs::read_dir(workspace.path()) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let expired = entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > RESULT_TTL);
+                if expired {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+            // Fails (and keeps it) unless it is empty.
+            let _ = std::fs::remove_dir(workspace.path());
         }
     }
 
