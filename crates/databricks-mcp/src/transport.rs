@@ -1032,6 +1032,45 @@ struct SessionLayer {
     max_body_bytes: usize,
 }
 
+/// The request's `Mcp-Session-Id`: none, one, or a refusal (two headers, not text).
+fn session_of(headers: &http::HeaderMap) -> Result<Option<Arc<str>>, Response> {
+    let mut session_ids = headers.get_all(SESSION_HEADER).iter();
+    match (session_ids.next(), session_ids.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => match v.to_str() {
+            Ok(s) => Ok(Some(Arc::from(s))),
+            Err(_) => Err(session_not_found()),
+        },
+        (Some(_), Some(_)) => Err((
+            StatusCode::BAD_REQUEST,
+            "Bad Request: more than one Mcp-Session-Id header",
+        )
+            .into_response()),
+    }
+}
+
+/// rmcp's answer to a `DELETE`: the session leaves our table too, and its 202 Accepted
+/// becomes 204 No Content — the session is gone, and clients (both Python SDK
+/// generations) expect 200 or 204 and warn otherwise.
+fn close_session(
+    layer: &SessionLayer,
+    session: Option<Arc<str>>,
+    mut response: Response,
+) -> Response {
+    if let Some(id) = &session
+        && response.status().is_success()
+    {
+        layer.sessions.lock().remove(id);
+    }
+    if response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = axum::body::Body::empty();
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+        response.headers_mut().remove(http::header::CONTENT_TYPE);
+    }
+    response
+}
+
 /// Checks JSON-RPC bodies (errors that carry the request's id), binds sessions to the
 /// identity that created them, caps them, and refuses a request id already in flight
 /// on its session.
@@ -1045,20 +1084,9 @@ async fn session_layer(
         .get::<ClientKey>()
         .copied()
         .unwrap_or(ClientKey::Anonymous);
-    let mut session_ids = request.headers().get_all(SESSION_HEADER).iter();
-    let session: Option<Arc<str>> = match (session_ids.next(), session_ids.next()) {
-        (None, _) => None,
-        (Some(v), None) => match v.to_str() {
-            Ok(s) => Some(Arc::from(s)),
-            Err(_) => return session_not_found(),
-        },
-        (Some(_), Some(_)) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "Bad Request: more than one Mcp-Session-Id header",
-            )
-                .into_response();
-        }
+    let session = match session_of(request.headers()) {
+        Ok(session) => session,
+        Err(refusal) => return refusal,
     };
     if let Some(id) = &session
         && !layer.sessions.owned_by(id, owner).await
@@ -1067,21 +1095,7 @@ async fn session_layer(
     }
     let method = request.method().clone();
     if method == http::Method::DELETE {
-        let mut response = next.run(request).await;
-        if let Some(id) = &session
-            && response.status().is_success()
-        {
-            layer.sessions.lock().remove(id);
-        }
-        // rmcp answers 202 Accepted; the session is gone, and clients (both Python SDK
-        // generations) expect 200 or 204 and warn otherwise.
-        if response.status() == StatusCode::ACCEPTED {
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            *response.body_mut() = axum::body::Body::empty();
-            response.headers_mut().remove(http::header::CONTENT_LENGTH);
-            response.headers_mut().remove(http::header::CONTENT_TYPE);
-        }
-        return response;
+        return close_session(&layer, session, next.run(request).await);
     }
     if method != http::Method::POST || !is_json(request.headers()) {
         // rmcp answers other methods and content types (405, 406, 415) itself.
