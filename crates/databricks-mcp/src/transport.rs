@@ -1032,20 +1032,36 @@ struct SessionLayer {
     max_body_bytes: usize,
 }
 
-/// The request's `Mcp-Session-Id`: none, one, or a refusal (two headers, not text).
-fn session_of(headers: &http::HeaderMap) -> Result<Option<Arc<str>>, Response> {
+/// What is wrong with a request's `Mcp-Session-Id`.
+enum BadSessionHeader {
+    /// Not text: no session can have that id.
+    Unknown,
+    Repeated,
+}
+
+impl BadSessionHeader {
+    fn response(self) -> Response {
+        match self {
+            BadSessionHeader::Unknown => session_not_found(),
+            BadSessionHeader::Repeated => (
+                StatusCode::BAD_REQUEST,
+                "Bad Request: more than one Mcp-Session-Id header",
+            )
+                .into_response(),
+        }
+    }
+}
+
+/// The request's `Mcp-Session-Id`, if it has one.
+fn session_of(headers: &http::HeaderMap) -> Result<Option<Arc<str>>, BadSessionHeader> {
     let mut session_ids = headers.get_all(SESSION_HEADER).iter();
     match (session_ids.next(), session_ids.next()) {
         (None, _) => Ok(None),
-        (Some(v), None) => match v.to_str() {
-            Ok(s) => Ok(Some(Arc::from(s))),
-            Err(_) => Err(session_not_found()),
-        },
-        (Some(_), Some(_)) => Err((
-            StatusCode::BAD_REQUEST,
-            "Bad Request: more than one Mcp-Session-Id header",
-        )
-            .into_response()),
+        (Some(v), None) => v
+            .to_str()
+            .map(|s| Some(Arc::from(s)))
+            .map_err(|_| BadSessionHeader::Unknown),
+        (Some(_), Some(_)) => Err(BadSessionHeader::Repeated),
     }
 }
 
@@ -1086,7 +1102,7 @@ async fn session_layer(
         .unwrap_or(ClientKey::Anonymous);
     let session = match session_of(request.headers()) {
         Ok(session) => session,
-        Err(refusal) => return refusal,
+        Err(bad) => return bad.response(),
     };
     if let Some(id) = &session
         && !layer.sessions.owned_by(id, owner).await
