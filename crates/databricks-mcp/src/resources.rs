@@ -561,14 +561,7 @@ async fn run_text(ctx: &CallContext, run_id: i64) -> Result<String, ToolError> {
             let _ = write!(text, ", ran {} s", d / 1000);
         }
     }
-    let message = run
-        .status
-        .as_ref()
-        .and_then(|s| s.termination_details.as_ref())
-        .and_then(|t| t.message.clone())
-        .or_else(|| run.state.as_ref().and_then(|s| s.state_message.clone()))
-        .filter(|m| !m.is_empty());
-    if let Some(m) = message {
+    if let Some(m) = crate::tools::jobs::run_message(&run) {
         let _ = write!(text, "\nMessage: {m}");
     }
     if let Some(url) = &run.run_page_url {

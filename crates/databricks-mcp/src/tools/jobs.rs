@@ -127,6 +127,16 @@ async fn list_jobs(ctx: CallContext, args: ListJobsArgs) -> Result<ToolOutput, T
         .answer(&ctx))
 }
 
+/// Why a run ended as it did: the new `status` first, the legacy `state` after.
+pub(crate) fn run_message(run: &Run) -> Option<String> {
+    run.status
+        .as_ref()
+        .and_then(|s| s.termination_details.as_ref())
+        .and_then(|t| t.message.clone())
+        .or_else(|| run.state.as_ref().and_then(|s| s.state_message.clone()))
+        .filter(|m| !m.is_empty())
+}
+
 /// The state of a run in one word: the new `status` first, the legacy `state` after.
 pub(crate) fn run_state(run: &Run) -> (Option<String>, Option<String>) {
     let status = run.status.as_ref();
@@ -163,13 +173,7 @@ async fn get_job_runs(ctx: CallContext, args: GetJobRunsArgs) -> Result<ToolOutp
         })?;
     let rows = page.items.iter().map(|r| {
         let (state, result) = run_state(r);
-        let message = r
-            .status
-            .as_ref()
-            .and_then(|s| s.termination_details.as_ref())
-            .and_then(|t| t.message.clone())
-            .or_else(|| r.state.as_ref().and_then(|s| s.state_message.clone()))
-            .filter(|m| !m.is_empty());
+        let message = run_message(r);
         vec![
             Some(r.run_id.to_string()),
             state,

@@ -261,23 +261,29 @@ async fn python_sdk_http_auto() {
     run_case(Transport::Http, Mode::Auto).await;
 }
 
-/// Resources, prompts, completions and logging (tests/python/mcp_features_e2e.py) through
-/// the Python SDK, against the binary on a fresh local workspace: no account at all.
+/// Runs a features script (`tests/python/<script>` with `script_args`) with `python`
+/// against the binary on a fresh local workspace (no account at all), over `transport`,
+/// and returns its JSON summary once it passed: exit 0, `ok`, and no warning from the SDK
+/// when the session closed.
 #[cfg(feature = "local")]
-async fn features_case(transport: Transport, mode: Mode) {
-    let Some(python) = python_or_skip().await else {
-        return;
-    };
+async fn run_features_script(
+    python: &str,
+    script: &str,
+    script_args: &[&str],
+    transport: Transport,
+) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     let local = dir.path().join("workspace");
     let local = local.to_str().unwrap();
     let mut server = None;
-    let mut cmd = Command::new(&python);
+    let mut cmd = Command::new(python);
     cmd.arg(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_features_e2e.py"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/python")
+            .join(script),
     )
-    .args(["--mode", mode.arg()]);
+    .args(script_args);
     match transport {
         Transport::Http => {
             let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
@@ -312,17 +318,19 @@ async fn features_case(transport: Transport, mode: Mode) {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
-    let child = cmd.spawn().unwrap();
+    let child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python:?}: {e}"));
     let out = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
         .await
-        .unwrap_or_else(|_| panic!("{transport:?}/{mode:?}: the script did not finish"))
+        .unwrap_or_else(|_| panic!("{script} {transport:?}: the script did not finish"))
         .unwrap();
     let server_log = server
         .as_ref()
         .map(|(_, stderr)| stderr.lock().unwrap().join("\n"))
         .unwrap_or_default();
     let report = format!(
-        "{transport:?}/{mode:?}: exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- http server stderr\n{server_log}",
+        "{script} {transport:?}: exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- http server stderr\n{server_log}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
@@ -341,14 +349,31 @@ async fn features_case(transport: Transport, mode: Mode) {
         .find_map(|l| serde_json::from_str(l).ok())
         .unwrap_or_else(|| panic!("no summary line\n{report}"));
     assert_eq!(summary["ok"], Value::Bool(true), "{report}");
+    summary
+}
+
+/// Resources, prompts, completions and logging (tests/python/mcp_features_e2e.py) through
+/// the Python SDK 2.x, in both eras.
+#[cfg(feature = "local")]
+async fn features_case(transport: Transport, mode: Mode) {
+    let Some(python) = python_or_skip().await else {
+        return;
+    };
+    let summary = run_features_script(
+        &python,
+        "mcp_features_e2e.py",
+        &["--mode", mode.arg()],
+        transport,
+    )
+    .await;
     assert_eq!(
         summary["protocol_version"],
         mode.protocol_version(),
-        "{report}"
+        "{summary}"
     );
     assert!(
         summary["checks"].as_u64().is_some_and(|n| n >= 14),
-        "{report}"
+        "{summary}"
     );
 }
 
@@ -416,90 +441,16 @@ async fn python_mcp1() -> String {
     python
 }
 
-/// Resources, prompts, completions and logging (tests/python/mcp_features_e2e_v1.py) through
-/// the Python SDK 1.x (initialize handshake only), against the binary on a fresh local
-/// workspace: no account at all.
+/// The same checks (tests/python/mcp_features_e2e_v1.py) through the Python SDK 1.x,
+/// which speaks the initialize handshake only.
 #[cfg(feature = "local")]
 async fn features_case_v1(transport: Transport) {
     let python = python_mcp1().await;
-    let dir = tempfile::tempdir().unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let local = dir.path().join("workspace");
-    let local = local.to_str().unwrap();
-    let mut server = None;
-    let mut cmd = Command::new(&python);
-    cmd.arg(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/mcp_features_e2e_v1.py"),
-    );
-    match transport {
-        Transport::Http => {
-            let mut child = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-                .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
-                .args(["--local", local, "--local-scale-factor", "0.001"])
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("HOME", home.path())
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()
-                .unwrap();
-            let (url, stderr) = crate::support::wait_for_listening(&mut child).await;
-            cmd.args(["--transport", "http", "--url", &url]);
-            server = Some((child, stderr));
-        }
-        Transport::Stdio => {
-            cmd.args(["--transport", "stdio", "--local-dir", local, "--server-cmd"])
-                .arg(env!("CARGO_BIN_EXE_databricks-mcp"));
-        }
-    }
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("DATABRICKS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("HOME", home.path())
-        .env("PYTHONUNBUFFERED", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = cmd
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {python:?}: {e}"));
-    let out = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("{transport:?}/mcp 1.x: the script did not finish"))
-        .unwrap();
-    let server_log = server
-        .as_ref()
-        .map(|(_, stderr)| stderr.lock().unwrap().join("\n"))
-        .unwrap_or_default();
-    let report = format!(
-        "{transport:?}/mcp 1.x: exit {:?}\n--- stdout\n{}\n--- stderr\n{}\n--- http server stderr\n{server_log}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{report}");
-    // A session closes cleanly: no "Session termination failed: 202" from the SDK.
-    assert!(
-        !String::from_utf8_lossy(&out.stderr)
-            .to_lowercase()
-            .contains("termination failed"),
-        "{report}"
-    );
-    let summary: Value = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no summary line\n{report}"));
-    assert_eq!(summary["ok"], Value::Bool(true), "{report}");
-    assert_eq!(summary["protocol_version"], "2025-11-25", "{report}");
+    let summary = run_features_script(&python, "mcp_features_e2e_v1.py", &[], transport).await;
+    assert_eq!(summary["protocol_version"], "2025-11-25", "{summary}");
     assert!(
         summary["checks"].as_u64().is_some_and(|n| n >= 17),
-        "{report}"
+        "{summary}"
     );
 }
 
