@@ -12,7 +12,9 @@ use std::pin::Pin;
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
+use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
+use crate::lineage::TableLineage;
 use crate::sql::Warehouse;
 
 /// A `Send` future borrowed from the backend and its arguments.
@@ -73,4 +75,22 @@ pub trait Warehouses: Send + Sync {
 /// The caller's identity (REFERENCE.md §12, SCIM `Me`).
 pub trait Identity: Send + Sync {
     fn current_user(&self) -> Answer<'_, CurrentUser>;
+}
+
+/// Query history (REFERENCE.md §11): the statements the workspace's warehouses ran,
+/// newest first, filtered as asked; the server pages them.
+pub trait QueryHistory: Send + Sync {
+    fn queries<'a>(&'a self, filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>>;
+}
+
+/// Table lineage (`/api/2.0/lineage-tracking/table-lineage`): the immediate upstream and
+/// downstream tables of a table, with the entities that connect them when
+/// `include_entities`. An unknown table answers 404 `TABLE_DOES_NOT_EXIST` (or the
+/// catalog/schema code); a table without lineage answers an empty `TableLineage`.
+pub trait Lineage: Send + Sync {
+    fn table_lineage<'a>(
+        &'a self,
+        table_name: &'a str,
+        include_entities: bool,
+    ) -> Answer<'a, TableLineage>;
 }

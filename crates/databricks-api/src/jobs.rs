@@ -154,3 +154,44 @@ pub struct NotebookOutput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
 }
+
+/// `POST jobs/run-now` (§4.3).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunNowRequest {
+    pub job_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_parameters: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunNowResponse {
+    #[serde(default)]
+    pub run_id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number_in_job: Option<i64>,
+}
+
+/// `POST jobs/runs/repair`: re-runs tasks of a finished run; `rerun_all_failed_tasks` or
+/// the listed `rerun_tasks` (task keys).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RepairRunRequest {
+    pub run_id: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rerun_tasks: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_all_failed_tasks: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rerun_dependent_tasks: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_repair_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_parameters: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RepairRunResponse {
+    #[serde(default)]
+    pub repair_id: i64,
+}
