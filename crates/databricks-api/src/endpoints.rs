@@ -9,7 +9,9 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{catalog, compute, functions, genie, iam, jobs, pipelines, sql, vector_search};
+use crate::{
+    catalog, compute, functions, genie, history, iam, jobs, lineage, pipelines, sql, vector_search,
+};
 
 /// HTTP method of an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +109,14 @@ endpoints! {
     ListWarehouses: Get "/api/2.0/sql/warehouses" => sql::ListWarehousesResponse;
     /// §2.2 get a warehouse.
     GetWarehouse: Get "/api/2.0/sql/warehouses/{id}" => sql::Warehouse;
+    /// §2.3 start a warehouse (asynchronous).
+    StartWarehouse: Post "/api/2.0/sql/warehouses/{id}/start" => serde_json::Value;
+    /// §2.3 stop a warehouse (asynchronous).
+    StopWarehouse: Post "/api/2.0/sql/warehouses/{id}/stop" => serde_json::Value;
+    /// §11 query history.
+    ListQueries: Get "/api/2.0/sql/history/queries" => history::ListQueriesResponse;
+    /// table lineage (`table_name`, `include_entity_lineage` query parameters).
+    GetTableLineage: Get "/api/2.0/lineage-tracking/table-lineage" => lineage::TableLineage;
     /// §3.1 list catalogs.
     ListCatalogs: Get "/api/2.1/unity-catalog/catalogs" => catalog::CatalogsPage;
     /// §3.2 list schemas.
@@ -115,6 +125,8 @@ endpoints! {
     ListTables: Get "/api/2.1/unity-catalog/tables" => catalog::TablesPage;
     /// §3.4 get a table.
     GetTable: Get "/api/2.1/unity-catalog/tables/{full_name}" => catalog::TableInfo;
+    /// §3.6 list volumes.
+    ListVolumes: Get "/api/2.1/unity-catalog/volumes" => catalog::VolumesPage;
     /// §3.7 list functions.
     ListFunctions: Get "/api/2.1/unity-catalog/functions" => functions::FunctionsPage;
     /// §3.7 get a function.
@@ -129,20 +141,42 @@ endpoints! {
     GetRun: Get "/api/2.2/jobs/runs/get" => jobs::Run;
     /// §4.6 the output of a task run (`run_id` query parameter).
     GetRunOutput: Get "/api/2.2/jobs/runs/get-output" => jobs::RunOutput;
+    /// §4.3 run a job now (body: [`jobs::RunNowRequest`]).
+    RunNow: Post "/api/2.2/jobs/run-now" => jobs::RunNowResponse;
+    /// §4.7 cancel a run (body `{run_id}`).
+    CancelRun: Post "/api/2.2/jobs/runs/cancel" => serde_json::Value;
+    /// repair a run (body: [`jobs::RepairRunRequest`]).
+    RepairRun: Post "/api/2.2/jobs/runs/repair" => jobs::RepairRunResponse;
     /// §5.1 list clusters.
     ListClusters: Get "/api/2.1/clusters/list" => compute::ClustersPage;
     /// §5.2 get a cluster (`cluster_id` query parameter).
     GetCluster: Get "/api/2.1/clusters/get" => compute::Cluster;
+    /// §5.3 start a terminated cluster (body `{cluster_id}`).
+    StartCluster: Post "/api/2.1/clusters/start" => serde_json::Value;
+    /// restart a running cluster (body `{cluster_id}`).
+    RestartCluster: Post "/api/2.1/clusters/restart" => serde_json::Value;
+    /// §5.4 terminate a cluster (body `{cluster_id}`; the configuration is kept).
+    TerminateCluster: Post "/api/2.1/clusters/delete" => serde_json::Value;
+    /// §5.5 a cluster's events (body: [`compute::ClusterEventsRequest`]).
+    ClusterEvents: Post "/api/2.1/clusters/events" => compute::ClusterEventsPage;
     /// §6.1 list pipelines.
     ListPipelines: Get "/api/2.0/pipelines" => pipelines::PipelinesPage;
     /// §6.2 get a pipeline (kept as JSON until the pipeline model covers its spec).
     GetPipeline: Get "/api/2.0/pipelines/{pipeline_id}" => serde_json::Value;
+    /// §6.5 a pipeline's event log.
+    ListPipelineEvents: Get "/api/2.0/pipelines/{pipeline_id}/events" => pipelines::PipelineEventsPage;
+    /// §6.4 start an update (body: [`pipelines::StartUpdateRequest`]).
+    StartPipelineUpdate: Post "/api/2.0/pipelines/{pipeline_id}/updates" => pipelines::StartUpdateResponse;
+    /// §6.4 stop the running update.
+    StopPipeline: Post "/api/2.0/pipelines/{pipeline_id}/stop" => serde_json::Value;
     /// §7 list a workspace directory.
     ListWorkspace: Get "/api/2.0/workspace/list" => crate::workspace::ListResponse;
     /// §7 status of a workspace object (`path` query parameter).
     GetWorkspaceStatus: Get "/api/2.0/workspace/get-status" => crate::workspace::ObjectInfo;
     /// §7 export a workspace object (`path`, `format` query parameters).
     ExportWorkspace: Get "/api/2.0/workspace/export" => crate::workspace::ExportResponse;
+    /// §7 import a notebook or file (body: [`workspace::ImportRequest`]).
+    ImportWorkspace: Post "/api/2.0/workspace/import" => serde_json::Value;
     /// §9.1 list vector search endpoints.
     ListVectorSearchEndpoints: Get "/api/2.0/vector-search/endpoints" => vector_search::EndpointsPage;
     /// §9.2 list vector indexes.

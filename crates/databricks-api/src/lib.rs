@@ -16,6 +16,7 @@ pub mod catalog;
 pub mod compute;
 pub mod endpoints;
 pub mod error;
+pub mod files;
 pub mod functions;
 pub mod genie;
 pub mod history;

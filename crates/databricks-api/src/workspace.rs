@@ -36,3 +36,16 @@ pub struct ExportResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_type: Option<String>,
 }
+
+/// `POST workspace/import` body (§7): `content` is base64, at most 10 MB.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportRequest {
+    pub path: String,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub overwrite: bool,
+}

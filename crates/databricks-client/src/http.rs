@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, header};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -237,6 +238,66 @@ impl DatabricksClient {
         query: &[(&str, String)],
         body: Option<serde_json::Value>,
     ) -> Result<bytes::Bytes, Error> {
+        let body = match body {
+            Some(json) => RequestBody::Json(json),
+            None => RequestBody::None,
+        };
+        self.send_body(method, path, query, body, &[]).await
+    }
+
+    /// One API request with any body and extra headers (`Range`, …), with the same
+    /// authentication and retries; the answer's bytes undecoded.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: RequestBody,
+        headers: &[(&'static str, String)],
+    ) -> Result<bytes::Bytes, Error> {
+        Ok(self.exchange(method, path, query, body, headers).await?.1)
+    }
+
+    /// A GET of `range` (`bytes=a-b`) of a raw resource: the bytes, and the whole size
+    /// when the server said (`Content-Range: bytes a-b/total`, or `Content-Length` of a
+    /// full answer).
+    pub async fn send_ranged(
+        &self,
+        path: &str,
+        range: String,
+    ) -> Result<(bytes::Bytes, Option<u64>), Error> {
+        let (headers, bytes) = self
+            .exchange(
+                Method::GET,
+                path,
+                &[],
+                RequestBody::None,
+                &[("range", range)],
+            )
+            .await?;
+        let text = |name: header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let total = match text(header::CONTENT_RANGE) {
+            Some(range) => range.rsplit('/').next().and_then(|t| t.trim().parse().ok()),
+            None => text(header::CONTENT_LENGTH)
+                .and_then(|l| l.trim().parse().ok())
+                .or(Some(bytes.len() as u64)),
+        };
+        Ok((bytes, total))
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: RequestBody,
+        headers: &[(&'static str, String)],
+    ) -> Result<(HeaderMap, bytes::Bytes), Error> {
         let inner = &*self.inner;
         let endpoint = format!("{method} {path}");
         let url = inner
@@ -267,17 +328,28 @@ impl DatabricksClient {
             if !query.is_empty() {
                 request = request.query(query);
             }
-            if let Some(body) = &body {
-                request = request.json(body);
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            match &body {
+                RequestBody::None => {}
+                RequestBody::Json(json) => request = request.json(json),
+                RequestBody::Bytes(bytes) => {
+                    request = request
+                        .header(header::CONTENT_TYPE, "application/octet-stream")
+                        .body(bytes.clone());
+                }
             }
             let failure = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
                     tracing::debug!(%endpoint, status = status.as_u16(), attempt = attempts, "databricks api");
                     if status.is_success() {
+                        let headers = response.headers().clone();
                         return response
                             .bytes()
                             .await
+                            .map(|b| (headers, b))
                             .map_err(|e| self.network_error(&endpoint, e));
                     }
                     if status.is_redirection() {
@@ -363,6 +435,15 @@ impl DatabricksClient {
             }
         }
     }
+}
+
+/// The body of a request.
+#[derive(Debug, Clone)]
+pub enum RequestBody {
+    None,
+    Json(serde_json::Value),
+    /// Raw bytes (`application/octet-stream`): file uploads.
+    Bytes(bytes::Bytes),
 }
 
 fn wrap_exhausted(error: Error, endpoint: &str, attempts: u32, started: Instant) -> Error {

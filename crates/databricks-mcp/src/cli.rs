@@ -42,6 +42,18 @@ pub struct CommonArgs {
     /// Allow SQL that writes (INSERT, UPDATE, DDL, ...). Off by default; a tool argument can never turn it on.
     #[arg(long, global = true, env = "DATABRICKS_MCP_ALLOW_WRITES")]
     pub allow_writes: bool,
+    /// With --allow-writes, how the person confirms each write: elicit (ask through the client; a one-time code when it cannot ask), token (always the code the model passes back after asking), never (unattended agents).
+    #[arg(
+        long,
+        global = true,
+        env = "DATABRICKS_MCP_CONFIRM_WRITES",
+        value_enum,
+        default_value_t = crate::confirm::ConfirmMode::Elicit
+    )]
+    pub confirm_writes: crate::confirm::ConfirmMode,
+    /// Append one JSON line per write attempt (tool, target, arguments without contents or secrets, client, confirmation, result) to this file.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_AUDIT_LOG")]
+    pub audit_log: Option<PathBuf>,
     /// In read-only mode, let queries call functions with effects outside the statement (http_request, reflect, java_method, try_reflect, remote_query, ai_query, secret, try_secret). Off by default.
     #[arg(
         long,

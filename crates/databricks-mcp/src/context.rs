@@ -19,6 +19,8 @@ pub struct CallContext {
     pub ct: CancellationToken,
     progress: Option<(Peer<RoleServer>, ProgressToken)>,
     log: Option<LogSink>,
+    /// The call as a write confirmation and the audit log see it.
+    pub write: crate::confirm::WriteCall,
 }
 
 impl CallContext {
@@ -33,7 +35,15 @@ impl CallContext {
             ct,
             progress: None,
             log: None,
+            write: Default::default(),
         }
+    }
+
+    /// How this call may reach the person to confirm a write, and who is calling.
+    pub fn with_channel(mut self, channel: crate::confirm::Channel, client: String) -> CallContext {
+        self.write.channel = channel;
+        self.write.client = client;
+        self
     }
 
     /// Log messages of this call go to `sink` (when the client asked for them).

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use databricks_client::ErrorKind;
-use rmcp::model::{CallToolResult, ContentBlock as Content};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock as Content, InputRequests, InputRequiredResult,
+};
 
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{}", self.text())]
@@ -20,6 +22,22 @@ pub struct ToolError {
     hint: Option<String>,
     /// The API error class, when a Databricks call failed.
     kind: Option<ErrorKind>,
+    /// What the answer is: a failure, or a write that was not confirmed (not an error).
+    outcome: Outcome,
+}
+
+/// An answer other than the tool's result.
+#[derive(Debug, Clone, Default)]
+pub enum Outcome {
+    /// The call failed: `isError: true`.
+    #[default]
+    Failure,
+    /// A write the person did not confirm (declined, cancelled, or a code to pass back):
+    /// an ordinary answer, nothing was done.
+    NotConfirmed,
+    /// 2026-07-28: ask the person (`input_required`), with the server-side handle the
+    /// retry echoes.
+    InputRequired(Box<InputRequiredResult>),
 }
 
 impl ToolError {
@@ -30,7 +48,32 @@ impl ToolError {
             what: message.into(),
             hint: None,
             kind: None,
+            outcome: Outcome::Failure,
         }
+    }
+
+    /// A write that was not done because the person did not confirm it (yet).
+    pub fn not_confirmed(message: impl Into<String>) -> ToolError {
+        ToolError {
+            outcome: Outcome::NotConfirmed,
+            ..ToolError::new(message)
+        }
+    }
+
+    /// The person must be asked first (MRTR): `handle` is echoed back as `requestState`.
+    pub fn input_required(requests: InputRequests, handle: String) -> ToolError {
+        ToolError {
+            outcome: Outcome::InputRequired(Box::new(InputRequiredResult::new(
+                Some(requests),
+                Some(handle),
+            ))),
+            ..ToolError::new("the person must confirm this action")
+        }
+    }
+
+    /// Whether this is a failure (counted, logged), not a write the person held back.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.outcome, Outcome::Failure)
     }
 
     /// A failed Databricks call, prefixed with what the tool was doing and ended with
@@ -42,6 +85,7 @@ impl ToolError {
             what: format!("{doing} failed: {}", detail(&error)),
             hint: kind.map(|k| default_hint(k, &error)),
             kind,
+            outcome: Outcome::Failure,
         }
     }
 
@@ -94,8 +138,21 @@ impl ToolError {
         ))
     }
 
+    /// The answer on a path that cannot ask for input (tasks, the `call` command): an
+    /// input request there is a failure.
     pub fn into_result(self) -> CallToolResult {
-        CallToolResult::error(vec![Content::text(self.text())])
+        match self.outcome {
+            Outcome::NotConfirmed => CallToolResult::success(vec![Content::text(self.text())]),
+            _ => CallToolResult::error(vec![Content::text(self.text())]),
+        }
+    }
+
+    /// The answer of a `tools/call`.
+    pub fn into_response(self) -> CallToolResponse {
+        match self.outcome {
+            Outcome::InputRequired(result) => CallToolResponse::InputRequired(*result),
+            _ => self.into_result().into(),
+        }
     }
 }
 

@@ -5,8 +5,10 @@
 //! rmcp, `transport` serves it over stdio or streamable HTTP, `render` keeps answers
 //! within a context budget, `warehouse` chooses where SQL runs.
 
+pub mod audit;
 pub mod cli;
 pub mod completion;
+pub mod confirm;
 pub mod context;
 pub mod doctor;
 pub mod error;

@@ -225,9 +225,73 @@ impl DatabricksMcp {
         arguments: Option<rmcp::model::JsonObject>,
         meta: Map<String, Value>,
     ) -> Result<rmcp::model::CallToolResult, McpError> {
-        let def = self.find_tool(&self.surface, name).await?;
-        let ctx = CallContext::new(self.state.clone(), meta, CancellationToken::new());
+        let def = match self.find_tool(&self.surface, name).await {
+            Ok(def) => def,
+            Err(e) => match self.gated_write(&self.surface, name) {
+                Some(refusal) => return Ok(refusal.into_result()),
+                None => return Err(e),
+            },
+        };
+        let ctx = CallContext::new(self.state.clone(), meta, CancellationToken::new())
+            .with_channel(crate::confirm::Channel::for_command_line(), "cli".into());
         Ok(def.call(ctx, arguments).await)
+    }
+
+    /// The refusal of a write tool called by name on a read-only server: it exists, but
+    /// only the operator can enable it.
+    fn gated_write(&self, surface: &Surface, name: &str) -> Option<crate::error::ToolError> {
+        if self.state.settings.allow_writes || !matches!(surface, Surface::Full) {
+            return None;
+        }
+        let all = crate::tools::Registry::full(crate::tools::SurfaceOptions { allow_writes: true });
+        let def = all.get(name)?;
+        def.kind.needs_writes().then(|| {
+            crate::error::ToolError::new(format!(
+                "{name} changes the workspace, and this server is read-only: the operator must restart it with --allow-writes (or DATABRICKS_MCP_ALLOW_WRITES=true) to enable it. No tool argument can change that."
+            ))
+        })
+    }
+}
+
+/// How a write in this call can be confirmed by the person: elicitation the way the
+/// request's protocol revision does it, when the client declared it.
+fn confirmation_channel(
+    context: &RequestContext<RoleServer>,
+    modern: bool,
+    request: &CallToolRequestParams,
+) -> crate::confirm::Channel {
+    use crate::confirm::Channel;
+    let can_elicit = context
+        .client_capabilities()
+        .and_then(|c| c.elicitation)
+        .is_some_and(|e| e.form.is_some() || e.url.is_none());
+    match (can_elicit, modern) {
+        (false, _) => Channel::Code,
+        (true, true) => Channel::Rounds {
+            responses: request.input_responses.clone(),
+            state: request.request_state.clone(),
+        },
+        (true, false) => Channel::Elicit(context.peer.clone()),
+    }
+}
+
+/// Who is calling, for the audit log and to bind confirmation codes: the HTTP client's
+/// identity (never a secret), or `stdio`.
+fn client_label(context: &RequestContext<RoleServer>) -> String {
+    use crate::http_auth::ClientKey;
+    match client_key(context) {
+        None => "stdio".into(),
+        Some(ClientKey::Token(i)) => format!("http token #{}", i + 1),
+        Some(ClientKey::Subject(digest)) => format!(
+            "oauth subject {}",
+            digest
+                .iter()
+                .take(6)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ),
+        Some(ClientKey::Address(ip)) => format!("http {ip}"),
+        Some(ClientKey::Anonymous) => "http".into(),
     }
 }
 
@@ -371,7 +435,13 @@ impl ServerHandler for DatabricksMcp {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let surface = self.surface_of(&context);
-        let def = self.find_tool(&surface, &request.name).await?;
+        let def = match self.find_tool(&surface, &request.name).await {
+            Ok(def) => def,
+            Err(e) => match self.gated_write(&surface, &request.name) {
+                Some(refusal) => return Ok(refusal.into_result().into()),
+                None => return Err(e),
+            },
+        };
         // The HTTP guard already answered 403 for the static surfaces' write tools;
         // this also covers tools computed from the workspace (functions).
         if let Some(p) = context
@@ -413,7 +483,9 @@ impl ServerHandler for DatabricksMcp {
         let modern = context
             .protocol_version()
             .is_some_and(|v| v.as_str() >= rmcp::model::ProtocolVersion::V_2026_07_28.as_str());
+        // Writes never run as tasks: their confirmation is asked within the call.
         if modern
+            && !def.kind.needs_writes()
             && crate::tasks::runs_as_task(def.name())
             && context
                 .client_capabilities()
@@ -434,26 +506,30 @@ impl ServerHandler for DatabricksMcp {
         let log = crate::logging::sink_for(&context, &self.log_level);
         let ctx = CallContext::new(self.state.clone(), meta, cancel)
             .with_progress(context.peer.clone(), progress_token)
-            .with_log(log.clone());
+            .with_log(log.clone())
+            .with_channel(
+                confirmation_channel(&context, modern, &request),
+                client_label(&context),
+            );
         let started = std::time::Instant::now();
         let result = match log {
             Some(sink) => {
                 databricks_client::events::observed(
                     sink.observer(),
-                    def.call(ctx, request.arguments),
+                    def.call_response(ctx, request.arguments),
                 )
                 .await
             }
-            None => def.call(ctx, request.arguments).await,
+            None => def.call_response(ctx, request.arguments).await,
         };
         tracing::info!(
             surface = %surface.route(),
             tool = %request.name,
-            is_error = result.is_error.unwrap_or(false),
+            is_error = matches!(&result, CallToolResponse::Complete(r) if r.is_error == Some(true)),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "tool call"
         );
-        Ok(result.into())
+        Ok(result)
     }
 
     #[allow(deprecated)] // logging/setLevel: legacy sessions still use it

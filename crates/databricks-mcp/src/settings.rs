@@ -10,6 +10,10 @@ pub struct Settings {
     /// `--allow-writes`: SQL other than reads, and tools that change state, are refused
     /// unless this is set.
     pub allow_writes: bool,
+    /// `--confirm-writes`: how the person confirms each write.
+    pub confirm_writes: crate::confirm::ConfirmMode,
+    /// `--audit-log`: where write attempts are recorded.
+    pub audit_log: Option<std::path::PathBuf>,
     /// `--allow-side-effect-functions`: in read-only mode, let queries call functions whose
     /// effect leaves the statement (`http_request`, `reflect`, `ai_query`, …).
     pub allow_side_effect_functions: bool,
@@ -58,6 +62,8 @@ impl Default for Settings {
         Settings {
             default_warehouse_id: None,
             allow_writes: false,
+            confirm_writes: Default::default(),
+            audit_log: None,
             allow_side_effect_functions: false,
             sql_timeout: Duration::from_secs(50),
             max_rows: 100,

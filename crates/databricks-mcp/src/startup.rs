@@ -25,6 +25,8 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Result<Settings
     Ok(Settings {
         default_warehouse_id: config.and_then(|c| c.warehouse_id.clone()),
         allow_writes: common.allow_writes,
+        confirm_writes: common.confirm_writes,
+        audit_log: common.audit_log.clone(),
         allow_side_effect_functions: common.allow_side_effect_functions,
         sql_timeout: Duration::from_secs(common.sql_timeout.clamp(1, 3600)),
         max_rows: common.max_rows.clamp(1, MAX_ROWS_PER_ANSWER as usize),
@@ -38,6 +40,8 @@ pub fn settings(common: &CommonArgs, config: Option<&Config>) -> Result<Settings
 pub enum StartupError {
     #[error(transparent)]
     Databricks(#[from] databricks_client::Error),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error("the local workspace could not start: {0}")]
     Local(String),
     #[error(transparent)]
@@ -112,7 +116,14 @@ fn state_for(
             ..ClientOptions::from_config(config)
         },
     )?;
-    let mut state = AppState::new(client, settings(common, Some(config))?);
+    let settings = settings(common, Some(config))?;
+    let audit = settings
+        .audit_log
+        .as_deref()
+        .map(crate::audit::AuditLog::open)
+        .transpose()?;
+    let mut state = AppState::new(client, settings);
+    state.writes.audit = audit;
     state.local = local;
     Ok(state)
 }

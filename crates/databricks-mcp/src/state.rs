@@ -20,6 +20,8 @@ pub struct AppState {
     pub failures: crate::error::FailureCounts,
     /// Cached object names for completions and the resource list.
     pub lookup: crate::lookup::Lookup,
+    /// How writes are confirmed, and the audit log.
+    pub writes: crate::confirm::WriteGate,
 }
 
 /// The embedded local workspace this server started, kept alive as long as the state.
@@ -31,6 +33,7 @@ pub struct LocalBackend {
 
 impl AppState {
     pub fn new(client: DatabricksClient, settings: Settings) -> AppState {
+        let settings_mode = settings.confirm_writes;
         AppState {
             client,
             settings,
@@ -39,6 +42,7 @@ impl AppState {
             shutdown: tokio_util::sync::CancellationToken::new(),
             failures: Default::default(),
             lookup: Default::default(),
+            writes: crate::confirm::WriteGate::new(settings_mode, None),
         }
     }
 }

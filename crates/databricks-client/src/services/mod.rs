@@ -7,6 +7,7 @@ pub mod compute;
 pub mod functions;
 pub mod genie;
 pub mod jobs;
+pub mod operations;
 pub mod pipelines;
 pub mod results;
 pub mod sql;

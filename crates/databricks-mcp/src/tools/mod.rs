@@ -22,7 +22,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use rmcp::model::{CallToolResult, ContentBlock as Content, JsonObject, Tool, ToolAnnotations};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ContentBlock as Content, JsonObject, Tool, ToolAnnotations,
+};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -275,7 +277,10 @@ impl ToolDef {
     {
         let title: String = title.into();
         let description: String = description.into();
-        let input_schema = portable_schema(&input_schema);
+        let mut input_schema = portable_schema(&input_schema);
+        if kind.needs_writes() {
+            input_schema = with_confirmation_code(&input_schema);
+        }
         let annotations = kind.annotations();
         let tool = Tool::new(name.into(), description, input_schema)
             .with_title(title)
@@ -376,9 +381,48 @@ impl ToolDef {
         self
     }
 
-    /// Runs the tool; every failure becomes an `isError` result with actionable text.
+    /// Runs the tool where no input can be asked for (tasks, the `call` command); every
+    /// failure becomes an `isError` result with actionable text.
     pub async fn call(&self, ctx: CallContext, arguments: Option<JsonObject>) -> CallToolResult {
-        let arguments = arguments.unwrap_or_default();
+        match self.call_response(ctx, arguments).await {
+            CallToolResponse::Complete(result) => result,
+            _ => ToolError::new(format!(
+                "{} needs the person's confirmation, which cannot be asked for here",
+                self.name()
+            ))
+            .into_result(),
+        }
+    }
+
+    /// Runs the tool for a `tools/call`: its result, or (a write on a 2026-07-28 request)
+    /// the `input_required` round that asks the person. Write attempts go to the audit
+    /// log.
+    pub async fn call_response(
+        &self,
+        mut ctx: CallContext,
+        arguments: Option<JsonObject>,
+    ) -> CallToolResponse {
+        let mut arguments = arguments.unwrap_or_default();
+        if self.kind.needs_writes() {
+            // The code is the confirmation's, not the handler's: what it confirms is the
+            // rest of the arguments.
+            ctx.write.code = match arguments.remove(crate::confirm::CODE_ARGUMENT) {
+                Some(Value::String(code)) if !code.trim().is_empty() => Some(code),
+                _ => None,
+            };
+            ctx.write.tool = self.name().to_string();
+            ctx.write.arguments = arguments.clone();
+        }
+        let write = ctx.write.clone();
+        let state = ctx.state.clone();
+        let response = self.run(ctx, arguments).await;
+        if self.kind.needs_writes() {
+            audit(&state, &write, &response);
+        }
+        response
+    }
+
+    async fn run(&self, ctx: CallContext, arguments: JsonObject) -> CallToolResponse {
         let size = serde_json::to_vec(&arguments)
             .map(|v| v.len())
             .unwrap_or(usize::MAX);
@@ -390,15 +434,16 @@ impl ToolDef {
                 size as f64 / (1024.0 * 1024.0),
                 MAX_ARGUMENTS_BYTES / (1024 * 1024)
             ))
-            .into_result();
+            .into_response();
         }
         let state = ctx.state.clone();
         match (self.handler)(ctx, arguments).await {
             Ok(out) => {
                 let mut result = CallToolResult::success(vec![Content::text(out.text)]);
                 result.structured_content = out.structured;
-                result
+                result.into()
             }
+            Err(e) if !e.is_failure() => e.into_response(),
             Err(e) => {
                 let count = state.failures.record(e.kind());
                 let kind = crate::error::kind_label(e.kind());
@@ -407,10 +452,75 @@ impl ToolDef {
                 } else {
                     tracing::debug!(tool = %self.name(), kind, count, "tool failed");
                 }
-                e.into_result()
+                e.into_response()
             }
         }
     }
+}
+
+/// The audit line of a write tool's call. A SQL call is audited only when it was a write
+/// (it asked for a confirmation): reads are not write attempts.
+fn audit(
+    state: &crate::state::AppState,
+    write: &crate::confirm::WriteCall,
+    response: &CallToolResponse,
+) {
+    let Some(log) = &state.writes.audit else {
+        return;
+    };
+    let record = write.recorded();
+    if write.tool == "run_sql_query" && record.confirmation.is_none() {
+        return;
+    }
+    let (outcome, message) = match response {
+        CallToolResponse::Complete(r) if r.is_error == Some(true) => {
+            (crate::audit::Outcome::Failed, first_text(r))
+        }
+        CallToolResponse::Complete(r) if record.confirmation.is_some_and(is_held_back) => {
+            (crate::audit::Outcome::NotDone, first_text(r))
+        }
+        CallToolResponse::Complete(_) => (crate::audit::Outcome::Done, None),
+        _ => (crate::audit::Outcome::NotDone, None),
+    };
+    log.record(&crate::audit::Entry {
+        tool: &write.tool,
+        arguments: &write.arguments,
+        client: &write.client,
+        record,
+        outcome,
+        message: message.as_deref(),
+    });
+}
+
+/// Confirmation outcomes after which nothing was done.
+fn is_held_back(confirmation: &str) -> bool {
+    matches!(
+        confirmation,
+        "declined" | "cancelled" | "code_issued" | "asked" | "unavailable"
+    )
+}
+
+fn first_text(result: &CallToolResult) -> Option<String> {
+    result
+        .content
+        .iter()
+        .find_map(|c| c.as_text().map(|t| t.text.clone()))
+}
+
+/// Adds the optional `confirmation_code` argument of the code flow to a write tool's
+/// input schema.
+fn with_confirmation_code(schema: &JsonObject) -> Arc<JsonObject> {
+    let mut schema = schema.clone();
+    if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+        properties.insert(
+            crate::confirm::CODE_ARGUMENT.to_string(),
+            json!({
+                "type": "string",
+                "description": "Only when an earlier call answered with a confirmation code: the code, after the user agreed."
+            }),
+        );
+    }
+    Arc::new(schema)
 }
 
 /// A schema every client accepts (MCP Inspector `--strict`, single-type dialects such as
