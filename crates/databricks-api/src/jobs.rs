@@ -70,6 +70,12 @@ pub struct Run {
     pub run_page_url: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tasks: Vec<serde_json::Value>,
+    /// `[{name, default, value}]`: the job parameters this run used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_parameters: Option<Vec<serde_json::Value>>,
+    /// `{cluster_id, spark_context_id}` of a single-task run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_instance: Option<serde_json::Value>,
 }
 
 /// Legacy `state` of a run (still returned; `status` is the newer form).

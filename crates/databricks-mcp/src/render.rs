@@ -445,9 +445,56 @@ pub fn clip(text: &str, max_chars: usize) -> String {
     format!("{}\n… [cut at {} characters]", &text[..end], end)
 }
 
+/// The end of a log or trace: its last `max_lines` lines within `max_chars` bytes, after a
+/// line saying how many lines were left out.
+pub fn tail(text: &str, max_lines: usize, max_chars: usize) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let mut kept = 0;
+    let mut size = 0;
+    for line in lines.iter().rev() {
+        if kept == max_lines || size + line.len() + 1 > max_chars {
+            break;
+        }
+        size += line.len() + 1;
+        kept += 1;
+    }
+    // A single line longer than the budget: its end.
+    if kept == 0 && !lines.is_empty() {
+        let last = lines[lines.len() - 1];
+        let mut start = last.len().saturating_sub(max_chars);
+        while !last.is_char_boundary(start) {
+            start += 1;
+        }
+        let omitted = lines.len() - 1;
+        let head = if omitted > 0 {
+            format!("… {omitted} lines omitted …\n")
+        } else {
+            String::new()
+        };
+        return format!("{head}…{}", &last[start..]);
+    }
+    let omitted = lines.len() - kept;
+    let body = lines[lines.len() - kept..].join("\n");
+    if omitted == 0 {
+        body
+    } else {
+        format!("… {omitted} lines omitted …\n{body}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tail_says_how_many_lines_it_left_out() {
+        let log: String = (1..=100).map(|i| format!("line {i}\n")).collect();
+        let t = tail(&log, 3, 10_000);
+        assert_eq!(t, "… 97 lines omitted …\nline 98\nline 99\nline 100");
+        assert_eq!(tail("a\nb", 5, 100), "a\nb");
+        let long = "x".repeat(50);
+        assert_eq!(tail(&long, 5, 10), format!("…{}", "x".repeat(10)));
+    }
 
     fn page(values: &[&str]) -> Vec<Vec<Option<String>>> {
         values

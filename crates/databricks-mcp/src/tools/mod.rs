@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod managed_sql;
 pub mod page;
 pub mod pipelines;
+pub mod runs;
 pub mod sql;
 pub mod vector_search;
 pub mod workspace;
