@@ -290,6 +290,14 @@ impl DatabricksClient {
         Ok((bytes, total))
     }
 
+    /// A HEAD request: the answer's headers (404 is an error of kind not found).
+    pub async fn send_head(&self, path: &str) -> Result<HeaderMap, Error> {
+        Ok(self
+            .exchange(Method::HEAD, path, &[], RequestBody::None, &[])
+            .await?
+            .0)
+    }
+
     async fn exchange(
         &self,
         method: Method,

@@ -7,10 +7,12 @@
 //! an error.
 
 use databricks_api::endpoints;
-use databricks_api::files::{DirectoryEntry, DirectoryListing, api_path};
-use databricks_api::history::{ListQueriesResponse, QueryFilter, QueryInfo};
+use databricks_api::files::api_path;
 use databricks_api::jobs::{RepairRunRequest, RepairRunResponse, RunNowRequest, RunNowResponse};
-use databricks_api::lineage::TableLineage;
+
+pub use databricks_api::files::{DirectoryEntry, DirectoryListing};
+pub use databricks_api::history::{ListQueriesResponse, QueryFilter, QueryInfo};
+pub use databricks_api::lineage::{LineageEntity, LineageNode, LineageTable, TableLineage};
 use databricks_api::pipelines::{PipelineEvent, PipelineEventsPage, StartUpdateRequest};
 use databricks_api::workspace::ImportRequest;
 use reqwest::Method;
@@ -291,6 +293,21 @@ impl DatabricksClient {
             .send_ranged(&api_path("files", path), format!("bytes={offset}-{end}"))
             .await?;
         Ok(FileRead { bytes, total })
+    }
+
+    /// A volume file's size, or `None` when it does not exist.
+    pub async fn file_size(&self, path: &str) -> Result<Option<u64>, Error> {
+        match self.send_head(&api_path("files", path)).await {
+            Ok(headers) => Ok(Some(
+                headers
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
+            )),
+            Err(e) if e.kind() == Some(crate::error::ErrorKind::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes `content` to a volume file; refused if it exists unless `overwrite`.

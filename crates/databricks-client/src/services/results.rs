@@ -280,7 +280,8 @@ fn check_ipc_sizes(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn append_rows(
+/// Appends rows `range` of `batch` to `rows` as text cells (NULL as `None`).
+pub fn append_rows(
     batch: &RecordBatch,
     range: std::ops::Range<usize>,
     rows: &mut Vec<Vec<Option<String>>>,

@@ -8,8 +8,10 @@
 
 pub mod catalog;
 pub mod compute;
+pub mod files;
 pub mod functions;
 pub mod genie;
+pub mod history;
 pub mod jobs;
 pub mod managed_sql;
 pub mod page;
@@ -49,6 +51,7 @@ pub enum Toolset {
     Compute,
     Pipelines,
     Workspace,
+    Files,
     VectorSearch,
     Genie,
     Functions,
@@ -56,13 +59,14 @@ pub enum Toolset {
 
 impl Toolset {
     /// Every toolset, in listing order.
-    pub const ALL: [Toolset; 9] = [
+    pub const ALL: [Toolset; 10] = [
         Toolset::Sql,
         Toolset::Catalog,
         Toolset::Jobs,
         Toolset::Compute,
         Toolset::Pipelines,
         Toolset::Workspace,
+        Toolset::Files,
         Toolset::VectorSearch,
         Toolset::Genie,
         Toolset::Functions,
@@ -89,6 +93,7 @@ impl Toolset {
             Toolset::Compute => "clusters and SQL warehouses",
             Toolset::Pipelines => "Lakeflow Declarative (DLT) pipelines",
             Toolset::Workspace => "notebooks and files of the workspace",
+            Toolset::Files => "Unity Catalog volumes and their files",
             Toolset::VectorSearch => "Vector Search endpoints, indexes and queries",
             Toolset::Genie => "ask Genie spaces in natural language",
             Toolset::Functions => "call Unity Catalog functions",
@@ -103,6 +108,7 @@ impl Toolset {
             Toolset::Compute => "compute",
             Toolset::Pipelines => "pipelines",
             Toolset::Workspace => "workspace",
+            Toolset::Files => "files",
             Toolset::VectorSearch => "vector_search",
             Toolset::Genie => "genie",
             Toolset::Functions => "functions",
@@ -781,10 +787,12 @@ impl Registry {
         let mut tools = Vec::new();
         tools.extend(sql::tools(options));
         tools.extend(catalog::tools());
+        tools.extend(history::tools());
         tools.extend(jobs::tools());
         tools.extend(compute::tools());
         tools.extend(pipelines::tools());
         tools.extend(workspace::tools());
+        tools.extend(files::tools());
         tools.extend(vector_search::tools());
         tools.extend(genie::tools());
         tools.sort_by_key(|t| t.toolset);
