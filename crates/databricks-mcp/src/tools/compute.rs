@@ -137,7 +137,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "start_warehouse",
             "Start SQL warehouse",
-            "Start a stopped SQL warehouse.",
+            "Start a stopped SQL warehouse (list_warehouses shows its state); queries also start it on first use.",
             Toolset::Compute,
             COMPUTE_ACTION,
             start_warehouse,

@@ -338,9 +338,14 @@ async fn read_job(
 ) -> Result<databricks_client::services::jobs::Job, ToolError> {
     job_id_valid(job_id)?;
     ctx.state.client.get_job(job_id).await.map_err(|e| {
+        // A missing job answers 400 INVALID_PARAMETER_VALUE ("Job 9 does not exist").
         ToolError::upstream(&format!("Reading job {job_id}"), e)
             .hint_for(
                 ErrorKind::NotFound,
+                "Call list_jobs to see the jobs and their ids.",
+            )
+            .hint_for(
+                ErrorKind::BadRequest,
                 "Call list_jobs to see the jobs and their ids.",
             )
             .needs("CAN VIEW on the job")

@@ -129,6 +129,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             kind,
             |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::Operator),
         )
+        // The managed surface keeps Databricks' schema; a code is still accepted.
+        .without_code_argument()
         .with_output_schema::<StatementResult>(),
         ToolDef::new(
             "execute_sql_read_only",
@@ -181,6 +183,7 @@ async fn run(
         }
     }
     let choice = sql::choose_warehouse(&ctx, None).await?;
+    sql::confirm_write(&ctx, query, &choice).await?;
     let request = sql::statement_request(&ctx.state.settings, query, &choice);
     let response = sql::execute(
         &ctx,

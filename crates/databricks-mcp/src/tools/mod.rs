@@ -309,6 +309,17 @@ impl ToolDef {
         &self.tool.name
     }
 
+    /// Leaves `confirmation_code` out of the published input schema (a surface that must
+    /// keep another server's exact schema); the argument is still accepted.
+    pub fn without_code_argument(mut self) -> ToolDef {
+        let mut schema = self.tool.input_schema.as_ref().clone();
+        if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+            properties.remove(crate::confirm::CODE_ARGUMENT);
+        }
+        self.tool.input_schema = Arc::new(schema);
+        self
+    }
+
     /// `name(required, …, optional?, …)`: the arguments at a glance (`tools`, README).
     pub fn signature(&self) -> String {
         let schema = &self.tool.input_schema;
@@ -359,7 +370,7 @@ impl ToolDef {
     /// [`ToolKind::ReadList`]. Its `structuredContent` follows the spec's schema, which is
     /// not advertised as `outputSchema`: items are the API's objects, untyped, so it would
     /// tell a program little and cost every model context (the default `tools/list` is
-    /// kept within 12 KB); tests check the content against it.
+    /// kept within 22 KB); tests check the content against it.
     pub fn list<A, F, Fut>(
         spec: &ListSpec,
         title: impl Into<String>,

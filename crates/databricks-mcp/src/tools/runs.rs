@@ -149,10 +149,10 @@ pub(crate) async fn read_run(ctx: &CallContext, run_id: i64) -> Result<Run, Tool
         ));
     }
     ctx.state.client.get_run(run_id).await.map_err(|e| {
-        ToolError::upstream(&format!("Reading run {run_id}"), e).hint_for(
-            ErrorKind::NotFound,
-            "Call get_job_runs with the job's id to see its runs (runs are kept 60 days).",
-        )
+        let hint = "Call get_job_runs with the job's id to see its runs (runs are kept 60 days).";
+        ToolError::upstream(&format!("Reading run {run_id}"), e)
+            .hint_for(ErrorKind::NotFound, hint)
+            .hint_for(ErrorKind::BadRequest, hint)
     })
 }
 

@@ -210,6 +210,7 @@ async fn run_sql_query(ctx: CallContext, args: RunSqlArgs) -> Result<ToolOutput,
     }
     guard(query, &state.settings)?;
     let choice = choose_warehouse(&ctx, args.warehouse_id.clone()).await?;
+    confirm_write(&ctx, query, &choice).await?;
     let max_rows = args
         .max_rows
         .map(|m| m.clamp(1, MAX_ROWS_PER_ANSWER) as usize)
@@ -261,6 +262,30 @@ pub(crate) fn guard(query: &str, settings: &Settings) -> Result<(), ToolError> {
     sql_guard::check_read_only_with(query, settings.guard_options())
         .map_err(|e| ToolError::new(refusal(&e, "Rewrite the query as a read; an administrator can enable writes by starting the server with --allow-writes.")))?;
     Ok(())
+}
+
+/// With writes enabled, a statement that is not a recognised read runs only once the
+/// person confirmed it (reads run at once).
+pub(crate) async fn confirm_write(
+    ctx: &CallContext,
+    query: &str,
+    choice: &Choice,
+) -> Result<(), ToolError> {
+    let settings = &ctx.state.settings;
+    if !settings.allow_writes
+        || sql_guard::check_read_only_with(query, settings.guard_options()).is_ok()
+    {
+        return Ok(());
+    }
+    let statement = crate::render::clip(query, 1000);
+    ctx.confirm(
+        &format!("warehouse {}", choice.id),
+        &format!(
+            "Run this statement, which may change data, on SQL warehouse {}?\n{statement}",
+            choice.id
+        ),
+    )
+    .await
 }
 
 /// Why a statement was refused, with the one hint that fits: a statement the guard could

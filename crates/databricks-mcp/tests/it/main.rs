@@ -14,6 +14,7 @@ mod local_surfaces;
 mod managed_surfaces;
 mod mcp_features;
 mod oauth;
+mod operations;
 mod python_managed;
 mod python_sdk;
 mod security;

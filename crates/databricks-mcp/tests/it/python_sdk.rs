@@ -465,3 +465,37 @@ async fn python_sdk1_features_stdio() {
 async fn python_sdk1_features_http() {
     features_case_v1(Transport::Http).await;
 }
+
+/// Writes confirmed by the person (tests/python/writes_e2e.py): decline, cancel and accept
+/// through the SDK's elicitation callback (elicitation/create on 2025-11-25, an
+/// input_required round on 2026-07-28), the code flow without a callback, the read-only
+/// gate and the audit log, each read back from the local workspace.
+#[cfg(feature = "local")]
+async fn writes_case(mode: Mode) {
+    let Some(python) = python_or_skip().await else {
+        return;
+    };
+    let summary = run_features_script(
+        &python,
+        "writes_e2e.py",
+        &["--mode", mode.arg()],
+        Transport::Stdio,
+    )
+    .await;
+    assert!(
+        summary["checks"].as_u64().is_some_and(|n| n >= 30),
+        "{summary}"
+    );
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_writes_confirmed_legacy() {
+    writes_case(Mode::Legacy).await;
+}
+
+#[cfg(feature = "local")]
+#[tokio::test]
+async fn python_sdk_writes_confirmed_auto() {
+    writes_case(Mode::Auto).await;
+}

@@ -113,9 +113,9 @@ fn readme_table() -> String {
 }
 
 /// The default `tools/list` (compact JSON, what a client puts in the model's context)
-/// stays within 12 KB (12,000 bytes).
+/// stays within 22 KB (22,000 bytes) for its 27 read tools: about 800 bytes a tool.
 #[test]
-fn the_default_tool_list_is_at_most_12_kb() {
+fn the_default_tool_list_is_at_most_22_kb() {
     let registry = Registry::full(SurfaceOptions::default()).select(&ToolSelection::default());
     let json = serde_json::to_string(&serde_json::json!({"tools": registry.list()})).unwrap();
     println!(
@@ -123,7 +123,7 @@ fn the_default_tool_list_is_at_most_12_kb() {
         registry.len(),
         json.len()
     );
-    assert!(json.len() <= 12_000, "{} bytes", json.len());
+    assert!(json.len() <= 22_000, "{} bytes", json.len());
 }
 
 /// README.md's table between `<!-- tools:begin -->` and `<!-- tools:end -->` is the

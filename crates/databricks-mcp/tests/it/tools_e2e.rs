@@ -667,6 +667,20 @@ async fn structured_content_matches_the_output_schema() {
         ("list_warehouses", json!({})),
         ("list_genie_spaces", json!({})),
         ("run_sql_query", json!({"query": "SELECT 1"})),
+        ("get_query_history", json!({})),
+        (
+            "get_cluster_events",
+            json!({"cluster_id": "1108-090412-ab12cd34"}),
+        ),
+        (
+            "get_pipeline_events",
+            json!({"pipeline_id": "a12cd3e4-0ab1-1abc-1a2b-1a2bcd3e4fg5"}),
+        ),
+        ("list_volumes", json!({"catalog": "main", "schema": "sales"})),
+        (
+            "list_volume_files",
+            json!({"path": "/Volumes/main/sales/landing"}),
+        ),
     ];
     let registry = h.server.registry();
     let checked: Vec<&str> = calls.iter().map(|(t, _)| *t).collect();
