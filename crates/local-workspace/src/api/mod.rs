@@ -102,6 +102,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
             base_url: base_url.clone(),
         })),
         identity: Some(Arc::new(compute::LocalIdentity)),
+        query_history: None,
+        lineage: None,
     };
     let api = Arc::new(Api {
         shared,
@@ -216,6 +218,7 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         raw_path: req.raw_path.clone(),
         segments: req.segs.clone(),
         query: req.query.clone(),
+        body: (!req.json.is_null()).then(|| req.json.clone()),
     };
     if let Some(response) = workspace_server::dispatch(&api.backends, &shared_request).await {
         return response;
