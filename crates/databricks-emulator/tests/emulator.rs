@@ -935,7 +935,13 @@ async fn warehouses_clusters_pipelines_change_state() {
             json!({"cluster_id": "1108-090412-ab12cd34"}),
         )
         .await;
-    assert_eq!(events["events"].as_array().unwrap().len(), 3);
+    // The start's events, newest first, before the fixture's history.
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        (&events[0]["type"], &events[1]["type"]),
+        (&json!("RUNNING"), &json!("STARTING"))
+    );
 
     let (_, p) = c.get("/api/2.0/pipelines?max_results=1").await;
     assert_eq!(p["statuses"].as_array().unwrap().len(), 1);
