@@ -71,7 +71,7 @@ async fn list(backend: &dyn QueryHistory, req: &ApiRequest) -> Result<Response, 
         .filter(|q| after.as_ref().is_none_or(|a| order_key(q) < *a))
         .collect();
     // Newest first; the id breaks ties so that the order (and the cursor) is total.
-    all.sort_by(|a, b| order_key(b).cmp(&order_key(a)));
+    all.sort_by_key(|q| std::cmp::Reverse(order_key(q)));
     let has_next_page = all.len() > size;
     all.truncate(size);
     let next_page_token = has_next_page
