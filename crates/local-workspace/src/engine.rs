@@ -769,8 +769,8 @@ impl Engine {
         (!sources.is_empty()).then_some(Written { target, sources })
     }
 
-    /// The tables of the lakehouse a query names (CTEs and table functions are not
-    /// tables; `information_schema` is left out), in the order they appear.
+    /// The tables of the lakehouse a query names, once each (CTEs and table functions are
+    /// not tables; `information_schema` is left out).
     pub fn tables_read_by(&self, query: &str, catalog: &str, schema: &str) -> Vec<TableName> {
         match dialect::parse_statements(query) {
             Ok(statements) => statements
@@ -1180,4 +1180,69 @@ fn classify_message(msg: &str) -> SqlError {
         "42000",
         format!("The local engine (DataFusion) cannot run this statement: {msg}"),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// An engine over `main.default.{orders, customers}` (CSV tables).
+    fn engine(dir: &std::path::Path) -> Engine {
+        for table in ["orders", "customers"] {
+            let t = dir.join("catalogs/main/default").join(table);
+            std::fs::create_dir_all(&t).unwrap();
+            std::fs::write(t.join("part.csv"), "id,name\n1,a\n").unwrap();
+        }
+        let layout = crate::layout::Layout::new(dir.to_path_buf());
+        Engine::new(Lakehouse::new(layout), true, "me@localhost".into())
+    }
+
+    /// The target and the sorted sources.
+    fn names(w: &Written) -> (String, Vec<String>) {
+        let full = |t: &TableName| format!("{}.{}.{}", t.catalog, t.schema, t.name);
+        let mut sources: Vec<String> = w.sources.iter().map(full).collect();
+        sources.sort();
+        (full(&w.target), sources)
+    }
+
+    #[test]
+    fn writes_from_tables_have_lineage() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        let opts = ExecOptions::default();
+        let of = |sql: &str| e.lineage_of(sql, &opts).map(|w| names(&w));
+        let both = vec![
+            "main.default.customers".to_string(),
+            "main.default.orders".to_string(),
+        ];
+        let customers = vec!["main.default.customers".to_string()];
+        assert_eq!(
+            of(
+                "CREATE TABLE report AS WITH c AS (SELECT * FROM Customers) SELECT * FROM main.default.ORDERS o JOIN c ON o.id = c.id"
+            ),
+            Some(("main.default.report".to_string(), both.clone()))
+        );
+        assert_eq!(
+            of("INSERT INTO orders SELECT * FROM customers"),
+            Some(("main.default.orders".to_string(), customers.clone()))
+        );
+        assert_eq!(
+            of(
+                "MERGE INTO orders t USING (SELECT * FROM customers) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET name = s.name"
+            ),
+            Some(("main.default.orders".to_string(), customers))
+        );
+        assert_eq!(
+            of(
+                "CREATE OR REPLACE VIEW main.default.v AS SELECT * FROM orders UNION ALL SELECT * FROM customers"
+            ),
+            Some(("main.default.v".to_string(), both))
+        );
+        // Writes that read no (other) table, and reads, have none.
+        assert_eq!(of("INSERT INTO orders VALUES (2, 'b')"), None);
+        assert_eq!(of("INSERT INTO orders SELECT * FROM orders"), None);
+        assert_eq!(of("SELECT * FROM orders"), None);
+        assert_eq!(of("CREATE TABLE t AS SELECT * FROM nope"), None);
+    }
 }
