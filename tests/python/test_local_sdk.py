@@ -132,6 +132,83 @@ def jobs():
     assert runs[0].run_id == run.run_id
 
 
+@check("workspace.import_ a notebook, jobs.create with a SQL task, run_now, get_run_output, repair_run")
+def job_from_sdk():
+    import base64
+
+    from databricks.sdk.service import jobs as j
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    W.workspace.mkdirs("/Users/sdk")
+    notebook = "-- Databricks notebook source\nSELECT n_name FROM samples.tpch.nation ORDER BY n_nationkey LIMIT 3\n"
+    W.workspace.import_(
+        "/Users/sdk/nations",
+        content=base64.b64encode(notebook.encode()).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.SQL,
+        overwrite=True,
+    )
+    exported = W.workspace.export("/Users/sdk/nations", format=ExportFormat.SOURCE)
+    assert base64.b64decode(exported.content) == notebook.encode(), exported
+    query = "CREATE OR REPLACE TABLE main.default.sdk_regions AS SELECT r_name FROM samples.tpch.region;\nSELECT count(*) AS regions FROM main.default.sdk_regions"
+    W.workspace.import_(
+        "/Users/sdk/regions.sql",
+        content=base64.b64encode(query.encode()).decode(),
+        format=ImportFormat.AUTO,
+        overwrite=True,
+    )
+    assert W.workspace.get_status("/Users/sdk/regions.sql").object_type == ObjectType.FILE
+
+    created = W.jobs.create(
+        name="sdk job",
+        tasks=[
+            j.Task(
+                task_key="regions",
+                sql_task=j.SqlTask(
+                    warehouse_id=WAREHOUSE,
+                    file=j.SqlTaskFile(path="/Users/sdk/regions.sql", source=j.Source.WORKSPACE),
+                ),
+            ),
+            j.Task(
+                task_key="nations",
+                depends_on=[j.TaskDependency(task_key="regions")],
+                notebook_task=j.NotebookTask(
+                    notebook_path="/Users/sdk/nations", source=j.Source.WORKSPACE, warehouse_id=WAREHOUSE
+                ),
+            ),
+        ],
+    )
+    assert W.jobs.get(created.job_id).settings.name == "sdk job"
+    run = W.jobs.run_now(job_id=created.job_id).result(timeout=timedelta(minutes=5))
+    assert run.state.result_state.value == "SUCCESS", run.state
+    regions = W.jobs.get_run_output(run.tasks[0].run_id)
+    assert "5" in regions.logs, regions
+    assert regions.metadata.run_id == run.tasks[0].run_id
+    nations = W.jobs.get_run_output(run.tasks[1].run_id)
+    assert "ALGERIA" in nations.notebook_output.result, nations
+
+    repaired = W.jobs.repair_run(run_id=run.run_id, rerun_tasks=["nations"]).result(timeout=timedelta(minutes=5))
+    assert repaired.state.result_state.value == "SUCCESS", repaired.state
+    assert [r.type.value for r in repaired.repair_history] == ["ORIGINAL", "REPAIR"], repaired.repair_history
+    again = next(t for t in repaired.tasks if t.task_key == "nations")
+    assert again.run_id != run.tasks[1].run_id and again.attempt_number == 1, again
+
+    # What the job ran: its statements in the query history, its table's lineage.
+    from databricks.sdk.service.sql import QueryFilter, QueryStatus
+
+    history = W.query_history.list(filter_by=QueryFilter(statuses=[QueryStatus.FINISHED]), max_results=100)
+    mine = [q for q in history.res if q.query_source and q.query_source.job_info and q.query_source.job_info.job_id == str(created.job_id)]
+    assert len(mine) == 4, [q.query_text for q in mine]
+    lineage = W.api_client.do(
+        "GET",
+        "/api/2.0/lineage-tracking/table-lineage",
+        body={"table_name": "main.default.sdk_regions", "include_entity_lineage": True},
+    )
+    up = lineage["upstreams"][0]
+    assert up["tableInfo"]["name"] == "region", lineage
+    assert up["jobInfos"][0]["job_id"] == created.job_id, lineage
+
+
 @check("clusters.list")
 def clusters():
     cs = list(W.clusters.list())

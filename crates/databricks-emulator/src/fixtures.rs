@@ -109,6 +109,10 @@ pub const FIXTURES: &[(&str, &str)] = &[
         include_str!("../fixtures/host_metadata_databricks_config.json"),
     ),
     ("jobs_get.json", include_str!("../fixtures/jobs_get.json")),
+    (
+        "lineage_table.json",
+        include_str!("../fixtures/lineage_table.json"),
+    ),
     ("jobs_list.json", include_str!("../fixtures/jobs_list.json")),
     (
         "jobs_run_now.json",

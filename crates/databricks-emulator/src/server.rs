@@ -78,6 +78,8 @@ impl Shared {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
                 identity: Some(Arc::new(misc::FixtureIdentity)),
+                query_history: Some(Arc::new(misc::FixtureHistory)),
+                lineage: Some(Arc::new(crate::routes::catalog::FixtureLineage)),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -249,6 +251,7 @@ async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
         raw_path: req.raw_path.clone(),
         segments: req.segs.clone(),
         query: req.query.clone(),
+        body: (!req.json.is_null()).then(|| req.json.clone()),
     };
     let response = match workspace_server::dispatch(&st.backends, &shared_request).await {
         Some(response) => response,
@@ -392,7 +395,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         ("GET", ["2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(st, id, n)
         }
-        ("GET", ["2.0", "sql", "history", "queries"]) => misc::query_history(req),
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),

@@ -776,6 +776,129 @@ async fn job_runs_are_created_polled_and_cancelled() {
     );
 }
 
+#[tokio::test]
+async fn finished_runs_are_repaired_through_the_run_progression() {
+    let emu = Emulator::start().await;
+    let c = Client::new(&emu);
+    // The fixture run: `ingest` failed, `publish` was skipped.
+    let failed_run = 455600001;
+    let get = format!("/api/2.2/jobs/runs/get?run_id={failed_run}");
+    let (_, before) = c.get(&get).await;
+    let repair = |body: Value| c.post("/api/2.2/jobs/runs/repair", body);
+    let (status, v) = repair(json!({"run_id": failed_run, "rerun_tasks": ["nope"]})).await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (status, v) = repair(json!({"run_id": failed_run})).await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
+    let (status, _) = repair(json!({"rerun_all_failed_tasks": true})).await;
+    assert_eq!(status, 400, "run_id is required");
+    let (status, _) = repair(json!({"run_id": 1, "rerun_all_failed_tasks": true})).await;
+    assert_eq!(status, 404);
+
+    let (status, v) = c
+        .post(
+            "/api/2.1/jobs/runs/repair",
+            json!({"run_id": failed_run, "rerun_all_failed_tasks": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let repair_id = v["repair_id"].as_i64().unwrap();
+    let mut states = Vec::new();
+    for _ in 0..4 {
+        let last = c.get(&get).await.1;
+        states.push(
+            last["state"]["life_cycle_state"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(states, ["PENDING", "RUNNING", "RUNNING", "TERMINATED"]);
+    let (_, after) = c.get(&get).await;
+    assert_eq!(after["state"]["result_state"], "SUCCESS", "{after}");
+    for (old, new) in before["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(after["tasks"].as_array().unwrap())
+    {
+        assert_ne!(old["run_id"], new["run_id"]);
+        assert_eq!(new["attempt_number"], 1);
+        assert_eq!(new["state"]["result_state"], "SUCCESS");
+    }
+    let history = after["repair_history"].as_array().unwrap();
+    assert_eq!(history[0]["type"], "ORIGINAL");
+    assert_eq!(history[1]["id"], repair_id);
+    assert_eq!(history[1]["state"]["result_state"], "SUCCESS");
+    // latest_repair_id must be the latest; a run in progress cannot be repaired.
+    let (status, _) =
+        repair(json!({"run_id": failed_run, "rerun_tasks": ["ingest"], "latest_repair_id": 1}))
+            .await;
+    assert_eq!(status, 400);
+    let (status, _) = repair(
+        json!({"run_id": failed_run, "rerun_tasks": ["ingest"], "latest_repair_id": repair_id}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, v) = repair(json!({"run_id": failed_run, "rerun_tasks": ["ingest"]})).await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (400, Some("INVALID_STATE"))
+    );
+}
+
+#[tokio::test]
+async fn running_clusters_restart_and_record_their_events() {
+    let emu = Emulator::start().await;
+    let c = Client::new(&emu);
+    let running = "0923-164208-meows279";
+    let get = format!("/api/2.1/clusters/get?cluster_id={running}");
+    let (status, _) = c
+        .post("/api/2.1/clusters/restart", json!({"cluster_id": running}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(c.get(&get).await.1["state"], "RESTARTING");
+    assert_eq!(c.get(&get).await.1["state"], "RUNNING");
+    let (status, v) = c
+        .post(
+            "/api/2.0/clusters/restart",
+            json!({"cluster_id": "1108-090412-ab12cd34"}),
+        )
+        .await;
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (400, Some("INVALID_STATE"))
+    );
+    let (status, _) = c
+        .post("/api/2.1/clusters/delete", json!({"cluster_id": running}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, events) = c
+        .post(
+            "/api/2.1/clusters/events",
+            json!({"cluster_id": running, "event_types": ["RESTARTING", "TERMINATING", "TERMINATED"]}),
+        )
+        .await;
+    let types: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types[..3], ["TERMINATED", "TERMINATING", "RESTARTING"]);
+    assert_eq!(
+        c.post("/api/2.1/clusters/restart", json!({"cluster_id": "nope"}))
+            .await
+            .0,
+        400
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The other services, briefly
 
@@ -935,7 +1058,13 @@ async fn warehouses_clusters_pipelines_change_state() {
             json!({"cluster_id": "1108-090412-ab12cd34"}),
         )
         .await;
-    assert_eq!(events["events"].as_array().unwrap().len(), 3);
+    // The start's events, newest first, before the fixture's history.
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        (&events[0]["type"], &events[1]["type"]),
+        (&json!("RUNNING"), &json!("STARTING"))
+    );
 
     let (_, p) = c.get("/api/2.0/pipelines?max_results=1").await;
     assert_eq!(p["statuses"].as_array().unwrap().len(), 1);

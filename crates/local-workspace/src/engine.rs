@@ -26,7 +26,7 @@ use datafusion::execution::context::SQLOptions;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DFStatement;
-use datafusion::sql::sqlparser::ast::{CreateTable, Insert, Statement, TableObject};
+use datafusion::sql::sqlparser::ast::{CreateTable, Insert, Statement, TableFactor, TableObject};
 use futures::StreamExt;
 
 use crate::commands::{self, Command};
@@ -85,6 +85,38 @@ impl QueryResult {
             truncated: false,
         }
     }
+}
+
+/// A table by its three names, as lineage records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct TableName {
+    pub catalog: String,
+    pub schema: String,
+    pub name: String,
+}
+
+impl TableName {
+    pub fn of(loc: &TableLoc) -> TableName {
+        TableName {
+            catalog: loc.catalog.clone(),
+            schema: loc.schema.clone(),
+            name: loc.name.clone(),
+        }
+    }
+
+    /// The same table: Unity Catalog names are case-insensitive.
+    pub fn same(&self, other: &TableName) -> bool {
+        self.catalog.eq_ignore_ascii_case(&other.catalog)
+            && self.schema.eq_ignore_ascii_case(&other.schema)
+            && self.name.eq_ignore_ascii_case(&other.name)
+    }
+}
+
+/// A write and what it read: one lineage edge from each source to the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Written {
+    pub target: TableName,
+    pub sources: Vec<TableName>,
 }
 
 /// The engine shared by the REST API, jobs and pipelines.
@@ -689,6 +721,91 @@ impl Engine {
         })
     }
 
+    /// What a statement that ran wrote and which tables it read to do so: `CREATE TABLE …
+    /// AS`, `INSERT INTO … SELECT`, `MERGE INTO … USING` and `CREATE [OR REPLACE] VIEW …
+    /// AS`, with canonical names. `None` for other statements and for writes that read no
+    /// table (`VALUES`). Reads the text again rather than keeping the executed AST: the
+    /// engine rewrites that (time travel, parameters) into names of its own.
+    pub fn lineage_of(&self, sql: &str, opts: &ExecOptions) -> Option<Written> {
+        let (catalog, schema) = self.defaults(opts).ok()?;
+        let mut statements = match dialect::parse_statements(sql) {
+            Ok(s) => s,
+            Err(_) => dialect::parse_statements(&strip_using(sql).ok()??).ok()?,
+        };
+        if statements.len() != 1 {
+            return None;
+        }
+        let (target, reading) = match statements.remove(0) {
+            Statement::CreateTable(ct) => (ct.name, Statement::Query(ct.query?)),
+            Statement::Insert(insert) => match insert.table {
+                TableObject::TableName(name) => (name, Statement::Query(insert.source?)),
+                _ => return None,
+            },
+            Statement::CreateView(view) => (view.name, Statement::Query(view.query)),
+            Statement::Merge(merge) => {
+                let TableFactor::Table { name, .. } = merge.table else {
+                    return None;
+                };
+                let source = format!("SELECT * FROM {}", merge.source);
+                (name, dialect::parse_statements(&source).ok()?.pop()?)
+            }
+            _ => return None,
+        };
+        let (c, s, t) = qualify(&dialect::name_parts(&target), &catalog, &schema).ok()?;
+        // A view is not on disk: it keeps the name it was written with.
+        let target = match self.lake.locate(&c, &s, &t) {
+            Ok(loc) => TableName::of(&loc),
+            Err(_) => TableName {
+                catalog: c,
+                schema: s,
+                name: t,
+            },
+        };
+        let sources: Vec<TableName> = self
+            .tables_read(&reading, &catalog, &schema)
+            .into_iter()
+            .filter(|s| !s.same(&target))
+            .collect();
+        (!sources.is_empty()).then_some(Written { target, sources })
+    }
+
+    /// The tables of the lakehouse a query names, once each (CTEs and table functions are
+    /// not tables; `information_schema` is left out).
+    pub fn tables_read_by(&self, query: &str, catalog: &str, schema: &str) -> Vec<TableName> {
+        match dialect::parse_statements(query) {
+            Ok(statements) => statements
+                .iter()
+                .flat_map(|s| self.tables_read(s, catalog, schema))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    fn tables_read(&self, stmt: &Statement, catalog: &str, schema: &str) -> Vec<TableName> {
+        let statement = DFStatement::Statement(Box::new(stmt.clone()));
+        let Ok(refs) = self.base.state().resolve_table_references(&statement) else {
+            return Vec::new();
+        };
+        let mut out: Vec<TableName> = Vec::new();
+        for r in refs {
+            let resolved = r.resolve(catalog, schema);
+            if resolved.schema.eq_ignore_ascii_case(INFORMATION_SCHEMA) {
+                continue;
+            }
+            let Ok(loc) = self
+                .lake
+                .locate(&resolved.catalog, &resolved.schema, &resolved.table)
+            else {
+                continue;
+            };
+            let name = TableName::of(&loc);
+            if !out.iter().any(|n| n.same(&name)) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
     /// Runs a query and returns its batches (for pipelines, vector search, jobs).
     pub async fn query(&self, sql: &str) -> Result<QueryResult, SqlError> {
         self.execute(sql, &ExecOptions::default()).await
@@ -1063,4 +1180,69 @@ fn classify_message(msg: &str) -> SqlError {
         "42000",
         format!("The local engine (DataFusion) cannot run this statement: {msg}"),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// An engine over `main.default.{orders, customers}` (CSV tables).
+    fn engine(dir: &std::path::Path) -> Engine {
+        for table in ["orders", "customers"] {
+            let t = dir.join("catalogs/main/default").join(table);
+            std::fs::create_dir_all(&t).unwrap();
+            std::fs::write(t.join("part.csv"), "id,name\n1,a\n").unwrap();
+        }
+        let layout = crate::layout::Layout::new(dir.to_path_buf());
+        Engine::new(Lakehouse::new(layout), true, "me@localhost".into())
+    }
+
+    /// The target and the sorted sources.
+    fn names(w: &Written) -> (String, Vec<String>) {
+        let full = |t: &TableName| format!("{}.{}.{}", t.catalog, t.schema, t.name);
+        let mut sources: Vec<String> = w.sources.iter().map(full).collect();
+        sources.sort();
+        (full(&w.target), sources)
+    }
+
+    #[test]
+    fn writes_from_tables_have_lineage() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engine(dir.path());
+        let opts = ExecOptions::default();
+        let of = |sql: &str| e.lineage_of(sql, &opts).map(|w| names(&w));
+        let both = vec![
+            "main.default.customers".to_string(),
+            "main.default.orders".to_string(),
+        ];
+        let customers = vec!["main.default.customers".to_string()];
+        assert_eq!(
+            of(
+                "CREATE TABLE report AS WITH c AS (SELECT * FROM Customers) SELECT * FROM main.default.ORDERS o JOIN c ON o.id = c.id"
+            ),
+            Some(("main.default.report".to_string(), both.clone()))
+        );
+        assert_eq!(
+            of("INSERT INTO orders SELECT * FROM customers"),
+            Some(("main.default.orders".to_string(), customers.clone()))
+        );
+        assert_eq!(
+            of(
+                "MERGE INTO orders t USING (SELECT * FROM customers) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET name = s.name"
+            ),
+            Some(("main.default.orders".to_string(), customers))
+        );
+        assert_eq!(
+            of(
+                "CREATE OR REPLACE VIEW main.default.v AS SELECT * FROM orders UNION ALL SELECT * FROM customers"
+            ),
+            Some(("main.default.v".to_string(), both))
+        );
+        // Writes that read no (other) table, and reads, have none.
+        assert_eq!(of("INSERT INTO orders VALUES (2, 'b')"), None);
+        assert_eq!(of("INSERT INTO orders SELECT * FROM orders"), None);
+        assert_eq!(of("SELECT * FROM orders"), None);
+        assert_eq!(of("CREATE TABLE t AS SELECT * FROM nope"), None);
+    }
 }

@@ -9,6 +9,7 @@
 //! <dir>/runs/<run_id>.json                       job runs and their output
 //! <dir>/pipelines/<pipeline_id>.json             pipeline specs; updates under <pipeline_id>/
 //! <dir>/vector_search/indexes/<index>.json       vector search index definitions
+//! <dir>/lineage/edges.json                       table lineage recorded by writes
 //! ```
 //!
 //! Finished statement results are kept outside it, in the user's cache directory
@@ -61,6 +62,9 @@ impl Layout {
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
             .unwrap_or_else(std::env::temp_dir);
         cache.join("databricks-mcp").join("statements").join(key)
+    }
+    pub fn lineage(&self) -> PathBuf {
+        self.root.join("lineage")
     }
     pub fn vector_indexes(&self) -> PathBuf {
         self.root.join("vector_search").join("indexes")

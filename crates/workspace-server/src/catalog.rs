@@ -101,7 +101,10 @@ fn page<T>(
 }
 
 /// `a.b` or `a.b.c` into its `N` parts; a wrong arity or an empty part is a 400.
-fn split<'a, const N: usize>(full: &'a str, what: &str) -> Result<[&'a str; N], ApiError> {
+pub(crate) fn split<'a, const N: usize>(
+    full: &'a str,
+    what: &str,
+) -> Result<[&'a str; N], ApiError> {
     let parts: Vec<&str> = full.split('.').collect();
     let invalid = || {
         ApiError::invalid_parameter(format!(

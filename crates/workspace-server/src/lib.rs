@@ -10,6 +10,9 @@
 //! front still serves itself.
 
 mod catalog;
+mod history;
+pub mod jobs;
+mod lineage;
 mod paging;
 mod request;
 mod response;
@@ -18,9 +21,9 @@ mod warehouses;
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::{Identity, UnityCatalog, Warehouses};
+use databricks_api::backend::{Identity, Lineage, QueryHistory, UnityCatalog, Warehouses};
 
-pub use paging::{decode_token, encode_token};
+pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
 pub use response::{error_response, json_response};
 
@@ -31,6 +34,8 @@ pub struct Backends {
     pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
     pub warehouses: Option<Arc<dyn Warehouses>>,
     pub identity: Option<Arc<dyn Identity>>,
+    pub query_history: Option<Arc<dyn QueryHistory>>,
+    pub lineage: Option<Arc<dyn Lineage>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -43,6 +48,14 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "sql", "warehouses", rest @ ..] => match &backends.warehouses {
             Some(backend) => warehouses::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "sql", "history", rest @ ..] => match &backends.query_history {
+            Some(backend) => history::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "lineage-tracking", rest @ ..] => match &backends.lineage {
+            Some(backend) => lineage::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

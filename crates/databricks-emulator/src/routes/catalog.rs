@@ -2,10 +2,11 @@
 //! workspace server routes to. Any catalog / schema name exists except names starting
 //! with `missing`; listings are the fixtures renamed to the requested names.
 
-use databricks_api::backend::{Answer, UnityCatalog};
+use databricks_api::backend::{Answer, Lineage, UnityCatalog};
 use databricks_api::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use databricks_api::error::{ApiError, ErrorBody, ErrorCode};
 use databricks_api::functions::FunctionInfo;
+use databricks_api::lineage::{LineageNode, LineageTable, TableLineage};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -300,5 +301,77 @@ impl UnityCatalog for FixtureCatalog {
 
     fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>> {
         Box::pin(async move { table_summaries(catalog) })
+    }
+}
+
+/// The table whose lineage `lineage_table.json` is.
+const LINEAGE_TABLE: (&str, &str, &str) = ("main", "sales", "orders");
+
+/// Table lineage from `lineage_table.json`: that table's neighbours, and for each table it
+/// names the reverse edge (an upstream of it has it downstream, through the same
+/// entities). Other existing tables have none; missing ones answer the Unity Catalog codes.
+pub(crate) struct FixtureLineage;
+
+fn fixture_lineage(full: &str) -> Result<TableLineage, ApiError> {
+    let parts: Vec<&str> = full.split('.').collect();
+    let [c, s, t] = parts.as_slice() else {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid table name '{full}': expected catalog.schema.table."
+        )));
+    };
+    // Existence (and the not-found codes) as the Unity Catalog fixtures answer them.
+    table(c, s, t)?;
+    let fixture: TableLineage = fixture_model(fixture_json("lineage_table.json"))?;
+    let (lc, ls, lt) = LINEAGE_TABLE;
+    let same = |table: &LineageTable| {
+        table.catalog_name.eq_ignore_ascii_case(c)
+            && table.schema_name.eq_ignore_ascii_case(s)
+            && table.name.eq_ignore_ascii_case(t)
+    };
+    let this = LineageTable {
+        name: lt.to_string(),
+        catalog_name: lc.to_string(),
+        schema_name: ls.to_string(),
+        table_type: Some("TABLE".to_string()),
+        lineage_timestamp: None,
+    };
+    if same(&this) {
+        return Ok(fixture);
+    }
+    // The fixture table as seen from one of its neighbours.
+    let reverse = |node: &LineageNode| LineageNode {
+        table_info: Some(LineageTable {
+            lineage_timestamp: node
+                .table_info
+                .as_ref()
+                .and_then(|t| t.lineage_timestamp.clone()),
+            ..this.clone()
+        }),
+        ..node.clone()
+    };
+    let is_neighbour = |n: &&LineageNode| n.table_info.as_ref().is_some_and(same);
+    Ok(TableLineage {
+        upstreams: fixture
+            .downstreams
+            .iter()
+            .filter(is_neighbour)
+            .map(reverse)
+            .collect(),
+        downstreams: fixture
+            .upstreams
+            .iter()
+            .filter(is_neighbour)
+            .map(reverse)
+            .collect(),
+    })
+}
+
+impl Lineage for FixtureLineage {
+    fn table_lineage<'a>(
+        &'a self,
+        table_name: &'a str,
+        _include_entities: bool,
+    ) -> Answer<'a, TableLineage> {
+        Box::pin(async move { fixture_lineage(table_name) })
     }
 }

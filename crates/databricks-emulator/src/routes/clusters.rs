@@ -1,5 +1,6 @@
-//! Clusters API 2.1 (also served under 2.0) — REFERENCE §5. Start/delete change the
-//! cluster's state (a transitional state is reported once, then the final one).
+//! Clusters API 2.1 (also served under 2.0) — REFERENCE §5. Start, restart and delete
+//! change the cluster's state (a transitional state is reported once, then the final one)
+//! and add the events a workspace records for them to the fixture's.
 
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -11,16 +12,35 @@ use crate::util::{
     R, Req, bad_param, decode_token, empty, encode_token, error, items, lock, ok, set,
 };
 
-pub(crate) struct Clusters(Tracked);
+pub(crate) struct Clusters(Tracked, Vec<Value>);
 
 impl Clusters {
     pub fn new() -> Clusters {
-        Clusters(Tracked::new(
-            items(&fixture_json("clusters_list.json"), "clusters"),
-            "cluster_id",
-        ))
+        Clusters(
+            Tracked::new(
+                items(&fixture_json("clusters_list.json"), "clusters"),
+                "cluster_id",
+            ),
+            Vec::new(),
+        )
+    }
+
+    /// Records events of type `types` for cluster `id`, in order, now.
+    fn record(&mut self, id: &str, types: &[(&str, Value)]) {
+        let now = crate::util::now_ms();
+        for (kind, details) in types {
+            self.1.push(json!({
+                "cluster_id": id,
+                "timestamp": now,
+                "type": kind,
+                "details": details,
+            }));
+        }
     }
 }
+
+/// The user of the fixtures, as events name who asked.
+const USER: &str = "alice@example.com";
 
 pub(crate) fn route(st: &Shared, req: &Req, m: &str, rest: &[&str]) -> Option<R> {
     Some(match (m, rest) {
@@ -29,6 +49,7 @@ pub(crate) fn route(st: &Shared, req: &Req, m: &str, rest: &[&str]) -> Option<R>
         ("POST", ["events"]) => events(st, req),
         ("POST", ["start"]) => start(st, req),
         ("POST", ["delete"]) => delete(st, req),
+        ("POST", ["restart"]) => restart(st, req),
         _ => return None,
     })
 }
@@ -170,12 +191,24 @@ fn events(st: &Shared, req: &Req) -> R {
         .unwrap_or_default();
     let from = req.b_i64("start_time")?;
     let to = req.b_i64("end_time")?;
-    let mut all: Vec<Value> = items(&fixture_json("clusters_events.json"), "events")
+    let recorded: Vec<Value> = lock(&st.clusters)
+        .1
+        .iter()
+        .filter(|e| e.get("cluster_id").and_then(Value::as_str) == Some(id.as_str()))
+        .rev()
+        .cloned()
+        .collect();
+    // Newest first: what this emulator recorded, then the fixture's older history.
+    let mut all: Vec<Value> = recorded
         .into_iter()
-        .map(|mut e| {
-            set(&mut e, "cluster_id", json!(id));
-            e
-        })
+        .chain(
+            items(&fixture_json("clusters_events.json"), "events")
+                .into_iter()
+                .map(|mut e| {
+                    set(&mut e, "cluster_id", json!(id));
+                    e
+                }),
+        )
         .filter(|e| {
             let t = e.get("type").and_then(Value::as_str).unwrap_or_default();
             let ts = e
@@ -226,6 +259,14 @@ fn start(st: &Shared, req: &Req) -> R {
                 Some(("RUNNING", Some(("state_message", json!(""))))),
             );
             set(&mut c.0.items[i], "state_message", json!("Starting Spark"));
+            let n = workers(&c.0.items[i]);
+            c.record(
+                &id,
+                &[
+                    ("STARTING", json!({"user": USER})),
+                    ("RUNNING", json!({"current_num_workers": n})),
+                ],
+            );
             empty()
         }
         other => Err(error(
@@ -247,6 +288,72 @@ fn delete(st: &Shared, req: &Req) -> R {
             Some(("TERMINATED", Some(("termination_reason", json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": "alice@example.com"}}))))),
         );
         set(&mut c.0.items[i], "state_message", json!("Terminating"));
+        let reason =
+            json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": USER}});
+        c.record(
+            &id,
+            &[
+                ("TERMINATING", json!({"user": USER, "reason": reason})),
+                ("TERMINATED", json!({"reason": reason})),
+            ],
+        );
     }
     empty()
+}
+
+fn workers(cluster: &Value) -> i64 {
+    cluster
+        .get("num_workers")
+        .and_then(Value::as_i64)
+        .or_else(|| {
+            cluster
+                .pointer("/autoscale/min_workers")
+                .and_then(Value::as_i64)
+        })
+        .unwrap_or(0)
+}
+
+/// POST clusters/restart: a RUNNING cluster goes through RESTARTING back to RUNNING; one
+/// already (re)starting is left alone; a terminated one must be started instead.
+fn restart(st: &Shared, req: &Req) -> R {
+    let id = body_cluster_id(req)?;
+    let mut c = lock(&st.clusters);
+    let i = c.0.position(&id).ok_or_else(|| unknown(&id))?;
+    match c.0.state(i) {
+        "RUNNING" => {
+            c.0.transition(
+                i,
+                "RESTARTING",
+                Some(("RUNNING", Some(("state_message", json!(""))))),
+            );
+            set(
+                &mut c.0.items[i],
+                "state_message",
+                json!("Restarting Spark"),
+            );
+            set(
+                &mut c.0.items[i],
+                "last_restarted_time",
+                json!(crate::util::now_ms()),
+            );
+            let n = workers(&c.0.items[i]);
+            c.record(
+                &id,
+                &[
+                    ("RESTARTING", json!({"user": USER})),
+                    ("RUNNING", json!({"current_num_workers": n})),
+                ],
+            );
+            empty()
+        }
+        "PENDING" | "RESTARTING" => empty(),
+        other => Err(error(
+            400,
+            "INVALID_STATE",
+            format!(
+                "Cluster {id} is in unexpected state {}: start it instead of restarting it.",
+                pretty(other)
+            ),
+        )),
+    }
 }

@@ -1,13 +1,16 @@
 //! Jobs API 2.2 (and 2.1, same shapes here) — REFERENCE §4. The job list is static (the
 //! fixture plus synthesised jobs); runs are stateful: `run-now` creates runs that progress
-//! PENDING → RUNNING → RUNNING → TERMINATED/SUCCESS as they are polled with `runs/get`, and
-//! `runs/cancel` terminates them.
+//! PENDING → RUNNING → RUNNING → TERMINATED/SUCCESS as they are polled with `runs/get`,
+//! `runs/cancel` terminates them, and `runs/repair` puts a finished run's failed (or
+//! chosen) tasks through the same progression again.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use axum::response::Response;
 use serde_json::{Value, json};
+
+use workspace_server::jobs::{is_finished, is_unsuccessful};
 
 use crate::fixtures::fixture_json;
 use crate::server::Shared;
@@ -37,6 +40,7 @@ struct Runs {
     idempotency: HashMap<String, i64>,
     next_run_id: i64,
     next_task_run_id: i64,
+    next_repair_id: i64,
 }
 
 fn job_id_of(v: &Value) -> i64 {
@@ -93,6 +97,7 @@ impl Jobs {
                 idempotency: HashMap::new(),
                 next_run_id: 455_700_001,
                 next_task_run_id: 3_000_001,
+                next_repair_id: 734_650_001,
             }),
         }
     }
@@ -131,6 +136,7 @@ pub(crate) fn route(st: &Shared, req: &Req, m: &str, rest: &[&str]) -> Option<R>
         ("GET", ["runs", "get"]) => runs_get(st, req),
         ("GET", ["runs", "get-output"]) => runs_get_output(st, req),
         ("POST", ["runs", "cancel"]) => runs_cancel(st, req),
+        ("POST", ["runs", "repair"]) => runs_repair(st, req),
         _ => return None,
     })
 }
@@ -331,7 +337,8 @@ fn set_state(run: &mut Value, life: &str, result: Option<&str>, message: &str, c
         set(run, "run_duration", json!(now - start));
     }
     if let Some(tasks) = run.get_mut("tasks").and_then(Value::as_array_mut) {
-        for t in tasks {
+        // Tasks that already finished keep their outcome (a repair re-runs some only).
+        for t in tasks.iter_mut().filter(|t| !is_finished(t)) {
             let mut s = json!({
                 "life_cycle_state": life,
                 "state_message": message,
@@ -342,7 +349,50 @@ fn set_state(run: &mut Value, life: &str, result: Option<&str>, message: &str, c
             }
             set(t, "state", s);
             set(t, "status", status.clone());
+            if life == "TERMINATED" {
+                set(t, "end_time", json!(now_ms()));
+            }
         }
+    }
+    if life == "TERMINATED" {
+        settle_result(run, cancelled);
+    }
+}
+
+/// A terminated run fails when one of its tasks did (after a repair that left a failed
+/// task alone, say), and its latest repair records how it ended.
+fn settle_result(run: &mut Value, cancelled: bool) {
+    let failed = run
+        .get("tasks")
+        .and_then(Value::as_array)
+        .is_some_and(|ts| ts.iter().any(is_unsuccessful));
+    if failed && !cancelled {
+        let message = "A task of this run did not succeed.";
+        set(
+            run,
+            "state",
+            json!({"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": message, "user_cancelled_or_timedout": false}),
+        );
+        set(
+            run,
+            "status",
+            json!({"state": "TERMINATED", "termination_details": {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR", "message": message}}),
+        );
+    }
+    let (state, status, end) = (
+        run.get("state").cloned(),
+        run.get("status").cloned(),
+        run.get("end_time").cloned(),
+    );
+    if let Some(last) = run
+        .get_mut("repair_history")
+        .and_then(Value::as_array_mut)
+        .and_then(|h| h.last_mut())
+        .filter(|r| r.get("type").and_then(Value::as_str) == Some("REPAIR"))
+    {
+        set(last, "state", state.unwrap_or(Value::Null));
+        set(last, "status", status.unwrap_or(Value::Null));
+        set(last, "end_time", end.unwrap_or(Value::Null));
     }
 }
 
@@ -594,4 +644,89 @@ fn runs_cancel(st: &Shared, req: &Req) -> R {
         );
     }
     empty()
+}
+
+/// The task runs of a run, as a repair history entry lists them.
+fn task_run_ids(run: &Value) -> Vec<i64> {
+    run.get("tasks")
+        .and_then(Value::as_array)
+        .map(|ts| ts.iter().map(run_id_of).collect())
+        .unwrap_or_default()
+}
+
+/// POST jobs/runs/repair (checks and task choice: `workspace_server::jobs`). The re-run
+/// tasks get new task run ids and go through the run-now progression again.
+fn runs_repair(st: &Shared, req: &Req) -> R {
+    let request = workspace_server::jobs::repair_request(Some(&req.json))
+        .map_err(workspace_server::error_response)?;
+    let id = request.run_id;
+    let mut runs = lock(&st.jobs.runs);
+    let i = runs
+        .list
+        .iter()
+        .position(|r| run_id_of(r) == id)
+        .ok_or_else(|| run_not_found(id))?;
+    let keys = workspace_server::jobs::repair_plan(&runs.list[i], &request)
+        .map_err(workspace_server::error_response)?;
+    let key_of = |t: &Value| {
+        t.get("task_key")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let repair_id = runs.next_repair_id;
+    runs.next_repair_id += 1;
+    let now = now_ms();
+    let first_task_run = runs.next_task_run_id;
+    runs.next_task_run_id += keys.len() as i64;
+    let run = &mut runs.list[i];
+    let original = json!({
+        "type": "ORIGINAL",
+        "start_time": run.get("start_time").cloned().unwrap_or(json!(0)),
+        "end_time": run.get("end_time").cloned().unwrap_or(json!(0)),
+        "state": run.get("state").cloned().unwrap_or(Value::Null),
+        "status": run.get("status").cloned().unwrap_or(Value::Null),
+        "task_run_ids": task_run_ids(run),
+    });
+    let mut next = first_task_run;
+    let base_url = st.base_url.clone();
+    let job_id = job_id_of(run);
+    if let Some(ts) = run.get_mut("tasks").and_then(Value::as_array_mut) {
+        for t in ts.iter_mut().filter(|t| keys.contains(&key_of(t))) {
+            let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
+            set(t, "run_id", json!(next));
+            set(t, "attempt_number", json!(attempt + 1));
+            set(t, "start_time", json!(now));
+            set(t, "end_time", json!(0));
+            set(
+                t,
+                "run_page_url",
+                json!(format!(
+                    "{base_url}/?o=1234567890123456#job/{job_id}/run/{next}"
+                )),
+            );
+            // Not finished any more: the run's progression moves it again.
+            set(t, "state", json!({"life_cycle_state": "PENDING"}));
+            next += 1;
+        }
+    }
+    let history = run
+        .as_object_mut()
+        .map(|o| o.entry("repair_history").or_insert_with(|| json!([])));
+    if let Some(Value::Array(h)) = history {
+        if h.is_empty() {
+            h.push(original);
+        }
+        h.push(json!({
+            "type": "REPAIR",
+            "id": repair_id,
+            "start_time": now,
+            "end_time": 0,
+            "task_run_ids": (first_task_run..next).collect::<Vec<_>>(),
+        }));
+    }
+    set(run, "end_time", json!(0));
+    set_state(run, "PENDING", None, "Waiting for cluster", false);
+    runs.progress.insert(id, 0);
+    ok(json!({ "repair_id": repair_id }))
 }

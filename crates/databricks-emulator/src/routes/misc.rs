@@ -1,11 +1,12 @@
 //! Small fixture-served endpoints: current user, query history, DBFS (read-only).
 
-use databricks_api::backend::{Answer, Identity};
+use databricks_api::backend::{Answer, Identity, QueryHistory};
+use databricks_api::history::{QueryFilter, QueryInfo};
 use databricks_api::iam::CurrentUser;
 use serde_json::{Value, json};
 
 use crate::fixtures::fixture_json;
-use crate::util::{R, Req, bad_param, not_found, ok};
+use crate::util::{R, Req, not_found, ok};
 
 /// GET /api/2.0/preview/scim/v2/Me
 /// The caller of `scim_me.json`: the [`Identity`] backend the shared server routes to.
@@ -19,33 +20,19 @@ impl Identity for FixtureIdentity {
     }
 }
 
-/// GET /api/2.0/sql/history/queries
-pub(crate) fn query_history(req: &Req) -> R {
-    if let Some(n) = req.q_i64("max_results")?
-        && !(0..1000).contains(&n)
-    {
-        return Err(bad_param(format!(
-            "max_results must be less than 1000, got {n}."
-        )));
+/// The queries of `query_history_list.json`: the [`QueryHistory`] backend (the shared
+/// server filters and pages them).
+pub(crate) struct FixtureHistory;
+
+impl QueryHistory for FixtureHistory {
+    fn queries<'a>(&'a self, _filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>> {
+        Box::pin(async {
+            crate::util::items(&fixture_json("query_history_list.json"), "res")
+                .into_iter()
+                .map(crate::util::fixture_model)
+                .collect()
+        })
     }
-    let mut v = fixture_json("query_history_list.json");
-    if req.q("page_token").is_some_and(|t| !t.is_empty()) {
-        // Second page: empty and final.
-        v = json!({ "has_next_page": false });
-    } else if let Some(ids) = Some(req.q_all("filter_by.statement_ids")).filter(|i| !i.is_empty()) {
-        let res: Vec<Value> = crate::util::items(&v, "res")
-            .into_iter()
-            .filter(|q| {
-                ids.contains(
-                    &q.get("query_id")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
-        v = json!({ "res": res, "has_next_page": false });
-    }
-    ok(v)
 }
 
 /// GET /api/2.0/dbfs/{list,get-status,read}

@@ -17,11 +17,13 @@ use crate::engine::ExecOptions;
 use crate::error::LocalError;
 use crate::layout::{self, Layout, now_ms};
 
-/// A stored run: the Run object and the output of each task run.
+/// A stored run: the Run object, the output of each task run, and the task runs that
+/// repairs replaced (still readable by their ids).
 #[derive(Debug, Clone)]
 struct RunRecord {
     run: Value,
     outputs: Map<String, Value>,
+    earlier_attempts: Vec<Value>,
 }
 
 pub(crate) struct Jobs {
@@ -58,6 +60,11 @@ impl Jobs {
                 outputs: v
                     .get("outputs")
                     .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+                earlier_attempts: v
+                    .get("earlier_attempts")
+                    .and_then(Value::as_array)
                     .cloned()
                     .unwrap_or_default(),
             };
@@ -129,7 +136,10 @@ impl Jobs {
 }
 
 fn persist(dir: &std::path::Path, id: i64, rec: &RunRecord) -> std::io::Result<()> {
-    let v = json!({"run": rec.run, "outputs": rec.outputs});
+    let mut v = json!({"run": rec.run, "outputs": rec.outputs});
+    if !rec.earlier_attempts.is_empty() {
+        v["earlier_attempts"] = json!(rec.earlier_attempts);
+    }
     layout::write_atomic(
         &dir.join(format!("{id}.json")),
         serde_json::to_string_pretty(&v)
@@ -207,6 +217,18 @@ fn finish_run(run: &mut Value, result: &str, message: &str) {
             }
         }
     }
+    // The repair in progress, if any, ends with the run.
+    let (state, status) = (run["state"].clone(), run["status"].clone());
+    if let Some(repair) = run
+        .get_mut("repair_history")
+        .and_then(Value::as_array_mut)
+        .and_then(|h| h.last_mut())
+        .filter(|r| r["type"] == "REPAIR" && r["end_time"] == 0)
+    {
+        repair["end_time"] = json!(end);
+        repair["state"] = state;
+        repair["status"] = status;
+    }
 }
 
 pub(crate) async fn route(
@@ -226,6 +248,7 @@ pub(crate) async fn route(
         ("GET", ["runs", "get-output"]) => get_output(sh, req),
         ("POST", ["runs", "cancel"]) => cancel_run(sh, req),
         ("POST", ["runs", "cancel-all"]) => cancel_all(sh, req),
+        ("POST", ["runs", "repair"]) => repair_run(sh, req),
         _ => Err(error(
             404,
             "ENDPOINT_NOT_FOUND",
@@ -470,16 +493,26 @@ fn run_now(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
     let rec = RunRecord {
         run,
         outputs: Map::new(),
+        earlier_attempts: Vec::new(),
     };
     let _ = persist(&sh.jobs.runs_dir, run_id, &rec);
     lock(&sh.jobs.runs).insert(run_id, rec);
     let shared = sh.clone();
     let handle = tokio::spawn(async move {
-        execute_run(&shared, run_id, params).await;
-        lock(&shared.jobs.active).remove(&run_id);
+        execute_run(&shared, run_id, params, None).await;
+        no_longer_active(&shared, run_id);
     });
     lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
     ok(json!({"run_id": run_id, "number_in_job": run_id}))
+}
+
+/// Forgets the task of a run that ended, unless a repair has already started another.
+fn no_longer_active(sh: &Shared, run_id: i64) {
+    let me = tokio::task::id();
+    let mut active = lock(&sh.jobs.active);
+    if active.get(&run_id).is_some_and(|h| h.id() == me) {
+        active.remove(&run_id);
+    }
 }
 
 /// Updates a run record under the lock and persists it.
@@ -491,14 +524,48 @@ fn update(sh: &Shared, run_id: i64, f: impl FnOnce(&mut RunRecord)) {
     }
 }
 
-async fn execute_run(sh: &Arc<Shared>, run_id: i64, params: BTreeMap<String, String>) {
-    let tasks: Vec<Value> = lock(&sh.jobs.runs)
+/// Runs the tasks of a run in dependency order; `rerun` (a repair) runs only the tasks
+/// with those indices, the others keeping the outcome of their earlier attempt.
+async fn execute_run(
+    sh: &Arc<Shared>,
+    run_id: i64,
+    params: BTreeMap<String, String>,
+    rerun: Option<Vec<usize>>,
+) {
+    let (job_id, tasks): (i64, Vec<Value>) = lock(&sh.jobs.runs)
         .get(&run_id)
-        .and_then(|r| r.run.get("tasks").and_then(Value::as_array).cloned())
+        .map(|r| {
+            (
+                r.run.get("job_id").and_then(Value::as_i64).unwrap_or(0),
+                r.run
+                    .get("tasks")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
         .unwrap_or_default();
     let mut outcome: HashMap<String, bool> = HashMap::new();
-    let mut remaining: Vec<usize> = (0..tasks.len()).collect();
-    let mut failures = Vec::new();
+    let mut remaining: Vec<usize> = match &rerun {
+        Some(indices) => {
+            for (i, t) in tasks.iter().enumerate() {
+                if !indices.contains(&i) {
+                    let success =
+                        t.pointer("/state/result_state").and_then(Value::as_str) == Some("SUCCESS");
+                    outcome.insert(task_key(t), success);
+                }
+            }
+            indices.clone()
+        }
+        None => (0..tasks.len()).collect(),
+    };
+    let mut failures: Vec<String> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !remaining.contains(i))
+        .filter(|(_, t)| outcome.get(&task_key(t)) == Some(&false))
+        .map(|(_, t)| format!("{}: did not succeed in an earlier attempt", task_key(t)))
+        .collect();
     while !remaining.is_empty() {
         // The next task whose dependencies have all finished (declaration order otherwise).
         let Some(pos) = remaining
@@ -547,7 +614,12 @@ async fn execute_run(sh: &Arc<Shared>, run_id: i64, params: BTreeMap<String, Str
                 t["start_time"] = json!(started);
             }
         });
-        let result = run_task(sh, task, &params).await;
+        let context = TaskContext {
+            job_id,
+            run_id,
+            task_run_id,
+        };
+        let result = run_task(sh, task, &params, &context).await;
         let end = now_ms();
         let success = result.is_ok();
         let output = match result {
@@ -598,6 +670,13 @@ async fn execute_run(sh: &Arc<Shared>, run_id: i64, params: BTreeMap<String, Str
     });
 }
 
+/// The job run a task runs in: for query history and lineage.
+struct TaskContext {
+    job_id: i64,
+    run_id: i64,
+    task_run_id: i64,
+}
+
 fn task_key(t: &Value) -> String {
     t.get("task_key")
         .and_then(Value::as_str)
@@ -644,6 +723,7 @@ async fn run_task(
     sh: &Arc<Shared>,
     task: &Value,
     job_params: &BTreeMap<String, String>,
+    context: &TaskContext,
 ) -> Result<Value, String> {
     if task.get("disabled").and_then(Value::as_bool) == Some(true) {
         return Ok(json!({}));
@@ -660,7 +740,7 @@ async fn run_task(
             })?;
         let (source, _) = super::workspace::read_source(&root, path)?;
         let statements = crate::script::split_statements(&source);
-        let (text, last) = run_statements(sh, &statements, &params).await?;
+        let (text, last) = run_statements(sh, &statements, &params, context, None).await?;
         let warehouse = sql
             .get("warehouse_id")
             .and_then(Value::as_str)
@@ -698,7 +778,10 @@ async fn run_task(
         for cell in crate::script::sql_notebook_cells(&source) {
             statements.extend(crate::script::split_statements(&cell));
         }
-        let (text, _) = run_statements(sh, &statements, &params).await?;
+        let notebook_id = super::workspace::segments(path)
+            .ok()
+            .map(|segs| crate::layout::stable_id(&super::workspace::display_path(&segs)));
+        let (text, _) = run_statements(sh, &statements, &params, context, notebook_id).await?;
         let truncated = text.len() > 5 * 1024 * 1024;
         let result: String = if truncated {
             text.chars().take(5 * 1024 * 1024).collect()
@@ -731,11 +814,15 @@ async fn run_task(
     ))
 }
 
-/// Runs statements in order; returns the text of every result and the last statement.
+/// Runs statements in order on the warehouse, each recorded in the query history and, when
+/// it writes a table from others, in the lineage; returns the text of every result and the
+/// last statement.
 async fn run_statements(
     sh: &Shared,
     statements: &[String],
     params: &BTreeMap<String, String>,
+    context: &TaskContext,
+    notebook_id: Option<i64>,
 ) -> Result<(String, String), String> {
     let opts = ExecOptions {
         params: params
@@ -754,11 +841,29 @@ async fn run_statements(
     };
     let mut text = String::new();
     let mut last = String::new();
+    let origin = super::history::Origin {
+        client: Some("Databricks Jobs".to_string()),
+        job: Some((context.job_id, context.run_id, context.task_run_id)),
+    };
+    let entity = super::lineage::Entity {
+        job_id: Some(context.job_id),
+        job_run_id: Some(context.run_id),
+        notebook_id,
+        ..super::lineage::Entity::default()
+    };
     for s in statements {
-        let r =
-            sh.engine.execute(s, &opts).await.map_err(|e| {
-                format!("{} (statement: {})", e.databricks_message(), abbreviate(s))
-            })?;
+        // Dropped unfinished if the run is cancelled: the history then says CANCELED.
+        let recording = sh
+            .history
+            .start(&uuid::Uuid::new_v4().to_string(), s, &origin);
+        sh.compute.statement_starts();
+        let result = sh.engine.execute(s, &opts).await;
+        recording.finished(result.as_ref().map(|r| r.batch.num_rows()));
+        if result.is_ok() {
+            sh.record_lineage(sh.engine.lineage_of(s, &opts), &entity);
+        }
+        let r = result
+            .map_err(|e| format!("{} (statement: {})", e.databricks_message(), abbreviate(s)))?;
         if !text.is_empty() {
             text.push_str("\n\n");
         }
@@ -797,27 +902,25 @@ fn no_run(id: i64) -> axum::response::Response {
     )
 }
 
-/// The parent run id and task index of a task run id.
-fn find_task(runs: &BTreeMap<i64, RunRecord>, task_run: i64) -> Option<(i64, usize)> {
+/// The parent run id and the task run (current, or an attempt a repair replaced) of a
+/// task run id.
+fn find_task(runs: &BTreeMap<i64, RunRecord>, task_run: i64) -> Option<(i64, Value)> {
+    let is_it = |t: &&Value| t.get("run_id").and_then(Value::as_i64) == Some(task_run);
     runs.iter().find_map(|(id, r)| {
         r.run
-            .get("tasks")?
-            .as_array()?
-            .iter()
-            .position(|t| t.get("run_id").and_then(Value::as_i64) == Some(task_run))
-            .map(|i| (*id, i))
+            .get("tasks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(&r.earlier_attempts)
+            .find(is_it)
+            .map(|t| (*id, t.clone()))
     })
 }
 
 /// A task run presented as a run (for runs/get of a task run id and get-output metadata).
-fn task_as_run(parent: &Value, i: usize) -> Value {
+fn task_as_run(parent: &Value, task: &Value) -> Value {
     let mut run = parent.clone();
-    let task = parent
-        .get("tasks")
-        .and_then(Value::as_array)
-        .and_then(|a| a.get(i))
-        .cloned()
-        .unwrap_or(json!({}));
     for k in [
         "run_id",
         "state",
@@ -841,6 +944,7 @@ fn task_as_run(parent: &Value, i: usize) -> Value {
     run["tasks"] = json!([task]);
     if let Some(o) = run.as_object_mut() {
         o.remove("idempotency_token");
+        o.remove("repair_history");
     }
     run
 }
@@ -916,10 +1020,10 @@ fn get_run(sh: &Shared, req: &Req) -> HandlerResult {
     if let Some(r) = runs.get(&id) {
         return ok(public(&r.run));
     }
-    if let Some((parent, i)) = find_task(&runs, id)
+    if let Some((parent, task)) = find_task(&runs, id)
         && let Some(r) = runs.get(&parent)
     {
-        return ok(task_as_run(&r.run, i));
+        return ok(task_as_run(&r.run, &task));
     }
     Err(no_run(id))
 }
@@ -927,7 +1031,7 @@ fn get_run(sh: &Shared, req: &Req) -> HandlerResult {
 fn get_output(sh: &Shared, req: &Req) -> HandlerResult {
     let id = run_id_param(req, false)?;
     let runs = lock(&sh.jobs.runs);
-    let (parent, i) = match runs.get(&id) {
+    let (parent, task) = match runs.get(&id) {
         Some(r) => {
             let n = r
                 .run
@@ -939,12 +1043,13 @@ fn get_output(sh: &Shared, req: &Req) -> HandlerResult {
                     "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each individual task run instead.",
                 ));
             }
-            (id, 0)
+            let first = r.run.pointer("/tasks/0").cloned().unwrap_or(json!({}));
+            (id, first)
         }
         None => find_task(&runs, id).ok_or_else(|| no_run(id))?,
     };
     let rec = runs.get(&parent).ok_or_else(|| no_run(id))?;
-    let meta = task_as_run(&rec.run, i);
+    let meta = task_as_run(&rec.run, &task);
     let task_run = meta.get("run_id").and_then(Value::as_i64).unwrap_or(id);
     let mut out = json!({"metadata": meta});
     if let Some(Value::Object(o)) = rec.outputs.get(&task_run.to_string()) {
@@ -989,4 +1094,114 @@ fn cancel_all(sh: &Shared, req: &Req) -> HandlerResult {
         cancel(sh, id);
     }
     ok(json!({}))
+}
+
+/// `POST jobs/runs/repair`: re-runs, for real, the tasks `workspace_server::jobs` chooses
+/// (failed ones, or the listed ones, and what depends on them when asked) of a finished
+/// run. They get new task run ids and attempt numbers; the earlier attempts' output stays
+/// readable under their own ids. The run goes back to RUNNING and ends as its tasks do.
+fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
+    let request = workspace_server::jobs::repair_request(Some(&req.json))
+        .map_err(workspace_server::error_response)?;
+    let run_id = request.run_id;
+    let mut runs = lock(&sh.jobs.runs);
+    let rec = runs.get(&run_id).ok_or_else(|| no_run(run_id))?;
+    let keys = workspace_server::jobs::repair_plan(&rec.run, &request)
+        .map_err(workspace_server::error_response)?;
+    let tasks: Vec<Value> = rec
+        .run
+        .get("tasks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let indices: Vec<usize> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| keys.contains(&task_key(t)))
+        .map(|(i, _)| i)
+        .collect();
+    // Parameters as the run had them, overridden by the repair's.
+    let mut params: BTreeMap<String, String> = rec
+        .run
+        .get("job_parameters")
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|p| {
+                    let name = p.get("name")?.as_str()?.to_string();
+                    let value = p.get("value").or_else(|| p.get("default"))?;
+                    Some((
+                        name,
+                        value
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| value.to_string()),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(overrides) = &request.job_parameters {
+        params.extend(string_map(Some(&Value::Object(overrides.clone()))));
+    }
+    let first = sh.jobs.alloc(indices.len() as i64 + 1);
+    let repair_id = first;
+    let now = now_ms();
+    let Some(rec) = runs.get_mut(&run_id) else {
+        return Err(no_run(run_id));
+    };
+    let run = &rec.run;
+    let original = json!({
+        "type": "ORIGINAL",
+        "start_time": run.get("start_time").cloned().unwrap_or(json!(0)),
+        "end_time": run.get("end_time").cloned().unwrap_or(json!(0)),
+        "state": run.get("state").cloned().unwrap_or(Value::Null),
+        "status": run.get("status").cloned().unwrap_or(Value::Null),
+        "task_run_ids": tasks.iter().filter_map(|t| t.get("run_id").and_then(Value::as_i64)).collect::<Vec<_>>(),
+    });
+    let mut new_ids = Vec::new();
+    rec.earlier_attempts
+        .extend(indices.iter().filter_map(|&i| tasks.get(i).cloned()));
+    let run = &mut rec.run;
+    for (n, &i) in indices.iter().enumerate() {
+        if let Some(t) = task_mut(run, i) {
+            let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
+            let id = first + 1 + n as i64;
+            t["run_id"] = json!(id);
+            t["attempt_number"] = json!(attempt + 1);
+            t["start_time"] = json!(0);
+            t["end_time"] = json!(0);
+            t["execution_duration"] = json!(0);
+            t["run_duration"] = json!(0);
+            set_state(t, "PENDING", None, "");
+            new_ids.push(id);
+        }
+    }
+    let history = run
+        .as_object_mut()
+        .map(|o| o.entry("repair_history").or_insert_with(|| json!([])));
+    if let Some(Value::Array(h)) = history {
+        if h.is_empty() {
+            h.push(original);
+        }
+        h.push(json!({
+            "type": "REPAIR",
+            "id": repair_id,
+            "start_time": now,
+            "end_time": 0,
+            "task_run_ids": new_ids,
+        }));
+    }
+    run["end_time"] = json!(0);
+    run["run_duration"] = json!(0);
+    set_state(run, "RUNNING", None, "");
+    let _ = persist(&sh.jobs.runs_dir, run_id, rec);
+    drop(runs);
+    let shared = sh.clone();
+    let handle = tokio::spawn(async move {
+        execute_run(&shared, run_id, params, Some(indices)).await;
+        no_longer_active(&shared, run_id);
+    });
+    lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
+    ok(json!({"repair_id": repair_id}))
 }

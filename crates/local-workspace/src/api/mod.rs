@@ -7,7 +7,9 @@
 pub(crate) mod catalog;
 pub(crate) mod compute;
 pub(crate) mod files;
+pub(crate) mod history;
 pub(crate) mod jobs;
+pub(crate) mod lineage;
 pub(crate) mod pipelines;
 pub(crate) mod statements;
 pub(crate) mod vector_search;
@@ -38,6 +40,12 @@ pub(crate) struct Shared {
     pub statements: statements::Statements,
     pub jobs: jobs::Jobs,
     pub pipelines: pipelines::Pipelines,
+    /// Every statement the warehouse ran (in memory, bounded).
+    pub history: Arc<history::History>,
+    /// Table lineage edges, kept in the workspace directory.
+    pub lineage: lineage::LineageStore,
+    /// The lifecycles of the warehouse and the cluster.
+    pub compute: compute::Compute,
     pub started_ms: i64,
     /// Whether `samples.tpch` can be read yet.
     pub samples: Arc<crate::samples::SamplesStatus>,
@@ -52,13 +60,18 @@ impl Shared {
         let jobs = jobs::Jobs::load(&layout)?;
         let pipelines = pipelines::Pipelines::load(&layout)?;
         let statements = statements::Statements::kept_in(layout.statement_results());
+        let lineage = lineage::LineageStore::load(&layout);
+        let started_ms = crate::layout::now_ms();
         Ok(Shared {
             layout,
             engine,
             statements,
             jobs,
             pipelines,
-            started_ms: crate::layout::now_ms(),
+            history: Arc::default(),
+            lineage,
+            compute: compute::Compute::new(started_ms),
+            started_ms,
             samples,
         })
     }
@@ -100,8 +113,11 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         unity_catalog: Some(shared.clone()),
         warehouses: Some(Arc::new(compute::LocalWarehouse {
             base_url: base_url.clone(),
+            shared: shared.clone(),
         })),
         identity: Some(Arc::new(compute::LocalIdentity)),
+        query_history: Some(shared.clone()),
+        lineage: Some(shared.clone()),
     };
     let api = Arc::new(Api {
         shared,
@@ -216,6 +232,7 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         raw_path: req.raw_path.clone(),
         segments: req.segs.clone(),
         query: req.query.clone(),
+        body: (!req.json.is_null()).then(|| req.json.clone()),
     };
     if let Some(response) = workspace_server::dispatch(&api.backends, &shared_request).await {
         return response;
@@ -259,7 +276,7 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
                 "clusters",
                 action @ ("start" | "restart" | "delete"),
             ],
-        ) => compute::cluster_action(req, action),
+        ) => compute::cluster_action(api, req, action),
         ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
         // Workspace
         (_, ["api", "2.0", "workspace", op]) => workspace::route(sh, req, method, op),

@@ -269,8 +269,9 @@ pub(crate) async fn route(
             ok(json!({"update_id": uid}))
         }
         ("POST", [id, "stop"]) => {
-            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-            if let Some((uid, h)) = lock(&sh.pipelines.running).remove(*id) {
+            let (spec, _) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+            let stopped = lock(&sh.pipelines.running).remove(*id);
+            if let Some((uid, h)) = stopped {
                 h.abort();
                 if let Some(mut u) = sh
                     .pipelines
@@ -281,6 +282,15 @@ pub(crate) async fn route(
                     u["state"] = json!("CANCELED");
                     sh.pipelines.save_update(id, &u);
                 }
+                sh.pipelines.event(
+                    id,
+                    &name_of(&spec, id),
+                    &uid,
+                    "INFO",
+                    "update_progress",
+                    &format!("Update {} is CANCELED.", &uid[..8.min(uid.len())]),
+                    json!({"details": {"update_progress": {"state": "CANCELED"}}}),
+                );
             }
             ok(json!({}))
         }
@@ -768,6 +778,25 @@ async fn refresh(
                 d.name, cat, sch, d.name
             )
         })?;
+        let target = crate::engine::TableName {
+            catalog: cat.clone(),
+            schema: sch.clone(),
+            name: d.name.to_ascii_lowercase(),
+        };
+        let sources: Vec<_> = sh
+            .engine
+            .tables_read_by(&d.query, &cat, &sch)
+            .into_iter()
+            .filter(|s| !s.same(&target))
+            .collect();
+        sh.record_lineage(
+            (!sources.is_empty()).then_some(crate::engine::Written { target, sources }),
+            &super::lineage::Entity {
+                pipeline_id: Some(id.to_string()),
+                pipeline_update_id: Some(uid.to_string()),
+                ..super::lineage::Entity::default()
+            },
+        );
         p.event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' has COMPLETED ({rows} rows).", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}, "details": {"flow_progress": {"status": "COMPLETED", "metrics": {"num_output_rows": rows}}}}));
     }
     Ok(())

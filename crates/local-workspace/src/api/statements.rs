@@ -505,16 +505,33 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     let runner = stmt.clone();
     let shared = api.shared.clone();
     let runner_id = id.clone();
+    let origin = super::history::Origin {
+        client: super::history::client_application(req.header("user-agent")),
+        job: None,
+    };
+    // Dropped unfinished when a cancel aborts the task: the history then says CANCELED.
+    let recording = api.shared.history.start(&id, statement, &origin);
+    api.shared.compute.statement_starts();
     let task = tokio::spawn(async move {
         let result = engine.execute(&sql, &opts).await;
+        if result.is_ok() {
+            shared.record_lineage(
+                engine.lineage_of(&sql, &opts),
+                &super::lineage::Entity::query(&runner_id),
+            );
+        }
         let mut finished = None;
         let new_state = match result.and_then(|r| package(r, disposition, format)) {
             Ok(out) => {
+                recording.finished(Ok(out.total_rows));
                 let out = Arc::new(out);
                 finished = Some(out.clone());
                 State::Succeeded(out, Instant::now())
             }
-            Err(e) => State::Failed(e, Instant::now()),
+            Err(e) => {
+                recording.finished(Err(&e));
+                State::Failed(e, Instant::now())
+            }
         };
         {
             let mut st = lock(&runner.state);

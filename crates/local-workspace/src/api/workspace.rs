@@ -445,6 +445,18 @@ fn import(root: &Path, req: &Req) -> HandlerResult {
     }
     layout::write_atomic(&target, &data)
         .map_err(|e| error(500, "INTERNAL_ERROR", format!("import {path}: {e}")))?;
+    // An overwrite replaces the object at this path whatever it was: a notebook in another
+    // language (another file on disk, which would otherwise still be found first) or a
+    // plain file.
+    for _ in 0..8 {
+        match resolve(root, &segs) {
+            Some(Object::Notebook(p, _) | Object::File(p)) if p != target => {
+                std::fs::remove_file(&p)
+                    .map_err(|e| error(500, "INTERNAL_ERROR", format!("import {path}: {e}")))?;
+            }
+            _ => break,
+        }
+    }
     ok(json!({}))
 }
 

@@ -7,4 +7,5 @@ mod dialect;
 mod python_sdk;
 mod smoke;
 mod support;
+mod write_paths;
 mod writes;

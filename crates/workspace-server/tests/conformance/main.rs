@@ -3,7 +3,9 @@
 //! real HTTP on loopback, and reads the answers both as JSON and as the contract's
 //! models. Where a backend and the reference differ, the reference wins.
 
+mod history;
 mod identity;
+mod lineage;
 mod support;
 mod unity_catalog;
 mod warehouses;

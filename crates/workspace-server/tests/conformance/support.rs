@@ -17,14 +17,23 @@ pub struct Known {
     pub warehouse: &'static str,
 }
 
+/// Which backend a target is (for the few checks that must give it data first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Emulator,
+    Local,
+}
+
 /// A running backend: its base URL and token, kept alive with the value.
 pub struct Target {
     pub base_url: String,
     pub token: String,
     pub known: Known,
+    pub backend: Backend,
     http: reqwest::Client,
     _emulator: Option<Emulator>,
     _local: Option<(LocalWorkspace, RunningApi)>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub async fn emulator() -> Target {
@@ -39,14 +48,24 @@ pub async fn emulator() -> Target {
             table_pattern: ("%recent", "orders_recent"),
             warehouse: "abcdef0123456789",
         },
+        backend: Backend::Emulator,
         http: reqwest::Client::new(),
         _emulator: Some(emulator),
         _local: None,
+        _dir: None,
     }
 }
 
 pub async fn local() -> Target {
-    let workspace = LocalWorkspace::open(&base_dir().await, options())
+    serve_local(&base_dir().await, options(), None).await
+}
+
+async fn serve_local(
+    dir: &std::path::Path,
+    options: LocalOptions,
+    copy: Option<tempfile::TempDir>,
+) -> Target {
+    let workspace = LocalWorkspace::open(dir, options)
         .await
         .expect("open the local workspace");
     let api = workspace
@@ -63,10 +82,27 @@ pub async fn local() -> Target {
             table_pattern: ("%item", "lineitem"),
             warehouse: local_workspace::WAREHOUSE_ID,
         },
+        backend: Backend::Local,
         http: reqwest::Client::new(),
         _emulator: None,
         _local: Some((workspace, api)),
+        _dir: copy,
     }
+}
+
+/// Copies a directory tree.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 fn options() -> LocalOptions {
@@ -119,6 +155,92 @@ pub fn encode(value: &str) -> String {
 }
 
 impl Target {
+    /// The same backend, able to write: the local workspace on a private copy of the base
+    /// workspace with writes allowed (the base is shared and never written); the emulator
+    /// as it is.
+    pub async fn writable(self) -> Target {
+        if self.backend == Backend::Emulator {
+            return self;
+        }
+        let copy = tempfile::tempdir().expect("tempdir");
+        copy_dir(&base_dir().await, copy.path()).expect("copy the base workspace");
+        let dir = copy.path().to_path_buf();
+        let options = LocalOptions {
+            allow_writes: true,
+            ..options()
+        };
+        serve_local(&dir, options, Some(copy)).await
+    }
+
+    /// Runs a statement through the Statement Execution API and waits for it: its state.
+    pub async fn run_sql(&self, statement: &str) -> String {
+        let request = self
+            .http
+            .post(format!("{}/api/2.0/sql/statements", self.base_url))
+            .bearer_auth(&self.token)
+            .json(&serde_json::json!({
+                "statement": statement,
+                "warehouse_id": self.known.warehouse,
+                "wait_timeout": "50s",
+            }));
+        let v: Value = request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("a statement response");
+        v["status"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Makes sure the query history holds a FINISHED and a FAILED query: the emulator's
+    /// fixture does; the local workspace records what its warehouse runs.
+    pub async fn with_query_history(&self) {
+        if self.backend == Backend::Local {
+            assert_eq!(self.run_sql("SELECT 1 AS one").await, "SUCCEEDED");
+            assert_eq!(self.run_sql("SELEC 1").await, "FAILED");
+        }
+    }
+
+    /// A table with lineage and one of its upstream tables: the emulator's fixture; in the
+    /// local workspace (made [`Target::writable`]) a table written from a sample table.
+    pub async fn with_lineage(&self) -> (String, String) {
+        match self.backend {
+            Backend::Emulator => ("main.sales.orders".into(), "main.sales.orders_raw".into()),
+            Backend::Local => {
+                assert_eq!(
+                    self.run_sql(
+                        "CREATE OR REPLACE TABLE main.default.nation_names AS SELECT n_name FROM samples.tpch.nation"
+                    )
+                    .await,
+                    "SUCCEEDED"
+                );
+                (
+                    "main.default.nation_names".into(),
+                    "samples.tpch.nation".into(),
+                )
+            }
+        }
+    }
+
+    /// GET with a JSON body, as some clients send the parameters of a read.
+    pub async fn get_with_body(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let body = response.bytes().await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
     /// GET `path_and_query` with the token: status and JSON body (`Null` if none).
     pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path_and_query, true).await
