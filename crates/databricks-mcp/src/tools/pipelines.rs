@@ -119,7 +119,7 @@ pub fn tools() -> Vec<ToolDef> {
         ToolDef::new(
             "stop_pipeline",
             "Stop pipeline",
-            "Stop a pipeline's running update.",
+            "Stop a pipeline's running update (its tables keep what the update wrote so far).",
             Toolset::Pipelines,
             ToolKind::Action {
                 destructive: true,

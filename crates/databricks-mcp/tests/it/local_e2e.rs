@@ -186,3 +186,198 @@ async fn call_get_sql_result_pages_what_an_earlier_call_ran() {
     assert!(second.contains("Rows 6–10 of 1000000"), "{second}");
     assert!(second.starts_with("value\n5\n6\n7\n8\n9\n"), "{second}");
 }
+
+/// A server on a fresh local workspace started with `extra` flags, and an MCP client.
+async fn start_local_with(
+    extra: &[&str],
+) -> (
+    tempfile::TempDir,
+    rmcp::service::RunningService<rmcp::RoleClient, ()>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "databricks-mcp",
+        "--local",
+        dir.path().to_str().unwrap(),
+        "--local-scale-factor",
+        "0.001",
+    ];
+    args.extend_from_slice(extra);
+    let cli = Cli::parse_from(args);
+    let state = databricks_mcp::startup::build_state(&cli.common, &MapEnv::new())
+        .await
+        .unwrap();
+    let server = DatabricksMcp::new(state);
+    let (server_io, client_io) = tokio::io::duplex(1 << 20);
+    tokio::spawn(async move {
+        if let Ok(running) = server.serve(server_io).await {
+            let _ = running.waiting().await;
+        }
+    });
+    let client = ().serve(client_io).await.unwrap();
+    (dir, client)
+}
+
+/// Polls `get_run` until the run is terminated (bounded: 60 s).
+async fn finished_run(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    run_id: i64,
+) -> Value {
+    for _ in 0..600 {
+        let r = call(client, "get_run", json!({"run_id": run_id})).await;
+        assert!(!is_error(&r), "{}", text(&r));
+        let s = structured(&r);
+        let state = s
+            .pointer("/status/state")
+            .or_else(|| s.pointer("/state/life_cycle_state"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if matches!(state.as_str(), "TERMINATED" | "INTERNAL_ERROR" | "SKIPPED") {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("run {run_id} did not finish within 60 s");
+}
+
+/// The operations really happen on the local workspace: a job run executes its SQL and
+/// its output is what get_run_output shows; writes leave Delta versions and lineage;
+/// clusters and pipelines change state and emit events; notebooks and volume files read
+/// back.
+#[tokio::test]
+async fn operations_happen_on_the_local_workspace() {
+    let (_dir, client) = start_local_with(&["--allow-writes", "--confirm-writes", "never"]).await;
+
+    // A job run executes the job's SQL tasks.
+    let r = call(&client, "get_job", json!({"job_id": 1})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(text(&r).contains("revenue_by_flag"), "{}", text(&r));
+    let r = call(&client, "run_job_now", json!({"job_id": 1})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let run_id = structured(&r)["run_id"].as_i64().unwrap();
+    let run = finished_run(&client, run_id).await;
+    let r = call(&client, "get_run_output", json!({"run_id": run_id})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let t = text(&r);
+    assert!(t.contains("Output of task revenue_by_flag"), "{t}\n{run}");
+    assert!(t.contains("Output of task report"), "{t}");
+
+    // Writes leave versions, lineage and history.
+    for sql in [
+        "CREATE TABLE main.default.flags AS SELECT l_returnflag, count(*) AS n FROM samples.tpch.lineitem GROUP BY l_returnflag",
+        "INSERT INTO main.default.flags SELECT l_returnflag, count(*) AS n FROM samples.tpch.lineitem GROUP BY l_returnflag",
+    ] {
+        let r = call(&client, "run_sql_query", json!({"query": sql})).await;
+        assert!(!is_error(&r), "{sql}: {}", text(&r));
+    }
+    let r = call(
+        &client,
+        "get_table_history",
+        json!({"table": "main.default.flags"}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let versions = structured(&r)["versions"].as_array().cloned().unwrap();
+    assert!(versions.len() >= 2, "{}", text(&r));
+    let r = call(
+        &client,
+        "get_table_lineage",
+        json!({"table": "main.default.flags"}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(text(&r).contains("samples.tpch.lineitem"), "{}", text(&r));
+    let r = call(&client, "get_query_history", json!({"status": "FINISHED"})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("INSERT INTO main.default.flags"),
+        "{}",
+        text(&r)
+    );
+
+    // Volumes and notebooks read back.
+    let r = call(
+        &client,
+        "list_volumes",
+        json!({"catalog": "main", "schema": "default"}),
+    )
+    .await;
+    assert!(
+        text(&r).contains("/Volumes/main/default/files"),
+        "{}",
+        text(&r)
+    );
+    let r = call(
+        &client,
+        "list_volume_files",
+        json!({"path": "/Volumes/main/default/files"}),
+    )
+    .await;
+    assert!(text(&r).contains("README.md"), "{}", text(&r));
+    let r = call(
+        &client,
+        "read_volume_file",
+        json!({"path": "/Volumes/main/default/files/README.md"}),
+    )
+    .await;
+    assert!(text(&r).contains("Files API"), "{}", text(&r));
+    let r = call(
+        &client,
+        "export_notebook",
+        json!({"path": "/Shared/samples/tpch_report"}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(structured(&r)["cells"], json!(2), "{}", text(&r));
+
+    // A cluster terminates and starts, with events.
+    let r = call(&client, "list_clusters", json!({})).await;
+    let cluster = structured(&r)["clusters"][0]["cluster_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(&client, "terminate_cluster", json!({"cluster_id": cluster})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = call(&client, "get_cluster", json!({"cluster_id": cluster})).await;
+    let state = structured(&r)["state"].as_str().unwrap().to_string();
+    assert!(
+        matches!(state.as_str(), "TERMINATING" | "TERMINATED"),
+        "{state}"
+    );
+    let r = call(
+        &client,
+        "get_cluster_events",
+        json!({"cluster_id": cluster}),
+    )
+    .await;
+    assert!(text(&r).contains("TERMINATING"), "{}", text(&r));
+
+    // A pipeline update runs and emits events.
+    let r = call(&client, "list_delta_pipelines", json!({})).await;
+    let pipeline = structured(&r)["pipelines"][0]["pipeline_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        &client,
+        "start_pipeline_update",
+        json!({"pipeline_id": pipeline}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let r = call(&client, "get_pipeline", json!({"pipeline_id": pipeline})).await;
+    assert!(text(&r).contains("Latest updates"), "{}", text(&r));
+    let r = call(
+        &client,
+        "get_pipeline_events",
+        json!({"pipeline_id": pipeline}),
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        !structured(&r)["events"].as_array().unwrap().is_empty(),
+        "{}",
+        text(&r)
+    );
+}

@@ -187,6 +187,8 @@ async fn execute_sql_writes_only_when_the_operator_allows_them() {
 
     let writes = Settings {
         allow_writes: true,
+        // These tests are about running writes; confirming them is tests/it/operations.rs's.
+        confirm_writes: databricks_mcp::confirm::ConfirmMode::Never,
         ..Settings::default()
     };
     let (emulator, served) = start(writes).await;

@@ -186,6 +186,8 @@ fn options(issuer: &Issuer, static_tokens: &[&str]) -> HttpOptions {
 fn writes() -> Settings {
     Settings {
         allow_writes: true,
+        // These tests are about running writes; confirming them is tests/it/operations.rs's.
+        confirm_writes: databricks_mcp::confirm::ConfirmMode::Never,
         ..Settings::default()
     }
 }

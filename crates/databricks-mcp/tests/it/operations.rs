@@ -33,7 +33,11 @@ async fn writes(mode: ConfirmMode, audit: Option<std::path::PathBuf>) -> Harness
     let mut state = databricks_mcp::AppState::new(client, settings);
     // What startup does with --audit-log.
     state.writes.audit = audit.map(|path| databricks_mcp::audit::AuditLog::open(&path).unwrap());
-    Harness::connect(emulator, databricks_mcp::DatabricksMcp::new(std::sync::Arc::new(state))).await
+    Harness::connect(
+        emulator,
+        databricks_mcp::DatabricksMcp::new(std::sync::Arc::new(state)),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -55,13 +59,21 @@ async fn a_failed_run_is_diagnosed_from_its_output() {
     let r = h
         .call("get_run_output", json!({"run_id": RUN, "task_key": "nope"}))
         .await;
-    assert!(is_error(&r) && text(&r).contains("ingest, publish"), "{}", text(&r));
+    assert!(
+        is_error(&r) && text(&r).contains("ingest, publish"),
+        "{}",
+        text(&r)
+    );
 
     let r = h.call("get_job", json!({"job_id": JOB})).await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("Tasks:"), "{}", text(&r));
     let r = h.call("get_job", json!({"job_id": 999})).await;
-    assert!(is_error(&r) && text(&r).contains("list_jobs"), "{}", text(&r));
+    assert!(
+        is_error(&r) && text(&r).contains("list_jobs"),
+        "{}",
+        text(&r)
+    );
 }
 
 #[tokio::test]
@@ -71,13 +83,21 @@ async fn clusters_pipelines_and_history_are_read() {
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("Termination reason:"), "{}", text(&r));
     let r = h
-        .call("get_cluster_events", json!({"cluster_id": CLUSTER, "limit": 2}))
+        .call(
+            "get_cluster_events",
+            json!({"cluster_id": CLUSTER, "limit": 2}),
+        )
         .await;
     assert!(!is_error(&r), "{}", text(&r));
-    let events = structured(&r)["events"].as_array().cloned().unwrap_or_default();
+    let events = structured(&r)["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert!(!events.is_empty() && events.len() <= 2, "{}", text(&r));
 
-    let r = h.call("get_pipeline", json!({"pipeline_id": PIPELINE})).await;
+    let r = h
+        .call("get_pipeline", json!({"pipeline_id": PIPELINE}))
+        .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("orders_dlt"), "{}", text(&r));
     let r = h
@@ -87,7 +107,11 @@ async fn clusters_pipelines_and_history_are_read() {
         )
         .await;
     assert!(!is_error(&r), "{}", text(&r));
-    for e in structured(&r)["events"].as_array().cloned().unwrap_or_default() {
+    for e in structured(&r)["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
         assert_eq!(e["level"], json!("ERROR"), "{e}");
     }
     let r = h
@@ -102,7 +126,10 @@ async fn clusters_pipelines_and_history_are_read() {
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("SELEC 1"), "{}", text(&r));
     let r = h
-        .call("get_query_history", json!({"status": "FAILED", "since": "2024-01-01T00:00:00Z"}))
+        .call(
+            "get_query_history",
+            json!({"status": "FAILED", "since": "2024-01-01T00:00:00Z"}),
+        )
         .await;
     assert!(!is_error(&r), "{}", text(&r));
     let sent = requests(&h.emulator, "GET", "/api/2.0/sql/history/queries");
@@ -114,14 +141,30 @@ async fn clusters_pipelines_and_history_are_read() {
         last.query
     );
 
-    let r = h.call("list_volumes", json!({"catalog": "main", "schema": "sales"})).await;
-    assert!(!is_error(&r), "{}", text(&r));
-    assert!(text(&r).contains("/Volumes/main/sales/landing"), "{}", text(&r));
     let r = h
-        .call("list_volume_files", json!({"path": "/Volumes/main/sales/landing"}))
+        .call(
+            "list_volumes",
+            json!({"catalog": "main", "schema": "sales"}),
+        )
         .await;
     assert!(!is_error(&r), "{}", text(&r));
-    for bad in ["/etc", "/Volumes/main/sales/landing/../../x", "/Volumes/main"] {
+    assert!(
+        text(&r).contains("/Volumes/main/sales/landing"),
+        "{}",
+        text(&r)
+    );
+    let r = h
+        .call(
+            "list_volume_files",
+            json!({"path": "/Volumes/main/sales/landing"}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    for bad in [
+        "/etc",
+        "/Volumes/main/sales/landing/../../x",
+        "/Volumes/main",
+    ] {
         let r = h.call("list_volume_files", json!({"path": bad})).await;
         assert!(is_error(&r), "{bad}: {}", text(&r));
     }
@@ -156,7 +199,10 @@ async fn without_elicitation_a_write_needs_the_code_bound_to_its_arguments() {
     let first = h.call("cancel_run", json!({"run_id": RUN})).await;
     assert!(!is_error(&first), "{}", text(&first));
     let t = text(&first);
-    assert!(t.contains("Ask the user") && t.contains(&format!("run {RUN}")), "{t}");
+    assert!(
+        t.contains("Ask the user") && t.contains(&format!("run {RUN}")),
+        "{t}"
+    );
     let code = t
         .split("confirmation_code: \"")
         .nth(1)
@@ -166,7 +212,10 @@ async fn without_elicitation_a_write_needs_the_code_bound_to_its_arguments() {
     assert!(requests(&h.emulator, "POST", "/runs/cancel").is_empty());
     // Another tool with the same code: refused, and the code is spent.
     let other = h
-        .call("repair_run", json!({"run_id": RUN, "confirmation_code": code}))
+        .call(
+            "repair_run",
+            json!({"run_id": RUN, "confirmation_code": code}),
+        )
         .await;
     assert!(is_error(&other), "{}", text(&other));
     assert!(requests(&h.emulator, "POST", "/runs/cancel").is_empty());
@@ -178,7 +227,10 @@ async fn without_elicitation_a_write_needs_the_code_bound_to_its_arguments() {
         .unwrap()
         .to_string();
     let done = h
-        .call("cancel_run", json!({"run_id": RUN, "confirmation_code": code}))
+        .call(
+            "cancel_run",
+            json!({"run_id": RUN, "confirmation_code": code}),
+        )
         .await;
     assert!(!is_error(&done), "{}", text(&done));
     let sent = requests(&h.emulator, "POST", "/runs/cancel");
@@ -209,8 +261,12 @@ async fn without_elicitation_a_write_needs_the_code_bound_to_its_arguments() {
         ]
         .map(|(a, b)| (a.to_string(), b.to_string()))
     );
-    assert!(lines.iter().all(|l| l["arguments"]["confirmation_code"].is_null()
-        || l["arguments"]["confirmation_code"] == json!("[redacted]")));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["arguments"]["confirmation_code"].is_null()
+                || l["arguments"]["confirmation_code"] == json!("[redacted]"))
+    );
 }
 
 #[tokio::test]
@@ -227,13 +283,22 @@ async fn unattended_writes_reach_the_workspace() {
     let sent = requests(&h.emulator, "POST", "/jobs/run-now");
     assert_eq!(sent[0].body["job_parameters"]["day"], json!("2024-03-01"));
 
-    let r = h.call("start_cluster", json!({"cluster_id": CLUSTER})).await;
-    assert!(!is_error(&r), "{}", text(&r));
     let r = h
-        .call("start_pipeline_update", json!({"pipeline_id": PIPELINE, "full_refresh": true}))
+        .call("start_cluster", json!({"cluster_id": CLUSTER}))
         .await;
     assert!(!is_error(&r), "{}", text(&r));
-    let sent = requests(&h.emulator, "POST", &format!("/pipelines/{PIPELINE}/updates"));
+    let r = h
+        .call(
+            "start_pipeline_update",
+            json!({"pipeline_id": PIPELINE, "full_refresh": true}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = requests(
+        &h.emulator,
+        "POST",
+        &format!("/pipelines/{PIPELINE}/updates"),
+    );
     assert_eq!(sent[0].body["full_refresh"], json!(true));
 
     let r = h
@@ -244,13 +309,17 @@ async fn unattended_writes_reach_the_workspace() {
         .await;
     assert!(!is_error(&r), "{}", text(&r));
     let r = h
-        .call("read_volume_file", json!({"path": "/Volumes/main/sales/landing/new.csv"}))
+        .call(
+            "read_volume_file",
+            json!({"path": "/Volumes/main/sales/landing/new.csv"}),
+        )
         .await;
     assert!(!is_error(&r), "{}", text(&r));
     assert!(text(&r).contains("CSV"), "{}", text(&r));
 
-    // 50 MB: refused with the limit named, nothing sent.
-    let big = "x".repeat(50 * 1024 * 1024);
+    // Over 10 MiB: refused with the limit named, nothing sent. (A 50 MB message is
+    // refused by the transports first: over stdio's 20 MiB line and HTTP's body limit.)
+    let big = "x".repeat(11 * 1024 * 1024);
     let r = h
         .call(
             "upload_volume_file",
@@ -258,6 +327,6 @@ async fn unattended_writes_reach_the_workspace() {
         )
         .await;
     assert!(is_error(&r));
-    assert!(text(&r).contains("MiB"), "{}", text(&r));
+    assert!(text(&r).contains("10 MiB"), "{}", text(&r));
     assert!(requests(&h.emulator, "PUT", "big.txt").is_empty());
 }

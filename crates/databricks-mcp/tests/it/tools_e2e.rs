@@ -177,6 +177,8 @@ async fn failed_and_canceled_statements_are_tool_errors() {
 async fn ddl_without_result_and_empty_results() {
     let settings = Settings {
         allow_writes: true,
+        // These tests are about running writes; confirming them is tests/it/operations.rs's.
+        confirm_writes: databricks_mcp::confirm::ConfirmMode::Never,
         ..Settings::default()
     };
     let h = Harness::start_with(EmulatorConfig::default(), settings).await;
@@ -676,7 +678,10 @@ async fn structured_content_matches_the_output_schema() {
             "get_pipeline_events",
             json!({"pipeline_id": "a12cd3e4-0ab1-1abc-1a2b-1a2bcd3e4fg5"}),
         ),
-        ("list_volumes", json!({"catalog": "main", "schema": "sales"})),
+        (
+            "list_volumes",
+            json!({"catalog": "main", "schema": "sales"}),
+        ),
         (
             "list_volume_files",
             json!({"path": "/Volumes/main/sales/landing"}),
