@@ -11,7 +11,8 @@
 use std::path::PathBuf;
 
 use databricks_api::{
-    catalog, compute, error, functions, genie, iam, jobs, pipelines, sql, vector_search, workspace,
+    catalog, compute, error, files, functions, genie, history, iam, jobs, pipelines, sql,
+    vector_search, workspace,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -73,6 +74,23 @@ fn every_fixture_round_trips_through_its_model() {
     let checks: &[(&str, Check)] = &[
         ("clusters_get.json", round_trip::<compute::Cluster>),
         ("clusters_list.json", round_trip::<compute::ClustersPage>),
+        (
+            "clusters_events.json",
+            round_trip::<compute::ClusterEventsPage>,
+        ),
+        (
+            "query_history_list.json",
+            round_trip::<history::ListQueriesResponse>,
+        ),
+        (
+            "fs_directories_list.json",
+            round_trip::<files::DirectoryListing>,
+        ),
+        (
+            "pipelines_start_update.json",
+            round_trip::<pipelines::StartUpdateResponse>,
+        ),
+        ("jobs_run_now.json", round_trip::<jobs::RunNowResponse>),
         (
             "genie_message_completed.json",
             round_trip::<genie::GenieMessage>,

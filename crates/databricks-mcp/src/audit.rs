@@ -150,7 +150,7 @@ mod tests {
     #[test]
     fn contents_become_size_and_digest_and_secrets_are_redacted() {
         let args = json!({"path": "/Volumes/a/b/c/x.txt", "content": "hello", "api_token": "dapi123", "overwrite": true});
-        let out = redact(args.as_object().unwrap());
+        let out = redact(args.as_object().expect("test value"));
         assert_eq!(out["path"], "/Volumes/a/b/c/x.txt");
         assert_eq!(out["content"]["bytes"], 5);
         assert_eq!(
@@ -164,10 +164,13 @@ mod tests {
 
     #[test]
     fn one_line_per_attempt_appended() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("test value");
         let path = dir.path().join("audit.jsonl");
-        let log = AuditLog::open(&path).unwrap();
-        let args = json!({"run_id": 7}).as_object().cloned().unwrap();
+        let log = AuditLog::open(&path).expect("test value");
+        let args = json!({"run_id": 7})
+            .as_object()
+            .cloned()
+            .expect("test value");
         for outcome in [Outcome::Done, Outcome::NotDone] {
             log.record(&Entry {
                 tool: "cancel_run",
@@ -181,10 +184,10 @@ mod tests {
                 message: None,
             });
         }
-        let text = std::fs::read_to_string(&path).unwrap();
+        let text = std::fs::read_to_string(&path).expect("test value");
         let lines: Vec<Value> = text
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| serde_json::from_str(l).expect("test value"))
             .collect();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0]["result"], "done");

@@ -457,12 +457,12 @@ mod tests {
         let a = json!({"a": 1, "b": {"x": 1, "y": 2}});
         let b = json!({"b": {"y": 2, "x": 1}, "a": 1});
         assert_eq!(
-            digest("t", a.as_object().unwrap()),
-            digest("t", b.as_object().unwrap())
+            digest("t", a.as_object().expect("test value")),
+            digest("t", b.as_object().expect("test value"))
         );
         assert_ne!(
-            digest("t", a.as_object().unwrap()),
-            digest("u", a.as_object().unwrap())
+            digest("t", a.as_object().expect("test value")),
+            digest("u", a.as_object().expect("test value"))
         );
     }
 
@@ -473,6 +473,6 @@ mod tests {
         for _ in 0..(MAX_PENDING + 10) {
             pending.issue(&a);
         }
-        assert!(pending.entries.lock().unwrap().len() <= MAX_PENDING);
+        assert!(pending.entries.lock().expect("test value").len() <= MAX_PENDING);
     }
 }

@@ -142,7 +142,7 @@ pub fn volume_path(path: &str, at_least: usize) -> Result<String, ToolError> {
         )));
     }
     let segments: Vec<&str> = match segments.split_last() {
-        Some((last, rest)) if last.is_empty() => rest.to_vec(),
+        Some((&"", rest)) => rest.to_vec(),
         _ => segments,
     };
     if segments.iter().any(|s| matches!(*s, ".." | "." | "")) {
@@ -532,6 +532,12 @@ async fn parquet_preview(
     // file is an answer, not a crashed call.
     let decoded = std::panic::catch_unwind(move || decode_parquet(bytes))
         .unwrap_or_else(|_| Err("the Parquet reader rejected the file".to_string()));
+    if decoded.as_ref().is_err_and(|e| e == NO_PARQUET) {
+        return Ok((
+            format!("{path}: Parquet file of {size} bytes ({NO_PARQUET}). {query_hint}"),
+            Vec::new(),
+        ));
+    }
     match decoded {
         Ok((columns, total, rows)) => {
             let table = render::table(&columns, rows.clone(), 12_000);
@@ -554,6 +560,15 @@ async fn parquet_preview(
 
 type Preview = (Vec<String>, i64, Vec<Vec<Option<String>>>);
 
+/// Why a build without the `parquet` feature shows no rows.
+const NO_PARQUET: &str = "this build previews no Parquet";
+
+#[cfg(not(feature = "parquet"))]
+fn decode_parquet(_: bytes::Bytes) -> Result<Preview, String> {
+    Err(NO_PARQUET.to_string())
+}
+
+#[cfg(feature = "parquet")]
 fn decode_parquet(bytes: bytes::Bytes) -> Result<Preview, String> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| e.to_string())?;
@@ -649,11 +664,11 @@ mod tests {
     #[test]
     fn only_paths_inside_a_volume_are_accepted() {
         assert_eq!(
-            volume_path("/Volumes/main/sales/landing/a.csv", 5).unwrap(),
+            volume_path("/Volumes/main/sales/landing/a.csv", 5).expect("test value"),
             "/Volumes/main/sales/landing/a.csv"
         );
         assert_eq!(
-            volume_path("/Volumes/main/sales/landing/", 4).unwrap(),
+            volume_path("/Volumes/main/sales/landing/", 4).expect("test value"),
             "/Volumes/main/sales/landing"
         );
         for bad in [

@@ -424,8 +424,14 @@ mod tests {
 
     #[test]
     fn since_takes_rfc3339_or_milliseconds() {
-        assert_eq!(since_ms("1709258400000").unwrap(), 1_709_258_400_000);
-        assert_eq!(since_ms("2024-03-01T02:00:00Z").unwrap(), 1_709_258_400_000);
+        assert_eq!(
+            since_ms("1709258400000").expect("test value"),
+            1_709_258_400_000
+        );
+        assert_eq!(
+            since_ms("2024-03-01T02:00:00Z").expect("test value"),
+            1_709_258_400_000
+        );
         assert!(since_ms("yesterday").is_err());
     }
 

@@ -488,7 +488,8 @@ async fn repair_run(ctx: CallContext, args: RepairRunArgs) -> Result<ToolOutput,
         )));
     }
     let label = run_label(&run);
-    let what = match (failed_only, failed_only.then_some(&failed).unwrap_or(&all)) {
+    let keys = if failed_only { &failed } else { &all };
+    let what = match (failed_only, keys) {
         (_, keys) if keys.is_empty() => "re-run it".to_string(),
         (true, keys) => format!("re-run its failed tasks ({})", keys.join(", ")),
         (false, keys) => format!("re-run all its tasks ({})", keys.join(", ")),

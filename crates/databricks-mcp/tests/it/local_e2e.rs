@@ -322,6 +322,30 @@ async fn operations_happen_on_the_local_workspace() {
     )
     .await;
     assert!(text(&r).contains("Files API"), "{}", text(&r));
+    #[cfg(feature = "parquet")]
+    {
+        use base64::Engine as _;
+        let r = call(
+            &client,
+            "upload_volume_file",
+            json!({
+                "path": "/Volumes/main/default/files/n.parquet",
+                "content": base64::engine::general_purpose::STANDARD.encode(parquet_file()),
+                "encoding": "base64"
+            }),
+        )
+        .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        let r = call(
+            &client,
+            "read_volume_file",
+            json!({"path": "/Volumes/main/default/files/n.parquet"}),
+        )
+        .await;
+        let t = text(&r);
+        assert!(t.contains("Parquet") && t.contains("3 rows"), "{t}");
+        assert!(t.contains("n (Int64)") && t.contains("three"), "{t}");
+    }
     let r = call(
         &client,
         "export_notebook",
@@ -380,4 +404,26 @@ async fn operations_happen_on_the_local_workspace() {
         "{}",
         text(&r)
     );
+}
+
+/// A small Parquet file: `n` 1..3 and `name`.
+#[cfg(feature = "parquet")]
+fn parquet_file() -> Vec<u8> {
+    use std::sync::Arc;
+    let batch = arrow_array::RecordBatch::try_from_iter([
+        (
+            "n",
+            Arc::new(arrow_array::Int64Array::from(vec![1, 2, 3])) as arrow_array::ArrayRef,
+        ),
+        (
+            "name",
+            Arc::new(arrow_array::StringArray::from(vec!["one", "two", "three"])) as _,
+        ),
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    out
 }
