@@ -4,7 +4,7 @@
 //! | route | `--surface` (stdio) | tools |
 //! |---|---|---|
 //! | `/api/2.0/mcp/sql` | `sql` | `execute_sql`, `execute_sql_read_only`, `poll_sql_result` |
-//! | `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]` | `vector-search:CATALOG.SCHEMA[.INDEX]` | `{catalog}__{schema}__{index}(query)` per index |
+//! | `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]`, `/api/2.0/mcp/ai-search/…` (its new name) | `vector-search:` or `ai-search:CATALOG.SCHEMA[.INDEX]` | `{catalog}__{schema}__{index}(query)` per index |
 //! | `/api/2.0/mcp/genie/{space_id}` | `genie:SPACE_ID` | `query_space_{id}`, `poll_response_{id}` |
 //! | `/api/2.0/mcp/functions/{catalog}/{schema}[/{function}]` | `functions:CATALOG.SCHEMA[.FUNCTION]` | `{catalog}__{schema}__{function}(…)` per function |
 //!
@@ -67,7 +67,7 @@ pub enum Surface {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SurfaceError {
     #[error(
-        "invalid surface {0:?}: expected sql, vector-search:CATALOG.SCHEMA[.INDEX], genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]"
+        "invalid surface {0:?}: expected sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]"
     )]
     Spec(String),
     #[error("{0}")]
@@ -130,7 +130,7 @@ impl Surface {
         match (kind.as_str(), rest) {
             ("full", None) => Ok(Surface::Full),
             ("sql", None) => Ok(Surface::Sql),
-            ("vector-search" | "vector_search", Some(r)) => {
+            ("vector-search" | "vector_search" | "ai-search" | "ai_search", Some(r)) => {
                 let parts: Vec<&str> = r.split('.').collect();
                 match parts.as_slice() {
                     [c, s] => Surface::vector_search(c, s, None),
@@ -214,7 +214,7 @@ impl std::str::FromStr for Surface {
 /// surface and the HTTP security settings.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ManagedServeArgs {
-    /// Serve one managed-compatible surface over stdio instead of every tool: sql, vector-search:CATALOG.SCHEMA[.INDEX], genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]. Over HTTP every surface has its own route (/api/2.0/mcp/...).
+    /// Serve one managed-compatible surface over stdio instead of every tool: sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]. Over HTTP every surface has its own route (/api/2.0/mcp/...).
     #[arg(long, value_name = "KIND:SPEC", value_parser = check_spec)]
     pub surface: Option<String>,
     #[command(flatten)]
@@ -471,6 +471,10 @@ mod tests {
     fn specs_parse() {
         assert_eq!(Surface::parse_spec("sql"), Ok(Surface::Sql));
         assert_eq!(Surface::parse_spec("full"), Ok(Surface::Full));
+        assert_eq!(
+            Surface::parse_spec("ai-search:main.docs"),
+            Surface::parse_spec("vector-search:main.docs"),
+        );
         assert_eq!(
             Surface::parse_spec("vector-search:main.docs"),
             Ok(Surface::VectorSearch {

@@ -3,7 +3,8 @@
 //! 2026-07-28 clients are served statelessly on the same endpoints.
 //!
 //! HTTP routes: the full surface at `/mcp`; the managed-compatible surfaces at
-//! `/api/2.0/mcp/sql`, `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]`,
+//! `/api/2.0/mcp/sql`, `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]` (also
+//! under its new name, `/api/2.0/mcp/ai-search/…`),
 //! `/api/2.0/mcp/genie/{space_id}` and `/api/2.0/mcp/functions/{catalog}/{schema}[/{function}]`
 //! (one rmcp service; the route puts its [`Surface`] in the request's extensions);
 //! RFC 9728 metadata at `/.well-known/oauth-protected-resource[/<route>]`. Every route
@@ -401,6 +402,8 @@ pub fn http_router(
     let sql = service.clone();
     let vs2 = service.clone();
     let vs3 = service.clone();
+    let ai2 = service.clone();
+    let ai3 = service.clone();
     let genie = service.clone();
     let fn2 = service.clone();
     let fn3 = service.clone();
@@ -424,6 +427,27 @@ pub fn http_router(
                 move |Path((c, s, i)): Path<(String, String, String)>, request: Request| {
                     dispatch(
                         vs3.clone(),
+                        Surface::vector_search(&c, &s, Some(&i)),
+                        request,
+                    )
+                },
+            ),
+        )
+        // AI Search is Vector Search's new name: the same surface under both prefixes.
+        .route(
+            "/api/2.0/mcp/ai-search/{catalog}/{schema}",
+            any(
+                move |Path((c, s)): Path<(String, String)>, request: Request| {
+                    dispatch(ai2.clone(), Surface::vector_search(&c, &s, None), request)
+                },
+            ),
+        )
+        .route(
+            "/api/2.0/mcp/ai-search/{catalog}/{schema}/{index}",
+            any(
+                move |Path((c, s, i)): Path<(String, String, String)>, request: Request| {
+                    dispatch(
+                        ai3.clone(),
                         Surface::vector_search(&c, &s, Some(&i)),
                         request,
                     )

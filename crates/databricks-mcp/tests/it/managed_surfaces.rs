@@ -341,6 +341,46 @@ async fn vector_search_schema_route_has_one_tool_per_index() {
     let _ = client.cancel().await;
 }
 
+/// AI Search (Vector Search's new name) serves the same tools under its own prefix.
+#[tokio::test]
+async fn ai_search_routes_serve_the_vector_search_surface() {
+    let (_emulator, served) = start(Settings::default()).await;
+    for (ai, vs) in [
+        (
+            "/api/2.0/mcp/ai-search/main_catalog/docs",
+            "/api/2.0/mcp/vector-search/main_catalog/docs",
+        ),
+        (
+            "/api/2.0/mcp/ai-search/main_catalog/docs/en_wiki_index",
+            "/api/2.0/mcp/vector-search/main_catalog/docs/en_wiki_index",
+        ),
+    ] {
+        let a = connect(&served.url(ai), None).await;
+        let v = connect(&served.url(vs), None).await;
+        let (ta, tv) = (
+            a.list_all_tools().await.unwrap(),
+            v.list_all_tools().await.unwrap(),
+        );
+        assert!(!ta.is_empty());
+        assert_eq!(
+            serde_json::to_value(&ta).unwrap(),
+            serde_json::to_value(&tv).unwrap(),
+            "{ai}"
+        );
+        let r = call(
+            &a,
+            "main_catalog__docs__en_wiki_index",
+            json!({"query": "rotate a token"}),
+            Some(json!({"num_results": 2})),
+        )
+        .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        assert_eq!(structured(&r)["result_count"], 2, "{}", text(&r));
+        let _ = a.cancel().await;
+        let _ = v.cancel().await;
+    }
+}
+
 /// The seven keys as strings, as native JSON, and with the `com.databricks/` prefix:
 /// each time exactly these query parameters reach the API.
 #[tokio::test]
