@@ -15,6 +15,7 @@ use crate::functions::FunctionInfo;
 use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
 use crate::lineage::TableLineage;
+use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
 use crate::sql::Warehouse;
 
 /// A `Send` future borrowed from the backend and its arguments.
@@ -93,4 +94,15 @@ pub trait Lineage: Send + Sync {
         table_name: &'a str,
         include_entities: bool,
     ) -> Answer<'a, TableLineage>;
+}
+
+/// Model Serving: the workspace's endpoints, and chat completions on a chat endpoint
+/// (`llm/v1/chat`). An unknown endpoint answers 404 `RESOURCE_DOES_NOT_EXIST`; a backend
+/// that cannot chat on an endpoint answers the error the API would (400
+/// `INVALID_PARAMETER_VALUE` for a malformed request). Streaming is the server's: it
+/// sends the whole answer as server-sent event chunks when the request asks for them.
+pub trait Serving: Send + Sync {
+    fn endpoints(&self) -> Answer<'_, Vec<ServingEndpoint>>;
+    fn endpoint<'a>(&'a self, name: &'a str) -> Answer<'a, ServingEndpoint>;
+    fn chat<'a>(&'a self, name: &'a str, request: &'a ChatRequest) -> Answer<'a, ChatResponse>;
 }

@@ -25,6 +25,7 @@ pub mod jobs;
 pub mod lineage;
 pub mod paging;
 pub mod pipelines;
+pub mod serving;
 pub mod sql;
 pub mod vector_search;
 pub mod workspace;
