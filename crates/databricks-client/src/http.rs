@@ -290,6 +290,76 @@ impl DatabricksClient {
         Ok((bytes, total))
     }
 
+    /// POSTs `body` and hands back the response once its status is a success, so the
+    /// caller reads the body as it arrives (server-sent events). A 429 or 503 before the
+    /// body starts is retried as [`send`](Self::send) retries it; nothing is retried once
+    /// the body flows.
+    pub async fn send_streaming(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, Error> {
+        let inner = &*self.inner;
+        let endpoint = format!("POST {path}");
+        let url = inner
+            .host
+            .join(path)
+            .map_err(|e| Error::InvalidInput(format!("bad API path {path:?}: {e}")))?;
+        let started = Instant::now();
+        let deadline = started + inner.options.retry_timeout;
+        let mut attempts: u32 = 0;
+        loop {
+            attempts += 1;
+            if let Some(limiter) = &inner.limiter {
+                limiter.until_ready().await;
+            }
+            let authorization = inner.credentials.authorization().await?;
+            let mut request = inner
+                .http
+                .get()?
+                .post(url.clone())
+                .header(header::AUTHORIZATION, authorization)
+                .header(header::ACCEPT, "text/event-stream, application/json")
+                .json(body);
+            if let Some(id) = &inner.workspace_id {
+                request = request.header("X-Databricks-Workspace-Id", id);
+            }
+            let response = request
+                .send()
+                .await
+                .map_err(|e| self.network_error(&endpoint, e))?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            let retry_after = retry_after_header(response.headers());
+            let bytes = response.bytes().await.unwrap_or_default();
+            let api =
+                ApiError::from_response(status.as_u16(), endpoint.clone(), retry_after, &bytes);
+            if !is_retryable(&api) {
+                return Err(Error::Api(Box::new(api)));
+            }
+            let wait = api
+                .retry_after
+                .unwrap_or_else(|| backoff(inner.options.backoff_base, attempts));
+            if Instant::now() + wait > deadline {
+                return Err(wrap_exhausted(
+                    Error::Api(Box::new(api)),
+                    &endpoint,
+                    attempts,
+                    started,
+                ));
+            }
+            crate::events::emit(crate::events::ClientEvent::Retrying {
+                endpoint: endpoint.clone(),
+                attempt: attempts,
+                wait,
+                reason: api.to_string(),
+            });
+            tokio::time::sleep(wait).await;
+        }
+    }
+
     /// A HEAD request: the answer's headers (404 is an error of kind not found).
     pub async fn send_head(&self, path: &str) -> Result<HeaderMap, Error> {
         Ok(self

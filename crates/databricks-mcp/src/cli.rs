@@ -133,6 +133,8 @@ pub enum Command {
     Tools(ToolsArgs),
     /// Run one tool and print its result: `call run_sql_query '{"query":"SELECT 1"}'`.
     Call(CallArgs),
+    /// Chat with a Model Serving LLM that uses this server's tools (or any MCP server's).
+    Chat(crate::chat::ChatArgs),
     /// Check configuration, authentication, connectivity and the SQL warehouse.
     Doctor,
     /// The embedded local workspace on its own.

@@ -6,6 +6,7 @@
 //! within a context budget, `warehouse` chooses where SQL runs.
 
 pub mod audit;
+pub mod chat;
 pub mod cli;
 pub mod completion;
 pub mod confirm;

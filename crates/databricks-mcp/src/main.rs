@@ -139,6 +139,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
+        Command::Chat(args) => {
+            let state = startup::build_state(&common, &ProcessEnv).await?;
+            match databricks_mcp::chat::run(args, state).await {
+                Ok(code) => Ok(code),
+                Err(e) => {
+                    eprintln!("databricks-mcp chat: {e}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
         Command::Local(LocalCommand::Api(args)) => {
             startup::serve_local_api(&common, args.listen).await?;
             Ok(ExitCode::SUCCESS)

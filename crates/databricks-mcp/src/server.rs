@@ -237,6 +237,26 @@ impl DatabricksMcp {
         Ok(def.call(ctx, arguments).await)
     }
 
+    /// Runs one tool for the in-process chat: `cancel` cancels it (and its statement
+    /// upstream); writes are confirmed on the terminal.
+    pub async fn call_cancellable(
+        &self,
+        name: &str,
+        arguments: rmcp::model::JsonObject,
+        cancel: CancellationToken,
+    ) -> Result<rmcp::model::CallToolResult, McpError> {
+        let def = match self.find_tool(&self.surface, name).await {
+            Ok(def) => def,
+            Err(e) => match self.gated_write(&self.surface, name) {
+                Some(refusal) => return Ok(refusal.into_result()),
+                None => return Err(e),
+            },
+        };
+        let ctx = CallContext::new(self.state.clone(), Map::new(), cancel)
+            .with_channel(crate::confirm::Channel::for_command_line(), "chat".into());
+        Ok(def.call(ctx, Some(arguments)).await)
+    }
+
     /// The refusal of a write tool called by name on a read-only server: it exists, but
     /// only the operator can enable it.
     fn gated_write(&self, surface: &Surface, name: &str) -> Option<crate::error::ToolError> {

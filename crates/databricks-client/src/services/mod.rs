@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod operations;
 pub mod pipelines;
 pub mod results;
+pub mod serving;
 pub mod sql;
 pub mod vector_search;
 pub mod workspace;
