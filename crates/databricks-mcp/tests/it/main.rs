@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod bad_input;
+#[cfg(feature = "local")]
+mod chat;
 mod faults;
 mod http;
 mod http_hardening;

@@ -1,0 +1,211 @@
+//! `databricks-mcp chat` end to end: the binary, a scripted OpenAI-compatible model over
+//! real HTTP on loopback (streamed answers, tool calls whose arguments arrive in pieces),
+//! and the local workspace's tools in-process.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// What the scripted model received, request by request.
+type Seen = Arc<Mutex<Vec<Value>>>;
+
+#[derive(Clone)]
+struct Script {
+    seen: Seen,
+    /// Answer 429 to the first request.
+    throttle_first: bool,
+}
+
+/// The scripted model: a user question with run_sql_query offered → a call to it (or, if
+/// the question says "malformed", a call whose arguments are not JSON); a tool result →
+/// "There are N orders." with the first number of the result.
+async fn completions(State(script): State<Script>, Json(body): Json<Value>) -> Response {
+    let first = {
+        let mut seen = script.seen.lock().unwrap();
+        seen.push(body.clone());
+        seen.len() == 1
+    };
+    if script.throttle_first && first {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "0")],
+            "slow down",
+        )
+            .into_response();
+    }
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let last = messages.last().cloned().unwrap_or_default();
+    let offers_sql = body["tools"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["function"]["name"] == "run_sql_query"));
+    let text_of = |m: &Value| m["content"].as_str().unwrap_or("").to_string();
+    let (content, call): (Option<String>, Option<String>) = match last["role"].as_str() {
+        Some("user") if offers_sql && text_of(&last).contains("malformed") => {
+            (None, Some("{not json".into()))
+        }
+        Some("user") if offers_sql => (
+            None,
+            Some(r#"{"query": "SELECT count(*) AS orders FROM samples.tpch.orders"}"#.into()),
+        ),
+        Some("tool") => {
+            let result = text_of(&last);
+            let number: String = result
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .unwrap_or("no")
+                .to_string();
+            if result.contains("not valid JSON") {
+                (Some("The tool call was malformed.".into()), None)
+            } else {
+                (Some(format!("There are {number} orders.")), None)
+            }
+        }
+        _ => (Some("Hello from the scripted model.".into()), None),
+    };
+    // Streamed: text in two pieces, a tool call's arguments in two pieces.
+    let mut events = Vec::new();
+    if let Some(text) = &content {
+        let (a, b) = text.split_at(text.len() / 2);
+        for piece in [a, b] {
+            events.push(json!({"choices": [{"index": 0, "delta": {"content": piece}}]}));
+        }
+        events.push(json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}));
+    }
+    if let Some(arguments) = &call {
+        let (a, b) = arguments.split_at(arguments.len() / 2);
+        events.push(json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "run_sql_query", "arguments": a}}]}}]}));
+        events.push(json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": b}}]}}]}));
+        events.push(json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}));
+    }
+    let mut sse = String::new();
+    for e in events {
+        sse.push_str(&format!("data: {e}\n\n"));
+    }
+    sse.push_str("data: [DONE]\n\n");
+    ([("content-type", "text/event-stream")], sse).into_response()
+}
+
+async fn scripted_model(throttle_first: bool) -> (String, Seen) {
+    let seen: Seen = Arc::default();
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", axum::routing::post(completions))
+        .with_state(Script {
+            seen: seen.clone(),
+            throttle_first,
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{address}/v1"), seen)
+}
+
+async fn chat(url: &str, prompt: &str) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let workspace = dir.path().join("workspace");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .args(["chat", "--local"])
+        .arg(&workspace)
+        .args(["--local-scale-factor", "0.001", "--model-url", url])
+        .args(["--prompt", prompt, "--json"])
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), output)
+        .await
+        .expect("chat did not finish within 120 s")
+        .unwrap();
+    (output, dir)
+}
+
+#[tokio::test]
+async fn a_question_runs_sql_through_the_model_and_answers() {
+    let (url, seen) = scripted_model(true).await;
+    let (out, _dir) = chat(&url, "How many orders are there?").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        transcript["answer"], "There are 1500 orders.",
+        "{transcript}"
+    );
+    assert_eq!(transcript["tool_calls"][0]["name"], "run_sql_query");
+    assert_eq!(transcript["tool_calls"][0]["is_error"], false);
+    assert!(
+        stderr.contains("run_sql_query(query=SELECT count(*)"),
+        "{stderr}"
+    );
+
+    let seen = seen.lock().unwrap().clone();
+    // The 429 was retried: three requests for two completions.
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    let first = &seen[1];
+    assert_eq!(first["tool_choice"], "auto");
+    assert_eq!(first["stream"], true);
+    let tool = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["function"]["name"] == "run_sql_query")
+        .unwrap();
+    assert_eq!(tool["type"], "function");
+    assert_eq!(
+        tool["function"]["parameters"]["required"],
+        json!(["query"]),
+        "the tool is offered with its schema"
+    );
+    // The tool's result reached the model as a `tool` message answering the call.
+    let second = seen[2]["messages"].as_array().unwrap();
+    let tool_message = second.last().unwrap();
+    assert_eq!(tool_message["role"], "tool");
+    assert_eq!(tool_message["tool_call_id"], "call_1");
+    assert!(
+        tool_message["content"].as_str().unwrap().contains("1500"),
+        "{tool_message}"
+    );
+    assert_eq!(second[0]["role"], "system");
+}
+
+#[tokio::test]
+async fn a_malformed_tool_call_is_told_back_to_the_model() {
+    let (url, seen) = scripted_model(false).await;
+    let (out, _dir) = chat(&url, "Make a malformed call").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(transcript["answer"], "The tool call was malformed.");
+    assert_eq!(transcript["tool_calls"][0]["is_error"], true);
+    let seen = seen.lock().unwrap().clone();
+    let told = seen[1]["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        told["content"].as_str().unwrap().contains("not valid JSON"),
+        "{told}"
+    );
+}
+
+#[tokio::test]
+async fn a_model_that_fails_is_a_clear_error() {
+    // Nothing listens there: a clear message and a failure status, no panic.
+    let (out, _dir) = chat("http://127.0.0.1:9/v1", "hello").await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("databricks-mcp chat: the model at http://127.0.0.1:9/v1 failed"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
