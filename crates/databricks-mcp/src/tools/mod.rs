@@ -17,6 +17,7 @@ pub mod managed_sql;
 pub mod page;
 pub mod pipelines;
 pub mod runs;
+pub mod serving;
 pub mod sql;
 pub mod vector_search;
 pub mod workspace;
@@ -55,11 +56,12 @@ pub enum Toolset {
     VectorSearch,
     Genie,
     Functions,
+    Serving,
 }
 
 impl Toolset {
     /// Every toolset, in listing order.
-    pub const ALL: [Toolset; 10] = [
+    pub const ALL: [Toolset; 11] = [
         Toolset::Sql,
         Toolset::Catalog,
         Toolset::Jobs,
@@ -70,13 +72,18 @@ impl Toolset {
         Toolset::VectorSearch,
         Toolset::Genie,
         Toolset::Functions,
+        Toolset::Serving,
     ];
 
-    /// Whether the toolset is served without `--toolsets`. Genie and Vector Search are
-    /// not: they need spaces and indexes most workspaces do not have, their managed
-    /// routes serve them anyway, and every tool listed costs the model context.
+    /// Whether the toolset is served without `--toolsets`. Genie, Vector Search and
+    /// Serving are not: they need spaces, indexes and endpoints many workspaces do not
+    /// have (the managed routes serve the first two anyway), and every tool listed costs
+    /// the model context.
     pub fn on_by_default(self) -> bool {
-        !matches!(self, Toolset::VectorSearch | Toolset::Genie)
+        !matches!(
+            self,
+            Toolset::VectorSearch | Toolset::Genie | Toolset::Serving
+        )
     }
 
     /// The toolset called `name` (as `--toolsets` spells it).
@@ -97,6 +104,7 @@ impl Toolset {
             Toolset::VectorSearch => "Vector Search endpoints, indexes and queries",
             Toolset::Genie => "ask Genie spaces in natural language",
             Toolset::Functions => "call Unity Catalog functions",
+            Toolset::Serving => "Model Serving endpoints: list and query models",
         }
     }
 
@@ -112,6 +120,7 @@ impl Toolset {
             Toolset::VectorSearch => "vector_search",
             Toolset::Genie => "genie",
             Toolset::Functions => "functions",
+            Toolset::Serving => "serving",
         }
     }
 }
@@ -806,6 +815,7 @@ impl Registry {
         tools.extend(files::tools());
         tools.extend(vector_search::tools());
         tools.extend(genie::tools());
+        tools.extend(serving::tools());
         tools.sort_by_key(|t| t.toolset);
         Registry::gated(tools, options)
     }
