@@ -28,9 +28,9 @@ pub struct QueryEndpointArgs {
     /// For a chat endpoint: the conversation, e.g. [{"role": "user", "content": "…"}].
     #[serde(default)]
     pub messages: Option<Vec<MessageArg>>,
-    /// For an embeddings or custom model endpoint: the input (text, or the JSON the model takes).
+    /// For an embeddings or custom model endpoint: the input text, or the JSON the model takes (as text).
     #[serde(default)]
-    pub input: Option<Value>,
+    pub input: Option<String>,
     /// Most tokens of a chat answer (default 512).
     #[serde(default)]
     pub max_tokens: Option<u32>,
@@ -185,6 +185,11 @@ async fn query_serving_endpoint(
                     "{name} is not a chat endpoint (task {}): pass input",
                     task.as_deref().unwrap_or("custom model")
                 )));
+            };
+            // JSON text is sent as JSON (a custom model's record), anything else as text.
+            let input = match serde_json::from_str::<Value>(&input) {
+                Ok(v @ (Value::Object(_) | Value::Array(_))) => v,
+                _ => Value::String(input),
             };
             let body = json!({"input": input});
             let answer: Value = client
