@@ -17,7 +17,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // `doctor` prints a checklist: the default `info` lines would interleave with it, so
     // it logs warnings only unless a level was asked for.
-    let doctor = matches!(cli.command, Some(Command::Doctor));
+    // Commands a person reads (doctor's checklist, a chat) log warnings only by default.
+    let doctor = matches!(cli.command, Some(Command::Doctor | Command::Chat(_)));
     let default_level =
         cli.common.log == "info" && std::env::var_os("DATABRICKS_MCP_LOG").is_none();
     init_logging(if doctor && default_level {

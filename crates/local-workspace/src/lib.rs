@@ -185,3 +185,27 @@ impl RunningApi {
         self.addr
     }
 }
+
+/// The runtime local statements execute on, apart from the caller's: DataFusion keeps its
+/// threads busy for the length of a heavy query, and the REST API and the MCP server must
+/// still answer (a poll, a cancel, a metadata call) meanwhile. As many threads as cores;
+/// the operating system shares the cores with the caller's threads.
+pub fn engine_runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: std::sync::OnceLock<Option<tokio::runtime::Runtime>> =
+        std::sync::OnceLock::new();
+    static FALLBACK: std::sync::OnceLock<tokio::runtime::Handle> = std::sync::OnceLock::new();
+    let built = RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("local-engine")
+            .enable_all()
+            .build()
+            .map_err(
+                |e| tracing::warn!(error = %e, "no engine runtime: statements share the caller's"),
+            )
+            .ok()
+    });
+    match built {
+        Some(runtime) => runtime.handle(),
+        None => FALLBACK.get_or_init(tokio::runtime::Handle::current),
+    }
+}

@@ -237,10 +237,15 @@ impl Agent {
             };
             match serde_json::from_str::<Value>(raw) {
                 Ok(Value::Object(arguments)) => {
-                    let result = tokio::select! {
-                        r = self.tools.call(name, arguments.clone(), cancel.child_token()) => r,
-                        () = cancel.cancelled() => return Err(TurnError::Cancelled),
-                    };
+                    // Not dropped on cancel: the tool sees the token and cancels its work
+                    // upstream (the statement) before it returns.
+                    let result = self
+                        .tools
+                        .call(name, arguments.clone(), cancel.child_token())
+                        .await;
+                    if cancel.is_cancelled() {
+                        return Err(TurnError::Cancelled);
+                    }
                     let (text, is_error) = result_text(&result);
                     ToolRecord {
                         name: name.to_string(),

@@ -189,15 +189,7 @@ async fn once(
         wrote_text: false,
     };
     let cancel = CancellationToken::new();
-    let ctrl_c = cancel.clone();
-    let watcher = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            ctrl_c.cancel();
-        }
-    });
-    let result = agent.ask(prompt, &mut terminal, &cancel).await;
-    watcher.abort();
-    let turn = result?;
+    let turn = until_ctrl_c(agent.ask(prompt, &mut terminal, &cancel), &cancel).await?;
     if json {
         let transcript = serde_json::json!({
             "model": agent.model.label(),
@@ -216,6 +208,26 @@ async fn once(
         println!("{}", turn.answer.trim_end());
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Drives `turn`, cancelling `cancel` on Ctrl-C and letting the turn wind down (its tool
+/// cancels its statement upstream) rather than dropping it. The signal is awaited in this
+/// future, not a spawned task: a busy runtime (the local engine at work) cannot delay it.
+async fn until_ctrl_c<T>(
+    turn: impl std::future::Future<Output = T>,
+    cancel: &CancellationToken,
+) -> T {
+    tokio::pin!(turn);
+    loop {
+        tokio::select! {
+            result = &mut turn => return result,
+            signal = tokio::signal::ctrl_c(), if !cancel.is_cancelled() => {
+                if signal.is_ok() {
+                    cancel.cancel();
+                }
+            }
+        }
+    }
 }
 
 async fn interactive(
@@ -283,14 +295,7 @@ async fn interactive(
             Some(_) => {}
         }
         let cancel = CancellationToken::new();
-        let ctrl_c = cancel.clone();
-        let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                ctrl_c.cancel();
-            }
-        });
-        let result = agent.ask(line, &mut terminal, &cancel).await;
-        watcher.abort();
+        let result = until_ctrl_c(agent.ask(line, &mut terminal, &cancel), &cancel).await;
         if terminal.wrote_text {
             println!();
             terminal.wrote_text = false;

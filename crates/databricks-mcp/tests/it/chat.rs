@@ -47,6 +47,11 @@ async fn completions(State(script): State<Script>, Json(body): Json<Value>) -> R
         Some("user") if offers_sql && text_of(&last).contains("malformed") => {
             (None, Some("{not json".into()))
         }
+        Some("user") if offers_sql && text_of(&last).contains("slow") => (
+            None,
+            // 6000³ rows, each one computed (a count alone would be answered from sizes).
+            Some(r#"{"query": "SELECT count(DISTINCT a.l_orderkey * 7 + b.l_partkey * 3 + c.l_suppkey) FROM samples.tpch.lineitem a, samples.tpch.lineitem b, samples.tpch.lineitem c"}"#.into()),
+        ),
         Some("user") if offers_sql => (
             None,
             Some(r#"{"query": "SELECT count(*) AS orders FROM samples.tpch.orders"}"#.into()),
@@ -208,4 +213,107 @@ async fn a_model_that_fails_is_a_clear_error() {
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// The interactive session in a real terminal (tmux): a question with a streamed answer
+/// and a tool line, Ctrl-C during a long query cancels the turn, `/exit` ends it.
+// Multi-threaded: the test blocks its thread while the scripted model answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_session_in_a_terminal() {
+    use std::process::Command;
+    assert!(
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success()),
+        "tmux is needed for this test: apt-get install tmux (.ci/run installs it)"
+    );
+    let (url, _seen) = scripted_model(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let session = format!("dbx-chat-{}", std::process::id());
+    let command = format!(
+        "env -i HOME={} PATH=/usr/bin:/bin {} chat --local {} --local-scale-factor 0.001 --model-url {url}; sleep 30",
+        home.display(),
+        env!("CARGO_BIN_EXE_databricks-mcp"),
+        dir.path().join("workspace").display(),
+    );
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux runs");
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &command,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("tmux")
+                .args(["kill-session", "-t", &self.0])
+                .output();
+        }
+    }
+    let _kill = Kill(session.clone());
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str, seconds: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+        loop {
+            let s = screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "waited for {needle:?}:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    wait_for("Chatting with", 60);
+    tmux(&[
+        "send-keys",
+        "-t",
+        &session,
+        "How many orders are there?",
+        "Enter",
+    ]);
+    let s = wait_for("There are 1500 orders.", 60);
+    assert!(
+        s.contains("✓ run_sql_query(query=SELECT count(*) AS orders"),
+        "{s}"
+    );
+
+    tmux(&["send-keys", "-t", &session, "A slow question", "Enter"]);
+    wait_for("⏺ run_sql_query(query=SELECT count(DISTINCT", 30);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let cancelled_at = std::time::Instant::now();
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    wait_for("(cancelled", 10);
+    assert!(cancelled_at.elapsed() < std::time::Duration::from_secs(3));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    tmux(&["send-keys", "-t", &session, "/exit", "Enter"]);
+    // The chat ended: the shell runs the `sleep` after it, the prompt is gone.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let after = tmux(&[
+        "list-panes",
+        "-t",
+        &session,
+        "-F",
+        "#{pane_current_command}",
+    ]);
+    let current = String::from_utf8_lossy(&after.stdout).into_owned();
+    assert!(
+        current.contains("sleep"),
+        "the chat did not exit on /exit: {current}\n{}",
+        screen()
+    );
 }

@@ -512,7 +512,9 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     // Dropped unfinished when a cancel aborts the task: the history then says CANCELED.
     let recording = api.shared.history.start(&id, statement, &origin);
     api.shared.compute.statement_starts();
-    let task = tokio::spawn(async move {
+    // On the engine's own runtime: a heavy query keeps its threads busy, never the ones
+    // that answer the REST API (a poll, a cancel) and the MCP layer.
+    let task = crate::engine_runtime().spawn(async move {
         let result = engine.execute(&sql, &opts).await;
         if result.is_ok() {
             shared.record_lineage(
