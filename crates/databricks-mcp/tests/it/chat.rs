@@ -317,3 +317,87 @@ async fn the_interactive_session_in_a_terminal() {
         screen()
     );
 }
+
+/// Against a Databricks workspace (the emulator over loopback HTTP): the model is a Model
+/// Serving chat endpoint called with the workspace's credentials; its scripted model asks
+/// for run_sql_query, the statement runs on the warehouse, and the answer quotes the result.
+#[tokio::test]
+async fn a_serving_endpoint_answers_with_the_workspace_tools() {
+    let emulator = databricks_emulator::Emulator::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"));
+        cmd.arg("chat")
+            .args(args)
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABRICKS_HOST", emulator.base_url())
+            .env("DATABRICKS_TOKEN", emulator.pat())
+            .kill_on_drop(true);
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+                .await
+                .expect("chat did not finish within 60 s")
+                .unwrap()
+        }
+    };
+    // No model: the workspace's chat endpoints are listed, and how to pick one.
+    let out = run(&[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--model NAME") && stderr.contains("databricks-claude-sonnet-4"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("text-embedding"),
+        "only chat endpoints: {stderr}"
+    );
+
+    let out = run(&[
+        "--model",
+        "databricks-claude-sonnet-4",
+        "--prompt",
+        "How many orders are there?",
+        "--json",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        transcript["answer"]
+            .as_str()
+            .unwrap()
+            .starts_with("There are"),
+        "{transcript}"
+    );
+    assert_eq!(transcript["tool_calls"][0]["name"], "run_sql_query");
+    let statements = crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements");
+    assert_eq!(
+        statements[0].body["statement"],
+        "SELECT count(*) AS orders FROM main.sales.orders"
+    );
+    let invocations = crate::support::requests(
+        &emulator,
+        "POST",
+        "/serving-endpoints/databricks-claude-sonnet-4/invocations",
+    );
+    assert_eq!(invocations.len(), 2, "a tool call, then the answer");
+    assert!(
+        invocations[0].body["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["function"]["name"] == "run_sql_query")
+    );
+    assert_eq!(
+        invocations[1].body["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["role"],
+        "tool"
+    );
+}

@@ -670,6 +670,7 @@ async fn structured_content_matches_the_output_schema() {
         ("list_genie_spaces", json!({})),
         ("run_sql_query", json!({"query": "SELECT 1"})),
         ("get_query_history", json!({})),
+        ("list_serving_endpoints", json!({})),
         (
             "get_cluster_events",
             json!({"cluster_id": "1108-090412-ab12cd34"}),
