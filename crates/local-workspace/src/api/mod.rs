@@ -118,6 +118,8 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         identity: Some(Arc::new(compute::LocalIdentity)),
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
+        // Model Serving comes with its backend.
+        serving: None,
     };
     let api = Arc::new(Api {
         shared,
