@@ -10,7 +10,7 @@
 //! Test hooks:
 //! - every request is recorded ([`Emulator::requests`]), Authorization header included;
 //! - [`FaultRule`]s answer matching requests with canned responses before normal handling;
-//! - [`Emulator::set_latency`] delays every `/api/` response;
+//! - [`Emulator::set_latency`] delays every `/api/` response and Model Serving invocation;
 //! - [`Emulator::script_statement`] picks what a SQL statement returns;
 //! - OAuth M2M tokens can be expired at will ([`Emulator::expire_m2m_tokens`]).
 //!
@@ -19,6 +19,8 @@
 //!   catalog/schema has the fixture's schemas/tables, renamed to it.
 //! - Page tokens are standard base64 (they may contain `+`, `/`, `=`): clients must
 //!   URL-encode them.
+//! - Model Serving has a chat endpoint, [`serving::CHAT_ENDPOINT`], answered by a scripted,
+//!   deterministic model (its rules: [`serving`]), and an embeddings endpoint.
 //! - `/__emulator/...` control routes expose the same hooks over HTTP for tests that drive
 //!   the binary (Python, benchmarks); they are listed in `src/control.rs`.
 //!
@@ -46,6 +48,19 @@ use tokio::task::JoinHandle;
 
 pub use fixtures::{FIXTURES, fixture, try_fixture};
 
+/// The Model Serving endpoints and what the scripted chat model says and calls, for tests
+/// that drive an agent loop against the emulator. The script (`src/routes/serving.rs`): a
+/// `tool` message last ⇒ `There are N orders.`; else, from the last
+/// user message (`slow` waits [`serving::SLOW`] first): `malformed` with [`serving::SQL_TOOL`]
+/// offered ⇒ a call whose arguments are not JSON; `unknown tool` ⇒ a call to `no_such_tool`;
+/// [`serving::SQL_TOOL`] offered ⇒ a call with `{"query": SQL_TOOL_QUERY}`; else
+/// [`serving::HELLO`].
+pub mod serving {
+    pub use crate::routes::serving::{
+        CHAT_ENDPOINT, EMBEDDING_ENDPOINT, HELLO, SLOW, SQL_TOOL, SQL_TOOL_QUERY,
+    };
+}
+
 pub(crate) fn validate_script(script: &StatementScript) -> Result<(), String> {
     script.validate()
 }
@@ -64,7 +79,8 @@ pub struct EmulatorConfig {
     pub client_secret: String,
     /// `expires_in` of issued OAuth tokens; they stop working after it.
     pub m2m_token_ttl: Duration,
-    /// Added to every `/api/` response (not to OIDC / token / external-link routes).
+    /// Added to every `/api/` response and Model Serving invocation (not to OIDC / token /
+    /// external-link routes).
     pub latency: Duration,
     /// Number of jobs served by `jobs/list`: the fixture's jobs, then synthesised jobs with
     /// ids `1000 + i` and names `job-<i>` (`i` = position in the list).
@@ -489,7 +505,7 @@ impl Emulator {
         lock(&self.shared.faults).clear();
     }
 
-    /// Sets the latency added to every `/api/` response.
+    /// Sets the latency added to every `/api/` response and Model Serving invocation.
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.shared.latency) = d;
     }

@@ -80,6 +80,7 @@ impl Shared {
                 identity: Some(Arc::new(misc::FixtureIdentity)),
                 query_history: Some(Arc::new(misc::FixtureHistory)),
                 lineage: Some(Arc::new(crate::routes::catalog::FixtureLineage)),
+                serving: Some(Arc::new(crate::routes::serving::FixtureServing::default())),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -231,7 +232,8 @@ async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
         return fault_response(fault);
     }
 
-    if req.raw_path.starts_with("/api/") {
+    // Model Serving invocations are authenticated API calls outside /api/.
+    if req.raw_path.starts_with("/api/") || req.raw_path.starts_with("/serving-endpoints/") {
         let latency = *lock(&st.latency);
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;

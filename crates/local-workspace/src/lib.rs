@@ -37,6 +37,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use api::serving::{ChatModel, DEFAULT_MODEL_ENDPOINT};
 pub use error::LocalError;
 
 /// The id of the one SQL warehouse, which represents the local engine.
@@ -140,6 +141,18 @@ impl LocalWorkspace {
                 Some((true, _)) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
             }
         }
+    }
+
+    /// Serves `model` as a Model Serving chat endpoint from now on (also on servers already
+    /// started), or no endpoint with `None` (the default). Errors on a URL that is not
+    /// http(s).
+    pub fn set_chat_model(&self, model: Option<ChatModel>) -> Result<(), LocalError> {
+        self.shared.serving.set(model)
+    }
+
+    /// The chat model served, if any.
+    pub fn chat_model(&self) -> Option<ChatModel> {
+        self.shared.serving.model()
     }
 
     /// The workspace directory (canonical).

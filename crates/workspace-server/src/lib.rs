@@ -16,12 +16,13 @@ mod lineage;
 mod paging;
 mod request;
 mod response;
+mod serving;
 mod warehouses;
 
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::{Identity, Lineage, QueryHistory, UnityCatalog, Warehouses};
+use databricks_api::backend::{Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses};
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
@@ -36,6 +37,7 @@ pub struct Backends {
     pub identity: Option<Arc<dyn Identity>>,
     pub query_history: Option<Arc<dyn QueryHistory>>,
     pub lineage: Option<Arc<dyn Lineage>>,
+    pub serving: Option<Arc<dyn Serving>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -56,6 +58,15 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "lineage-tracking", rest @ ..] => match &backends.lineage {
             Some(backend) => lineage::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "serving-endpoints", rest @ ..] => match &backends.serving {
+            Some(backend) => serving::route_api(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        // Invocations live at the workspace root, not under /api/.
+        ["serving-endpoints", rest @ ..] => match &backends.serving {
+            Some(backend) => serving::route_invocations(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

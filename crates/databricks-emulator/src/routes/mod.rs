@@ -8,6 +8,7 @@ pub(crate) mod genie;
 pub(crate) mod jobs;
 pub(crate) mod misc;
 pub(crate) mod pipelines;
+pub(crate) mod serving;
 pub(crate) mod statements;
 pub(crate) mod vector_search;
 pub(crate) mod warehouses;

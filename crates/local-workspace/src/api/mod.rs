@@ -11,6 +11,7 @@ pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod lineage;
 pub(crate) mod pipelines;
+pub(crate) mod serving;
 pub(crate) mod statements;
 pub(crate) mod vector_search;
 pub(crate) mod workspace;
@@ -49,6 +50,8 @@ pub(crate) struct Shared {
     pub started_ms: i64,
     /// Whether `samples.tpch` can be read yet.
     pub samples: Arc<crate::samples::SamplesStatus>,
+    /// Model Serving: the chat model this workspace forwards to, if it has one.
+    pub serving: Arc<serving::LocalServing>,
 }
 
 impl Shared {
@@ -73,6 +76,7 @@ impl Shared {
             compute: compute::Compute::new(started_ms),
             started_ms,
             samples,
+            serving: Arc::new(serving::LocalServing::new(crate::layout::user_name())),
         })
     }
 
@@ -118,6 +122,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         identity: Some(Arc::new(compute::LocalIdentity)),
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
+        serving: Some(shared.serving.clone()),
     };
     let api = Arc::new(Api {
         shared,

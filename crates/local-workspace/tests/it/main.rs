@@ -5,6 +5,7 @@ mod api;
 mod bad_input;
 mod dialect;
 mod python_sdk;
+mod serving;
 mod smoke;
 mod support;
 mod write_paths;

@@ -6,6 +6,7 @@
 mod history;
 mod identity;
 mod lineage;
+mod serving;
 mod support;
 mod unity_catalog;
 mod warehouses;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use databricks_emulator::Emulator;
-use local_workspace::{LocalOptions, LocalWorkspace, RunningApi};
+use local_workspace::{ChatModel, LocalOptions, LocalWorkspace, RunningApi};
 use serde_json::Value;
 
 /// Names that exist in a backend's Unity Catalog, and what the checks expect there.
@@ -170,6 +170,61 @@ impl Target {
             ..options()
         };
         serve_local(&dir, options, Some(copy)).await
+    }
+
+    /// The same backend with a chat endpoint named [`databricks_emulator::serving::CHAT_ENDPOINT`]:
+    /// the emulator's; the local workspace forwarding to an emulator's OpenAI-compatible
+    /// route (`/serving-endpoints/chat/completions`), as it would to a model server.
+    pub async fn with_chat_model(mut self) -> Target {
+        if self.backend == Backend::Emulator {
+            return self;
+        }
+        let emulator = Emulator::start().await;
+        let mut model = ChatModel::new(format!("{}/serving-endpoints", emulator.base_url()));
+        model.name = Some(databricks_emulator::serving::CHAT_ENDPOINT.to_string());
+        model.token = Some(emulator.pat().to_string());
+        let (workspace, _) = self._local.as_ref().expect("a local workspace");
+        workspace
+            .set_chat_model(Some(model))
+            .expect("set the chat model");
+        self._emulator = Some(emulator);
+        self
+    }
+
+    /// The emulator behind this target, if there is one.
+    pub fn emulator(&self) -> Option<&Emulator> {
+        self._emulator.as_ref()
+    }
+
+    /// POST `body` as JSON (a string is sent as it is): status, content type, body text.
+    pub async fn post_text(&self, path: &str, body: &Value) -> (u16, String, String) {
+        let text = match body {
+            Value::String(raw) => raw.clone(),
+            other => other.to_string(),
+        };
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(text)
+            .send()
+            .await
+            .expect("request");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, content_type, response.text().await.expect("body"))
+    }
+
+    /// POST `body`: status and JSON body (`Null` if none).
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let (status, _, text) = self.post_text(path, body).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     /// Runs a statement through the Statement Execution API and waits for it: its state.
