@@ -330,3 +330,53 @@ async fn unattended_writes_reach_the_workspace() {
     assert!(text(&r).contains("10 MiB"), "{}", text(&r));
     assert!(requests(&h.emulator, "PUT", "big.txt").is_empty());
 }
+
+#[tokio::test]
+async fn serving_endpoints_are_listed_and_queried() {
+    let h = Harness::start().await;
+    let r = h.call("list_serving_endpoints", json!({})).await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(
+        text(&r).contains("databricks-claude-sonnet-4"),
+        "{}",
+        text(&r)
+    );
+    assert!(text(&r).contains("llm/v1/chat"), "{}", text(&r));
+    let r = h
+        .call(
+            "query_serving_endpoint",
+            json!({"name": "databricks-claude-sonnet-4", "messages": [{"role": "user", "content": "Hi"}]}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(text(&r), "Hello from the scripted model.");
+    let r = h
+        .call(
+            "query_serving_endpoint",
+            json!({"name": "databricks-claude-sonnet-4"}),
+        )
+        .await;
+    assert!(
+        is_error(&r) && text(&r).contains("pass messages"),
+        "{}",
+        text(&r)
+    );
+    let r = h
+        .call(
+            "query_serving_endpoint",
+            json!({"name": "../etc", "input": "x"}),
+        )
+        .await;
+    assert!(is_error(&r), "{}", text(&r));
+    let r = h
+        .call(
+            "query_serving_endpoint",
+            json!({"name": "no-such-endpoint", "input": "x"}),
+        )
+        .await;
+    assert!(
+        is_error(&r) && text(&r).contains("list_serving_endpoints"),
+        "{}",
+        text(&r)
+    );
+}
