@@ -51,7 +51,7 @@ pub struct ChatArgs {
     /// Environment variable holding the bearer token for --server.
     #[arg(long)]
     pub server_token_env: Option<String>,
-    /// Use the tools of the MCP server this command starts (stdio), e.g. --server-command databricks-mcp serve --local DIR.
+    /// Use the tools of the MCP server this command starts (stdio); it takes the rest of the command line, so put it last: --server-command databricks-mcp serve --local DIR.
     #[arg(long, num_args = 1.., allow_hyphen_values = true)]
     pub server_command: Vec<String>,
     /// Extra system instructions appended to the built-in ones.

@@ -401,3 +401,95 @@ async fn a_serving_endpoint_answers_with_the_workspace_tools() {
         "tool"
     );
 }
+
+/// `--server-command` (stdio) and `--server` (streamable HTTP): the chat is a general MCP
+/// client, and the same question gets the same answer through another server process.
+#[tokio::test]
+async fn the_tools_of_another_mcp_server_work_the_same() {
+    let (url, _seen) = scripted_model(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let workspace = dir.path().join("workspace");
+    let bin = env!("CARGO_BIN_EXE_databricks-mcp");
+    let chat = |extra: Vec<String>| {
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.args([
+            "chat",
+            "--model-url",
+            &url,
+            "--prompt",
+            "How many orders are there?",
+            "--json",
+        ])
+        // The chat's own workspace is the local one too; its tools are not used.
+        .args(["--local"])
+        .arg(dir.path().join("chat-workspace"))
+        // --server-command takes the rest of the command line: last.
+        .args(extra)
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .kill_on_drop(true);
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
+                .await
+                .expect("chat did not finish within 120 s")
+                .unwrap()
+        }
+    };
+    let ws = workspace.to_str().unwrap().to_string();
+    let out = chat(vec![
+        "--server-command".into(),
+        bin.into(),
+        "serve".into(),
+        "--local".into(),
+        ws.clone(),
+        "--local-scale-factor".into(),
+        "0.001".into(),
+    ])
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        transcript["answer"], "There are 1500 orders.",
+        "{transcript}"
+    );
+
+    let mut server = tokio::process::Command::new(bin)
+        .args([
+            "serve",
+            "--transport",
+            "http",
+            "--listen",
+            "127.0.0.1:0",
+            "--local",
+            &ws,
+        ])
+        .args(["--local-scale-factor", "0.001"])
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let (mcp_url, _log) = crate::support::wait_for_listening(&mut server).await;
+    let out = chat(vec!["--server".into(), mcp_url]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        transcript["answer"], "There are 1500 orders.",
+        "{transcript}"
+    );
+}
