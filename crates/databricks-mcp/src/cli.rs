@@ -115,6 +115,12 @@ pub struct CommonArgs {
         default_value_t = 0.1
     )]
     pub local_scale_factor: f64,
+    /// An OpenAI-compatible model server (e.g. http://127.0.0.1:11434/v1) the local workspace serves as its Model Serving chat endpoint; the token, if any, from DATABRICKS_MCP_LOCAL_MODEL_TOKEN.
+    #[arg(long, global = true, env = "DATABRICKS_MCP_LOCAL_MODEL_URL")]
+    pub local_model_url: Option<String>,
+    /// The endpoint name (and upstream model name) of --local-model-url (default: local-model).
+    #[arg(long, global = true, env = "DATABRICKS_MCP_LOCAL_MODEL")]
+    pub local_model: Option<String>,
     /// Log filter for stderr (error, warn, info, debug, trace, or a tracing directive).
     #[arg(
         long,

@@ -159,6 +159,7 @@ async fn start_local(
     let workspace = LocalWorkspace::open(dir, local_options(common))
         .await
         .map_err(|e| StartupError::Local(e.to_string()))?;
+    configure_model(&workspace, common)?;
     let api = workspace
         .serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
         .await
@@ -187,6 +188,23 @@ async fn start_local(
     Ok(Arc::new(state_for(&config, common, Some(local))?))
 }
 
+/// `--local-model-url`: the local workspace's Model Serving chat endpoint forwards to it.
+#[cfg(feature = "local")]
+fn configure_model(
+    workspace: &local_workspace::LocalWorkspace,
+    common: &CommonArgs,
+) -> Result<(), StartupError> {
+    let Some(url) = &common.local_model_url else {
+        return Ok(());
+    };
+    let mut model = local_workspace::ChatModel::new(url.clone());
+    model.name.clone_from(&common.local_model);
+    model.token = std::env::var("DATABRICKS_MCP_LOCAL_MODEL_TOKEN").ok();
+    workspace
+        .set_chat_model(Some(model))
+        .map_err(|e| StartupError::Local(format!("--local-model-url: {e}")))
+}
+
 #[cfg(not(feature = "local"))]
 async fn start_local(
     _common: &CommonArgs,
@@ -211,6 +229,7 @@ pub async fn serve_local_api(
     let workspace = LocalWorkspace::open(&dir, local_options(common))
         .await
         .map_err(|e| StartupError::Local(e.to_string()))?;
+    configure_model(&workspace, common)?;
     let api = workspace
         .serve(listen)
         .await

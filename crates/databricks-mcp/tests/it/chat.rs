@@ -71,6 +71,17 @@ async fn completions(State(script): State<Script>, Json(body): Json<Value>) -> R
         }
         _ => (Some("Hello from the scripted model.".into()), None),
     };
+    if body["stream"] != json!(true) {
+        let mut message = json!({"role": "assistant", "content": content});
+        if let Some(arguments) = &call {
+            message["tool_calls"] = json!([{"id": "call_1", "type": "function", "function": {"name": "run_sql_query", "arguments": arguments}}]);
+        }
+        let finish = if call.is_some() { "tool_calls" } else { "stop" };
+        return Json(
+            json!({"choices": [{"index": 0, "message": message, "finish_reason": finish}]}),
+        )
+        .into_response();
+    }
     // Streamed: text in two pieces, a tool call's arguments in two pieces.
     let mut events = Vec::new();
     if let Some(text) = &content {
@@ -492,4 +503,48 @@ async fn the_tools_of_another_mcp_server_work_the_same() {
         transcript["answer"], "There are 1500 orders.",
         "{transcript}"
     );
+}
+
+/// `--local-model-url`: the local workspace serves the model as its Model Serving chat
+/// endpoint, so `--model local-model` goes the Databricks way (invocations on the
+/// workspace, which forwards) with no account at all.
+#[tokio::test]
+async fn the_local_workspace_serves_a_configured_model() {
+    let (url, seen) = scripted_model(false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .args(["chat", "--local"])
+        .arg(dir.path().join("workspace"))
+        .args(["--local-scale-factor", "0.001", "--local-model-url", &url])
+        .args([
+            "--model",
+            "local-model",
+            "--prompt",
+            "How many orders are there?",
+            "--json",
+        ])
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
+        .await
+        .expect("chat did not finish within 120 s")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        transcript["answer"], "There are 1500 orders.",
+        "{transcript}"
+    );
+    assert_eq!(transcript["model"], "serving endpoint local-model");
+    // The workspace asked the model server (without streaming) twice.
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }

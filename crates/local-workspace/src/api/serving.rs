@@ -189,7 +189,7 @@ impl LocalServing {
             Some(_) => Err(unknown(name, "")),
             None => Err(unknown(
                 name,
-                " (the local workspace serves a chat model only when given an OpenAI-compatible model URL, --model-url)",
+                " (the local workspace serves a chat model only when given an OpenAI-compatible model URL, --local-model-url)",
             )),
         }
     }
