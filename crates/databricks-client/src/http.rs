@@ -299,65 +299,15 @@ impl DatabricksClient {
         path: &str,
         body: &serde_json::Value,
     ) -> Result<reqwest::Response, Error> {
-        let inner = &*self.inner;
-        let endpoint = format!("POST {path}");
-        let url = inner
-            .host
-            .join(path)
-            .map_err(|e| Error::InvalidInput(format!("bad API path {path:?}: {e}")))?;
-        let started = Instant::now();
-        let deadline = started + inner.options.retry_timeout;
-        let mut attempts: u32 = 0;
-        loop {
-            attempts += 1;
-            if let Some(limiter) = &inner.limiter {
-                limiter.until_ready().await;
-            }
-            let authorization = inner.credentials.authorization().await?;
-            let mut request = inner
-                .http
-                .get()?
-                .post(url.clone())
-                .header(header::AUTHORIZATION, authorization)
-                .header(header::ACCEPT, "text/event-stream, application/json")
-                .json(body);
-            if let Some(id) = &inner.workspace_id {
-                request = request.header("X-Databricks-Workspace-Id", id);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| self.network_error(&endpoint, e))?;
-            let status = response.status();
-            if status.is_success() {
-                return Ok(response);
-            }
-            let retry_after = retry_after_header(response.headers());
-            let bytes = response.bytes().await.unwrap_or_default();
-            let api =
-                ApiError::from_response(status.as_u16(), endpoint.clone(), retry_after, &bytes);
-            if !is_retryable(&api) {
-                return Err(Error::Api(Box::new(api)));
-            }
-            let wait = api
-                .retry_after
-                .unwrap_or_else(|| backoff(inner.options.backoff_base, attempts));
-            if Instant::now() + wait > deadline {
-                return Err(wrap_exhausted(
-                    Error::Api(Box::new(api)),
-                    &endpoint,
-                    attempts,
-                    started,
-                ));
-            }
-            crate::events::emit(crate::events::ClientEvent::Retrying {
-                endpoint: endpoint.clone(),
-                attempt: attempts,
-                wait,
-                reason: api.to_string(),
-            });
-            tokio::time::sleep(wait).await;
-        }
+        self.respond(
+            Method::POST,
+            path,
+            &[],
+            RequestBody::Json(body.clone()),
+            &[],
+            Reading::Streamed,
+        )
+        .await
     }
 
     /// A HEAD request: the answer's headers (404 is an error of kind not found).
@@ -376,6 +326,28 @@ impl DatabricksClient {
         body: RequestBody,
         headers: &[(&'static str, String)],
     ) -> Result<(HeaderMap, bytes::Bytes), Error> {
+        let endpoint = format!("{method} {path}");
+        let response = self
+            .respond(method, path, query, body, headers, Reading::Whole)
+            .await?;
+        let headers = response.headers().clone();
+        response
+            .bytes()
+            .await
+            .map(|b| (headers, b))
+            .map_err(|e| self.network_error(&endpoint, e))
+    }
+
+    /// One API request with the retry policy: the successful response, its body unread.
+    async fn respond(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: RequestBody,
+        headers: &[(&'static str, String)],
+        reading: Reading,
+    ) -> Result<reqwest::Response, Error> {
         let inner = &*self.inner;
         let endpoint = format!("{method} {path}");
         let url = inner
@@ -397,9 +369,16 @@ impl DatabricksClient {
                 .http
                 .get()?
                 .request(method.clone(), url.clone())
-                .header(header::AUTHORIZATION, authorization)
-                .header(header::ACCEPT, "application/json")
-                .timeout(inner.options.http_timeout);
+                .header(header::AUTHORIZATION, authorization);
+            request = match reading {
+                Reading::Whole => request
+                    .header(header::ACCEPT, "application/json")
+                    .timeout(inner.options.http_timeout),
+                // A streamed answer lasts as long as the model writes: no overall timeout.
+                Reading::Streamed => {
+                    request.header(header::ACCEPT, "text/event-stream, application/json")
+                }
+            };
             if let Some(id) = &inner.workspace_id {
                 request = request.header("X-Databricks-Workspace-Id", id);
             }
@@ -423,12 +402,7 @@ impl DatabricksClient {
                     let status = response.status();
                     tracing::debug!(%endpoint, status = status.as_u16(), attempt = attempts, "databricks api");
                     if status.is_success() {
-                        let headers = response.headers().clone();
-                        return response
-                            .bytes()
-                            .await
-                            .map(|b| (headers, b))
-                            .map_err(|e| self.network_error(&endpoint, e));
+                        return Ok(response);
                     }
                     if status.is_redirection() {
                         return Err(Error::Api(Box::new(ApiError {
@@ -513,6 +487,13 @@ impl DatabricksClient {
             }
         }
     }
+}
+
+/// How a response body is read: whole, within the HTTP timeout, or as it streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Whole,
+    Streamed,
 }
 
 /// The body of a request.

@@ -191,6 +191,33 @@ pub fn repair_plan(run: &Value, request: &RepairRunRequest) -> Result<Vec<String
     Ok(keys.into_iter().map(str::to_string).collect())
 }
 
+/// Appends a `REPAIR` entry to the run's `repair_history` (adding `original`, the run's
+/// first attempt, when the history is new), as both backends record a repair.
+pub fn record_repair(
+    run: &mut Value,
+    original: Value,
+    repair_id: i64,
+    now: i64,
+    task_run_ids: Vec<i64>,
+) {
+    let history = run.as_object_mut().map(|o| {
+        o.entry("repair_history")
+            .or_insert_with(|| Value::Array(Vec::new()))
+    });
+    if let Some(Value::Array(h)) = history {
+        if h.is_empty() {
+            h.push(original);
+        }
+        h.push(serde_json::json!({
+            "type": "REPAIR",
+            "id": repair_id,
+            "start_time": now,
+            "end_time": 0,
+            "task_run_ids": task_run_ids,
+        }));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -710,21 +710,13 @@ fn runs_repair(st: &Shared, req: &Req) -> R {
             next += 1;
         }
     }
-    let history = run
-        .as_object_mut()
-        .map(|o| o.entry("repair_history").or_insert_with(|| json!([])));
-    if let Some(Value::Array(h)) = history {
-        if h.is_empty() {
-            h.push(original);
-        }
-        h.push(json!({
-            "type": "REPAIR",
-            "id": repair_id,
-            "start_time": now,
-            "end_time": 0,
-            "task_run_ids": (first_task_run..next).collect::<Vec<_>>(),
-        }));
-    }
+    workspace_server::jobs::record_repair(
+        run,
+        original,
+        repair_id,
+        now,
+        (first_task_run..next).collect::<Vec<_>>(),
+    );
     set(run, "end_time", json!(0));
     set_state(run, "PENDING", None, "Waiting for cluster", false);
     runs.progress.insert(id, 0);

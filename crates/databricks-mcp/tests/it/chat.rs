@@ -121,25 +121,56 @@ async fn scripted_model(throttle_first: bool) -> (String, Seen) {
     (format!("http://{address}/v1"), seen)
 }
 
-async fn chat(url: &str, prompt: &str) -> (std::process::Output, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let workspace = dir.path().join("workspace");
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .args(["chat", "--local"])
-        .arg(&workspace)
-        .args(["--local-scale-factor", "0.001", "--model-url", url])
-        .args(["--prompt", prompt, "--json"])
+/// Runs `databricks-mcp chat ARGS` with only HOME, PATH and `env` set (bounded: 120 s).
+async fn run_chat(
+    home: &std::path::Path,
+    args: &[String],
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"));
+    cmd.arg("chat")
+        .args(args)
         .env_clear()
-        .env("HOME", &home)
+        .env("HOME", home)
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(std::time::Duration::from_secs(120), output)
+        .envs(env.iter().map(|(k, v)| (*k, v)))
+        .kill_on_drop(true);
+    tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
         .await
         .expect("chat did not finish within 120 s")
-        .unwrap();
+        .unwrap()
+}
+
+/// The `--json` transcript of a chat that succeeded.
+fn transcript(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// `chat --local DIR/workspace --model-url URL --prompt PROMPT --json`.
+async fn chat(url: &str, prompt: &str) -> (std::process::Output, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("workspace");
+    let mut args = strings(&["--local"]);
+    args.push(workspace.display().to_string());
+    args.extend(strings(&[
+        "--local-scale-factor",
+        "0.001",
+        "--model-url",
+        url,
+        "--prompt",
+        prompt,
+        "--json",
+    ]));
+    let output = run_chat(dir.path(), &args, &[]).await;
     (output, dir)
 }
 
@@ -336,22 +367,14 @@ async fn the_interactive_session_in_a_terminal() {
 async fn a_serving_endpoint_answers_with_the_workspace_tools() {
     let emulator = databricks_emulator::Emulator::start().await;
     let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABRICKS_HOST", emulator.base_url()),
+        ("DATABRICKS_TOKEN", emulator.pat().to_string()),
+    ];
     let run = |args: &[&str]| {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"));
-        cmd.arg("chat")
-            .args(args)
-            .env_clear()
-            .env("HOME", dir.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABRICKS_HOST", emulator.base_url())
-            .env("DATABRICKS_TOKEN", emulator.pat())
-            .kill_on_drop(true);
-        async move {
-            tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
-                .await
-                .expect("chat did not finish within 60 s")
-                .unwrap()
-        }
+        let args = strings(args);
+        let (home, env) = (dir.path().to_path_buf(), env.clone());
+        async move { run_chat(&home, &args, &env).await }
     };
     // No model: the workspace's chat endpoints are listed, and how to pick one.
     let out = run(&[]).await;
@@ -424,30 +447,20 @@ async fn the_tools_of_another_mcp_server_work_the_same() {
     let workspace = dir.path().join("workspace");
     let bin = env!("CARGO_BIN_EXE_databricks-mcp");
     let chat = |extra: Vec<String>| {
-        let mut cmd = tokio::process::Command::new(bin);
-        cmd.args([
-            "chat",
+        let mut args = strings(&[
             "--model-url",
             &url,
             "--prompt",
             "How many orders are there?",
             "--json",
-        ])
-        // The chat's own workspace is the local one too; its tools are not used.
-        .args(["--local"])
-        .arg(dir.path().join("chat-workspace"))
+            // The chat's own workspace is the local one too; its tools are not used.
+            "--local",
+        ]);
+        args.push(dir.path().join("chat-workspace").display().to_string());
         // --server-command takes the rest of the command line: last.
-        .args(extra)
-        .env_clear()
-        .env("HOME", &home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .kill_on_drop(true);
-        async move {
-            tokio::time::timeout(std::time::Duration::from_secs(120), cmd.output())
-                .await
-                .expect("chat did not finish within 120 s")
-                .unwrap()
-        }
+        args.extend(extra);
+        let home = home.clone();
+        async move { run_chat(&home, &args, &[]).await }
     };
     let ws = workspace.to_str().unwrap().to_string();
     let out = chat(vec![
@@ -460,16 +473,7 @@ async fn the_tools_of_another_mcp_server_work_the_same() {
         "0.001".into(),
     ])
     .await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        transcript["answer"], "There are 1500 orders.",
-        "{transcript}"
-    );
+    assert_eq!(transcript(&out)["answer"], "There are 1500 orders.");
 
     let mut server = tokio::process::Command::new(bin)
         .args([
@@ -493,16 +497,7 @@ async fn the_tools_of_another_mcp_server_work_the_same() {
         .unwrap();
     let (mcp_url, _log) = crate::support::wait_for_listening(&mut server).await;
     let out = chat(vec!["--server".into(), mcp_url]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        transcript["answer"], "There are 1500 orders.",
-        "{transcript}"
-    );
+    assert_eq!(transcript(&out)["answer"], "There are 1500 orders.");
 }
 
 /// `--local-model-url`: the local workspace serves the model as its Model Serving chat
@@ -514,32 +509,20 @@ async fn the_local_workspace_serves_a_configured_model() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .args(["chat", "--local"])
-        .arg(dir.path().join("workspace"))
-        .args(["--local-scale-factor", "0.001", "--local-model-url", &url])
-        .args([
-            "--model",
-            "local-model",
-            "--prompt",
-            "How many orders are there?",
-            "--json",
-        ])
-        .env_clear()
-        .env("HOME", &home)
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(std::time::Duration::from_secs(120), out)
-        .await
-        .expect("chat did not finish within 120 s")
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let transcript: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut args = strings(&["--local"]);
+    args.push(dir.path().join("workspace").display().to_string());
+    args.extend(strings(&[
+        "--local-scale-factor",
+        "0.001",
+        "--local-model-url",
+        &url,
+        "--model",
+        "local-model",
+        "--prompt",
+        "How many orders are there?",
+        "--json",
+    ]));
+    let transcript = transcript(&run_chat(&home, &args, &[]).await);
     assert_eq!(
         transcript["answer"], "There are 1500 orders.",
         "{transcript}"

@@ -1177,21 +1177,7 @@ fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
             new_ids.push(id);
         }
     }
-    let history = run
-        .as_object_mut()
-        .map(|o| o.entry("repair_history").or_insert_with(|| json!([])));
-    if let Some(Value::Array(h)) = history {
-        if h.is_empty() {
-            h.push(original);
-        }
-        h.push(json!({
-            "type": "REPAIR",
-            "id": repair_id,
-            "start_time": now,
-            "end_time": 0,
-            "task_run_ids": new_ids,
-        }));
-    }
+    workspace_server::jobs::record_repair(run, original, repair_id, now, new_ids);
     run["end_time"] = json!(0);
     run["run_duration"] = json!(0);
     set_state(run, "RUNNING", None, "");
