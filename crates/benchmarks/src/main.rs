@@ -11,11 +11,14 @@
 //!   number of result chunks downloaded.
 //! - http-load: C concurrent HTTP clients × N calls against an upstream answering in
 //!   L ms (`http_load.rs`).
+//! - select1: `SELECT 1` per call over raw stdio and through the official Python SDK,
+//!   against the emulator's floor and a guide-style Python server (`select1.rs`).
 //! - soak (not in `all`): a bounded mixed load with failures and cancellations over HTTP
 //!   and stdio; fails on any unexpected outcome or memory that does not settle
 //!   (`soak.rs`).
 
 mod http_load;
+mod select1;
 mod soak;
 
 use std::path::PathBuf;
@@ -30,7 +33,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 #[derive(Parser)]
-struct Args {
+pub(crate) struct Args {
     /// Which benchmarks: startup, concurrency or all.
     #[arg(default_value = "all")]
     which: String,
@@ -60,7 +63,7 @@ struct Args {
     stdio_sessions: usize,
 }
 
-struct Session {
+pub(crate) struct Session {
     child: Child,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
@@ -455,6 +458,7 @@ async fn main() -> Result<()> {
         "tokens" => tokens(&args).await,
         "million" => million(&args).await,
         "http-load" => http_load(&args).await,
+        "select1" => select1::run(&args).await,
         "soak" => {
             let load = soak::Soak {
                 clients: args.clients.clamp(1, 500),
@@ -465,13 +469,14 @@ async fn main() -> Result<()> {
         }
         "all" => {
             startup(&args).await?;
+            select1::run(&args).await?;
             concurrency(&args).await?;
             tokens(&args).await?;
             million(&args).await?;
             http_load(&args).await
         }
         other => bail!(
-            "unknown benchmark {other:?}: startup, concurrency, tokens, million, http-load, all or soak"
+            "unknown benchmark {other:?}: startup, select1, concurrency, tokens, million, http-load, all or soak"
         ),
     }
 }

@@ -11,6 +11,7 @@
 //! `shared/databricks-api/fixtures` deserializes into its model and serializes back
 //! without losing a field the model declares.
 
+pub mod attachment;
 pub mod backend;
 pub mod catalog;
 pub mod compute;

@@ -19,7 +19,8 @@ pub struct ExecuteStatementRequest {
     /// `CONTINUE` or `CANCEL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_wait_timeout: Option<String>,
-    /// `INLINE` or `EXTERNAL_LINKS`.
+    /// `INLINE`, `EXTERNAL_LINKS` or `INLINE_OR_EXTERNAL_LINKS` (the workspace decides
+    /// per result: see [`crate::attachment`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disposition: Option<String>,
     /// `JSON_ARRAY`, `ARROW_STREAM` or `CSV`.
@@ -126,6 +127,9 @@ pub struct ResultManifest {
     pub total_byte_count: Option<i64>,
     #[serde(default)]
     pub truncated: bool,
+    /// `LZ4_FRAME` when the chunks' bytes (attachments) are LZ4-frame compressed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_compression: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -195,6 +199,10 @@ pub struct ResultData {
     /// INLINE rows: every non-null cell is a JSON string.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_array: Option<Vec<Vec<Option<String>>>>,
+    /// Hybrid-disposition ARROW_STREAM rows inline: base64 Arrow IPC bytes
+    /// ([`crate::attachment`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_links: Vec<ExternalLink>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

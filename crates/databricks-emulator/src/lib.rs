@@ -88,6 +88,10 @@ pub struct EmulatorConfig {
     /// When > 0 and no script matches, statements answer PENDING for the execute call and
     /// this many GETs, RUNNING once, then the default result.
     pub statement_pending_polls: u32,
+    /// Whether statements accept the hybrid disposition `INLINE_OR_EXTERNAL_LINKS`; when
+    /// false the emulator answers it as a workspace that predates it (400
+    /// `INVALID_PARAMETER_VALUE`), to test the client's fallback.
+    pub hybrid_disposition: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -100,6 +104,7 @@ impl Default for EmulatorConfig {
             latency: Duration::ZERO,
             jobs: routes::jobs::fixture_job_count(),
             statement_pending_polls: 0,
+            hybrid_disposition: true,
         }
     }
 }

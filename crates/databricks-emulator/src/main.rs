@@ -44,6 +44,10 @@ struct Args {
     /// Statements answer PENDING for this many polls before their result.
     #[arg(long, default_value_t = 0)]
     statement_pending_polls: u32,
+    /// Answer the hybrid disposition INLINE_OR_EXTERNAL_LINKS as a workspace that does
+    /// not know it (400), as older workspaces may.
+    #[arg(long)]
+    no_hybrid_disposition: bool,
     /// Do not record requests (long benchmarks).
     #[arg(long)]
     no_record: bool,
@@ -88,6 +92,7 @@ async fn run(args: Args) -> ExitCode {
     let mut config = EmulatorConfig {
         latency: Duration::from_millis(args.latency_ms),
         statement_pending_polls: args.statement_pending_polls,
+        hybrid_disposition: !args.no_hybrid_disposition,
         ..EmulatorConfig::default()
     };
     if let Some(pat) = args.pat {

@@ -85,8 +85,8 @@ pub struct CommonArgs {
         default_value_t = 20_000
     )]
     pub max_chars: usize,
-    /// How SQL results travel: external-links (Arrow chunks from cloud storage, any size) or inline (JSON in the API response, up to 25 MiB, for networks that block cloud storage).
-    #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_DISPOSITION", value_enum, default_value_t = crate::settings::Disposition::ExternalLinks)]
+    /// How SQL results travel: auto (small results inline as Arrow in the API response, large ones as external links: one round trip for most queries), external-links (Arrow chunks from cloud storage, any size) or inline (JSON in the API response, up to 25 MiB, for networks that block cloud storage).
+    #[arg(long, global = true, env = "DATABRICKS_MCP_SQL_DISPOSITION", value_enum, default_value_t = crate::settings::Disposition::Auto)]
     pub sql_disposition: crate::settings::Disposition,
     /// Serve only these toolsets (comma-separated: sql, catalog, jobs, compute, pipelines, workspace, files, vector_search, genie, functions, serving; `default` for the default ones, `all` for every one); with --tools, their union. Default: all but vector_search, genie and serving.
     #[arg(

@@ -32,9 +32,13 @@ pub struct Settings {
 /// How statement results travel from the warehouse.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Disposition {
+    /// `INLINE_OR_EXTERNAL_LINKS` with Arrow: the workspace answers small results inline
+    /// (one round trip) and large ones as external links. A workspace that does not know
+    /// the hybrid disposition gets `EXTERNAL_LINKS` instead (the client remembers).
+    #[default]
+    Auto,
     /// Pre-signed links to Arrow IPC chunks in cloud storage: any size (up to 100 GiB),
     /// typed, compact. Needs this machine to reach the workspace's cloud storage.
-    #[default]
     ExternalLinks,
     /// JSON chunks inside the API responses: fails for results over 25 MiB, but needs
     /// nothing but the workspace host.
@@ -44,6 +48,7 @@ pub enum Disposition {
 impl Disposition {
     pub fn api_name(self) -> &'static str {
         match self {
+            Disposition::Auto => databricks_client::services::sql::HYBRID_DISPOSITION,
             Disposition::ExternalLinks => "EXTERNAL_LINKS",
             Disposition::Inline => "INLINE",
         }
@@ -51,7 +56,7 @@ impl Disposition {
 
     pub fn format(self) -> &'static str {
         match self {
-            Disposition::ExternalLinks => "ARROW_STREAM",
+            Disposition::Auto | Disposition::ExternalLinks => "ARROW_STREAM",
             Disposition::Inline => "JSON_ARRAY",
         }
     }

@@ -1,5 +1,7 @@
-//! Reading result chunks whatever their disposition: INLINE `data_array`, or
-//! EXTERNAL_LINKS downloaded from pre-signed URLs and decoded (Arrow IPC or JSON).
+//! Reading result chunks whatever their disposition: INLINE `data_array`, a hybrid
+//! disposition's inline Arrow `attachment`, or EXTERNAL_LINKS downloaded from pre-signed
+//! URLs and decoded (Arrow IPC or JSON). As the reference says, a chunk's external links
+//! are looked at first, then its attachment, then its `data_array`.
 //!
 //! Rows come out as JSON_ARRAY-style cells (text, `None` for SQL NULL) so callers
 //! render and type them one way. Only one chunk is held at a time.
@@ -13,7 +15,33 @@ use arrow_cast::display::{ArrayFormatter, FormatOptions};
 
 use crate::error::Error;
 use crate::http::DatabricksClient;
-use crate::services::sql::{ExternalLink, ResultData};
+use crate::services::sql::{ExternalLink, ResultData, ResultManifest};
+
+/// An inline attachment may expand to at most this many bytes (the servers put results
+/// of a few MiB inline; this bounds what a hostile frame can make us allocate).
+const MAX_ATTACHMENT_BYTES: usize = 256 * 1024 * 1024;
+
+/// How a statement's chunks are encoded, from its manifest.
+#[derive(Debug, Clone, Default)]
+pub struct ChunkEncoding {
+    /// `JSON_ARRAY`, `ARROW_STREAM` or `CSV`.
+    pub format: String,
+    /// `LZ4_FRAME` when chunk bytes are compressed.
+    pub compression: Option<String>,
+}
+
+impl ChunkEncoding {
+    pub fn of(manifest: &ResultManifest) -> ChunkEncoding {
+        ChunkEncoding {
+            format: manifest.format.clone().unwrap_or_default(),
+            compression: manifest.result_compression.clone(),
+        }
+    }
+
+    fn compressed(&self) -> bool {
+        self.compression.as_deref() == Some(databricks_api::attachment::LZ4_FRAME)
+    }
+}
 
 /// The wanted rows of one chunk.
 #[derive(Debug, Clone, Default)]
@@ -26,17 +54,18 @@ pub struct ChunkRows {
 }
 
 impl DatabricksClient {
-    /// The rows of `chunk` (of statement `statement_id`, whose manifest says `format`)
+    /// The rows of `chunk` (of statement `statement_id`, encoded as its manifest says)
     /// whose offsets in the whole result fall in `wanted`, downloading its external
     /// links if it has them. Rows outside `wanted` are never turned into text, so a
     /// page of 100 rows out of a 100,000-row chunk costs memory for 100 rows.
     pub async fn chunk_rows(
         &self,
         statement_id: &str,
-        format: &str,
+        encoding: &ChunkEncoding,
         chunk: ResultData,
         wanted: std::ops::Range<u64>,
     ) -> Result<ChunkRows, Error> {
+        let format = encoding.format.as_str();
         let next_from_links = chunk.external_links.last().and_then(|l| l.next_chunk_index);
         let mut out = ChunkRows {
             chunk_index: chunk.chunk_index.unwrap_or(0),
@@ -44,6 +73,31 @@ impl DatabricksClient {
             rows: Vec::new(),
             next_chunk_index: chunk.next_chunk_index.or(next_from_links),
         };
+        let window = |start: u64| {
+            let skip = wanted.start.saturating_sub(start) as usize;
+            let take = wanted.end.saturating_sub(start.max(wanted.start)) as usize;
+            (skip, take)
+        };
+        if chunk.external_links.is_empty()
+            && let Some(attachment) = &chunk.attachment
+        {
+            let bytes = databricks_api::attachment::decode(
+                attachment,
+                encoding.compression.as_deref(),
+                MAX_ATTACHMENT_BYTES,
+            )
+            .map_err(|e| Error::Decode {
+                endpoint: "result attachment".into(),
+                detail: e.to_string(),
+            })?;
+            let start = chunk.row_offset.unwrap_or(0).max(0) as u64;
+            let (skip, take) = window(start);
+            out.row_offset = (start + skip as u64) as i64;
+            if take > 0 {
+                out.rows = decode(format, &bytes, skip, take)?;
+            }
+            return Ok(out);
+        }
         if let Some(data) = chunk.data_array {
             let start = chunk.row_offset.unwrap_or(0).max(0) as u64;
             let skip = wanted.start.saturating_sub(start) as usize;
@@ -71,9 +125,18 @@ impl DatabricksClient {
                 }
                 Err(e) => return Err(e),
             };
+            let bytes = if encoding.compressed() {
+                databricks_api::attachment::decompress_lz4_frame(&bytes, MAX_ATTACHMENT_BYTES)
+                    .map_err(|e| Error::Decode {
+                        endpoint: "external link".into(),
+                        detail: e.to_string(),
+                    })?
+                    .into()
+            } else {
+                bytes
+            };
             let link_start = link.row_offset.max(0) as u64;
-            let skip = wanted.start.saturating_sub(link_start) as usize;
-            let take = wanted.end.saturating_sub(link_start.max(wanted.start)) as usize;
+            let (skip, take) = window(link_start);
             if take == 0 {
                 continue;
             }

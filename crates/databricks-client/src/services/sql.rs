@@ -4,16 +4,72 @@ use crate::error::Error;
 use crate::http::DatabricksClient;
 use crate::pagination::Page;
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+
+pub use databricks_api::attachment::HYBRID_DISPOSITION;
 use databricks_api::endpoints;
 
 pub use databricks_api::sql::*;
 
+/// Workspaces (by host) that refused the hybrid disposition: their statements go with
+/// `EXTERNAL_LINKS` for the rest of the process, so the refusal costs one round trip once.
+static HYBRID_REFUSED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
+
+fn hybrid_refused(host: &str) -> bool {
+    HYBRID_REFUSED
+        .lock()
+        .map(|set| set.contains(host))
+        .unwrap_or(false)
+}
+
+/// Whether `e` is a workspace saying it does not know a disposition value (400
+/// `INVALID_PARAMETER_VALUE` or `BAD_REQUEST` naming the disposition).
+fn refuses_disposition(e: &Error) -> bool {
+    let Error::Api(api) = e else {
+        return false;
+    };
+    let message = api.message.to_ascii_lowercase();
+    api.status == 400
+        && (message.contains("disposition")
+            || message.contains(HYBRID_DISPOSITION.to_ascii_lowercase().as_str()))
+}
+
 impl DatabricksClient {
+    /// Submits a statement. A request with the hybrid disposition
+    /// (`INLINE_OR_EXTERNAL_LINKS`) that the workspace refuses is sent again with
+    /// `EXTERNAL_LINKS`, and later ones go that way from the start.
     pub async fn execute_statement(
         &self,
         request: &ExecuteStatementRequest,
     ) -> Result<StatementResponse, Error> {
-        self.call_with::<endpoints::ExecuteStatement>(&[], request)
+        let hybrid = request.disposition.as_deref() == Some(HYBRID_DISPOSITION);
+        let host = self.host().as_str();
+        if hybrid && hybrid_refused(host) {
+            return self.execute_statement_as(request, "EXTERNAL_LINKS").await;
+        }
+        match self
+            .call_with::<endpoints::ExecuteStatement>(&[], request)
+            .await
+        {
+            Err(e) if hybrid && refuses_disposition(&e) => {
+                if let Ok(mut set) = HYBRID_REFUSED.lock() {
+                    set.insert(host.to_string());
+                }
+                self.execute_statement_as(request, "EXTERNAL_LINKS").await
+            }
+            other => other,
+        }
+    }
+
+    async fn execute_statement_as(
+        &self,
+        request: &ExecuteStatementRequest,
+        disposition: &str,
+    ) -> Result<StatementResponse, Error> {
+        let mut request = request.clone();
+        request.disposition = Some(disposition.to_string());
+        self.call_with::<endpoints::ExecuteStatement>(&[], &request)
             .await
     }
 

@@ -1,5 +1,6 @@
 //! SQL Statement Execution API 2.0 (REFERENCE §1): stateful statements with scripted
-//! outcomes, lazily generated result chunks, INLINE and EXTERNAL_LINKS dispositions.
+//! outcomes, lazily generated result chunks, INLINE, EXTERNAL_LINKS and the hybrid
+//! INLINE_OR_EXTERNAL_LINKS dispositions.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
@@ -79,9 +80,16 @@ impl Format {
 #[derive(Clone, Copy)]
 struct ResultOpts {
     external: bool,
+    /// INLINE_OR_EXTERNAL_LINKS: [`RowsSpec::new`] settles `external` by the size.
+    hybrid: bool,
     format: Format,
     row_limit: Option<u64>,
 }
+
+/// Under the hybrid disposition, results of at most this many cells are rendered to
+/// learn their size (inline when within `attachment::INLINE_LIMIT`); larger ones go as
+/// external links without being rendered twice.
+const HYBRID_MEASURED_CELLS: u64 = 500_000;
 
 // ---------------------------------------------------------------------------------------
 // Generated rows
@@ -228,6 +236,14 @@ struct RowsSpec {
     opts: ResultOpts,
     /// Serialized size of each chunk's download (EXTERNAL_LINKS only).
     byte_counts: Vec<u64>,
+    /// Hybrid disposition, small ARROW_STREAM result: chunks carry `attachment`,
+    /// LZ4-frame compressed when `compress`.
+    attachment: Option<Attachment>,
+}
+
+#[derive(Clone, Copy)]
+struct Attachment {
+    compress: bool,
 }
 
 impl RowsSpec {
@@ -253,7 +269,12 @@ impl RowsSpec {
             truncated: total < rows,
             opts,
             byte_counts: Vec::new(),
+            attachment: None,
         };
+        if opts.hybrid {
+            spec.settle_hybrid();
+        }
+        let opts = spec.opts;
         // Arrow chunks are not rendered ahead of time (a 1M-row result would be
         // encoded twice); their byte_count is left out, as the API allows.
         if opts.external && opts.format != Format::Arrow {
@@ -266,6 +287,30 @@ impl RowsSpec {
                 .collect();
         }
         spec
+    }
+
+    /// Decides where a hybrid-disposition result goes: inline (Arrow as attachments,
+    /// JSON as `data_array`) when its bytes stay within the limit, else external links.
+    /// CSV has no inline form.
+    fn settle_hybrid(&mut self) {
+        let cells = self.total.saturating_mul(self.cols.len().max(1) as u64);
+        let bytes =
+            (self.opts.format != Format::Csv && cells <= HYBRID_MEASURED_CELLS).then(|| {
+                (0..self.chunk_count())
+                    .map(|n| {
+                        let mut counter = Counter(0);
+                        let _ = self.write_download(n, &mut counter);
+                        counter.0
+                    })
+                    .sum::<u64>()
+            });
+        let inline = bytes.is_some_and(|b| b <= databricks_api::attachment::INLINE_LIMIT as u64);
+        self.opts.external = !inline;
+        if inline && self.opts.format == Format::Arrow {
+            self.attachment = Some(Attachment {
+                compress: databricks_api::attachment::should_compress(bytes.unwrap_or(0) as usize),
+            });
+        }
     }
 
     /// Zero rows still make one (empty) chunk, reported without `data_array`.
@@ -327,6 +372,13 @@ impl RowsSpec {
             );
         }
         crate::util::set(&mut m, "truncated", json!(self.truncated));
+        if let Some(Attachment { compress: true }) = self.attachment {
+            crate::util::set(
+                &mut m,
+                "result_compression",
+                json!(databricks_api::attachment::LZ4_FRAME),
+            );
+        }
         m
     }
 
@@ -355,6 +407,20 @@ impl RowsSpec {
             }
             return ChunkOut::External {
                 external_links: vec![link],
+            };
+        }
+        if let Some(Attachment { compress }) = self.attachment {
+            let mut ipc = Vec::new();
+            let attachment = (count > 0 && self.write_download(n, &mut ipc).is_ok())
+                .then(|| databricks_api::attachment::encode(&ipc, compress));
+            return ChunkOut::Attachment {
+                chunk_index: n,
+                row_offset: offset,
+                row_count: count,
+                byte_count: ipc.len() as u64,
+                next_chunk_index,
+                next_chunk_internal_link,
+                attachment,
             };
         }
         ChunkOut::Inline {
@@ -465,6 +531,18 @@ enum ChunkOut<'a> {
         next_chunk_internal_link: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         data_array: Option<DataArray<'a>>,
+    },
+    Attachment {
+        chunk_index: u64,
+        row_offset: u64,
+        row_count: u64,
+        byte_count: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_chunk_index: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_chunk_internal_link: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
     },
     External {
         external_links: Vec<Value>,
@@ -679,19 +757,25 @@ pub(crate) fn execute(st: &Shared, req: &Req) -> R {
             "Invalid value for on_wait_timeout: '{on_wait_timeout}'. Must be CONTINUE or CANCEL."
         )));
     }
-    let external = match req.b_str("disposition").unwrap_or("INLINE") {
-        "INLINE" => false,
-        "EXTERNAL_LINKS" => true,
+    let (external, hybrid) = match req.b_str("disposition").unwrap_or("INLINE") {
+        "INLINE" => (false, false),
+        "EXTERNAL_LINKS" => (true, false),
+        "INLINE_OR_EXTERNAL_LINKS" if st.config.hybrid_disposition => (false, true),
         other => {
             return Err(bad_param(format!(
-                "Invalid value for disposition: '{other}'. Must be INLINE or EXTERNAL_LINKS."
+                "Invalid value for disposition: '{other}'. Must be INLINE or EXTERNAL_LINKS{}.",
+                if st.config.hybrid_disposition {
+                    " or INLINE_OR_EXTERNAL_LINKS"
+                } else {
+                    ""
+                }
             )));
         }
     };
     let format = match req.b_str("format").unwrap_or("JSON_ARRAY") {
         "JSON_ARRAY" => Format::JsonArray,
         "CSV" => Format::Csv,
-        "ARROW_STREAM" if !external => {
+        "ARROW_STREAM" if !external && !hybrid => {
             return Err(bad_param(
                 "ARROW_STREAM format is only supported with EXTERNAL_LINKS disposition.",
             ));
@@ -703,7 +787,7 @@ pub(crate) fn execute(st: &Shared, req: &Req) -> R {
             )));
         }
     };
-    if format == Format::Csv && !external {
+    if format == Format::Csv && !external && !hybrid {
         return Err(bad_param(
             "CSV format is only supported with EXTERNAL_LINKS disposition.",
         ));
@@ -749,6 +833,7 @@ pub(crate) fn execute(st: &Shared, req: &Req) -> R {
     let id = uuid_like(st.next_id());
     let opts = ResultOpts {
         external,
+        hybrid,
         format,
         row_limit,
     };

@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use databricks_client::services::results::ChunkEncoding;
 use databricks_client::services::sql::{
     ExecuteStatementRequest, ResultData, StatementParameter, StatementResponse, StatementState,
 };
@@ -821,7 +822,7 @@ pub(crate) async fn fetch_rows(
     };
     let id = &response.statement_id;
     let manifest = response.manifest.clone().unwrap_or_default();
-    let format = manifest.format.clone().unwrap_or_default();
+    let encoding = ChunkEncoding::of(&manifest);
     // Start at the chunk holding `offset` when the manifest says which; else walk.
     let start_chunk = manifest
         .chunks
@@ -838,7 +839,7 @@ pub(crate) async fn fetch_rows(
         let index = chunk.chunk_index.unwrap_or(0);
         let wanted = (offset + rows.len() as u64)..(offset + limit as u64);
         let read = client
-            .chunk_rows(id, &format, chunk, wanted)
+            .chunk_rows(id, &encoding, chunk, wanted)
             .await
             .map_err(|e| {
                 ToolError::upstream(&format!("Reading chunk {index} of statement {id}"), e)

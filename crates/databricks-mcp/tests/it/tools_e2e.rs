@@ -479,8 +479,12 @@ async fn a_million_rows_are_paged_chunk_by_chunk_over_arrow_links() {
         "{}",
         text(&r)
     );
+    // Asked for with the hybrid disposition; too large to come inline, it comes as links.
     let posted = &crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")[0];
-    assert_eq!(posted.body["disposition"], json!("EXTERNAL_LINKS"));
+    assert_eq!(
+        posted.body["disposition"],
+        json!("INLINE_OR_EXTERNAL_LINKS")
+    );
     assert_eq!(posted.body["format"], json!("ARROW_STREAM"));
     let downloads = crate::support::requests(&h.emulator, "GET", "/external-results/");
     assert_eq!(downloads.len(), 1, "only the first chunk is downloaded");
@@ -710,4 +714,127 @@ async fn structured_content_matches_the_output_schema() {
             );
         }
     }
+}
+
+/// Every request the server sent to the workspace (the emulator's recording).
+fn workspace_requests(h: &Harness) -> Vec<String> {
+    h.emulator
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_small_result_comes_inline_in_one_request() {
+    let h = Harness::start().await;
+    h.emulator.script_statement(
+        "small_rows",
+        StatementScript::rows(&[("id", "BIGINT"), ("name", "STRING")], 3, 0),
+    );
+    // The first call also picks the warehouse (a listing, then cached).
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM small_rows"}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let before = workspace_requests(&h).len();
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM small_rows"}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let sent = workspace_requests(&h)[before..].to_vec();
+    assert_eq!(
+        sent,
+        vec!["POST /api/2.0/sql/statements".to_string()],
+        "one round trip: no chunk fetch, no download"
+    );
+    let s = structured(&r);
+    assert_eq!(s["rows"].as_array().map(Vec::len), Some(3), "{s}");
+    assert_eq!(s["rows"][2][0], json!(2));
+    assert_eq!(s["total_row_count"], json!(3));
+}
+
+#[tokio::test]
+async fn a_compressed_inline_result_is_paged_across_chunk_attachments() {
+    let h = Harness::start().await;
+    // 60,000 rows in 3 chunks: over the compression threshold, within the inline limit.
+    h.emulator.script_statement(
+        "mid_rows",
+        StatementScript::rows(&[("id", "BIGINT"), ("v", "DOUBLE")], 60_000, 20_000),
+    );
+    let r = h
+        .call(
+            "run_sql_query",
+            json!({"query": "SELECT * FROM mid_rows", "max_rows": 5}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let s = structured(&r);
+    assert_eq!(s["rows"][4][0], json!(4), "{s}");
+    let id = s["statement_id"].as_str().unwrap_or_default().to_string();
+    assert!(
+        crate::support::requests(&h.emulator, "GET", "/external-results/").is_empty(),
+        "nothing downloaded from links"
+    );
+    // Rows of the third chunk: fetched as that chunk's attachment.
+    let r = h
+        .call(
+            "get_sql_result",
+            json!({"statement_id": id, "offset": 45_000, "limit": 2}),
+        )
+        .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(structured(&r)["rows"][0][0], json!(45_000), "{}", text(&r));
+    let chunk_fetches = crate::support::requests(
+        &h.emulator,
+        "GET",
+        &format!("/api/2.0/sql/statements/{id}/result/chunks/2"),
+    );
+    assert_eq!(chunk_fetches.len(), 1);
+}
+
+#[tokio::test]
+async fn a_workspace_without_the_hybrid_disposition_gets_external_links_from_then_on() {
+    let h = Harness::start_with(
+        EmulatorConfig {
+            hybrid_disposition: false,
+            ..EmulatorConfig::default()
+        },
+        Settings::default(),
+    )
+    .await;
+    h.emulator.script_statement(
+        "small_rows",
+        StatementScript::rows(&[("id", "BIGINT")], 3, 0),
+    );
+    for _ in 0..2 {
+        let r = h
+            .call(
+                "run_sql_query",
+                json!({"query": "SELECT * FROM small_rows"}),
+            )
+            .await;
+        assert!(!is_error(&r), "{}", text(&r));
+        assert_eq!(structured(&r)["rows"][2][0], json!(2));
+    }
+    let dispositions: Vec<Value> =
+        crate::support::requests(&h.emulator, "POST", "/api/2.0/sql/statements")
+            .iter()
+            .map(|r| r.body["disposition"].clone())
+            .collect();
+    assert_eq!(
+        dispositions,
+        vec![
+            json!("INLINE_OR_EXTERNAL_LINKS"),
+            json!("EXTERNAL_LINKS"),
+            json!("EXTERNAL_LINKS")
+        ],
+        "refused once, then remembered"
+    );
 }

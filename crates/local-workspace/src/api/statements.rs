@@ -1,7 +1,8 @@
 //! SQL Statement Execution API 2.0 (REFERENCE.md §1): execute with wait timeout and
-//! on-timeout behaviour, poll, cancel, result chunks; INLINE JSON_ARRAY chunks and
+//! on-timeout behaviour, poll, cancel, result chunks; INLINE JSON_ARRAY chunks,
 //! EXTERNAL_LINKS (ARROW_STREAM, CSV, JSON_ARRAY) downloaded from this process at a URL
-//! that refuses the Databricks Authorization header.
+//! that refuses the Databricks Authorization header, and the hybrid
+//! INLINE_OR_EXTERNAL_LINKS (small results inline, Arrow as an `attachment`).
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ const LINK_TTL_MS: i64 = 15 * 60 * 1000;
 enum Disposition {
     Inline,
     External,
+    /// INLINE_OR_EXTERNAL_LINKS: [`package`] chooses by the result's size.
+    Hybrid,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,7 +69,10 @@ impl Format {
 
 enum Payload {
     Rows(Vec<Vec<Option<String>>>),
+    /// An external link's bytes.
     Bytes(Arc<Vec<u8>>),
+    /// A hybrid-disposition inline Arrow chunk, base64 (and LZ4 when the output says).
+    Attachment(Arc<String>),
 }
 
 struct Chunk {
@@ -81,6 +87,17 @@ struct Output {
     total_rows: usize,
     truncated: bool,
     chunks: Vec<Chunk>,
+    /// `manifest.result_compression` of attachments.
+    compressed: bool,
+}
+
+impl Output {
+    /// Whether the chunks are downloaded from links (the manifest then has byte counts).
+    fn external(&self) -> bool {
+        self.chunks
+            .iter()
+            .any(|c| matches!(c.payload, Payload::Bytes(_)))
+    }
 }
 
 enum State {
@@ -95,7 +112,6 @@ struct Stmt {
     state: Mutex<State>,
     done: tokio::sync::watch::Sender<bool>,
     abort: Mutex<Option<tokio::task::AbortHandle>>,
-    disposition: Disposition,
     format: Format,
     secret: String,
 }
@@ -122,6 +138,8 @@ struct Kept {
     total_rows: usize,
     truncated: bool,
     chunks: Vec<KeptChunk>,
+    #[serde(default)]
+    compressed: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,6 +152,9 @@ struct KeptChunk {
     /// Base64 of an external link's bytes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     bytes: Option<String>,
+    /// A hybrid-disposition attachment, as served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    attachment: Option<String>,
 }
 
 impl Statements {
@@ -155,7 +176,7 @@ impl Statements {
         }
         let kept = Kept {
             format: stmt.format.name().to_string(),
-            external: stmt.disposition == Disposition::External,
+            external: out.external(),
             secret: stmt.secret.clone(),
             columns: out.columns.clone(),
             total_rows: out.total_rows,
@@ -169,16 +190,21 @@ impl Statements {
                     byte_count: c.byte_count,
                     rows: match &c.payload {
                         Payload::Rows(rows) => Some(rows.clone()),
-                        Payload::Bytes(_) => None,
+                        _ => None,
                     },
                     bytes: match &c.payload {
                         Payload::Bytes(b) => {
                             Some(base64::engine::general_purpose::STANDARD.encode(b.as_slice()))
                         }
-                        Payload::Rows(_) => None,
+                        _ => None,
+                    },
+                    attachment: match &c.payload {
+                        Payload::Attachment(text) => Some(text.as_ref().clone()),
+                        _ => None,
                     },
                 })
                 .collect(),
+            compressed: out.compressed,
         };
         let written = create_private_dir(&self.dir).and_then(|()| {
             let tmp = self.dir.join(format!(".{id}.tmp"));
@@ -245,12 +271,13 @@ impl Statements {
             .chunks
             .into_iter()
             .map(|c| {
-                let payload = match (c.rows, c.bytes) {
-                    (Some(rows), _) => Payload::Rows(rows),
-                    (None, Some(b)) => Payload::Bytes(Arc::new(
+                let payload = match (c.rows, c.bytes, c.attachment) {
+                    (Some(rows), _, _) => Payload::Rows(rows),
+                    (None, Some(b), _) => Payload::Bytes(Arc::new(
                         base64::engine::general_purpose::STANDARD.decode(b).ok()?,
                     )),
-                    (None, None) => return None,
+                    (None, None, Some(text)) => Payload::Attachment(Arc::new(text)),
+                    (None, None, None) => return None,
                 };
                 Some(Chunk {
                     row_offset: c.row_offset,
@@ -265,6 +292,7 @@ impl Statements {
             total_rows: kept.total_rows,
             truncated: kept.truncated,
             chunks,
+            compressed: kept.compressed,
         };
         let finished = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
         let (done, _) = tokio::sync::watch::channel(true);
@@ -272,11 +300,6 @@ impl Statements {
             state: Mutex::new(State::Succeeded(Arc::new(output), finished)),
             done,
             abort: Mutex::new(None),
-            disposition: if kept.external {
-                Disposition::External
-            } else {
-                Disposition::Inline
-            },
             format,
             secret: kept.secret,
         });
@@ -460,9 +483,10 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     let disposition = match req.body_str("disposition") {
         None | Some("INLINE") => Disposition::Inline,
         Some("EXTERNAL_LINKS") => Disposition::External,
+        Some("INLINE_OR_EXTERNAL_LINKS") => Disposition::Hybrid,
         Some(o) => {
             return Err(bad_request(format!(
-                "disposition must be INLINE or EXTERNAL_LINKS, got '{o}'."
+                "disposition must be INLINE, EXTERNAL_LINKS or INLINE_OR_EXTERNAL_LINKS, got '{o}'."
             )));
         }
     };
@@ -495,7 +519,6 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
         state: Mutex::new(State::Running),
         done,
         abort: Mutex::new(None),
-        disposition,
         format,
         secret: uuid::Uuid::new_v4().simple().to_string(),
     });
@@ -580,11 +603,46 @@ pub(crate) async fn execute(api: &Api, req: &Req) -> HandlerResult {
     ok(response(api, &id, &stmt))
 }
 
-/// Turns a query result into manifest + chunks.
+/// Turns a query result into manifest + chunks. The hybrid disposition sends a result
+/// whose encoded bytes stay within `attachment::INLINE_LIMIT` inline (Arrow as one
+/// attachment, JSON as `data_array`), a larger one (and CSV) as external links.
 fn package(r: QueryResult, disposition: Disposition, format: Format) -> Result<Output, SqlError> {
     let columns = crate::render::manifest_columns(&r.schema);
     let total_rows = r.batch.num_rows();
     let mut chunks = Vec::new();
+    let mut compressed = false;
+    let disposition = match (disposition, format) {
+        (Disposition::Hybrid, Format::ArrowStream) => {
+            let ipc = crate::render::arrow_stream(&r.batch)
+                .map_err(|e| SqlError::internal(format!("Arrow IPC: {e}")))?;
+            if ipc.len() <= databricks_api::attachment::INLINE_LIMIT {
+                compressed = databricks_api::attachment::should_compress(ipc.len());
+                chunks.push(Chunk {
+                    row_offset: 0,
+                    row_count: total_rows,
+                    byte_count: ipc.len(),
+                    payload: Payload::Attachment(Arc::new(databricks_api::attachment::encode(
+                        &ipc, compressed,
+                    ))),
+                });
+                return Ok(Output {
+                    columns,
+                    total_rows,
+                    truncated: r.truncated,
+                    chunks,
+                    compressed,
+                });
+            }
+            Disposition::External
+        }
+        (Disposition::Hybrid, Format::JsonArray)
+            if r.batch.get_array_memory_size() <= databricks_api::attachment::INLINE_LIMIT =>
+        {
+            Disposition::Inline
+        }
+        (Disposition::Hybrid, _) => Disposition::External,
+        (other, _) => other,
+    };
     match disposition {
         Disposition::Inline => {
             let rows = crate::render::json_rows(&r.batch);
@@ -628,7 +686,7 @@ fn package(r: QueryResult, disposition: Disposition, format: Format) -> Result<O
                 payload: Payload::Rows(current),
             });
         }
-        Disposition::External => {
+        Disposition::External | Disposition::Hybrid => {
             let mem = r.batch.get_array_memory_size().max(1);
             let per_row = (mem / total_rows.max(1)).max(1);
             let rows_per_chunk = (EXTERNAL_CHUNK / per_row).max(1);
@@ -662,6 +720,7 @@ fn package(r: QueryResult, disposition: Disposition, format: Format) -> Result<O
         total_rows,
         truncated: r.truncated,
         chunks,
+        compressed,
     })
 }
 
@@ -698,7 +757,7 @@ fn response(api: &Api, id: &str, stmt: &Stmt) -> Value {
                 "total_chunk_count": out.chunks.len(),
                 "chunks": out.chunks.iter().enumerate().map(|(i, c)| {
                     let mut v = json!({"chunk_index": i, "row_offset": c.row_offset, "row_count": c.row_count});
-                    if stmt.disposition == Disposition::External {
+                    if !matches!(c.payload, Payload::Rows(_)) {
                         v["byte_count"] = json!(c.byte_count);
                     }
                     v
@@ -709,9 +768,12 @@ fn response(api: &Api, id: &str, stmt: &Stmt) -> Value {
             if !out.columns.is_empty() {
                 manifest["schema"]["columns"] = json!(out.columns);
             }
-            if stmt.disposition == Disposition::External {
+            if out.external() {
                 manifest["total_byte_count"] =
                     json!(out.chunks.iter().map(|c| c.byte_count).sum::<usize>());
+            }
+            if out.compressed {
+                manifest["result_compression"] = json!(databricks_api::attachment::LZ4_FRAME);
             }
             json!({
                 "statement_id": id,
@@ -736,6 +798,20 @@ fn chunk_json(api: &Api, id: &str, stmt: &Stmt, out: &Output, index: usize) -> V
                 "row_offset": c.row_offset,
                 "row_count": c.row_count,
                 "data_array": rows,
+            });
+            if let (Some(n), Some(l)) = (next, next_link) {
+                v["next_chunk_index"] = json!(n);
+                v["next_chunk_internal_link"] = json!(l);
+            }
+            v
+        }
+        Payload::Attachment(text) => {
+            let mut v = json!({
+                "chunk_index": index,
+                "row_offset": c.row_offset,
+                "row_count": c.row_count,
+                "byte_count": c.byte_count,
+                "attachment": text.as_str(),
             });
             if let (Some(n), Some(l)) = (next, next_link) {
                 v["next_chunk_index"] = json!(n);
@@ -877,7 +953,9 @@ pub(crate) fn download(api: &Api, req: &Req) -> HandlerResult {
             stmt.format.content_type(),
             b.as_ref().clone(),
         )),
-        Payload::Rows(_) => Err(plain(404, "NoSuchKey: this result is INLINE.")),
+        Payload::Rows(_) | Payload::Attachment(_) => {
+            Err(plain(404, "NoSuchKey: this result is INLINE."))
+        }
     }
 }
 

@@ -712,3 +712,99 @@ async fn read_only_api_refuses_changes() {
     s.api.shutdown().await;
     let _ = LocalWorkspace::default_dir();
 }
+
+/// Rows of an inline hybrid-disposition result, decoded as a client does.
+fn attachment_rows(v: &Value) -> usize {
+    let bytes = databricks_api::attachment::decode(
+        v["result"]["attachment"].as_str().unwrap(),
+        v["manifest"]["result_compression"].as_str(),
+        64 << 20,
+    )
+    .unwrap();
+    let reader =
+        datafusion::arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(bytes), None)
+            .unwrap();
+    reader.map(|b| b.unwrap().num_rows()).sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hybrid_disposition_sends_small_results_inline_and_large_ones_as_links() {
+    let dir = base_dir().await;
+    let s = Server::start(&dir, false).await;
+    let hybrid = |statement: &str| {
+        json!({"statement": statement, "warehouse_id": WAREHOUSE_ID,
+               "disposition": "INLINE_OR_EXTERNAL_LINKS", "format": "ARROW_STREAM"})
+    };
+    // Small: one uncompressed attachment, no links.
+    let (_, v) = s
+        .post(
+            STMTS,
+            hybrid("SELECT n_nationkey, n_name FROM samples.tpch.nation"),
+        )
+        .await;
+    assert_eq!(v["status"]["state"], "SUCCEEDED", "{v}");
+    assert!(v["result"].get("external_links").is_none(), "{v}");
+    assert!(v["manifest"].get("result_compression").is_none(), "{v}");
+    assert_eq!(attachment_rows(&v), 25);
+    assert_eq!(v["manifest"]["total_row_count"], 25);
+
+    // Mid-sized: an LZ4-frame compressed attachment.
+    let (_, v) = s
+        .post(STMTS, hybrid("SELECT * FROM samples.tpch.orders"))
+        .await;
+    assert_eq!(v["status"]["state"], "SUCCEEDED", "{v}");
+    assert_eq!(
+        v["manifest"]["result_compression"], "LZ4_FRAME",
+        "{}",
+        v["manifest"]
+    );
+    assert_eq!(attachment_rows(&v), 1500);
+    // The chunk route serves the same attachment.
+    let id = v["statement_id"].as_str().unwrap();
+    let (_, chunk) = s.get(&format!("{STMTS}/{id}/result/chunks/0")).await;
+    assert_eq!(chunk["attachment"], v["result"]["attachment"]);
+
+    // Larger than the inline limit: external links, as with EXTERNAL_LINKS.
+    let (_, v) = s
+        .post(
+            STMTS,
+            hybrid("SELECT * FROM samples.tpch.lineitem l CROSS JOIN samples.tpch.nation n"),
+        )
+        .await;
+    assert_eq!(v["status"]["state"], "SUCCEEDED", "{v}");
+    assert!(v["result"].get("attachment").is_none());
+    assert!(
+        v["result"]["external_links"][0]["external_link"]
+            .as_str()
+            .is_some(),
+        "{}",
+        v["result"]
+    );
+
+    // CSV has no inline form; an unknown disposition is refused by name.
+    let (_, v) = s
+        .post(
+            STMTS,
+            json!({"statement": "SELECT 1", "warehouse_id": WAREHOUSE_ID,
+                   "disposition": "INLINE_OR_EXTERNAL_LINKS", "format": "CSV"}),
+        )
+        .await;
+    assert!(
+        v["result"]["external_links"][0]["external_link"].is_string(),
+        "{v}"
+    );
+    let (status, v) = s
+        .post(
+            STMTS,
+            json!({"statement": "SELECT 1", "warehouse_id": WAREHOUSE_ID, "disposition": "SOMETIMES"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("INLINE_OR_EXTERNAL_LINKS")
+    );
+    s.api.shutdown().await;
+}
