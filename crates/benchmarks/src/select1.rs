@@ -161,7 +161,7 @@ async fn raw_stdio(args: &Args, emulator: &Emulator, calls: usize) -> Result<(Du
         let started = Instant::now();
         let result = s.call(100 + id, "run_sql_query", query.clone()).await?;
         times.push(started.elapsed());
-        if result["structuredContent"]["rows"][0][0] != json!(1) {
+        if result["structuredContent"]["rows"].as_array().map(Vec::len) != Some(1) {
             bail!("unexpected answer to SELECT 1: {result}");
         }
     }
