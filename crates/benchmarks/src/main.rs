@@ -13,11 +13,15 @@
 //!   L ms (`http_load.rs`).
 //! - select1: `SELECT 1` per call over raw stdio and through the official Python SDK,
 //!   against the emulator's floor and a guide-style Python server (`select1.rs`).
+//! - local-load (not in `all`: needs the default build, with the local workspace): `ping`
+//!   and a metadata call while a heavy local query runs, and CPU after its cancel
+//!   (`local_load.rs`).
 //! - soak (not in `all`): a bounded mixed load with failures and cancellations over HTTP
 //!   and stdio; fails on any unexpected outcome or memory that does not settle
 //!   (`soak.rs`).
 
 mod http_load;
+mod local_load;
 mod select1;
 mod soak;
 
@@ -459,6 +463,7 @@ async fn main() -> Result<()> {
         "million" => million(&args).await,
         "http-load" => http_load(&args).await,
         "select1" => select1::run(&args).await,
+        "local-load" => local_load::run(&args).await,
         "soak" => {
             let load = soak::Soak {
                 clients: args.clients.clamp(1, 500),
@@ -476,7 +481,7 @@ async fn main() -> Result<()> {
             http_load(&args).await
         }
         other => bail!(
-            "unknown benchmark {other:?}: startup, select1, concurrency, tokens, million, http-load, all or soak"
+            "unknown benchmark {other:?}: startup, select1, concurrency, tokens, million, http-load, all, local-load or soak"
         ),
     }
 }

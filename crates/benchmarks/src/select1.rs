@@ -32,7 +32,9 @@ pub async fn run(args: &Args) -> Result<()> {
     let floor = floor(&emulator, &warehouse, calls).await?;
     let (raw, requests_per_call) = raw_stdio(args, &emulator, calls).await?;
 
-    println!("| `SELECT 1` per call ({calls} calls after a warm-up, median) | time | vs. reference | workspace requests per call |");
+    println!(
+        "| `SELECT 1` per call ({calls} calls after a warm-up, median) | time | vs. reference | workspace requests per call |"
+    );
     println!("|---|---|---|---|");
     println!(
         "| emulator floor: the statement POST alone, raw HTTP client | {} | — | 1 |",
@@ -187,7 +189,12 @@ async fn python_client(
         .args(["--tool", tool, "--arguments", r#"{"query": "SELECT 1"}"#])
         .args(["--calls", &calls.to_string()])
         .args(["--env", "DATABRICKS_HOST", "--env", "DATABRICKS_TOKEN"])
-        .args(["--env", "DATABRICKS_WAREHOUSE_ID", "--env", "DATABRICKS_MCP_LOG"])
+        .args([
+            "--env",
+            "DATABRICKS_WAREHOUSE_ID",
+            "--env",
+            "DATABRICKS_MCP_LOG",
+        ])
         .env("DATABRICKS_HOST", emulator.base_url())
         .env("DATABRICKS_TOKEN", emulator.pat())
         .env("DATABRICKS_WAREHOUSE_ID", warehouse)
