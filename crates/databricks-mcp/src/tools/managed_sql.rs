@@ -131,7 +131,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
         )
         // The managed surface keeps Databricks' schema; a code is still accepted.
         .without_code_argument()
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
         ToolDef::new(
             "execute_sql_read_only",
             "Execute read-only SQL",
@@ -140,7 +141,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::ReadOnly),
         )
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
         ToolDef::new(
             "poll_sql_result",
             "Poll SQL result",
@@ -149,7 +151,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             poll_sql_result,
         )
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
     ]
 }
 

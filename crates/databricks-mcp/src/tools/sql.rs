@@ -182,7 +182,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             kind,
             run_sql_query,
         )
-        .with_output_schema::<SqlResult>(),
+        .with_output_schema::<SqlResult>()
+        .with_view(),
         ToolDef::new(
             "get_sql_result",
             "Get SQL result",
@@ -191,7 +192,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             get_sql_result,
         )
-        .with_output_schema::<SqlResult>(),
+        .with_output_schema::<SqlResult>()
+        .with_view(),
         ToolDef::list(
             &LIST_WAREHOUSES,
             "List SQL warehouses",
