@@ -6,7 +6,8 @@
 //! The statement lifecycle is the full surface's (`tools::sql`): same submit, wait,
 //! cancellation, paging and text. The structured result is shaped like the Statement
 //! Execution API's answer (`statement_id`, `status`, `manifest`, `result.data_array`),
-//! so code written against the managed server reads it unchanged.
+//! so code written against the managed server reads it unchanged. The three tools link
+//! the result view (`view/`), which reads that shape too.
 
 use std::time::Duration;
 

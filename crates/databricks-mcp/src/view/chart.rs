@@ -446,9 +446,7 @@ fn points(data: &ResultData, plan: &Plan, kind: ChartKind) -> Vec<Vec<(usize, f6
                 data.rows
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, r)| {
-                        Some((i, number_of(cell(r, x))?, number_of(cell(r, y))?))
-                    })
+                    .filter_map(|(i, r)| Some((i, number_of(cell(r, x))?, number_of(cell(r, y))?)))
                     .collect(),
             ]
         }
@@ -840,7 +838,13 @@ fn time_ticks(lo: f64, hi: f64) -> Vec<(f64, String)> {
         let step = span / MOST as f64;
         (0..=MOST)
             .map(|i| lo + step * i as f64)
-            .map(|t| if step >= DAY { (t / DAY).round() * DAY } else { t })
+            .map(|t| {
+                if step >= DAY {
+                    (t / DAY).round() * DAY
+                } else {
+                    t
+                }
+            })
             .map(|t| (t, time_label(t, span)))
             .filter(within)
             .collect()
@@ -953,7 +957,10 @@ mod tests {
     #[test]
     fn cells_parse_like_the_view() {
         assert_eq!(number_of(&json!(3)), Some(3.0));
-        assert_eq!(number_of(&json!("12345678901234567890.12")), Some(1.2345678901234567e19));
+        assert_eq!(
+            number_of(&json!("12345678901234567890.12")),
+            Some(1.2345678901234567e19)
+        );
         assert_eq!(number_of(&json!("-.5e3")), Some(-500.0));
         assert_eq!(number_of(&json!("1.")), Some(1.0));
         assert_eq!(number_of(&json!("abc")), None);
@@ -962,7 +969,10 @@ mod tests {
         assert_eq!(number_of(&json!(true)), None);
         assert_eq!(number_of(&Value::Null), None);
         assert_eq!(time_of(&json!("1970-01-02")), Some(86_400_000.0));
-        assert_eq!(time_of(&json!("1992-01-01T00:00:00")), Some(694_224_000_000.0));
+        assert_eq!(
+            time_of(&json!("1992-01-01T00:00:00")),
+            Some(694_224_000_000.0)
+        );
         assert_eq!(time_of(&json!("1992-01")), Some(694_224_000_000.0));
         assert_eq!(
             time_of(&json!("2024-03-05T10:15:00.000Z")),
@@ -996,7 +1006,11 @@ mod tests {
     #[test]
     fn time_and_measures_are_lines_and_two_measures_a_scatter() {
         let d = data(
-            &[("month", "TIMESTAMP_NTZ"), ("orders", "BIGINT"), ("customers", "BIGINT")],
+            &[
+                ("month", "TIMESTAMP_NTZ"),
+                ("orders", "BIGINT"),
+                ("customers", "BIGINT"),
+            ],
             json!([
                 ["1992-01-01T00:00:00", 203, 190],
                 ["1992-02-01T00:00:00", 185, null],
@@ -1031,9 +1045,14 @@ mod tests {
     fn nothing_fits_one_measure_or_text_or_too_many_bars() {
         let d = data(&[("n", "BIGINT")], json!([[25]]));
         assert!(plan(&d).kinds.is_empty());
-        let d = data(&[("name", "STRING"), ("comment", "STRING")], json!([["a", "b"]]));
+        let d = data(
+            &[("name", "STRING"), ("comment", "STRING")],
+            json!([["a", "b"]]),
+        );
         assert!(plan(&d).kinds.is_empty());
-        let rows: Vec<Value> = (0..=MAX_BARS).map(|i| json!([format!("c{i}"), i])).collect();
+        let rows: Vec<Value> = (0..=MAX_BARS)
+            .map(|i| json!([format!("c{i}"), i]))
+            .collect();
         let d = data(&[("c", "STRING"), ("n", "INT")], Value::Array(rows));
         assert!(plan(&d).kinds.is_empty());
         let d = data(&[("c", "STRING"), ("n", "INT")], json!([]));
@@ -1053,7 +1072,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(plan(&d).kinds, vec![ChartKind::Bar]);
-        assert!(ResultData::from_structured(&json!({"statement_id": "s", "status": {"state": "RUNNING"}})).is_none());
+        assert!(
+            ResultData::from_structured(
+                &json!({"statement_id": "s", "status": {"state": "RUNNING"}})
+            )
+            .is_none()
+        );
     }
 
     #[test]

@@ -238,10 +238,15 @@ mod tests {
     #[test]
     fn a_standalone_page_embeds_the_data_safely() {
         let structured = json!({"columns": [{"name": "x", "type": "STRING"}], "rows": [["</script><script>alert(1)</script>"]]});
-        let page = standalone_page("run_sql_query", &json!({"query": "SELECT '<b>'"}), &structured);
+        let page = standalone_page(
+            "run_sql_query",
+            &json!({"query": "SELECT '<b>'"}),
+            &structured,
+        );
         assert!(!page.contains(EMBEDDED));
         assert!(!page.contains("</script><script>alert(1)"));
-        let start = page.find(r#"id="embedded-result">"#).unwrap() + r#"id="embedded-result">"#.len();
+        let start =
+            page.find(r#"id="embedded-result">"#).unwrap() + r#"id="embedded-result">"#.len();
         let end = start + page[start..].find("</script>").unwrap();
         let data: Value = serde_json::from_str(&page[start..end]).unwrap();
         assert_eq!(data["structuredContent"], structured);
@@ -251,20 +256,36 @@ mod tests {
     #[test]
     fn the_tool_meta_and_the_resource_meta() {
         let meta = serde_json::to_value(tool_meta()).unwrap();
-        assert_eq!(meta, json!({"ui": {"resourceUri": URI}, "ui/resourceUri": URI}));
+        assert_eq!(
+            meta,
+            json!({"ui": {"resourceUri": URI}, "ui/resourceUri": URI})
+        );
         let read = serde_json::to_value(read()).unwrap();
         assert_eq!(read["contents"][0]["mimeType"], MIME_TYPE);
-        assert_eq!(read["contents"][0]["_meta"]["ui"]["csp"]["connectDomains"], json!([]));
+        assert_eq!(
+            read["contents"][0]["_meta"]["ui"]["csp"]["connectDomains"],
+            json!([])
+        );
         assert!(URI.starts_with("ui://"));
     }
 
     #[test]
     fn charts_need_a_result_and_a_fitting_kind() {
         let running = json!({"statement_id": "s", "state": "RUNNING", "columns": [], "rows": []});
-        assert!(matches!(chart_svg(&running, None), Err(ViewError::NoChart(_))));
-        assert_eq!(chart_svg(&json!({"x": 1}), None), Err(ViewError::NoResultSet));
+        assert!(matches!(
+            chart_svg(&running, None),
+            Err(ViewError::NoChart(_))
+        ));
+        assert_eq!(
+            chart_svg(&json!({"x": 1}), None),
+            Err(ViewError::NoResultSet)
+        );
         let bars = json!({"columns": [{"name": "p", "type": "STRING"}, {"name": "n", "type": "INT"}], "rows": [["a", 1]]});
-        assert!(chart_svg(&bars, None).unwrap().contains(r#"data-kind="bar""#));
+        assert!(
+            chart_svg(&bars, None)
+                .unwrap()
+                .contains(r#"data-kind="bar""#)
+        );
         assert_eq!(
             chart_svg(&bars, Some(chart::ChartKind::Line)),
             Err(ViewError::KindDoesNotFit {

@@ -79,12 +79,17 @@ impl BrowserTools {
             .next()
             .and_then(|m| m.parse().ok())
             .unwrap_or(0);
-        assert!(major >= 20, "node {version:?} is too old (playwright-core needs >= 20). {HOW}");
+        assert!(
+            major >= 20,
+            "node {version:?} is too old (playwright-core needs >= 20). {HOW}"
+        );
         let tools_dir = std::env::var_os("DATABRICKS_MCP_BROWSER_TOOLS")
             .map(PathBuf::from)
             .unwrap_or_else(|| repo().join("target/browser-tools"));
         assert!(
-            tools_dir.join("node_modules/playwright-core/package.json").is_file(),
+            tools_dir
+                .join("node_modules/playwright-core/package.json")
+                .is_file(),
             "playwright-core is not installed in {}. {HOW}",
             tools_dir.display()
         );
@@ -227,7 +232,10 @@ fn fixtures() -> Vec<(&'static str, Value)> {
             ),
         ),
         ("bars_100", sql(&[("c", "STRING"), ("n", "INT")], many(100))),
-        ("too_many_bars", sql(&[("c", "STRING"), ("n", "INT")], many(101))),
+        (
+            "too_many_bars",
+            sql(&[("c", "STRING"), ("n", "INT")], many(101)),
+        ),
         (
             "dates_and_measures",
             sql(
@@ -243,7 +251,11 @@ fn fixtures() -> Vec<(&'static str, Value)> {
             "iso_text_months",
             sql(
                 &[("month", "STRING"), ("revenue", "DECIMAL(25,2)")],
-                json!([["1992-01", 30469896.18], ["1992-02", 24678577.12], ["1992-03", null]]),
+                json!([
+                    ["1992-01", 30469896.18],
+                    ["1992-02", 24678577.12],
+                    ["1992-03", null]
+                ]),
             ),
         ),
         (
@@ -261,13 +273,22 @@ fn fixtures() -> Vec<(&'static str, Value)> {
             "repeated_times_with_a_category",
             sql(
                 &[("day", "DATE"), ("status", "STRING"), ("n", "INT")],
-                json!([["1992-01-01", "O", 1], ["1992-01-01", "F", 2], ["1992-01-02", "O", 3]]),
+                json!([
+                    ["1992-01-01", "O", 1],
+                    ["1992-01-01", "F", 2],
+                    ["1992-01-02", "O", 3]
+                ]),
             ),
         ),
         (
             "time_category_two_measures",
             sql(
-                &[("day", "TIMESTAMP_NTZ"), ("status", "STRING"), ("n", "INT"), ("m", "FLOAT")],
+                &[
+                    ("day", "TIMESTAMP_NTZ"),
+                    ("status", "STRING"),
+                    ("n", "INT"),
+                    ("m", "FLOAT"),
+                ],
                 json!([
                     ["1992-01-01T00:00:00", "O", 1, 2.5],
                     ["1992-01-02T00:00:00", "F", 2, 1.5],
@@ -297,7 +318,11 @@ fn fixtures() -> Vec<(&'static str, Value)> {
         (
             "other_types",
             sql(
-                &[("a", "ARRAY<INT>"), ("m", "MAP<STRING,INT>"), ("i", "INTERVAL DAY")],
+                &[
+                    ("a", "ARRAY<INT>"),
+                    ("m", "MAP<STRING,INT>"),
+                    ("i", "INTERVAL DAY"),
+                ],
                 json!([["[1,2]", "{\"a\":1}", "1 00:00:00.000000000"]]),
             ),
         ),
@@ -368,12 +393,20 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     assert_eq!(meta["ui"]["csp"]["connectDomains"], json!([]), "{meta}");
     assert_eq!(read_view(&sql).await.0, view::HTML);
     let listed = full.list_all_resources().await.unwrap();
-    assert!(listed.iter().any(|r| r.uri == view::URI && r.mime_type.as_deref() == Some(view::MIME_TYPE)));
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.uri == view::URI && r.mime_type.as_deref() == Some(view::MIME_TYPE))
+    );
     let listed = sql.list_all_resources().await.unwrap();
-    assert_eq!(listed.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>(), vec![view::URI]);
+    assert_eq!(
+        listed.iter().map(|r| r.uri.as_str()).collect::<Vec<_>>(),
+        vec![view::URI]
+    );
 
     // Real results.
-    let tool_def = |tools: &[Value], name: &str| tools.iter().find(|t| t["name"] == name).cloned().unwrap();
+    let tool_def =
+        |tools: &[Value], name: &str| tools.iter().find(|t| t["name"] == name).cloned().unwrap();
     let priority = call(&full, "run_sql_query", json!({"query": PRIORITY})).await;
     assert!(!is_error(&priority), "{}", text(&priority));
     let monthly_args = json!({"query": MONTHLY, "max_rows": FIRST_PAGE});
@@ -388,7 +421,11 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     assert_eq!(monthly_sc["next_offset"], FIRST_PAGE);
     let statement_id = monthly_sc["statement_id"].as_str().unwrap().to_string();
 
-    let scenario = |name: &str, tools: &[Value], tool: &str, arguments: Value, result: &rmcp::model::CallToolResult| {
+    let scenario = |name: &str,
+                    tools: &[Value],
+                    tool: &str,
+                    arguments: Value,
+                    result: &rmcp::model::CallToolResult| {
         let (_, plan) = expected(&structured(result));
         json!({
             "name": name,
@@ -411,8 +448,14 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     let cli_dir = scratch.path().join("cli");
     std::fs::create_dir_all(&cli_dir).unwrap();
     let mut cli = Vec::new();
-    for (name, query, max_rows) in [("priority", PRIORITY, 100), ("monthly", MONTHLY, FIRST_PAGE)] {
-        let (page, svg) = (cli_dir.join(format!("{name}.html")), cli_dir.join(format!("{name}.svg")));
+    for (name, query, max_rows) in [
+        ("priority", PRIORITY, 100),
+        ("monthly", MONTHLY, FIRST_PAGE),
+    ] {
+        let (page, svg) = (
+            cli_dir.join(format!("{name}.html")),
+            cli_dir.join(format!("{name}.svg")),
+        );
         let structured = cli_call(&cli_dir.join("workspace"), query, max_rows, &page, &svg).await;
         let (data, plan) = expected(&structured);
         let kind = plan.default_kind().unwrap();
@@ -429,12 +472,21 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     let mut fixture_expect = serde_json::Map::new();
     for (name, structured) in fixtures() {
         let page = scratch.path().join(format!("fixture-{name}.html"));
-        std::fs::write(&page, view::standalone_page("run_sql_query", &json!({"query": name}), &structured)).unwrap();
+        std::fs::write(
+            &page,
+            view::standalone_page("run_sql_query", &json!({"query": name}), &structured),
+        )
+        .unwrap();
         let (data, plan) = expected(&structured);
         let marks: serde_json::Map<String, Value> = plan
             .kinds
             .iter()
-            .map(|k| (k.as_str().to_string(), json!(chart::marks(&data, &plan, *k))))
+            .map(|k| {
+                (
+                    k.as_str().to_string(),
+                    json!(chart::marks(&data, &plan, *k)),
+                )
+            })
             .collect();
         fixture_expect.insert(
             name.to_string(),
@@ -487,15 +539,35 @@ async fn the_result_view_renders_real_results_in_a_browser() {
                 return message;
             }
             assert_eq!(message["type"], "tools/call", "{message}");
-            let client = if message["scenario"] == "managed" { &sql } else { &full };
+            let client = if message["scenario"] == "managed" {
+                &sql
+            } else {
+                &full
+            };
             let params = &message["params"];
-            let result = call(client, params["name"].as_str().unwrap(), params["arguments"].clone()).await;
-            if params["name"] == "get_sql_result" && params["arguments"]["statement_id"] == statement_id.as_str() {
+            let result = call(
+                client,
+                params["name"].as_str().unwrap(),
+                params["arguments"].clone(),
+            )
+            .await;
+            if params["name"] == "get_sql_result"
+                && params["arguments"]["statement_id"] == statement_id.as_str()
+            {
                 pages += 1;
-                monthly_rows.extend(structured(&result)["rows"].as_array().cloned().unwrap_or_default());
+                monthly_rows.extend(
+                    structured(&result)["rows"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                );
             }
-            let answer = json!({"id": message["id"], "result": serde_json::to_value(&result).unwrap()});
-            stdin.write_all(format!("{answer}\n").as_bytes()).await.unwrap();
+            let answer =
+                json!({"id": message["id"], "result": serde_json::to_value(&result).unwrap()});
+            stdin
+                .write_all(format!("{answer}\n").as_bytes())
+                .await
+                .unwrap();
         }
         panic!("the browser script ended without a report");
     })
@@ -503,7 +575,11 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     .expect("the browser test took too long");
     let _ = node.wait().await;
 
-    assert_eq!(report["failures"], json!([]), "browser checks failed: {report:#}");
+    assert_eq!(
+        report["failures"],
+        json!([]),
+        "browser checks failed: {report:#}"
+    );
     assert_eq!(report["ok"], true, "{report:#}");
     assert!(pages > 0, "the view fetched no page through get_sql_result");
 
@@ -513,8 +589,16 @@ async fn the_result_view_renders_real_results_in_a_browser() {
         assert_eq!(observed["kinds"], json!(kinds(&plan)), "{name}: {observed}");
         let kind = plan.default_kind().unwrap();
         assert_eq!(observed["kind"], kind.as_str(), "{name}: {observed}");
-        assert_eq!(observed["total"], json!(chart::marks(&data, &plan, kind)), "{name}: {observed}");
-        assert_eq!(observed["rows"], json!(data.rows.len()), "{name}: {observed}");
+        assert_eq!(
+            observed["total"],
+            json!(chart::marks(&data, &plan, kind)),
+            "{name}: {observed}"
+        );
+        assert_eq!(
+            observed["rows"],
+            json!(data.rows.len()),
+            "{name}: {observed}"
+        );
     };
     let observed = &report["observed"];
     agree("priority", &observed["priority"], &structured(&priority));
@@ -524,7 +608,10 @@ async fn the_result_view_renders_real_results_in_a_browser() {
     agree("monthly, every page", &observed["monthly"], &all);
     assert_eq!(observed["monthly"]["rows"], json!(total));
     for (name, want) in &fixture_expect {
-        assert_eq!(&report["fixtures"][name], want, "fixture {name}: the view (left) and view::chart (right) differ");
+        assert_eq!(
+            &report["fixtures"][name], want,
+            "fixture {name}: the view (left) and view::chart (right) differ"
+        );
     }
     assert!(artifacts.join("priority-light.png").is_file());
     assert!(artifacts.join("monthly-all-rows.png").is_file());
