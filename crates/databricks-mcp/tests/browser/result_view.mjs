@@ -51,7 +51,14 @@ function callTool(scenario, params) {
 mkdirSync(config.artifacts, { recursive: true });
 async function shot(page, name) {
   await page.waitForTimeout(300); // the frame takes the size the view reported
-  await page.screenshot({ path: join(config.artifacts, name + ".png"), fullPage: true });
+  // A viewport as tall as the page: Chromium's full-page capture can leave part of a
+  // sandboxed (out-of-process) frame unpainted.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: size.width, height: Math.min(Math.max(height, 200), 4000) });
+  await page.waitForTimeout(200);
+  await page.screenshot({ path: join(config.artifacts, name + ".png") });
+  await page.setViewportSize(size);
 }
 async function until(what, fn, timeoutMs = 20000) {
   const start = Date.now();
