@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Resources, prompts, completions and logging of databricks-mcp through the official Python
-MCP SDK, against the embedded local workspace (no Databricks account).
+MCP SDK, against the embedded local workspace (no Databricks account); and the MCP Apps link
+of the SQL tools to the result view, on the full and the managed SQL surface.
 
 Run by crates/databricks-mcp/tests/it/python_sdk.rs; by hand:
 
@@ -28,6 +29,11 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.types import PromptReference, ResourceTemplateReference
 
 TABLE_TEMPLATE = "databricks://tables/{catalog}/{schema}/{table}"
+# The result view (MCP Apps, extension io.modelcontextprotocol/ui) and the tools linking it.
+VIEW_URI = "ui://databricks-mcp/result-view"
+VIEW_MIME = "text/html;profile=mcp-app"
+VIEW_TOOLS = {"run_sql_query", "get_sql_result"}
+MANAGED_VIEW_TOOLS = {"execute_sql", "execute_sql_read_only", "poll_sql_result"}
 PROMPTS = {"explore_table", "diagnose_job_run", "optimize_query", "data_quality_report", "pipeline_health"}
 TIMEOUT_SECONDS = 120.0
 
@@ -110,14 +116,61 @@ async def run_checks(client: Client, mode: str, checks: Checks) -> None:
     tools = await client.list_tools(cache_mode="bypass")
     checks.check(any(t.name == "run_sql_query" for t in tools.tools), "tools/list lacks run_sql_query")
 
+    await app_checks(client, checks, VIEW_TOOLS, "/mcp")
+    listed = {r.uri: r for r in resources.resources}
+    entry = listed.get(VIEW_URI)
+    if checks.check(entry is not None, f"resources/list lacks {VIEW_URI}: {sorted(listed)}"):
+        checks.check(entry.mime_type == VIEW_MIME, f"the view is listed as {entry.mime_type}")
+        checks.check(
+            ((entry.meta or {}).get("ui") or {}).get("csp") is not None, f"the view's entry has no _meta.ui.csp: {entry.meta}"
+        )
 
-def make_client(args: argparse.Namespace) -> Client:
+
+async def app_checks(client: Client, checks: Checks, linked: set[str], route: str) -> None:
+    """The MCP Apps link: the SQL tools' `_meta.ui.resourceUri`, and the view it names read
+    with resources/read as a host reads it."""
+    tools = await client.list_tools(cache_mode="bypass")
+    for tool in tools.tools:
+        if tool.name not in linked:
+            continue
+        meta = tool.meta or {}
+        checks.check(
+            (meta.get("ui") or {}).get("resourceUri") == VIEW_URI,
+            f"{route}: {tool.name} has no _meta.ui.resourceUri {VIEW_URI}: {meta}",
+        )
+        checks.check(meta.get("ui/resourceUri") == VIEW_URI, f"{route}: {tool.name} lacks the flat ui/resourceUri: {meta}")
+    names = {t.name for t in tools.tools}
+    checks.check(linked <= names, f"{route}: tools/list lacks {sorted(linked - names)}")
+    checks.check(getattr(client.server_capabilities, "resources", None) is not None, f"{route}: no resources capability")
+    read = await client.read_resource(VIEW_URI, cache_mode="bypass")
+    if checks.check(len(read.contents) == 1, f"{route}: the view has {len(read.contents)} contents"):
+        content = read.contents[0]
+        checks.check(content.mime_type == VIEW_MIME, f"{route}: the view's mimeType is {content.mime_type}")
+        html = getattr(content, "text", "") or ""
+        checks.check(html.startswith("<!DOCTYPE html>"), f"{route}: the view is not an HTML document: {html[:80]!r}")
+        checks.check(
+            "Content-Security-Policy" in html and "default-src 'none'" in html,
+            f"{route}: the view declares no strict CSP in its HTML",
+        )
+        csp = ((content.meta or {}).get("ui") or {}).get("csp")
+        checks.check(
+            isinstance(csp, dict) and all(v == [] for v in csp.values()) and "connectDomains" in csp,
+            f"{route}: _meta.ui.csp allows no origin: {csp}",
+        )
+
+
+def make_client(args: argparse.Namespace, surface: str | None = None) -> Client:
+    """A client of the full surface, or of a managed one (`--surface` over stdio, its route
+    over HTTP)."""
     if args.transport == "stdio":
+        extra = ["--surface", surface] if surface else []
         server: StdioServerParameters | str = StdioServerParameters(
             command=args.server_cmd,
-            args=["serve", "--local", args.local_dir, "--local-scale-factor", "0.001"],
+            args=["serve", *extra, "--local", args.local_dir, "--local-scale-factor", "0.001"],
             env={},
         )
+    elif surface == "sql":
+        server = args.url.removesuffix("/mcp") + "/api/2.0/mcp/sql"
     else:
         server = args.url
     # On 2026-07-28 the log level travels in each request's _meta.
@@ -132,6 +185,9 @@ async def main_async(args: argparse.Namespace) -> int:
         async with make_client(args) as client:
             protocol_version = client.protocol_version
             await run_checks(client, args.mode, checks)
+        # The managed SQL surface links its tools to the same view and serves it.
+        async with make_client(args, "sql") as client:
+            await app_checks(client, checks, MANAGED_VIEW_TOOLS, "the managed SQL surface")
     except BaseException as e:  # noqa: BLE001 - also ExceptionGroup from anyio task groups
         if isinstance(e, KeyboardInterrupt):
             raise

@@ -281,6 +281,17 @@ pub struct CallArgs {
     /// Print the whole MCP result as JSON instead of its text.
     #[arg(long)]
     pub json: bool,
+    /// Also write the result view (table + chart) as a standalone HTML page with the
+    /// result's rows in it: it opens offline, from a file. For SQL results.
+    #[arg(long, value_name = "FILE")]
+    pub view: Option<std::path::PathBuf>,
+    /// Also write the result's chart as a standalone SVG file (the chart the view shows
+    /// first, or --chart-kind). For SQL results.
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<std::path::PathBuf>,
+    /// The chart --chart draws, when several fit.
+    #[arg(long, value_name = "KIND", value_parser = ["bar", "line", "scatter"], requires = "chart")]
+    pub chart_kind: Option<String>,
 }
 
 #[cfg(test)]

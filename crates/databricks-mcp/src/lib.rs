@@ -3,7 +3,8 @@
 //! Layers (see ARCHITECTURE.md): `databricks-client` talks to Databricks; this crate is
 //! the only one that knows MCP. `tools` declares the tool surface, `server` adapts it to
 //! rmcp, `transport` serves it over stdio or streamable HTTP, `render` keeps answers
-//! within a context budget, `warehouse` chooses where SQL runs.
+//! within a context budget, `warehouse` chooses where SQL runs,
+//! `view` shows SQL results as an MCP App (table + chart).
 
 pub mod audit;
 pub mod chat;
@@ -28,6 +29,7 @@ pub mod surfaces;
 pub mod tasks;
 pub mod tools;
 pub mod transport;
+pub mod view;
 pub mod warehouse;
 
 pub use server::DatabricksMcp;

@@ -121,10 +121,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let state = startup::build_state(&common, &ProcessEnv).await?;
             let server = DatabricksMcp::new(state);
+            let outputs = databricks_mcp::view::Outputs {
+                page: args.view.clone(),
+                chart: args.chart.clone(),
+                chart_kind: args
+                    .chart_kind
+                    .as_deref()
+                    .and_then(databricks_mcp::view::chart::ChartKind::parse),
+            };
+            let arguments_value = serde_json::Value::Object(arguments.clone());
             let result = server
                 .call_direct(&args.tool, Some(arguments), meta)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let failed = result.is_error == Some(true);
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&result)?);
             } else {
@@ -134,11 +144,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            Ok(if result.is_error == Some(true) {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            })
+            if failed {
+                if outputs.page.is_some() || outputs.chart.is_some() {
+                    eprintln!("databricks-mcp: the tool failed; no view or chart written");
+                }
+                return Ok(ExitCode::FAILURE);
+            }
+            if outputs.page.is_some() || outputs.chart.is_some() {
+                let written = databricks_mcp::view::write_outputs(
+                    &args.tool,
+                    &arguments_value,
+                    result.structured_content.as_ref(),
+                    &outputs,
+                )
+                .context("no view or chart written")?;
+                for path in written {
+                    eprintln!("databricks-mcp: wrote {}", path.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Chat(args) => {
             let state = startup::build_state(&common, &ProcessEnv).await?;

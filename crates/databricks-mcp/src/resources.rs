@@ -4,6 +4,9 @@
 //!
 //! The text is the compact form the tools answer with, bounded in size. A URI that
 //! names nothing is "resource not found"; a URI that is not ours is invalid params.
+//!
+//! The result view (`ui://databricks-mcp/result-view`, an MCP App: `view.rs`) is listed
+//! first and read here too.
 
 use std::fmt::Write as _;
 
@@ -99,7 +102,8 @@ pub async fn list(
             )
         })?,
     };
-    let entries = entry_points(ctx).await.map_err(|e| to_mcp(e, None))?;
+    let mut entries = vec![crate::view::resource()];
+    entries.extend(entry_points(ctx).await.map_err(|e| to_mcp(e, None))?);
     let page: Vec<Resource> = entries.iter().skip(offset).take(PAGE).cloned().collect();
     let next = offset + page.len();
     let mut result = ListResourcesResult::with_all_items(page);
@@ -265,8 +269,26 @@ pub fn encode_segment(segment: &str) -> String {
     out
 }
 
+/// `resources/read` of a `ui://` URI: the result view, or not found.
+pub fn read_ui(uri: &str) -> Result<ReadResourceResult, McpError> {
+    if uri == crate::view::URI {
+        Ok(crate::view::read())
+    } else {
+        Err(McpError::resource_not_found(
+            format!(
+                "{uri:?} is no view of this server; its view is {}",
+                crate::view::URI
+            ),
+            Some(json!({"uri": uri})),
+        ))
+    }
+}
+
 /// `resources/read`.
 pub async fn read(ctx: &CallContext, uri: &str) -> Result<ReadResourceResult, McpError> {
+    if uri.starts_with("ui://") {
+        return read_ui(uri);
+    }
     let target = parse(uri).map_err(|m| McpError::invalid_params(m, Some(json!({"uri": uri}))))?;
     let (text, mime) = render_target(ctx, &target)
         .await

@@ -150,7 +150,9 @@ impl DatabricksMcp {
     }
 
     /// The full surface also offers resources, prompts and completions; the managed
-    /// surfaces offer tools only, as Databricks' own do.
+    /// surfaces offer tools only, as Databricks' own do, but for the SQL route's one
+    /// resource: the result view its tools link (MCP Apps: a linked view must exist on
+    /// the server, and hosts read it with `resources/read`).
     #[allow(deprecated)] // the logging capability: clients still use it
     fn info_for(&self, surface: &Surface) -> ServerConfig {
         let capabilities = if matches!(surface, Surface::Full) {
@@ -161,6 +163,12 @@ impl DatabricksMcp {
                 .enable_completions()
                 .enable_logging()
                 .enable_tasks()
+                .build()
+        } else if matches!(surface, Surface::Sql) {
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_logging()
                 .build()
         } else {
             ServerCapabilities::builder()
@@ -567,6 +575,11 @@ impl ServerHandler for DatabricksMcp {
         request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, McpError> {
+        if matches!(self.surface_of(&context), Surface::Sql) {
+            return Ok(ListResourcesResult::with_all_items(vec![
+                crate::view::resource(),
+            ]));
+        }
         self.require_full_surface(&context, "resources")?;
         let (ctx, _guard) = self.request_context(&context);
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
@@ -578,6 +591,9 @@ impl ServerHandler for DatabricksMcp {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, McpError> {
+        if matches!(self.surface_of(&context), Surface::Sql) {
+            return Ok(ListResourceTemplatesResult::with_all_items(Vec::new()));
+        }
         self.require_full_surface(&context, "resources")?;
         Ok(crate::resources::templates())
     }
@@ -587,6 +603,18 @@ impl ServerHandler for DatabricksMcp {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, McpError> {
+        if matches!(self.surface_of(&context), Surface::Sql) {
+            if !request.uri.starts_with("ui://") {
+                return Err(McpError::invalid_params(
+                    format!(
+                        "this route serves one resource, {}; databricks:// resources are served on the /mcp endpoint",
+                        crate::view::URI
+                    ),
+                    None,
+                ));
+            }
+            return Ok(crate::resources::read_ui(&request.uri)?.into());
+        }
         self.require_full_surface(&context, "resources")?;
         let (ctx, _guard) = self.request_context(&context);
         Ok(crate::resources::read(&ctx, &request.uri).await?.into())

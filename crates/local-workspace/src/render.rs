@@ -103,9 +103,15 @@ fn leaf_text(arr: &dyn Array, i: usize) -> String {
     }
 }
 
+/// Whether cell `i` is SQL NULL. A `NULL` literal's column (type VOID) is Arrow's
+/// `NullArray`, which has no validity buffer: `is_null` alone calls its cells valid.
+fn is_null(arr: &dyn Array, i: usize) -> bool {
+    arr.is_null(i) || arr.data_type() == &DataType::Null
+}
+
 /// A cell as a typed JSON value (for nested values).
 pub(crate) fn json_value(arr: &dyn Array, i: usize) -> Value {
-    if arr.is_null(i) {
+    if is_null(arr, i) {
         return Value::Null;
     }
     match arr.data_type() {
@@ -166,7 +172,7 @@ pub(crate) fn json_value(arr: &dyn Array, i: usize) -> Value {
 
 /// One cell of JSON_ARRAY: a string, or `None` for SQL NULL.
 pub(crate) fn cell(arr: &ArrayRef, i: usize) -> Option<String> {
-    if arr.is_null(i) {
+    if is_null(arr.as_ref(), i) {
         return None;
     }
     if is_nested(arr.data_type()) {
@@ -306,5 +312,13 @@ mod tests {
                 .unwrap()
                 .starts_with("a,s,t,l\n")
         );
+    }
+
+    #[test]
+    fn a_void_column_is_null_not_empty() {
+        use datafusion::arrow::array::NullArray;
+        let schema = Arc::new(Schema::new(vec![Field::new("v", DataType::Null, true)]));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(NullArray::new(2))]).unwrap();
+        assert_eq!(json_rows(&batch), vec![vec![None], vec![None]]);
     }
 }

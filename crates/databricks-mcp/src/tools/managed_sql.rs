@@ -6,7 +6,8 @@
 //! The statement lifecycle is the full surface's (`tools::sql`): same submit, wait,
 //! cancellation, paging and text. The structured result is shaped like the Statement
 //! Execution API's answer (`statement_id`, `status`, `manifest`, `result.data_array`),
-//! so code written against the managed server reads it unchanged.
+//! so code written against the managed server reads it unchanged. The three tools link
+//! the result view (`view/`), which reads that shape too.
 
 use std::time::Duration;
 
@@ -131,7 +132,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
         )
         // The managed surface keeps Databricks' schema; a code is still accepted.
         .without_code_argument()
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
         ToolDef::new(
             "execute_sql_read_only",
             "Execute read-only SQL",
@@ -140,7 +142,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             |ctx, args: ExecuteSqlArgs| run(ctx, args, Policy::ReadOnly),
         )
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
         ToolDef::new(
             "poll_sql_result",
             "Poll SQL result",
@@ -149,7 +152,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             poll_sql_result,
         )
-        .with_output_schema::<StatementResult>(),
+        .with_output_schema::<StatementResult>()
+        .with_view(),
     ]
 }
 

@@ -405,6 +405,13 @@ impl ToolDef {
         .with_structured(spec.output_schema())
     }
 
+    /// Links the tool to the result view (MCP Apps): hosts that render apps show its
+    /// result as a table and a chart; the text answer is unchanged for the others.
+    pub fn with_view(mut self) -> ToolDef {
+        self.tool.meta = Some(crate::view::tool_meta());
+        self
+    }
+
     fn with_structured(mut self, schema: JsonObject) -> ToolDef {
         self.structured = Some(Arc::new(schema));
         self

@@ -4,7 +4,8 @@
 //! is the client's `execute_and_wait`; this module adds the warehouse choice, the
 //! read-only policy, progress reports and the answer. A statement that outlives the
 //! deadline is not an error: the answer carries its `statement_id` and says to call
-//! `get_sql_result`.
+//! `get_sql_result`. `run_sql_query` and `get_sql_result` link the result view
+//! (`view/`), which draws their `structuredContent` in hosts that render MCP Apps.
 
 use std::future::Future;
 use std::time::Duration;
@@ -183,7 +184,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             kind,
             run_sql_query,
         )
-        .with_output_schema::<SqlResult>(),
+        .with_output_schema::<SqlResult>()
+        .with_view(),
         ToolDef::new(
             "get_sql_result",
             "Get SQL result",
@@ -192,7 +194,8 @@ pub fn tools(options: SurfaceOptions) -> Vec<ToolDef> {
             ToolKind::ReadGet,
             get_sql_result,
         )
-        .with_output_schema::<SqlResult>(),
+        .with_output_schema::<SqlResult>()
+        .with_view(),
         ToolDef::list(
             &LIST_WAREHOUSES,
             "List SQL warehouses",

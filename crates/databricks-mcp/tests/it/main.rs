@@ -19,6 +19,8 @@ mod oauth;
 mod operations;
 mod python_managed;
 mod python_sdk;
+#[cfg(feature = "local")]
+mod result_view;
 mod security;
 mod sql_lifecycle;
 mod stdio;

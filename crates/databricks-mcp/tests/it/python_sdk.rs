@@ -353,7 +353,8 @@ async fn run_features_script(
 }
 
 /// Resources, prompts, completions and logging (tests/python/mcp_features_e2e.py) through
-/// the Python SDK 2.x, in both eras.
+/// the Python SDK 2.x, in both eras; and the result view (MCP Apps): `resources/read` of
+/// it and the link on the SQL tools of the full and the managed SQL surface.
 #[cfg(feature = "local")]
 async fn features_case(transport: Transport, mode: Mode) {
     let Some(python) = python_or_skip().await else {
@@ -371,8 +372,9 @@ async fn features_case(transport: Transport, mode: Mode) {
         mode.protocol_version(),
         "{summary}"
     );
+    // 14 of resources, prompts, completions and logging; 29 of the result view's link.
     assert!(
-        summary["checks"].as_u64().is_some_and(|n| n >= 14),
+        summary["checks"].as_u64().is_some_and(|n| n >= 43),
         "{summary}"
     );
 }
