@@ -123,6 +123,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
         serving: Some(shared.serving.clone()),
+        genie_one: None,
     };
     let api = Arc::new(Api {
         shared,
