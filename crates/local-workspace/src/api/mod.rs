@@ -7,6 +7,7 @@
 pub(crate) mod catalog;
 pub(crate) mod compute;
 pub(crate) mod files;
+pub(crate) mod genie_one;
 pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod lineage;
@@ -52,6 +53,8 @@ pub(crate) struct Shared {
     pub samples: Arc<crate::samples::SamplesStatus>,
     /// Model Serving: the chat model this workspace forwards to, if it has one.
     pub serving: Arc<serving::LocalServing>,
+    /// Genie One's conversations.
+    pub genie_one: genie_one::Conversations,
 }
 
 impl Shared {
@@ -77,6 +80,7 @@ impl Shared {
             started_ms,
             samples,
             serving: Arc::new(serving::LocalServing::new(crate::layout::user_name())),
+            genie_one: genie_one::Conversations::default(),
         })
     }
 
@@ -123,7 +127,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
         serving: Some(shared.serving.clone()),
-        genie_one: None,
+        genie_one: Some(Arc::new(genie_one::LocalGenieOne {
+            shared: shared.clone(),
+        })),
     };
     let api = Arc::new(Api {
         shared,
