@@ -93,12 +93,9 @@ impl FixtureGenieOne {
         };
         let mut response: GenieOneResponse = fixture_model(fixture_json(file))?;
         if let Some(status) = status {
+            // Items are complete once they appear: in progress, the first one only.
             response.status = Some(status.to_string());
             response.output.truncate(1);
-            for item in &mut response.output {
-                item.status = Some(genie_one::IN_PROGRESS.to_string());
-                item.complete_time = None;
-            }
         }
         response.id = rid.to_string();
         response.conversation_id = Some(asked.conversation_id.clone());
