@@ -154,7 +154,7 @@ pub struct Column {
     pub type_text: String,
 }
 
-const ASK: &str = "Ask Genie a question about the workspace's data in natural language. Genie finds the relevant tables, writes and runs the SQL, and answers. The answer is asynchronous: this returns conversation_id, response_id and status (in_progress); call genie_poll_response with them until the status is completed, incomplete or failed. To ask a follow-up, pass the conversation_id; never call genie_ask again to check on a question.";
+const ASK: &str = "Ask Genie a question about the workspace's data in natural language. Genie finds the relevant tables, writes and runs the SQL, and answers. The answer is asynchronous: this returns conversation_id, response_id and status (in_progress); call genie_poll_response with them until the status is completed, incomplete or failed. (A client that follows progress gets Genie's steps as progress notifications and the answer in this call, when it comes in time.) To ask a follow-up, pass the conversation_id; never call genie_ask again to check on a question.";
 
 const POLL: &str = "Get the progress and, once done, the answer of a question asked with genie_ask: give its conversation_id and response_id. Returns status (in_progress, completed, incomplete or failed), progress_steps, and when completed the final_answer and query_items (the SQL Genie ran; read their rows with genie_get_query_result). Waits up to 10 seconds for the answer; call it again, after the previous call returned, while the status is in_progress.";
 
