@@ -234,6 +234,45 @@ async fn genie_one_answers_from_the_local_genie_space() {
         "{done}"
     );
     let _ = genie.cancel().await;
+
+    // The Genie space itself, on its managed route: same reading, from its tables.
+    let space_id = "10ca16e0000000000000000000000001";
+    let space = connect(&url(&format!("/api/2.0/mcp/genie/{space_id}")), None).await;
+    let tools: Vec<String> = space
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(
+        tools,
+        vec![
+            format!("query_space_{space_id}"),
+            format!("poll_response_{space_id}")
+        ]
+    );
+    assert!(
+        space.list_all_tools().await.unwrap()[0]
+            .description
+            .as_deref()
+            .unwrap_or("")
+            .contains("TPC-H sales"),
+        "the space's title names the tool's data"
+    );
+    let r = call(
+        &space,
+        &format!("query_space_{space_id}"),
+        json!({"query": "How many orders are there for each order priority?"}),
+        None,
+    )
+    .await;
+    assert!(!is_error(&r), "{}", text(&r));
+    let answer = structured(&r);
+    assert_eq!(answer["status"], "COMPLETED", "{answer}");
+    assert_eq!(answer["queries"][0]["sql"], json!(sql), "{answer}");
+    assert_eq!(answer["queries"][0]["rows"], result["rows"], "{answer}");
+    let _ = space.cancel().await;
     let _ = sql_route.cancel().await;
     shutdown.cancel();
 }

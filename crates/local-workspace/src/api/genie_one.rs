@@ -129,6 +129,9 @@ pub(crate) fn ensure_sample_space(layout: &crate::layout::Layout) -> Result<(), 
 
 /// One question and its answer so far.
 struct Turn {
+    question: String,
+    /// When it was asked (epoch seconds).
+    asked_at: i64,
     response: GenieOneResponse,
     /// Query item id → its result.
     results: HashMap<String, StatementResponse>,
@@ -136,10 +139,17 @@ struct Turn {
     abort: Vec<tokio::task::AbortHandle>,
 }
 
+/// A conversation: Genie One's (over every space) or one space's.
+#[derive(Debug, Clone, Default)]
+struct Conversation {
+    space_id: Option<String>,
+    /// The table its last answer read (a follow-up that names none asks about it).
+    last_table: Option<String>,
+}
+
 #[derive(Default)]
 struct State {
-    /// Conversation id → the table its last answer read.
-    conversations: HashMap<String, Option<String>>,
+    conversations: HashMap<String, Conversation>,
     responses: HashMap<String, Turn>,
     /// Response ids, oldest first.
     order: VecDeque<String>,
@@ -232,6 +242,121 @@ fn message(phase: &str, text: String, annotations: Vec<Annotation>) -> OutputIte
     }
 }
 
+impl LocalGenieOne {
+    /// Accepts a question: in a new conversation (of `space_id`'s, or Genie One's), or
+    /// in `conversation_id`, which must be of the same kind. The answer is worked out in
+    /// the background.
+    pub(crate) fn ask(
+        &self,
+        question: &str,
+        conversation_id: Option<&str>,
+        space_id: Option<&str>,
+    ) -> Result<GenieOneResponse, ApiError> {
+        let conversations = &self.shared.genie_one;
+        let mut state = lock(&conversations.state);
+        let cid = match conversation_id {
+            Some(cid)
+                if state
+                    .conversations
+                    .get(cid)
+                    .is_some_and(|c| c.space_id.as_deref() == space_id) =>
+            {
+                cid.to_string()
+            }
+            Some(cid) => return Err(unknown_conversation(cid, space_id)),
+            None => {
+                let cid = new_id();
+                state.conversations.insert(
+                    cid.clone(),
+                    Conversation {
+                        space_id: space_id.map(str::to_string),
+                        last_table: None,
+                    },
+                );
+                cid
+            }
+        };
+        let rid = new_id();
+        let response = GenieOneResponse {
+            id: rid.clone(),
+            object: Some("response".to_string()),
+            model: Some("genie-one".to_string()),
+            status: Some(genie_one::IN_PROGRESS.to_string()),
+            output: Vec::new(),
+            conversation_id: Some(cid.clone()),
+            create_time: Some(now()),
+            ..GenieOneResponse::default()
+        };
+        let previous = state
+            .conversations
+            .get(&cid)
+            .and_then(|c| c.last_table.clone());
+        let task = tokio::spawn(answer(
+            self.shared.clone(),
+            rid.clone(),
+            cid,
+            question.to_string(),
+            previous,
+            space_id.map(str::to_string),
+        ));
+        state.responses.insert(
+            rid.clone(),
+            Turn {
+                question: question.to_string(),
+                asked_at: chrono::Utc::now().timestamp(),
+                response: response.clone(),
+                results: HashMap::new(),
+                abort: vec![task.abort_handle()],
+            },
+        );
+        state.order.push_back(rid);
+        Conversations::trim(&mut state);
+        Ok(response)
+    }
+
+    /// A response of `space_id`'s conversations (`None`: Genie One's), with the question
+    /// and when it was asked.
+    pub(crate) fn read(
+        &self,
+        cid: &str,
+        rid: &str,
+        space_id: Option<&str>,
+    ) -> Result<(GenieOneResponse, String, i64), ApiError> {
+        let state = lock(&self.shared.genie_one.state);
+        let in_space = state
+            .conversations
+            .get(cid)
+            .is_some_and(|c| c.space_id.as_deref() == space_id);
+        let turn = state
+            .responses
+            .get(rid)
+            .filter(|t| in_space && t.response.conversation_id.as_deref() == Some(cid))
+            .ok_or_else(|| unknown(&state, cid, rid, space_id))?;
+        Ok((turn.response.clone(), turn.question.clone(), turn.asked_at))
+    }
+
+    /// The result of a query item of a response of `space_id`'s conversations.
+    pub(crate) fn result(
+        &self,
+        cid: &str,
+        rid: &str,
+        item_id: &str,
+        space_id: Option<&str>,
+    ) -> Result<StatementResponse, ApiError> {
+        self.read(cid, rid, space_id)?;
+        let state = lock(&self.shared.genie_one.state);
+        state
+            .responses
+            .get(rid)
+            .and_then(|t| t.results.get(item_id).cloned())
+            .ok_or_else(|| {
+                not_found(format!(
+                    "Response {rid} has no query item {item_id} with a result."
+                ))
+            })
+    }
+}
+
 impl GenieOne for LocalGenieOne {
     fn create_response<'a>(
         &'a self,
@@ -243,76 +368,22 @@ impl GenieOne for LocalGenieOne {
                     "SQL warehouse {w} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
                 )));
             }
-            let conversations = &self.shared.genie_one;
-            let mut state = lock(&conversations.state);
-            let cid = match &question.conversation_id {
-                Some(cid) if state.conversations.contains_key(cid) => cid.clone(),
-                Some(cid) => {
-                    return Err(not_found(format!(
-                        "Genie One conversation {cid} does not exist."
-                    )));
-                }
-                None => {
-                    let cid = new_id();
-                    state.conversations.insert(cid.clone(), None);
-                    cid
-                }
-            };
-            let rid = new_id();
-            let response = GenieOneResponse {
-                id: rid.clone(),
-                object: Some("response".to_string()),
-                model: Some("genie-one".to_string()),
-                status: Some(genie_one::IN_PROGRESS.to_string()),
-                output: Vec::new(),
-                conversation_id: Some(cid.clone()),
-                create_time: Some(now()),
-                ..GenieOneResponse::default()
-            };
-            let previous = state.conversations.get(&cid).cloned().flatten();
-            let task = tokio::spawn(answer(
-                self.shared.clone(),
-                rid.clone(),
-                cid,
-                question.question.clone(),
-                previous,
-            ));
-            state.responses.insert(
-                rid.clone(),
-                Turn {
-                    response: response.clone(),
-                    results: HashMap::new(),
-                    abort: vec![task.abort_handle()],
-                },
-            );
-            state.order.push_back(rid);
-            Conversations::trim(&mut state);
-            Ok(response)
+            self.ask(
+                &question.question,
+                question.conversation_id.as_deref(),
+                None,
+            )
         })
     }
 
     fn response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move {
-            let state = lock(&self.shared.genie_one.state);
-            state
-                .responses
-                .get(rid)
-                .map(|t| t.response.clone())
-                .filter(|r| r.conversation_id.as_deref() == Some(cid))
-                .ok_or_else(|| unknown(&state, cid, rid))
-        })
+        Box::pin(async move { self.read(cid, rid, None).map(|(r, _, _)| r) })
     }
 
     fn cancel_response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
         Box::pin(async move {
+            self.read(cid, rid, None)?;
             let mut state = lock(&self.shared.genie_one.state);
-            let known = state
-                .responses
-                .get(rid)
-                .is_some_and(|t| t.response.conversation_id.as_deref() == Some(cid));
-            if !known {
-                return Err(unknown(&state, cid, rid));
-            }
             let turn = state
                 .responses
                 .get_mut(rid)
@@ -337,30 +408,29 @@ impl GenieOne for LocalGenieOne {
         rid: &'a str,
         item_id: &'a str,
     ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move {
-            let state = lock(&self.shared.genie_one.state);
-            let turn = state
-                .responses
-                .get(rid)
-                .filter(|t| t.response.conversation_id.as_deref() == Some(cid))
-                .ok_or_else(|| unknown(&state, cid, rid))?;
-            turn.results.get(item_id).cloned().ok_or_else(|| {
-                not_found(format!(
-                    "Response {rid} has no query item {item_id} with a result."
-                ))
-            })
-        })
+        Box::pin(async move { self.result(cid, rid, item_id, None) })
     }
 }
 
 /// 404 for a response that is not there, saying which of the two ids is unknown.
-fn unknown(state: &State, cid: &str, rid: &str) -> ApiError {
-    if state.conversations.contains_key(cid) {
-        not_found(format!(
-            "Response {rid} does not exist in Genie One conversation {cid}."
-        ))
+fn unknown(state: &State, cid: &str, rid: &str, space_id: Option<&str>) -> ApiError {
+    let in_space = state
+        .conversations
+        .get(cid)
+        .is_some_and(|c| c.space_id.as_deref() == space_id);
+    if in_space {
+        not_found(format!("Response {rid} does not exist in conversation {cid}."))
     } else {
-        not_found(format!("Genie One conversation {cid} does not exist."))
+        unknown_conversation(cid, space_id)
+    }
+}
+
+fn unknown_conversation(cid: &str, space_id: Option<&str>) -> ApiError {
+    match space_id {
+        Some(sid) => not_found(format!(
+            "Conversation {cid} does not exist in Genie space {sid}."
+        )),
+        None => not_found(format!("Genie One conversation {cid} does not exist.")),
     }
 }
 
@@ -371,9 +441,14 @@ async fn answer(
     cid: String,
     question: String,
     previous: Option<String>,
+    space_id: Option<String>,
 ) {
     let book = &shared.genie_one;
-    let spaces = spaces(&shared.layout.genie_spaces());
+    // A space's conversation reads that space's tables only.
+    let spaces: Vec<Space> = spaces(&shared.layout.genie_spaces())
+        .into_iter()
+        .filter(|s| space_id.as_deref().is_none_or(|id| s.id == id))
+        .collect();
     let mut names: Vec<(String, &Space)> = Vec::new();
     for space in &spaces {
         for t in &space.tables {
@@ -481,9 +556,9 @@ async fn answer(
                     }],
                 ),
             );
-            lock(&book.state)
-                .conversations
-                .insert(cid, Some(plan.table.clone()));
+            if let Some(c) = lock(&book.state).conversations.get_mut(&cid) {
+                c.last_table = Some(plan.table.clone());
+            }
             book.finish(&rid, genie_one::COMPLETED, None);
         }
         Err(message) => book.finish(

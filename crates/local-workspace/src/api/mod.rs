@@ -8,6 +8,7 @@ pub(crate) mod catalog;
 pub(crate) mod compute;
 pub(crate) mod files;
 pub(crate) mod genie_one;
+pub(crate) mod genie_spaces;
 pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod lineage;
@@ -315,14 +316,10 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         (_, ["api", "2.0", "vector-search", rest @ ..]) => {
             vector_search::route(sh, req, method, rest).await
         }
-        // Genie needs a language model: the local workspace has no spaces.
-        ("GET", ["api", "2.0", "genie", "spaces"]) => ok(json!({})),
-        (_, ["api", "2.0", "genie", "spaces", id, ..]) => Err(not_found(
-            "RESOURCE_DOES_NOT_EXIST",
-            format!(
-                "Genie space {id} does not exist: the local workspace has no Genie spaces (Genie needs a Databricks workspace)."
-            ),
-        )),
+        // Genie spaces (Genie One is the workspace server's).
+        (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {
+            genie_spaces::route(sh, req, method, rest)
+        }
         _ => return None,
     })
 }
