@@ -126,8 +126,10 @@ pub struct GenieOneQuestion {
 /// conversation or response answers 404 `RESOURCE_DOES_NOT_EXIST`, as does an unknown
 /// warehouse or query item. Cancelling a terminal response leaves it as it is.
 pub trait GenieOne: Send + Sync {
-    fn create_response<'a>(&'a self, question: &'a GenieOneQuestion)
-    -> Answer<'a, GenieOneResponse>;
+    fn create_response<'a>(
+        &'a self,
+        question: &'a GenieOneQuestion,
+    ) -> Answer<'a, GenieOneResponse>;
     fn response<'a>(
         &'a self,
         conversation_id: &'a str,

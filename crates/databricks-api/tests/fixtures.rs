@@ -34,7 +34,10 @@ fn round_trip<T: DeserializeOwned + Serialize>(file: &str) -> Vec<String> {
     round_trip_in::<T>(&fixtures_dir(), file)
 }
 
-fn round_trip_in<T: DeserializeOwned + Serialize>(dir: &std::path::Path, file: &str) -> Vec<String> {
+fn round_trip_in<T: DeserializeOwned + Serialize>(
+    dir: &std::path::Path,
+    file: &str,
+) -> Vec<String> {
     let path = dir.join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(

@@ -215,7 +215,13 @@ fn singular(word: &str) -> String {
 
 /// The short table name's singular (`samples.tpch.orders` → `order`).
 fn table_stem(full_name: &str) -> String {
-    singular(&full_name.rsplit('.').next().unwrap_or(full_name).to_lowercase())
+    singular(
+        &full_name
+            .rsplit('.')
+            .next()
+            .unwrap_or(full_name)
+            .to_lowercase(),
+    )
 }
 
 /// The prefix every column of the table shares (`o_` in TPC-H's orders), if any.
@@ -375,7 +381,11 @@ fn ident(name: &str) -> String {
 }
 
 fn table_ident(full_name: &str) -> String {
-    full_name.split('.').map(ident).collect::<Vec<_>>().join(".")
+    full_name
+        .split('.')
+        .map(ident)
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The SQL for `question` over `tables`; `previous` is the table the conversation's last
@@ -408,7 +418,8 @@ pub(crate) fn plan(
 
     let agg_word = |list: &[&str]| {
         words.iter().enumerate().any(|(i, w)| {
-            list.contains(&w.raw.as_str()) && !mentioned.iter().any(|m| (m.at..m.at + m.len).contains(&i))
+            list.contains(&w.raw.as_str())
+                && !mentioned.iter().any(|m| (m.at..m.at + m.len).contains(&i))
         })
     };
     let agg = if has_phrase(question, &["how many", "number of"]) || agg_word(&["count"]) {
@@ -442,8 +453,7 @@ pub(crate) fn plan(
         .iter()
         .filter(|m| {
             let after = group_at.is_some_and(|g| m.at > g);
-            (after || (top.is_some() && !columns[m.column].is_temporal()))
-                && !is_measure(m.column)
+            (after || (top.is_some() && !columns[m.column].is_temporal())) && !is_measure(m.column)
         })
         .map(|m| m.column)
         .collect();
@@ -649,7 +659,10 @@ fn no_match(tables: &[TableSchema]) -> String {
             .unwrap_or_default(),
         tables
             .first()
-            .and_then(|t| t.columns.iter().find(|c| !c.is_numeric() && !c.is_temporal()))
+            .and_then(|t| t
+                .columns
+                .iter()
+                .find(|c| !c.is_numeric() && !c.is_temporal()))
             .map(|c| c.name.clone())
             .unwrap_or_else(|| "a column".into())
     )
@@ -772,7 +785,12 @@ mod tests {
 
     #[test]
     fn only_catalog_names_and_numbers_reach_the_sql() {
-        let p = plan("How many orders'; DROP TABLE x; -- by status", &tpch(), None).unwrap();
+        let p = plan(
+            "How many orders'; DROP TABLE x; -- by status",
+            &tpch(),
+            None,
+        )
+        .unwrap();
         assert!(!p.sql.contains("DROP"), "{}", p.sql);
         assert_eq!(ident("weird name"), "`weird name`");
         assert_eq!(singular("statuses"), "status");

@@ -50,9 +50,10 @@ pub(crate) async fn route(
         ("GET" | "HEAD", ["conversations", cid, "responses", rid]) => {
             Ok(json_response(200, &backend.response(cid, rid).await?))
         }
-        ("POST", ["conversations", cid, "responses", rid, "cancel"]) => {
-            Ok(json_response(200, &backend.cancel_response(cid, rid).await?))
-        }
+        ("POST", ["conversations", cid, "responses", rid, "cancel"]) => Ok(json_response(
+            200,
+            &backend.cancel_response(cid, rid).await?,
+        )),
         (
             "GET" | "HEAD",
             [

@@ -143,7 +143,9 @@ fn parse_event(event: &str) -> Result<Option<GenieOneResponse>, String> {
                 .and_then(|r| r.error)
                 .and_then(|e| e.message)
                 .unwrap_or_else(|| data.clone());
-            Err(format!("the question failed before it was accepted: {message}"))
+            Err(format!(
+                "the question failed before it was accepted: {message}"
+            ))
         }
         _ => Ok(None),
     }
@@ -159,10 +161,15 @@ mod tests {
         let end = event_end(stream).unwrap_or(0);
         let found = parse_event(&stream[..end]);
         let r = found.ok().flatten().unwrap_or_default();
-        assert_eq!((r.id.as_str(), r.conversation_id.as_deref()), ("r1", Some("c1")));
+        assert_eq!(
+            (r.id.as_str(), r.conversation_id.as_deref()),
+            ("r1", Some("c1"))
+        );
         assert_eq!(parse_event(": keep-alive\n\n"), Ok(None));
         assert_eq!(
-            parse_event("data: {\"type\":\"response.output_item.added\",\"sequence_number\":1}\n\n"),
+            parse_event(
+                "data: {\"type\":\"response.output_item.added\",\"sequence_number\":1}\n\n"
+            ),
             Ok(None)
         );
         assert!(parse_event("data: {\"type\":\"error\"}\n\n").is_err());

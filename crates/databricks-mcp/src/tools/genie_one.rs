@@ -322,7 +322,13 @@ async fn cancel(ctx: CallContext, args: ResponseArgs) -> Result<ToolOutput, Tool
         .client
         .cancel_genie_one_response(&cid, &rid)
         .await
-        .map_err(|e| not_found_hint(ToolError::upstream("Cancelling the Genie One response", e), &cid, &rid))?;
+        .map_err(|e| {
+            not_found_hint(
+                ToolError::upstream("Cancelling the Genie One response", e),
+                &cid,
+                &rid,
+            )
+        })?;
     Ok(turn_output(&ctx, &cid, &rid, &response, None))
 }
 
@@ -331,7 +337,13 @@ async fn read(ctx: &CallContext, cid: &str, rid: &str) -> Result<GenieOneRespons
         .client
         .get_genie_one_response(cid, rid)
         .await
-        .map_err(|e| not_found_hint(ToolError::upstream("Reading the Genie One response", e), cid, rid))
+        .map_err(|e| {
+            not_found_hint(
+                ToolError::upstream("Reading the Genie One response", e),
+                cid,
+                rid,
+            )
+        })
 }
 
 fn not_found_hint(error: ToolError, cid: &str, rid: &str) -> ToolError {
@@ -543,7 +555,11 @@ async fn query_result(ctx: CallContext, args: QueryResultArgs) -> Result<ToolOut
         .get_genie_one_response(&cid, &rid)
         .await
         .ok()
-        .and_then(|r| r.query_items().find(|q| q.id == item_id).and_then(|q| q.sql.clone()));
+        .and_then(|r| {
+            r.query_items()
+                .find(|q| q.id == item_id)
+                .and_then(|q| q.sql.clone())
+        });
     let manifest = statement.manifest.clone().unwrap_or_default();
     let names = manifest.schema.names();
     let types = manifest.schema.type_names();
@@ -578,7 +594,10 @@ async fn query_result(ctx: CallContext, args: QueryResultArgs) -> Result<ToolOut
         &names,
         &types,
         rows.iter().take(ctx.state.settings.max_rows).cloned(),
-        ctx.state.settings.max_chars.saturating_sub(text.len() + 200),
+        ctx.state
+            .settings
+            .max_chars
+            .saturating_sub(text.len() + 200),
     );
     text.push_str(&rendered.text);
     let shown = rendered.rows_shown as u64;

@@ -70,7 +70,10 @@ async fn genie_one_route_asks_polls_and_reads_results() {
     );
     let info = client.peer_info().unwrap();
     assert!(
-        info.instructions.as_deref().unwrap_or("").contains("genie_poll_response"),
+        info.instructions
+            .as_deref()
+            .unwrap_or("")
+            .contains("genie_poll_response"),
         "{info:?}"
     );
     // A space's route is still the per-space surface.
@@ -115,7 +118,10 @@ async fn genie_one_route_asks_polls_and_reads_results() {
     );
     assert!(done.get("narration_instruction").is_none(), "{done}");
     let item = &done["query_items"][0];
-    assert!(item["sql"].as_str().unwrap().starts_with("SELECT region"), "{done}");
+    assert!(
+        item["sql"].as_str().unwrap().starts_with("SELECT region"),
+        "{done}"
+    );
 
     // The query's rows, typed.
     let r = call(
@@ -215,7 +221,10 @@ async fn genie_one_bad_input_gets_clear_errors() {
         assert!(text(r).contains(needle), "{needle:?} not in {}", text(r));
     };
     // Missing and unknown arguments, blank questions, ids that cannot be ids.
-    error(&call(&client, "genie_ask", json!({}), None).await, "question");
+    error(
+        &call(&client, "genie_ask", json!({}), None).await,
+        "question",
+    );
     error(
         &call(&client, "genie_ask", json!({"query": "x"}), None).await,
         "query",
@@ -306,7 +315,13 @@ async fn genie_one_bad_input_gets_clear_errors() {
     .await;
     error(&r, "genie_poll_response");
     // A failed turn is an answer with status failed, not a failed call.
-    let r = call(&client, "genie_ask", json!({"question": "Please FAIL"}), None).await;
+    let r = call(
+        &client,
+        "genie_ask",
+        json!({"question": "Please FAIL"}),
+        None,
+    )
+    .await;
     let failing = structured(&r);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let done = poll_to_end(&client, &failing).await;
@@ -328,10 +343,8 @@ async fn genie_one_bad_input_gets_clear_errors() {
 /// arguments and answer at least the same fields.
 #[tokio::test]
 async fn genie_one_matches_the_recorded_managed_server() {
-    let recorded: Value = serde_json::from_str(include_str!(
-        "../fixtures/genie_one/managed_server.json"
-    ))
-    .unwrap();
+    let recorded: Value =
+        serde_json::from_str(include_str!("../fixtures/genie_one/managed_server.json")).unwrap();
     let emulator = Emulator::start().await;
     let served = serve(&emulator, Settings::default(), HttpOptions::default()).await;
     let client = connect(&served.url(ROUTE), None).await;
@@ -370,8 +383,14 @@ async fn genie_one_matches_the_recorded_managed_server() {
     // The fields a completed turn and a query result carry.
     let r = call(&client, "genie_ask", json!({"question": QUESTION}), None).await;
     let asked = structured(&r);
-    for key in recorded["tools"]["genie_ask"]["structured"].as_array().unwrap() {
-        assert!(asked.get(key.as_str().unwrap()).is_some(), "{key} in {asked}");
+    for key in recorded["tools"]["genie_ask"]["structured"]
+        .as_array()
+        .unwrap()
+    {
+        assert!(
+            asked.get(key.as_str().unwrap()).is_some(),
+            "{key} in {asked}"
+        );
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let done = poll_to_end(&client, &asked).await;

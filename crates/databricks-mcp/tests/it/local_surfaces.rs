@@ -132,7 +132,8 @@ async fn genie_one_answers_from_the_local_genie_space() {
         asked["status"] == "in_progress" || asked["status"] == "completed",
         "{asked}"
     );
-    let ids = json!({"conversation_id": asked["conversation_id"], "response_id": asked["response_id"]});
+    let ids =
+        json!({"conversation_id": asked["conversation_id"], "response_id": asked["response_id"]});
     let mut done = json!(null);
     // The first question may wait for samples.tpch to be generated.
     for _ in 0..60 {
@@ -173,7 +174,13 @@ async fn genie_one_answers_from_the_local_genie_space() {
     assert_eq!(result["columns"][1]["name"], "order_count");
     // The same SQL on the SQL route gives the same rows.
     let sql_route = connect(&url("/api/2.0/mcp/sql"), None).await;
-    let r = call(&sql_route, "execute_sql_read_only", json!({"query": sql}), None).await;
+    let r = call(
+        &sql_route,
+        "execute_sql_read_only",
+        json!({"query": sql}),
+        None,
+    )
+    .await;
     assert!(!is_error(&r), "{}", text(&r));
     let direct: Vec<Value> = structured(&r)["result"]["data_array"]
         .as_array()
@@ -216,7 +223,8 @@ async fn genie_one_answers_from_the_local_genie_space() {
     )
     .await;
     let vague = structured(&r);
-    let ids = json!({"conversation_id": vague["conversation_id"], "response_id": vague["response_id"]});
+    let ids =
+        json!({"conversation_id": vague["conversation_id"], "response_id": vague["response_id"]});
     let mut done = json!(null);
     for _ in 0..30 {
         done = structured(&call(&genie, "genie_poll_response", ids.clone(), None).await);

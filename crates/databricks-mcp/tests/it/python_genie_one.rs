@@ -110,11 +110,10 @@ async fn genie_one_agent_presets_reach_the_api_exactly() {
             slow["response_id"].as_str().unwrap()
         )]
     );
-    let results: Vec<String> =
-        crate::support::requests(&emulator, "GET", "/query-result")
-            .into_iter()
-            .map(|r| r.path)
-            .collect();
+    let results: Vec<String> = crate::support::requests(&emulator, "GET", "/query-result")
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
     assert_eq!(results.len(), 1, "{results:?}");
     assert!(
         results[0].starts_with(&format!(

@@ -19,8 +19,7 @@ use std::sync::{Arc, Mutex};
 use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, UnityCatalog};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie_one::{
-    self, Annotation, GenieOneResponse, IncompleteDetails, OutputContent, OutputItem,
-    ResponseError,
+    self, Annotation, GenieOneResponse, IncompleteDetails, OutputContent, OutputItem, ResponseError,
 };
 use databricks_api::sql::StatementResponse;
 use serde::Deserialize;
@@ -363,7 +362,11 @@ impl GenieOne for LocalGenieOne {
         question: &'a GenieOneQuestion,
     ) -> Answer<'a, GenieOneResponse> {
         Box::pin(async move {
-            if let Some(w) = question.warehouse_id.as_deref().filter(|w| *w != WAREHOUSE_ID) {
+            if let Some(w) = question
+                .warehouse_id
+                .as_deref()
+                .filter(|w| *w != WAREHOUSE_ID)
+            {
                 return Err(not_found(format!(
                     "SQL warehouse {w} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
                 )));
@@ -419,7 +422,9 @@ fn unknown(state: &State, cid: &str, rid: &str, space_id: Option<&str>) -> ApiEr
         .get(cid)
         .is_some_and(|c| c.space_id.as_deref() == space_id);
     if in_space {
-        not_found(format!("Response {rid} does not exist in conversation {cid}."))
+        not_found(format!(
+            "Response {rid} does not exist in conversation {cid}."
+        ))
     } else {
         unknown_conversation(cid, space_id)
     }
@@ -471,7 +476,10 @@ async fn answer(
             Vec::new(),
         ),
     );
-    if names.iter().any(|(n, _)| n.to_lowercase().starts_with("samples.")) {
+    if names
+        .iter()
+        .any(|(n, _)| n.to_lowercase().starts_with("samples."))
+    {
         wait_for_samples(&shared).await;
     }
     let mut tables = Vec::new();
@@ -690,7 +698,11 @@ fn answer_text(plan: &Plan, result: &StatementResponse) -> String {
     if let Shape::Single { measure } = &plan.shape
         && let [row] = rows.as_slice()
     {
-        let value = row.last().cloned().flatten().unwrap_or_else(|| "NULL".into());
+        let value = row
+            .last()
+            .cloned()
+            .flatten()
+            .unwrap_or_else(|| "NULL".into());
         return format!(
             "{}: **{value}** (`{measure}`, from `{}`).",
             plan.title, plan.table
@@ -737,7 +749,9 @@ mod tests {
         ensure_sample_space(&layout).unwrap();
         std::fs::write(layout.genie_spaces().join("not-a-space.json"), "{}").unwrap();
         std::fs::write(
-            layout.genie_spaces().join("0123456789abcdef0123456789abcdef.json"),
+            layout
+                .genie_spaces()
+                .join("0123456789abcdef0123456789abcdef.json"),
             "not json",
         )
         .unwrap();
@@ -746,8 +760,12 @@ mod tests {
         assert_eq!(found[0].id, SAMPLE_SPACE_ID);
         assert!(found[0].tables.contains(&"samples.tpch.orders".to_string()));
         // Deleting the sample keeps it deleted.
-        std::fs::remove_file(layout.genie_spaces().join(format!("{SAMPLE_SPACE_ID}.json")))
-            .unwrap();
+        std::fs::remove_file(
+            layout
+                .genie_spaces()
+                .join(format!("{SAMPLE_SPACE_ID}.json")),
+        )
+        .unwrap();
         ensure_sample_space(&layout).unwrap();
         assert!(spaces(&layout.genie_spaces()).is_empty());
     }

@@ -39,9 +39,7 @@ pub(crate) fn route(shared: &Arc<Shared>, req: &Req, method: &str, rest: &[&str]
     match (method, &rest[1..]) {
         ("GET", []) => ok(space_json(shared, &space)),
         ("POST", ["start-conversation"]) => {
-            let response = genie
-                .ask(&content(req)?, None, sid)
-                .map_err(api_error)?;
+            let response = genie.ask(&content(req)?, None, sid).map_err(api_error)?;
             let cid = response.conversation_id.clone().unwrap_or_default();
             let message = message_json(&space.id, &response, &content(req)?, now_s());
             ok(json!({

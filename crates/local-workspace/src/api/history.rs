@@ -59,12 +59,7 @@ impl History {
         origin: &Origin,
         space_id: &str,
     ) -> Recording {
-        self.start_from(
-            id,
-            sql,
-            origin,
-            Some(json!({"genie_space_id": space_id})),
-        )
+        self.start_from(id, sql, origin, Some(json!({"genie_space_id": space_id})))
     }
 
     fn start_from(

@@ -53,7 +53,10 @@ fn parse_stream(text: &str) -> Vec<ResponseEvent> {
 async fn ask_whole(t: &Target, body: Value) -> Vec<ResponseEvent> {
     let (status, content_type, text) = t.post_text(RESPONSES, &body).await;
     assert_eq!(status, 200, "{text}");
-    assert!(content_type.starts_with("text/event-stream"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
     parse_stream(&text)
 }
 
@@ -114,7 +117,10 @@ async fn finished(t: &Target, cid: &str, rid: &str) -> GenieOneResponse {
 /// agrees with a read of the stored response.
 async fn a_question_streams_created_items_then_its_end(t: Target) {
     let events = ask_whole(&t, json!({"input": QUESTION})).await;
-    let created = events[0].response.clone().expect("created carries the response");
+    let created = events[0]
+        .response
+        .clone()
+        .expect("created carries the response");
     assert_eq!(events[0].type_, events::CREATED);
     assert_eq!(created.status(), "in_progress");
     assert!(created.output.is_empty(), "{created:?}");
@@ -143,7 +149,9 @@ async fn a_question_streams_created_items_then_its_end(t: Target) {
 /// A completed answer names its query; the query's result is a successful statement
 /// with as many rows as the item says.
 async fn an_answer_is_read_back_with_its_query_result(t: Target) {
-    let created = ask_first(&t, &json!({"input": QUESTION})).await.expect("accepted");
+    let created = ask_first(&t, &json!({"input": QUESTION}))
+        .await
+        .expect("accepted");
     let (cid, rid) = ids(&created);
     let done = finished(&t, &cid, &rid).await;
     assert_eq!(done.status(), "completed", "{done:?}");
@@ -163,7 +171,10 @@ async fn an_answer_is_read_back_with_its_query_result(t: Target) {
     assert_eq!(statement.status.state, StatementState::Succeeded);
     let manifest = statement.manifest.expect("a manifest");
     assert!(!manifest.schema.columns.is_empty());
-    let rows = statement.result.and_then(|r| r.data_array).unwrap_or_default();
+    let rows = statement
+        .result
+        .and_then(|r| r.data_array)
+        .unwrap_or_default();
     assert_eq!(Some(rows.len() as i64), item.row_count, "{item:?}");
     assert_eq!(manifest.total_row_count, item.row_count);
     if t.backend == Backend::Local {
@@ -195,7 +206,9 @@ async fn an_answer_is_read_back_with_its_query_result(t: Target) {
 /// A follow-up names the conversation and stays in it, on the given warehouse; an
 /// unknown conversation or warehouse is refused before anything streams.
 async fn follow_ups_continue_a_conversation(t: Target) {
-    let first = ask_first(&t, &json!({"input": QUESTION})).await.expect("accepted");
+    let first = ask_first(&t, &json!({"input": QUESTION}))
+        .await
+        .expect("accepted");
     let (cid, rid) = ids(&first);
     finished(&t, &cid, &rid).await;
     let second = ask_first(
@@ -220,9 +233,12 @@ async fn follow_ups_continue_a_conversation(t: Target) {
     .await
     .expect_err("an unknown conversation");
     assert_error(&error, 404, "RESOURCE_DOES_NOT_EXIST");
-    let error = ask_first(&t, &json!({"input": "Anything?", "warehouse_id": "nope0123456789"}))
-        .await
-        .expect_err("an unknown warehouse");
+    let error = ask_first(
+        &t,
+        &json!({"input": "Anything?", "warehouse_id": "nope0123456789"}),
+    )
+    .await
+    .expect_err("an unknown warehouse");
     assert_error(&error, 404, "RESOURCE_DOES_NOT_EXIST");
 }
 
@@ -245,7 +261,11 @@ async fn bad_requests_are_refused(t: Target) {
         json!({"input": QUESTION, "conversation_id": ""}),
         json!("How many orders?"),
     ] {
-        assert_error(&t.post(RESPONSES, &body).await, 400, "INVALID_PARAMETER_VALUE");
+        assert_error(
+            &t.post(RESPONSES, &body).await,
+            400,
+            "INVALID_PARAMETER_VALUE",
+        );
     }
     assert_error(
         &t.send(Method::GET, RESPONSES, true).await,
@@ -260,7 +280,9 @@ async fn bad_requests_are_refused(t: Target) {
 }
 
 async fn unknown_ids_are_not_found(t: Target) {
-    let created = ask_first(&t, &json!({"input": QUESTION})).await.expect("accepted");
+    let created = ask_first(&t, &json!({"input": QUESTION}))
+        .await
+        .expect("accepted");
     let (cid, rid) = ids(&created);
     let unknown = "0123456789abcdef0123456789abcdef";
     for path in [
@@ -272,13 +294,17 @@ async fn unknown_ids_are_not_found(t: Target) {
         assert_error(&t.get(&path).await, 404, "RESOURCE_DOES_NOT_EXIST");
     }
     assert_error(
-        &t.post(&format!("{}/cancel", response_path(unknown, unknown)), &json!({}))
-            .await,
+        &t.post(
+            &format!("{}/cancel", response_path(unknown, unknown)),
+            &json!({}),
+        )
+        .await,
         404,
         "RESOURCE_DOES_NOT_EXIST",
     );
     assert_error(
-        &t.send(Method::DELETE, &response_path(&cid, &rid), true).await,
+        &t.send(Method::DELETE, &response_path(&cid, &rid), true)
+            .await,
         404,
         "ENDPOINT_NOT_FOUND",
     );
