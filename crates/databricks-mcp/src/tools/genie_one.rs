@@ -283,7 +283,28 @@ async fn ask(ctx: CallContext, args: AskArgs) -> Result<ToolOutput, ToolError> {
     let (cid, rid) = ids(&accepted, conversation_id.as_deref())?;
     let response = if ctx.wants_progress() {
         let deadline = Instant::now() + ctx.state.settings.sql_timeout;
-        follow(&ctx, &cid, &rid, accepted, deadline).await?
+        match follow(&ctx, &cid, &rid, accepted, deadline).await {
+            Ok(r) => r,
+            Err(e) => {
+                if ctx.ct.is_cancelled() {
+                    // The client gave up the question it asked in this call: stop it
+                    // upstream too, as a cancelled SQL call stops its statement.
+                    let client = ctx.state.client.clone();
+                    let (cid, rid) = (cid.clone(), rid.clone());
+                    tokio::spawn(async move {
+                        let cancelled = tokio::time::timeout(
+                            Duration::from_secs(30),
+                            client.cancel_genie_one_response(&cid, &rid),
+                        )
+                        .await;
+                        if !matches!(cancelled, Ok(Ok(_))) {
+                            tracing::warn!(response_id = %rid, "could not cancel the Genie One response");
+                        }
+                    });
+                }
+                return Err(e);
+            }
+        }
     } else {
         accepted
     };
@@ -390,9 +411,7 @@ async fn follow(
     .await;
     match polled {
         Ok(p) => Ok(p.into_inner()),
-        Err(PollError::Cancelled { .. }) => Err(ToolError::new(format!(
-            "cancelled by the client; the question goes on in Genie One: call {GENIE_CANCEL_RESPONSE} with conversation_id \"{cid}\" and response_id \"{rid}\" to stop it"
-        ))),
+        Err(PollError::Cancelled { .. }) => Err(ToolError::new("cancelled by the client")),
         Err(PollError::Failed { error, .. }) => Err(not_found_hint(
             ToolError::upstream("Reading the Genie One response", error),
             cid,

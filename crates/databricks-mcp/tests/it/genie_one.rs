@@ -422,3 +422,77 @@ async fn genie_one_matches_the_recorded_managed_server() {
     }
     let _ = client.cancel().await;
 }
+
+/// A client that follows progress gets Genie's steps as progress notifications; when it
+/// cancels the call, the question is cancelled in Genie One too (the real binary over
+/// stdio, raw JSON-RPC).
+#[tokio::test]
+async fn cancelling_a_followed_question_cancels_it_upstream() {
+    use std::process::Stdio;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let emulator = Emulator::start().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
+        .args(["serve", "--surface", "genie-one"])
+        .env_clear()
+        .env("DATABRICKS_HOST", emulator.base_url())
+        .env("DATABRICKS_TOKEN", emulator.pat())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut send = async |v: Value| {
+        stdin.write_all(format!("{v}\n").as_bytes()).await.unwrap();
+    };
+    send(json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}})).await;
+    send(json!({"jsonrpc":"2.0","method":"notifications/initialized"})).await;
+    send(
+        json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
+            "name": "genie_ask",
+            "arguments": {"question": "A slow question about revenue"},
+            "_meta": {"progressToken": "p-7"}
+        }}),
+    )
+    .await;
+    // Genie's first step arrives as progress.
+    let progress = loop {
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a message in time")
+            .unwrap()
+            .expect("the server is up");
+        let m: Value = serde_json::from_str(&line).unwrap();
+        if m["method"] == "notifications/progress" {
+            break m;
+        }
+        assert_ne!(m["id"], 7, "the call ended early: {m}");
+    };
+    assert_eq!(progress["params"]["progressToken"], "p-7");
+    assert_eq!(
+        progress["params"]["message"],
+        "Looking for sales data in main.sales.orders"
+    );
+    send(json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user"}})).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let cancelled = loop {
+        let cancels = crate::support::requests(&emulator, "POST", "/cancel");
+        if !cancels.is_empty() || tokio::time::Instant::now() > deadline {
+            break cancels;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let asked = crate::support::requests(&emulator, "POST", "/api/2.0/genie/one/responses");
+    assert_eq!(asked.len(), 1);
+    assert_eq!(cancelled.len(), 1, "Genie One saw the cancel");
+    assert!(
+        cancelled[0]
+            .path
+            .starts_with("/api/2.0/genie/one/conversations/"),
+        "{}",
+        cancelled[0].path
+    );
+}
