@@ -523,8 +523,13 @@ async fn answer(
             Vec::new(),
         ),
     );
-    let space_id = space.map_or(SAMPLE_SPACE_ID, |s| s.id.as_str());
-    match run(&shared, &rid, &plan, space_id).await {
+    let source = space.map_or(SAMPLE_SPACE_ID, |s| s.id.as_str());
+    let client = if space_id.is_some() {
+        "Genie"
+    } else {
+        "Genie One"
+    };
+    match run(&shared, &rid, &plan, source, client).await {
         Ok((statement_id, result)) => {
             let item_id = new_id();
             let rows = result
@@ -619,10 +624,11 @@ async fn run(
     rid: &str,
     plan: &Plan,
     space_id: &str,
+    client: &str,
 ) -> Result<(String, StatementResponse), String> {
     let statement_id = uuid::Uuid::new_v4().to_string();
     let origin = super::history::Origin {
-        client: Some("Genie One".to_string()),
+        client: Some(client.to_string()),
         job: None,
     };
     // Dropped unfinished when the turn is cancelled: the history then says CANCELED.

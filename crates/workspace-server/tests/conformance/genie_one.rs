@@ -200,6 +200,20 @@ async fn an_answer_is_read_back_with_its_query_result(t: Target) {
             .and_then(|n| n.parse().ok())
             .expect("a count");
         assert_eq!(counted, total);
+        // The warehouse's history has the query, from the Genie space.
+        let statement_id = item.statement_id.clone().expect("its statement");
+        let (status, v) = t
+            .get(&format!(
+                "/api/2.0/sql/history/queries?filter_by.statement_ids={statement_id}"
+            ))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        assert_eq!(v["res"][0]["query_text"], json!(sql), "{v}");
+        assert_eq!(v["res"][0]["status"], "FINISHED", "{v}");
+        assert_eq!(
+            v["res"][0]["query_source"]["genie_space_id"], "10ca16e0000000000000000000000001",
+            "{v}"
+        );
     }
 }
 
