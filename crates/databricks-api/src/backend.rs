@@ -12,11 +12,12 @@ use std::pin::Pin;
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
+use crate::genie_one::GenieOneResponse;
 use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
 use crate::lineage::TableLineage;
 use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
-use crate::sql::Warehouse;
+use crate::sql::{StatementResponse, Warehouse};
 
 /// A `Send` future borrowed from the backend and its arguments.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -105,4 +106,46 @@ pub trait Serving: Send + Sync {
     fn endpoints(&self) -> Answer<'_, Vec<ServingEndpoint>>;
     fn endpoint<'a>(&'a self, name: &'a str) -> Answer<'a, ServingEndpoint>;
     fn chat<'a>(&'a self, name: &'a str, request: &'a ChatRequest) -> Answer<'a, ChatResponse>;
+}
+
+/// A question for Genie One, checked by the server: `question` is the input's nonblank
+/// text (at most [`crate::genie_one::MAX_INPUT_BYTES`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GenieOneQuestion {
+    pub question: String,
+    /// The conversation to continue; `None` starts one.
+    pub conversation_id: Option<String>,
+    /// The warehouse to run queries on; `None` lets the backend choose.
+    pub warehouse_id: Option<String>,
+}
+
+/// Genie One (`/api/2.0/genie/one/...`): questions over the workspace's data, answered
+/// asynchronously. [`create_response`](GenieOne::create_response) answers at once with
+/// the accepted response (`in_progress`, or already terminal) and keeps working; the
+/// server streams its progress by reading [`response`](GenieOne::response). An unknown
+/// conversation or response answers 404 `RESOURCE_DOES_NOT_EXIST`, as does an unknown
+/// warehouse or query item. Cancelling a terminal response leaves it as it is.
+pub trait GenieOne: Send + Sync {
+    fn create_response<'a>(
+        &'a self,
+        question: &'a GenieOneQuestion,
+    ) -> Answer<'a, GenieOneResponse>;
+    fn response<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        response_id: &'a str,
+    ) -> Answer<'a, GenieOneResponse>;
+    fn cancel_response<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        response_id: &'a str,
+    ) -> Answer<'a, GenieOneResponse>;
+    /// The result of a query item of the response (`SUCCEEDED` with its rows, or the
+    /// statement's failure).
+    fn query_result<'a>(
+        &'a self,
+        conversation_id: &'a str,
+        response_id: &'a str,
+        item_id: &'a str,
+    ) -> Answer<'a, StatementResponse>;
 }

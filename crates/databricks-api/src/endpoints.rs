@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::{
-    catalog, compute, functions, genie, history, iam, jobs, lineage, pipelines, sql, vector_search,
+    catalog, compute, functions, genie, genie_one, history, iam, jobs, lineage, pipelines, sql,
+    vector_search,
 };
 
 /// HTTP method of an endpoint.
@@ -199,6 +200,18 @@ endpoints! {
     GetGenieMessage: Get "/api/2.0/genie/spaces/{space_id}/conversations/{conversation_id}/messages/{message_id}" => genie::GenieMessage;
     /// §10 a query attachment's result.
     GetGenieQueryResult: Get "/api/2.0/genie/spaces/{space_id}/conversations/{conversation_id}/messages/{message_id}/attachments/{attachment_id}/query-result" => genie::GenieQueryResultResponse;
+    /// Genie One: ask (body: [`genie_one::CreateResponseRequest`]). The answer is a
+    /// stream of server-sent [`genie_one::ResponseEvent`]s; this type is the response of
+    /// the first, `response.created`.
+    CreateGenieOneResponse: Post "/api/2.0/genie/one/responses" => genie_one::GenieOneResponse;
+    /// Genie One: read a response (poll while `in_progress`).
+    GetGenieOneResponse: Get "/api/2.0/genie/one/conversations/{conversation_id}/responses/{response_id}" => genie_one::GenieOneResponse;
+    /// Genie One: cancel a response (empty body). Not in the Genie One reference: the
+    /// path of the Genie agent-mode cancel; answers the response, now terminal.
+    CancelGenieOneResponse: Post "/api/2.0/genie/one/conversations/{conversation_id}/responses/{response_id}/cancel" => genie_one::GenieOneResponse;
+    /// Genie One: the result of a response's query item. Not in the Genie One reference:
+    /// shaped like a Genie space's attachment `query-result`.
+    GetGenieOneQueryResult: Get "/api/2.0/genie/one/conversations/{conversation_id}/responses/{response_id}/items/{item_id}/query-result" => genie::GenieQueryResultResponse;
     /// §12 the caller's identity.
     CurrentUser: Get "/api/2.0/preview/scim/v2/Me" => iam::CurrentUser;
 }

@@ -20,6 +20,7 @@ pub mod error;
 pub mod files;
 pub mod functions;
 pub mod genie;
+pub mod genie_one;
 pub mod history;
 pub mod iam;
 pub mod jobs;

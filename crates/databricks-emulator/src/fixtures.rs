@@ -105,6 +105,34 @@ pub const FIXTURES: &[(&str, &str)] = &[
         include_str!("../fixtures/genie_start_conversation_request.json"),
     ),
     (
+        "genie_one_create_request.json",
+        include_str!("../fixtures/genie_one_create_request.json"),
+    ),
+    (
+        "genie_one_create_request_message.json",
+        include_str!("../fixtures/genie_one_create_request_message.json"),
+    ),
+    (
+        "genie_one_get_response.json",
+        include_str!("../fixtures/genie_one_get_response.json"),
+    ),
+    (
+        "genie_one_response_cancelled.json",
+        include_str!("../fixtures/genie_one_response_cancelled.json"),
+    ),
+    (
+        "genie_one_response_created_event.json",
+        include_str!("../fixtures/genie_one_response_created_event.json"),
+    ),
+    (
+        "genie_one_response_failed.json",
+        include_str!("../fixtures/genie_one_response_failed.json"),
+    ),
+    (
+        "genie_one_response_with_query.json",
+        include_str!("../fixtures/genie_one_response_with_query.json"),
+    ),
+    (
         "host_metadata_databricks_config.json",
         include_str!("../fixtures/host_metadata_databricks_config.json"),
     ),

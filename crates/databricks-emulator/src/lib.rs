@@ -19,6 +19,9 @@
 //!   catalog/schema has the fixture's schemas/tables, renamed to it.
 //! - Page tokens are standard base64 (they may contain `+`, `/`, `=`): clients must
 //!   URL-encode them.
+//! - Genie One (`/api/2.0/genie/one/...`) answers from its fixtures: a question containing
+//!   `slow` stays in progress until cancelled, `fail` fails, any other is answered
+//!   [`genie_one::ANSWER_AFTER`] after it was asked (its rules: [`genie_one`]).
 //! - Model Serving has a chat endpoint, [`serving::CHAT_ENDPOINT`], answered by a scripted,
 //!   deterministic model (its rules: [`serving`]), and an embeddings endpoint.
 //! - `/__emulator/...` control routes expose the same hooks over HTTP for tests that drive
@@ -59,6 +62,11 @@ pub mod serving {
     pub use crate::routes::serving::{
         CHAT_ENDPOINT, EMBEDDING_ENDPOINT, HELLO, SLOW, SQL_TOOL, SQL_TOOL_QUERY,
     };
+}
+
+/// Genie One's script (see `src/routes/genie_one.rs`).
+pub mod genie_one {
+    pub use crate::routes::genie_one::ANSWER_AFTER;
 }
 
 pub(crate) fn validate_script(script: &StatementScript) -> Result<(), String> {

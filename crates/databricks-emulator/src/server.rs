@@ -81,6 +81,9 @@ impl Shared {
                 query_history: Some(Arc::new(misc::FixtureHistory)),
                 lineage: Some(Arc::new(crate::routes::catalog::FixtureLineage)),
                 serving: Some(Arc::new(crate::routes::serving::FixtureServing::default())),
+                genie_one: Some(Arc::new(crate::routes::genie_one::FixtureGenieOne::new(
+                    warehouses.clone(),
+                ))),
             },
             warehouses,
             next_id: AtomicU64::new(1),

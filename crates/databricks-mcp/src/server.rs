@@ -88,13 +88,15 @@ impl DatabricksMcp {
         self.surfaces.full()
     }
 
-    /// Names of the tools of the static surfaces (`/mcp`, `/api/2.0/mcp/sql`) that are
-    /// not read-only: an OAuth token needs the write scope to call them.
+    /// Names of the tools of the static surfaces (`/mcp`, `/api/2.0/mcp/sql`,
+    /// `/api/2.0/mcp/genie`) that are not read-only: an OAuth token needs the write scope
+    /// to call them.
     pub fn write_tool_names(&self) -> Vec<String> {
         self.surfaces
             .full()
             .iter()
             .chain(self.surfaces.sql().iter())
+            .chain(self.surfaces.genie_one().iter())
             .filter(|t| !t.is_read_only())
             .map(|t| t.name().to_string())
             .collect()
@@ -135,7 +137,7 @@ impl DatabricksMcp {
         if let Some(def) = registry.get(name) {
             return Ok(def.clone());
         }
-        if matches!(surface, Surface::Full | Surface::Sql) {
+        if matches!(surface, Surface::Full | Surface::Sql | Surface::GenieOne) {
             return Err(unknown_tool(name));
         }
         let registry = self

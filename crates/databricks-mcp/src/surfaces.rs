@@ -6,6 +6,7 @@
 //! | `/api/2.0/mcp/sql` | `sql` | `execute_sql`, `execute_sql_read_only`, `poll_sql_result` |
 //! | `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]`, `/api/2.0/mcp/ai-search/…` (its new name) | `vector-search:` or `ai-search:CATALOG.SCHEMA[.INDEX]` | `{catalog}__{schema}__{index}(query)` per index |
 //! | `/api/2.0/mcp/genie/{space_id}` | `genie:SPACE_ID` | `query_space_{id}`, `poll_response_{id}` |
+//! | `/api/2.0/mcp/genie` (Genie One) | `genie-one` | `genie_ask`, `genie_poll_response`, `genie_get_query_result`, `genie_cancel_response` |
 //! | `/api/2.0/mcp/functions/{catalog}/{schema}[/{function}]` | `functions:CATALOG.SCHEMA[.FUNCTION]` | `{catalog}__{schema}__{function}(…)` per function |
 //!
 //! The vector-search, genie and functions surfaces are computed from the workspace
@@ -27,7 +28,9 @@ use databricks_client::services::vector_search::MiniVectorIndex;
 
 use crate::state::AppState;
 use crate::tools::vector_search::{self, IndexCache};
-use crate::tools::{Registry, SurfaceOptions, ToolSelection, functions, genie, managed_sql};
+use crate::tools::{
+    Registry, SurfaceOptions, ToolSelection, functions, genie, genie_one, managed_sql,
+};
 
 /// How long a computed tool list is reused.
 pub const TOOL_LIST_TTL: Duration = Duration::from_secs(60);
@@ -56,6 +59,8 @@ pub enum Surface {
     },
     /// The managed Genie server of one space.
     Genie { space_id: String },
+    /// The managed Genie One server: Genie over all the workspace's data.
+    GenieOne,
     /// The managed Unity Catalog functions server of a schema, or of one function.
     Functions {
         catalog: String,
@@ -67,7 +72,7 @@ pub enum Surface {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SurfaceError {
     #[error(
-        "invalid surface {0:?}: expected sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]"
+        "invalid surface {0:?}: expected sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID, genie-one or functions:CATALOG.SCHEMA[.FUNCTION]"
     )]
     Spec(String),
     #[error("{0}")]
@@ -119,7 +124,7 @@ impl Surface {
     }
 
     /// Parses a `--surface` value: `full`, `sql`, `vector-search:CATALOG.SCHEMA[.INDEX]`,
-    /// `genie:SPACE_ID` or `functions:CATALOG.SCHEMA[.FUNCTION]`.
+    /// `genie:SPACE_ID`, `genie-one` or `functions:CATALOG.SCHEMA[.FUNCTION]`.
     pub fn parse_spec(spec: &str) -> Result<Surface, SurfaceError> {
         let spec = spec.trim();
         let (kind, rest) = match spec.split_once(':') {
@@ -130,6 +135,7 @@ impl Surface {
         match (kind.as_str(), rest) {
             ("full", None) => Ok(Surface::Full),
             ("sql", None) => Ok(Surface::Sql),
+            ("genie-one" | "genie_one", None) => Ok(Surface::GenieOne),
             ("vector-search" | "vector_search" | "ai-search" | "ai_search", Some(r)) => {
                 let parts: Vec<&str> = r.split('.').collect();
                 match parts.as_slice() {
@@ -165,6 +171,7 @@ impl Surface {
                 None => format!("{MANAGED_PREFIX}/vector-search/{catalog}/{schema}"),
             },
             Surface::Genie { space_id } => format!("{MANAGED_PREFIX}/genie/{space_id}"),
+            Surface::GenieOne => format!("{MANAGED_PREFIX}/genie"),
             Surface::Functions {
                 catalog,
                 schema,
@@ -191,6 +198,7 @@ impl Surface {
             Surface::Genie { space_id } => format!(
                 "Databricks Genie space {space_id} (managed-server compatible): ask questions about its data in natural language with query_space_{space_id}; poll a slow answer with poll_response_{space_id}."
             ),
+            Surface::GenieOne => "Databricks Genie One (managed-server compatible): ask questions about the workspace's data in natural language. genie_ask starts an answer and returns conversation_id, response_id and status; call genie_poll_response with them until the status is completed, incomplete or failed, then read the final_answer (and a query's rows with genie_get_query_result). Pass conversation_id to genie_ask for a follow-up; genie_cancel_response stops an answer. The warehouse is chosen by the request's _meta.warehouse_id, else the server's default, else by Genie One.".to_string(),
             Surface::Functions { catalog, schema, function } => format!(
                 "Databricks Unity Catalog functions of {} (managed-server compatible): one tool per function, named catalog__schema__function, run on a SQL warehouse.",
                 match function {
@@ -214,7 +222,7 @@ impl std::str::FromStr for Surface {
 /// surface and the HTTP security settings.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ManagedServeArgs {
-    /// Serve one managed-compatible surface over stdio instead of every tool: sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID or functions:CATALOG.SCHEMA[.FUNCTION]. Over HTTP every surface has its own route (/api/2.0/mcp/...).
+    /// Serve one managed-compatible surface over stdio instead of every tool: sql, vector-search:CATALOG.SCHEMA[.INDEX] (or ai-search:…), genie:SPACE_ID, genie-one or functions:CATALOG.SCHEMA[.FUNCTION]. Over HTTP every surface has its own route (/api/2.0/mcp/...).
     #[arg(long, value_name = "KIND:SPEC", value_parser = check_spec)]
     pub surface: Option<String>,
     #[command(flatten)]
@@ -245,6 +253,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 pub struct Surfaces {
     full: Arc<Registry>,
     sql: Arc<Registry>,
+    genie_one: Arc<Registry>,
     computed: Mutex<HashMap<Surface, Slot>>,
     indexes: Arc<IndexCache>,
 }
@@ -256,6 +265,7 @@ impl Surfaces {
         Surfaces {
             full: Arc::new(Registry::full(options).select(selection)),
             sql: Arc::new(Registry::gated(managed_sql::tools(options), options)),
+            genie_one: Arc::new(Registry::gated(genie_one::tools(), options)),
             computed: Mutex::new(HashMap::new()),
             indexes: Arc::new(IndexCache::default()),
         }
@@ -269,6 +279,11 @@ impl Surfaces {
 
     pub fn full(&self) -> &Arc<Registry> {
         &self.full
+    }
+
+    /// The Genie One surface's registry.
+    pub fn genie_one(&self) -> &Arc<Registry> {
+        &self.genie_one
     }
 
     /// The registry of `surface`, computed from the workspace when needed.
@@ -299,6 +314,7 @@ impl Surfaces {
         match surface {
             Surface::Full => return Ok(self.full.clone()),
             Surface::Sql => return Ok(self.sql.clone()),
+            Surface::GenieOne => return Ok(self.genie_one.clone()),
             _ => {}
         }
         let slot = self.slot(surface);
@@ -347,7 +363,7 @@ impl Surfaces {
         let started = Instant::now();
         let out = match surface {
             Surface::Full => (Registry::from_tools(Vec::new()), false),
-            Surface::Sql => (Registry::from_tools(Vec::new()), false),
+            Surface::Sql | Surface::GenieOne => (Registry::from_tools(Vec::new()), false),
             Surface::VectorSearch {
                 catalog,
                 schema,
@@ -471,6 +487,12 @@ mod tests {
     fn specs_parse() {
         assert_eq!(Surface::parse_spec("sql"), Ok(Surface::Sql));
         assert_eq!(Surface::parse_spec("full"), Ok(Surface::Full));
+        assert_eq!(Surface::parse_spec("genie-one"), Ok(Surface::GenieOne));
+        assert_eq!(
+            Surface::GenieOne.route(),
+            "/api/2.0/mcp/genie",
+            "distinct from a space's /api/2.0/mcp/genie/{{space_id}}"
+        );
         assert_eq!(
             Surface::parse_spec("ai-search:main.docs"),
             Surface::parse_spec("vector-search:main.docs"),
@@ -497,6 +519,7 @@ mod tests {
             "vector-search:main",
             "vector-search:a.b.c.d",
             "genie:../x",
+            "genie-one:x",
             "sql:x",
             "jobs",
         ] {

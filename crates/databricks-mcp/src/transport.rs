@@ -5,7 +5,8 @@
 //! HTTP routes: the full surface at `/mcp`; the managed-compatible surfaces at
 //! `/api/2.0/mcp/sql`, `/api/2.0/mcp/vector-search/{catalog}/{schema}[/{index}]` (also
 //! under its new name, `/api/2.0/mcp/ai-search/…`),
-//! `/api/2.0/mcp/genie/{space_id}` and `/api/2.0/mcp/functions/{catalog}/{schema}[/{function}]`
+//! `/api/2.0/mcp/genie/{space_id}`, `/api/2.0/mcp/genie` (Genie One) and
+//! `/api/2.0/mcp/functions/{catalog}/{schema}[/{function}]`
 //! (one rmcp service; the route puts its [`Surface`] in the request's extensions);
 //! RFC 9728 metadata at `/.well-known/oauth-protected-resource[/<route>]`. Every route
 //! is behind [`http_auth::guard`]: Host/Origin allow-lists, bearer authentication when
@@ -405,6 +406,7 @@ pub fn http_router(
     let ai2 = service.clone();
     let ai3 = service.clone();
     let genie = service.clone();
+    let genie_one = service.clone();
     let fn2 = service.clone();
     let fn3 = service.clone();
     axum::Router::new()
@@ -453,6 +455,13 @@ pub fn http_router(
                     )
                 },
             ),
+        )
+        // Genie One: Genie over the whole workspace (no space id).
+        .route(
+            "/api/2.0/mcp/genie",
+            any(move |request: Request| {
+                dispatch(genie_one.clone(), Ok(Surface::GenieOne), request)
+            }),
         )
         .route(
             "/api/2.0/mcp/genie/{space_id}",

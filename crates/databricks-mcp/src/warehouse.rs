@@ -120,7 +120,7 @@ impl WarehouseSelector {
 
 /// Warehouse ids are hex strings; refuse anything that could not be one so a model's
 /// typo gets a clear message instead of an opaque 404.
-fn validate_id(id: &str) -> Result<(), ToolError> {
+pub(crate) fn validate_id(id: &str) -> Result<(), ToolError> {
     if id.len() <= 64
         && id
             .chars()

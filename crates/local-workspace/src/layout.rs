@@ -10,6 +10,7 @@
 //! <dir>/pipelines/<pipeline_id>.json             pipeline specs; updates under <pipeline_id>/
 //! <dir>/vector_search/indexes/<index>.json       vector search index definitions
 //! <dir>/lineage/edges.json                       table lineage recorded by writes
+//! <dir>/genie/spaces/<space_id>.json             Genie spaces: title, description, tables
 //! ```
 //!
 //! Finished statement results are kept outside it, in the user's cache directory
@@ -65,6 +66,9 @@ impl Layout {
     }
     pub fn lineage(&self) -> PathBuf {
         self.root.join("lineage")
+    }
+    pub fn genie_spaces(&self) -> PathBuf {
+        self.root.join("genie").join("spaces")
     }
     pub fn vector_indexes(&self) -> PathBuf {
         self.root.join("vector_search").join("indexes")

@@ -24,6 +24,7 @@ mod dialect;
 mod engine;
 mod error;
 mod functions;
+mod genie;
 mod info_schema;
 mod lakehouse;
 mod layout;
@@ -101,6 +102,7 @@ impl LocalWorkspace {
         let root = std::fs::canonicalize(dir).map_err(|e| LocalError::io(dir, e))?;
         let layout = layout::Layout::new(root);
         samples::ensure_starter(&layout).await?;
+        api::genie_one::ensure_sample_space(&layout)?;
         // A fresh directory answers at once: the TPC-H samples are generated in the
         // background, and statements that read them are asked to retry until then.
         let samples = Arc::new(samples::SamplesStatus::ready());

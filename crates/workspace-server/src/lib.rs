@@ -10,6 +10,7 @@
 //! front still serves itself.
 
 mod catalog;
+mod genie_one;
 mod history;
 pub mod jobs;
 mod lineage;
@@ -22,7 +23,9 @@ mod warehouses;
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::{Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses};
+use databricks_api::backend::{
+    GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses,
+};
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
@@ -38,6 +41,7 @@ pub struct Backends {
     pub query_history: Option<Arc<dyn QueryHistory>>,
     pub lineage: Option<Arc<dyn Lineage>>,
     pub serving: Option<Arc<dyn Serving>>,
+    pub genie_one: Option<Arc<dyn GenieOne>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -67,6 +71,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         // Invocations live at the workspace root, not under /api/.
         ["serving-endpoints", rest @ ..] => match &backends.serving {
             Some(backend) => serving::route_invocations(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "genie", "one", rest @ ..] => match &backends.genie_one {
+            Some(backend) => genie_one::route(backend.clone(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod compute;
 pub mod functions;
 pub mod genie;
+pub mod genie_one;
 pub mod jobs;
 pub mod operations;
 pub mod pipelines;

@@ -5,6 +5,7 @@ pub(crate) mod catalog;
 pub(crate) mod clusters;
 pub(crate) mod files;
 pub(crate) mod genie;
+pub(crate) mod genie_one;
 pub(crate) mod jobs;
 pub(crate) mod misc;
 pub(crate) mod pipelines;

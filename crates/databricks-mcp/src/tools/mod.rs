@@ -11,6 +11,7 @@ pub mod compute;
 pub mod files;
 pub mod functions;
 pub mod genie;
+pub mod genie_one;
 pub mod history;
 pub mod jobs;
 pub mod managed_sql;
@@ -161,6 +162,9 @@ pub enum ToolKind {
     /// Asks a question: changes no data, but each call leaves a trace (a Genie
     /// conversation), so a repeat is not a no-op.
     ReadAsk,
+    /// Stops work the caller started (a Genie One turn): changes no data, so it is served
+    /// without `--allow-writes`, but it is not read-only either.
+    Stop,
     /// Changes the workspace; served only with `--allow-writes`.
     Action { destructive: bool, idempotent: bool },
     /// Runs a Unity Catalog function: read-only when its body is SQL; another body
@@ -188,6 +192,12 @@ impl ToolKind {
         match self {
             ToolKind::ReadList | ToolKind::ReadGet => read(true),
             ToolKind::ReadAsk => read(false),
+            ToolKind::Stop => Hints {
+                read_only: false,
+                destructive: false,
+                idempotent: true,
+                open_world: false,
+            },
             ToolKind::Action {
                 destructive,
                 idempotent,

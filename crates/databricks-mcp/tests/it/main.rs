@@ -7,6 +7,7 @@ mod bad_input;
 #[cfg(feature = "local")]
 mod chat;
 mod faults;
+mod genie_one;
 mod http;
 mod http_hardening;
 #[cfg(feature = "local")]
@@ -17,6 +18,7 @@ mod managed_surfaces;
 mod mcp_features;
 mod oauth;
 mod operations;
+mod python_genie_one;
 mod python_managed;
 mod python_sdk;
 #[cfg(feature = "local")]

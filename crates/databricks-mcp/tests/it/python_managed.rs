@@ -29,7 +29,7 @@ fn python() -> String {
         .unwrap_or_else(|| "python3".to_string())
 }
 
-async fn python_or_skip() -> Option<String> {
+pub(crate) async fn python_or_skip() -> Option<String> {
     let python = python();
     let probe = Command::new(&python)
         .args([

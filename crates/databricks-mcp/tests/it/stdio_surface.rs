@@ -112,3 +112,58 @@ async fn sql_surface_over_stdio_and_bad_specs() {
         assert!(stderr.contains("--surface"), "{bad}: {stderr}");
     }
 }
+
+/// `serve --surface genie-one`: Genie One over stdio, `_meta.warehouse_id` reaching the
+/// API.
+#[tokio::test]
+async fn genie_one_surface_over_stdio() {
+    let emulator = Emulator::start().await;
+    let (transport, _stderr) = TokioChildProcess::builder(command(&emulator, "genie-one"))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = ().serve(transport).await.unwrap();
+    let names: Vec<String> = client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            "genie_ask",
+            "genie_poll_response",
+            "genie_get_query_result",
+            "genie_cancel_response"
+        ]
+    );
+    let mut params = CallToolRequestParams::new("genie_ask").with_arguments(
+        json!({"question": "Sales by region?"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    params.meta = Some(rmcp::model::RequestMetaObject(rmcp::model::MetaObject(
+        json!({"warehouse_id": "abcdef0123456789"})
+            .as_object()
+            .unwrap()
+            .clone(),
+    )));
+    let r = client.call_tool(params).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{r:?}");
+    let asked = r.structured_content.unwrap_or_default();
+    // rmcp sends a progress token: the call follows the question to its answer.
+    assert_eq!(asked["status"], "completed", "{asked}");
+    let bodies: Vec<serde_json::Value> =
+        crate::support::requests(&emulator, "POST", "/api/2.0/genie/one/responses")
+            .into_iter()
+            .map(|r| r.body)
+            .collect();
+    assert_eq!(
+        bodies,
+        vec![json!({"input": "Sales by region?", "warehouse_id": "abcdef0123456789"})]
+    );
+    let _ = client.cancel().await;
+}

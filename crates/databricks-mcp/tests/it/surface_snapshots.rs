@@ -34,6 +34,7 @@ fn surfaces() -> Vec<(&'static str, Surface)> {
             "surface_functions",
             Surface::parse_spec("functions:main.sales").unwrap(),
         ),
+        ("surface_genie_one", Surface::GenieOne),
     ]
 }
 

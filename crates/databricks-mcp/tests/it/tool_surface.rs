@@ -64,6 +64,7 @@ fn kind_text(kind: ToolKind) -> &'static str {
         ToolKind::ReadList => "read (list)",
         ToolKind::ReadGet => "read",
         ToolKind::ReadAsk => "read, not idempotent",
+        ToolKind::Stop => "stops a running task",
         ToolKind::Action {
             destructive: true, ..
         } => "writes (destructive)",

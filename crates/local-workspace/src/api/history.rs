@@ -40,7 +40,6 @@ pub(crate) struct Origin {
 impl History {
     /// Records a statement that starts now; the returned guard records how it ends.
     pub fn start(self: &Arc<Self>, id: &str, sql: &str, origin: &Origin) -> Recording {
-        let user = crate::layout::user_name();
         let query_source = origin.job.map(|(job, run, task)| {
             json!({"job_info": {
                 "job_id": job.to_string(),
@@ -48,6 +47,29 @@ impl History {
                 "job_task_run_id": task.to_string(),
             }})
         });
+        self.start_from(id, sql, origin, query_source)
+    }
+
+    /// A statement Genie runs for a question about a space's data (`query_source`
+    /// names the space).
+    pub fn start_for_genie(
+        self: &Arc<Self>,
+        id: &str,
+        sql: &str,
+        origin: &Origin,
+        space_id: &str,
+    ) -> Recording {
+        self.start_from(id, sql, origin, Some(json!({"genie_space_id": space_id})))
+    }
+
+    fn start_from(
+        self: &Arc<Self>,
+        id: &str,
+        sql: &str,
+        origin: &Origin,
+        query_source: Option<serde_json::Value>,
+    ) -> Recording {
+        let user = crate::layout::user_name();
         let info = QueryInfo {
             query_id: id.to_string(),
             status: Some("RUNNING".to_string()),

@@ -7,6 +7,8 @@
 pub(crate) mod catalog;
 pub(crate) mod compute;
 pub(crate) mod files;
+pub(crate) mod genie_one;
+pub(crate) mod genie_spaces;
 pub(crate) mod history;
 pub(crate) mod jobs;
 pub(crate) mod lineage;
@@ -52,6 +54,8 @@ pub(crate) struct Shared {
     pub samples: Arc<crate::samples::SamplesStatus>,
     /// Model Serving: the chat model this workspace forwards to, if it has one.
     pub serving: Arc<serving::LocalServing>,
+    /// Genie One's conversations.
+    pub genie_one: genie_one::Conversations,
 }
 
 impl Shared {
@@ -77,6 +81,7 @@ impl Shared {
             started_ms,
             samples,
             serving: Arc::new(serving::LocalServing::new(crate::layout::user_name())),
+            genie_one: genie_one::Conversations::default(),
         })
     }
 
@@ -123,6 +128,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
         serving: Some(shared.serving.clone()),
+        genie_one: Some(Arc::new(genie_one::LocalGenieOne {
+            shared: shared.clone(),
+        })),
     };
     let api = Arc::new(Api {
         shared,
@@ -308,14 +316,10 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         (_, ["api", "2.0", "vector-search", rest @ ..]) => {
             vector_search::route(sh, req, method, rest).await
         }
-        // Genie needs a language model: the local workspace has no spaces.
-        ("GET", ["api", "2.0", "genie", "spaces"]) => ok(json!({})),
-        (_, ["api", "2.0", "genie", "spaces", id, ..]) => Err(not_found(
-            "RESOURCE_DOES_NOT_EXIST",
-            format!(
-                "Genie space {id} does not exist: the local workspace has no Genie spaces (Genie needs a Databricks workspace)."
-            ),
-        )),
+        // Genie spaces (Genie One is the workspace server's).
+        (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {
+            genie_spaces::route(sh, req, method, rest)
+        }
         _ => return None,
     })
 }

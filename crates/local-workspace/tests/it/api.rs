@@ -248,8 +248,15 @@ async fn warehouses_clusters_me() {
         .get(&format!("/api/2.1/clusters/get?cluster_id={CLUSTER_ID}"))
         .await;
     assert_eq!(v["state"], "RUNNING");
+    // The sample Genie space over the TPC-H tables.
     let (status, v) = s.get("/api/2.0/genie/spaces").await;
-    assert_eq!((status, v), (200, json!({})));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        v["spaces"][0]["space_id"],
+        "10ca16e0000000000000000000000001"
+    );
+    assert_eq!(v["spaces"][0]["title"], "TPC-H sales");
+    assert_eq!(v["spaces"][0]["warehouse_id"], WAREHOUSE_ID);
     let (_, v) = s.get("/api/2.0/preview/scim/v2/Me").await;
     assert!(v["userName"].as_str().unwrap().contains('@'));
     s.api.shutdown().await;
