@@ -75,12 +75,18 @@ pub(crate) struct Session {
 
 impl Session {
     fn spawn(server: &PathBuf, emulator: &Emulator) -> Result<Session> {
+        Session::spawn_with(server, emulator, &[])
+    }
+
+    /// Like [`Session::spawn`], with more environment variables for the server.
+    fn spawn_with(server: &PathBuf, emulator: &Emulator, env: &[(&str, &str)]) -> Result<Session> {
         let mut child = Command::new(server)
             .arg("serve")
             .env_clear()
             .env("DATABRICKS_HOST", emulator.base_url())
             .env("DATABRICKS_TOKEN", emulator.pat())
             .env("DATABRICKS_MCP_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

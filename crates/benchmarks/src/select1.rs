@@ -30,7 +30,7 @@ pub async fn run(args: &Args) -> Result<()> {
     let warehouse = first_warehouse(&emulator).await?;
 
     let floor = floor(&emulator, &warehouse, calls).await?;
-    let (raw, requests_per_call) = raw_stdio(args, &emulator, calls).await?;
+    let (raw, requests_per_call) = raw_stdio(args, &emulator, &warehouse, calls).await?;
 
     println!(
         "| `SELECT 1` per call ({calls} calls after a warm-up, median) | time | vs. reference | workspace requests per call |"
@@ -150,8 +150,17 @@ async fn floor(emulator: &Emulator, warehouse: &str, calls: usize) -> Result<Dur
 }
 
 /// Median per call of `run_sql_query` over stdio, and workspace requests per call.
-async fn raw_stdio(args: &Args, emulator: &Emulator, calls: usize) -> Result<(Duration, f64)> {
-    let mut s = Session::spawn(&args.server, emulator)?;
+async fn raw_stdio(
+    args: &Args,
+    emulator: &Emulator,
+    warehouse: &str,
+    calls: usize,
+) -> Result<(Duration, f64)> {
+    let mut s = Session::spawn_with(
+        &args.server,
+        emulator,
+        &[("DATABRICKS_WAREHOUSE_ID", warehouse)],
+    )?;
     s.initialize().await?;
     let query = json!({"query": "SELECT 1"});
     for id in 0..5 {
