@@ -5,12 +5,10 @@
 //! until it falls, to show the work stops.
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
 use crate::{Args, Session, ms, percentile};
@@ -108,25 +106,14 @@ pub async fn run(args: &Args) -> Result<()> {
 }
 
 fn spawn_local(server: &Path, dir: &Path) -> Result<Session> {
-    let mut child = Command::new(server)
+    let mut command = Command::new(server);
+    command
         .args(["serve", "--local"])
         .arg(dir)
         .env_clear()
         .env("HOME", dir)
-        .env("DATABRICKS_MCP_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot start {}", server.display()))?;
-    let stdin = child.stdin.take().context("no stdin")?;
-    let lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
-    Ok(Session {
-        child,
-        stdin,
-        lines,
-    })
+        .env("DATABRICKS_MCP_LOG", "warn");
+    Session::start(command)
 }
 
 /// Reads lines until the response with `id` (others, like the heavy query's, are not

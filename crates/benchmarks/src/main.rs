@@ -80,19 +80,26 @@ impl Session {
 
     /// Like [`Session::spawn`], with more environment variables for the server.
     fn spawn_with(server: &PathBuf, emulator: &Emulator, env: &[(&str, &str)]) -> Result<Session> {
-        let mut child = Command::new(server)
+        let mut command = Command::new(server);
+        command
             .arg("serve")
             .env_clear()
             .env("DATABRICKS_HOST", emulator.base_url())
             .env("DATABRICKS_TOKEN", emulator.pat())
             .env("DATABRICKS_MCP_LOG", "warn")
-            .envs(env.iter().copied())
+            .envs(env.iter().copied());
+        Session::start(command)
+    }
+
+    /// Starts `command` (a stdio server) with piped stdin and stdout.
+    fn start(mut command: Command) -> Result<Session> {
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("cannot start {}", server.display()))?;
+            .context("cannot start the server")?;
         let stdin = child.stdin.take().context("no stdin")?;
         let lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
         Ok(Session {

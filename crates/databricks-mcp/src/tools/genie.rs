@@ -354,41 +354,14 @@ async fn query_section(
         .total_row_count
         .map(|t| t.max(0) as u64)
         .unwrap_or(rows.len() as u64);
-    let limit = ctx.state.settings.max_rows;
-    let rendered = render::rows_in(
-        TextFormat::Csv,
-        &columns,
-        &types,
-        rows.iter().take(limit).cloned(),
-        ctx.state
-            .settings
-            .max_chars
-            .saturating_sub(text.len() + 400),
-    );
-    text.push_str(&rendered.text);
-    let shown = rendered.rows_shown as u64;
-    text.push_str(&if shown == total {
-        format!("\n{total} rows.")
-    } else {
-        format!("\n{shown} of {total} rows shown.")
-    });
-    let typed: Vec<Vec<Value>> = rows
-        .iter()
-        .take(rendered.rows_shown)
-        .map(|r| {
-            r.iter()
-                .zip(&types)
-                .map(|(v, t)| render::typed(v.as_deref(), t))
-                .collect()
-        })
-        .collect();
+    let typed = append_rows(ctx, &mut text, &columns, &types, &rows, total, 400);
     if let Value::Object(o) = &mut value {
         o.insert("columns".into(), json!(columns));
         o.insert("rows".into(), json!(typed));
         o.insert("total_row_count".into(), json!(total));
         o.insert(
             "truncated".into(),
-            json!(manifest.truncated || shown < total),
+            json!(manifest.truncated || (typed.len() as u64) < total),
         );
     }
     (text, value)
@@ -625,6 +598,46 @@ pub fn space_tools(space_id: &str, space: Option<&GenieSpace>) -> Result<Vec<Too
         },
     );
     Ok(vec![query, poll_def])
+}
+
+/// Appends a Genie query's rows to `text` as CSV (at most `--max-rows`, within
+/// `--max-chars` less `reserve` for what follows) with the row count, and returns the rows
+/// shown as typed JSON cells for `structuredContent`.
+pub(crate) fn append_rows(
+    ctx: &CallContext,
+    text: &mut String,
+    columns: &[String],
+    types: &[String],
+    rows: &[Vec<Option<String>>],
+    total: u64,
+    reserve: usize,
+) -> Vec<Vec<Value>> {
+    let rendered = render::rows_in(
+        TextFormat::Csv,
+        columns,
+        types,
+        rows.iter().take(ctx.state.settings.max_rows).cloned(),
+        ctx.state
+            .settings
+            .max_chars
+            .saturating_sub(text.len() + reserve),
+    );
+    text.push_str(&rendered.text);
+    let shown = rendered.rows_shown as u64;
+    text.push_str(&if shown == total {
+        format!("\n{total} rows.")
+    } else {
+        format!("\n{shown} of {total} rows shown.")
+    });
+    rows.iter()
+        .take(rendered.rows_shown)
+        .map(|r| {
+            r.iter()
+                .zip(types)
+                .map(|(v, t)| render::typed(v.as_deref(), t))
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use super::{ToolDef, ToolKind, ToolOutput, Toolset};
 use crate::context::CallContext;
 use crate::error::ToolError;
-use crate::render::{self, TextFormat};
+use crate::render;
 
 /// How long `genie_poll_response` waits for a turn to finish before answering.
 const POLL_WAIT: Duration = Duration::from_secs(10);
@@ -608,33 +608,8 @@ async fn query_result(ctx: CallContext, args: QueryResultArgs) -> Result<ToolOut
     if let Some(sql) = &sql {
         text.push_str(&format!("SQL: {sql}\n"));
     }
-    let rendered = render::rows_in(
-        TextFormat::Csv,
-        &names,
-        &types,
-        rows.iter().take(ctx.state.settings.max_rows).cloned(),
-        ctx.state
-            .settings
-            .max_chars
-            .saturating_sub(text.len() + 200),
-    );
-    text.push_str(&rendered.text);
-    let shown = rendered.rows_shown as u64;
-    text.push_str(&if shown == total {
-        format!("\n{total} rows.")
-    } else {
-        format!("\n{shown} of {total} rows shown.")
-    });
-    let typed: Vec<Vec<Value>> = rows
-        .iter()
-        .take(rendered.rows_shown)
-        .map(|r| {
-            r.iter()
-                .zip(&types)
-                .map(|(v, t)| render::typed(v.as_deref(), t))
-                .collect()
-        })
-        .collect();
+    let typed = super::genie::append_rows(&ctx, &mut text, &names, &types, &rows, total, 200);
+    let shown = typed.len() as u64;
     let result = QueryResult {
         conversation_id: cid,
         response_id: rid,

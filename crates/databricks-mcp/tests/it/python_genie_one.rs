@@ -4,16 +4,12 @@
 //! log must show exactly the questions, conversations and preset warehouse that reached
 //! the Genie One API, and nothing for the calls refused before it.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
 use databricks_emulator::Emulator;
 use serde_json::{Value, json};
-use tokio::process::Command;
+
+use crate::python_managed::{AgentRun, META_WAREHOUSE, run_agent};
 
 const CLIENT_TOKEN: &str = "agent-token-8c1d2e3f4a5b6c7d";
-const META_WAREHOUSE: &str = "0123456789abcdef";
 
 #[tokio::test]
 async fn genie_one_agent_presets_reach_the_api_exactly() {
@@ -21,59 +17,8 @@ async fn genie_one_agent_presets_reach_the_api_exactly() {
         return;
     };
     let emulator = Emulator::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let token_file = dir.path().join("tokens");
-    std::fs::write(&token_file, format!("{CLIENT_TOKEN}\n")).unwrap();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
-        .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
-        .arg("--auth-token-file")
-        .arg(&token_file)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABRICKS_HOST", emulator.base_url())
-        .env("DATABRICKS_TOKEN", emulator.pat())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let (url, log) = crate::support::wait_for_listening(&mut server).await;
-    let base = url.trim_end_matches("/mcp").to_string();
-
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/genie_one_agent_e2e.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(180),
-        Command::new(&python)
-            .arg(script)
-            .args(["--base-url", &base, "--token", CLIENT_TOKEN])
-            .args(["--warehouse-id", META_WAREHOUSE])
-            .env("PYTHONUNBUFFERED", "1")
-            .stdin(Stdio::null())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the agent script finished")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report = || {
-        format!(
-            "exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            log.lock().unwrap().join("\n")
-        )
-    };
-    assert!(out.status.success(), "{}", report());
-    let summary: Value = stdout
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no summary line\n{}", report()));
-    assert_eq!(summary["ok"], true, "{}", report());
+    let AgentRun { summary, report } =
+        run_agent(&python, &emulator, "genie_one_agent_e2e.py", CLIENT_TOKEN).await;
     let cid = summary["conversation_id"].as_str().unwrap();
     let rid = summary["response_id"].as_str().unwrap();
 
@@ -93,7 +38,7 @@ async fn genie_one_agent_presets_reach_the_api_exactly() {
             json!({"input": "Anything?", "conversation_id": "0123456789abcdef0123456789abcdef", "warehouse_id": META_WAREHOUSE}),
         ],
         "{}",
-        report()
+        report
     );
     // The one cancel named the slow question; polls and the query result named the turn
     // they were for.
@@ -142,5 +87,4 @@ async fn genie_one_agent_presets_reach_the_api_exactly() {
             Some(format!("Bearer {}", emulator.pat()).as_str())
         );
     }
-    let _ = server.start_kill();
 }

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 const CLIENT_TOKEN: &str = "agent-token-3f9a1c7e5b2d4086";
-const META_WAREHOUSE: &str = "0123456789abcdef";
+pub(crate) const META_WAREHOUSE: &str = "0123456789abcdef";
 
 fn python() -> String {
     // `$DATABRICKS_MCP_PYTHON`, else the venv `scripts/setup-python.sh` makes at the
@@ -55,15 +55,25 @@ pub(crate) async fn python_or_skip() -> Option<String> {
     }
 }
 
-#[tokio::test]
-async fn managed_agent_presets_reach_the_api_exactly() {
-    let Some(python) = python_or_skip().await else {
-        return;
-    };
-    let emulator = Emulator::start().await;
+/// What an agent script printed last (its summary), and its output with the server's log
+/// for assertion messages.
+pub(crate) struct AgentRun {
+    pub summary: Value,
+    pub report: String,
+}
+
+/// Serves the binary over HTTP in front of `emulator` with client authentication (`token`)
+/// and runs `tests/python/<script>` against it (`--base-url`, `--token`, `--warehouse-id
+/// META_WAREHOUSE`); fails unless the script exits 0 with an `ok` summary line.
+pub(crate) async fn run_agent(
+    python: &str,
+    emulator: &Emulator,
+    script: &str,
+    token: &str,
+) -> AgentRun {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("tokens");
-    std::fs::write(&token_file, format!("{CLIENT_TOKEN}\n")).unwrap();
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let mut server = Command::new(env!("CARGO_BIN_EXE_databricks-mcp"))
         .args(["serve", "--transport", "http", "--listen", "127.0.0.1:0"])
         .arg("--auth-token-file")
@@ -81,13 +91,14 @@ async fn managed_agent_presets_reach_the_api_exactly() {
     let (url, log) = crate::support::wait_for_listening(&mut server).await;
     let base = url.trim_end_matches("/mcp").to_string();
 
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/python/managed_agent_e2e.py");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/python")
+        .join(script);
     let out = tokio::time::timeout(
         Duration::from_secs(180),
-        Command::new(&python)
+        Command::new(python)
             .arg(script)
-            .args(["--base-url", &base, "--token", CLIENT_TOKEN])
+            .args(["--base-url", &base, "--token", token])
             .args(["--warehouse-id", META_WAREHOUSE])
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
@@ -98,27 +109,36 @@ async fn managed_agent_presets_reach_the_api_exactly() {
     .expect("the agent script finished")
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let report = || {
-        format!(
-            "exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr),
-            log.lock().unwrap().join("\n")
-        )
-    };
-    assert!(out.status.success(), "{}", report());
+    let report = format!(
+        "exit {:?}\n--- stdout\n{stdout}\n--- stderr\n{}\n--- server stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        log.lock().unwrap().join("\n")
+    );
+    assert!(out.status.success(), "{report}");
     let summary: Value = stdout
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no summary line\n{}", report()));
-    assert_eq!(summary["ok"], true, "{}", report());
+        .unwrap_or_else(|| panic!("no summary line\n{report}"));
+    assert_eq!(summary["ok"], true, "{report}");
+    AgentRun { summary, report }
+}
+
+#[tokio::test]
+async fn managed_agent_presets_reach_the_api_exactly() {
+    let Some(python) = python_or_skip().await else {
+        return;
+    };
+    let emulator = Emulator::start().await;
+    let AgentRun { report, .. } =
+        run_agent(&python, &emulator, "managed_agent_e2e.py", CLIENT_TOKEN).await;
 
     // Exactly the preset warehouse ran the statement.
     let statements = crate::support::requests(&emulator, "POST", "/api/2.0/sql/statements");
     let warehouses: Vec<&Value> = statements.iter().map(|r| &r.body["warehouse_id"]).collect();
-    assert_eq!(warehouses, vec![&json!(META_WAREHOUSE)], "{}", report());
+    assert_eq!(warehouses, vec![&json!(META_WAREHOUSE)], "{}", report);
 
     // Exactly the preset query parameters reached Vector Search (the invalid preset
     // reached nothing).
@@ -156,5 +176,4 @@ async fn managed_agent_presets_reach_the_api_exactly() {
             Some(format!("Bearer {}", emulator.pat()).as_str())
         );
     }
-    let _ = server.start_kill();
 }
