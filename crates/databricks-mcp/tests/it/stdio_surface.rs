@@ -20,22 +20,34 @@ fn command(emulator: &Emulator, surface: &str) -> Command {
     cmd
 }
 
-#[tokio::test]
-async fn vector_search_surface_over_stdio() {
-    let emulator = Emulator::start().await;
-    let (transport, _stderr) =
-        TokioChildProcess::builder(command(&emulator, "vector-search:main_catalog.docs"))
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-    let client = ().serve(transport).await.unwrap();
-    let names: Vec<String> = client
+/// An rmcp client of `serve --surface SURFACE` over stdio in front of `emulator`.
+async fn connect(
+    emulator: &Emulator,
+    surface: &str,
+) -> rmcp::service::RunningService<rmcp::RoleClient, ()> {
+    let (transport, _stderr) = TokioChildProcess::builder(command(emulator, surface))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    ().serve(transport).await.unwrap()
+}
+
+/// The names of the tools `client` lists.
+async fn tool_names(client: &rmcp::service::RunningService<rmcp::RoleClient, ()>) -> Vec<String> {
+    client
         .list_all_tools()
         .await
         .unwrap()
         .into_iter()
         .map(|t| t.name.to_string())
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn vector_search_surface_over_stdio() {
+    let emulator = Emulator::start().await;
+    let client = connect(&emulator, "vector-search:main_catalog.docs").await;
+    let names = tool_names(&client).await;
     assert_eq!(
         names,
         vec![
@@ -76,11 +88,7 @@ async fn vector_search_surface_over_stdio() {
 #[tokio::test]
 async fn sql_surface_over_stdio_and_bad_specs() {
     let emulator = Emulator::start().await;
-    let (transport, _stderr) = TokioChildProcess::builder(command(&emulator, "sql"))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = ().serve(transport).await.unwrap();
+    let client = connect(&emulator, "sql").await;
     let info = client.peer_info().unwrap();
     assert!(
         info.instructions
@@ -88,13 +96,7 @@ async fn sql_surface_over_stdio_and_bad_specs() {
             .unwrap_or("")
             .contains("poll_sql_result")
     );
-    let names: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = tool_names(&client).await;
     assert_eq!(
         names,
         vec!["execute_sql", "execute_sql_read_only", "poll_sql_result"]
@@ -118,18 +120,8 @@ async fn sql_surface_over_stdio_and_bad_specs() {
 #[tokio::test]
 async fn genie_one_surface_over_stdio() {
     let emulator = Emulator::start().await;
-    let (transport, _stderr) = TokioChildProcess::builder(command(&emulator, "genie-one"))
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let client = ().serve(transport).await.unwrap();
-    let names: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let client = connect(&emulator, "genie-one").await;
+    let names = tool_names(&client).await;
     assert_eq!(
         names,
         vec![
