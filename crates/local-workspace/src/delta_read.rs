@@ -133,8 +133,10 @@ pub(crate) async fn plain_parquet(
         .get("readerFeatures")
         .and_then(Value::as_array)
         .is_none_or(|fs| {
-            fs.iter()
-                .all(|f| f.as_str().is_some_and(|f| PLAIN_READER_FEATURES.contains(&f)))
+            fs.iter().all(|f| {
+                f.as_str()
+                    .is_some_and(|f| PLAIN_READER_FEATURES.contains(&f))
+            })
         });
     let unpartitioned = metadata
         .get("partitionColumns")
@@ -182,7 +184,10 @@ mod tests {
     #[test]
     fn commit_file_names() {
         assert_eq!(commit_version("00000000000000000012.json"), Some(12));
-        assert_eq!(commit_version("00000000000000000012.checkpoint.parquet"), None);
+        assert_eq!(
+            commit_version("00000000000000000012.checkpoint.parquet"),
+            None
+        );
         assert_eq!(commit_version("_last_checkpoint"), None);
         assert_eq!(commit_version("12.json"), None);
     }
