@@ -32,10 +32,14 @@ pub(crate) struct Stamp {
     len: u64,
 }
 
-/// Providers by table directory and version (`None`: the latest).
+/// A table directory and a version (`None`: the latest).
+type Key = (PathBuf, Option<u64>);
+type Entry = (Stamp, Arc<dyn TableProvider>);
+
+/// Providers by table and version, with the stamp of the version each was built from.
 #[derive(Default)]
 pub(crate) struct ProviderCache {
-    map: Mutex<HashMap<(PathBuf, Option<u64>), (Stamp, Arc<dyn TableProvider>)>>,
+    map: Mutex<HashMap<Key, Entry>>,
 }
 
 impl ProviderCache {
