@@ -108,6 +108,8 @@ pub(crate) struct Lakehouse {
     pub layout: Layout,
     /// Used only to infer Parquet/CSV schemas and build their providers.
     reader: SessionContext,
+    /// Delta providers by table version, shared by every clone.
+    delta: Arc<crate::delta_read::ProviderCache>,
 }
 
 impl Lakehouse {
@@ -115,6 +117,7 @@ impl Lakehouse {
         Lakehouse {
             layout,
             reader: SessionContext::new(),
+            delta: Arc::default(),
         }
     }
 
@@ -304,10 +307,33 @@ impl Lakehouse {
     ) -> Result<Arc<dyn TableProvider>, SqlError> {
         match loc.format {
             Format::Delta => {
+                // A negative version is rejected by `open_delta`.
+                let wanted = version.and_then(|v| u64::try_from(v).ok());
+                let stamp = match wanted {
+                    None if version.is_some() => None,
+                    None => crate::delta_read::latest_stamp(&loc.path),
+                    Some(v) => crate::delta_read::stamp_of(&loc.path, v),
+                };
+                if let Some(stamp) = &stamp
+                    && let Some(p) = self.delta.get(&loc.path, wanted, stamp)
+                {
+                    return Ok(p);
+                }
                 let t = self.open_delta(loc, version).await?;
-                t.table_provider()
-                    .await
-                    .map_err(|e| unreadable(loc, &e.to_string()))
+                let provider = match crate::delta_read::plain_parquet(&t, &self.reader).await {
+                    Some(p) => p,
+                    None => t
+                        .table_provider()
+                        .await
+                        .map_err(|e| unreadable(loc, &e.to_string()))?,
+                };
+                // Only when the stamp is of the version opened (a commit may land between).
+                if let Some(stamp) = stamp
+                    && t.version() == Some(stamp.version())
+                {
+                    self.delta.put(&loc.path, wanted, stamp, provider.clone());
+                }
+                Ok(provider)
             }
             Format::Parquet | Format::Csv => {
                 if version.is_some() {

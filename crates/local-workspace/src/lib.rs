@@ -20,6 +20,7 @@
 mod api;
 mod commands;
 mod delta;
+mod delta_read;
 mod dialect;
 mod engine;
 mod error;

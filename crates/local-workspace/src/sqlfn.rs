@@ -15,6 +15,19 @@ use crate::lakehouse::{INFORMATION_SCHEMA, Lakehouse, SYSTEM};
 
 pub(crate) const FUNCTIONS_DIR: &str = "_functions";
 
+/// Compiled once: every statement is checked against these, and compiling a Unicode
+/// pattern costs more than a small query.
+static CREATE_HEAD: std::sync::LazyLock<Result<regex::Regex, regex::Error>> =
+    std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?FUNCTION\s+(IF\s+NOT\s+EXISTS\s+)?([`\w.]+)\s*\((.*)$",
+        )
+    });
+static DROP: std::sync::LazyLock<Result<regex::Regex, regex::Error>> =
+    std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?is)^\s*DROP\s+FUNCTION\s+(IF\s+EXISTS\s+)?([`\w.]+)\s*;?\s*$")
+    });
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Parameter {
     pub name: String,
@@ -131,10 +144,9 @@ pub(crate) struct Create {
 
 /// Recognises `CREATE [OR REPLACE] [TEMPORARY] FUNCTION`; `Ok(None)` for other statements.
 pub(crate) fn parse_create(sql: &str) -> Result<Option<Create>, SqlError> {
-    let head = regex::Regex::new(
-        r"(?is)^\s*CREATE\s+(OR\s+REPLACE\s+)?(TEMPORARY\s+|TEMP\s+)?FUNCTION\s+(IF\s+NOT\s+EXISTS\s+)?([`\w.]+)\s*\((.*)$",
-    )
-    .map_err(|e| SqlError::internal(e.to_string()))?;
+    let head = CREATE_HEAD
+        .as_ref()
+        .map_err(|e| SqlError::internal(e.to_string()))?;
     let Some(c) = head.captures(sql) else {
         return Ok(None);
     };
@@ -247,7 +259,8 @@ pub(crate) fn parse_create(sql: &str) -> Result<Option<Create>, SqlError> {
 
 /// `DROP FUNCTION [IF EXISTS] name`; `Ok(None)` for other statements.
 pub(crate) fn parse_drop(sql: &str) -> Result<Option<(bool, Vec<String>)>, SqlError> {
-    let re = regex::Regex::new(r"(?is)^\s*DROP\s+FUNCTION\s+(IF\s+EXISTS\s+)?([`\w.]+)\s*;?\s*$")
+    let re = DROP
+        .as_ref()
         .map_err(|e| SqlError::internal(e.to_string()))?;
     Ok(re.captures(sql).map(|c| {
         (

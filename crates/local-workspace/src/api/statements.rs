@@ -123,7 +123,13 @@ pub(crate) struct Statements {
     map: Mutex<HashMap<String, Arc<Stmt>>>,
     order: Mutex<VecDeque<String>>,
     dir: PathBuf,
+    /// When [`Statements::sweep`] last ran: it reads every kept file's metadata, too
+    /// much to repeat for each statement.
+    swept: Mutex<Option<Instant>>,
 }
+
+/// Expired results are looked for at most this often.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Results larger than this stay in memory only.
 const MAX_KEPT_ON_DISK: usize = 64 * 1024 * 1024;
@@ -163,6 +169,7 @@ impl Statements {
             map: Mutex::default(),
             order: Mutex::default(),
             dir,
+            swept: Mutex::default(),
         }
     }
 
@@ -219,6 +226,13 @@ impl Statements {
     /// Deletes expired results of every workspace (one directory each under the same
     /// parent: a workspace that is gone leaves none behind), and emptied directories.
     fn sweep(&self) {
+        {
+            let mut swept = lock(&self.swept);
+            if swept.is_some_and(|at| at.elapsed() < SWEEP_EVERY) {
+                return;
+            }
+            *swept = Some(Instant::now());
+        }
         let Some(parent) = self.dir.parent() else {
             return;
         };

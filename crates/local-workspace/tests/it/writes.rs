@@ -124,3 +124,42 @@ async fn create_insert_and_read_only_mode() {
     s.api.shutdown().await;
     assert_eq!(before, tree_hash(dir.path()));
 }
+
+/// Reads reuse a table's provider while its version stands: a write through this
+/// workspace, or through another one on the same directory (another process), is seen by
+/// the next read, and a read changes nothing on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_tables_see_new_versions() {
+    let dir = fresh_dir().await;
+    let a = Server::start(dir.path(), true).await;
+    let b = Server::start(dir.path(), true).await;
+    a.rows("CREATE TABLE main.default.counted AS SELECT * FROM VALUES (1), (2) AS t(id)")
+        .await;
+    let count = "SELECT count(*) FROM main.default.counted";
+    assert_eq!(a.scalar(count).await, json!("2"));
+    assert_eq!(b.scalar(count).await, json!("2"));
+    let before = tree_hash(dir.path());
+    assert_eq!(a.scalar(count).await, json!("2"));
+    assert_eq!(
+        tree_hash(dir.path()),
+        before,
+        "a cached read changed the directory"
+    );
+
+    a.rows("INSERT INTO main.default.counted VALUES (3)").await;
+    assert_eq!(a.scalar(count).await, json!("3"), "own write");
+    assert_eq!(b.scalar(count).await, json!("3"), "other workspace's write");
+    b.rows("INSERT OVERWRITE main.default.counted VALUES (7)")
+        .await;
+    assert_eq!(
+        a.rows("SELECT id FROM main.default.counted").await,
+        vec![vec![json!("7")]]
+    );
+    // Earlier versions stay readable next to the cached latest one.
+    assert_eq!(
+        a.scalar("SELECT count(*) FROM main.default.counted VERSION AS OF 1")
+            .await,
+        json!("3")
+    );
+    assert_eq!(a.scalar(count).await, json!("1"));
+}
