@@ -251,6 +251,8 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         mib(peak)
     );
     let errors: usize = rounds.iter().map(|r| r.2).sum();
+    emulator.set_latency(load.latency);
+    python_round(&url, &tokens, load).await?;
     let _ = child.start_kill();
     let _ = child.wait().await;
     let _ = std::fs::remove_dir_all(&dir);
@@ -258,4 +260,64 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         bail!("{errors} calls failed");
     }
     Ok(())
+}
+
+/// The same load through the official Python SDK (2.x, in `.venv`), which validates every
+/// result against the tool's `outputSchema`: the wall time against the ideal.
+async fn python_round(url: &str, tokens: &[String], load: &Load) -> Result<()> {
+    let python = std::env::current_dir()?.join(".venv/bin/python");
+    if !python.exists() {
+        println!(
+            "The official Python SDK is not installed (bash scripts/setup-python.sh): its round is left out.\n"
+        );
+        return Ok(());
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/http_load_client.py");
+    let out = tokio::time::timeout(
+        Duration::from_secs(600),
+        Command::new(&python)
+            .arg(script)
+            .args(["--url", url, "--tokens", &tokens.join(",")])
+            .args(["--calls", &load.calls.to_string()])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .context("the Python clients did not finish in 600 s")??;
+    if !out.status.success() {
+        bail!(
+            "the Python clients failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .with_context(|| format!("unexpected output: {stdout}"))?;
+    let ideal = load.latency.as_secs_f64() * load.calls as f64;
+    let wall = v["wall_s"].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "Through the official Python SDK {} (one `mcp.Client` per client): {} calls, {} errors, wall {wall:.2} s (ideal {ideal:.1} s, {:+.0}%), p50 / p99 {:.1} / {:.1} ms.\n",
+        python_sdk_version(&python).await,
+        v["calls"],
+        v["errors"],
+        (wall / ideal - 1.0) * 100.0,
+        v["p50_ms"].as_f64().unwrap_or(f64::NAN),
+        v["p99_ms"].as_f64().unwrap_or(f64::NAN),
+    );
+    if v["errors"].as_u64() != Some(0) {
+        bail!("calls failed through the Python SDK: {v}");
+    }
+    Ok(())
+}
+
+async fn python_sdk_version(python: &Path) -> String {
+    Command::new(python)
+        .args([
+            "-c",
+            "import importlib.metadata as m; print(m.version('mcp'))",
+        ])
+        .output()
+        .await
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
 }
