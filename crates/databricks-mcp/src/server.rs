@@ -178,6 +178,18 @@ impl DatabricksMcp {
                 .enable_logging()
                 .build()
         };
+        let mut capabilities = capabilities;
+        if matches!(surface, Surface::Full | Surface::Sql) {
+            // MCP Apps: hosts that look for the extension before reading tools' `_meta.ui`
+            // learn here that this server has a view (the SQL tools link it).
+            capabilities
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(
+                    crate::view::EXTENSION_ID.to_string(),
+                    crate::view::extension_settings(),
+                );
+        }
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(SERVER_NAME, SERVER_VERSION)

@@ -24,6 +24,16 @@ use serde_json::{Map, Value, json};
 pub const URI: &str = "ui://databricks-mcp/result-view";
 /// The MIME type of an MCP App's HTML (MCP Apps, "UI Resource Format").
 pub const MIME_TYPE: &str = "text/html;profile=mcp-app";
+
+/// The MCP Apps extension's identifier in `capabilities.extensions`.
+pub const EXTENSION_ID: &str = "io.modelcontextprotocol/ui";
+
+/// The server's settings of the MCP Apps extension: the view's mime type.
+pub fn extension_settings() -> rmcp::model::JsonObject {
+    let mut settings = rmcp::model::JsonObject::new();
+    settings.insert("mimeTypes".into(), serde_json::json!([MIME_TYPE]));
+    settings
+}
 /// The view.
 pub const HTML: &str = include_str!("result_view.html");
 /// The element that carries a standalone page's data; empty (`null`) in the resource.

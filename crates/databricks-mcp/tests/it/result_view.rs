@@ -388,6 +388,18 @@ async fn the_result_view_renders_real_results_in_a_browser() {
         &["execute_sql", "execute_sql_read_only", "poll_sql_result"],
     )
     .await;
+    // Both surfaces declare the MCP Apps extension with the view's mime type.
+    for client in [&full, &sql] {
+        let capabilities = &client.peer_info().unwrap().capabilities;
+        let apps = capabilities
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get(view::EXTENSION_ID));
+        assert_eq!(
+            apps.map(|s| json!(s)),
+            Some(json!({"mimeTypes": [view::MIME_TYPE]}))
+        );
+    }
     let (html, meta) = read_view(&full).await;
     assert_eq!(html, view::HTML);
     assert_eq!(meta["ui"]["csp"]["connectDomains"], json!([]), "{meta}");
