@@ -345,15 +345,7 @@ async fn query_section(
     let manifest = statement.manifest.clone().unwrap_or_default();
     let columns = manifest.schema.names();
     let types = manifest.schema.type_names();
-    let rows: Vec<Vec<Option<String>>> = statement
-        .result
-        .as_ref()
-        .and_then(|r| r.data_array.clone())
-        .unwrap_or_default();
-    let total = manifest
-        .total_row_count
-        .map(|t| t.max(0) as u64)
-        .unwrap_or(rows.len() as u64);
+    let (rows, total) = statement_rows(&statement);
     let typed = append_rows(ctx, &mut text, &columns, &types, &rows, total, 400);
     if let Value::Object(o) = &mut value {
         o.insert("columns".into(), json!(columns));
@@ -598,6 +590,24 @@ pub fn space_tools(space_id: &str, space: Option<&GenieSpace>) -> Result<Vec<Too
         },
     );
     Ok(vec![query, poll_def])
+}
+
+/// The inline rows of a Genie query's statement and its total row count.
+pub(crate) fn statement_rows(
+    statement: &databricks_client::services::sql::StatementResponse,
+) -> (Vec<Vec<Option<String>>>, u64) {
+    let rows: Vec<Vec<Option<String>>> = statement
+        .result
+        .as_ref()
+        .and_then(|r| r.data_array.clone())
+        .unwrap_or_default();
+    let total = statement
+        .manifest
+        .as_ref()
+        .and_then(|m| m.total_row_count)
+        .map(|t| t.max(0) as u64)
+        .unwrap_or(rows.len() as u64);
+    (rows, total)
 }
 
 /// Appends a Genie query's rows to `text` as CSV (at most `--max-rows`, within

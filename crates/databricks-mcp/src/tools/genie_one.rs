@@ -595,15 +595,7 @@ async fn query_result(ctx: CallContext, args: QueryResultArgs) -> Result<ToolOut
             }
         })
         .collect();
-    let rows: Vec<Vec<Option<String>>> = statement
-        .result
-        .as_ref()
-        .and_then(|r| r.data_array.clone())
-        .unwrap_or_default();
-    let total = manifest
-        .total_row_count
-        .map(|t| t.max(0) as u64)
-        .unwrap_or(rows.len() as u64);
+    let (rows, total) = super::genie::statement_rows(&statement);
     let mut text = String::new();
     if let Some(sql) = &sql {
         text.push_str(&format!("SQL: {sql}\n"));
