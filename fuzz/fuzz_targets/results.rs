@@ -4,7 +4,9 @@
 //! - an Arrow IPC stream (`decode("ARROW_STREAM", …)`: an EXTERNAL_LINKS chunk);
 //! - a JSON_ARRAY chunk (`decode("JSON_ARRAY", …)`);
 //! - a statement response whose INLINE rows are paged by `chunk_rows` (no network: a
-//!   chunk with `data_array` is never downloaded).
+//!   chunk with `data_array` is never downloaded);
+//! - a hybrid-disposition `attachment` (`decode_attachment`: base64 text, an LZ4 frame
+//!   when byte 7 is odd, then Arrow IPC).
 //!
 //! A decoded window never has more rows than `take`.
 //!
@@ -17,7 +19,7 @@
 use std::cell::RefCell;
 use std::sync::{Once, OnceLock};
 
-use databricks_client::services::results::decode;
+use databricks_client::services::results::{ChunkEncoding, decode, decode_attachment};
 use databricks_client::services::sql::StatementResponse;
 use databricks_client::{Config, ConfigOverrides, DatabricksClient, MapEnv};
 use libfuzzer_sys::fuzz_target;
@@ -72,7 +74,7 @@ fn run(data: &[u8]) {
         u32::MAX => usize::MAX,
         n => (n % 4096) as usize,
     };
-    match mode % 3 {
+    match mode % 4 {
         0 => {
             if let Ok(rows) = decode("ARROW_STREAM", bytes, skip, take) {
                 assert!(rows.len() <= take);
@@ -83,6 +85,18 @@ fn run(data: &[u8]) {
                 assert!(rows.len() <= take);
             }
         }
+        3 => {
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                return;
+            };
+            let encoding = ChunkEncoding {
+                format: "ARROW_STREAM".into(),
+                compression: (window[7] % 2 == 1).then(|| "LZ4_FRAME".to_string()),
+            };
+            if let Ok(rows) = decode_attachment(text, &encoding, skip, take) {
+                assert!(rows.len() <= take);
+            }
+        }
         _ => {
             let Ok(response) = serde_json::from_slice::<StatementResponse>(bytes) else {
                 return;
@@ -90,14 +104,18 @@ fn run(data: &[u8]) {
             let Some(chunk) = response.result else {
                 return;
             };
-            if chunk.data_array.is_none() {
+            // Without network: only chunks carrying their rows (no external links).
+            if chunk.data_array.is_none() && chunk.attachment.is_none() {
+                return;
+            }
+            if !chunk.external_links.is_empty() {
                 return;
             }
             let start = u64::from(u16::from_le_bytes([window[6], window[7]]));
             let wanted = start..start.saturating_add(take as u64);
-            let format = response.manifest.and_then(|m| m.format).unwrap_or_default();
+            let encoding = ChunkEncoding::of(&response.manifest.unwrap_or_default());
             let (runtime, client) = client();
-            let rows = runtime.block_on(client.chunk_rows("s", &format, chunk, wanted));
+            let rows = runtime.block_on(client.chunk_rows("s", &encoding, chunk, wanted));
             if let Ok(rows) = rows {
                 assert!(rows.rows.len() <= take);
             }

@@ -81,20 +81,11 @@ impl DatabricksClient {
         if chunk.external_links.is_empty()
             && let Some(attachment) = &chunk.attachment
         {
-            let bytes = databricks_api::attachment::decode(
-                attachment,
-                encoding.compression.as_deref(),
-                MAX_ATTACHMENT_BYTES,
-            )
-            .map_err(|e| Error::Decode {
-                endpoint: "result attachment".into(),
-                detail: e.to_string(),
-            })?;
             let start = chunk.row_offset.unwrap_or(0).max(0) as u64;
             let (skip, take) = window(start);
             out.row_offset = (start + skip as u64) as i64;
             if take > 0 {
-                out.rows = decode(format, &bytes, skip, take)?;
+                out.rows = decode_attachment(attachment, encoding, skip, take)?;
             }
             return Ok(out);
         }
@@ -192,6 +183,26 @@ impl DatabricksClient {
             detail: e.without_url().to_string(),
         })
     }
+}
+
+/// Decodes rows `skip..skip + take` of a hybrid-disposition chunk's `attachment` (base64,
+/// LZ4 frame when the encoding says so). Never panics, whatever the text.
+pub fn decode_attachment(
+    attachment: &str,
+    encoding: &ChunkEncoding,
+    skip: usize,
+    take: usize,
+) -> Result<Vec<Vec<Option<String>>>, Error> {
+    let bytes = databricks_api::attachment::decode(
+        attachment,
+        encoding.compression.as_deref(),
+        MAX_ATTACHMENT_BYTES,
+    )
+    .map_err(|e| Error::Decode {
+        endpoint: "result attachment".into(),
+        detail: e.to_string(),
+    })?;
+    decode(&encoding.format, &bytes, skip, take)
 }
 
 /// Decodes rows `skip..skip + take` of a downloaded chunk of the given manifest format.
