@@ -120,7 +120,9 @@ async def run(args: argparse.Namespace, checks: Checks) -> None:
         checks.check("_meta.num_results" in text_of(bad), f"the error names the key: {text_of(bad)}")
 
     await with_session(args.base_url, "/api/2.0/mcp/sql", args.token, sql)
-    await with_session(args.base_url, "/api/2.0/mcp/vector-search/main_catalog/docs", args.token, vector_search)
+    # The AI Search route (Vector Search's new name) serves the same tools and _meta keys.
+    for prefix in ("vector-search", "ai-search"):
+        await with_session(args.base_url, f"/api/2.0/mcp/{prefix}/main_catalog/docs", args.token, vector_search)
 
 
 async def main_async(args: argparse.Namespace) -> int:

@@ -140,7 +140,8 @@ async fn managed_agent_presets_reach_the_api_exactly() {
     let warehouses: Vec<&Value> = statements.iter().map(|r| &r.body["warehouse_id"]).collect();
     assert_eq!(warehouses, vec![&json!(META_WAREHOUSE)], "{}", report);
 
-    // Exactly the preset query parameters reached Vector Search (the invalid preset
+    // Exactly the preset query parameters reached Vector Search, once through the
+    // vector-search route and once through the AI Search route (the invalid presets
     // reached nothing).
     let queries: Vec<Value> = crate::support::requests(&emulator, "POST", "/query")
         .into_iter()
@@ -152,22 +153,23 @@ async fn managed_agent_presets_reach_the_api_exactly() {
             r.body
         })
         .collect();
-    assert_eq!(queries.len(), 1, "{queries:?}");
-    let q = &queries[0];
-    assert_eq!(
-        q,
-        &json!({
-            "columns": ["id", "title", "text"],
-            "query_text": "How do I rotate a personal access token?",
-            "num_results": 3,
-            "filters_json": q["filters_json"].clone(),
-            "query_type": "HYBRID",
-            "score_threshold": 0.5,
-            "reranker": {"model": "databricks_reranker", "parameters": {"columns_to_rerank": ["title", "text"]}},
-        })
-    );
-    let filters: Value = serde_json::from_str(q["filters_json"].as_str().unwrap()).unwrap();
-    assert_eq!(filters, json!({"lang": "en", "updated_year >=": 2023}));
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    for q in &queries {
+        assert_eq!(
+            q,
+            &json!({
+                "columns": ["id", "title", "text"],
+                "query_text": "How do I rotate a personal access token?",
+                "num_results": 3,
+                "filters_json": q["filters_json"].clone(),
+                "query_type": "HYBRID",
+                "score_threshold": 0.5,
+                "reranker": {"model": "databricks_reranker", "parameters": {"columns_to_rerank": ["title", "text"]}},
+            })
+        );
+        let filters: Value = serde_json::from_str(q["filters_json"].as_str().unwrap()).unwrap();
+        assert_eq!(filters, json!({"lang": "en", "updated_year >=": 2023}));
+    }
 
     // The agent's token authenticated it to this server only.
     for r in emulator.requests() {
