@@ -18,6 +18,7 @@ use crate::iam::CurrentUser;
 use crate::lineage::TableLineage;
 use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
 use crate::sql::{StatementResponse, Warehouse};
+use crate::workspace::{Language, ObjectInfo};
 
 /// A `Send` future borrowed from the backend and its arguments.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -148,4 +149,35 @@ pub trait GenieOne: Send + Sync {
         response_id: &'a str,
         item_id: &'a str,
     ) -> Answer<'a, StatementResponse>;
+}
+
+/// A notebook or file to write at a workspace path: the server has decoded, checked and
+/// converted the import (a notebook's `content` is its SOURCE form, header line first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceWrite {
+    /// `Some` for a notebook, `None` for a workspace file.
+    pub language: Option<Language>,
+    pub content: Vec<u8>,
+}
+
+/// Workspace objects (REFERENCE.md §7): a tree of directories, notebooks and files. Paths
+/// arrive normalized by the server: absolute, without the `/Workspace` prefix or a
+/// trailing `/`, no `.`/`..` or empty components (the root is `/`). A missing object
+/// answers 404 `RESOURCE_DOES_NOT_EXIST`. The server checks the protocol before a write
+/// (the parent exists, `overwrite`, `recursive`), so a write does what it says: it
+/// replaces whatever object is at the path. A backend that cannot store a name, or is
+/// read-only, answers the error the API would (400 `INVALID_PARAMETER_VALUE`, 403
+/// `PERMISSION_DENIED`).
+pub trait WorkspaceObjects: Send + Sync {
+    fn object<'a>(&'a self, path: &'a str) -> Answer<'a, ObjectInfo>;
+    /// The objects directly inside directory `path`, in the order they are listed.
+    fn children<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<ObjectInfo>>;
+    /// A notebook's SOURCE (header line first) or a file's bytes.
+    fn content<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<u8>>;
+    fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()>;
+    /// Creates directory `path` and its missing parents (none of them is a notebook or
+    /// file: the server has checked).
+    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    /// Deletes the object at `path` and, for a directory, everything below it.
+    fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
 }

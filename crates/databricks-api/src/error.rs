@@ -47,6 +47,10 @@ pub enum ErrorCode {
     SchemaDoesNotExist,
     TableDoesNotExist,
     FunctionDoesNotExist,
+    /// Workspace API: deleting a non-empty directory without `recursive`.
+    DirectoryNotEmpty,
+    /// Workspace API: an import or export over 10 MB.
+    MaxNotebookSizeExceeded,
 }
 
 impl ErrorCode {
@@ -70,15 +74,19 @@ impl ErrorCode {
             ErrorCode::SchemaDoesNotExist => "SCHEMA_DOES_NOT_EXIST",
             ErrorCode::TableDoesNotExist => "TABLE_DOES_NOT_EXIST",
             ErrorCode::FunctionDoesNotExist => "FUNCTION_DOES_NOT_EXIST",
+            ErrorCode::DirectoryNotEmpty => "DIRECTORY_NOT_EMPTY",
+            ErrorCode::MaxNotebookSizeExceeded => "MAX_NOTEBOOK_SIZE_EXCEEDED",
         }
     }
 
     /// The HTTP status that carries this code.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::InvalidParameterValue | ErrorCode::BadRequest | ErrorCode::InvalidState => {
-                400
-            }
+            ErrorCode::InvalidParameterValue
+            | ErrorCode::BadRequest
+            | ErrorCode::InvalidState
+            | ErrorCode::DirectoryNotEmpty
+            | ErrorCode::MaxNotebookSizeExceeded => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::PermissionDenied => 403,
             ErrorCode::ResourceDoesNotExist
@@ -121,6 +129,13 @@ impl ApiError {
     /// A required parameter is absent or empty.
     pub fn missing_parameter(name: &str) -> ApiError {
         ApiError::invalid_parameter(format!("Missing required parameter: {name}."))
+    }
+
+    /// The same error with another status, for services that send a code with a status
+    /// other than its usual one (the Workspace API's 400 `RESOURCE_ALREADY_EXISTS`).
+    pub fn with_status(mut self, status: u16) -> ApiError {
+        self.status = status;
+        self
     }
 
     pub fn code(&self) -> &str {

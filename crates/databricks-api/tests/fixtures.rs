@@ -133,6 +133,15 @@ fn every_fixture_round_trips_through_its_model() {
             "workspace_export.json",
             round_trip::<workspace::ExportResponse>,
         ),
+        ("workspace_list.json", round_trip::<workspace::ListResponse>),
+        (
+            "workspace_get_status.json",
+            round_trip::<workspace::ObjectInfo>,
+        ),
+        (
+            "workspace_import_request.json",
+            round_trip::<workspace::ImportRequest>,
+        ),
         ("runs_list.json", round_trip::<jobs::RunsPage>),
         (
             "pipelines_list.json",

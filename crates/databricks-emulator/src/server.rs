@@ -42,7 +42,6 @@ pub(crate) struct Shared {
     pub clusters: Mutex<clusters::Clusters>,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
-    pub workspace: Mutex<workspace::Tree>,
     pub files: Mutex<files::Fs>,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
@@ -71,7 +70,6 @@ impl Shared {
             clusters: Mutex::new(clusters::Clusters::new()),
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
-            workspace: Mutex::new(workspace::Tree::new()),
             files: Mutex::new(files::Fs::new()),
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
@@ -84,6 +82,7 @@ impl Shared {
                 genie_one: Some(Arc::new(crate::routes::genie_one::FixtureGenieOne::new(
                     warehouses.clone(),
                 ))),
+                workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -412,11 +411,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         // Pipelines
         (_, ["2.0", "pipelines", rest @ ..]) => {
             pipelines::route(st, req, m, rest).unwrap_or_else(nf)
-        }
-
-        // Workspace
-        (_, ["2.0", "workspace", rest @ ..]) => {
-            workspace::route(st, req, m, rest).unwrap_or_else(nf)
         }
 
         // Files API and DBFS

@@ -19,17 +19,18 @@ mod request;
 mod response;
 mod serving;
 mod warehouses;
+mod workspace;
 
 use std::sync::Arc;
 
 use axum::response::Response;
 use databricks_api::backend::{
-    GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses,
+    GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses, WorkspaceObjects,
 };
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
-pub use response::{error_response, json_response};
+pub use response::{bytes_response, error_response, json_response};
 
 /// The backends one workspace serves, by service. A service without a backend answers
 /// `ENDPOINT_NOT_FOUND`, as a workspace without the feature does.
@@ -42,6 +43,7 @@ pub struct Backends {
     pub lineage: Option<Arc<dyn Lineage>>,
     pub serving: Option<Arc<dyn Serving>>,
     pub genie_one: Option<Arc<dyn GenieOne>>,
+    pub workspace: Option<Arc<dyn WorkspaceObjects>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -75,6 +77,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "genie", "one", rest @ ..] => match &backends.genie_one {
             Some(backend) => genie_one::route(backend.clone(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "workspace", rest @ ..] => match &backends.workspace {
+            Some(backend) => workspace::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

@@ -37,6 +37,15 @@ pub fn error_response(error: ApiError) -> Response {
     response
 }
 
+/// Raw bytes with their content type (downloads, `direct_download` exports).
+pub fn bytes_response(status: u16, content_type: &'static str, bytes: Vec<u8>) -> Response {
+    let mut response = (status_of(status), bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
 fn status_of(status: u16) -> StatusCode {
     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }

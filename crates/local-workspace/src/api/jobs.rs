@@ -769,7 +769,7 @@ async fn run_task(
             Some(other) => {
                 return Err(format!(
                     "Notebook {path} is a {} notebook: the local workspace runs SQL notebooks only.",
-                    other.name()
+                    other.as_str()
                 ));
             }
             None => return Err(format!("{path} is a file, not a notebook.")),

@@ -131,6 +131,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         genie_one: Some(Arc::new(genie_one::LocalGenieOne {
             shared: shared.clone(),
         })),
+        workspace: Some(shared.clone()),
     };
     let api = Arc::new(Api {
         shared,
@@ -292,7 +293,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ) => compute::cluster_action(api, req, action),
         ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
         // Workspace
-        (_, ["api", "2.0", "workspace", op]) => workspace::route(sh, req, method, op),
         // Files API (volumes)
         (
             _,

@@ -707,7 +707,7 @@ async fn refresh(
                 Some(other) => {
                     return Err(format!(
                         "Library {path} is a {} notebook: local pipelines run SQL sources only.",
-                        other.name()
+                        other.as_str()
                     ));
                 }
                 None if path.to_ascii_lowercase().ends_with(".sql") => sources.push(text),

@@ -1,67 +1,19 @@
-//! Workspace API 2.0 (REFERENCE.md §7) over `<dir>/workspace/`: notebooks are source files
-//! whose first line is the Databricks notebook header (`-- Databricks notebook source` for
-//! SQL, `# Databricks notebook source` for Python and R, `// ...` for Scala), exposed
-//! without their extension; other files are workspace files.
+//! Workspace API 2.0 (REFERENCE.md §7), the local backend, over `<dir>/workspace/`:
+//! notebooks are source files whose first line is the Databricks notebook header
+//! (`-- Databricks notebook source` for SQL, `# Databricks notebook source` for Python
+//! and R, `// ...` for Scala), exposed without their extension; other files are
+//! workspace files. The protocol (paths, formats, overwrite, recursive) is
+//! `workspace-server`'s.
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
-use serde_json::{Value, json};
+use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite};
+use databricks_api::error::{ApiError, ErrorCode};
+pub(crate) use databricks_api::workspace::Language;
+use databricks_api::workspace::ObjectInfo;
 
-use super::{HandlerResult, Req, Shared, bad_request, error, not_found, ok, read_only};
+use super::Shared;
 use crate::layout;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Language {
-    Python,
-    Sql,
-    Scala,
-    R,
-}
-
-impl Language {
-    pub fn name(self) -> &'static str {
-        match self {
-            Language::Python => "PYTHON",
-            Language::Sql => "SQL",
-            Language::Scala => "SCALA",
-            Language::R => "R",
-        }
-    }
-    fn ext(self) -> &'static str {
-        match self {
-            Language::Python => "py",
-            Language::Sql => "sql",
-            Language::Scala => "scala",
-            Language::R => "r",
-        }
-    }
-    fn header(self) -> &'static str {
-        match self {
-            Language::Python | Language::R => "# Databricks notebook source",
-            Language::Sql => "-- Databricks notebook source",
-            Language::Scala => "// Databricks notebook source",
-        }
-    }
-    fn from_ext(ext: &str) -> Option<Language> {
-        match ext.to_ascii_lowercase().as_str() {
-            "py" => Some(Language::Python),
-            "sql" => Some(Language::Sql),
-            "scala" => Some(Language::Scala),
-            "r" => Some(Language::R),
-            _ => None,
-        }
-    }
-    fn from_name(n: &str) -> Option<Language> {
-        match n.to_ascii_uppercase().as_str() {
-            "PYTHON" => Some(Language::Python),
-            "SQL" => Some(Language::Sql),
-            "SCALA" => Some(Language::Scala),
-            "R" => Some(Language::R),
-            _ => None,
-        }
-    }
-}
 
 /// What a workspace path is on disk.
 #[derive(Debug, Clone)]
@@ -73,11 +25,11 @@ pub(crate) enum Object {
 
 /// Whether a file is a notebook (by extension and header line).
 fn notebook_language(path: &Path) -> Option<Language> {
-    let lang = Language::from_ext(path.extension()?.to_str()?)?;
+    let lang = Language::from_extension(path.extension()?.to_str()?)?;
     let text = std::fs::read(path).ok()?;
     let first = text.split(|b| *b == b'\n').next()?;
-    let first = String::from_utf8_lossy(first);
-    (first.trim() == lang.header()).then_some(lang)
+    (Language::from_header(&String::from_utf8_lossy(first), Some(lang)) == Some(lang))
+        .then_some(lang)
 }
 
 /// Validated segments of a workspace path (`/Workspace` prefix accepted).
@@ -116,13 +68,8 @@ pub(crate) fn resolve(root: &Path, segs: &[String]) -> Option<Object> {
     }
     let (name, parent) = segs.split_last()?;
     let dir = parent.iter().fold(root.to_path_buf(), |p, s| p.join(s));
-    for lang in [
-        Language::Python,
-        Language::Sql,
-        Language::Scala,
-        Language::R,
-    ] {
-        let f = dir.join(format!("{name}.{}", lang.ext()));
+    for lang in Language::ALL {
+        let f = dir.join(format!("{name}.{}", lang.extension()));
         if f.is_file() && notebook_language(&f) == Some(lang) {
             return Some(Object::Notebook(f, lang));
         }
@@ -130,334 +77,191 @@ pub(crate) fn resolve(root: &Path, segs: &[String]) -> Option<Object> {
     None
 }
 
-fn info(segs: &[String], obj: &Object) -> Value {
+fn info(segs: &[String], obj: &Object) -> ObjectInfo {
     let path = display_path(segs);
     let id = layout::stable_id(&path);
-    match obj {
-        Object::Directory(p) => json!({
-            "path": path, "object_type": "DIRECTORY", "object_id": id,
-            "resource_id": id.to_string(),
-            "created_at": layout::mtime_ms(p), "modified_at": layout::mtime_ms(p),
-        }),
-        Object::Notebook(p, lang) => json!({
-            "path": path, "object_type": "NOTEBOOK", "language": lang.name(),
-            "object_id": id, "resource_id": id.to_string(),
-            "created_at": layout::mtime_ms(p), "modified_at": layout::mtime_ms(p),
-        }),
-        Object::File(p) => json!({
-            "path": path, "object_type": "FILE", "object_id": id,
-            "resource_id": id.to_string(),
-            "size": std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-            "created_at": layout::mtime_ms(p), "modified_at": layout::mtime_ms(p),
-        }),
+    let (kind, on_disk, language) = match obj {
+        Object::Directory(p) => ("DIRECTORY", p, None),
+        Object::Notebook(p, lang) => ("NOTEBOOK", p, Some(lang.as_str().to_string())),
+        Object::File(p) => ("FILE", p, None),
+    };
+    let size = matches!(obj, Object::File(_)).then(|| {
+        std::fs::metadata(on_disk)
+            .map(|m| i64::try_from(m.len()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    });
+    ObjectInfo {
+        path,
+        object_type: Some(kind.to_string()),
+        object_id: Some(id),
+        resource_id: Some(id.to_string()),
+        language,
+        created_at: Some(layout::mtime_ms(on_disk)),
+        modified_at: Some(layout::mtime_ms(on_disk)),
+        size,
+        directory_info: None,
     }
 }
 
-fn missing(path: &str) -> axum::response::Response {
-    not_found(
-        "RESOURCE_DOES_NOT_EXIST",
+fn missing(path: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::ResourceDoesNotExist,
         format!("Path ({path}) doesn't exist."),
     )
 }
 
-fn path_param(req: &Req, from_body: bool) -> Result<&str, axum::response::Response> {
-    let p = if from_body {
-        req.body_str("path")
-    } else {
-        req.q("path")
-    };
-    p.filter(|p| !p.is_empty())
-        .ok_or_else(|| bad_request("Missing required parameter: path."))
+fn internal(what: &str, path: &str, e: std::io::Error) -> ApiError {
+    ApiError::new(ErrorCode::InternalError, format!("{what} {path}: {e}"))
 }
 
-pub(crate) fn route(sh: &Shared, req: &Req, method: &str, op: &str) -> HandlerResult {
-    let root = sh.layout.workspace();
-    match (method, op) {
-        ("GET", "list") => {
-            let path = path_param(req, false)?;
-            let segs = segments(path).map_err(bad_request)?;
-            let obj = resolve(&root, &segs).ok_or_else(|| missing(path))?;
-            let Object::Directory(dir) = &obj else {
-                return ok(json!({"objects": [info(&segs, &obj)]}));
-            };
-            let after = req.q_i64("notebooks_modified_after")?;
-            let mut objects = Vec::new();
-            for d in layout::subdirs(dir) {
-                let mut s = segs.clone();
-                s.push(d.clone());
-                objects.push(info(&s, &Object::Directory(dir.join(&d))));
-            }
-            for f in layout::files(dir) {
-                let p = dir.join(&f);
-                let mut s = segs.clone();
-                let obj = match notebook_language(&p) {
-                    Some(lang) => {
-                        let stem = Path::new(&f)
-                            .file_stem()
-                            .and_then(|x| x.to_str())
-                            .unwrap_or(&f)
-                            .to_string();
-                        s.push(stem);
-                        if after.is_some_and(|a| layout::mtime_ms(&p) <= a) {
-                            continue;
-                        }
-                        Object::Notebook(p, lang)
-                    }
-                    None => {
-                        s.push(f.clone());
-                        Object::File(p)
-                    }
-                };
-                objects.push(info(&s, &obj));
-            }
-            if objects.is_empty() {
-                ok(json!({}))
-            } else {
-                ok(json!({"objects": objects}))
-            }
-        }
-        ("GET", "get-status") => {
-            let path = path_param(req, false)?;
-            let segs = segments(path).map_err(bad_request)?;
-            let obj = resolve(&root, &segs).ok_or_else(|| missing(path))?;
-            ok(info(&segs, &obj))
-        }
-        ("GET", "export") => export(&root, req),
-        ("POST", "import") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Importing into the workspace"));
-            }
-            import(&root, req)
-        }
-        ("POST", "mkdirs") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Creating workspace directories"));
-            }
-            let path = path_param(req, true)?;
-            let segs = segments(path).map_err(bad_request)?;
-            let p = segs.iter().fold(root.clone(), |p, s| p.join(s));
-            if let Some(Object::Notebook(..) | Object::File(_)) = resolve(&root, &segs) {
-                return Err(error(
-                    400,
-                    "RESOURCE_ALREADY_EXISTS",
-                    format!("Path ({path}) already exists and is not a directory."),
-                ));
-            }
-            std::fs::create_dir_all(&p)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("mkdirs {path}: {e}")))?;
-            ok(json!({}))
-        }
-        ("POST", "delete") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Deleting workspace objects"));
-            }
-            let path = path_param(req, true)?;
-            let segs = segments(path).map_err(bad_request)?;
-            if segs.is_empty() {
-                return Err(bad_request("The workspace root cannot be deleted."));
-            }
-            let recursive = req
-                .json
-                .get("recursive")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            match resolve(&root, &segs).ok_or_else(|| missing(path))? {
-                Object::Directory(d) => {
-                    let empty = std::fs::read_dir(&d)
-                        .map(|mut r| r.next().is_none())
-                        .unwrap_or(true);
-                    if !empty && !recursive {
-                        return Err(error(
-                            400,
-                            "DIRECTORY_NOT_EMPTY",
-                            format!(
-                                "Folder ({path}) is not empty: pass recursive=true to delete it."
-                            ),
-                        ));
-                    }
-                    std::fs::remove_dir_all(&d)
-                        .map_err(|e| error(500, "INTERNAL_ERROR", format!("delete {path}: {e}")))?;
-                }
-                Object::Notebook(p, _) | Object::File(p) => {
-                    std::fs::remove_file(&p)
-                        .map_err(|e| error(500, "INTERNAL_ERROR", format!("delete {path}: {e}")))?;
-                }
-            }
-            ok(json!({}))
-        }
-        _ => Err(not_found(
-            "ENDPOINT_NOT_FOUND",
-            format!("No workspace API '{method} {op}'."),
-        )),
+impl Shared {
+    fn workspace_object(&self, path: &str) -> Result<(Vec<String>, Object), ApiError> {
+        let segs = segments(path).map_err(ApiError::invalid_parameter)?;
+        let obj = resolve(&self.layout.workspace(), &segs).ok_or_else(|| missing(path))?;
+        Ok((segs, obj))
     }
-}
 
-fn export(root: &Path, req: &Req) -> HandlerResult {
-    let path = path_param(req, false)?;
-    let segs = segments(path).map_err(bad_request)?;
-    let format = req.q("format").unwrap_or("SOURCE");
-    if !matches!(format, "SOURCE" | "AUTO" | "RAW") {
-        return Err(bad_request(format!(
-            "Export format {format} is not supported by the local workspace: use SOURCE, AUTO or RAW."
-        )));
-    }
-    let obj = resolve(root, &segs).ok_or_else(|| missing(path))?;
-    let (file, file_type) = match &obj {
-        Object::Directory(_) => {
-            return Err(bad_request(format!(
-                "({path}) is a directory: the local workspace exports notebooks and files only."
-            )));
+    fn check_writable(&self, what: &str) -> Result<(), ApiError> {
+        if self.allow_writes() {
+            return Ok(());
         }
-        Object::Notebook(p, lang) => (p.clone(), lang.ext().to_string()),
-        Object::File(p) => (
-            p.clone(),
-            p.extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_string(),
-        ),
-    };
-    let bytes = std::fs::read(&file)
-        .map_err(|e| error(500, "INTERNAL_ERROR", format!("export {path}: {e}")))?;
-    if bytes.len() > 10 * 1024 * 1024 {
-        return Err(error(
-            400,
-            "MAX_NOTEBOOK_SIZE_EXCEEDED",
-            format!("({path}) is larger than 10 MB."),
-        ));
-    }
-    if req.q_bool("direct_download").unwrap_or(false) {
-        return Ok(super::bytes_response(
-            200,
-            "application/octet-stream",
-            bytes,
-        ));
-    }
-    ok(json!({
-        "content": base64::engine::general_purpose::STANDARD.encode(&bytes),
-        "file_type": file_type,
-    }))
-}
-
-fn import(root: &Path, req: &Req) -> HandlerResult {
-    let path = path_param(req, true)?;
-    let segs = segments(path).map_err(bad_request)?;
-    let Some((name, parent)) = segs.split_last() else {
-        return Err(bad_request("Cannot import to the workspace root."));
-    };
-    let content = req.body_str("content").unwrap_or("");
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(content.trim())
-        .map_err(|e| bad_request(format!("content is not valid base64: {e}")))?;
-    if bytes.len() > 10 * 1024 * 1024 {
-        return Err(error(
-            400,
-            "MAX_NOTEBOOK_SIZE_EXCEEDED",
-            "The content is larger than 10 MB.",
-        ));
-    }
-    let format = req.body_str("format").unwrap_or("SOURCE");
-    let overwrite = req
-        .json
-        .get("overwrite")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let dir = parent.iter().fold(root.to_path_buf(), |p, s| p.join(s));
-    if !dir.is_dir() {
-        return Err(not_found(
-            "RESOURCE_DOES_NOT_EXIST",
+        Err(ApiError::new(
+            ErrorCode::PermissionDenied,
             format!(
-                "The parent folder ({}) does not exist.",
-                display_path(parent)
+                "{what} is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes)."
             ),
-        ));
+        ))
     }
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    let first = text.lines().next().unwrap_or("").trim().to_string();
-    let header_lang = [Language::Sql, Language::Scala, Language::Python]
-        .into_iter()
-        .find(|l| first == l.header());
-    let (target, data) = match format {
-        "SOURCE" | "AUTO" => {
-            let lang = match req.body_str("language") {
-                Some(l) => Some(Language::from_name(l).ok_or_else(|| {
-                    bad_request(format!(
-                        "language must be PYTHON, SQL, SCALA or R, got '{l}'."
-                    ))
-                })?),
-                None => header_lang.or_else(|| {
-                    Path::new(name)
-                        .extension()
-                        .and_then(|e| e.to_str())
-                        .and_then(Language::from_ext)
-                        .filter(|_| format == "SOURCE")
-                }),
-            };
-            match lang {
-                Some(lang) => {
-                    let stem = Path::new(name)
-                        .file_stem()
-                        .and_then(|s| s.to_str())
-                        .filter(|_| {
-                            Path::new(name)
-                                .extension()
-                                .and_then(|e| e.to_str())
-                                .and_then(Language::from_ext)
-                                == Some(lang)
-                        })
-                        .unwrap_or(name);
-                    let data = if first == lang.header() {
-                        bytes
-                    } else {
-                        format!("{}\n{text}", lang.header()).into_bytes()
-                    };
-                    (dir.join(format!("{stem}.{}", lang.ext())), data)
-                }
-                None if format == "AUTO" => (dir.join(name), bytes),
-                None => {
-                    return Err(bad_request(
-                        "language is required to import a SOURCE notebook (PYTHON, SQL, SCALA or R).",
-                    ));
-                }
-            }
-        }
-        "RAW" => (dir.join(name), bytes),
-        other => {
-            return Err(bad_request(format!(
-                "Import format {other} is not supported by the local workspace: use SOURCE, AUTO or RAW."
+
+    fn workspace_children(&self, path: &str) -> Result<Vec<ObjectInfo>, ApiError> {
+        let (segs, obj) = self.workspace_object(path)?;
+        let Object::Directory(dir) = obj else {
+            return Err(ApiError::invalid_parameter(format!(
+                "Path ({path}) is not a directory."
             )));
+        };
+        let mut objects = Vec::new();
+        for d in layout::subdirs(&dir) {
+            let mut s = segs.clone();
+            s.push(d.clone());
+            objects.push(info(&s, &Object::Directory(dir.join(&d))));
         }
-    };
-    let exists = resolve(root, &segs).is_some() || target.exists();
-    if exists && !overwrite {
-        return Err(error(
-            400,
-            "RESOURCE_ALREADY_EXISTS",
-            format!("Path ({path}) already exists: pass overwrite=true to replace it."),
-        ));
+        for f in layout::files(&dir) {
+            let p = dir.join(&f);
+            let mut s = segs.clone();
+            let obj = match notebook_language(&p) {
+                Some(lang) => {
+                    let stem = Path::new(&f).file_stem().and_then(|x| x.to_str());
+                    s.push(stem.unwrap_or(&f).to_string());
+                    Object::Notebook(p, lang)
+                }
+                None => {
+                    s.push(f.clone());
+                    Object::File(p)
+                }
+            };
+            objects.push(info(&s, &obj));
+        }
+        Ok(objects)
     }
-    if target.is_dir() {
-        return Err(error(
-            400,
-            "RESOURCE_ALREADY_EXISTS",
-            format!("Path ({path}) is a directory."),
-        ));
-    }
-    layout::write_atomic(&target, &data)
-        .map_err(|e| error(500, "INTERNAL_ERROR", format!("import {path}: {e}")))?;
-    // An overwrite replaces the object at this path whatever it was: a notebook in another
-    // language (another file on disk, which would otherwise still be found first) or a
-    // plain file.
-    for _ in 0..8 {
-        match resolve(root, &segs) {
-            Some(Object::Notebook(p, _) | Object::File(p)) if p != target => {
-                std::fs::remove_file(&p)
-                    .map_err(|e| error(500, "INTERNAL_ERROR", format!("import {path}: {e}")))?;
+
+    /// Stores a notebook as `<name>.<ext>` and a file as `<name>`, then removes whatever
+    /// else stood for this path (a notebook in another language, a file).
+    fn write_workspace_object(&self, path: &str, object: WorkspaceWrite) -> Result<(), ApiError> {
+        self.check_writable("Importing into the workspace")?;
+        let root = self.layout.workspace();
+        let segs = segments(path).map_err(ApiError::invalid_parameter)?;
+        let Some((name, parent)) = segs.split_last() else {
+            return Err(ApiError::invalid_parameter(
+                "Cannot import to the workspace root.",
+            ));
+        };
+        let dir = parent.iter().fold(root.clone(), |p, s| p.join(s));
+        let target = match object.language {
+            Some(lang) => dir.join(format!("{name}.{}", lang.extension())),
+            None => dir.join(name),
+        };
+        // `etl.py` on disk is either notebook `etl` or file `etl.py`: never both.
+        if object.language.is_some() && target.is_file() && notebook_language(&target).is_none() {
+            let message = format!(
+                "Path ({path}) cannot be stored: the workspace file {}.{} uses its name on disk.",
+                display_path(&segs),
+                target
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or_default()
+            );
+            return Err(ApiError::new(ErrorCode::ResourceAlreadyExists, message).with_status(400));
+        }
+        if target.is_dir() {
+            let message = format!("Path ({path}) is a directory on disk.");
+            return Err(ApiError::new(ErrorCode::ResourceAlreadyExists, message).with_status(400));
+        }
+        layout::write_atomic(&target, &object.content).map_err(|e| internal("import", path, e))?;
+        for _ in 0..8 {
+            match resolve(&root, &segs) {
+                Some(Object::Notebook(p, _) | Object::File(p)) if p != target => {
+                    std::fs::remove_file(&p).map_err(|e| internal("import", path, e))?;
+                }
+                _ => break,
             }
-            _ => break,
         }
+        Ok(())
     }
-    ok(json!({}))
+
+    fn make_workspace_dirs(&self, path: &str) -> Result<(), ApiError> {
+        self.check_writable("Creating workspace directories")?;
+        let segs = segments(path).map_err(ApiError::invalid_parameter)?;
+        let dir = segs.iter().fold(self.layout.workspace(), |p, s| p.join(s));
+        std::fs::create_dir_all(&dir).map_err(|e| internal("mkdirs", path, e))
+    }
+
+    fn delete_workspace_object(&self, path: &str) -> Result<(), ApiError> {
+        self.check_writable("Deleting workspace objects")?;
+        match self.workspace_object(path)?.1 {
+            Object::Directory(d) => std::fs::remove_dir_all(&d),
+            Object::Notebook(p, _) | Object::File(p) => std::fs::remove_file(&p),
+        }
+        .map_err(|e| internal("delete", path, e))
+    }
+}
+
+impl WorkspaceObjects for Shared {
+    fn object<'a>(&'a self, path: &'a str) -> Answer<'a, ObjectInfo> {
+        Box::pin(async move {
+            let (segs, obj) = self.workspace_object(path)?;
+            Ok(info(&segs, &obj))
+        })
+    }
+
+    fn children<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<ObjectInfo>> {
+        Box::pin(async move { self.workspace_children(path) })
+    }
+
+    fn content<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<u8>> {
+        Box::pin(async move {
+            match self.workspace_object(path)?.1 {
+                Object::Notebook(p, _) | Object::File(p) => {
+                    std::fs::read(&p).map_err(|e| internal("export", path, e))
+                }
+                Object::Directory(_) => Err(ApiError::invalid_parameter(format!(
+                    "Path ({path}) is a directory."
+                ))),
+            }
+        })
+    }
+
+    fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()> {
+        Box::pin(async move { self.write_workspace_object(path, object) })
+    }
+
+    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.make_workspace_dirs(path) })
+    }
+
+    fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.delete_workspace_object(path) })
+    }
 }
 
 /// Reads a notebook or file by workspace path (for jobs and pipelines).

@@ -11,3 +11,4 @@ mod serving;
 mod support;
 mod unity_catalog;
 mod warehouses;
+mod workspace;
