@@ -10,6 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
+use crate::compute::{Cluster, ClusterEvent};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
 use crate::genie_one::GenieOneResponse;
@@ -73,6 +74,31 @@ pub trait Warehouses: Send + Sync {
     fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse>;
     fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
     fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+}
+
+/// Clusters (REFERENCE.md §5). The server checks the parameters, filters, sorts and pages,
+/// answers the error for an unknown id (`None` here), and decides from the cluster's state
+/// whether an action applies (400 `INVALID_STATE` when it cannot, nothing when it already
+/// has); a backend moves the cluster through the transitional state to the final one and
+/// records the events a workspace records for it.
+pub trait Clusters: Send + Sync {
+    /// Every cluster, in the workspace's default order; the server drops `spec`.
+    fn clusters(&self) -> Answer<'_, Vec<Cluster>>;
+    /// One cluster as `get` shows it (with `spec` when the backend keeps one). Reading may
+    /// settle a transition, as a read by a client does.
+    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>>;
+    /// The cluster's state now, for the server's checks: not a client's read, so it settles
+    /// nothing a client has yet to see.
+    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>>;
+    /// A `TERMINATED` or `ERROR` cluster starts: `PENDING`, then `RUNNING`.
+    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    /// A `RUNNING` cluster restarts: `RESTARTING`, then `RUNNING`.
+    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    /// A cluster neither `TERMINATING` nor `TERMINATED` terminates (`clusters/delete`):
+    /// `TERMINATING`, then `TERMINATED` with a `USER_REQUEST` termination reason.
+    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    /// The cluster's events, oldest first.
+    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>>;
 }
 
 /// The caller's identity (REFERENCE.md §12, SCIM `Me`).

@@ -92,6 +92,10 @@ fn every_fixture_round_trips_through_its_model() {
             round_trip::<compute::ClusterEventsPage>,
         ),
         (
+            "clusters_events_request.json",
+            round_trip::<compute::ClusterEventsRequest>,
+        ),
+        (
             "query_history_list.json",
             round_trip::<history::ListQueriesResponse>,
         ),

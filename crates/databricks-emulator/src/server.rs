@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::routes::{
-    clusters, files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
+    files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
 };
 use crate::util::{Req, endpoint_not_found, lock, parse_query, percent_decode, status_code};
 use crate::{EmulatorConfig, FaultResponse, FaultRule, RecordedRequest, StatementScript};
@@ -39,7 +39,6 @@ pub(crate) struct Shared {
     pub cancelled: Mutex<Vec<String>>,
     pub statements: Mutex<statements::Statements>,
     pub warehouses: warehouses::FixtureWarehouses,
-    pub clusters: Mutex<clusters::Clusters>,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
     pub files: Mutex<files::Fs>,
@@ -67,7 +66,6 @@ impl Shared {
             scripts: Mutex::new(Vec::new()),
             cancelled: Mutex::new(Vec::new()),
             statements: Mutex::new(statements::Statements::default()),
-            clusters: Mutex::new(clusters::Clusters::new()),
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
             files: Mutex::new(files::Fs::new()),
@@ -75,6 +73,7 @@ impl Shared {
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
+                clusters: Some(Arc::new(crate::routes::clusters::FixtureClusters::new())),
                 identity: Some(Arc::new(misc::FixtureIdentity)),
                 query_history: Some(Arc::new(misc::FixtureHistory)),
                 lineage: Some(Arc::new(crate::routes::catalog::FixtureLineage)),
@@ -402,11 +401,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
-
-        // Clusters
-        (_, ["2.0" | "2.1", "clusters", rest @ ..]) => {
-            clusters::route(st, req, m, rest).unwrap_or_else(nf)
-        }
 
         // Pipelines
         (_, ["2.0", "pipelines", rest @ ..]) => {

@@ -10,6 +10,7 @@
 //! front still serves itself.
 
 mod catalog;
+mod clusters;
 mod genie_one;
 mod history;
 pub mod jobs;
@@ -25,7 +26,8 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use databricks_api::backend::{
-    GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses, WorkspaceObjects,
+    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses,
+    WorkspaceObjects,
 };
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
@@ -38,6 +40,7 @@ pub use response::{bytes_response, error_response, json_response};
 pub struct Backends {
     pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
     pub warehouses: Option<Arc<dyn Warehouses>>,
+    pub clusters: Option<Arc<dyn Clusters>>,
     pub identity: Option<Arc<dyn Identity>>,
     pub query_history: Option<Arc<dyn QueryHistory>>,
     pub lineage: Option<Arc<dyn Lineage>>,
@@ -56,6 +59,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "sql", "warehouses", rest @ ..] => match &backends.warehouses {
             Some(backend) => warehouses::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0" | "2.1", "clusters", rest @ ..] => match &backends.clusters {
+            Some(backend) => clusters::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "sql", "history", rest @ ..] => match &backends.query_history {

@@ -63,7 +63,7 @@ impl DatabricksClient {
             order: Some("DESC".into()),
             page_size: Some(i64::from(page_size.clamp(1, 500))),
             page_token: page_token.map(str::to_string),
-            event_types: Vec::new(),
+            ..ClusterEventsRequest::default()
         };
         let r: ClusterEventsPage = self
             .call_with::<endpoints::ClusterEvents>(&[], &request)

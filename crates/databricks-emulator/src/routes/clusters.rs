@@ -1,359 +1,265 @@
-//! Clusters API 2.1 (also served under 2.0) — REFERENCE §5. Start, restart and delete
-//! change the cluster's state (a transitional state is reported once, then the final one)
-//! and add the events a workspace records for them to the fixture's.
+//! Clusters (REFERENCE §5) as fixture data: the [`Clusters`] backend the shared workspace
+//! server routes to. Start, restart and terminate move a cluster through its transitional
+//! state (reported once, then the final one) and add the events a workspace records for
+//! them to the fixture's history.
 
-use axum::response::Response;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use databricks_api::backend::{Answer, Clusters};
+use databricks_api::compute::{
+    Cluster, ClusterEvent, EventDetails, TerminationReason, cluster_not_found,
+};
+use databricks_api::error::ApiError;
 use serde_json::{Value, json};
 
 use super::Tracked;
 use crate::fixtures::fixture_json;
-use crate::server::Shared;
-use crate::util::{
-    R, Req, bad_param, decode_token, empty, encode_token, error, items, lock, ok, set,
-};
-
-pub(crate) struct Clusters(Tracked, Vec<Value>);
-
-impl Clusters {
-    pub fn new() -> Clusters {
-        Clusters(
-            Tracked::new(
-                items(&fixture_json("clusters_list.json"), "clusters"),
-                "cluster_id",
-            ),
-            Vec::new(),
-        )
-    }
-
-    /// Records events of type `types` for cluster `id`, in order, now.
-    fn record(&mut self, id: &str, types: &[(&str, Value)]) {
-        let now = crate::util::now_ms();
-        for (kind, details) in types {
-            self.1.push(json!({
-                "cluster_id": id,
-                "timestamp": now,
-                "type": kind,
-                "details": details,
-            }));
-        }
-    }
-}
+use crate::util::{fixture_model, items, lock, now_ms, set};
 
 /// The user of the fixtures, as events name who asked.
 const USER: &str = "alice@example.com";
 
-pub(crate) fn route(st: &Shared, req: &Req, m: &str, rest: &[&str]) -> Option<R> {
-    Some(match (m, rest) {
-        ("GET", ["list"]) => list(st, req),
-        ("GET", ["get"]) => get(st, req),
-        ("POST", ["events"]) => events(st, req),
-        ("POST", ["start"]) => start(st, req),
-        ("POST", ["delete"]) => delete(st, req),
-        ("POST", ["restart"]) => restart(st, req),
-        _ => return None,
-    })
+/// The clusters of `clusters_list.json` with their states, and the events recorded since
+/// the emulator started (oldest first).
+pub(crate) struct FixtureClusters(Mutex<State>);
+
+struct State {
+    clusters: Tracked,
+    recorded: Vec<ClusterEvent>,
 }
 
-fn unknown(id: &str) -> Response {
-    bad_param(format!("Cluster {id} does not exist"))
-}
-
-/// Query parameter in the dotted or the bracketed nested form.
-fn nested<'a>(req: &'a Req, outer: &str, inner: &str) -> Vec<&'a str> {
-    let mut v = req.q_all(&format!("{outer}.{inner}"));
-    v.extend(req.q_all(&format!("{outer}[{inner}]")));
-    v
-}
-
-fn list(st: &Shared, req: &Req) -> R {
-    let size = match req.q_i64("page_size")? {
-        Some(n) if n < 0 => return Err(bad_param("page_size must be non-negative")),
-        None | Some(0) => 100,
-        Some(n) => (n as usize).min(100),
-    };
-    let offset = decode_token("clusters", req.q("page_token"))?;
-    let states = nested(req, "filter_by", "cluster_states");
-    let sources = nested(req, "filter_by", "cluster_sources");
-    let policy = nested(req, "filter_by", "policy_id");
-    let sort_field = nested(req, "sort_by", "field");
-    let sort_dir = nested(req, "sort_by", "direction");
-    let mut c = lock(&st.clusters);
-    let mut all: Vec<Value> = (0..c.0.items.len())
-        .map(|i| c.0.read(i))
-        .filter(|v| {
-            let s = |k: &str| {
-                v.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            (states.is_empty() || states.contains(&s("state").as_str()))
-                && (sources.is_empty() || sources.contains(&s("cluster_source").as_str()))
-                && (policy.is_empty() || policy.contains(&s("policy_id").as_str()))
-        })
-        .collect();
-    if sort_field.first() == Some(&"CLUSTER_NAME") {
-        all.sort_by(|a, b| {
-            let n = |v: &Value| {
-                v.get("cluster_name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            n(a).cmp(&n(b))
+impl State {
+    fn record(&mut self, id: &str, kind: &str, details: EventDetails) {
+        self.recorded.push(ClusterEvent {
+            cluster_id: Some(id.to_string()),
+            timestamp: Some(now_ms()),
+            type_: Some(kind.to_string()),
+            details: Some(details),
         });
     }
-    if sort_dir.first() == Some(&"DESC") {
-        all.reverse();
+
+    /// The workers a running cluster has: its size, or its autoscale minimum.
+    fn workers(&self, i: usize) -> i64 {
+        let cluster = &self.clusters.items[i];
+        cluster
+            .get("num_workers")
+            .and_then(Value::as_i64)
+            .or_else(|| {
+                cluster
+                    .pointer("/autoscale/min_workers")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(0)
     }
-    let (page, next) = crate::util::page(&all, offset, size);
-    let mut out = json!({});
-    if !page.is_empty() {
-        set(&mut out, "clusters", Value::Array(page));
-    }
-    if let Some(n) = next {
-        set(
-            &mut out,
-            "next_page_token",
-            json!(encode_token("clusters", n)),
-        );
-    }
-    if offset > 0 {
-        set(
-            &mut out,
-            "prev_page_token",
-            json!(encode_token("clusters", offset.saturating_sub(size))),
-        );
-    }
-    ok(out)
 }
 
-fn get(st: &Shared, req: &Req) -> R {
-    let id = req.q_req("cluster_id")?;
-    let mut c = lock(&st.clusters);
-    let i = c.0.position(id).ok_or_else(|| unknown(id))?;
-    let mut v = c.0.read(i);
-    let detailed = fixture_json("clusters_get.json");
-    let spec = if detailed.get("cluster_id").and_then(Value::as_str) == Some(id) {
-        detailed.get("spec").cloned()
-    } else {
-        let mut spec = json!({});
-        for k in [
-            "cluster_name",
-            "spark_version",
-            "node_type_id",
-            "num_workers",
-            "autoscale",
-            "autotermination_minutes",
-            "data_security_mode",
-            "single_user_name",
-            "runtime_engine",
-        ] {
-            if let Some(x) = v.get(k) {
-                set(&mut spec, k, x.clone());
-            }
-        }
-        Some(spec)
-    };
-    if let Some(spec) = spec {
-        set(&mut v, "spec", spec);
+impl FixtureClusters {
+    pub fn new() -> FixtureClusters {
+        let clusters = items(&fixture_json("clusters_list.json"), "clusters");
+        FixtureClusters(Mutex::new(State {
+            clusters: Tracked::new(clusters, "cluster_id"),
+            recorded: Vec::new(),
+        }))
     }
-    ok(v)
-}
 
-fn body_cluster_id(req: &Req) -> Result<String, Response> {
-    req.b_req("cluster_id").map(str::to_string)
-}
+    /// Runs `change` on the cluster `id` (its index in the list).
+    fn change(&self, id: &str, change: impl FnOnce(&mut State, usize)) -> Result<(), ApiError> {
+        let mut state = lock(&self.0);
+        let i = state
+            .clusters
+            .position(id)
+            .ok_or_else(|| cluster_not_found(id))?;
+        change(&mut state, i);
+        Ok(())
+    }
 
-fn events(st: &Shared, req: &Req) -> R {
-    let id = body_cluster_id(req)?;
-    if lock(&st.clusters).0.position(&id).is_none() {
-        return Err(unknown(&id));
-    }
-    let size = match req.b_i64("page_size")?.or(req.b_i64("limit")?) {
-        Some(n) if !(0..=500).contains(&n) => {
-            return Err(bad_param(format!(
-                "page_size must be between 0 and 500, got {n}"
-            )));
-        }
-        None | Some(0) => 50,
-        Some(n) => n as usize,
-    };
-    let offset = match req.b_str("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => decode_token("events", Some(t))?,
-        None => req.b_i64("offset")?.unwrap_or(0).max(0) as usize,
-    };
-    let types: Vec<&str> = req
-        .json
-        .get("event_types")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    let from = req.b_i64("start_time")?;
-    let to = req.b_i64("end_time")?;
-    let recorded: Vec<Value> = lock(&st.clusters)
-        .1
-        .iter()
-        .filter(|e| e.get("cluster_id").and_then(Value::as_str) == Some(id.as_str()))
-        .rev()
-        .cloned()
-        .collect();
-    // Newest first: what this emulator recorded, then the fixture's older history.
-    let mut all: Vec<Value> = recorded
-        .into_iter()
-        .chain(
-            items(&fixture_json("clusters_events.json"), "events")
-                .into_iter()
-                .map(|mut e| {
-                    set(&mut e, "cluster_id", json!(id));
-                    e
-                }),
-        )
-        .filter(|e| {
-            let t = e.get("type").and_then(Value::as_str).unwrap_or_default();
-            let ts = e
-                .get("timestamp")
-                .and_then(Value::as_i64)
-                .unwrap_or_default();
-            (types.is_empty() || types.contains(&t))
-                && from.is_none_or(|f| ts >= f)
-                && to.is_none_or(|x| ts <= x)
-        })
-        .collect();
-    if req.b_str("order") == Some("ASC") {
-        all.reverse();
-    }
-    let (page, next) = crate::util::page(&all, offset, size);
-    let mut out = json!({});
-    if !page.is_empty() {
-        set(&mut out, "events", Value::Array(page));
-    }
-    if let Some(n) = next {
-        set(
-            &mut out,
-            "next_page_token",
-            json!(encode_token("events", n)),
-        );
-    }
-    set(&mut out, "total_count", json!(0));
-    ok(out)
-}
-
-fn pretty(state: &str) -> String {
-    let mut s = state.to_ascii_lowercase();
-    if let Some(f) = s.get_mut(0..1) {
-        f.make_ascii_uppercase();
-    }
-    s
-}
-
-fn start(st: &Shared, req: &Req) -> R {
-    let id = body_cluster_id(req)?;
-    let mut c = lock(&st.clusters);
-    let i = c.0.position(&id).ok_or_else(|| unknown(&id))?;
-    match c.0.state(i) {
-        "TERMINATED" | "ERROR" => {
-            c.0.transition(
+    fn start(&self, id: &str) -> Result<(), ApiError> {
+        self.change(id, |state, i| {
+            state.clusters.transition(
                 i,
                 "PENDING",
                 Some(("RUNNING", Some(("state_message", json!(""))))),
             );
-            set(&mut c.0.items[i], "state_message", json!("Starting Spark"));
-            let n = workers(&c.0.items[i]);
-            c.record(
-                &id,
-                &[
-                    ("STARTING", json!({"user": USER})),
-                    ("RUNNING", json!({"current_num_workers": n})),
-                ],
+            set(
+                &mut state.clusters.items[i],
+                "state_message",
+                json!("Starting Spark"),
             );
-            empty()
-        }
-        other => Err(error(
-            400,
-            "INVALID_STATE",
-            format!("Cluster {id} is in unexpected state {}.", pretty(other)),
-        )),
-    }
-}
-
-fn delete(st: &Shared, req: &Req) -> R {
-    let id = body_cluster_id(req)?;
-    let mut c = lock(&st.clusters);
-    let i = c.0.position(&id).ok_or_else(|| unknown(&id))?;
-    if !matches!(c.0.state(i), "TERMINATED" | "TERMINATING") {
-        c.0.transition(
-            i,
-            "TERMINATING",
-            Some(("TERMINATED", Some(("termination_reason", json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": "alice@example.com"}}))))),
-        );
-        set(&mut c.0.items[i], "state_message", json!("Terminating"));
-        let reason =
-            json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": USER}});
-        c.record(
-            &id,
-            &[
-                ("TERMINATING", json!({"user": USER, "reason": reason})),
-                ("TERMINATED", json!({"reason": reason})),
-            ],
-        );
-    }
-    empty()
-}
-
-fn workers(cluster: &Value) -> i64 {
-    cluster
-        .get("num_workers")
-        .and_then(Value::as_i64)
-        .or_else(|| {
-            cluster
-                .pointer("/autoscale/min_workers")
-                .and_then(Value::as_i64)
+            let workers = state.workers(i);
+            state.record(id, "STARTING", user_details());
+            state.record(id, "RUNNING", running_details(workers));
         })
-        .unwrap_or(0)
-}
+    }
 
-/// POST clusters/restart: a RUNNING cluster goes through RESTARTING back to RUNNING; one
-/// already (re)starting is left alone; a terminated one must be started instead.
-fn restart(st: &Shared, req: &Req) -> R {
-    let id = body_cluster_id(req)?;
-    let mut c = lock(&st.clusters);
-    let i = c.0.position(&id).ok_or_else(|| unknown(&id))?;
-    match c.0.state(i) {
-        "RUNNING" => {
-            c.0.transition(
+    fn restart(&self, id: &str) -> Result<(), ApiError> {
+        self.change(id, |state, i| {
+            state.clusters.transition(
                 i,
                 "RESTARTING",
                 Some(("RUNNING", Some(("state_message", json!(""))))),
             );
+            let item = &mut state.clusters.items[i];
+            set(item, "state_message", json!("Restarting Spark"));
+            set(item, "last_restarted_time", json!(now_ms()));
+            let workers = state.workers(i);
+            state.record(id, "RESTARTING", user_details());
+            state.record(id, "RUNNING", running_details(workers));
+        })
+    }
+
+    fn terminate(&self, id: &str) -> Result<(), ApiError> {
+        let reason =
+            json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": USER}});
+        self.change(id, |state, i| {
+            state.clusters.transition(
+                i,
+                "TERMINATING",
+                Some(("TERMINATED", Some(("termination_reason", reason)))),
+            );
             set(
-                &mut c.0.items[i],
+                &mut state.clusters.items[i],
                 "state_message",
-                json!("Restarting Spark"),
+                json!("Terminating"),
             );
-            set(
-                &mut c.0.items[i],
-                "last_restarted_time",
-                json!(crate::util::now_ms()),
+            state.record(
+                id,
+                "TERMINATING",
+                EventDetails {
+                    reason: Some(user_request()),
+                    ..user_details()
+                },
             );
-            let n = workers(&c.0.items[i]);
-            c.record(
-                &id,
-                &[
-                    ("RESTARTING", json!({"user": USER})),
-                    ("RUNNING", json!({"current_num_workers": n})),
-                ],
+            state.record(
+                id,
+                "TERMINATED",
+                EventDetails {
+                    reason: Some(user_request()),
+                    ..EventDetails::default()
+                },
             );
-            empty()
+        })
+    }
+
+    /// `get`: the list's cluster with its spec — `clusters_get.json`'s for that cluster,
+    /// else the settings a user gives, taken from the cluster.
+    fn read(&self, id: &str) -> Result<Option<Cluster>, ApiError> {
+        let mut state = lock(&self.0);
+        let Some(i) = state.clusters.position(id) else {
+            return Ok(None);
+        };
+        let mut cluster: Cluster = fixture_model(state.clusters.read(i))?;
+        let detailed: Cluster = fixture_model(fixture_json("clusters_get.json"))?;
+        cluster.spec = match detailed.spec {
+            Some(spec) if detailed.cluster_id == id => Some(spec),
+            _ => Some(Box::new(spec_of(&cluster))),
+        };
+        Ok(Some(cluster))
+    }
+
+    fn read_all(&self) -> Result<Vec<Cluster>, ApiError> {
+        let mut state = lock(&self.0);
+        (0..state.clusters.items.len())
+            .map(|i| fixture_model(state.clusters.read(i)))
+            .collect()
+    }
+
+    /// The fixture's history (recorded newest first) under this cluster's id, then what
+    /// happened here.
+    fn events(&self, id: &str) -> Result<Option<Vec<ClusterEvent>>, ApiError> {
+        let state = lock(&self.0);
+        if state.clusters.position(id).is_none() {
+            return Ok(None);
         }
-        "PENDING" | "RESTARTING" => empty(),
-        other => Err(error(
-            400,
-            "INVALID_STATE",
-            format!(
-                "Cluster {id} is in unexpected state {}: start it instead of restarting it.",
-                pretty(other)
-            ),
-        )),
+        let mut events: Vec<ClusterEvent> = items(&fixture_json("clusters_events.json"), "events")
+            .into_iter()
+            .rev()
+            .map(fixture_model)
+            .collect::<Result<_, _>>()?;
+        for event in &mut events {
+            event.cluster_id = Some(id.to_string());
+        }
+        events.extend(
+            state
+                .recorded
+                .iter()
+                .filter(|e| e.cluster_id.as_deref() == Some(id))
+                .cloned(),
+        );
+        Ok(Some(events))
+    }
+}
+
+fn user_details() -> EventDetails {
+    EventDetails {
+        user: Some(USER.to_string()),
+        ..EventDetails::default()
+    }
+}
+
+fn running_details(workers: i64) -> EventDetails {
+    EventDetails {
+        current_num_workers: Some(workers),
+        ..EventDetails::default()
+    }
+}
+
+fn user_request() -> TerminationReason {
+    TerminationReason {
+        code: Some("USER_REQUEST".to_string()),
+        type_: Some("SUCCESS".to_string()),
+        parameters: Some(BTreeMap::from([("username".to_string(), USER.to_string())])),
+    }
+}
+
+/// The settings of a cluster a user chose.
+fn spec_of(c: &Cluster) -> Cluster {
+    Cluster {
+        cluster_name: c.cluster_name.clone(),
+        spark_version: c.spark_version.clone(),
+        node_type_id: c.node_type_id.clone(),
+        num_workers: c.num_workers,
+        autoscale: c.autoscale.clone(),
+        autotermination_minutes: c.autotermination_minutes,
+        data_security_mode: c.data_security_mode.clone(),
+        single_user_name: c.single_user_name.clone(),
+        runtime_engine: c.runtime_engine.clone(),
+        ..Cluster::default()
+    }
+}
+
+impl Clusters for FixtureClusters {
+    fn clusters(&self) -> Answer<'_, Vec<Cluster>> {
+        Box::pin(async move { self.read_all() })
+    }
+
+    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>> {
+        Box::pin(async move { self.read(id) })
+    }
+
+    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>> {
+        Box::pin(async move {
+            let state = lock(&self.0);
+            Ok(state
+                .clusters
+                .position(id)
+                .map(|i| state.clusters.state(i).to_string()))
+        })
+    }
+
+    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.start(id) })
+    }
+
+    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.restart(id) })
+    }
+
+    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.terminate(id) })
+    }
+
+    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>> {
+        Box::pin(async move { self.events(id) })
     }
 }

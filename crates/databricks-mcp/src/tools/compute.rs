@@ -8,7 +8,7 @@ use databricks_client::ErrorKind;
 use databricks_client::services::compute::Cluster;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{Field, ListSpec, PageArgs, ToolDef, ToolKind, ToolOutput, Toolset, values};
 use crate::context::CallContext;
@@ -160,8 +160,8 @@ fn workers(c: &Cluster) -> Option<String> {
     match (&c.autoscale, c.num_workers) {
         (Some(a), _) => Some(format!(
             "{}-{} (autoscale)",
-            a.get("min_workers").and_then(|v| v.as_i64()).unwrap_or(0),
-            a.get("max_workers").and_then(|v| v.as_i64()).unwrap_or(0)
+            a.min_workers.unwrap_or(0),
+            a.max_workers.unwrap_or(0)
         )),
         (None, n) => n.map(|n| n.to_string()),
     }
@@ -210,22 +210,17 @@ async fn get_cluster(ctx: CallContext, args: ClusterIdArgs) -> Result<ToolOutput
         let _ = write!(text, " ({m})");
     }
     if let Some(reason) = &c.termination_reason {
-        let code = reason.get("code").and_then(Value::as_str).unwrap_or("?");
-        let kind = reason.get("type").and_then(Value::as_str).unwrap_or("");
+        let code = reason.code.as_deref().unwrap_or("?");
+        let kind = reason.type_.as_deref().unwrap_or("");
         let _ = write!(text, "\nTermination reason: {code} {kind}");
-        if let Some(params) = reason.get("parameters").and_then(Value::as_object) {
-            let detail: Vec<String> = params
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}={}",
-                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
-                    )
-                })
-                .collect();
-            if !detail.is_empty() {
-                let _ = write!(text, " ({})", detail.join(", "));
-            }
+        let detail: Vec<String> = reason
+            .parameters
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !detail.is_empty() {
+            let _ = write!(text, " ({})", detail.join(", "));
         }
     }
     if let Some(w) = workers(&c) {
@@ -276,7 +271,8 @@ async fn get_cluster_events(
             e.type_.clone(),
             e.details
                 .as_ref()
-                .map(|d| render::clip(&d.to_string(), 300)),
+                .and_then(|d| serde_json::to_string(d).ok())
+                .map(|d| render::clip(&d, 300)),
         ]
     });
     Ok(CLUSTER_EVENTS

@@ -4,17 +4,21 @@
 //! transitional state for a moment as Databricks does, and the cluster records its
 //! events. A statement sent to a stopped warehouse starts it, as Databricks does.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use databricks_api::backend::{Answer, Identity, Warehouses};
+use databricks_api::backend::{Answer, Clusters, Identity, Warehouses};
+use databricks_api::compute::{
+    Cluster, ClusterEvent, EventDetails, SparkNode, TerminationReason, cluster_not_found,
+};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::iam::CurrentUser;
 use databricks_api::sql::{Warehouse, WarehouseState};
 
-use super::{Api, HandlerResult, Req, Shared, bad_request, error, lock, ok};
+use super::{Shared, lock};
 use crate::layout::now_ms;
 use crate::{CLUSTER_ID, WAREHOUSE_ID};
 
@@ -64,7 +68,7 @@ struct ClusterLife {
     restarted_ms: i64,
     terminated_ms: Option<i64>,
     /// Oldest first.
-    events: Vec<Value>,
+    events: Vec<ClusterEvent>,
 }
 
 impl Compute {
@@ -78,11 +82,24 @@ impl Compute {
                 restarted_ms: started_ms,
                 terminated_ms: None,
                 events: vec![
-                    event(started_ms, "STARTING", json!({"user": user})),
                     event(
+                        CLUSTER_ID,
+                        started_ms,
+                        "STARTING",
+                        EventDetails {
+                            user: Some(user),
+                            ..EventDetails::default()
+                        },
+                    ),
+                    event(
+                        CLUSTER_ID,
                         started_ms,
                         "RUNNING",
-                        json!({"current_num_workers": 0, "target_num_workers": 0}),
+                        EventDetails {
+                            current_num_workers: Some(0),
+                            target_num_workers: Some(0),
+                            ..EventDetails::default()
+                        },
                     ),
                 ],
             }),
@@ -111,8 +128,13 @@ impl Compute {
     }
 }
 
-fn event(timestamp: i64, kind: &str, details: Value) -> Value {
-    json!({"cluster_id": CLUSTER_ID, "timestamp": timestamp, "type": kind, "details": details})
+fn event(id: &str, timestamp: i64, kind: &str, details: EventDetails) -> ClusterEvent {
+    ClusterEvent {
+        cluster_id: Some(id.to_string()),
+        timestamp: Some(timestamp),
+        type_: Some(kind.to_string()),
+        details: Some(details),
+    }
 }
 
 /// The one warehouse: the engine of this process.
@@ -212,49 +234,121 @@ impl Warehouses for LocalWarehouse {
     }
 }
 
-fn cluster(api: &Api) -> Value {
-    let sh = &api.shared;
-    let mut c = lock(&sh.compute.cluster);
-    let state = c.life.current();
-    let (started, restarted, terminated) = (c.started_ms, c.restarted_ms, c.terminated_ms);
-    drop(c);
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let user = crate::layout::user_name();
-    let mut v = json!({
-        "cluster_id": CLUSTER_ID,
-        "cluster_name": "Local DataFusion engine",
-        "spark_version": "local-datafusion-55.2",
-        "node_type_id": "local",
-        "driver_node_type_id": "local",
-        "num_workers": 0,
-        "creator_user_name": user,
-        "cluster_source": "API",
-        "state": state,
-        "state_message": state_message(state),
-        "start_time": started,
-        "last_restarted_time": restarted,
-        "autotermination_minutes": 0,
-        "data_security_mode": "SINGLE_USER",
-        "single_user_name": user,
-        "runtime_engine": "STANDARD",
-        "is_single_node": true,
-        "cluster_cores": cores as f64,
-        "spark_conf": {},
-        "custom_tags": {"engine": "datafusion"},
-        "default_tags": {"Vendor": "local-workspace", "ClusterId": CLUSTER_ID, "ClusterName": "Local DataFusion engine", "Creator": user},
-        "driver": {"node_id": "local", "host_private_ip": "127.0.0.1", "private_ip": "127.0.0.1", "start_timestamp": started},
-        "spark_context_id": 1,
-        "enable_elastic_disk": false,
-        "enable_local_disk_encryption": false,
-        "jdbc_port": 0,
-    });
-    if let (Some(at), "TERMINATING" | "TERMINATED") = (terminated, state) {
-        v["terminated_time"] = json!(at);
-        v["termination_reason"] = termination_reason(&user);
+/// The one cluster: the engine of this process, with its lifecycle and events.
+pub(crate) struct LocalCluster {
+    pub shared: Arc<Shared>,
+}
+
+impl LocalCluster {
+    fn info(&self) -> Cluster {
+        let mut c = lock(&self.shared.compute.cluster);
+        let state = c.life.current();
+        let (started, restarted, terminated) = (c.started_ms, c.restarted_ms, c.terminated_ms);
+        drop(c);
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        let user = crate::layout::user_name();
+        let name = "Local DataFusion engine";
+        let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let ended = matches!(state, "TERMINATING" | "TERMINATED");
+        Cluster {
+            cluster_id: CLUSTER_ID.to_string(),
+            cluster_name: Some(name.to_string()),
+            spark_version: Some("local-datafusion-55.2".to_string()),
+            node_type_id: Some("local".to_string()),
+            driver_node_type_id: Some("local".to_string()),
+            num_workers: Some(0),
+            creator_user_name: Some(user.clone()),
+            cluster_source: Some("API".to_string()),
+            state: Some(state.to_string()),
+            state_message: Some(state_message(state).to_string()),
+            start_time: Some(started),
+            last_restarted_time: Some(restarted),
+            autotermination_minutes: Some(0),
+            data_security_mode: Some("SINGLE_USER".to_string()),
+            single_user_name: Some(user.clone()),
+            runtime_engine: Some("STANDARD".to_string()),
+            is_single_node: Some(true),
+            cluster_cores: Some(cores as f64),
+            spark_conf: Some(BTreeMap::new()),
+            custom_tags: Some(tags(&[("engine", "datafusion")])),
+            default_tags: Some(tags(&[
+                ("Vendor", "local-workspace"),
+                ("ClusterId", CLUSTER_ID),
+                ("ClusterName", name),
+                ("Creator", user.as_str()),
+            ])),
+            driver: Some(SparkNode {
+                node_id: Some("local".to_string()),
+                host_private_ip: Some("127.0.0.1".to_string()),
+                private_ip: Some("127.0.0.1".to_string()),
+                start_timestamp: Some(started),
+                ..SparkNode::default()
+            }),
+            spark_context_id: Some(1),
+            enable_elastic_disk: Some(false),
+            enable_local_disk_encryption: Some(false),
+            jdbc_port: Some(0),
+            terminated_time: terminated.filter(|_| ended),
+            termination_reason: ended.then(|| termination_reason(&user)),
+            ..Cluster::default()
+        }
     }
-    v
+
+    /// Moves the cluster `now`, then `then`, with the events of the change; the first
+    /// event names the user.
+    fn change(
+        &self,
+        id: &str,
+        now: &'static str,
+        then: &'static str,
+        events: [&str; 2],
+    ) -> Result<(), ApiError> {
+        if id != CLUSTER_ID {
+            return Err(cluster_not_found(id));
+        }
+        let user = crate::layout::user_name();
+        let mut c = lock(&self.shared.compute.cluster);
+        let at = now_ms();
+        let settled = at + i64::try_from(TRANSITION.as_millis()).unwrap_or(0);
+        c.life.go(now, then);
+        let mut first = EventDetails {
+            user: Some(user.clone()),
+            ..EventDetails::default()
+        };
+        let second = match then {
+            "TERMINATED" => {
+                c.terminated_ms = Some(settled);
+                first.reason = Some(termination_reason(&user));
+                EventDetails {
+                    reason: Some(termination_reason(&user)),
+                    ..EventDetails::default()
+                }
+            }
+            _ => {
+                if now == "PENDING" {
+                    c.started_ms = at;
+                    c.terminated_ms = None;
+                }
+                c.restarted_ms = at;
+                EventDetails {
+                    current_num_workers: Some(0),
+                    target_num_workers: Some(0),
+                    ..EventDetails::default()
+                }
+            }
+        };
+        let [kind, settles] = events;
+        c.events.push(event(id, at, kind, first));
+        c.events.push(event(id, settled, settles, second));
+        Ok(())
+    }
 }
 
 fn state_message(state: &str) -> &'static str {
@@ -267,202 +361,53 @@ fn state_message(state: &str) -> &'static str {
     }
 }
 
-fn termination_reason(user: &str) -> Value {
-    json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": user}})
-}
-
-/// `Pending` for `PENDING`, as Databricks writes states in messages.
-fn pretty(state: &str) -> String {
-    let lower = state.to_ascii_lowercase();
-    let mut chars = lower.chars();
-    chars
-        .next()
-        .map(|f| f.to_ascii_uppercase().to_string() + chars.as_str())
-        .unwrap_or_default()
-}
-
-pub(crate) fn list_clusters(api: &Api, req: &Req) -> HandlerResult {
-    let states: Vec<&str> = req
-        .query
-        .iter()
-        .filter(|(k, _)| k == "filter_by.cluster_states" || k == "filter_by[cluster_states]")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let state = api.shared.compute.cluster_state();
-    if !states.is_empty() && !states.iter().any(|s| s.eq_ignore_ascii_case(state)) {
-        return ok(json!({}));
-    }
-    ok(json!({"clusters": [cluster(api)]}))
-}
-
-pub(crate) fn get_cluster(api: &Api, req: &Req) -> HandlerResult {
-    match req.q("cluster_id") {
-        None => Err(bad_request("Missing required parameter: cluster_id.")),
-        Some(id) if id == CLUSTER_ID => ok(cluster(api)),
-        Some(id) => Err(error(
-            400,
-            "INVALID_PARAMETER_VALUE",
-            format!(
-                "Cluster {id} does not exist. The local workspace has one cluster: {CLUSTER_ID}."
-            ),
-        )),
+fn termination_reason(user: &str) -> TerminationReason {
+    TerminationReason {
+        code: Some("USER_REQUEST".to_string()),
+        type_: Some("SUCCESS".to_string()),
+        parameters: Some(BTreeMap::from([("username".to_string(), user.to_string())])),
     }
 }
 
-fn unknown_cluster(id: &str) -> axum::response::Response {
-    error(
-        400,
-        "INVALID_PARAMETER_VALUE",
-        format!("Cluster {id} does not exist. The local workspace has one cluster: {CLUSTER_ID}."),
-    )
-}
+impl Clusters for LocalCluster {
+    fn clusters(&self) -> Answer<'_, Vec<Cluster>> {
+        Box::pin(async move { Ok(vec![self.info()]) })
+    }
 
-/// `start` (a terminated cluster: PENDING → RUNNING), `restart` (a running one:
-/// RESTARTING → RUNNING; one already starting is left alone), `delete` (terminate:
-/// TERMINATING → TERMINATED; idempotent). Each records its events.
-pub(crate) fn cluster_action(api: &Api, req: &Req, action: &str) -> HandlerResult {
-    let id = req
-        .body_str("cluster_id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| bad_request("Missing required parameter: cluster_id."))?;
-    if id != CLUSTER_ID {
-        return Err(unknown_cluster(id));
+    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>> {
+        Box::pin(async move { Ok((id == CLUSTER_ID).then(|| self.info())) })
     }
-    let user = crate::layout::user_name();
-    let mut c = lock(&api.shared.compute.cluster);
-    let state = c.life.current();
-    let now = now_ms();
-    let settled = now + i64::try_from(TRANSITION.as_millis()).unwrap_or(0);
-    let unexpected = || {
-        error(
-            400,
-            "INVALID_STATE",
-            format!("Cluster {id} is in unexpected state {}.", pretty(state)),
-        )
-    };
-    let running = json!({"current_num_workers": 0, "target_num_workers": 0});
-    match (action, state) {
-        ("start", "TERMINATED" | "ERROR") => {
-            c.life.go("PENDING", "RUNNING");
-            c.started_ms = now;
-            c.restarted_ms = now;
-            c.terminated_ms = None;
-            c.events.push(event(now, "STARTING", json!({"user": user})));
-            c.events.push(event(settled, "RUNNING", running));
-        }
-        ("start", _) => return Err(unexpected()),
-        ("restart", "RUNNING") => {
-            c.life.go("RESTARTING", "RUNNING");
-            c.restarted_ms = now;
-            c.events
-                .push(event(now, "RESTARTING", json!({"user": user})));
-            c.events.push(event(settled, "RUNNING", running));
-        }
-        ("restart", "PENDING" | "RESTARTING") => {}
-        ("restart", _) => {
-            return Err(error(
-                400,
-                "INVALID_STATE",
-                format!(
-                    "Cluster {id} is in unexpected state {}: start it instead of restarting it.",
-                    pretty(state)
-                ),
-            ));
-        }
-        (_, "TERMINATED" | "TERMINATING") => {}
-        _ => {
-            c.life.go("TERMINATING", "TERMINATED");
-            c.terminated_ms = Some(settled);
-            let reason = termination_reason(&user);
-            c.events.push(event(
-                now,
-                "TERMINATING",
-                json!({"user": user, "reason": reason}),
-            ));
-            c.events
-                .push(event(settled, "TERMINATED", json!({"reason": reason})));
-        }
-    }
-    ok(json!({}))
-}
 
-/// §5.5: `cluster_id` (required), `start_time`/`end_time`, `event_types`, `order`
-/// (default DESC), `page_size` (0–500, 0 ⇒ 50; or the older `limit`) with `page_token`
-/// (or the older `offset`).
-pub(crate) fn cluster_events(api: &Api, req: &Req) -> HandlerResult {
-    let id = req
-        .body_str("cluster_id")
-        .filter(|id| !id.is_empty())
-        .ok_or_else(|| bad_request("Missing required parameter: cluster_id."))?;
-    if id != CLUSTER_ID {
-        return Err(unknown_cluster(id));
-    }
-    let number = |name: &str| -> Result<Option<i64>, axum::response::Response> {
-        match req.json.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                .map(Some)
-                .ok_or_else(|| bad_request(format!("{name} must be an integer, got {v}."))),
-        }
-    };
-    let size = match number("page_size")?.or(number("limit")?) {
-        None | Some(0) => 50,
-        Some(n) if (1..=500).contains(&n) => n,
-        Some(n) => {
-            return Err(bad_request(format!(
-                "page_size must be between 0 and 500, got {n}."
-            )));
-        }
-    };
-    let (from, to) = (number("start_time")?, number("end_time")?);
-    let types: Vec<&str> = match req.json.get("event_types") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
-        Some(_) => return Err(bad_request("event_types must be an array of event types.")),
-    };
-    let ascending = match req.body_str("order") {
-        None | Some("DESC") => false,
-        Some("ASC") => true,
-        Some(o) => {
-            return Err(bad_request(format!(
-                "order must be ASC or DESC, got '{o}'."
-            )));
-        }
-    };
-    let mut events: Vec<Value> = lock(&api.shared.compute.cluster)
-        .events
-        .iter()
-        .filter(|e| {
-            let t = e.get("timestamp").and_then(Value::as_i64).unwrap_or(0);
-            let kind = e.get("type").and_then(Value::as_str).unwrap_or("");
-            from.is_none_or(|f| t >= f)
-                && to.is_none_or(|x| t <= x)
-                && (types.is_empty() || types.contains(&kind))
+    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>> {
+        Box::pin(async move {
+            Ok((id == CLUSTER_ID).then(|| self.shared.compute.cluster_state().to_string()))
         })
-        .cloned()
-        .collect();
-    if !ascending {
-        events.reverse();
     }
-    let total = events.len();
-    let token = match req.body_str("page_token").filter(|t| !t.is_empty()) {
-        Some(t) => Some(t.to_string()),
-        None => match number("offset")? {
-            Some(o) if o > 0 => Some(super::encode_token(usize::try_from(o).unwrap_or(0))),
-            _ => None,
-        },
-    };
-    let (page, next) = super::page(&events, Some(size), token.as_deref(), 500)?;
-    let mut v = json!({"total_count": total});
-    if !page.is_empty() {
-        v["events"] = json!(page);
+
+    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.change(id, "PENDING", "RUNNING", ["STARTING", "RUNNING"]) })
     }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
+
+    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.change(id, "RESTARTING", "RUNNING", ["RESTARTING", "RUNNING"]) })
     }
-    ok(v)
+
+    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            self.change(
+                id,
+                "TERMINATING",
+                "TERMINATED",
+                ["TERMINATING", "TERMINATED"],
+            )
+        })
+    }
+
+    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>> {
+        Box::pin(async move {
+            Ok((id == CLUSTER_ID).then(|| lock(&self.shared.compute.cluster).events.clone()))
+        })
+    }
 }
 
 /// The one user: whoever runs the process.

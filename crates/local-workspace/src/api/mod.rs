@@ -124,6 +124,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
             base_url: base_url.clone(),
             shared: shared.clone(),
         })),
+        clusters: Some(Arc::new(compute::LocalCluster {
+            shared: shared.clone(),
+        })),
         identity: Some(Arc::new(compute::LocalIdentity)),
         query_history: Some(shared.clone()),
         lineage: Some(shared.clone()),
@@ -279,19 +282,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(api, id, n)
         }
-        // Clusters
-        ("GET", ["api", "2.0" | "2.1", "clusters", "list"]) => compute::list_clusters(api, req),
-        ("GET", ["api", "2.0" | "2.1", "clusters", "get"]) => compute::get_cluster(api, req),
-        (
-            "POST",
-            [
-                "api",
-                "2.0" | "2.1",
-                "clusters",
-                action @ ("start" | "restart" | "delete"),
-            ],
-        ) => compute::cluster_action(api, req, action),
-        ("POST", ["api", "2.0" | "2.1", "clusters", "events"]) => compute::cluster_events(api, req),
         // Workspace
         // Files API (volumes)
         (

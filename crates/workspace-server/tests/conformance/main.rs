@@ -3,6 +3,7 @@
 //! real HTTP on loopback, and reads the answers both as JSON and as the contract's
 //! models. Where a backend and the reference differ, the reference wins.
 
+mod clusters;
 mod genie_one;
 mod history;
 mod identity;

@@ -15,6 +15,8 @@ pub struct Known {
     pub table_pattern: (&'static str, &'static str),
     /// A warehouse that is RUNNING.
     pub warehouse: &'static str,
+    /// A cluster that is RUNNING.
+    pub cluster: &'static str,
 }
 
 /// Which backend a target is (for the few checks that must give it data first).
@@ -47,6 +49,7 @@ pub async fn emulator() -> Target {
             table: "orders",
             table_pattern: ("%recent", "orders_recent"),
             warehouse: "abcdef0123456789",
+            cluster: "0923-164208-meows279",
         },
         backend: Backend::Emulator,
         http: reqwest::Client::new(),
@@ -81,6 +84,7 @@ async fn serve_local(
             table: "orders",
             table_pattern: ("%item", "lineitem"),
             warehouse: local_workspace::WAREHOUSE_ID,
+            cluster: local_workspace::CLUSTER_ID,
         },
         backend: Backend::Local,
         http: reqwest::Client::new(),
