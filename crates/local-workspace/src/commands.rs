@@ -541,31 +541,7 @@ pub(crate) async fn run(
         Command::ShowTables {
             schema: name,
             pattern,
-        } => {
-            let (cat, sch) = resolve_schema(engine, name.as_ref(), catalog, schema)?;
-            let mut o = Out::new(&[
-                ("database", DataType::Utf8),
-                ("tableName", DataType::Utf8),
-                ("isTemporary", DataType::Boolean),
-            ]);
-            let names = if sch == INFORMATION_SCHEMA {
-                crate::info_schema::VIEWS
-                    .iter()
-                    .map(|v| v.to_string())
-                    .collect()
-            } else {
-                lake.tables(&cat, &sch)
-            };
-            for t in names {
-                if pattern
-                    .as_deref()
-                    .is_none_or(|p| show_pattern_matches(p, &t))
-                {
-                    o.row(vec![s(sch.clone()), s(t), Cell::B(false)]);
-                }
-            }
-            o.finish()
-        }
+        } => show_tables(engine, name, pattern, catalog, schema).await,
         Command::ShowViews { schema: name } => {
             let _ = resolve_schema(engine, name.as_ref(), catalog, schema)?;
             Out::new(&[
@@ -595,22 +571,7 @@ pub(crate) async fn run(
         Command::ShowColumns {
             table,
             schema: in_schema,
-        } => {
-            let name = match (in_schema, table.as_slice()) {
-                (Some(sc), [t]) => {
-                    let mut v = sc;
-                    v.push(t.clone());
-                    v
-                }
-                _ => table,
-            };
-            let d = details(engine, &name, catalog, schema).await?;
-            let mut o = Out::strings(&["col_name"]);
-            for c in &d.columns {
-                o.row(vec![s(c.name.clone())]);
-            }
-            o.finish()
-        }
+        } => show_columns(engine, table, in_schema, catalog, schema).await,
         Command::ShowTblProperties { table } => {
             let d = details(engine, &table, catalog, schema).await?;
             let mut o = Out::strings(&["key", "value"]);
@@ -620,199 +581,16 @@ pub(crate) async fn run(
             o.finish()
         }
         Command::ShowCreateTable { table } => {
-            let d = details(engine, &table, catalog, schema).await?;
-            let cols = d
-                .columns
-                .iter()
-                .map(|c| {
-                    let mut line = format!(
-                        "  {} {}",
-                        c.name,
-                        crate::types::db_type(&c.data_type).type_text
-                    );
-                    if let Some(cm) = &c.comment {
-                        line.push_str(&format!(" COMMENT '{}'", cm.replace('\'', "\\'")));
-                    }
-                    line
-                })
-                .collect::<Vec<_>>()
-                .join(",\n");
-            let mut stmt = format!(
-                "CREATE TABLE {}.{}.{} (\n{cols})\nUSING {}",
-                d.loc.catalog,
-                d.loc.schema,
-                d.loc.name,
-                d.loc.format.name().to_ascii_lowercase()
-            );
-            if !d.partition_columns.is_empty() {
-                stmt.push_str(&format!(
-                    "\nPARTITIONED BY ({})",
-                    d.partition_columns.join(", ")
-                ));
-            }
-            if let Some(cm) = &d.comment {
-                stmt.push_str(&format!("\nCOMMENT '{}'", cm.replace('\'', "\\'")));
-            }
-            let mut o = Out::strings(&["createtab_stmt"]);
-            o.row(vec![s(stmt)]);
-            o.finish()
+            show_create_table(engine, table, catalog, schema).await
         }
         Command::Describe {
             table,
             extended,
             column,
-        } => {
-            let d = details(engine, &table, catalog, schema).await?;
-            if let Some(col) = column {
-                let c = d
-                    .columns
-                    .iter()
-                    .find(|c| c.name.eq_ignore_ascii_case(&col))
-                    .ok_or_else(|| {
-                        SqlError::new(
-                            "UNRESOLVED_COLUMN.WITH_SUGGESTION",
-                            "42703",
-                            format!(
-                                "A column with name `{col}` cannot be resolved in {}. Columns: {}.",
-                                d.loc.quoted(),
-                                d.columns
-                                    .iter()
-                                    .map(|c| c.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        )
-                    })?;
-                let mut o = Out::strings(&["info_name", "info_value"]);
-                o.row(vec![s("col_name"), s(c.name.clone())]);
-                o.row(vec![s("data_type"), s(uc_type_text(&c.data_type))]);
-                o.row(vec![s("comment"), Cell::S(c.comment.clone())]);
-                return o.finish();
-            }
-            let mut o = Out::strings(&["col_name", "data_type", "comment"]);
-            for c in &d.columns {
-                o.row(vec![
-                    s(c.name.clone()),
-                    s(uc_type_text(&c.data_type)),
-                    Cell::S(c.comment.clone()),
-                ]);
-            }
-            if !d.partition_columns.is_empty() {
-                o.row(vec![s("# Partition Information"), s(""), s("")]);
-                o.row(vec![s("# col_name"), s("data_type"), s("comment")]);
-                for p in &d.partition_columns {
-                    if let Some(c) = d.columns.iter().find(|c| &c.name == p) {
-                        o.row(vec![
-                            s(c.name.clone()),
-                            s(uc_type_text(&c.data_type)),
-                            Cell::S(c.comment.clone()),
-                        ]);
-                    }
-                }
-            }
-            if extended {
-                let props = d
-                    .properties
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                o.row(vec![s(""), s(""), s("")]);
-                o.row(vec![s("# Detailed Table Information"), s(""), s("")]);
-                let rows = [
-                    ("Catalog", d.loc.catalog.clone()),
-                    ("Database", d.loc.schema.clone()),
-                    ("Table", d.loc.name.clone()),
-                    ("Created Time", fmt_ts(d.created_at)),
-                    ("Last Access", "UNKNOWN".to_string()),
-                    (
-                        "Created By",
-                        "local-workspace (DataFusion + delta-rs)".to_string(),
-                    ),
-                    ("Type", "MANAGED".to_string()),
-                    ("Comment", d.comment.clone().unwrap_or_default()),
-                    ("Location", format!("file://{}", d.loc.path.display())),
-                    ("Provider", d.loc.format.name().to_ascii_lowercase()),
-                    ("Owner", engine.user.clone()),
-                    ("Table Properties", format!("[{props}]")),
-                ];
-                for (k, v) in rows {
-                    o.row(vec![s(k), s(v), s("")]);
-                }
-            }
-            o.finish()
-        }
-        Command::DescribeDetail { table } => {
-            let d = details(engine, &table, catalog, schema).await?;
-            let mut o = Out::new(&[
-                ("format", DataType::Utf8),
-                ("id", DataType::Utf8),
-                ("name", DataType::Utf8),
-                ("description", DataType::Utf8),
-                ("location", DataType::Utf8),
-                ("createdAt", DataType::Utf8),
-                ("lastModified", DataType::Utf8),
-                ("partitionColumns", DataType::Utf8),
-                ("numFiles", DataType::Int64),
-                ("sizeInBytes", DataType::Int64),
-                ("properties", DataType::Utf8),
-                ("minReaderVersion", DataType::Int64),
-                ("minWriterVersion", DataType::Int64),
-            ]);
-            let props: serde_json::Map<String, serde_json::Value> = d
-                .properties
-                .iter()
-                .filter(|(k, _)| !k.starts_with("delta.min"))
-                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                .collect();
-            o.row(vec![
-                s(d.loc.format.name().to_ascii_lowercase()),
-                s(d.table_id.clone()),
-                s(d.loc.full_name()),
-                Cell::S(d.comment.clone()),
-                s(format!("file://{}", d.loc.path.display())),
-                s(iso_ts(d.created_at)),
-                s(iso_ts(d.updated_at)),
-                s(serde_json::to_string(&d.partition_columns).unwrap_or_default()),
-                Cell::I(i64::try_from(d.num_files).ok()),
-                Cell::I(i64::try_from(d.size_bytes).ok()),
-                s(serde_json::Value::Object(props).to_string()),
-                Cell::I(d.min_reader_version),
-                Cell::I(d.min_writer_version),
-            ]);
-            o.finish()
-        }
+        } => describe_table(engine, table, extended, column, catalog, schema).await,
+        Command::DescribeDetail { table } => describe_detail(engine, table, catalog, schema).await,
         Command::DescribeHistory { table } => {
-            let (c, sc, t) = qualify(&table, catalog, schema)?;
-            let loc = lake.locate(&c, &sc, &t)?;
-            if loc.format != crate::lakehouse::Format::Delta {
-                return Err(SqlError::new(
-                    "DELTA_MISSING_DELTA_TABLE",
-                    "42P01",
-                    format!("{} is not a Delta table.", loc.quoted()),
-                ));
-            }
-            let mut o = Out::new(&[
-                ("version", DataType::Int64),
-                ("timestamp", DataType::Utf8),
-                ("userName", DataType::Utf8),
-                ("operation", DataType::Utf8),
-                ("operationParameters", DataType::Utf8),
-                ("operationMetrics", DataType::Utf8),
-            ]);
-            let mut commits = crate::lakehouse::commits(&loc.path);
-            commits.reverse();
-            for cm in commits {
-                o.row(vec![
-                    Cell::I(Some(cm.version)),
-                    s(iso_ts(cm.timestamp)),
-                    Cell::S(cm.user.clone()),
-                    s(cm.operation.clone()),
-                    s(cm.parameters.to_string()),
-                    s(cm.metrics.to_string()),
-                ]);
-            }
-            o.finish()
+            describe_history(engine, table, catalog, schema).await
         }
         Command::DescribeSchema { name, .. } => {
             let (cat, sch) = resolve_schema(engine, Some(&name), catalog, schema)?;
@@ -827,43 +605,335 @@ pub(crate) async fn run(
             o.row(vec![s("Owner"), s(engine.user.clone())]);
             o.finish()
         }
-        Command::DescribeCatalog { name, .. } => {
-            let cat = lake
-                .find_catalog(&name)
-                .ok_or_else(|| SqlError::catalog_not_found(&name, &lake.catalogs()))?;
-            let mut o = Out::strings(&["info_name", "info_value"]);
-            o.row(vec![s("Catalog Name"), s(cat.clone())]);
-            o.row(vec![s("Comment"), Cell::S(lake.catalog_comment(&cat))]);
-            o.row(vec![s("Owner"), s(engine.user.clone())]);
-            o.row(vec![
-                s("Catalog Type"),
-                s(if cat == SYSTEM {
-                    "System Catalog"
-                } else {
-                    "Regular"
-                }),
-            ]);
-            o.finish()
-        }
-        Command::DescribeQuery { sql } => {
-            let opts = ExecOptions {
-                catalog: Some(catalog.to_string()),
-                schema: Some(schema.to_string()),
-                row_limit: Some(0),
-                ..Default::default()
-            };
-            let r = Box::pin(engine.execute(&sql, &opts)).await?;
-            let mut o = Out::strings(&["col_name", "data_type", "comment"]);
-            for f in r.schema.fields() {
-                o.row(vec![
-                    s(f.name().clone()),
-                    s(uc_type_text(f.data_type())),
-                    Cell::S(None),
-                ]);
-            }
-            o.finish()
+        Command::DescribeCatalog { name, .. } => describe_catalog(engine, name).await,
+        Command::DescribeQuery { sql } => describe_query(engine, sql, catalog, schema).await,
+    }
+}
+
+/// `SHOW TABLES [IN schema] [LIKE pattern]` (information_schema lists its views).
+async fn show_tables(
+    engine: &Engine,
+    name: Option<Vec<String>>,
+    pattern: Option<String>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let lake = &engine.lake;
+    let (cat, sch) = resolve_schema(engine, name.as_ref(), catalog, schema)?;
+    let mut o = Out::new(&[
+        ("database", DataType::Utf8),
+        ("tableName", DataType::Utf8),
+        ("isTemporary", DataType::Boolean),
+    ]);
+    let names = if sch == INFORMATION_SCHEMA {
+        crate::info_schema::VIEWS
+            .iter()
+            .map(|v| v.to_string())
+            .collect()
+    } else {
+        lake.tables(&cat, &sch)
+    };
+    for t in names {
+        if pattern
+            .as_deref()
+            .is_none_or(|p| show_pattern_matches(p, &t))
+        {
+            o.row(vec![s(sch.clone()), s(t), Cell::B(false)]);
         }
     }
+    o.finish()
+}
+
+/// `SHOW COLUMNS IN table [IN schema]`.
+async fn show_columns(
+    engine: &Engine,
+    table: Vec<String>,
+    in_schema: Option<Vec<String>>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let name = match (in_schema, table.as_slice()) {
+        (Some(sc), [t]) => {
+            let mut v = sc;
+            v.push(t.clone());
+            v
+        }
+        _ => table,
+    };
+    let d = details(engine, &name, catalog, schema).await?;
+    let mut o = Out::strings(&["col_name"]);
+    for c in &d.columns {
+        o.row(vec![s(c.name.clone())]);
+    }
+    o.finish()
+}
+
+/// `SHOW CREATE TABLE`: the DDL that would create the table as it is.
+async fn show_create_table(
+    engine: &Engine,
+    table: Vec<String>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let d = details(engine, &table, catalog, schema).await?;
+    let cols = d
+        .columns
+        .iter()
+        .map(|c| {
+            let mut line = format!(
+                "  {} {}",
+                c.name,
+                crate::types::db_type(&c.data_type).type_text
+            );
+            if let Some(cm) = &c.comment {
+                line.push_str(&format!(" COMMENT '{}'", cm.replace('\'', "\\'")));
+            }
+            line
+        })
+        .collect::<Vec<_>>()
+        .join(",\n");
+    let mut stmt = format!(
+        "CREATE TABLE {}.{}.{} (\n{cols})\nUSING {}",
+        d.loc.catalog,
+        d.loc.schema,
+        d.loc.name,
+        d.loc.format.name().to_ascii_lowercase()
+    );
+    if !d.partition_columns.is_empty() {
+        stmt.push_str(&format!(
+            "\nPARTITIONED BY ({})",
+            d.partition_columns.join(", ")
+        ));
+    }
+    if let Some(cm) = &d.comment {
+        stmt.push_str(&format!("\nCOMMENT '{}'", cm.replace('\'', "\\'")));
+    }
+    let mut o = Out::strings(&["createtab_stmt"]);
+    o.row(vec![s(stmt)]);
+    o.finish()
+}
+
+/// `DESCRIBE [EXTENDED] table [column]`.
+async fn describe_table(
+    engine: &Engine,
+    table: Vec<String>,
+    extended: bool,
+    column: Option<String>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let d = details(engine, &table, catalog, schema).await?;
+    if let Some(col) = column {
+        let c = d
+            .columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(&col))
+            .ok_or_else(|| {
+                SqlError::new(
+                    "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+                    "42703",
+                    format!(
+                        "A column with name `{col}` cannot be resolved in {}. Columns: {}.",
+                        d.loc.quoted(),
+                        d.columns
+                            .iter()
+                            .map(|c| c.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })?;
+        let mut o = Out::strings(&["info_name", "info_value"]);
+        o.row(vec![s("col_name"), s(c.name.clone())]);
+        o.row(vec![s("data_type"), s(uc_type_text(&c.data_type))]);
+        o.row(vec![s("comment"), Cell::S(c.comment.clone())]);
+        return o.finish();
+    }
+    let mut o = Out::strings(&["col_name", "data_type", "comment"]);
+    for c in &d.columns {
+        o.row(vec![
+            s(c.name.clone()),
+            s(uc_type_text(&c.data_type)),
+            Cell::S(c.comment.clone()),
+        ]);
+    }
+    if !d.partition_columns.is_empty() {
+        o.row(vec![s("# Partition Information"), s(""), s("")]);
+        o.row(vec![s("# col_name"), s("data_type"), s("comment")]);
+        for p in &d.partition_columns {
+            if let Some(c) = d.columns.iter().find(|c| &c.name == p) {
+                o.row(vec![
+                    s(c.name.clone()),
+                    s(uc_type_text(&c.data_type)),
+                    Cell::S(c.comment.clone()),
+                ]);
+            }
+        }
+    }
+    if extended {
+        let props = d
+            .properties
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        o.row(vec![s(""), s(""), s("")]);
+        o.row(vec![s("# Detailed Table Information"), s(""), s("")]);
+        let rows = [
+            ("Catalog", d.loc.catalog.clone()),
+            ("Database", d.loc.schema.clone()),
+            ("Table", d.loc.name.clone()),
+            ("Created Time", fmt_ts(d.created_at)),
+            ("Last Access", "UNKNOWN".to_string()),
+            (
+                "Created By",
+                "local-workspace (DataFusion + delta-rs)".to_string(),
+            ),
+            ("Type", "MANAGED".to_string()),
+            ("Comment", d.comment.clone().unwrap_or_default()),
+            ("Location", format!("file://{}", d.loc.path.display())),
+            ("Provider", d.loc.format.name().to_ascii_lowercase()),
+            ("Owner", engine.user.clone()),
+            ("Table Properties", format!("[{props}]")),
+        ];
+        for (k, v) in rows {
+            o.row(vec![s(k), s(v), s("")]);
+        }
+    }
+    o.finish()
+}
+
+/// `DESCRIBE DETAIL`: one row of the table's Delta metadata.
+async fn describe_detail(
+    engine: &Engine,
+    table: Vec<String>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let d = details(engine, &table, catalog, schema).await?;
+    let mut o = Out::new(&[
+        ("format", DataType::Utf8),
+        ("id", DataType::Utf8),
+        ("name", DataType::Utf8),
+        ("description", DataType::Utf8),
+        ("location", DataType::Utf8),
+        ("createdAt", DataType::Utf8),
+        ("lastModified", DataType::Utf8),
+        ("partitionColumns", DataType::Utf8),
+        ("numFiles", DataType::Int64),
+        ("sizeInBytes", DataType::Int64),
+        ("properties", DataType::Utf8),
+        ("minReaderVersion", DataType::Int64),
+        ("minWriterVersion", DataType::Int64),
+    ]);
+    let props: serde_json::Map<String, serde_json::Value> = d
+        .properties
+        .iter()
+        .filter(|(k, _)| !k.starts_with("delta.min"))
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    o.row(vec![
+        s(d.loc.format.name().to_ascii_lowercase()),
+        s(d.table_id.clone()),
+        s(d.loc.full_name()),
+        Cell::S(d.comment.clone()),
+        s(format!("file://{}", d.loc.path.display())),
+        s(iso_ts(d.created_at)),
+        s(iso_ts(d.updated_at)),
+        s(serde_json::to_string(&d.partition_columns).unwrap_or_default()),
+        Cell::I(i64::try_from(d.num_files).ok()),
+        Cell::I(i64::try_from(d.size_bytes).ok()),
+        s(serde_json::Value::Object(props).to_string()),
+        Cell::I(d.min_reader_version),
+        Cell::I(d.min_writer_version),
+    ]);
+    o.finish()
+}
+
+/// `DESCRIBE HISTORY`: the Delta commits, newest first.
+async fn describe_history(
+    engine: &Engine,
+    table: Vec<String>,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let lake = &engine.lake;
+    let (c, sc, t) = qualify(&table, catalog, schema)?;
+    let loc = lake.locate(&c, &sc, &t)?;
+    if loc.format != crate::lakehouse::Format::Delta {
+        return Err(SqlError::new(
+            "DELTA_MISSING_DELTA_TABLE",
+            "42P01",
+            format!("{} is not a Delta table.", loc.quoted()),
+        ));
+    }
+    let mut o = Out::new(&[
+        ("version", DataType::Int64),
+        ("timestamp", DataType::Utf8),
+        ("userName", DataType::Utf8),
+        ("operation", DataType::Utf8),
+        ("operationParameters", DataType::Utf8),
+        ("operationMetrics", DataType::Utf8),
+    ]);
+    let mut commits = crate::lakehouse::commits(&loc.path);
+    commits.reverse();
+    for cm in commits {
+        o.row(vec![
+            Cell::I(Some(cm.version)),
+            s(iso_ts(cm.timestamp)),
+            Cell::S(cm.user.clone()),
+            s(cm.operation.clone()),
+            s(cm.parameters.to_string()),
+            s(cm.metrics.to_string()),
+        ]);
+    }
+    o.finish()
+}
+
+/// `DESCRIBE CATALOG`.
+async fn describe_catalog(engine: &Engine, name: String) -> Result<QueryResult, SqlError> {
+    let lake = &engine.lake;
+    let cat = lake
+        .find_catalog(&name)
+        .ok_or_else(|| SqlError::catalog_not_found(&name, &lake.catalogs()))?;
+    let mut o = Out::strings(&["info_name", "info_value"]);
+    o.row(vec![s("Catalog Name"), s(cat.clone())]);
+    o.row(vec![s("Comment"), Cell::S(lake.catalog_comment(&cat))]);
+    o.row(vec![s("Owner"), s(engine.user.clone())]);
+    o.row(vec![
+        s("Catalog Type"),
+        s(if cat == SYSTEM {
+            "System Catalog"
+        } else {
+            "Regular"
+        }),
+    ]);
+    o.finish()
+}
+
+/// `DESCRIBE QUERY`: the result columns of a query, which runs with no rows.
+async fn describe_query(
+    engine: &Engine,
+    sql: String,
+    catalog: &str,
+    schema: &str,
+) -> Result<QueryResult, SqlError> {
+    let opts = ExecOptions {
+        catalog: Some(catalog.to_string()),
+        schema: Some(schema.to_string()),
+        row_limit: Some(0),
+        ..Default::default()
+    };
+    let r = Box::pin(engine.execute(&sql, &opts)).await?;
+    let mut o = Out::strings(&["col_name", "data_type", "comment"]);
+    for f in r.schema.fields() {
+        o.row(vec![
+            s(f.name().clone()),
+            s(uc_type_text(f.data_type())),
+            Cell::S(None),
+        ]);
+    }
+    o.finish()
 }
 
 #[cfg(test)]

@@ -238,6 +238,60 @@ pub(crate) fn name_parts(name: &ObjectName) -> Vec<String> {
         .collect()
 }
 
+/// The type a Spark cast function (`int(x)`, `date(x)`, …) casts to.
+fn cast_function_type(name: &str) -> &'static str {
+    match name {
+        "int" => "INT",
+        "bigint" => "BIGINT",
+        "smallint" => "SMALLINT",
+        "tinyint" => "TINYINT",
+        "double" => "DOUBLE",
+        "float" => "FLOAT",
+        "boolean" => "BOOLEAN",
+        "binary" => "BINARY",
+        "decimal" => "DECIMAL(10,0)",
+        "date" => "DATE",
+        "timestamp" => "TIMESTAMP",
+        _ => "STRING",
+    }
+}
+
+/// `decode(expr, search1, result1, …[, default])` as a CASE over `n` arguments.
+fn decode_template(n: usize) -> String {
+    let mut src = String::from("CASE __a0");
+    for k in 0..(n - 1) / 2 {
+        src.push_str(&format!(" WHEN __a{} THEN __a{}", 1 + 2 * k, 2 + 2 * k));
+    }
+    if (n - 1) % 2 == 1 {
+        src.push_str(&format!(" ELSE __a{}", n - 1));
+    }
+    src.push_str(" END");
+    src
+}
+
+/// The DataFusion name of a Spark function that differs only by name.
+fn renamed_function(name: &str, n: usize) -> Option<&'static str> {
+    match name {
+        "first" | "first_value" if n >= 1 => Some("first_value"),
+        "last" | "last_value" if n >= 1 => Some("last_value"),
+        "std" => Some("stddev"),
+        "lcase" => Some("lower"),
+        "ucase" => Some("upper"),
+        "len" | "char_length" | "character_length" => Some("length"),
+        "rand" | "random" => Some("random"),
+        "sign" => Some("signum"),
+        "array" => Some("make_array"),
+        "any" | "some" | "bool_or" => Some("bool_or"),
+        "every" | "bool_and" => Some("bool_and"),
+        "explode" => Some("unnest"),
+        "ceiling" => Some("ceil"),
+        "power" | "pow" => Some("power"),
+        "startswith" => Some("starts_with"),
+        "endswith" => Some("ends_with"),
+        _ => None,
+    }
+}
+
 fn function_name(f: &Function) -> Option<String> {
     match f.name.0.as_slice() {
         [ObjectNamePart::Identifier(id)] => Some(id.value.to_ascii_lowercase()),
@@ -486,16 +540,7 @@ impl Rewriter<'_> {
             }
             "decode" if n >= 3 => {
                 let a = args.clone().unwrap_or_default();
-                let mut src = String::from("CASE __a0");
-                let pairs = (n - 1) / 2;
-                for k in 0..pairs {
-                    src.push_str(&format!(" WHEN __a{} THEN __a{}", 1 + 2 * k, 2 + 2 * k));
-                }
-                if (n - 1) % 2 == 1 {
-                    src.push_str(&format!(" ELSE __a{}", n - 1));
-                }
-                src.push_str(" END");
-                Ok(Some(template(&src, &a)?))
+                Ok(Some(template(&decode_template(n), &a)?))
             }
             "sort_array" if n == 1 || n == 2 => {
                 let mut a = args.clone().unwrap_or_default();
@@ -544,20 +589,7 @@ impl Rewriter<'_> {
                 if n == 1 =>
             {
                 let a = need(1)?;
-                let ty = match name.as_str() {
-                    "int" => "INT",
-                    "bigint" => "BIGINT",
-                    "smallint" => "SMALLINT",
-                    "tinyint" => "TINYINT",
-                    "double" => "DOUBLE",
-                    "float" => "FLOAT",
-                    "boolean" => "BOOLEAN",
-                    "binary" => "BINARY",
-                    "decimal" => "DECIMAL(10,0)",
-                    "date" => "DATE",
-                    "timestamp" => "TIMESTAMP",
-                    _ => "STRING",
-                };
+                let ty = cast_function_type(&name);
                 Ok(Some(template(&format!("CAST(__a0 AS {ty})"), &a)?))
             }
             "current_catalog" if n == 0 => Ok(Some(string_lit(&self.ctx.current_catalog))),
@@ -581,26 +613,7 @@ impl Rewriter<'_> {
                 )))
             }
             _ => {
-                let to = match name.as_str() {
-                    "first" | "first_value" if n >= 1 => Some("first_value"),
-                    "last" | "last_value" if n >= 1 => Some("last_value"),
-                    "std" => Some("stddev"),
-                    "lcase" => Some("lower"),
-                    "ucase" => Some("upper"),
-                    "len" | "char_length" | "character_length" => Some("length"),
-                    "rand" | "random" => Some("random"),
-                    "sign" => Some("signum"),
-                    "array" => Some("make_array"),
-                    "any" | "some" | "bool_or" => Some("bool_or"),
-                    "every" | "bool_and" => Some("bool_and"),
-                    "explode" => Some("unnest"),
-                    "ceiling" => Some("ceil"),
-                    "power" | "pow" => Some("power"),
-                    "startswith" => Some("starts_with"),
-                    "endswith" => Some("ends_with"),
-                    _ => None,
-                };
-                if let Some(to) = to {
+                if let Some(to) = renamed_function(&name, n) {
                     rename(f, to);
                 }
                 Ok(None)

@@ -314,176 +314,6 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
     };
     Ok(match kind {
-        Year | Month | Day | Quarter | Hour | Minute | Second | DayOfWeek | DayOfYear
-        | WeekOfYear => {
-            let ts = as_ts(arg(0)?)?;
-            let out: Int32Array = ts
-                .iter()
-                .map(|v| {
-                    let d = micros_to_dt(v?)?;
-                    Some(match kind {
-                        Year => d.year(),
-                        Month => i32::try_from(d.month()).ok()?,
-                        Day => i32::try_from(d.day()).ok()?,
-                        Quarter => i32::try_from((d.month() - 1) / 3 + 1).ok()?,
-                        Hour => i32::try_from(d.hour()).ok()?,
-                        Minute => i32::try_from(d.minute()).ok()?,
-                        Second => i32::try_from(d.second()).ok()?,
-                        // Spark: 1 = Sunday ... 7 = Saturday.
-                        DayOfWeek => i32::try_from(d.weekday().num_days_from_sunday() + 1).ok()?,
-                        DayOfYear => i32::try_from(d.ordinal()).ok()?,
-                        _ => i32::try_from(d.iso_week().week()).ok()?,
-                    })
-                })
-                .collect();
-            Arc::new(out)
-        }
-        DateAdd | DateSub => {
-            let d = as_date(arg(0)?)?;
-            let k = as_i32(arg(1)?)?;
-            let out: Date32Array = d
-                .iter()
-                .zip(k.iter())
-                .map(|(d, k)| {
-                    let (d, k) = (d?, k?);
-                    if kind == DateAdd {
-                        d.checked_add(k)
-                    } else {
-                        d.checked_sub(k)
-                    }
-                })
-                .collect();
-            Arc::new(out)
-        }
-        DateDiff => {
-            let e = as_date(arg(0)?)?;
-            let s = as_date(arg(1)?)?;
-            let out: Int32Array = e
-                .iter()
-                .zip(s.iter())
-                .map(|(e, s)| e?.checked_sub(s?))
-                .collect();
-            Arc::new(out)
-        }
-        AddMonths => {
-            let d = as_date(arg(0)?)?;
-            let k = as_i32(arg(1)?)?;
-            let out: Date32Array = d
-                .iter()
-                .zip(k.iter())
-                .map(|(d, k)| {
-                    let date = days_to_date(d?)?;
-                    let k = k?;
-                    let moved = if k >= 0 {
-                        date.checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
-                    } else {
-                        date.checked_sub_months(chrono::Months::new(k.unsigned_abs()))
-                    }?;
-                    date_to_days(moved)
-                })
-                .collect();
-            Arc::new(out)
-        }
-        LastDay => {
-            let d = as_date(arg(0)?)?;
-            let out: Date32Array = d
-                .iter()
-                .map(|d| {
-                    let date = days_to_date(d?)?;
-                    let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?;
-                    let next = first.checked_add_months(chrono::Months::new(1))?;
-                    date_to_days(next.pred_opt()?)
-                })
-                .collect();
-            Arc::new(out)
-        }
-        MonthsBetween => {
-            let a1 = as_ts(arg(0)?)?;
-            let a2 = as_ts(arg(1)?)?;
-            let round_off: Vec<Option<bool>> = match a.get(2) {
-                Some(r) => cast(r, &DataType::Boolean)?.as_boolean().iter().collect(),
-                None => vec![Some(true); n],
-            };
-            let out: Float64Array = a1
-                .iter()
-                .zip(a2.iter())
-                .zip(round_off)
-                .map(|((x, y), r)| {
-                    let (x, y) = (micros_to_dt(x?)?, micros_to_dt(y?)?);
-                    let v = months_between(x, y);
-                    Some(if r.unwrap_or(true) {
-                        (v * 1e8).round() / 1e8
-                    } else {
-                        v
-                    })
-                })
-                .collect();
-            Arc::new(out)
-        }
-        DateFormat => {
-            let ts = as_ts(arg(0)?)?;
-            let fmt = as_str(arg(1)?)?;
-            let mut b = StringBuilder::new();
-            for (v, f) in ts.iter().zip(fmt.iter()) {
-                match (v.and_then(micros_to_dt), f) {
-                    (Some(d), Some(f)) => {
-                        let pattern = spark_to_chrono(f)
-                            .map_err(|e| DataFusionError::Execution(format!("date_format: {e}")))?;
-                        b.append_value(d.format(&pattern).to_string());
-                    }
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        ToDate => {
-            let first = arg(0)?;
-            if a.len() == 1 || !is_stringish(first.data_type()) {
-                return Ok(Arc::new(as_date(first)?));
-            }
-            let s = as_str(first)?;
-            let fmt = as_str(arg(1)?)?;
-            let mut out = Vec::with_capacity(s.len());
-            for (v, f) in s.iter().zip(fmt.iter()) {
-                out.push(match (v, f) {
-                    (Some(v), Some(f)) => parse_with(v, f)?.and_then(|d| date_to_days(d.date())),
-                    _ => None,
-                });
-            }
-            Arc::new(Date32Array::from(out))
-        }
-        ToTimestamp | UnixTimestamp => {
-            let micros: Vec<Option<i64>> = if a.is_empty() {
-                vec![Some(chrono::Utc::now().timestamp_micros()); n]
-            } else {
-                let first = arg(0)?;
-                if a.len() == 1 || !is_stringish(first.data_type()) {
-                    as_ts(first)?.iter().collect()
-                } else {
-                    let s = as_str(first)?;
-                    let fmt = as_str(arg(1)?)?;
-                    let mut out = Vec::with_capacity(s.len());
-                    for (v, f) in s.iter().zip(fmt.iter()) {
-                        out.push(match (v, f) {
-                            (Some(v), Some(f)) => {
-                                parse_with(v, f)?.map(|d| d.and_utc().timestamp_micros())
-                            }
-                            _ => None,
-                        });
-                    }
-                    out
-                }
-            };
-            if kind == UnixTimestamp {
-                let out: Int64Array = micros
-                    .into_iter()
-                    .map(|m| m.map(|m| m.div_euclid(1_000_000)))
-                    .collect();
-                Arc::new(out)
-            } else {
-                Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("UTC"))
-            }
-        }
         Sha2 | Sha1 => {
             let input = arg(0)?;
             let bytes: Vec<Option<Vec<u8>>> = match input.data_type() {
@@ -622,6 +452,211 @@ fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
             } else {
                 Arc::clone(x)
             }
+        }
+        // The rest are dates and times.
+        _ => eval_datetime(kind, name, a, n)?,
+    })
+}
+
+/// The date and time functions of [`eval`].
+fn eval_datetime(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use Kind::*;
+    let arg = |i: usize| -> Result<&ArrayRef> {
+        a.get(i)
+            .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
+    };
+    Ok(match kind {
+        Year | Month | Day | Quarter | Hour | Minute | Second | DayOfWeek | DayOfYear
+        | WeekOfYear => {
+            let ts = as_ts(arg(0)?)?;
+            let out: Int32Array = ts
+                .iter()
+                .map(|v| {
+                    let d = micros_to_dt(v?)?;
+                    Some(match kind {
+                        Year => d.year(),
+                        Month => i32::try_from(d.month()).ok()?,
+                        Day => i32::try_from(d.day()).ok()?,
+                        Quarter => i32::try_from((d.month() - 1) / 3 + 1).ok()?,
+                        Hour => i32::try_from(d.hour()).ok()?,
+                        Minute => i32::try_from(d.minute()).ok()?,
+                        Second => i32::try_from(d.second()).ok()?,
+                        // Spark: 1 = Sunday ... 7 = Saturday.
+                        DayOfWeek => i32::try_from(d.weekday().num_days_from_sunday() + 1).ok()?,
+                        DayOfYear => i32::try_from(d.ordinal()).ok()?,
+                        _ => i32::try_from(d.iso_week().week()).ok()?,
+                    })
+                })
+                .collect();
+            Arc::new(out)
+        }
+        DateAdd | DateSub => {
+            let d = as_date(arg(0)?)?;
+            let k = as_i32(arg(1)?)?;
+            let out: Date32Array = d
+                .iter()
+                .zip(k.iter())
+                .map(|(d, k)| {
+                    let (d, k) = (d?, k?);
+                    if kind == DateAdd {
+                        d.checked_add(k)
+                    } else {
+                        d.checked_sub(k)
+                    }
+                })
+                .collect();
+            Arc::new(out)
+        }
+        DateDiff => {
+            let e = as_date(arg(0)?)?;
+            let s = as_date(arg(1)?)?;
+            let out: Int32Array = e
+                .iter()
+                .zip(s.iter())
+                .map(|(e, s)| e?.checked_sub(s?))
+                .collect();
+            Arc::new(out)
+        }
+        AddMonths => {
+            let d = as_date(arg(0)?)?;
+            let k = as_i32(arg(1)?)?;
+            let out: Date32Array = d
+                .iter()
+                .zip(k.iter())
+                .map(|(d, k)| {
+                    let date = days_to_date(d?)?;
+                    let k = k?;
+                    let moved = if k >= 0 {
+                        date.checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+                    } else {
+                        date.checked_sub_months(chrono::Months::new(k.unsigned_abs()))
+                    }?;
+                    date_to_days(moved)
+                })
+                .collect();
+            Arc::new(out)
+        }
+        LastDay => {
+            let d = as_date(arg(0)?)?;
+            let out: Date32Array = d
+                .iter()
+                .map(|d| {
+                    let date = days_to_date(d?)?;
+                    let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?;
+                    let next = first.checked_add_months(chrono::Months::new(1))?;
+                    date_to_days(next.pred_opt()?)
+                })
+                .collect();
+            Arc::new(out)
+        }
+        MonthsBetween => {
+            let a1 = as_ts(arg(0)?)?;
+            let a2 = as_ts(arg(1)?)?;
+            let round_off: Vec<Option<bool>> = match a.get(2) {
+                Some(r) => cast(r, &DataType::Boolean)?.as_boolean().iter().collect(),
+                None => vec![Some(true); n],
+            };
+            let out: Float64Array = a1
+                .iter()
+                .zip(a2.iter())
+                .zip(round_off)
+                .map(|((x, y), r)| {
+                    let (x, y) = (micros_to_dt(x?)?, micros_to_dt(y?)?);
+                    let v = months_between(x, y);
+                    Some(if r.unwrap_or(true) {
+                        (v * 1e8).round() / 1e8
+                    } else {
+                        v
+                    })
+                })
+                .collect();
+            Arc::new(out)
+        }
+        DateFormat | ToDate | ToTimestamp | UnixTimestamp => eval_conversion(kind, name, a, n)?,
+        other => {
+            return Err(DataFusionError::Internal(format!(
+                "{name}: {other:?} is not a date or time function"
+            )));
+        }
+    })
+}
+
+/// Dates and timestamps parsed from and formatted to strings, and Unix times.
+fn eval_conversion(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    use Kind::*;
+    let arg = |i: usize| -> Result<&ArrayRef> {
+        a.get(i)
+            .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
+    };
+    Ok(match kind {
+        DateFormat => {
+            let ts = as_ts(arg(0)?)?;
+            let fmt = as_str(arg(1)?)?;
+            let mut b = StringBuilder::new();
+            for (v, f) in ts.iter().zip(fmt.iter()) {
+                match (v.and_then(micros_to_dt), f) {
+                    (Some(d), Some(f)) => {
+                        let pattern = spark_to_chrono(f)
+                            .map_err(|e| DataFusionError::Execution(format!("date_format: {e}")))?;
+                        b.append_value(d.format(&pattern).to_string());
+                    }
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        ToDate => {
+            let first = arg(0)?;
+            if a.len() == 1 || !is_stringish(first.data_type()) {
+                return Ok(Arc::new(as_date(first)?));
+            }
+            let s = as_str(first)?;
+            let fmt = as_str(arg(1)?)?;
+            let mut out = Vec::with_capacity(s.len());
+            for (v, f) in s.iter().zip(fmt.iter()) {
+                out.push(match (v, f) {
+                    (Some(v), Some(f)) => parse_with(v, f)?.and_then(|d| date_to_days(d.date())),
+                    _ => None,
+                });
+            }
+            Arc::new(Date32Array::from(out))
+        }
+        ToTimestamp | UnixTimestamp => {
+            let micros: Vec<Option<i64>> = if a.is_empty() {
+                vec![Some(chrono::Utc::now().timestamp_micros()); n]
+            } else {
+                let first = arg(0)?;
+                if a.len() == 1 || !is_stringish(first.data_type()) {
+                    as_ts(first)?.iter().collect()
+                } else {
+                    let s = as_str(first)?;
+                    let fmt = as_str(arg(1)?)?;
+                    let mut out = Vec::with_capacity(s.len());
+                    for (v, f) in s.iter().zip(fmt.iter()) {
+                        out.push(match (v, f) {
+                            (Some(v), Some(f)) => {
+                                parse_with(v, f)?.map(|d| d.and_utc().timestamp_micros())
+                            }
+                            _ => None,
+                        });
+                    }
+                    out
+                }
+            };
+            if kind == UnixTimestamp {
+                let out: Int64Array = micros
+                    .into_iter()
+                    .map(|m| m.map(|m| m.div_euclid(1_000_000)))
+                    .collect();
+                Arc::new(out)
+            } else {
+                Arc::new(TimestampMicrosecondArray::from(micros).with_timezone("UTC"))
+            }
+        }
+        other => {
+            return Err(DataFusionError::Internal(format!(
+                "{name}: {other:?} is not a conversion function"
+            )));
         }
     })
 }

@@ -416,25 +416,7 @@ pub(crate) fn plan(
     let mentioned = scored[index].1.clone();
     let columns = &table.columns;
 
-    let agg_word = |list: &[&str]| {
-        words.iter().enumerate().any(|(i, w)| {
-            list.contains(&w.raw.as_str())
-                && !mentioned.iter().any(|m| (m.at..m.at + m.len).contains(&i))
-        })
-    };
-    let agg = if has_phrase(question, &["how many", "number of"]) || agg_word(&["count"]) {
-        Some(Agg::Count)
-    } else if agg_word(&["average", "avg", "mean"]) {
-        Some(Agg::Avg)
-    } else if agg_word(&["total", "sum", "overall"]) {
-        Some(Agg::Sum)
-    } else if agg_word(&["minimum", "min", "lowest", "smallest", "earliest"]) {
-        Some(Agg::Min)
-    } else if agg_word(&["maximum", "max", "highest", "largest", "biggest", "latest"]) {
-        Some(Agg::Max)
-    } else {
-        None
-    };
+    let agg = asked_aggregate(question, &words, &mentioned);
 
     // Groups: columns mentioned after a grouping word, and time grains.
     let group_at = words
@@ -510,13 +492,85 @@ pub(crate) fn plan(
         (None, _) => None,
     };
 
-    let from = table_ident(&table.full_name);
     let year_filter = year(&words).zip(date_column).map(|(y, c)| {
         (
             format!("year({}) = {y}", ident(&columns[c].name)),
             format!(" in {y}"),
         )
     });
+    let descending = matches!(agg, Some(Agg::Max)) || top.is_some() || has_word(&words, &["most"]);
+    Ok(write_plan(Reading {
+        table,
+        mentioned,
+        dims,
+        grain,
+        date_column,
+        agg,
+        measure_column,
+        grouped,
+        top,
+        year_filter,
+        descending,
+    }))
+}
+
+/// The aggregate a question asks for by its words ("how many", "average", "top" …),
+/// not counting words that are part of a column's name.
+fn asked_aggregate(question: &str, words: &[Word], mentioned: &[Mention]) -> Option<Agg> {
+    let agg_word = |list: &[&str]| {
+        words.iter().enumerate().any(|(i, w)| {
+            list.contains(&w.raw.as_str())
+                && !mentioned.iter().any(|m| (m.at..m.at + m.len).contains(&i))
+        })
+    };
+    if has_phrase(question, &["how many", "number of"]) || agg_word(&["count"]) {
+        Some(Agg::Count)
+    } else if agg_word(&["average", "avg", "mean"]) {
+        Some(Agg::Avg)
+    } else if agg_word(&["total", "sum", "overall"]) {
+        Some(Agg::Sum)
+    } else if agg_word(&["minimum", "min", "lowest", "smallest", "earliest"]) {
+        Some(Agg::Min)
+    } else if agg_word(&["maximum", "max", "highest", "largest", "biggest", "latest"]) {
+        Some(Agg::Max)
+    } else {
+        None
+    }
+}
+
+/// What a question was read as: the table, its groups and measure, the filters.
+struct Reading<'a> {
+    table: &'a TableSchema,
+    mentioned: Vec<Mention>,
+    dims: Vec<usize>,
+    grain: Option<Grain>,
+    date_column: Option<usize>,
+    agg: Option<Agg>,
+    measure_column: Option<usize>,
+    grouped: bool,
+    top: Option<u32>,
+    /// The `WHERE` condition and how the title says it.
+    year_filter: Option<(String, String)>,
+    descending: bool,
+}
+
+/// A reading written as SQL, with the title that says what it computes.
+fn write_plan(reading: Reading<'_>) -> Plan {
+    let Reading {
+        table,
+        mentioned,
+        dims,
+        grain,
+        date_column,
+        agg,
+        measure_column,
+        grouped,
+        top,
+        year_filter,
+        descending,
+    } = reading;
+    let columns = &table.columns;
+    let from = table_ident(&table.full_name);
     let mut selects: Vec<String> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     let mut dim_names: Vec<String> = Vec::new();
@@ -585,7 +639,6 @@ pub(crate) fn plan(
     if !groups.is_empty() {
         let _ = write!(sql, " GROUP BY {}", groups.join(", "));
     }
-    let descending = matches!(agg, Some(Agg::Max)) || top.is_some() || has_word(&words, &["most"]);
     match (&measure_alias, grouped) {
         (Some(m), true) if descending => {
             let _ = write!(sql, " ORDER BY {} DESC", ident(m));
@@ -616,13 +669,13 @@ pub(crate) fn plan(
         title.to_lowercase(),
         table.full_name
     );
-    Ok(Plan {
+    Plan {
         table: table.full_name.clone(),
         sql,
         title,
         description,
         shape,
-    })
+    }
 }
 
 fn column_list(table: &TableSchema) -> String {

@@ -157,121 +157,8 @@ pub(crate) async fn view(
             }
             b.finish()
         }
-        "tables" => {
-            let mut b = Builder::new(&[
-                ("table_catalog", false),
-                ("table_schema", false),
-                ("table_name", false),
-                ("table_type", false),
-                ("is_insertable_into", false),
-                ("commit_action", false),
-                ("table_owner", false),
-                ("comment", false),
-                ("created", false),
-                ("created_by", false),
-                ("last_altered", false),
-                ("last_altered_by", false),
-                ("data_source_format", false),
-                ("storage_path", false),
-            ]);
-            for (c, sc, t) in all_tables(lake, &catalogs) {
-                match lake.locate(&c, &sc, &t) {
-                    Ok(loc) => {
-                        let d = lake.details(&loc).await;
-                        let (comment, created, updated) = match &d {
-                            Ok(d) => (d.comment.clone(), d.created_at, d.updated_at),
-                            Err(e) => (Some(format!("unreadable: {}", e.message)), 0, 0),
-                        };
-                        b.push(vec![
-                            s(c),
-                            s(sc),
-                            s(t),
-                            s("MANAGED"),
-                            s(if loc.format == crate::lakehouse::Format::Delta {
-                                "YES"
-                            } else {
-                                "NO"
-                            }),
-                            s("PRESERVE"),
-                            s(owner.clone()),
-                            Cell::S(comment),
-                            ts(created),
-                            s(owner.clone()),
-                            ts(updated),
-                            s(owner.clone()),
-                            s(loc.format.name()),
-                            s(format!("file://{}", loc.path.display())),
-                        ]);
-                    }
-                    Err(e) => b.push(vec![
-                        s(c),
-                        s(sc),
-                        s(t),
-                        s("MANAGED"),
-                        s("NO"),
-                        s("PRESERVE"),
-                        s(owner.clone()),
-                        s(format!("unreadable: {}", e.message)),
-                        Cell::S(None),
-                        s(owner.clone()),
-                        Cell::S(None),
-                        s(owner.clone()),
-                        Cell::S(None),
-                        Cell::S(None),
-                    ]),
-                }
-            }
-            b.finish()
-        }
-        "columns" => {
-            let mut b = Builder::new(&[
-                ("table_catalog", false),
-                ("table_schema", false),
-                ("table_name", false),
-                ("column_name", false),
-                ("ordinal_position", true),
-                ("column_default", false),
-                ("is_nullable", false),
-                ("full_data_type", false),
-                ("data_type", false),
-                ("numeric_precision", true),
-                ("numeric_scale", true),
-                ("partition_index", true),
-                ("comment", false),
-            ]);
-            for (c, sc, t) in all_tables(lake, &catalogs) {
-                let Ok(loc) = lake.locate(&c, &sc, &t) else {
-                    continue;
-                };
-                let Ok(d) = lake.details(&loc).await else {
-                    continue;
-                };
-                for (i, col) in d.columns.iter().enumerate() {
-                    let ty = db_type(&col.data_type);
-                    b.push(vec![
-                        s(c.clone()),
-                        s(sc.clone()),
-                        s(t.clone()),
-                        s(col.name.clone()),
-                        Cell::I(i64::try_from(i).ok()),
-                        Cell::S(None),
-                        s(if col.nullable { "YES" } else { "NO" }),
-                        s(uc_type_text(&col.data_type)),
-                        s(ty.uc_type_name),
-                        Cell::I(ty.precision),
-                        Cell::I(ty.scale),
-                        Cell::I(
-                            d.partition_columns
-                                .iter()
-                                .position(|p| p == &col.name)
-                                .and_then(|p| i64::try_from(p).ok()),
-                        ),
-                        Cell::S(col.comment.clone()),
-                    ]);
-                }
-            }
-            b.finish()
-        }
+        "tables" => tables_view(lake, &catalogs, &owner).await,
+        "columns" => columns_view(lake, &catalogs).await,
         "volumes" => {
             let mut b = Builder::new(&[
                 ("volume_catalog", false),
@@ -304,6 +191,129 @@ pub(crate) async fn view(
         }
         _ => return None,
     })
+}
+
+/// `information_schema.tables`: one row per table; an unreadable table says why in its comment.
+async fn tables_view(
+    lake: &Lakehouse,
+    catalogs: &[String],
+    owner: &str,
+) -> Result<RecordBatch, SqlError> {
+    let mut b = Builder::new(&[
+        ("table_catalog", false),
+        ("table_schema", false),
+        ("table_name", false),
+        ("table_type", false),
+        ("is_insertable_into", false),
+        ("commit_action", false),
+        ("table_owner", false),
+        ("comment", false),
+        ("created", false),
+        ("created_by", false),
+        ("last_altered", false),
+        ("last_altered_by", false),
+        ("data_source_format", false),
+        ("storage_path", false),
+    ]);
+    for (c, sc, t) in all_tables(lake, catalogs) {
+        match lake.locate(&c, &sc, &t) {
+            Ok(loc) => {
+                let d = lake.details(&loc).await;
+                let (comment, created, updated) = match &d {
+                    Ok(d) => (d.comment.clone(), d.created_at, d.updated_at),
+                    Err(e) => (Some(format!("unreadable: {}", e.message)), 0, 0),
+                };
+                b.push(vec![
+                    s(c),
+                    s(sc),
+                    s(t),
+                    s("MANAGED"),
+                    s(if loc.format == crate::lakehouse::Format::Delta {
+                        "YES"
+                    } else {
+                        "NO"
+                    }),
+                    s("PRESERVE"),
+                    s(owner),
+                    Cell::S(comment),
+                    ts(created),
+                    s(owner),
+                    ts(updated),
+                    s(owner),
+                    s(loc.format.name()),
+                    s(format!("file://{}", loc.path.display())),
+                ]);
+            }
+            Err(e) => b.push(vec![
+                s(c),
+                s(sc),
+                s(t),
+                s("MANAGED"),
+                s("NO"),
+                s("PRESERVE"),
+                s(owner),
+                s(format!("unreadable: {}", e.message)),
+                Cell::S(None),
+                s(owner),
+                Cell::S(None),
+                s(owner),
+                Cell::S(None),
+                Cell::S(None),
+            ]),
+        }
+    }
+    b.finish()
+}
+
+/// `information_schema.columns`: every column of every readable table, in order.
+async fn columns_view(lake: &Lakehouse, catalogs: &[String]) -> Result<RecordBatch, SqlError> {
+    let mut b = Builder::new(&[
+        ("table_catalog", false),
+        ("table_schema", false),
+        ("table_name", false),
+        ("column_name", false),
+        ("ordinal_position", true),
+        ("column_default", false),
+        ("is_nullable", false),
+        ("full_data_type", false),
+        ("data_type", false),
+        ("numeric_precision", true),
+        ("numeric_scale", true),
+        ("partition_index", true),
+        ("comment", false),
+    ]);
+    for (c, sc, t) in all_tables(lake, catalogs) {
+        let Ok(loc) = lake.locate(&c, &sc, &t) else {
+            continue;
+        };
+        let Ok(d) = lake.details(&loc).await else {
+            continue;
+        };
+        for (i, col) in d.columns.iter().enumerate() {
+            let ty = db_type(&col.data_type);
+            b.push(vec![
+                s(c.clone()),
+                s(sc.clone()),
+                s(t.clone()),
+                s(col.name.clone()),
+                Cell::I(i64::try_from(i).ok()),
+                Cell::S(None),
+                s(if col.nullable { "YES" } else { "NO" }),
+                s(uc_type_text(&col.data_type)),
+                s(ty.uc_type_name),
+                Cell::I(ty.precision),
+                Cell::I(ty.scale),
+                Cell::I(
+                    d.partition_columns
+                        .iter()
+                        .position(|p| p == &col.name)
+                        .and_then(|p| i64::try_from(p).ok()),
+                ),
+                Cell::S(col.comment.clone()),
+            ]);
+        }
+    }
+    b.finish()
 }
 
 fn all_tables(lake: &Lakehouse, catalogs: &[String]) -> Vec<(String, String, String)> {

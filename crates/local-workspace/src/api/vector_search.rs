@@ -420,50 +420,18 @@ async fn query(sh: &Shared, req: &Req, name: &str) -> HandlerResult {
             .ok()
             .map(|i| batch.column(i).clone())
     };
-    let mut scored: Vec<(f64, usize)> = Vec::with_capacity(batch.num_rows());
-    if let Some(qv) = &query_vector {
-        let vc = vector_col.as_deref().and_then(col_of).ok_or_else(|| {
-            bad_request(format!(
-                "Index {name} has no embedding vector column: use query_text."
-            ))
-        })?;
-        for i in 0..batch.num_rows() {
-            let Some(v) = f32_values(vc.as_ref(), i) else {
-                continue;
-            };
-            if v.len() != qv.len() {
-                return Err(bad_request(format!(
-                    "query_vector has {} dimensions but the index's vectors have {}.",
-                    qv.len(),
-                    v.len()
-                )));
-            }
-            let d2: f64 = v
-                .iter()
-                .zip(qv)
-                .map(|(a, b)| f64::from(a - b).powi(2))
-                .sum();
-            scored.push((1.0 / (1.0 + d2), i));
-        }
-    } else if let Some(text) = &query_text {
-        let tc = text_col.as_deref().and_then(col_of).ok_or_else(|| {
-            bad_request(format!(
-                "Index {name} has no embedding source (text) column: use query_vector."
-            ))
-        })?;
-        let q = lexical_embedding(text);
-        let texts =
-            cast(&tc, &DataType::Utf8).map_err(|e| error(500, "INTERNAL_ERROR", e.to_string()))?;
-        let texts = texts.as_string::<i32>();
-        for i in 0..batch.num_rows() {
-            if texts.is_null(i) {
-                continue;
-            }
-            let e = lexical_embedding(texts.value(i));
-            let cos: f32 = e.iter().zip(&q).map(|(a, b)| a * b).sum();
-            scored.push((f64::from(cos.max(0.0)), i));
-        }
-    }
+    let query = match (&query_vector, &query_text) {
+        (Some(v), _) => Query::Vector(v),
+        (None, Some(t)) => Query::Text(t),
+        (None, None) => return Err(bad_request("Pass query_text or query_vector.")),
+    };
+    let mut scored = score_rows(
+        batch,
+        name,
+        &query,
+        vector_col.as_deref(),
+        text_col.as_deref(),
+    )?;
     scored.retain(|(s, _)| *s >= threshold);
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     scored.truncate(usize::try_from(num).unwrap_or(10));
@@ -495,6 +463,78 @@ async fn query(sh: &Shared, req: &Req, name: &str) -> HandlerResult {
         "manifest": {"column_count": manifest_cols.len(), "columns": manifest_cols},
         "result": {"row_count": rows.len(), "data_array": rows},
     }))
+}
+
+/// What a query is compared by.
+enum Query<'a> {
+    Vector(&'a [f32]),
+    Text(&'a str),
+}
+
+/// Each row's similarity to the query (rows without a vector or text are left out):
+/// `1 / (1 + squared distance)` for vectors, the cosine of lexical embeddings for text.
+fn score_rows(
+    batch: &RecordBatch,
+    name: &str,
+    query: &Query<'_>,
+    vector_col: Option<&str>,
+    text_col: Option<&str>,
+) -> Result<Vec<(f64, usize)>, axum::response::Response> {
+    let col_of = |n: &str| {
+        batch
+            .schema()
+            .index_of(n)
+            .ok()
+            .map(|i| batch.column(i).clone())
+    };
+    let mut scored: Vec<(f64, usize)> = Vec::with_capacity(batch.num_rows());
+    match *query {
+        Query::Vector(qv) => {
+            let vc = vector_col.and_then(col_of).ok_or_else(|| {
+                bad_request(format!(
+                    "Index {name} has no embedding vector column: use query_text."
+                ))
+            })?;
+            for i in 0..batch.num_rows() {
+                let Some(v) = f32_values(vc.as_ref(), i) else {
+                    continue;
+                };
+                if v.len() != qv.len() {
+                    return Err(bad_request(format!(
+                        "query_vector has {} dimensions but the index's vectors have {}.",
+                        qv.len(),
+                        v.len()
+                    )));
+                }
+                let d2: f64 = v
+                    .iter()
+                    .zip(qv)
+                    .map(|(a, b)| f64::from(a - b).powi(2))
+                    .sum();
+                scored.push((1.0 / (1.0 + d2), i));
+            }
+        }
+        Query::Text(text) => {
+            let tc = text_col.and_then(col_of).ok_or_else(|| {
+                bad_request(format!(
+                    "Index {name} has no embedding source (text) column: use query_vector."
+                ))
+            })?;
+            let q = lexical_embedding(text);
+            let texts = cast(&tc, &DataType::Utf8)
+                .map_err(|e| error(500, "INTERNAL_ERROR", e.to_string()))?;
+            let texts = texts.as_string::<i32>();
+            for i in 0..batch.num_rows() {
+                if texts.is_null(i) {
+                    continue;
+                }
+                let e = lexical_embedding(texts.value(i));
+                let cos: f32 = e.iter().zip(&q).map(|(a, b)| a * b).sum();
+                scored.push((f64::from(cos.max(0.0)), i));
+            }
+        }
+    }
+    Ok(scored)
 }
 
 #[cfg(test)]
