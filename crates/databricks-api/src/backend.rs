@@ -7,6 +7,7 @@
 //! objects. A service a backend does not offer answers the reference's not-found error.
 
 use std::future::Future;
+use std::ops::Range;
 use std::pin::Pin;
 
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
@@ -206,4 +207,46 @@ pub trait WorkspaceObjects: Send + Sync {
     fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
     /// Deletes the object at `path` and, for a directory, everything below it.
     fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+}
+
+/// What is at a path of a file tree: a directory, or a file and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMetadata {
+    pub is_directory: bool,
+    /// Bytes; 0 for a directory.
+    pub size: u64,
+    /// Epoch milliseconds.
+    pub modified_ms: i64,
+}
+
+/// One entry of a directory: its name (no `/`) and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub name: String,
+    pub metadata: FileMetadata,
+}
+
+/// Files of Unity Catalog volumes (REFERENCE.md §8.1), also read through DBFS (§8.2): a
+/// tree of directories and files. Paths arrive normalized by the server: absolute,
+/// without a trailing `/`, no empty, `.` or `..` components (the root is `/`); the Files
+/// API's are always inside a volume, `/Volumes/<catalog>/<schema>/<volume>/…`, where the
+/// volume itself is a directory that exists or not. The server checks the protocol before
+/// a write (the volume exists, no file stands where a directory must, `overwrite`, a
+/// directory is empty before it goes), so a write does what it says. A backend that
+/// cannot store a name, or is read-only, answers the error the API would (400
+/// `INVALID_PARAMETER_VALUE`, 403 `PERMISSION_DENIED`).
+pub trait VolumeFiles: Send + Sync {
+    /// What is at `path`, `None` when nothing is.
+    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>>;
+    /// The entries directly inside directory `path`, in any order.
+    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>>;
+    /// Bytes `range` of file `path` (within its size: the server has checked).
+    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>>;
+    /// Writes file `path`, replacing one that is there and creating missing parents.
+    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()>;
+    /// Creates directory `path` and its missing parents.
+    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    /// Deletes directory `path`, which the server has seen empty.
+    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
 }

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     ResourceDoesNotExist,
     NotFound,
     ResourceAlreadyExists,
+    /// Files API: a file or directory is already at the path (with 409).
+    AlreadyExists,
     ResourceConflict,
     RequestLimitExceeded,
     InternalError,
@@ -51,6 +53,8 @@ pub enum ErrorCode {
     DirectoryNotEmpty,
     /// Workspace API: an import or export over 10 MB.
     MaxNotebookSizeExceeded,
+    /// DBFS: a `read` of more than 1 MB.
+    MaxReadSizeExceeded,
 }
 
 impl ErrorCode {
@@ -64,6 +68,7 @@ impl ErrorCode {
             ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
+            ErrorCode::AlreadyExists => "ALREADY_EXISTS",
             ErrorCode::ResourceConflict => "RESOURCE_CONFLICT",
             ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
@@ -76,6 +81,7 @@ impl ErrorCode {
             ErrorCode::FunctionDoesNotExist => "FUNCTION_DOES_NOT_EXIST",
             ErrorCode::DirectoryNotEmpty => "DIRECTORY_NOT_EMPTY",
             ErrorCode::MaxNotebookSizeExceeded => "MAX_NOTEBOOK_SIZE_EXCEEDED",
+            ErrorCode::MaxReadSizeExceeded => "MAX_READ_SIZE_EXCEEDED",
         }
     }
 
@@ -86,7 +92,8 @@ impl ErrorCode {
             | ErrorCode::BadRequest
             | ErrorCode::InvalidState
             | ErrorCode::DirectoryNotEmpty
-            | ErrorCode::MaxNotebookSizeExceeded => 400,
+            | ErrorCode::MaxNotebookSizeExceeded
+            | ErrorCode::MaxReadSizeExceeded => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::PermissionDenied => 403,
             ErrorCode::ResourceDoesNotExist
@@ -96,13 +103,28 @@ impl ErrorCode {
             | ErrorCode::SchemaDoesNotExist
             | ErrorCode::TableDoesNotExist
             | ErrorCode::FunctionDoesNotExist => 404,
-            ErrorCode::ResourceAlreadyExists | ErrorCode::ResourceConflict => 409,
+            ErrorCode::ResourceAlreadyExists
+            | ErrorCode::AlreadyExists
+            | ErrorCode::ResourceConflict => 409,
             ErrorCode::RequestLimitExceeded => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::NotImplemented => 501,
             ErrorCode::TemporarilyUnavailable => 503,
         }
     }
+}
+
+const ERROR_INFO_TYPE: &str = "type.googleapis.com/google.rpc.ErrorInfo";
+
+/// A `details[]` entry of type `ErrorInfo` (§13.1).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    #[serde(rename = "@type")]
+    pub kind: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub domain: String,
 }
 
 /// A failed request as a server answers it: the status and the body that goes with it.
@@ -135,6 +157,21 @@ impl ApiError {
     /// other than its usual one (the Workspace API's 400 `RESOURCE_ALREADY_EXISTS`).
     pub fn with_status(mut self, status: u16) -> ApiError {
         self.status = status;
+        self
+    }
+
+    /// The same error with a `google.rpc.ErrorInfo` detail naming its `reason`, which
+    /// clients test where one code covers several failures (the Files API's 400 for a
+    /// directory that is not empty).
+    pub fn with_reason(mut self, reason: &str) -> ApiError {
+        let info = ErrorInfo {
+            kind: ERROR_INFO_TYPE.to_string(),
+            reason: reason.to_string(),
+            domain: String::new(),
+        };
+        if let Ok(detail) = serde_json::to_value(info) {
+            self.body.details.push(detail);
+        }
         self
     }
 

@@ -103,6 +103,9 @@ fn every_fixture_round_trips_through_its_model() {
             "fs_directories_list.json",
             round_trip::<files::DirectoryListing>,
         ),
+        ("dbfs_get_status.json", round_trip::<files::FileInfo>),
+        ("dbfs_list.json", round_trip::<files::ListStatusResponse>),
+        ("dbfs_read.json", round_trip::<files::ReadResponse>),
         (
             "pipelines_start_update.json",
             round_trip::<pipelines::StartUpdateResponse>,

@@ -41,7 +41,6 @@ pub(crate) struct Shared {
     pub warehouses: warehouses::FixtureWarehouses,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
-    pub files: Mutex<files::Fs>,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
@@ -68,7 +67,6 @@ impl Shared {
             statements: Mutex::new(statements::Statements::default()),
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
-            files: Mutex::new(files::Fs::new()),
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
@@ -82,6 +80,7 @@ impl Shared {
                     warehouses.clone(),
                 ))),
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
+                files: Some(Arc::new(files::FixtureFiles::new())),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -255,6 +254,8 @@ async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
         segments: req.segs.clone(),
         query: req.query.clone(),
         body: (!req.json.is_null()).then(|| req.json.clone()),
+        raw_body: req.body.clone(),
+        headers: req.headers.clone(),
     };
     let response = match workspace_server::dispatch(&st.backends, &shared_request).await {
         Some(response) => response,
@@ -406,11 +407,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         (_, ["2.0", "pipelines", rest @ ..]) => {
             pipelines::route(st, req, m, rest).unwrap_or_else(nf)
         }
-
-        // Files API and DBFS
-        (_, ["2.0", "fs", "files", ..]) => files::files(st, req, m),
-        (_, ["2.0", "fs", "directories", ..]) => files::directories(st, req, m),
-        ("GET", ["2.0", "dbfs", op]) => misc::dbfs(req, op).unwrap_or_else(nf),
 
         // Vector Search
         (_, ["2.0", "vector-search", rest @ ..]) => {

@@ -208,12 +208,6 @@ impl Req {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
-
-    /// The path below `skip` leading segments, re-joined as an absolute path (`/a/b`).
-    pub fn tail_path(&self, skip: usize) -> String {
-        let rest = self.segs.get(skip..).unwrap_or_default();
-        format!("/{}", rest.join("/"))
-    }
 }
 
 /// Percent-decodes a path segment (`+` is kept: it is only a space in form bodies).
@@ -349,25 +343,6 @@ pub(crate) fn rfc3339_ms(ms: i64) -> String {
     format!("{}T{h:02}:{mi:02}:{s:02}.{milli:03}Z", date_string(days))
 }
 
-/// RFC 7231 HTTP date (`Fri, 01 Mar 2024 02:00:05 GMT`).
-pub(crate) fn http_date(ms: i64) -> String {
-    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{}, {d:02} {} {y:04} {:02}:{:02}:{:02} GMT",
-        WD[days.rem_euclid(7) as usize],
-        MO[(m - 1) as usize],
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
 // ---------------------------------------------------------------------------------------
 // Ids and text
 
@@ -463,10 +438,6 @@ mod tests {
     fn dates() {
         assert_eq!(date_string(0), "1970-01-01");
         assert_eq!(rfc3339_ms(1_709_258_405_123), "2024-03-01T02:00:05.123Z");
-        assert_eq!(
-            http_date(1_709_258_405_123),
-            "Fri, 01 Mar 2024 02:00:05 GMT"
-        );
         assert_eq!(
             parse_rfc3339_ms("2024-03-01T02:00:05.123Z"),
             Some(1_709_258_405_123)

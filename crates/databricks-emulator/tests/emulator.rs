@@ -1246,3 +1246,33 @@ async fn control_routes_expose_the_hooks_over_http() {
     assert_eq!(recorded[2]["body"]["statement"], "SELECT boom");
     assert_eq!(emu.requests().len(), 3);
 }
+
+#[tokio::test]
+async fn dbfs_reads_serve_the_recorded_tree() {
+    let emu = Emulator::start().await;
+    let c = Client::new(&emu);
+    // The fixtures' `<tmp>` directory is `/tmp`; the read fixture is `a.txt`'s content.
+    let recorded = |name: &str| fixture(name).replace("<tmp>", "/tmp");
+    let (status, listed) = c.get("/api/2.0/dbfs/list?path=/tmp").await;
+    assert_eq!(status, 200, "{listed}");
+    let expected: Value = serde_json::from_str(&recorded("dbfs_list.json")).unwrap();
+    let paths = |v: &Value| -> Vec<(String, bool)> {
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["path"].as_str().unwrap().to_string(), f["is_dir"] == true))
+            .collect()
+    };
+    assert_eq!(paths(&listed), paths(&expected));
+    let (_, read) = c.get("/api/2.0/dbfs/read?path=dbfs:/tmp/a.txt").await;
+    assert_eq!(
+        read,
+        serde_json::from_str::<Value>(fixture("dbfs_read.json")).unwrap()
+    );
+    let (_, status) = c.get("/api/2.0/dbfs/get-status?path=/tmp/dir").await;
+    assert_eq!(
+        (status["is_dir"].as_bool(), status["file_size"].as_i64()),
+        (Some(true), Some(0))
+    );
+}

@@ -11,6 +11,7 @@
 
 mod catalog;
 mod clusters;
+mod files;
 mod genie_one;
 mod history;
 pub mod jobs;
@@ -26,8 +27,8 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use databricks_api::backend::{
-    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, Warehouses,
-    WorkspaceObjects,
+    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VolumeFiles,
+    Warehouses, WorkspaceObjects,
 };
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
@@ -47,6 +48,7 @@ pub struct Backends {
     pub serving: Option<Arc<dyn Serving>>,
     pub genie_one: Option<Arc<dyn GenieOne>>,
     pub workspace: Option<Arc<dyn WorkspaceObjects>>,
+    pub files: Option<Arc<dyn VolumeFiles>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -88,6 +90,14 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "workspace", rest @ ..] => match &backends.workspace {
             Some(backend) => workspace::route(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "fs", rest @ ..] => match &backends.files {
+            Some(backend) => files::route_fs(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "dbfs", rest @ ..] => match &backends.files {
+            Some(backend) => files::route_dbfs(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

@@ -1,6 +1,8 @@
 //! A request as the services read it: method, decoded path segments, query parameters,
-//! and the JSON body when there is one.
+//! headers, the body's bytes, and the body as JSON when it is JSON.
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use databricks_api::error::{ApiError, ErrorCode};
 use serde_json::Value;
 
@@ -19,6 +21,10 @@ pub struct ApiRequest {
     /// clients (older official SDKs, the documented `curl` examples of lineage) send the
     /// parameters of a read as a JSON body.
     pub body: Option<Value>,
+    /// The body as received (Files API uploads are raw bytes).
+    pub raw_body: Bytes,
+    /// The request headers (`Range` of downloads).
+    pub headers: HeaderMap,
 }
 
 impl ApiRequest {
@@ -28,6 +34,11 @@ impl ApiRequest {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of header `name`, when it is text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
     /// A query parameter the reference marks required: absent or empty is a 400.

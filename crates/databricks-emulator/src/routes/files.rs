@@ -1,27 +1,48 @@
-//! Files API 2.0 over Unity Catalog volumes — REFERENCE §8.1. An in-memory file system:
-//! every volume `/Volumes/<catalog>/<schema>/<volume>` exists (unless a component starts
-//! with `missing`); `landing` is seeded from the fixture.
+//! Files API and DBFS data (REFERENCE §8): an in-memory tree, the [`VolumeFiles`] backend
+//! of the shared server. Every volume `/Volumes/<catalog>/<schema>/<volume>` exists
+//! (unless a component starts with `missing`); `landing` is seeded from
+//! `fs_directories_list.json`, and the DBFS root from `dbfs_list.json` and
+//! `dbfs_read.json`.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::Mutex;
 
-use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use base64::Engine as _;
+use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::files::{DirectoryListing, ListStatusResponse, ReadResponse};
 
 use crate::fixtures::fixture_json;
-use crate::server::Shared;
-use crate::util::{R, Req, bad_param, decode_token, encode_token, error, http_date, lock, ok, set};
+use crate::util::lock;
 
 enum Node {
-    Dir,
+    Dir { modified: i64 },
     File { bytes: Vec<u8>, modified: i64 },
 }
 
-pub(crate) struct Fs {
-    nodes: BTreeMap<String, Node>,
+impl Node {
+    fn metadata(&self) -> FileMetadata {
+        match self {
+            Node::Dir { modified } => FileMetadata {
+                is_directory: true,
+                size: 0,
+                modified_ms: *modified,
+            },
+            Node::File { bytes, modified } => FileMetadata {
+                is_directory: false,
+                size: bytes.len() as u64,
+                modified_ms: *modified,
+            },
+        }
+    }
 }
 
+pub(crate) struct FixtureFiles {
+    nodes: Mutex<BTreeMap<String, Node>>,
+}
+
+/// The recorded listing's file, made large enough to page through (2,000 rows).
 fn orders_csv() -> Vec<u8> {
     let mut out = String::from("order_id,customer,amount,order_date\n");
     for i in 0..2000_u32 {
@@ -37,316 +58,174 @@ fn orders_csv() -> Vec<u8> {
     out.into_bytes()
 }
 
-impl Fs {
-    pub fn new() -> Fs {
+const SEEDED: i64 = 1_709_258_400_000;
+
+impl FixtureFiles {
+    pub fn new() -> FixtureFiles {
         let mut nodes = BTreeMap::new();
-        for e in crate::util::items(&fixture_json("fs_directories_list.json"), "contents") {
-            let path = e
-                .get("path")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            let modified = e
-                .get("last_modified")
-                .and_then(Value::as_i64)
-                .unwrap_or(1_709_258_400_000);
-            if e.get("is_directory").and_then(Value::as_bool) == Some(true) {
+        let listing: DirectoryListing =
+            serde_json::from_value(fixture_json("fs_directories_list.json")).unwrap_or_default();
+        for e in listing.contents {
+            let modified = e.last_modified.unwrap_or(SEEDED);
+            if e.is_directory {
+                let part = b"order_id,customer,amount,order_date\n1,alice,10.00,2024-03-01\n";
+                let bytes = part.to_vec();
                 nodes.insert(
-                    format!("{path}/part-00000.csv"),
-                    Node::File {
-                        bytes: b"order_id,customer,amount,order_date\n1,alice,10.00,2024-03-01\n"
-                            .to_vec(),
-                        modified,
-                    },
+                    format!("{}/part-00000.csv", e.path),
+                    Node::File { bytes, modified },
                 );
-                nodes.insert(path, Node::Dir);
+                nodes.insert(e.path, Node::Dir { modified });
             } else {
-                nodes.insert(
-                    path,
-                    Node::File {
-                        bytes: orders_csv(),
-                        modified,
-                    },
-                );
+                let bytes = orders_csv();
+                nodes.insert(e.path, Node::File { bytes, modified });
             }
         }
-        Fs { nodes }
-    }
-
-    fn is_dir(&self, path: &str) -> bool {
-        volume_root(path).as_deref() == Some(path)
-            || matches!(self.nodes.get(path), Some(Node::Dir))
+        // The DBFS fixtures name their directory `<tmp>`; here it is `/tmp`.
+        let dbfs: ListStatusResponse =
+            serde_json::from_value(fixture_json("dbfs_list.json")).unwrap_or_default();
+        let read: ReadResponse =
+            serde_json::from_value(fixture_json("dbfs_read.json")).unwrap_or_default();
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(&read.data)
+            .unwrap_or_default();
+        nodes.insert("/tmp".into(), Node::Dir { modified: SEEDED });
+        for f in dbfs.files {
+            let path = f.path.replace("<tmp>", "/tmp");
+            let modified = f.modification_time;
+            let node = if f.is_dir {
+                Node::Dir { modified }
+            } else {
+                let bytes = content.clone();
+                Node::File { bytes, modified }
+            };
+            nodes.insert(path, node);
+        }
+        FixtureFiles {
+            nodes: Mutex::new(nodes),
+        }
     }
 }
 
-/// `/Volumes/c/s/v` of a path inside an existing volume.
-fn volume_root(path: &str) -> Option<String> {
+/// Whether `path` is the root or a volume: directories that always exist.
+fn implicit_directory(path: &str) -> bool {
+    if path == "/" {
+        return true;
+    }
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    if parts.len() < 4
-        || parts[0] != "Volumes"
-        || parts[1..4].iter().any(|p| p.starts_with("missing"))
-    {
-        return None;
-    }
-    Some(format!("/Volumes/{}/{}/{}", parts[1], parts[2], parts[3]))
+    matches!(parts.as_slice(), ["Volumes", c, s, v] if ![c, s, v].iter().any(|p| p.starts_with("missing")))
 }
 
-fn not_found(what: &str, path: &str) -> Response {
-    error(
-        404,
-        "NOT_FOUND",
-        format!("The {what} being accessed is not found: {path}"),
-    )
+fn missing(path: &str) -> ApiError {
+    ApiError::new(ErrorCode::NotFound, format!("{path} does not exist."))
 }
 
-fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// The absolute path below the 4 leading segments (`api/2.0/fs/files`).
-fn target(req: &Req) -> Result<String, Response> {
-    let p = req.tail_path(4);
-    let p = if p.len() > 1 {
-        p.trim_end_matches('/').to_string()
-    } else {
-        p
-    };
-    if volume_root(&p).is_none() {
-        if !p.starts_with("/Volumes/") {
-            return Err(bad_param(format!(
-                "Path {p} is not a valid Unity Catalog volume path (/Volumes/<catalog>/<schema>/<volume>/...)."
-            )));
-        }
-        return Err(not_found("volume", &p));
-    }
-    Ok(p)
-}
-
-/// Creates the directories between the volume root and `path` (exclusive).
-fn make_parents(fs: &mut Fs, path: &str) -> Result<(), Response> {
-    let root = volume_root(path).unwrap_or_default();
-    let mut cur = root.clone();
-    let rest = path.strip_prefix(&root).unwrap_or_default();
-    let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
-    for part in parts.iter().take(parts.len().saturating_sub(1)) {
-        cur = format!("{cur}/{part}");
-        match fs.nodes.get(&cur) {
-            Some(Node::File { .. }) => {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!("A file exists at {cur}; cannot create a directory there."),
-                ));
-            }
-            Some(Node::Dir) => {}
-            None => {
-                fs.nodes.insert(cur.clone(), Node::Dir);
-            }
+impl FixtureFiles {
+    fn metadata_of(&self, path: &str) -> Option<FileMetadata> {
+        match lock(&self.nodes).get(path) {
+            Some(node) => Some(node.metadata()),
+            None => implicit_directory(path).then_some(FileMetadata {
+                is_directory: true,
+                size: 0,
+                modified_ms: SEEDED,
+            }),
         }
     }
-    Ok(())
-}
 
-/// /api/2.0/fs/files{path}
-pub(crate) fn files(st: &Shared, req: &Req, m: &str) -> R {
-    let path = target(req)?;
-    let now = crate::util::now_ms();
-    let mut fs = lock(&st.files);
-    match m {
-        "GET" | "HEAD" => {
-            let Some(Node::File { bytes, modified }) = fs.nodes.get(&path) else {
-                return Err(not_found("file", &path));
-            };
-            let total = bytes.len();
-            let (status, range) = match req.header("range").and_then(|r| parse_range(r, total)) {
-                Some(Ok((a, b))) => (206, Some((a, b))),
-                Some(Err(())) => {
-                    return Ok((
-                        StatusCode::RANGE_NOT_SATISFIABLE,
-                        [(header::CONTENT_RANGE, format!("bytes */{total}"))],
-                    )
-                        .into_response());
-                }
-                None => (200, None),
-            };
-            let body = match range {
-                Some((a, b)) => bytes[a..=b].to_vec(),
-                None => bytes.clone(),
-            };
-            let mut resp =
-                (crate::util::status_code(status), Body::from(body.clone())).into_response();
-            let h = resp.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            if let Ok(v) = HeaderValue::from_str(&http_date(*modified)) {
-                h.insert(header::LAST_MODIFIED, v);
-            }
-            if let Some((a, b)) = range
-                && let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{total}"))
-            {
-                h.insert(header::CONTENT_RANGE, v);
-            }
-            h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            Ok(resp)
-        }
-        "PUT" => {
-            let overwrite = match req.q("overwrite") {
-                None => true,
-                Some(_) => req.q_bool("overwrite")?,
-            };
-            if fs.is_dir(&path) {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!("A directory exists at {path}."),
-                ));
-            }
-            if fs.nodes.contains_key(&path) && !overwrite {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    "The file being created already exists.",
-                ));
-            }
-            make_parents(&mut fs, &path)?;
-            fs.nodes.insert(
-                path,
-                Node::File {
-                    bytes: req.body.to_vec(),
-                    modified: now,
-                },
-            );
-            Ok(no_content())
-        }
-        "DELETE" => match fs.nodes.get(&path) {
-            Some(Node::File { .. }) => {
-                fs.nodes.remove(&path);
-                Ok(no_content())
-            }
-            _ => Err(not_found("file", &path)),
-        },
-        _ => Err(crate::util::endpoint_not_found(&req.method, &req.raw_path)),
-    }
-}
-
-/// `Range: bytes=a-b | a- | -n` → inclusive byte range, `Err` if unsatisfiable.
-fn parse_range(h: &str, total: usize) -> Option<Result<(usize, usize), ()>> {
-    let spec = h.trim().strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let r = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: usize = n.parse().ok()?;
-            if n == 0 || total == 0 {
-                return Some(Err(()));
-            }
-            (total.saturating_sub(n), total - 1)
-        }
-        (a, "") => (a.parse().ok()?, total.saturating_sub(1)),
-        (a, b) => (
-            a.parse().ok()?,
-            b.parse::<usize>().ok()?.min(total.saturating_sub(1)),
-        ),
-    };
-    if r.0 >= total || r.0 > r.1 {
-        return Some(Err(()));
-    }
-    Some(Ok(r))
-}
-
-/// /api/2.0/fs/directories{path}
-pub(crate) fn directories(st: &Shared, req: &Req, m: &str) -> R {
-    let path = target(req)?;
-    let _now = crate::util::now_ms();
-    let mut fs = lock(&st.files);
-    match m {
-        "GET" => {
-            if !fs.is_dir(&path) {
-                return Err(not_found("directory", &path));
-            }
-            let size = match req.q_i64("page_size")? {
-                None | Some(0) => 1000,
-                Some(n) if !(1..=1000).contains(&n) => {
-                    return Err(bad_param(format!(
-                        "page_size must be between 1 and 1000, got {n}"
-                    )));
-                }
-                Some(n) => n as usize,
-            };
-            let offset = decode_token("contents", req.q("page_token"))?;
-            let prefix = format!("{path}/");
-            let all: Vec<Value> = fs
-                .nodes
-                .iter()
-                .filter_map(|(p, n)| {
-                    let name = p.strip_prefix(&prefix)?;
-                    if name.contains('/') {
-                        return None;
-                    }
-                    Some(match n {
-                        Node::Dir => json!({"path": p, "name": name, "is_directory": true}),
-                        Node::File { bytes, modified } => json!({
-                            "path": p, "name": name, "is_directory": false,
-                            "file_size": bytes.len(), "last_modified": modified,
-                        }),
-                    })
+    fn entries_of(&self, path: &str) -> Vec<FileEntry> {
+        let prefix = match path {
+            "/" => "/".to_string(),
+            _ => format!("{path}/"),
+        };
+        lock(&self.nodes)
+            .iter()
+            .filter_map(|(p, node)| {
+                let name = p.strip_prefix(&prefix)?;
+                (!name.is_empty() && !name.contains('/')).then(|| FileEntry {
+                    name: name.to_string(),
+                    metadata: node.metadata(),
                 })
-                .collect();
-            let (page, next) = crate::util::page(&all, offset, size);
-            let mut out = json!({});
-            if !page.is_empty() {
-                set(&mut out, "contents", Value::Array(page));
+            })
+            .collect()
+    }
+
+    /// Inserts the directories from the root down to `path` (excluded unless `inclusive`).
+    fn make_parents(nodes: &mut BTreeMap<String, Node>, path: &str, inclusive: bool) {
+        let now = crate::util::now_ms();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let count = if inclusive {
+            parts.len()
+        } else {
+            parts.len().saturating_sub(1)
+        };
+        let mut prefix = String::new();
+        for part in parts.iter().take(count) {
+            prefix.push('/');
+            prefix.push_str(part);
+            if !implicit_directory(&prefix) && !nodes.contains_key(&prefix) {
+                nodes.insert(prefix.clone(), Node::Dir { modified: now });
             }
-            if let Some(n) = next {
-                set(
-                    &mut out,
-                    "next_page_token",
-                    json!(encode_token("contents", n)),
-                );
-            }
-            ok(out)
         }
-        "HEAD" => {
-            if fs.is_dir(&path) {
-                Ok(StatusCode::OK.into_response())
-            } else {
-                Err(not_found("directory", &path))
+    }
+}
+
+impl VolumeFiles for FixtureFiles {
+    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>> {
+        Box::pin(async move { Ok(self.metadata_of(path)) })
+    }
+
+    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>> {
+        Box::pin(async move { Ok(self.entries_of(path)) })
+    }
+
+    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>> {
+        Box::pin(async move {
+            match lock(&self.nodes).get(path) {
+                Some(Node::File { bytes, .. }) => {
+                    let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+                    let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+                    Ok(bytes
+                        .get(start.min(bytes.len())..end.min(bytes.len()))
+                        .unwrap_or_default()
+                        .to_vec())
+                }
+                _ => Err(missing(path)),
             }
-        }
-        "PUT" => {
-            if matches!(fs.nodes.get(&path), Some(Node::File { .. })) {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!("A file exists at {path}."),
-                ));
+        })
+    }
+
+    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()> {
+        Box::pin(async move {
+            let mut nodes = lock(&self.nodes);
+            FixtureFiles::make_parents(&mut nodes, path, false);
+            let node = Node::File {
+                bytes: content.to_vec(),
+                modified: crate::util::now_ms(),
+            };
+            nodes.insert(path.to_string(), node);
+            Ok(())
+        })
+    }
+
+    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            FixtureFiles::make_parents(&mut lock(&self.nodes), path, true);
+            Ok(())
+        })
+    }
+
+    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            match lock(&self.nodes).remove(path) {
+                Some(_) => Ok(()),
+                None => Err(missing(path)),
             }
-            make_parents(&mut fs, &path)?;
-            if !fs.is_dir(&path) {
-                fs.nodes.insert(path, Node::Dir);
-            }
-            Ok(no_content())
-        }
-        "DELETE" => {
-            if !fs.is_dir(&path) {
-                return Err(not_found("directory", &path));
-            }
-            let prefix = format!("{path}/");
-            if fs.nodes.keys().any(|k| k.starts_with(&prefix)) {
-                return Err(error(
-                    400,
-                    "DIRECTORY_NOT_EMPTY",
-                    format!("The directory {path} is not empty."),
-                ));
-            }
-            fs.nodes.remove(&path);
-            Ok(no_content())
-        }
-        _ => Err(crate::util::endpoint_not_found(&req.method, &req.raw_path)),
+        })
+    }
+
+    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            lock(&self.nodes).remove(path);
+            Ok(())
+        })
     }
 }

@@ -1,249 +1,151 @@
-//! Files API 2.0 for Unity Catalog volumes (REFERENCE.md §8.1):
-//! `/api/2.0/fs/files/Volumes/<catalog>/<schema>/<volume>/<path>` and
-//! `/api/2.0/fs/directories/...`, stored under `<dir>/volumes/`.
+//! Unity Catalog volumes on disk (REFERENCE.md §8), the local [`VolumeFiles`] backend:
+//! `/Volumes/<catalog>/<schema>/<volume>/<path>` is `<dir>/volumes/<catalog>/<schema>/<volume>/<path>`
+//! (catalog, schema and volume names matched as Unity Catalog matches them). The protocol
+//! (paths, overwrite, paging, headers, ranges, DBFS shapes) is `workspace-server`'s; this
+//! workspace has no DBFS root, so a DBFS path outside `/Volumes` does not exist.
 
-use std::path::PathBuf;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
-use axum::http::{HeaderValue, header};
-use axum::response::Response;
-use serde_json::json;
+use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles};
+use databricks_api::error::{ApiError, ErrorCode};
 
-use super::{
-    HandlerResult, Req, Shared, bad_request, bytes_response, empty, error, ok, page, read_only,
-};
+use super::Shared;
 use crate::layout;
 
-fn http_date(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
-        .unwrap_or_default()
+fn internal(what: &str, path: &str, e: std::io::Error) -> ApiError {
+    ApiError::new(ErrorCode::InternalError, format!("{what} {path}: {e}"))
 }
 
-fn not_found(path: &str) -> Response {
-    error(404, "NOT_FOUND", format!("The path {path} does not exist."))
+fn metadata_on_disk(p: &Path) -> Option<FileMetadata> {
+    let m = std::fs::metadata(p).ok()?;
+    Some(FileMetadata {
+        is_directory: m.is_dir(),
+        size: if m.is_dir() { 0 } else { m.len() },
+        modified_ms: layout::mtime_ms(p),
+    })
 }
 
-/// Resolves `/Volumes/c/s/v/rest...` to a path on disk; the volume must exist.
-fn resolve(sh: &Shared, rest: &[&str]) -> Result<(PathBuf, String), Response> {
-    let rest: Vec<&str> = rest.iter().copied().filter(|s| !s.is_empty()).collect();
-    let display = format!("/{}", rest.join("/"));
-    let ["Volumes", c, s, v, tail @ ..] = rest.as_slice() else {
-        return Err(bad_request(format!(
-            "Path {display} is not a volume path: expected /Volumes/<catalog>/<schema>/<volume>/..."
-        )));
-    };
-    let base = sh.layout.volumes();
-    let missing_volume = || {
-        error(
-            404,
-            "NOT_FOUND",
-            format!("Volume '{c}.{s}.{v}' does not exist."),
-        )
-    };
-    let c = layout::find_dir(&base, c).ok_or_else(missing_volume)?;
-    let s = layout::find_dir(&base.join(&c), s).ok_or_else(missing_volume)?;
-    let v = layout::find_dir(&base.join(&c).join(&s), v).ok_or_else(missing_volume)?;
-    let mut p = base.join(&c).join(&s).join(&v);
-    for seg in tail {
-        if !layout::valid_segment(seg) {
-            return Err(bad_request(format!(
-                "Path {display} has an invalid component '{seg}'."
+impl Shared {
+    /// Where a volume path is on disk; `None` when it is not inside an existing volume.
+    /// Names are checked before anything touches the disk.
+    fn volume_file(&self, path: &str) -> Result<Option<PathBuf>, ApiError> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let ["Volumes", catalog, schema, volume, tail @ ..] = parts.as_slice() else {
+            return Ok(None);
+        };
+        if let Some(bad) = tail.iter().find(|s| !layout::valid_segment(s)) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Path {path} has an invalid component '{bad}'."
             )));
         }
-        p = p.join(seg);
+        let base = self.layout.volumes();
+        let Some(c) = layout::find_dir(&base, catalog) else {
+            return Ok(None);
+        };
+        let Some(s) = layout::find_dir(&base.join(&c), schema) else {
+            return Ok(None);
+        };
+        let Some(v) = layout::find_dir(&base.join(&c).join(&s), volume) else {
+            return Ok(None);
+        };
+        let root = base.join(c).join(s).join(v);
+        Ok(Some(tail.iter().fold(root, |p, seg| p.join(seg))))
     }
-    Ok((p, display))
-}
 
-pub(crate) fn route(
-    sh: &Shared,
-    req: &Req,
-    method: &str,
-    kind: &str,
-    rest: &[&str],
-) -> HandlerResult {
-    let (path, display) = resolve(sh, rest)?;
-    match (kind, method) {
-        ("files", "GET" | "HEAD") => {
-            if !path.is_file() {
-                return Err(not_found(&display));
-            }
-            let bytes = std::fs::read(&path)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("{display}: {e}")))?;
-            let total = bytes.len();
-            let (status, body) = match req.header("range").and_then(|r| parse_range(r, total)) {
-                Some((a, b)) => (206, bytes[a..=b].to_vec()),
-                None => (200, bytes),
-            };
-            let len = body.len();
-            let mut r = if method == "HEAD" {
-                empty(200)
-            } else {
-                bytes_response(status, "application/octet-stream", body)
-            };
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
-                h.insert(header::CONTENT_LENGTH, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&http_date(layout::mtime_ms(&path))) {
-                h.insert(header::LAST_MODIFIED, v);
-            }
-            Ok(r)
-        }
-        ("files", "PUT") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Uploading to a volume"));
-            }
-            let overwrite = req.q_bool("overwrite").unwrap_or(true);
-            if path.is_dir() {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!("{display} is a directory."),
-                ));
-            }
-            if path.exists() && !overwrite {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!(
-                        "The file {display} already exists: pass overwrite=true to replace it."
-                    ),
-                ));
-            }
-            layout::write_atomic(&path, &req.body)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("{display}: {e}")))?;
-            Ok(empty(204))
-        }
-        ("files", "DELETE") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Deleting from a volume"));
-            }
-            if !path.is_file() {
-                return Err(not_found(&display));
-            }
-            std::fs::remove_file(&path)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("{display}: {e}")))?;
-            Ok(empty(204))
-        }
-        ("directories", "GET") => {
-            if !path.is_dir() {
-                return Err(not_found(&display));
-            }
-            let mut entries = Vec::new();
-            let base = display.trim_end_matches('/').to_string();
-            for d in layout::subdirs(&path) {
-                entries.push(json!({
-                    "path": format!("{base}/{d}/"),
-                    "name": d,
-                    "is_directory": true,
-                }));
-            }
-            for f in layout::files(&path) {
-                let p = path.join(&f);
-                entries.push(json!({
-                    "path": format!("{base}/{f}"),
-                    "name": f,
-                    "is_directory": false,
-                    "file_size": std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0),
-                    "last_modified": layout::mtime_ms(&p),
-                }));
-            }
-            let size = req.q_i64("page_size")?.filter(|n| *n > 0).or(Some(0));
-            let (items, next) = page(&entries, size, req.q("page_token"), 1000)?;
-            let mut v = json!({});
-            if !items.is_empty() {
-                v["contents"] = json!(items);
-            }
-            if let Some(n) = next {
-                v["next_page_token"] = json!(n);
-            }
-            ok(v)
-        }
-        ("directories", "HEAD") => {
-            if path.is_dir() {
-                Ok(empty(200))
-            } else {
-                Err(empty(404))
-            }
-        }
-        ("directories", "PUT") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Creating directories in a volume"));
-            }
-            if path.is_file() {
-                return Err(error(
-                    409,
-                    "ALREADY_EXISTS",
-                    format!("{display} is a file."),
-                ));
-            }
-            std::fs::create_dir_all(&path)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("{display}: {e}")))?;
-            Ok(empty(204))
-        }
-        ("directories", "DELETE") => {
-            if !sh.allow_writes() {
-                return Err(read_only("Deleting directories in a volume"));
-            }
-            if !path.is_dir() {
-                return Err(not_found(&display));
-            }
-            if std::fs::read_dir(&path)
-                .map(|mut r| r.next().is_some())
-                .unwrap_or(false)
-            {
-                return Err(error(
-                    400,
-                    "DIRECTORY_NOT_EMPTY",
-                    format!("The directory {display} is not empty."),
-                ));
-            }
-            std::fs::remove_dir(&path)
-                .map_err(|e| error(500, "INTERNAL_ERROR", format!("{display}: {e}")))?;
-            Ok(empty(204))
-        }
-        _ => Err(error(
-            405,
-            "METHOD_NOT_ALLOWED",
-            format!("{method} is not supported on /api/2.0/fs/{kind}."),
-        )),
+    /// The path on disk of something a write or a read may touch: it must be in a volume.
+    fn existing_volume_file(&self, path: &str) -> Result<PathBuf, ApiError> {
+        self.volume_file(path)?.ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("{path} is not in a volume."))
+        })
+    }
+
+    fn volume_entries(&self, path: &str) -> Result<Vec<FileEntry>, ApiError> {
+        let dir = self.existing_volume_file(path)?;
+        let names = layout::subdirs(&dir).into_iter().chain(layout::files(&dir));
+        Ok(names
+            .filter_map(|name| {
+                let metadata = metadata_on_disk(&dir.join(&name))?;
+                Some(FileEntry { name, metadata })
+            })
+            .collect())
+    }
+
+    fn read_volume_file(&self, path: &str, range: Range<u64>) -> Result<Vec<u8>, ApiError> {
+        let p = self.existing_volume_file(path)?;
+        let mut file = std::fs::File::open(&p).map_err(|e| internal("read", path, e))?;
+        file.seek(SeekFrom::Start(range.start))
+            .map_err(|e| internal("read", path, e))?;
+        let mut bytes = Vec::new();
+        file.take(range.end.saturating_sub(range.start))
+            .read_to_end(&mut bytes)
+            .map_err(|e| internal("read", path, e))?;
+        Ok(bytes)
+    }
+
+    fn write_volume_file(&self, path: &str, content: &[u8]) -> Result<(), ApiError> {
+        self.check_writable("Uploading to a volume")?;
+        let p = self.existing_volume_file(path)?;
+        layout::write_atomic(&p, content).map_err(|e| internal("upload", path, e))
+    }
+
+    fn make_volume_dirs(&self, path: &str) -> Result<(), ApiError> {
+        self.check_writable("Creating directories in a volume")?;
+        let p = self.existing_volume_file(path)?;
+        std::fs::create_dir_all(&p).map_err(|e| internal("mkdirs", path, e))
+    }
+
+    fn delete_volume_file(&self, path: &str) -> Result<(), ApiError> {
+        self.check_writable("Deleting from a volume")?;
+        let p = self.existing_volume_file(path)?;
+        std::fs::remove_file(&p).map_err(|e| internal("delete", path, e))
+    }
+
+    fn delete_volume_dir(&self, path: &str) -> Result<(), ApiError> {
+        self.check_writable("Deleting directories in a volume")?;
+        let p = self.existing_volume_file(path)?;
+        // The server saw no entries; hidden ones (never listed) still keep it.
+        std::fs::remove_dir(&p).map_err(|e| match e.kind() {
+            std::io::ErrorKind::DirectoryNotEmpty => ApiError::invalid_parameter(format!(
+                "The directory {path} holds hidden entries: it is not empty."
+            )),
+            _ => internal("delete", path, e),
+        })
     }
 }
 
-/// `bytes=a-b`, `bytes=a-`, `bytes=-n` → inclusive range within `len`.
-fn parse_range(h: &str, len: usize) -> Option<(usize, usize)> {
-    let spec = h.strip_prefix("bytes=")?;
-    if spec.contains(',') || len == 0 {
-        return None;
+impl VolumeFiles for Shared {
+    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>> {
+        Box::pin(async move {
+            Ok(self
+                .volume_file(path)?
+                .as_deref()
+                .and_then(metadata_on_disk))
+        })
     }
-    let (a, b) = spec.split_once('-')?;
-    let (start, end) = match (a.trim(), b.trim()) {
-        ("", n) => {
-            let n: usize = n.parse().ok()?;
-            (len.saturating_sub(n), len - 1)
-        }
-        (a, "") => (a.parse().ok()?, len - 1),
-        (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(len - 1)),
-    };
-    (start <= end && start < len).then_some((start, end))
-}
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
+    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>> {
+        Box::pin(async move { self.volume_entries(path) })
+    }
 
-    #[test]
-    fn ranges() {
-        assert_eq!(parse_range("bytes=0-3", 10), Some((0, 3)));
-        assert_eq!(parse_range("bytes=5-", 10), Some((5, 9)));
-        assert_eq!(parse_range("bytes=-2", 10), Some((8, 9)));
-        assert_eq!(parse_range("bytes=9-20", 10), Some((9, 9)));
-        assert_eq!(parse_range("bytes=20-", 10), None);
+    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>> {
+        Box::pin(async move { self.read_volume_file(path, range) })
+    }
+
+    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()> {
+        Box::pin(async move { self.write_volume_file(path, content) })
+    }
+
+    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.make_volume_dirs(path) })
+    }
+
+    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.delete_volume_file(path) })
+    }
+
+    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.delete_volume_dir(path) })
     }
 }

@@ -25,7 +25,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use crate::RunningApi;
@@ -135,6 +135,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
             shared: shared.clone(),
         })),
         workspace: Some(shared.clone()),
+        files: Some(shared.clone()),
     };
     let api = Arc::new(Api {
         shared,
@@ -250,6 +251,8 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         segments: req.segs.clone(),
         query: req.query.clone(),
         body: (!req.json.is_null()).then(|| req.json.clone()),
+        raw_body: req.body.clone(),
+        headers: req.headers.clone(),
     };
     if let Some(response) = workspace_server::dispatch(&api.backends, &shared_request).await {
         return response;
@@ -282,18 +285,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(api, id, n)
         }
-        // Workspace
-        // Files API (volumes)
-        (
-            _,
-            [
-                "api",
-                "2.0",
-                "fs",
-                kind @ ("files" | "directories"),
-                rest @ ..,
-            ],
-        ) => files::route(sh, req, method, kind, rest),
         // Jobs
         (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
             jobs::route(sh, req, method, rest).await
@@ -380,12 +371,6 @@ pub(crate) fn bytes_response(status: u16, content_type: &str, bytes: Vec<u8>) ->
     if let Ok(v) = HeaderValue::from_str(content_type) {
         r.headers_mut().insert(header::CONTENT_TYPE, v);
     }
-    r
-}
-
-pub(crate) fn empty(status: u16) -> Response {
-    let mut r = ().into_response();
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     r
 }
 

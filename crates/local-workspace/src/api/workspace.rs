@@ -121,7 +121,7 @@ impl Shared {
         Ok((segs, obj))
     }
 
-    fn check_writable(&self, what: &str) -> Result<(), ApiError> {
+    pub(crate) fn check_writable(&self, what: &str) -> Result<(), ApiError> {
         if self.allow_writes() {
             return Ok(());
         }

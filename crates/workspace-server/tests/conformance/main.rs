@@ -4,6 +4,7 @@
 //! models. Where a backend and the reference differ, the reference wins.
 
 mod clusters;
+mod files;
 mod genie_one;
 mod history;
 mod identity;

@@ -195,6 +195,11 @@ impl Target {
         self
     }
 
+    /// The HTTP client of the checks.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The emulator behind this target, if there is one.
     pub fn emulator(&self) -> Option<&Emulator> {
         self._emulator.as_ref()
