@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// Startup runs.
     #[arg(long, default_value_t = 30)]
     runs: usize,
+    /// A second server binary started beside `--server`, run by run, in the startup
+    /// benchmark (another build of the same server, say).
+    #[arg(long)]
+    compare: Option<PathBuf>,
     /// Calls in flight for the concurrency benchmark.
     #[arg(long, default_value_t = 16)]
     in_flight: usize,
@@ -178,51 +182,114 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// One start of `server`: process start → `initialize` answer, → `tools/list` answer,
+/// and the resident memory then.
+async fn startup_once(
+    server: &PathBuf,
+    emulator: &Emulator,
+) -> Result<(Duration, Duration, Option<u64>)> {
+    let started = Instant::now();
+    let mut s = Session::spawn(server, emulator)?;
+    s.initialize().await?;
+    let to_init = started.elapsed();
+    s.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
+        .await?;
+    let list = s.response().await?;
+    let to_list = started.elapsed();
+    if list["result"]["tools"].as_array().map_or(0, Vec::len) == 0 {
+        bail!("tools/list returned no tools: {list}");
+    }
+    let rss = s.rss_kib();
+    drop(s.stdin);
+    let _ = s.child.wait().await;
+    Ok((to_init, to_list, rss))
+}
+
+/// What any stdio process costs here and now: spawning `cat` and reading back one line.
+/// Startup figures are also given net of it, since on a loaded machine the spawn alone
+/// can take milliseconds.
+async fn spawn_floor() -> Result<Duration> {
+    let started = Instant::now();
+    let mut cat = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start cat")?;
+    let mut stdin = cat.stdin.take().context("no stdin")?;
+    let mut lines = BufReader::new(cat.stdout.take().context("no stdout")?).lines();
+    stdin.write_all(b"ping\n").await?;
+    lines.next_line().await?.context("cat closed its output")?;
+    let elapsed = started.elapsed();
+    drop(stdin);
+    let _ = cat.wait().await;
+    Ok(elapsed)
+}
+
+/// Startup of `--server` (and of `--compare`, interleaved run by run so both see the
+/// same machine), each run paired with a `cat` spawn.
 async fn startup(args: &Args) -> Result<()> {
     let emulator = Emulator::start().await;
-    let mut to_init = Vec::new();
-    let mut to_list = Vec::new();
-    let mut rss = Vec::new();
+    let servers: Vec<&PathBuf> = std::iter::once(&args.server)
+        .chain(args.compare.as_ref())
+        .collect();
+    let mut floor = Vec::new();
+    let mut samples: Vec<Vec<(Duration, Duration, Option<u64>)>> = vec![Vec::new(); servers.len()];
     for _ in 0..args.runs {
-        let started = Instant::now();
-        let mut s = Session::spawn(&args.server, &emulator)?;
-        s.initialize().await?;
-        to_init.push(started.elapsed());
-        s.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/list"}))
-            .await?;
-        let list = s.response().await?;
-        to_list.push(started.elapsed());
-        if list["result"]["tools"].as_array().map_or(0, Vec::len) == 0 {
-            bail!("tools/list returned no tools: {list}");
+        floor.push(spawn_floor().await?);
+        for (server, out) in servers.iter().zip(samples.iter_mut()) {
+            out.push(startup_once(server, &emulator).await?);
         }
-        if let Some(kib) = s.rss_kib() {
-            rss.push(kib);
-        }
-        drop(s.stdin);
-        let _ = s.child.wait().await;
     }
-    to_init.sort();
-    to_list.sort();
-    rss.sort();
-    println!("| startup over stdio ({} runs) | median | p90 |", args.runs);
-    println!("|---|---|---|");
+    let mut floor_sorted = floor.clone();
+    floor_sorted.sort();
     println!(
-        "| process start → `initialize` answer | {} | {} |",
-        ms(percentile(&to_init, 0.5)),
-        ms(percentile(&to_init, 0.9))
+        "| startup over stdio ({} runs) | median | p90 | median net of the paired `cat` spawn |",
+        args.runs
     );
+    println!("|---|---|---|---|");
     println!(
-        "| process start → `tools/list` answer | {} | {} |",
-        ms(percentile(&to_list, 0.5)),
-        ms(percentile(&to_list, 0.9))
+        "| floor: spawn `cat`, echo one line | {} | {} | — |",
+        ms(percentile(&floor_sorted, 0.5)),
+        ms(percentile(&floor_sorted, 0.9))
     );
-    if !rss.is_empty() {
-        let mib = |k: u64| format!("{:.1} MiB", k as f64 / 1024.0);
-        println!(
-            "| resident memory after `tools/list` | {} | {} |",
-            mib(rss[rss.len() / 2]),
-            mib(rss[(rss.len() * 9 / 10).min(rss.len() - 1)])
-        );
+    let mib = |k: u64| format!("{:.1} MiB", k as f64 / 1024.0);
+    for (server, runs) in servers.iter().zip(&samples) {
+        let name = server.display();
+        let net = |pick: fn(&(Duration, Duration, Option<u64>)) -> Duration| {
+            let mut d: Vec<Duration> = runs
+                .iter()
+                .zip(&floor)
+                .map(|(r, f)| pick(r).saturating_sub(*f))
+                .collect();
+            d.sort();
+            ms(percentile(&d, 0.5))
+        };
+        for (what, pick) in [
+            (
+                "`initialize` answer",
+                (|r| r.0) as fn(&(Duration, Duration, Option<u64>)) -> Duration,
+            ),
+            ("`tools/list` answer", |r| r.1),
+        ] {
+            let mut d: Vec<Duration> = runs.iter().map(pick).collect();
+            d.sort();
+            println!(
+                "| `{name}`: process start → {what} | {} | {} | {} |",
+                ms(percentile(&d, 0.5)),
+                ms(percentile(&d, 0.9)),
+                net(pick)
+            );
+        }
+        let mut rss: Vec<u64> = runs.iter().filter_map(|r| r.2).collect();
+        rss.sort();
+        if !rss.is_empty() {
+            println!(
+                "| `{name}`: resident memory after `tools/list` | {} | {} | — |",
+                mib(rss[rss.len() / 2]),
+                mib(rss[(rss.len() * 9 / 10).min(rss.len() - 1)])
+            );
+        }
     }
     println!();
     Ok(())
