@@ -69,14 +69,17 @@ fn encode_segment(out: &mut String, value: &str) {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(byte >> 4)]));
-            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+            for c in ['%', hex_digit(byte >> 4), hex_digit(byte & 0xf)] {
+                out.push(c);
+            }
         }
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789ABCDEF";
+/// The upper-case hex digit of a nibble.
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble & 0xf), 16).map_or('0', |c| c.to_ascii_uppercase())
+}
 
 macro_rules! endpoints {
     ($( $(#[doc = $doc:literal])* $name:ident: $method:ident $path:literal => $response:ty; )*) => {

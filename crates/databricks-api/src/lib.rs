@@ -11,6 +11,14 @@
 //! `shared/databricks-api/fixtures` deserializes into its model and serializes back
 //! without losing a field the model declares.
 
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 pub mod attachment;
 pub mod backend;
 pub mod catalog;

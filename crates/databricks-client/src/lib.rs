@@ -4,6 +4,14 @@
 //!
 //! Entry point: [`Config::resolve`] then [`DatabricksClient::new`].
 
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 pub mod auth;
 pub mod config;
 pub mod error;

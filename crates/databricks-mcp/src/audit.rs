@@ -101,8 +101,8 @@ impl Entry<'_> {
             "confirmation": self.record.confirmation.unwrap_or("none"),
             "result": result,
         });
-        if let Some(message) = self.message {
-            line["message"] = json!(crate::render::clip(message, 500));
+        if let (Some(message), Some(fields)) = (self.message, line.as_object_mut()) {
+            fields.insert("message".into(), json!(crate::render::clip(message, 500)));
         }
         let mut text = line.to_string();
         text.push('\n');

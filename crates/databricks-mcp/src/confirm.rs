@@ -195,7 +195,8 @@ fn new_code() -> String {
     let chars: String = bytes
         .iter()
         .take(8)
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .filter_map(|b| ALPHABET.get(usize::from(*b) % ALPHABET.len()))
+        .map(|b| char::from(*b))
         .collect();
     format!("{}-{}", &chars[..4], &chars[4..])
 }

@@ -6,6 +6,14 @@
 //! within a context budget, `warehouse` chooses where SQL runs,
 //! `view` shows SQL results as an MCP App (table + chart).
 
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 pub mod audit;
 pub mod chat;
 pub mod cli;

@@ -459,8 +459,7 @@ pub fn tail(text: &str, max_lines: usize, max_chars: usize) -> String {
         kept += 1;
     }
     // A single line longer than the budget: its end.
-    if kept == 0 && !lines.is_empty() {
-        let last = lines[lines.len() - 1];
+    if let (0, Some(&last)) = (kept, lines.last()) {
         let mut start = last.len().saturating_sub(max_chars);
         while !last.is_char_boundary(start) {
             start += 1;
@@ -474,7 +473,10 @@ pub fn tail(text: &str, max_lines: usize, max_chars: usize) -> String {
         return format!("{head}…{}", &last[start..]);
     }
     let omitted = lines.len() - kept;
-    let body = lines[lines.len() - kept..].join("\n");
+    let body = lines
+        .get(lines.len() - kept..)
+        .unwrap_or_default()
+        .join("\n");
     if omitted == 0 {
         body
     } else {

@@ -182,7 +182,7 @@ where
             line = Vec::new();
         }
         if !oversized {
-            line.extend_from_slice(&available[..take]);
+            line.extend_from_slice(available.get(..take).unwrap_or(available));
         }
         reader.consume(take);
         if newline.is_none() {

@@ -86,6 +86,14 @@
 //!
 //! The guard never panics, on any input, and refuses texts over Databricks' 16 MiB limit.
 
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 mod ast;
 mod keywords;
 mod lexer;

@@ -185,13 +185,17 @@ pub(crate) fn like(pattern: &str, text: &str) -> bool {
     }
     for &p in &pattern {
         let mut next = vec![false; text.len() + 1];
+        let at = |v: &[bool], k: Option<usize>| k.and_then(|k| v.get(k)).copied() == Some(true);
         for j in 0..=text.len() {
             let before = j.checked_sub(1);
-            next[j] = match p {
-                '%' => matched[j] || before.is_some_and(|b| next[b]),
-                '_' => before.is_some_and(|b| matched[b]),
-                c => before.is_some_and(|b| matched[b] && text[b] == c),
+            let value = match p {
+                '%' => at(&matched, Some(j)) || at(&next, before),
+                '_' => at(&matched, before),
+                c => at(&matched, before) && before.and_then(|b| text.get(b)) == Some(&c),
             };
+            if let Some(slot) = next.get_mut(j) {
+                *slot = value;
+            }
         }
         matched = next;
     }

@@ -231,9 +231,8 @@ impl Follow {
                 return true;
             }
         };
-        while self.items_sent < current.output.len() {
+        while let Some(item) = current.output.get(self.items_sent).cloned() {
             let index = self.items_sent as u64;
-            let item = current.output[self.items_sent].clone();
             for type_ in [events::OUTPUT_ITEM_ADDED, events::OUTPUT_ITEM_DONE] {
                 self.push(ResponseEvent {
                     type_: type_.to_string(),

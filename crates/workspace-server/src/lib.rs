@@ -9,6 +9,14 @@
 //! Services move here one at a time; [`dispatch`] answers `None` for paths of services a
 //! front still serves itself.
 
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
 mod catalog;
 mod clusters;
 mod files;

@@ -72,12 +72,11 @@ pub(super) fn parse_value(raw: &str) -> String {
     // Inline comment: `#` or `;` preceded by whitespace.
     let bytes = value.as_bytes();
     let mut cut = value.len();
-    for i in 1..bytes.len() {
-        if (bytes[i] == b'#' || bytes[i] == b';') && (bytes[i - 1] == b' ' || bytes[i - 1] == b'\t')
-        {
-            cut = i;
-            break;
-        }
+    if let Some(i) = bytes
+        .windows(2)
+        .position(|w| matches!(w, [b' ' | b'\t', b'#' | b';']))
+    {
+        cut = i + 1;
     }
     value[..cut].trim().to_string()
 }

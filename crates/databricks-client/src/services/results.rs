@@ -172,7 +172,7 @@ impl DatabricksClient {
                 status.as_u16(),
                 "GET external link".into(),
                 None,
-                &body[..body.len().min(2048)],
+                body.get(..2048).unwrap_or(&body),
             );
             e.message = format!("downloading a result chunk failed ({})", e.message);
             return Err(Error::Api(Box::new(e)));

@@ -133,7 +133,9 @@ impl Assembler {
                     ..Default::default()
                 });
             }
-            let call = &mut self.calls[i];
+            let Some(call) = self.calls.get_mut(i) else {
+                continue;
+            };
             if let Some(id) = &d.id {
                 call.id.clone_from(id);
             }

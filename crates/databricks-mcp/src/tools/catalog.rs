@@ -384,11 +384,11 @@ async fn list_databases(
 /// Splits `database_name` + `table_name` into catalog, schema and table.
 fn table_parts(database: &str, table: &str) -> Result<(String, String, String), ToolError> {
     let table_parts: Vec<&str> = table.trim().split('.').collect();
-    if table_parts.len() == 3 {
+    if let [catalog, schema, table] = table_parts.as_slice() {
         return Ok((
-            validate_name("catalog", table_parts[0])?,
-            validate_name("schema", table_parts[1])?,
-            validate_name("table", table_parts[2])?,
+            validate_name("catalog", catalog)?,
+            validate_name("schema", schema)?,
+            validate_name("table", table)?,
         ));
     }
     let db_parts: Vec<&str> = database.trim().split('.').collect();

@@ -342,6 +342,10 @@ impl Plan {
     }
 }
 
+fn column_name(data: &ResultData, i: usize) -> &str {
+    data.columns.get(i).map_or("", |c| c.0.as_str())
+}
+
 fn cell(row: &[Value], i: usize) -> &Value {
     row.get(i).unwrap_or(&Value::Null)
 }
@@ -350,8 +354,11 @@ fn cell(row: &[Value], i: usize) -> &Value {
 pub fn plan(data: &ResultData) -> Plan {
     let roles = roles(data);
     let first = |role| roles.iter().position(|r| *r == role);
-    let measures: Vec<usize> = (0..roles.len())
-        .filter(|i| roles[*i] == Role::Number)
+    let measures: Vec<usize> = roles
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r == Role::Number)
+        .map(|(i, _)| i)
         .collect();
     let time = first(Role::Time);
     let category = first(Role::Category);
@@ -359,7 +366,7 @@ pub fn plan(data: &ResultData) -> Plan {
     if let Some(t) = time
         && !measures.is_empty()
     {
-        let series = &measures[..measures.len().min(MAX_SERIES)];
+        let series = measures.get(..MAX_SERIES).unwrap_or(&measures);
         let mut times: Vec<f64> = data
             .rows
             .iter()
@@ -367,7 +374,7 @@ pub fn plan(data: &ResultData) -> Plan {
             .filter_map(|r| time_of(cell(r, t)))
             .collect();
         times.sort_by(f64::total_cmp);
-        let distinct = times.windows(2).all(|w| w[0] != w[1]);
+        let distinct = times.windows(2).all(|w| !matches!(w, [a, b] if a == b));
         if times.len() >= 2 && distinct {
             kinds.push(ChartKind::Line);
         }
@@ -375,14 +382,11 @@ pub fn plan(data: &ResultData) -> Plan {
     if category.is_some() && !measures.is_empty() && (1..=MAX_BARS).contains(&data.rows.len()) {
         kinds.push(ChartKind::Bar);
     }
-    if measures.len() >= 2 {
+    if let [x, y, ..] = measures.as_slice() {
         let points = data
             .rows
             .iter()
-            .filter(|r| {
-                number_of(cell(r, measures[0])).is_some()
-                    && number_of(cell(r, measures[1])).is_some()
-            })
+            .filter(|r| number_of(cell(r, *x)).is_some() && number_of(cell(r, *y)).is_some())
             .count();
         if points >= 2 {
             kinds.push(ChartKind::Scatter);
@@ -503,7 +507,10 @@ pub fn svg(data: &ResultData, kind: ChartKind) -> Option<String> {
             (title, draw_xy(&series, &names, name(t), true), HEIGHT)
         }
         ChartKind::Scatter => {
-            let (x, y) = (plan.measures[0], plan.measures[1]);
+            let (x, y) = match plan.measures.as_slice() {
+                [x, y, ..] => (*x, *y),
+                _ => return None,
+            };
             let title = format!("Scatter plot of {} against {}", name(y), name(x));
             (title, draw_xy(&series, &[name(y)], name(x), false), HEIGHT)
         }
@@ -595,8 +602,8 @@ fn draw_bars(
     let _ = writeln!(
         out,
         r#"<text class="title" x="{left}" y="20">{} by {}</text>"#,
-        escape(&data.columns[measure].0),
-        escape(&data.columns[category].0)
+        escape(column_name(data, measure)),
+        escape(column_name(data, category))
     );
     let bottom = top + data.rows.len() as f64 * BAR_ROW;
     for t in ticks(lo, hi, 5) {
@@ -627,7 +634,7 @@ fn draw_bars(
             x0.min(x1),
             (x1 - x0).abs().max(1.0),
             BAR_ROW - 8.0,
-            escape(&labels[row]),
+            escape(labels.get(row).map_or("", String::as_str)),
             escape(&number(v)),
             x0.max(x1) + 4.0,
             y + BAR_ROW / 2.0,

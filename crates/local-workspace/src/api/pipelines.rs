@@ -137,10 +137,13 @@ impl Pipelines {
             .append(true)
             .open(&p)
         {
-            let _ = writeln!(f, "{ev}");
+            // One write per line: appends from the update's thread and a request's stay
+            // whole lines.
+            let _ = f.write_all(format!("{ev}\n").as_bytes());
         }
     }
 
+    /// Newest first, by time: the update's thread and a stop may append out of order.
     fn events(&self, id: &str) -> Vec<Value> {
         let p = self.dir.join(id).join("events.jsonl");
         let mut v: Vec<Value> = std::fs::read_to_string(&p)
@@ -149,6 +152,9 @@ impl Pipelines {
             .filter_map(|l| serde_json::from_str(l).ok())
             .collect();
         v.reverse();
+        // RFC 3339 times of one format sort as text; the sort is stable, so events of the
+        // same millisecond keep their newest-first order.
+        v.sort_by(|a, b| b["timestamp"].as_str().cmp(&a["timestamp"].as_str()));
         v
     }
 }

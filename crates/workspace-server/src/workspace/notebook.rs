@@ -182,7 +182,7 @@ fn trim_blank<'a, 'b>(lines: &'a [&'b str]) -> &'a [&'b str] {
     let start = lines.iter().position(|l| !l.trim().is_empty());
     let end = lines.iter().rposition(|l| !l.trim().is_empty());
     match (start, end) {
-        (Some(s), Some(e)) => &lines[s..=e],
+        (Some(s), Some(e)) => lines.get(s..=e).unwrap_or_default(),
         _ => &[],
     }
 }
