@@ -1,7 +1,6 @@
 //! Vector Search (REFERENCE.md §9): the [`VectorSearch`] backend of the workspace server.
-//! An index is a JSON definition in
-//! `<dir>/vector_search/indexes/<name>.json` over a Delta table with an embedding column
-//! and/or a text column. Queries are exact nearest-neighbour scans of the table:
+//! An index is a JSON definition in `<dir>/vector_search/indexes/<name>.json` over a Delta
+//! table with an embedding column and/or a text column. Queries are exact nearest-neighbour scans of the table:
 //! `query_vector` against the embedding column (score `1 / (1 + L2²)`), `query_text`
 //! through a built-in deterministic *lexical* embedding (hashed bag of words, cosine
 //! similarity) — labelled as such, since it matches shared words, not meaning.
@@ -120,10 +119,6 @@ fn endpoint(sh: &Shared) -> EndpointInfo {
         last_updated_user: Some(crate::layout::user_name()),
         ..EndpointInfo::default()
     }
-}
-
-fn first_column(names: Vec<&str>) -> Option<String> {
-    names.first().map(|n| n.to_string())
 }
 
 impl VectorSearch for Shared {
@@ -268,13 +263,13 @@ fn f32_values(arr: &dyn Array, i: usize) -> Option<Vec<f32>> {
     Some(a.iter().map(|v| v.unwrap_or(0.0)).collect())
 }
 
-/// The source table's rows the filters keep, scored against the query: the best
-/// `num_results` at or above the threshold.
-async fn search(
+/// The rows of the index's source table that the filters other than `LIKE` keep, after
+/// checking the requested columns are the table's.
+async fn filtered_rows(
     sh: &Shared,
     index: &VectorIndex,
     query: &VectorQuery,
-) -> Result<ScoredRows, ApiError> {
+) -> Result<RecordBatch, ApiError> {
     let name = &index.name;
     let invalid_state = |message: String| ApiError::new(ErrorCode::InvalidState, message);
     let table = index.source_table().ok_or_else(|| {
@@ -318,7 +313,18 @@ async fn search(
     let result = crate::engine::collect(df, None, None)
         .await
         .map_err(|e| ApiError::invalid_parameter(e.databricks_message()))?;
-    let batch: &RecordBatch = &result.batch;
+    Ok(result.batch)
+}
+
+/// The source table's rows the filters keep, scored against the query: the best
+/// `num_results` at or above the threshold.
+async fn search(
+    sh: &Shared,
+    index: &VectorIndex,
+    query: &VectorQuery,
+) -> Result<ScoredRows, ApiError> {
+    let name = &index.name;
+    let batch = &filtered_rows(sh, index, query).await?;
     let column_of = |n: &str| {
         batch
             .schema()
@@ -338,20 +344,14 @@ async fn search(
             ));
         }
     };
-    let vector_col = first_column(
-        index
-            .embedding_vector_columns()
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect(),
-    );
-    let text_col = first_column(
-        index
-            .embedding_source_columns()
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect(),
-    );
+    let vector_col = index
+        .embedding_vector_columns()
+        .first()
+        .map(|c| c.name.clone());
+    let text_col = index
+        .embedding_source_columns()
+        .first()
+        .map(|c| c.name.clone());
     let mut scored = score_rows(
         batch,
         name,
