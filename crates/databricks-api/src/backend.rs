@@ -20,6 +20,7 @@ use crate::iam::CurrentUser;
 use crate::lineage::TableLineage;
 use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
 use crate::sql::{StatementResponse, Warehouse};
+use crate::vector_search::{EndpointInfo, ScoredRows, VectorIndex, VectorQuery};
 use crate::workspace::{Language, ObjectInfo};
 
 /// A `Send` future borrowed from the backend and its arguments.
@@ -249,4 +250,26 @@ pub trait VolumeFiles: Send + Sync {
     fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
     /// Deletes directory `path`, which the server has seen empty.
     fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+}
+
+/// Vector Search (REFERENCE.md §9): endpoints, their indexes, and queries. The server
+/// checks every parameter and the query's inputs against the index (which inputs the query
+/// type allows, the embedding dimension), answers 404 `RESOURCE_DOES_NOT_EXIST` for an
+/// unknown endpoint or index (`None` here), pages the lists and the results, and appends
+/// the score column. A backend searches: it keeps the rows every filter accepts, scores
+/// them against the query, and answers the best `num_results` of those scoring at least
+/// `score_threshold`, best first. A column or filter the index does not have, or a query
+/// the index cannot answer, is the error the API would send (400
+/// `INVALID_PARAMETER_VALUE`).
+pub trait VectorSearch: Send + Sync {
+    /// Every endpoint, in listing order.
+    fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>>;
+    /// Every index of every endpoint, in listing order, each naming its endpoint.
+    fn indexes(&self) -> Answer<'_, Vec<VectorIndex>>;
+    fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>>;
+    fn query<'a>(
+        &'a self,
+        index: &'a VectorIndex,
+        query: &'a VectorQuery,
+    ) -> Answer<'a, ScoredRows>;
 }

@@ -32,6 +32,17 @@ pub struct EndpointInfo {
     pub creation_timestamp: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated_timestamp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_user: Option<String>,
+    /// `[{key, value}]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_tags: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_policy_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_budget_policy_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_info: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -51,6 +62,8 @@ pub struct MiniVectorIndex {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
     /// `DELTA_SYNC` or `DIRECT_ACCESS` (open).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_type: Option<String>,
@@ -69,6 +82,8 @@ pub struct VectorIndex {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,38 +216,75 @@ impl VectorIndex {
 }
 
 /// Body of `POST /indexes/{index_name}/query`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryVectorIndexRequest {
     /// Columns to return (required by the API).
+    #[serde(default)]
     pub columns: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_vector: Option<Vec<f64>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub num_results: Option<u32>,
     /// A JSON object encoded as a string, e.g. `{"id >": 5}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters_json: Option<String>,
     /// `ANN` (default), `HYBRID` or `FULL_TEXT`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score_threshold: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns_to_rerank: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reranker: Option<Reranker>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sort_columns: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facets: Vec<String>,
+}
+
+/// The body fields of a query (REFERENCE.md §9.3), in the order the reference lists them.
+pub const QUERY_FIELDS: &[&str] = &[
+    "columns",
+    "query_text",
+    "query_vector",
+    "num_results",
+    "filters_json",
+    "query_type",
+    "score_threshold",
+    "columns_to_rerank",
+    "reranker",
+    "query_columns",
+    "sort_columns",
+    "facets",
+];
+
+/// Body of `POST /indexes/{index_name}/query-next-page`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueryNextPageRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
 }
 
 /// `reranker` of a query: the top results are reordered by a reranking model over the
 /// concatenated text of `columns_to_rerank`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Reranker {
+    #[serde(default)]
     pub model: String,
+    #[serde(default)]
     pub parameters: RerankerParameters,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RerankerParameters {
+    #[serde(default)]
     pub columns_to_rerank: Vec<String>,
 }
 
@@ -257,6 +309,8 @@ pub struct QueryVectorIndexResponse {
     pub result: Option<QueryResult>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facet_result: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -265,9 +319,13 @@ pub struct QueryManifest {
     pub column_count: Option<i64>,
     #[serde(default)]
     pub columns: Vec<QueryColumn>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facet_column_count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub facet_columns: Vec<QueryColumn>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueryColumn {
     #[serde(default)]
     pub name: String,
@@ -279,8 +337,8 @@ pub struct QueryColumn {
 pub struct QueryResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row_count: Option<i64>,
-    /// Rows; cells are any JSON value.
-    #[serde(default)]
+    /// Rows; cells are any JSON value. Absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data_array: Vec<Vec<Value>>,
 }
 
@@ -307,7 +365,7 @@ impl QueryVectorIndexResponse {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EndpointsPage {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<EndpointInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
@@ -315,10 +373,182 @@ pub struct EndpointsPage {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IndexesPage {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vector_indexes: Vec<MiniVectorIndex>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+}
+
+/// The name of the column the service appends to the requested ones, and its type.
+pub const SCORE_COLUMN: &str = "score";
+pub const SCORE_TYPE: &str = "float";
+
+/// How a query searches (`query_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum QueryType {
+    /// Nearest neighbours of the query's embedding (the default).
+    Ann,
+    /// Nearest neighbours combined with keyword relevance.
+    Hybrid,
+    /// Keyword relevance only.
+    FullText,
+}
+
+impl QueryType {
+    /// The type `query_type` names (any case), `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<QueryType> {
+        match name.to_ascii_uppercase().as_str() {
+            "ANN" => Some(QueryType::Ann),
+            "HYBRID" => Some(QueryType::Hybrid),
+            "FULL_TEXT" => Some(QueryType::FullText),
+            _ => None,
+        }
+    }
+}
+
+/// The comparison a `filters_json` key names after its column (standard endpoints: a bare
+/// column is equality, a list value is any of its values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FilterOp {
+    /// `"col"`: equal to the value, or to any value of a list.
+    Eq,
+    /// `"col NOT"`: different from the value, or from every value of a list.
+    Not,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `"col LIKE"`: the text contains the value as a whole word (token), any case.
+    Like,
+}
+
+impl FilterOp {
+    /// The operator of a key's suffix (`<`, `<=`, `>`, `>=`, `NOT`, `LIKE`, any case).
+    pub fn parse(suffix: &str) -> Option<FilterOp> {
+        match suffix.to_ascii_uppercase().as_str() {
+            "<" => Some(FilterOp::Lt),
+            "<=" => Some(FilterOp::Le),
+            ">" => Some(FilterOp::Gt),
+            ">=" => Some(FilterOp::Ge),
+            "NOT" => Some(FilterOp::Not),
+            "LIKE" => Some(FilterOp::Like),
+            _ => None,
+        }
+    }
+}
+
+/// One condition of `filters_json`; the conditions of one object all hold (AND).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    pub column: String,
+    pub op: FilterOp,
+    /// Scalars (string, number, boolean); more than one only for `Eq` and `Not` (a list).
+    pub values: Vec<Value>,
+}
+
+impl Filter {
+    /// Whether a cell satisfies the condition. A null cell satisfies none; numbers compare
+    /// as numbers, strings as strings (a number and a numeric string as numbers), and
+    /// values of other types are never equal, nor ordered.
+    pub fn matches(&self, cell: &Value) -> bool {
+        if cell.is_null() {
+            return false;
+        }
+        let first = self.values.first();
+        let ordered = |want: fn(std::cmp::Ordering) -> bool| {
+            first.and_then(|v| compare(cell, v)).is_some_and(want)
+        };
+        match self.op {
+            FilterOp::Eq => self
+                .values
+                .iter()
+                .any(|v| compare(cell, v).is_some_and(|o| o.is_eq())),
+            FilterOp::Not => self
+                .values
+                .iter()
+                .all(|v| !compare(cell, v).is_some_and(|o| o.is_eq())),
+            FilterOp::Lt => ordered(|o| o.is_lt()),
+            FilterOp::Le => ordered(|o| o.is_le()),
+            FilterOp::Gt => ordered(|o| o.is_gt()),
+            FilterOp::Ge => ordered(|o| o.is_ge()),
+            FilterOp::Like => match (cell.as_str(), first.and_then(Value::as_str)) {
+                (Some(text), Some(token)) => has_token(text, token),
+                _ => false,
+            },
+        }
+    }
+}
+
+/// Whether `text` has `token` as one of its words (split at anything not alphanumeric),
+/// ignoring case.
+pub fn has_token(text: &str, token: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric())
+        .any(|word| !word.is_empty() && word.eq_ignore_ascii_case(token))
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn compare(cell: &Value, value: &Value) -> Option<std::cmp::Ordering> {
+    match (cell, value) {
+        (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+        (Value::String(a), Value::String(b)) => Some(a.as_str().cmp(b.as_str())),
+        (Value::Number(_), _) | (_, Value::Number(_)) => number(cell)?.partial_cmp(&number(value)?),
+        _ => None,
+    }
+}
+
+/// A query as the server checked it (REFERENCE.md §9.3): what a backend searches with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorQuery {
+    /// The columns to return, in order (at least one).
+    pub columns: Vec<String>,
+    /// How many rows at most, 1 to [`MAX_QUERY_RESULTS`].
+    pub num_results: usize,
+    /// Rows scoring below it are left out.
+    pub score_threshold: f64,
+    pub query_type: QueryType,
+    /// The text to search for (nonblank), when given.
+    pub query_text: Option<String>,
+    /// The embedding to search near (nonempty), when given.
+    pub query_vector: Option<Vec<f64>>,
+    /// Every condition holds on a returned row.
+    pub filters: Vec<Filter>,
+}
+
+/// A backend's answer to a query: the requested columns with their types, and the rows
+/// (cells in the columns' order) with their scores, best first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScoredRows {
+    pub columns: Vec<QueryColumn>,
+    pub rows: Vec<ScoredRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredRow {
+    pub cells: Vec<Value>,
+    pub score: f64,
+}
+
+impl VectorIndex {
+    /// The index as the list shows it.
+    pub fn summary(&self) -> MiniVectorIndex {
+        MiniVectorIndex {
+            name: self.name.clone(),
+            endpoint_name: self.endpoint_name.clone(),
+            endpoint_id: self.endpoint_id.clone(),
+            index_type: self.index_type.clone(),
+            index_subtype: self.index_subtype.clone(),
+            primary_key: self.primary_key.clone(),
+            creator: self.creator.clone(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -358,6 +588,27 @@ mod tests {
         let empty: QueryVectorIndexResponse = serde_json::from_value(json!({})).unwrap_or_default();
         assert!(empty.rows().is_empty());
         assert!(empty.next_page().is_none());
+    }
+
+    #[test]
+    fn filters_compare_by_type_and_match_tokens() {
+        let f = |op, values: Vec<Value>| Filter {
+            column: "c".into(),
+            op,
+            values,
+        };
+        assert!(f(FilterOp::Ge, vec![json!(2023)]).matches(&json!(2024)));
+        assert!(!f(FilterOp::Ge, vec![json!(2023)]).matches(&json!(2022.5)));
+        assert!(f(FilterOp::Gt, vec![json!(5)]).matches(&json!("6")));
+        assert!(f(FilterOp::Eq, vec![json!("en"), json!("fr")]).matches(&json!("fr")));
+        assert!(!f(FilterOp::Eq, vec![json!("en")]).matches(&json!(null)));
+        assert!(f(FilterOp::Not, vec![json!("en"), json!("fr")]).matches(&json!("de")));
+        assert!(!f(FilterOp::Not, vec![json!("en")]).matches(&json!("en")));
+        assert!(f(FilterOp::Like, vec![json!("token")]).matches(&json!("Rotate a Token now")));
+        assert!(!f(FilterOp::Like, vec![json!("tok")]).matches(&json!("a token")));
+        assert!(!f(FilterOp::Lt, vec![json!("b")]).matches(&json!(1)));
+        assert_eq!(QueryType::parse("full_text"), Some(QueryType::FullText));
+        assert_eq!(FilterOp::parse("like"), Some(FilterOp::Like));
     }
 
     #[test]

@@ -234,6 +234,22 @@ fn every_fixture_round_trips_through_its_model() {
             round_trip::<vector_search::VectorIndex>,
         ),
         (
+            "vs_indexes_list.json",
+            round_trip::<vector_search::IndexesPage>,
+        ),
+        (
+            "vs_query.json",
+            round_trip::<vector_search::QueryVectorIndexResponse>,
+        ),
+        (
+            "vs_query_request.json",
+            round_trip::<vector_search::QueryVectorIndexRequest>,
+        ),
+        (
+            "vs_query_next_page_request.json",
+            round_trip::<vector_search::QueryNextPageRequest>,
+        ),
+        (
             "error_400_invalid_parameter_value.json",
             round_trip::<error::ErrorBody>,
         ),

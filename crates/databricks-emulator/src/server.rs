@@ -81,6 +81,7 @@ impl Shared {
                 ))),
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
+                vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -406,11 +407,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         // Pipelines
         (_, ["2.0", "pipelines", rest @ ..]) => {
             pipelines::route(st, req, m, rest).unwrap_or_else(nf)
-        }
-
-        // Vector Search
-        (_, ["2.0", "vector-search", rest @ ..]) => {
-            vector_search::route(req, m, rest).unwrap_or_else(nf)
         }
 
         // Genie

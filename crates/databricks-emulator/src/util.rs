@@ -160,14 +160,6 @@ impl Req {
         }
     }
 
-    /// A required string query parameter.
-    pub fn q_req(&self, name: &str) -> Result<&str, Response> {
-        match self.q(name) {
-            Some(v) if !v.is_empty() => Ok(v),
-            _ => Err(bad_param(format!("Missing required field: {name}"))),
-        }
-    }
-
     /// A string field of the JSON body.
     pub fn b_str(&self, name: &str) -> Option<&str> {
         self.json.get(name).and_then(Value::as_str)

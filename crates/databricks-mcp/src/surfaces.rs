@@ -383,6 +383,7 @@ impl Surfaces {
                                 index.name
                             },
                             endpoint_name: index.endpoint_name,
+                            endpoint_id: index.endpoint_id,
                             index_type: index.index_type,
                             index_subtype: index.index_subtype,
                             primary_key: index.primary_key,

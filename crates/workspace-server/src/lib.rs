@@ -28,6 +28,7 @@ mod paging;
 mod request;
 mod response;
 mod serving;
+mod vector_search;
 mod warehouses;
 mod workspace;
 
@@ -35,8 +36,8 @@ use std::sync::Arc;
 
 use axum::response::Response;
 use databricks_api::backend::{
-    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VolumeFiles,
-    Warehouses, WorkspaceObjects,
+    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
+    VolumeFiles, Warehouses, WorkspaceObjects,
 };
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
@@ -57,6 +58,7 @@ pub struct Backends {
     pub genie_one: Option<Arc<dyn GenieOne>>,
     pub workspace: Option<Arc<dyn WorkspaceObjects>>,
     pub files: Option<Arc<dyn VolumeFiles>>,
+    pub vector_search: Option<Arc<dyn VectorSearch>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -106,6 +108,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
         },
         ["api", "2.0", "dbfs", rest @ ..] => match &backends.files {
             Some(backend) => files::route_dbfs(backend.as_ref(), request, rest).await,
+            None => Err(request::endpoint_not_found(request)),
+        },
+        ["api", "2.0", "vector-search", rest @ ..] => match &backends.vector_search {
+            Some(backend) => vector_search::route(backend.as_ref(), request, rest).await,
             None => Err(request::endpoint_not_found(request)),
         },
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {

@@ -136,6 +136,7 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         })),
         workspace: Some(shared.clone()),
         files: Some(shared.clone()),
+        vector_search: Some(shared.clone()),
     };
     let api = Arc::new(Api {
         shared,
@@ -292,10 +293,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         // Pipelines
         (_, ["api", "2.0", "pipelines", rest @ ..]) => {
             pipelines::route(sh, req, method, rest).await
-        }
-        // Vector search
-        (_, ["api", "2.0", "vector-search", rest @ ..]) => {
-            vector_search::route(sh, req, method, rest).await
         }
         // Genie spaces (Genie One is the workspace server's).
         (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {

@@ -1,19 +1,23 @@
-//! Vector Search API 2.0 (REFERENCE.md §9). An index is a JSON definition in
-//! `<dir>/vector_search/indexes/<name>.json` over a Delta table with an embedding column
-//! and/or a text column. Queries are exact nearest-neighbour scans of the table:
+//! Vector Search (REFERENCE.md §9): the [`VectorSearch`] backend of the workspace server.
+//! An index is a JSON definition in `<dir>/vector_search/indexes/<name>.json` over a Delta
+//! table with an embedding column and/or a text column. Queries are exact nearest-neighbour scans of the table:
 //! `query_vector` against the embedding column (score `1 / (1 + L2²)`), `query_text`
 //! through a built-in deterministic *lexical* embedding (hashed bag of words, cosine
 //! similarity) — labelled as such, since it matches shared words, not meaning.
 
-use std::sync::Arc;
-
+use databricks_api::backend::{Answer, VectorSearch};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::vector_search::{
+    EndpointInfo, EndpointStatus, Filter, FilterOp, IndexStatus, QueryColumn, QueryType, ScoredRow,
+    ScoredRows, VectorIndex, VectorQuery,
+};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::logical_expr::{Expr, col, lit};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{HandlerResult, Req, Shared, bad_request, error, not_found, ok};
+use super::Shared;
 
 /// The one vector search endpoint.
 pub(crate) const ENDPOINT: &str = "local";
@@ -78,146 +82,79 @@ pub(crate) fn lexical_embedding(text: &str) -> Vec<f32> {
     v
 }
 
-fn indexes(sh: &Shared) -> Vec<Value> {
+/// Every index definition of the workspace, as the API shows it (without a status).
+fn definitions(sh: &Shared) -> Vec<VectorIndex> {
     let dir = sh.layout.vector_indexes();
-    crate::layout::files(&dir)
+    let mut indexes: Vec<VectorIndex> = crate::layout::files(&dir)
         .iter()
         .filter(|f| f.ends_with(".json"))
         .filter_map(|f| std::fs::read_to_string(dir.join(f)).ok())
-        .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
-        .filter(|v| v.get("name").and_then(Value::as_str).is_some())
-        .collect()
-}
-
-fn index(sh: &Shared, name: &str) -> Result<Value, axum::response::Response> {
-    indexes(sh)
-        .into_iter()
-        .find(|v| v.get("name").and_then(Value::as_str) == Some(name))
-        .ok_or_else(|| {
-            not_found(
-                "RESOURCE_DOES_NOT_EXIST",
-                format!("Vector search index {name} does not exist."),
-            )
+        .filter_map(|t| serde_json::from_str::<VectorIndex>(&t).ok())
+        .filter(|v| !v.name.is_empty())
+        .map(|mut v| {
+            v.endpoint_name.get_or_insert_with(|| ENDPOINT.to_string());
+            v.index_type.get_or_insert_with(|| "DELTA_SYNC".to_string());
+            v.creator = Some(crate::layout::user_name());
+            v.status = None;
+            v
         })
+        .collect();
+    indexes.sort_by(|a, b| a.name.cmp(&b.name));
+    indexes
 }
 
-fn endpoint(sh: &Shared) -> Value {
-    json!({
-        "name": ENDPOINT,
-        "id": crate::lakehouse::uuid_from("vector-search-endpoint"),
-        "endpoint_type": "STANDARD",
-        "endpoint_status": {"state": "ONLINE", "message": "Exact nearest-neighbour search in the local workspace."},
-        "num_indexes": indexes(sh).len(),
-        "creator": crate::layout::user_name(),
-        "creation_timestamp": sh.started_ms,
-        "last_updated_timestamp": sh.started_ms,
-        "last_updated_user": crate::layout::user_name(),
-    })
-}
-
-fn summary(v: &Value) -> Value {
-    json!({
-        "name": v.get("name"),
-        "endpoint_name": v.get("endpoint_name").cloned().unwrap_or(json!(ENDPOINT)),
-        "index_type": v.get("index_type").cloned().unwrap_or(json!("DELTA_SYNC")),
-        "primary_key": v.get("primary_key"),
-        "creator": crate::layout::user_name(),
-    })
-}
-
-fn spec(v: &Value) -> &Value {
-    v.get("delta_sync_index_spec")
-        .or_else(|| v.get("direct_access_index_spec"))
-        .unwrap_or(&Value::Null)
-}
-
-fn source_table(v: &Value) -> Option<String> {
-    spec(v)
-        .get("source_table")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-fn first_col(v: &Value, key: &str) -> Option<String> {
-    spec(v)
-        .get(key)
-        .and_then(Value::as_array)
-        .and_then(|a| a.first())
-        .and_then(|c| c.get("name"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-pub(crate) async fn route(
-    sh: &Arc<Shared>,
-    req: &Req,
-    method: &str,
-    rest: &[&str],
-) -> HandlerResult {
-    match (method, rest) {
-        ("GET", ["endpoints"]) => ok(json!({"endpoints": [endpoint(sh)]})),
-        ("GET", ["endpoints", name]) => {
-            if *name == ENDPOINT {
-                ok(endpoint(sh))
-            } else {
-                Err(not_found(
-                    "RESOURCE_DOES_NOT_EXIST",
-                    format!(
-                        "Vector search endpoint {name} does not exist; the local workspace has one: {ENDPOINT}."
-                    ),
-                ))
-            }
-        }
-        ("GET", ["indexes"]) => {
-            let ep = req
-                .q("endpoint_name")
-                .ok_or_else(|| bad_request("Missing required parameter: endpoint_name."))?;
-            let list: Vec<Value> = indexes(sh)
-                .iter()
-                .filter(|v| {
-                    v.get("endpoint_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or(ENDPOINT)
-                        == ep
-                })
-                .map(summary)
-                .collect();
-            if list.is_empty() {
-                ok(json!({}))
-            } else {
-                ok(json!({"vector_indexes": list}))
-            }
-        }
-        ("GET", ["indexes", name]) => get_index(sh, name).await,
-        ("POST", ["indexes", name, "query"]) => query(sh, req, name).await,
-        ("POST", ["indexes", name, "query-next-page"]) => {
-            let _ = index(sh, name)?;
-            ok(json!({"manifest": {"column_count": 0}, "result": {"row_count": 0}}))
-        }
-        ("POST", ["indexes", name, "sync"]) => {
-            let _ = index(sh, name)?;
-            ok(json!({}))
-        }
-        _ => Err(error(
-            404,
-            "ENDPOINT_NOT_FOUND",
-            format!("No vector search API '{method} {}'.", rest.join("/")),
-        )),
+fn endpoint(sh: &Shared) -> EndpointInfo {
+    EndpointInfo {
+        name: ENDPOINT.to_string(),
+        id: Some(crate::lakehouse::uuid_from("vector-search-endpoint")),
+        endpoint_type: Some("STANDARD".to_string()),
+        endpoint_status: Some(EndpointStatus {
+            state: Some("ONLINE".to_string()),
+            message: Some("Exact nearest-neighbour search in the local workspace.".to_string()),
+        }),
+        num_indexes: Some(i64::try_from(definitions(sh).len()).unwrap_or(i64::MAX)),
+        creator: Some(crate::layout::user_name()),
+        creation_timestamp: Some(sh.started_ms),
+        last_updated_timestamp: Some(sh.started_ms),
+        last_updated_user: Some(crate::layout::user_name()),
+        ..EndpointInfo::default()
     }
 }
 
-async fn get_index(sh: &Shared, name: &str) -> HandlerResult {
-    let v = index(sh, name)?;
-    let mut out = summary(&v);
-    for k in ["delta_sync_index_spec", "direct_access_index_spec"] {
-        if let Some(s) = v.get(k) {
-            out[k] = s.clone();
-        }
+impl VectorSearch for Shared {
+    fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>> {
+        Box::pin(async { Ok(vec![endpoint(self)]) })
     }
-    let count = match source_table(&v) {
+
+    fn indexes(&self) -> Answer<'_, Vec<VectorIndex>> {
+        Box::pin(async { Ok(definitions(self)) })
+    }
+
+    fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>> {
+        Box::pin(async move {
+            let Some(mut index) = definitions(self).into_iter().find(|v| v.name == name) else {
+                return Ok(None);
+            };
+            index.status = Some(status(self, &index).await);
+            Ok(Some(index))
+        })
+    }
+
+    fn query<'a>(
+        &'a self,
+        index: &'a VectorIndex,
+        query: &'a VectorQuery,
+    ) -> Answer<'a, ScoredRows> {
+        Box::pin(async move { search(self, index, query).await })
+    }
+}
+
+/// Ready when the source table can be counted.
+async fn status(sh: &Shared, index: &VectorIndex) -> IndexStatus {
+    let count = match index.source_table() {
         Some(t) => sh
             .engine
-            .query(&format!("SELECT count(*) AS n FROM {}", quote_name(&t)))
+            .query(&format!("SELECT count(*) AS n FROM {}", quote_name(t)))
             .await
             .ok()
             .and_then(|r| {
@@ -227,13 +164,19 @@ async fn get_index(sh: &Shared, name: &str) -> HandlerResult {
             }),
         None => None,
     };
-    out["status"] = json!({
-        "ready": count.is_some(),
-        "indexed_row_count": count.unwrap_or(0),
-        "message": if count.is_some() { LEXICAL_NOTE.to_string() } else { "The source table cannot be read.".to_string() },
-        "index_url": format!("local/vector-search/endpoints/{ENDPOINT}/indexes/{name}"),
-    });
-    ok(out)
+    IndexStatus {
+        ready: Some(count.is_some()),
+        indexed_row_count: Some(count.unwrap_or(0)),
+        message: Some(if count.is_some() {
+            LEXICAL_NOTE.to_string()
+        } else {
+            "The source table cannot be read.".to_string()
+        }),
+        index_url: Some(format!(
+            "local/vector-search/endpoints/{ENDPOINT}/indexes/{}",
+            index.name
+        )),
+    }
 }
 
 /// `` `a`.`b`.`c` `` from `a.b.c`.
@@ -253,54 +196,56 @@ fn json_lit(v: &Value) -> Option<Expr> {
     }
 }
 
-/// `filters_json`: `{"col": v, "col >": v, "col NOT": v, "col LIKE": "x", "col": [a, b]}`.
-fn filters(json_text: &str, columns: &[String]) -> Result<Option<Expr>, String> {
-    let v: Value = serde_json::from_str(json_text)
-        .map_err(|e| format!("filters_json is not valid JSON: {e}"))?;
-    let obj = v.as_object().ok_or("filters_json must be a JSON object")?;
+/// The filters as one DataFusion predicate on the table's columns, except `LIKE` (a
+/// whole-word match, which [`Filter::matches`] applies to the rows read).
+fn filter_expr(filters: &[Filter], columns: &[String]) -> Result<Option<Expr>, ApiError> {
     let mut out: Option<Expr> = None;
-    for (key, value) in obj {
-        let mut parts = key.trim().rsplitn(2, ' ');
-        let last = parts.next().unwrap_or("");
-        let (name, op) = match parts.next() {
-            Some(n) => (n.trim(), last.trim()),
-            None => (last, "="),
-        };
-        let colname = columns
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(name))
-            .ok_or_else(|| {
-                format!(
-                    "filters_json: unknown column '{name}' (columns: {})",
-                    columns.join(", ")
-                )
-            })?;
-        let c = col(format!("\"{colname}\""));
-        let e = match (op.to_ascii_uppercase().as_str(), value) {
-            (_, Value::Array(items)) => {
-                let list: Vec<Expr> = items.iter().filter_map(json_lit).collect();
-                let negated = op.eq_ignore_ascii_case("NOT");
-                c.in_list(list, negated)
-            }
-            ("=", v) => c.eq(json_lit(v).ok_or("filters_json: unsupported value")?),
-            ("NOT" | "!=", v) => c.not_eq(json_lit(v).ok_or("filters_json: unsupported value")?),
-            (">", v) => c.gt(json_lit(v).ok_or("filters_json: unsupported value")?),
-            (">=", v) => c.gt_eq(json_lit(v).ok_or("filters_json: unsupported value")?),
-            ("<", v) => c.lt(json_lit(v).ok_or("filters_json: unsupported value")?),
-            ("<=", v) => c.lt_eq(json_lit(v).ok_or("filters_json: unsupported value")?),
-            ("LIKE", Value::String(s)) => c.like(lit(format!("%{s}%"))),
-            (other, _) => {
-                return Err(format!(
-                    "filters_json: unsupported operator '{other}' in key '{key}'"
-                ));
-            }
+    for f in filters.iter().filter(|f| f.op != FilterOp::Like) {
+        let c = col(format!("\"{}\"", f.column));
+        let values: Vec<Expr> = f.values.iter().filter_map(json_lit).collect();
+        let first = values
+            .first()
+            .cloned()
+            .ok_or_else(|| ApiError::invalid_parameter("filters_json: unsupported value"))?;
+        let e = match f.op {
+            FilterOp::Eq if values.len() > 1 => c.in_list(values, false),
+            FilterOp::Not if values.len() > 1 => c.in_list(values, true),
+            FilterOp::Eq => c.eq(first),
+            FilterOp::Not => c.not_eq(first),
+            FilterOp::Lt => c.lt(first),
+            FilterOp::Le => c.lt_eq(first),
+            FilterOp::Gt => c.gt(first),
+            FilterOp::Ge => c.gt_eq(first),
+            FilterOp::Like => continue,
         };
         out = Some(match out {
             None => e,
             Some(prev) => prev.and(e),
         });
     }
+    check_columns(
+        filters.iter().map(|f| f.column.as_str()),
+        columns,
+        "filters_json: column",
+    )?;
     Ok(out)
+}
+
+/// Every name must be a column of the index's table.
+fn check_columns<'a>(
+    names: impl Iterator<Item = &'a str>,
+    columns: &[String],
+    what: &str,
+) -> Result<(), ApiError> {
+    for name in names {
+        if !columns.iter().any(|c| c == name) {
+            return Err(ApiError::invalid_parameter(format!(
+                "{what} '{name}' is not in the index (columns: {}).",
+                columns.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn f32_values(arr: &dyn Array, i: usize) -> Option<Vec<f32>> {
@@ -318,156 +263,147 @@ fn f32_values(arr: &dyn Array, i: usize) -> Option<Vec<f32>> {
     Some(a.iter().map(|v| v.unwrap_or(0.0)).collect())
 }
 
-async fn query(sh: &Shared, req: &Req, name: &str) -> HandlerResult {
-    let idx = index(sh, name)?;
-    let body = &req.json;
-    let columns: Vec<String> = body
-        .get("columns")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|c| c.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
-    if columns.is_empty() {
-        return Err(bad_request(
-            "Missing required field: columns (the columns to return).",
-        ));
-    }
-    let num = body
-        .get("num_results")
-        .and_then(Value::as_i64)
-        .unwrap_or(10);
-    if !(1..=10_000).contains(&num) {
-        return Err(bad_request(format!(
-            "num_results must be between 1 and 10000, got {num}."
-        )));
-    }
-    let threshold = body
-        .get("score_threshold")
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0);
-    let query_vector: Option<Vec<f32>> = body
-        .get("query_vector")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0) as f32).collect());
-    let query_text = body
-        .get("query_text")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if query_vector.is_none() && query_text.is_none() {
-        return Err(bad_request("Pass query_text or query_vector."));
-    }
-    let table = source_table(&idx).ok_or_else(|| {
-        error(
-            400,
-            "INVALID_STATE",
-            format!("Index {name} has no source_table in its definition."),
-        )
+/// The rows of the index's source table that the filters other than `LIKE` keep, after
+/// checking the requested columns are the table's.
+async fn filtered_rows(
+    sh: &Shared,
+    index: &VectorIndex,
+    query: &VectorQuery,
+) -> Result<RecordBatch, ApiError> {
+    let name = &index.name;
+    let invalid_state = |message: String| ApiError::new(ErrorCode::InvalidState, message);
+    let table = index.source_table().ok_or_else(|| {
+        invalid_state(format!(
+            "Index {name} has no source_table in its definition."
+        ))
     })?;
-    let vector_col = first_col(&idx, "embedding_vector_columns");
-    let text_col = first_col(&idx, "embedding_source_columns");
     let parts: Vec<String> = table.split('.').map(str::to_string).collect();
     let (c, s, t) = crate::engine::qualify(
         &parts,
         crate::engine::DEFAULT_CATALOG,
         crate::engine::DEFAULT_SCHEMA,
     )
-    .map_err(|e| error(400, "INVALID_STATE", e.databricks_message()))?;
+    .map_err(|e| invalid_state(e.databricks_message()))?;
     let loc = sh
         .engine
         .lake
         .locate(&c, &s, &t)
-        .map_err(|e| error(400, "INVALID_STATE", e.databricks_message()))?;
+        .map_err(|e| invalid_state(e.databricks_message()))?;
     let mut df = sh
         .engine
         .table_frame(&loc)
         .await
-        .map_err(|e| error(400, "INVALID_STATE", e.databricks_message()))?;
+        .map_err(|e| invalid_state(e.databricks_message()))?;
     let schema_cols: Vec<String> = df
         .schema()
         .fields()
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    for c in &columns {
-        if !schema_cols.iter().any(|s| s == c) {
-            return Err(bad_request(format!(
-                "Column '{c}' is not in the index (columns: {}).",
-                schema_cols.join(", ")
-            )));
-        }
-    }
-    if let Some(f) = body
-        .get("filters_json")
-        .and_then(Value::as_str)
-        .filter(|f| !f.trim().is_empty())
-        && let Some(e) = filters(f, &schema_cols).map_err(bad_request)?
-    {
+    check_columns(
+        query.columns.iter().map(String::as_str),
+        &schema_cols,
+        "Column",
+    )?;
+    if let Some(e) = filter_expr(&query.filters, &schema_cols)? {
         df = df
             .filter(e)
-            .map_err(|e| bad_request(format!("filters_json: {e}")))?;
+            .map_err(|e| ApiError::invalid_parameter(format!("filters_json: {e}")))?;
     }
     let result = crate::engine::collect(df, None, None)
         .await
-        .map_err(|e| error(400, "INVALID_STATE", e.databricks_message()))?;
-    let batch: &RecordBatch = &result.batch;
-    let col_of = |n: &str| {
+        .map_err(|e| ApiError::invalid_parameter(e.databricks_message()))?;
+    Ok(result.batch)
+}
+
+/// The source table's rows the filters keep, scored against the query: the best
+/// `num_results` at or above the threshold.
+async fn search(
+    sh: &Shared,
+    index: &VectorIndex,
+    query: &VectorQuery,
+) -> Result<ScoredRows, ApiError> {
+    let name = &index.name;
+    let batch = &filtered_rows(sh, index, query).await?;
+    let column_of = |n: &str| {
         batch
             .schema()
             .index_of(n)
             .ok()
             .map(|i| batch.column(i).clone())
     };
-    let query = match (&query_vector, &query_text) {
-        (Some(v), _) => Query::Vector(v),
-        (None, Some(t)) => Query::Text(t),
-        (None, None) => return Err(bad_request("Pass query_text or query_vector.")),
+    let compared = match (&query.query_vector, &query.query_text) {
+        (Some(v), _) if query.query_type != QueryType::FullText => {
+            Query::Vector(v.iter().map(|x| *x as f32).collect())
+        }
+        (_, Some(t)) => Query::Text(t),
+        (Some(v), None) => Query::Vector(v.iter().map(|x| *x as f32).collect()),
+        (None, None) => {
+            return Err(ApiError::invalid_parameter(
+                "Pass query_text or query_vector.",
+            ));
+        }
     };
+    let vector_col = index
+        .embedding_vector_columns()
+        .first()
+        .map(|c| c.name.clone());
+    let text_col = index
+        .embedding_source_columns()
+        .first()
+        .map(|c| c.name.clone());
     let mut scored = score_rows(
         batch,
         name,
-        &query,
+        &compared,
         vector_col.as_deref(),
         text_col.as_deref(),
     )?;
-    scored.retain(|(s, _)| *s >= threshold);
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-    scored.truncate(usize::try_from(num).unwrap_or(10));
-    let cols: Vec<Arc<dyn Array>> = columns.iter().filter_map(|c| col_of(c)).collect();
-    let rows: Vec<Value> = scored
+    let likes: Vec<(&Filter, Option<std::sync::Arc<dyn Array>>)> = query
+        .filters
         .iter()
-        .map(|(score, i)| {
-            let mut row: Vec<Value> = cols
+        .filter(|f| f.op == FilterOp::Like)
+        .map(|f| (f, column_of(&f.column)))
+        .collect();
+    scored.retain(|(score, i)| {
+        *score >= query.score_threshold
+            && likes.iter().all(|(f, c)| {
+                c.as_ref()
+                    .is_some_and(|c| f.matches(&crate::render::json_value(c.as_ref(), *i)))
+            })
+    });
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.truncate(query.num_results);
+    let cols: Vec<std::sync::Arc<dyn Array>> =
+        query.columns.iter().filter_map(|c| column_of(c)).collect();
+    let rows = scored
+        .iter()
+        .map(|(score, i)| ScoredRow {
+            cells: cols
                 .iter()
                 .map(|c| crate::render::json_value(c.as_ref(), *i))
-                .collect();
-            row.push(json!(score));
-            Value::Array(row)
+                .collect(),
+            score: *score,
         })
         .collect();
-    let mut manifest_cols: Vec<Value> = columns
+    let columns = query
+        .columns
         .iter()
-        .map(|c| {
-            let t = batch
+        .map(|c| QueryColumn {
+            name: c.clone(),
+            type_text: batch
                 .schema()
                 .field_with_name(c)
                 .map(|f| crate::types::uc_type_text(f.data_type()))
-                .unwrap_or_else(|_| "string".into());
-            json!({"name": c, "type_text": t})
+                .ok(),
         })
         .collect();
-    manifest_cols.push(json!({"name": "score", "type_text": "double"}));
-    ok(json!({
-        "manifest": {"column_count": manifest_cols.len(), "columns": manifest_cols},
-        "result": {"row_count": rows.len(), "data_array": rows},
-    }))
+    Ok(ScoredRows { columns, rows })
 }
 
 /// What a query is compared by.
 enum Query<'a> {
-    Vector(&'a [f32]),
+    Vector(Vec<f32>),
     Text(&'a str),
 }
 
@@ -479,7 +415,7 @@ fn score_rows(
     query: &Query<'_>,
     vector_col: Option<&str>,
     text_col: Option<&str>,
-) -> Result<Vec<(f64, usize)>, axum::response::Response> {
+) -> Result<Vec<(f64, usize)>, ApiError> {
     let col_of = |n: &str| {
         batch
             .schema()
@@ -488,10 +424,10 @@ fn score_rows(
             .map(|i| batch.column(i).clone())
     };
     let mut scored: Vec<(f64, usize)> = Vec::with_capacity(batch.num_rows());
-    match *query {
+    match query {
         Query::Vector(qv) => {
             let vc = vector_col.and_then(col_of).ok_or_else(|| {
-                bad_request(format!(
+                ApiError::invalid_parameter(format!(
                     "Index {name} has no embedding vector column: use query_text."
                 ))
             })?;
@@ -500,7 +436,7 @@ fn score_rows(
                     continue;
                 };
                 if v.len() != qv.len() {
-                    return Err(bad_request(format!(
+                    return Err(ApiError::invalid_parameter(format!(
                         "query_vector has {} dimensions but the index's vectors have {}.",
                         qv.len(),
                         v.len()
@@ -508,7 +444,7 @@ fn score_rows(
                 }
                 let d2: f64 = v
                     .iter()
-                    .zip(qv)
+                    .zip(qv.iter())
                     .map(|(a, b)| f64::from(a - b).powi(2))
                     .sum();
                 scored.push((1.0 / (1.0 + d2), i));
@@ -516,13 +452,13 @@ fn score_rows(
         }
         Query::Text(text) => {
             let tc = text_col.and_then(col_of).ok_or_else(|| {
-                bad_request(format!(
+                ApiError::invalid_parameter(format!(
                     "Index {name} has no embedding source (text) column: use query_vector."
                 ))
             })?;
             let q = lexical_embedding(text);
             let texts = cast(&tc, &DataType::Utf8)
-                .map_err(|e| error(500, "INTERNAL_ERROR", e.to_string()))?;
+                .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
             let texts = texts.as_string::<i32>();
             for i in 0..batch.num_rows() {
                 if texts.is_null(i) {
@@ -555,14 +491,27 @@ mod tests {
     }
 
     #[test]
-    fn filter_parsing() {
+    fn filters_become_one_predicate_on_known_columns() {
         let cols = vec!["id".to_string(), "lang".to_string()];
-        assert!(
-            filters(r#"{"id >": 5, "lang": "en"}"#, &cols)
-                .unwrap()
-                .is_some()
-        );
-        assert!(filters(r#"{"id": [1, 2]}"#, &cols).unwrap().is_some());
-        assert!(filters(r#"{"nope": 1}"#, &cols).is_err());
+        let f = |column: &str, op, values: Vec<Value>| Filter {
+            column: column.into(),
+            op,
+            values,
+        };
+        let both = [
+            f("id", FilterOp::Gt, vec![serde_json::json!(5)]),
+            f("lang", FilterOp::Eq, vec![serde_json::json!("en")]),
+        ];
+        assert!(filter_expr(&both, &cols).unwrap().is_some());
+        let list = [f(
+            "id",
+            FilterOp::Not,
+            vec![serde_json::json!(1), serde_json::json!(2)],
+        )];
+        assert!(filter_expr(&list, &cols).unwrap().is_some());
+        let like = [f("lang", FilterOp::Like, vec![serde_json::json!("en")])];
+        assert!(filter_expr(&like, &cols).unwrap().is_none());
+        let unknown = [f("nope", FilterOp::Eq, vec![serde_json::json!(1)])];
+        assert_eq!(filter_expr(&unknown, &cols).map_err(|e| e.status), Err(400));
     }
 }

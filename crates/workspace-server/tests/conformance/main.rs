@@ -12,5 +12,6 @@ mod lineage;
 mod serving;
 mod support;
 mod unity_catalog;
+mod vector_search;
 mod warehouses;
 mod workspace;

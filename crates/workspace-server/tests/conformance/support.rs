@@ -17,6 +17,10 @@ pub struct Known {
     pub warehouse: &'static str,
     /// A cluster that is RUNNING.
     pub cluster: &'static str,
+    /// A vector search endpoint, and an index of it that computes embeddings from text,
+    /// keyed by an integer column `id` and having a text column `title`.
+    pub vector_endpoint: &'static str,
+    pub vector_index: &'static str,
 }
 
 /// Which backend a target is (for the few checks that must give it data first).
@@ -50,6 +54,8 @@ pub async fn emulator() -> Target {
             table_pattern: ("%recent", "orders_recent"),
             warehouse: "abcdef0123456789",
             cluster: "0923-164208-meows279",
+            vector_endpoint: "docs-endpoint",
+            vector_index: "main_catalog.docs.en_wiki_index",
         },
         backend: Backend::Emulator,
         http: reqwest::Client::new(),
@@ -85,6 +91,8 @@ async fn serve_local(
             table_pattern: ("%item", "lineitem"),
             warehouse: local_workspace::WAREHOUSE_ID,
             cluster: local_workspace::CLUSTER_ID,
+            vector_endpoint: "local",
+            vector_index: "main.default.documents_index",
         },
         backend: Backend::Local,
         http: reqwest::Client::new(),
@@ -286,6 +294,36 @@ impl Target {
                     "main.default.nation_names".into(),
                     "samples.tpch.nation".into(),
                 )
+            }
+        }
+    }
+
+    /// An index of more than 1,200 rows that computes embeddings from text, and its integer
+    /// key column: the emulator's articles; in the local workspace (made
+    /// [`Target::writable`]) an index defined over `samples.tpch.orders`.
+    pub fn with_large_vector_index(&self) -> (String, String) {
+        match self.backend {
+            Backend::Emulator => (self.known.vector_index.into(), "id".into()),
+            Backend::Local => {
+                let dir = self._dir.as_ref().expect("a writable local workspace");
+                let indexes = dir.path().join("vector_search").join("indexes");
+                std::fs::create_dir_all(&indexes).expect("the index directory");
+                let definition = serde_json::json!({
+                    "name": "main.default.orders_index",
+                    "endpoint_name": "local",
+                    "primary_key": "o_orderkey",
+                    "index_type": "DELTA_SYNC",
+                    "delta_sync_index_spec": {
+                        "source_table": "samples.tpch.orders",
+                        "embedding_source_columns": [{"name": "o_comment"}]
+                    }
+                });
+                std::fs::write(
+                    indexes.join("main.default.orders_index.json"),
+                    definition.to_string(),
+                )
+                .expect("write the index definition");
+                ("main.default.orders_index".into(), "o_orderkey".into())
             }
         }
     }
