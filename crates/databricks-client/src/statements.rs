@@ -276,15 +276,17 @@ mod tests {
         };
         let cancel = CancellationToken::new();
         let trigger = cancel.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            trigger.cancel();
-        });
+        let request = request(&client, "SELECT * FROM endless").await;
+        // Cancelled at its first progress report: the statement is known upstream by
+        // then, however slow the machine (a timer could fire before the submit answers).
         let r = client
             .execute_and_wait(
-                request(&client, "SELECT * FROM endless").await,
+                request,
                 &options(Duration::from_secs(20), cancel),
-                |_, _| std::future::ready(()),
+                |_, _| {
+                    trigger.cancel();
+                    std::future::ready(())
+                },
             )
             .await;
         let id = match r {
