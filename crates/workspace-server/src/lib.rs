@@ -39,6 +39,7 @@ use databricks_api::backend::{
     Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
     VolumeFiles, Warehouses, WorkspaceObjects,
 };
+use databricks_api::error::ApiError;
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
@@ -63,57 +64,58 @@ pub struct Backends {
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
 pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Response> {
+    match answer(backends, request).await {
+        Ok(response) => response,
+        Err(error) => Some(error_response(error)),
+    }
+}
+
+/// The service's answer, `Ok(None)` for a path of no service here.
+async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Response>, ApiError> {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-    let answer = match segments.as_slice() {
-        ["api", "2.1", "unity-catalog", rest @ ..] => match &backends.unity_catalog {
-            Some(backend) => catalog::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "sql", "warehouses", rest @ ..] => match &backends.warehouses {
-            Some(backend) => warehouses::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0" | "2.1", "clusters", rest @ ..] => match &backends.clusters {
-            Some(backend) => clusters::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "sql", "history", rest @ ..] => match &backends.query_history {
-            Some(backend) => history::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "lineage-tracking", rest @ ..] => match &backends.lineage {
-            Some(backend) => lineage::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "serving-endpoints", rest @ ..] => match &backends.serving {
-            Some(backend) => serving::route_api(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
+    let response = match segments.as_slice() {
+        ["api", "2.1", "unity-catalog", rest @ ..] => {
+            catalog::route(offered(&backends.unity_catalog, request)?, request, rest).await
+        }
+        ["api", "2.0", "sql", "warehouses", rest @ ..] => {
+            warehouses::route(offered(&backends.warehouses, request)?, request, rest).await
+        }
+        ["api", "2.0" | "2.1", "clusters", rest @ ..] => {
+            clusters::route(offered(&backends.clusters, request)?, request, rest).await
+        }
+        ["api", "2.0", "sql", "history", rest @ ..] => {
+            history::route(offered(&backends.query_history, request)?, request, rest).await
+        }
+        ["api", "2.0", "lineage-tracking", rest @ ..] => {
+            lineage::route(offered(&backends.lineage, request)?, request, rest).await
+        }
+        ["api", "2.0", "serving-endpoints", rest @ ..] => {
+            serving::route_api(offered(&backends.serving, request)?, request, rest).await
+        }
         // Invocations live at the workspace root, not under /api/.
-        ["serving-endpoints", rest @ ..] => match &backends.serving {
-            Some(backend) => serving::route_invocations(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "genie", "one", rest @ ..] => match &backends.genie_one {
-            Some(backend) => genie_one::route(backend.clone(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "workspace", rest @ ..] => match &backends.workspace {
-            Some(backend) => workspace::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "fs", rest @ ..] => match &backends.files {
-            Some(backend) => files::route_fs(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "dbfs", rest @ ..] => match &backends.files {
-            Some(backend) => files::route_dbfs(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
-        ["api", "2.0", "vector-search", rest @ ..] => match &backends.vector_search {
-            Some(backend) => vector_search::route(backend.as_ref(), request, rest).await,
-            None => Err(request::endpoint_not_found(request)),
-        },
+        ["serving-endpoints", rest @ ..] => {
+            serving::route_invocations(offered(&backends.serving, request)?, request, rest).await
+        }
+        ["api", "2.0", "genie", "one", rest @ ..] => {
+            genie_one::route(
+                Arc::clone(offered_arc(&backends.genie_one, request)?),
+                request,
+                rest,
+            )
+            .await
+        }
+        ["api", "2.0", "workspace", rest @ ..] => {
+            workspace::route(offered(&backends.workspace, request)?, request, rest).await
+        }
+        ["api", "2.0", "fs", rest @ ..] => {
+            files::route_fs(offered(&backends.files, request)?, request, rest).await
+        }
+        ["api", "2.0", "dbfs", rest @ ..] => {
+            files::route_dbfs(offered(&backends.files, request)?, request, rest).await
+        }
+        ["api", "2.0", "vector-search", rest @ ..] => {
+            vector_search::route(offered(&backends.vector_search, request)?, request, rest).await
+        }
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {
             match (&backends.identity, request.method.as_str()) {
                 (Some(backend), "GET" | "HEAD") => backend
@@ -123,7 +125,25 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
                 _ => Err(request::endpoint_not_found(request)),
             }
         }
-        _ => return None,
+        _ => return Ok(None),
     };
-    Some(answer.unwrap_or_else(error_response))
+    response.map(Some)
+}
+
+/// The backend of a service, or `ENDPOINT_NOT_FOUND` when this workspace has none, as a
+/// workspace without the feature answers.
+fn offered<'a, T: ?Sized>(
+    backend: &'a Option<Arc<T>>,
+    request: &ApiRequest,
+) -> Result<&'a T, ApiError> {
+    offered_arc(backend, request).map(Arc::as_ref)
+}
+
+fn offered_arc<'a, T: ?Sized>(
+    backend: &'a Option<Arc<T>>,
+    request: &ApiRequest,
+) -> Result<&'a Arc<T>, ApiError> {
+    backend
+        .as_ref()
+        .ok_or_else(|| request::endpoint_not_found(request))
 }
