@@ -637,6 +637,14 @@ async fn run_update(
     let spec = update.get("config").cloned().unwrap_or(json!({}));
     let name = name_of(&spec, id);
     let set = |u: &mut Value, state: &str| {
+        // A stop takes the update out of `running` and marks it CANCELED: from then on
+        // the update is the stop's, and this task (aborted only at its next await) must
+        // not write over it. Holding the lock orders this write and its event before a
+        // stop's.
+        let running = lock(&p.running);
+        if running.get(id).map(|(running_uid, _)| running_uid.as_str()) != Some(uid) {
+            return;
+        }
         u["state"] = json!(state);
         p.save_update(id, u);
         p.event(
@@ -648,6 +656,7 @@ async fn run_update(
             &format!("Update {} is {state}.", &uid[..8.min(uid.len())]),
             json!({"details": {"update_progress": {"state": state}}}),
         );
+        drop(running);
     };
     set(&mut update, "INITIALIZING");
     let result = refresh(sh, id, uid, &name, &spec).await;
