@@ -273,3 +273,115 @@ pub trait VectorSearch: Send + Sync {
         query: &'a VectorQuery,
     ) -> Answer<'a, ScoredRows>;
 }
+
+/// The format of a statement's result (REFERENCE.md §1.1 `format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultFormat {
+    JsonArray,
+    ArrowStream,
+    Csv,
+}
+
+impl ResultFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResultFormat::JsonArray => "JSON_ARRAY",
+            ResultFormat::ArrowStream => "ARROW_STREAM",
+            ResultFormat::Csv => "CSV",
+        }
+    }
+
+    /// The content type of a download in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ResultFormat::JsonArray => "application/json",
+            ResultFormat::ArrowStream => "application/vnd.apache.arrow.stream",
+            ResultFormat::Csv => "text/csv",
+        }
+    }
+}
+
+/// A statement to run, checked by the server (REFERENCE.md §1.1): the warehouse id is
+/// not empty, the limits are not negative, every parameter has a name.
+#[derive(Debug, Clone, Default)]
+pub struct StatementRun {
+    /// The id the server gave the statement (a UUID).
+    pub statement_id: String,
+    pub statement: String,
+    pub warehouse_id: String,
+    pub catalog: Option<String>,
+    pub schema: Option<String>,
+    pub parameters: Vec<crate::sql::StatementParameter>,
+    pub row_limit: Option<u64>,
+    pub byte_limit: Option<u64>,
+    /// The caller's `User-Agent`, for the query history.
+    pub user_agent: Option<String>,
+}
+
+/// Why a statement failed, as `status.error` and `status.sql_state` say it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementFailure {
+    pub error_code: String,
+    pub message: String,
+    pub sql_state: Option<String>,
+}
+
+/// Where a statement is, as one answer (execute or GET) reports it.
+#[derive(Clone)]
+pub enum Progress {
+    Pending,
+    Running,
+    Succeeded(std::sync::Arc<dyn ResultRows>),
+    Failed(StatementFailure),
+    Canceled,
+}
+
+/// The rows of a statement that succeeded. The server cuts them into chunks, renders the
+/// inline ones from [`cells`](ResultRows::cells) and asks [`write`](ResultRows::write) for
+/// the bytes of a download or an Arrow attachment, so each backend keeps its own data.
+pub trait ResultRows: Send + Sync {
+    /// The manifest's columns, in order, with their positions.
+    fn columns(&self) -> &[crate::sql::ColumnInfo];
+    /// Rows after `row_limit`.
+    fn row_count(&self) -> u64;
+    /// Whether `row_limit` or `byte_limit` cut the result.
+    fn truncated(&self) -> bool;
+    /// About how many bytes a row takes, to size chunks before rendering them.
+    fn row_bytes(&self) -> usize;
+    /// Rows per chunk when the backend decides them (the emulator's scripts); `None`
+    /// lets the server size chunks by bytes.
+    fn chunk_rows(&self) -> Option<u64> {
+        None
+    }
+    /// Rows `rows` as JSON_ARRAY cells: every non-null value a string.
+    fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>>;
+    /// Rows `rows` in `format`: an Arrow IPC stream, CSV lines, or a JSON array of rows.
+    fn write(
+        &self,
+        rows: Range<u64>,
+        format: ResultFormat,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()>;
+}
+
+/// One statement a backend runs.
+pub trait Execution: Send + Sync {
+    /// The state for one answer (an execute or a GET): a scripted execution moves on by
+    /// one step each time it is observed.
+    fn observe(&self) -> Progress;
+    /// Resolves when the execution has settled: finished, or unable to move on until it
+    /// is observed again. The server waits on it for `wait_timeout`.
+    fn settled(&self) -> BoxFuture<'_, ()>;
+    /// Stops the work. A statement that has not finished is then `Canceled`; one that
+    /// has stays as it is (a cancel may lose the race with completion).
+    fn cancel(&self);
+}
+
+/// SQL statement execution (REFERENCE.md §1). The server owns the statements: the
+/// request's checks, `wait_timeout` and `on_wait_timeout`, cancel, how long results stay,
+/// chunks, dispositions, formats and links. A backend runs one statement: it refuses it
+/// with the error the API sends before a statement exists (an unknown warehouse, 404
+/// `RESOURCE_DOES_NOT_EXIST`; a workspace that is busy, 503), or starts it.
+pub trait SqlStatements: Send + Sync {
+    fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>>;
+}

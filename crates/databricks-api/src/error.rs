@@ -30,6 +30,8 @@ impl ErrorBody {
 pub enum ErrorCode {
     InvalidParameterValue,
     BadRequest,
+    /// A body that is not the JSON object the endpoint takes.
+    MalformedRequest,
     InvalidState,
     Unauthenticated,
     PermissionDenied,
@@ -62,6 +64,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
             ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
             ErrorCode::InvalidState => "INVALID_STATE",
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
             ErrorCode::PermissionDenied => "PERMISSION_DENIED",
@@ -90,6 +93,7 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidParameterValue
             | ErrorCode::BadRequest
+            | ErrorCode::MalformedRequest
             | ErrorCode::InvalidState
             | ErrorCode::DirectoryNotEmpty
             | ErrorCode::MaxNotebookSizeExceeded

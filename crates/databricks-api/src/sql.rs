@@ -136,7 +136,7 @@ pub struct ResultManifest {
 pub struct ResultSchema {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column_count: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<ColumnInfo>,
 }
 

@@ -82,6 +82,8 @@ impl Shared {
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
+                // Statements are still served by the emulator's own route.
+                statements: None,
             },
             warehouses,
             next_id: AtomicU64::new(1),

@@ -28,6 +28,7 @@ mod paging;
 mod request;
 mod response;
 mod serving;
+mod statements;
 mod vector_search;
 mod warehouses;
 mod workspace;
@@ -44,6 +45,7 @@ use databricks_api::error::ApiError;
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
 pub use response::{bytes_response, error_response, json_response};
+pub use statements::{StatementOptions, StatementService};
 
 /// The backends one workspace serves, by service. A service without a backend answers
 /// `ENDPOINT_NOT_FOUND`, as a workspace without the feature does.
@@ -60,6 +62,8 @@ pub struct Backends {
     pub workspace: Option<Arc<dyn WorkspaceObjects>>,
     pub files: Option<Arc<dyn VolumeFiles>>,
     pub vector_search: Option<Arc<dyn VectorSearch>>,
+    /// SQL statements: the service keeps them, its backend runs them.
+    pub statements: Option<Arc<StatementService>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -67,6 +71,20 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
     match answer(backends, request).await {
         Ok(response) => response,
         Err(error) => Some(error_response(error)),
+    }
+}
+
+/// Answers a request that carries no Databricks credentials: the pre-signed downloads
+/// behind external links, which authenticate by their signature. A front asks this
+/// before it checks the bearer token; `None` for every other path.
+pub async fn dispatch_download(backends: &Backends, request: &ApiRequest) -> Option<Response> {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    match segments.as_slice() {
+        [statements::DOWNLOAD_PREFIX, rest @ ..] => Some(match &backends.statements {
+            Some(service) => service.download(request, rest).await,
+            None => error_response(request::endpoint_not_found(request)),
+        }),
+        _ => None,
     }
 }
 
@@ -83,6 +101,11 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
         ["api", "2.0" | "2.1", "clusters", rest @ ..] => {
             clusters::route(offered(&backends.clusters, request)?, request, rest).await
         }
+        // The emulator still serves its scripted statements itself.
+        ["api", "2.0", "sql", "statements", rest @ ..] => match &backends.statements {
+            Some(service) => statements::route(service, request, rest).await,
+            None => return Ok(None),
+        },
         ["api", "2.0", "sql", "history", rest @ ..] => {
             history::route(offered(&backends.query_history, request)?, request, rest).await
         }

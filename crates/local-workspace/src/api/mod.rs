@@ -40,7 +40,6 @@ const MAX_BODY: usize = 512 * 1024 * 1024;
 pub(crate) struct Shared {
     pub layout: Layout,
     pub engine: Engine,
-    pub statements: statements::Statements,
     pub jobs: jobs::Jobs,
     pub pipelines: pipelines::Pipelines,
     /// Every statement the warehouse ran (in memory, bounded).
@@ -66,13 +65,11 @@ impl Shared {
     ) -> Result<Shared, LocalError> {
         let jobs = jobs::Jobs::load(&layout)?;
         let pipelines = pipelines::Pipelines::load(&layout)?;
-        let statements = statements::Statements::kept_in(layout.statement_results());
         let lineage = lineage::LineageStore::load(&layout);
         let started_ms = crate::layout::now_ms();
         Ok(Shared {
             layout,
             engine,
-            statements,
             jobs,
             pipelines,
             history: Arc::default(),
@@ -95,7 +92,6 @@ pub(crate) struct Api {
     pub shared: Arc<Shared>,
     /// The services the shared workspace server answers, on this workspace's data.
     backends: workspace_server::Backends,
-    pub base_url: String,
     token: String,
 }
 
@@ -137,11 +133,20 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         workspace: Some(shared.clone()),
         files: Some(shared.clone()),
         vector_search: Some(shared.clone()),
+        statements: Some(Arc::new(workspace_server::StatementService::new(
+            Arc::new(statements::LocalStatements {
+                shared: shared.clone(),
+            }),
+            base_url.clone(),
+            workspace_server::StatementOptions {
+                hybrid_disposition: true,
+                archive: Some(shared.layout.statement_results()),
+            },
+        ))),
     };
     let api = Arc::new(Api {
         shared,
         backends,
-        base_url: base_url.clone(),
         token: token.clone(),
     });
     let app = Router::new().fallback(handle).with_state(api);
@@ -236,16 +241,6 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         body,
         json,
     };
-    if req.segs.first().map(String::as_str) == Some("__local") {
-        return statements::download(&api, &req).unwrap_or_else(|e| e);
-    }
-    if !authorized(&api.token, &req) {
-        return error(
-            401,
-            "UNAUTHENTICATED",
-            "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the local workspace printed.",
-        );
-    }
     let shared_request = workspace_server::ApiRequest {
         method: req.method.clone(),
         raw_path: req.raw_path.clone(),
@@ -255,6 +250,18 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
         raw_body: req.body.clone(),
         headers: req.headers.clone(),
     };
+    if let Some(response) =
+        workspace_server::dispatch_download(&api.backends, &shared_request).await
+    {
+        return response;
+    }
+    if !authorized(&api.token, &req) {
+        return error(
+            401,
+            "UNAUTHENTICATED",
+            "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the local workspace printed.",
+        );
+    }
     if let Some(response) = workspace_server::dispatch(&api.backends, &shared_request).await {
         return response;
     }
@@ -277,15 +284,6 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
 async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<HandlerResult> {
     let sh = &api.shared;
     Some(match (method, s) {
-        // SQL statements
-        ("POST", ["api", "2.0", "sql", "statements"] | ["api", "2.0", "sql", "statements", ""]) => {
-            statements::execute(api, req).await
-        }
-        ("GET", ["api", "2.0", "sql", "statements", id]) => statements::get(api, id),
-        ("POST", ["api", "2.0", "sql", "statements", id, "cancel"]) => statements::cancel(api, id),
-        ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
-            statements::chunk(api, id, n)
-        }
         // Jobs
         (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
             jobs::route(sh, req, method, rest).await
@@ -360,15 +358,6 @@ pub(crate) fn read_only(what: &str) -> Response {
             "{what} is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes)."
         ),
     )
-}
-
-pub(crate) fn bytes_response(status: u16, content_type: &str, bytes: Vec<u8>) -> Response {
-    let mut r = Response::new(Body::from(bytes));
-    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-    if let Ok(v) = HeaderValue::from_str(content_type) {
-        r.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    r
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -156,7 +156,10 @@ async fn statements_inline_chunks_async_cancel_and_limits() {
         .await;
     assert_eq!(status, 400);
     let (status, v) = s.get(&format!("{STMTS}/no-such-id")).await;
-    assert_eq!((status, v["error_code"].as_str()), (404, Some("NOT_FOUND")));
+    assert_eq!(
+        (status, v["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
     s.api.shutdown().await;
 }
 
@@ -219,7 +222,7 @@ async fn external_links_serve_arrow_and_refuse_the_authorization_header() {
         // A tampered signature is refused.
         let r = s
             .http
-            .get(url.replace("sig=", "sig=0"))
+            .get(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"))
             .send()
             .await
             .unwrap();

@@ -10,6 +10,7 @@ mod history;
 mod identity;
 mod lineage;
 mod serving;
+mod statements;
 mod support;
 mod unity_catalog;
 mod vector_search;

@@ -1,0 +1,281 @@
+//! SQL Statement Execution API 2.0 (REFERENCE.md §1): the execute request's checks, the
+//! response of a succeeded statement, chunks, the three dispositions, the downloads
+//! behind external links, and unknown statements.
+
+use databricks_api::sql::{ResultData, StatementResponse, StatementState};
+use serde_json::{Value, json};
+
+use crate::conformance;
+use crate::support::{Backend, Target, assert_error};
+
+const STATEMENTS: &str = "/api/2.0/sql/statements";
+
+conformance! {
+    the_execute_request_is_checked => super::the_execute_request_is_checked;
+    a_succeeded_statement_has_its_manifest_and_first_chunk => super::a_succeeded_statement_has_its_manifest_and_first_chunk;
+    chunks_are_fetched_by_index_in_range => super::chunks_are_fetched_by_index_in_range;
+    unknown_statements_are_not_found => super::unknown_statements_are_not_found;
+    external_links_download_without_the_token => super::external_links_download_without_the_token;
+    the_hybrid_disposition_answers_small_results_inline => super::the_hybrid_disposition_answers_small_results_inline;
+    an_asynchronous_statement_is_polled_to_its_end => super::an_asynchronous_statement_is_polled_to_its_end;
+}
+
+/// The emulator generates the rows of a scripted statement (its default answer is a
+/// recorded inline fixture): the same two columns the local workspace computes.
+fn scripted(t: &Target) {
+    if let Some(emulator) = t.emulator() {
+        emulator.script_statement(
+            "SELECT 1 AS one",
+            databricks_emulator::StatementScript::rows(
+                &[("one", "INT"), ("letter", "STRING")],
+                1,
+                0,
+            ),
+        );
+    }
+}
+
+fn execute_body(t: &Target, extra: Value) -> Value {
+    scripted(t);
+    let mut body = json!({
+        "statement": "SELECT 1 AS one, 'a' AS letter",
+        "warehouse_id": t.known.warehouse,
+        "wait_timeout": "30s",
+    });
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    body
+}
+
+async fn execute(t: &Target, extra: Value) -> StatementResponse {
+    let (status, v) = t.post(STATEMENTS, &execute_body(t, extra)).await;
+    assert_eq!(status, 200, "{v}");
+    let response: StatementResponse = serde_json::from_value(v.clone()).expect("a statement");
+    assert_eq!(response.status.state, StatementState::Succeeded, "{v}");
+    response
+}
+
+/// §1.1: a body that is not an object, a missing `statement` or `warehouse_id`, values
+/// outside their enums or ranges, and formats the disposition does not carry are 400s
+/// before any statement exists.
+async fn the_execute_request_is_checked(t: Target) {
+    let (status, _, text) = t.post_text(STATEMENTS, &json!("[1, 2]")).await;
+    assert_eq!(status, 400, "{text}");
+    let bad = [
+        json!({"warehouse_id": t.known.warehouse}),
+        json!({"statement": "SELECT 1"}),
+        execute_body(&t, json!({"wait_timeout": "3s"})),
+        execute_body(&t, json!({"wait_timeout": "51s"})),
+        execute_body(&t, json!({"wait_timeout": "ten"})),
+        execute_body(&t, json!({"on_wait_timeout": "LATER"})),
+        execute_body(&t, json!({"disposition": "SIDEWAYS"})),
+        execute_body(&t, json!({"format": "XML"})),
+        execute_body(&t, json!({"format": "ARROW_STREAM"})),
+        execute_body(&t, json!({"format": "CSV", "disposition": "INLINE"})),
+        execute_body(&t, json!({"row_limit": -1})),
+        execute_body(&t, json!({"parameters": [{"value": "1"}]})),
+        execute_body(&t, json!({"parameters": "x=1"})),
+    ];
+    for body in bad {
+        let answer = t.post(STATEMENTS, &body).await;
+        assert_error(&answer, 400, "INVALID_PARAMETER_VALUE");
+    }
+    let answer = t
+        .post(
+            STATEMENTS,
+            &json!({"statement": "SELECT 1", "warehouse_id": "no-such-warehouse"}),
+        )
+        .await;
+    assert_eq!(answer.0, 404, "{}", answer.1);
+}
+
+/// §1.1: SUCCEEDED with a manifest that counts its columns and chunks, and chunk 0 as
+/// `result`; a GET answers the same.
+async fn a_succeeded_statement_has_its_manifest_and_first_chunk(t: Target) {
+    let response = execute(&t, json!({})).await;
+    let manifest = response.manifest.clone().expect("a manifest");
+    assert_eq!(manifest.format.as_deref(), Some("JSON_ARRAY"));
+    assert_eq!(
+        manifest.schema.column_count,
+        Some(manifest.schema.columns.len() as i64)
+    );
+    assert!(!manifest.schema.columns.is_empty());
+    for (i, column) in manifest.schema.columns.iter().enumerate() {
+        assert_eq!(column.position, Some(i as i64));
+        assert!(column.type_name.is_some() && column.type_text.is_some());
+    }
+    assert_eq!(
+        manifest.total_chunk_count,
+        Some(manifest.chunks.len() as i64)
+    );
+    assert!(
+        manifest.total_byte_count.is_none(),
+        "INLINE has no byte count"
+    );
+    let result = response.result.clone().expect("chunk 0");
+    assert_eq!(result.chunk_index, Some(0));
+    let rows = result.data_array.clone().unwrap_or_default();
+    assert_eq!(Some(rows.len() as i64), result.row_count);
+    assert!(
+        rows.iter()
+            .all(|r| r.len() == manifest.schema.columns.len())
+    );
+    assert!(result.external_links.is_empty());
+
+    let (status, v) = t
+        .get(&format!("{STATEMENTS}/{}", response.statement_id))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let again: StatementResponse = serde_json::from_value(v.clone()).expect("a statement");
+    assert_eq!(again.status.state, StatementState::Succeeded);
+    assert_eq!(
+        again.result.and_then(|r| r.data_array),
+        response.result.and_then(|r| r.data_array)
+    );
+}
+
+/// §1.4: chunk 0 again by index; an index past the last chunk, or not a number, is 400.
+async fn chunks_are_fetched_by_index_in_range(t: Target) {
+    let response = execute(&t, json!({})).await;
+    let id = &response.statement_id;
+    let (status, v) = t.get(&format!("{STATEMENTS}/{id}/result/chunks/0")).await;
+    assert_eq!(status, 200, "{v}");
+    let chunk: ResultData = serde_json::from_value(v.clone()).expect("a chunk");
+    assert_eq!(chunk.chunk_index, Some(0));
+    assert_eq!(
+        chunk.data_array,
+        response.result.and_then(|r| r.data_array),
+        "{v}"
+    );
+    let total = response
+        .manifest
+        .and_then(|m| m.total_chunk_count)
+        .expect("a chunk count");
+    let answer = t
+        .get(&format!("{STATEMENTS}/{id}/result/chunks/{total}"))
+        .await;
+    assert_error(&answer, 400, "INVALID_PARAMETER_VALUE");
+    let answer = t.get(&format!("{STATEMENTS}/{id}/result/chunks/x")).await;
+    assert_eq!(answer.0, 400, "{}", answer.1);
+}
+
+/// §1.2: a statement that never existed is a 404 to GET, cancel and chunks alike.
+async fn unknown_statements_are_not_found(t: Target) {
+    let id = "01f0c0de-0000-4000-8000-000000000000";
+    let answer = t.get(&format!("{STATEMENTS}/{id}")).await;
+    assert_error(&answer, 404, "RESOURCE_DOES_NOT_EXIST");
+    let answer = t
+        .post(&format!("{STATEMENTS}/{id}/cancel"), &json!({}))
+        .await;
+    assert_error(&answer, 404, "RESOURCE_DOES_NOT_EXIST");
+    let answer = t.get(&format!("{STATEMENTS}/{id}/result/chunks/0")).await;
+    assert_error(&answer, 404, "RESOURCE_DOES_NOT_EXIST");
+}
+
+/// §1.4: each format's download is served without the Databricks token, refused with
+/// it, and as long as the manifest says.
+async fn external_links_download_without_the_token(t: Target) {
+    for format in ["JSON_ARRAY", "ARROW_STREAM", "CSV"] {
+        let response = execute(
+            &t,
+            json!({"disposition": "EXTERNAL_LINKS", "format": format}),
+        )
+        .await;
+        let manifest = response.manifest.expect("a manifest");
+        assert_eq!(manifest.format.as_deref(), Some(format));
+        let total_bytes = manifest.total_byte_count.expect("total_byte_count");
+        assert!(total_bytes >= 0);
+        let result = response.result.expect("chunk 0");
+        assert!(result.data_array.is_none());
+        let link = result.external_links.first().expect("a link");
+        assert!(link.expiration.is_some());
+        let with_token = t
+            .http()
+            .get(&link.external_link)
+            .bearer_auth(&t.token)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(with_token.status().as_u16(), 400, "{format}");
+        let download = t
+            .http()
+            .get(&link.external_link)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(download.status().as_u16(), 200, "{format}");
+        let bytes = download.bytes().await.expect("bytes");
+        // The emulator's own statement route leaves Arrow byte counts out; the shared
+        // server counts every download.
+        if t.backend == Backend::Local {
+            assert_eq!(Some(bytes.len() as i64), link.byte_count, "{format}");
+            if manifest.chunks.len() == 1 {
+                assert_eq!(bytes.len() as i64, total_bytes, "{format}");
+            }
+        }
+        if format == "JSON_ARRAY" {
+            let rows: Vec<Vec<Option<String>>> = serde_json::from_slice(&bytes).expect("JSON rows");
+            assert_eq!(rows.len() as i64, link.row_count);
+        }
+        // Nor does it sign its links.
+        if t.backend == Backend::Local {
+            let mut tampered = link.external_link.clone();
+            tampered.push('0');
+            let refused = t.http().get(&tampered).send().await.expect("download");
+            assert_eq!(refused.status().as_u16(), 403, "{format}");
+        }
+    }
+}
+
+/// The hybrid disposition: a small ARROW_STREAM result comes back as an attachment in
+/// `result`, no link to fetch.
+async fn the_hybrid_disposition_answers_small_results_inline(t: Target) {
+    let response = execute(
+        &t,
+        json!({"disposition": "INLINE_OR_EXTERNAL_LINKS", "format": "ARROW_STREAM"}),
+    )
+    .await;
+    let manifest = response.manifest.expect("a manifest");
+    let result = response.result.expect("chunk 0");
+    assert!(result.external_links.is_empty());
+    let attachment = result.attachment.expect("an attachment");
+    let ipc = databricks_api::attachment::decode(
+        &attachment,
+        manifest.result_compression.as_deref(),
+        64 * 1024 * 1024,
+    )
+    .expect("an Arrow stream");
+    assert!(ipc.starts_with(&[0xff, 0xff, 0xff, 0xff]), "an IPC stream");
+}
+
+/// §1.1: `wait_timeout: 0s` answers at once; polling reaches SUCCEEDED; cancelling a
+/// finished statement changes nothing.
+async fn an_asynchronous_statement_is_polled_to_its_end(t: Target) {
+    let (status, v) = t
+        .post(STATEMENTS, &execute_body(&t, json!({"wait_timeout": "0s"})))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let id = v["statement_id"].as_str().expect("an id").to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut state = v["status"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    while state != "SUCCEEDED" {
+        assert!(matches!(state.as_str(), "PENDING" | "RUNNING"), "{state}");
+        assert!(std::time::Instant::now() < deadline, "never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (_, v) = t.get(&format!("{STATEMENTS}/{id}")).await;
+        state = v["status"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+    }
+    let (status, v) = t
+        .post(&format!("{STATEMENTS}/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, v) = t.get(&format!("{STATEMENTS}/{id}")).await;
+    assert_eq!(v["status"]["state"], "SUCCEEDED", "{v}");
+}
