@@ -334,6 +334,8 @@ pub enum Progress {
     Succeeded(std::sync::Arc<dyn ResultRows>),
     Failed(StatementFailure),
     Canceled,
+    /// Succeeded, but its result can no longer be fetched.
+    Closed,
 }
 
 /// The rows of a statement that succeeded. The server cuts them into chunks, renders the
@@ -373,7 +375,8 @@ pub trait Execution: Send + Sync {
     /// is observed again. The server waits on it for `wait_timeout`.
     fn settled(&self) -> BoxFuture<'_, ()>;
     /// Stops the work. A statement that has not finished is then `Canceled`; one that
-    /// has stays as it is (a cancel may lose the race with completion).
+    /// has stays as it is (a cancel may lose the race with completion). Called for every
+    /// cancel request of the statement.
     fn cancel(&self);
 }
 

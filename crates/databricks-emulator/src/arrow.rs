@@ -108,7 +108,7 @@ pub(crate) fn write_chunk(
     cols: &[Col],
     offset: u64,
     count: u64,
-    w: &mut impl Write,
+    w: &mut dyn Write,
 ) -> std::io::Result<()> {
     let mut fields = Vec::with_capacity(cols.len());
     let mut arrays = Vec::with_capacity(cols.len());
@@ -117,6 +117,33 @@ pub(crate) fn write_chunk(
         fields.push(f);
         arrays.push(a);
     }
+    write_stream(fields, arrays, w)
+}
+
+/// Writes recorded text rows as an Arrow IPC stream of text columns: the recorded cells
+/// exactly, whatever their SQL types.
+pub(crate) fn write_text(
+    names: &[&str],
+    rows: &[Vec<Option<String>>],
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut fields = Vec::with_capacity(names.len());
+    let mut arrays: Vec<ArrayRef> = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let mut b = StringBuilder::new();
+        rows.iter()
+            .for_each(|row| b.append_option(row.get(i).cloned().flatten()));
+        fields.push(Field::new(*name, DataType::Utf8, true));
+        arrays.push(Arc::new(b.finish()));
+    }
+    write_stream(fields, arrays, w)
+}
+
+fn write_stream(
+    fields: Vec<Field>,
+    arrays: Vec<ArrayRef>,
+    w: &mut dyn Write,
+) -> std::io::Result<()> {
     let schema = Arc::new(Schema::new(fields));
     let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(std::io::Error::other)?;
     let mut writer =

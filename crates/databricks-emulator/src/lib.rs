@@ -313,8 +313,8 @@ pub enum StatementScript {
     /// `("id", "BIGINT")`), in chunks of `chunk_rows` (0 ⇒ one chunk). Cell of row `r`:
     /// BIGINT/INT/SMALLINT/TINYINT → `r`; DOUBLE/FLOAT → `r*1.5`; STRING → `s<r>` but NULL
     /// when `r % 7 == 6`; BOOLEAN → `r%2==0`; DATE → 2024-01-01 + r days; TIMESTAMP →
-    /// 2024-01-01T00:00 + r minutes; DECIMAL(p,s) → `r.<digits>`. Rows are generated per
-    /// chunk on request. The request's `row_limit` caps them and sets `truncated`.
+    /// 2024-01-01T00:00 + r minutes; DECIMAL(p,s) → `r.<digits>`. Rows are generated as
+    /// each chunk is packaged. The request's `row_limit` caps them and sets `truncated`.
     Rows {
         columns: Vec<(String, String)>,
         rows: usize,
@@ -336,7 +336,9 @@ pub enum StatementScript {
     Canceled,
     /// SUCCEEDED with a manifest (0 columns, 0 rows) and no `result` key (DDL).
     NoResult,
-    /// The named fixture file is the execute/GET response, with this statement's id.
+    /// The outcome the named fixture file records: a SUCCEEDED response's inline rows
+    /// (in whatever disposition and format the request asks; Arrow columns as text), a
+    /// FAILED one's error, CANCELED, CLOSED, or PENDING/RUNNING for good.
     Fixture(String),
 }
 

@@ -35,10 +35,8 @@ pub(crate) struct Shared {
     /// Issued OAuth access token → expiry.
     tokens: Mutex<HashMap<String, Instant>>,
     token_counter: AtomicU64,
-    pub scripts: Mutex<Vec<(String, StatementScript)>>,
-    pub cancelled: Mutex<Vec<String>>,
-    pub statements: Mutex<statements::Statements>,
-    pub warehouses: warehouses::FixtureWarehouses,
+    pub scripts: Arc<Mutex<Vec<(String, StatementScript)>>>,
+    pub cancelled: Arc<Mutex<Vec<String>>>,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
     pub genie: Mutex<genie::Genie>,
@@ -52,6 +50,21 @@ impl Shared {
         let latency = config.latency;
         let jobs = jobs::Jobs::new(config.jobs);
         let warehouses = warehouses::FixtureWarehouses::new();
+        let scripts: Arc<Mutex<Vec<(String, StatementScript)>>> = Arc::default();
+        let cancelled: Arc<Mutex<Vec<String>>> = Arc::default();
+        let statements = Arc::new(workspace_server::StatementService::new(
+            Arc::new(statements::FixtureStatements {
+                scripts: scripts.clone(),
+                cancelled: cancelled.clone(),
+                warehouses: warehouses.clone(),
+                pending_polls: config.statement_pending_polls,
+            }),
+            base_url.clone(),
+            workspace_server::StatementOptions {
+                hybrid_disposition: config.hybrid_disposition,
+                archive: None,
+            },
+        ));
         Shared {
             base_url,
             config,
@@ -62,9 +75,8 @@ impl Shared {
             token_requests: AtomicUsize::new(0),
             tokens: Mutex::new(HashMap::new()),
             token_counter: AtomicU64::new(0),
-            scripts: Mutex::new(Vec::new()),
-            cancelled: Mutex::new(Vec::new()),
-            statements: Mutex::new(statements::Statements::default()),
+            scripts,
+            cancelled,
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
             genie: Mutex::new(genie::Genie::default()),
@@ -82,10 +94,8 @@ impl Shared {
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
-                // Statements are still served by the emulator's own route.
-                statements: None,
+                statements: Some(statements),
             },
-            warehouses,
             next_id: AtomicU64::new(1),
         }
     }
@@ -260,9 +270,12 @@ async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
         raw_body: req.body.clone(),
         headers: req.headers.clone(),
     };
-    let response = match workspace_server::dispatch(&st.backends, &shared_request).await {
+    let response = match workspace_server::dispatch_download(&st.backends, &shared_request).await {
         Some(response) => response,
-        None => route(&st, &req).unwrap_or_else(|e| e),
+        None => match workspace_server::dispatch(&st.backends, &shared_request).await {
+            Some(response) => response,
+            None => route(&st, &req).unwrap_or_else(|e| e),
+        },
     };
     if req.method == "HEAD" {
         // Keep the headers (incl. Content-Length), drop the body.
@@ -386,7 +399,6 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
         ("GET", ["oidc", ".well-known", "oauth-authorization-server"]) => well_known(st),
         ("POST", ["oidc", "v1", "token"]) => token(st, req),
         // External-link downloads (no Databricks auth: like a pre-signed URL).
-        ("GET", ["external-results", id, n]) => Ok(statements::download(st, req, id, n)),
         (_, ["api", rest @ ..]) => api(st, req, m, rest),
         _ => Err(endpoint_not_found(&req.method, &req.raw_path)),
     }
@@ -395,14 +407,6 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
 fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
     let nf = || Err(endpoint_not_found(&req.method, &req.raw_path));
     match (m, s) {
-        // SQL statements
-        ("POST", ["2.0", "sql", "statements"]) => statements::execute(st, req),
-        ("GET", ["2.0", "sql", "statements", id]) => statements::get(st, id),
-        ("POST", ["2.0", "sql", "statements", id, "cancel"]) => statements::cancel(st, id),
-        ("GET", ["2.0", "sql", "statements", id, "result", "chunks", n]) => {
-            statements::chunk(st, id, n)
-        }
-
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
 

@@ -101,11 +101,9 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
         ["api", "2.0" | "2.1", "clusters", rest @ ..] => {
             clusters::route(offered(&backends.clusters, request)?, request, rest).await
         }
-        // The emulator still serves its scripted statements itself.
-        ["api", "2.0", "sql", "statements", rest @ ..] => match &backends.statements {
-            Some(service) => statements::route(service, request, rest).await,
-            None => return Ok(None),
-        },
+        ["api", "2.0", "sql", "statements", rest @ ..] => {
+            statements::route(offered(&backends.statements, request)?, request, rest).await
+        }
         ["api", "2.0", "sql", "history", rest @ ..] => {
             history::route(offered(&backends.query_history, request)?, request, rest).await
         }

@@ -122,13 +122,14 @@ impl StatementService {
         if !execute.wait.is_zero() {
             // Timing out is not an error: the statement is reported as it is.
             let _ = tokio::time::timeout(execute.wait, statement.settled()).await;
-            if execute.cancel_on_timeout
-                && !statement.look(&id, &self.store).await.state().is_terminal()
-            {
-                statement.cancel();
-            }
         }
-        Ok(json_response(200, &self.answer(&id, &statement).await))
+        // One look per answer: a scripted execution moves on each time it is looked at.
+        let mut seen = statement.look(&id, &self.store).await;
+        if execute.cancel_on_timeout && !execute.wait.is_zero() && !seen.state().is_terminal() {
+            statement.cancel();
+            seen = statement.look(&id, &self.store).await;
+        }
+        Ok(json_response(200, &self.response(&id, &statement, seen)))
     }
 
     fn checked(&self, request: &ApiRequest) -> Result<Execute, ApiError> {
@@ -218,8 +219,14 @@ impl StatementService {
         })
     }
 
-    /// The StatementResponse of an execute or a GET.
+    /// The StatementResponse of a GET.
     async fn answer(&self, id: &str, statement: &Statement) -> StatementResponse {
+        let seen = statement.look(id, &self.store).await;
+        self.response(id, statement, seen)
+    }
+
+    /// The StatementResponse of an execute or a GET that found the statement `seen`.
+    fn response(&self, id: &str, statement: &Statement, seen: Seen) -> StatementResponse {
         let status = |state| StatementStatus {
             state,
             ..StatementStatus::default()
@@ -228,7 +235,7 @@ impl StatementService {
             statement_id: id.to_string(),
             ..StatementResponse::default()
         };
-        match statement.look(id, &self.store).await {
+        match seen {
             Seen::Settled(Settled::Failed(failure)) => {
                 response.status = StatementStatus {
                     state: StatementState::Failed,

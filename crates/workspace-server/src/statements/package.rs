@@ -107,20 +107,12 @@ pub(super) fn package(
     let disposition = match (disposition, format) {
         (Disposition::Hybrid, ResultFormat::ArrowStream) => {
             // Rendered to learn its size only when it may fit.
-            if estimate <= 2 * attachment::INLINE_LIMIT {
-                let mut ipc = Vec::new();
-                rows.write(0..packaged.total_rows, format, &mut ipc)
-                    .map_err(render_failed)?;
-                if ipc.len() <= attachment::INLINE_LIMIT {
-                    packaged.compressed = attachment::should_compress(ipc.len());
-                    packaged.chunks.push(Chunk {
-                        row_offset: 0,
-                        row_count: packaged.total_rows,
-                        byte_count: ipc.len() as u64,
-                        payload: Payload::Attachment(attachment::encode(&ipc, packaged.compressed)),
-                    });
-                    return Ok(packaged);
-                }
+            if estimate <= 2 * attachment::INLINE_LIMIT
+                && let Some(chunks) = attachments(rows, packaged.total_rows)?
+            {
+                packaged.compressed = chunks.1;
+                packaged.chunks = chunks.0;
+                return Ok(packaged);
             }
             Disposition::External
         }
@@ -137,6 +129,39 @@ pub(super) fn package(
         }
     };
     Ok(packaged)
+}
+
+/// A hybrid-disposition Arrow result as inline attachments, one per chunk of the
+/// backend's size (else one), when their bytes stay within `attachment::INLINE_LIMIT`;
+/// `None` when they do not. Whether they are compressed is decided on their total.
+fn attachments(
+    rows: &dyn ResultRows,
+    total: u64,
+) -> Result<Option<(Vec<Chunk>, bool)>, StatementFailure> {
+    let per_chunk = rows.chunk_rows().filter(|n| *n > 0).unwrap_or(total);
+    let mut rendered = Vec::new();
+    let mut bytes = 0;
+    for range in ranges(total, per_chunk) {
+        let mut ipc = Vec::new();
+        rows.write(range.clone(), ResultFormat::ArrowStream, &mut ipc)
+            .map_err(render_failed)?;
+        bytes += ipc.len();
+        if bytes > attachment::INLINE_LIMIT {
+            return Ok(None);
+        }
+        rendered.push((range, ipc));
+    }
+    let compressed = attachment::should_compress(bytes);
+    let chunks = rendered
+        .into_iter()
+        .map(|(range, ipc)| Chunk {
+            row_offset: range.start,
+            row_count: range.end - range.start,
+            byte_count: ipc.len() as u64,
+            payload: Payload::Attachment(attachment::encode(&ipc, compressed)),
+        })
+        .collect();
+    Ok(Some((chunks, compressed)))
 }
 
 /// The rows of an INLINE result, in chunks of the backend's size or of about 2 MiB.

@@ -111,9 +111,7 @@ impl Statement {
 
     /// Asks the execution to stop; a statement that has finished stays as it is.
     pub(super) fn cancel(&self) {
-        if self.outcome().is_none()
-            && let Some(execution) = &self.execution
-        {
+        if let Some(execution) = &self.execution {
             execution.cancel();
         }
     }
@@ -149,6 +147,7 @@ impl Statement {
             Progress::Running => return Seen::Running,
             Progress::Failed(failure) => return Seen::Settled(self.keep(Settled::Failed(failure))),
             Progress::Canceled => return Seen::Settled(self.keep(Settled::Canceled)),
+            Progress::Closed => return Seen::Settled(self.keep(Settled::Closed)),
             Progress::Succeeded(rows) => rows,
         };
         let _packaging = self.packaging.lock().await;

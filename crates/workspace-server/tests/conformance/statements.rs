@@ -6,7 +6,7 @@ use databricks_api::sql::{ResultData, StatementResponse, StatementState};
 use serde_json::{Value, json};
 
 use crate::conformance;
-use crate::support::{Backend, Target, assert_error};
+use crate::support::{Target, assert_error};
 
 const STATEMENTS: &str = "/api/2.0/sql/statements";
 
@@ -206,25 +206,18 @@ async fn external_links_download_without_the_token(t: Target) {
             .expect("download");
         assert_eq!(download.status().as_u16(), 200, "{format}");
         let bytes = download.bytes().await.expect("bytes");
-        // The emulator's own statement route leaves Arrow byte counts out; the shared
-        // server counts every download.
-        if t.backend == Backend::Local {
-            assert_eq!(Some(bytes.len() as i64), link.byte_count, "{format}");
-            if manifest.chunks.len() == 1 {
-                assert_eq!(bytes.len() as i64, total_bytes, "{format}");
-            }
+        assert_eq!(Some(bytes.len() as i64), link.byte_count, "{format}");
+        if manifest.chunks.len() == 1 {
+            assert_eq!(bytes.len() as i64, total_bytes, "{format}");
         }
         if format == "JSON_ARRAY" {
             let rows: Vec<Vec<Option<String>>> = serde_json::from_slice(&bytes).expect("JSON rows");
             assert_eq!(rows.len() as i64, link.row_count);
         }
-        // Nor does it sign its links.
-        if t.backend == Backend::Local {
-            let mut tampered = link.external_link.clone();
-            tampered.push('0');
-            let refused = t.http().get(&tampered).send().await.expect("download");
-            assert_eq!(refused.status().as_u16(), 403, "{format}");
-        }
+        let mut tampered = link.external_link.clone();
+        tampered.push('0');
+        let refused = t.http().get(&tampered).send().await.expect("download");
+        assert_eq!(refused.status().as_u16(), 403, "{format}");
     }
 }
 
