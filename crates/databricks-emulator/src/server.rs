@@ -40,7 +40,6 @@ pub(crate) struct Shared {
     pub statements: Mutex<statements::Statements>,
     pub warehouses: warehouses::FixtureWarehouses,
     pub jobs: jobs::Jobs,
-    pub pipelines: Mutex<pipelines::Pipelines>,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
@@ -66,7 +65,6 @@ impl Shared {
             cancelled: Mutex::new(Vec::new()),
             statements: Mutex::new(statements::Statements::default()),
             jobs,
-            pipelines: Mutex::new(pipelines::Pipelines::new()),
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
@@ -82,6 +80,7 @@ impl Shared {
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
+                pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -403,11 +402,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
 
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
-
-        // Pipelines
-        (_, ["2.0", "pipelines", rest @ ..]) => {
-            pipelines::route(st, req, m, rest).unwrap_or_else(nf)
-        }
 
         // Genie
         (_, ["2.0", "genie", rest @ ..]) => genie::route(st, req, m, rest).unwrap_or_else(nf),
