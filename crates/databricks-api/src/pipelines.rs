@@ -242,6 +242,12 @@ pub struct PipelineDetails {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latest_updates: Vec<UpdateStateInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_budget_policy_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_publishing_mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<PipelineSpec>,
 }
 

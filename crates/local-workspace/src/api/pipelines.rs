@@ -623,37 +623,9 @@ async fn run_update(
     result
 }
 
-async fn refresh(
-    sh: &Arc<Shared>,
-    id: &str,
-    uid: &str,
-    name: &str,
-    spec: &Value,
-) -> Result<(), String> {
-    let p = &sh.pipelines;
-    let lake = &sh.engine.lake;
-    let catalog = spec
-        .get("catalog")
-        .and_then(Value::as_str)
-        .unwrap_or(crate::engine::DEFAULT_CATALOG);
-    let schema = spec
-        .get("schema")
-        .or_else(|| spec.get("target"))
-        .and_then(Value::as_str)
-        .unwrap_or(crate::engine::DEFAULT_SCHEMA);
-    let cat = lake
-        .find_catalog(catalog)
-        .filter(|c| c != crate::lakehouse::SYSTEM)
-        .ok_or_else(|| format!("Catalog {catalog} does not exist."))?;
-    let sch = match lake.find_schema(&cat, schema) {
-        Some(s) => s,
-        None => {
-            let d = lake.schema_dir(&cat, schema);
-            std::fs::create_dir_all(&d)
-                .map_err(|e| format!("cannot create schema {cat}.{schema}: {e}"))?;
-            schema.to_string()
-        }
-    };
+/// The SQL texts of the pipeline's libraries: SQL files, the cells of SQL notebooks, the
+/// `.sql` files a glob names.
+fn sources_of(sh: &Shared, spec: &Value) -> Result<Vec<String>, String> {
     let root = sh.layout.workspace();
     let mut sources = Vec::new();
     for lib in spec
@@ -705,6 +677,41 @@ async fn refresh(
             ));
         }
     }
+    Ok(sources)
+}
+
+async fn refresh(
+    sh: &Arc<Shared>,
+    id: &str,
+    uid: &str,
+    name: &str,
+    spec: &Value,
+) -> Result<(), String> {
+    let p = &sh.pipelines;
+    let lake = &sh.engine.lake;
+    let catalog = spec
+        .get("catalog")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_CATALOG);
+    let schema = spec
+        .get("schema")
+        .or_else(|| spec.get("target"))
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_SCHEMA);
+    let cat = lake
+        .find_catalog(catalog)
+        .filter(|c| c != crate::lakehouse::SYSTEM)
+        .ok_or_else(|| format!("Catalog {catalog} does not exist."))?;
+    let sch = match lake.find_schema(&cat, schema) {
+        Some(s) => s,
+        None => {
+            let d = lake.schema_dir(&cat, schema);
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create schema {cat}.{schema}: {e}"))?;
+            schema.to_string()
+        }
+    };
+    let sources = sources_of(sh, spec)?;
     let datasets = order(parse_datasets(&sources, &cat, &sch)?)?;
     if datasets.is_empty() {
         return Err("The pipeline defines no datasets.".into());
