@@ -21,7 +21,7 @@ pub(super) async fn list(backend: &dyn Pipelines, req: &ApiRequest, id: &str) ->
     let listing = match decode_cursor(&scope, req.param("page_token")?.as_deref())? {
         Some(cursor) => {
             for name in LISTING_PARAMETERS {
-                if !req.param_values(name)?.is_empty() {
+                if req.param_values(name)?.iter().any(|v| !v.trim().is_empty()) {
                     return Err(ApiError::invalid_parameter(
                         "When page_token is specified, no parameter other than max_results may be specified.",
                     ));
