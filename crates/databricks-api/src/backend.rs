@@ -18,6 +18,9 @@ use crate::genie_one::GenieOneResponse;
 use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
 use crate::lineage::TableLineage;
+use crate::pipelines::{
+    PipelineDetails, PipelineEvent, PipelineSpec, StartUpdateRequest, UpdateInfo,
+};
 use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
 use crate::sql::{StatementResponse, Warehouse};
 use crate::vector_search::{EndpointInfo, ScoredRows, VectorIndex, VectorQuery};
@@ -387,4 +390,42 @@ pub trait Execution: Send + Sync {
 /// `RESOURCE_DOES_NOT_EXIST`; a workspace that is busy, 503), or starts it.
 pub trait SqlStatements: Send + Sync {
     fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>>;
+}
+
+/// What a start of an update came to: the new update, or the update already active (a
+/// pipeline runs one update at a time; the backend decides atomically, the server answers
+/// the error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpdateStart {
+    Started(String),
+    Active(String),
+}
+
+/// Lakeflow Declarative Pipelines (REFERENCE.md §6). The server checks the parameters,
+/// filters, sorts and pages, answers 404 `RESOURCE_DOES_NOT_EXIST` for an unknown pipeline
+/// or update (`None` here) and 409 when an update is already active; a backend keeps the
+/// pipelines, runs their updates (moving their states) and records their events. A backend
+/// that does not allow a change answers the error the API would (403 `PERMISSION_DENIED`).
+pub trait Pipelines: Send + Sync {
+    /// Every pipeline with its spec, in any order.
+    fn pipelines(&self) -> Answer<'_, Vec<PipelineDetails>>;
+    fn pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, Option<PipelineDetails>>;
+    /// The pipeline's updates, newest first.
+    fn updates<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<UpdateInfo>>>;
+    /// One update as `get` shows it; reading may advance it, as a client's read does.
+    fn update<'a>(&'a self, id: &'a str, update_id: &'a str) -> Answer<'a, Option<UpdateInfo>>;
+    /// Starts an update of a known pipeline, the request checked by the server.
+    fn start_update<'a>(
+        &'a self,
+        id: &'a str,
+        request: &'a StartUpdateRequest,
+    ) -> Answer<'a, UpdateStart>;
+    /// Cancels the pipeline's active update, if any (a known pipeline).
+    fn stop<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    /// The pipeline's event log, newest first.
+    fn events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<PipelineEvent>>>;
+    /// Creates a pipeline from a spec with a name (checked by the server): its id.
+    fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String>;
+    /// Deletes a known pipeline with its updates and events.
+    fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
 }

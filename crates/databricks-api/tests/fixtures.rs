@@ -110,6 +110,22 @@ fn every_fixture_round_trips_through_its_model() {
             "pipelines_start_update.json",
             round_trip::<pipelines::StartUpdateResponse>,
         ),
+        (
+            "pipelines_start_update_request.json",
+            round_trip::<pipelines::StartUpdateRequest>,
+        ),
+        (
+            "pipelines_get.json",
+            round_trip::<pipelines::PipelineDetails>,
+        ),
+        (
+            "pipelines_get_update.json",
+            round_trip::<pipelines::GetUpdateResponse>,
+        ),
+        (
+            "pipelines_stop_response.json",
+            round_trip::<serde_json::Map<String, Value>>,
+        ),
         ("jobs_run_now.json", round_trip::<jobs::RunNowResponse>),
         (
             "genie_message_completed.json",

@@ -38,7 +38,6 @@ pub(crate) struct Shared {
     pub scripts: Arc<Mutex<Vec<(String, StatementScript)>>>,
     pub cancelled: Arc<Mutex<Vec<String>>>,
     pub jobs: jobs::Jobs,
-    pub pipelines: Mutex<pipelines::Pipelines>,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
@@ -78,7 +77,6 @@ impl Shared {
             scripts,
             cancelled,
             jobs,
-            pipelines: Mutex::new(pipelines::Pipelines::new()),
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
@@ -95,6 +93,7 @@ impl Shared {
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
                 statements: Some(statements),
+                pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
             },
             next_id: AtomicU64::new(1),
         }
@@ -409,11 +408,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
     match (m, s) {
         // Jobs
         (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
-
-        // Pipelines
-        (_, ["2.0", "pipelines", rest @ ..]) => {
-            pipelines::route(st, req, m, rest).unwrap_or_else(nf)
-        }
 
         // Genie
         (_, ["2.0", "genie", rest @ ..]) => genie::route(st, req, m, rest).unwrap_or_else(nf),

@@ -127,15 +127,6 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Every value of a repeated query parameter.
-    pub fn q_all(&self, name: &str) -> Vec<&str> {
-        self.query
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
     /// A boolean query parameter (`true` / `false`); absent ⇒ false.
     pub fn q_bool(&self, name: &str) -> Result<bool, Response> {
         match self.q(name) {
@@ -366,30 +357,6 @@ pub(crate) fn hex32(n: u64) -> String {
     format!("01ef{:012x}{:016x}", a & 0xffff_ffff_ffff, b)
 }
 
-/// SQL `LIKE` matching (`%` any run, `_` one character), case-insensitive.
-pub(crate) fn like(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_lowercase().chars().collect();
-    let t: Vec<char> = text.to_lowercase().chars().collect();
-    // Classic DP over (pattern, text) positions.
-    let mut prev = vec![false; t.len() + 1];
-    prev[0] = true;
-    for &pc in &p {
-        let mut cur = vec![false; t.len() + 1];
-        if pc == '%' {
-            cur[0] = prev[0];
-        }
-        for j in 1..=t.len() {
-            cur[j] = match pc {
-                '%' => cur[j - 1] || prev[j],
-                '_' => prev[j - 1],
-                c => prev[j - 1] && t[j - 1] == c,
-            };
-        }
-        prev = cur;
-    }
-    prev[t.len()]
-}
-
 /// Replaces every occurrence of `from` in the string leaves of `v` by `to`.
 pub(crate) fn replace_strings(v: &mut Value, from: &str, to: &str) {
     match v {
@@ -435,14 +402,6 @@ mod tests {
             Some(1_709_258_405_123)
         );
         assert_eq!(days_from_civil(2024, 1, 1), 19_723);
-    }
-
-    #[test]
-    fn like_patterns() {
-        assert!(like("ord%", "orders"));
-        assert!(like("%_recent", "orders_recent"));
-        assert!(!like("ord_", "orders"));
-        assert!(like("%", ""));
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod history;
 pub mod jobs;
 mod lineage;
 mod paging;
+mod pipelines;
 mod request;
 mod response;
 mod serving;
@@ -36,6 +37,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::response::Response;
+use databricks_api::backend::Pipelines;
 use databricks_api::backend::{
     Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
     VolumeFiles, Warehouses, WorkspaceObjects,
@@ -64,6 +66,7 @@ pub struct Backends {
     pub vector_search: Option<Arc<dyn VectorSearch>>,
     /// SQL statements: the service keeps them, its backend runs them.
     pub statements: Option<Arc<StatementService>>,
+    pub pipelines: Option<Arc<dyn Pipelines>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -136,6 +139,9 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
         }
         ["api", "2.0", "vector-search", rest @ ..] => {
             vector_search::route(offered(&backends.vector_search, request)?, request, rest).await
+        }
+        ["api", "2.0", "pipelines", rest @ ..] => {
+            pipelines::route(offered(&backends.pipelines, request)?, request, rest).await
         }
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {
             match (&backends.identity, request.method.as_str()) {

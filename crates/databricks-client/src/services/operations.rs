@@ -230,7 +230,7 @@ impl DatabricksClient {
     ) -> Result<String, Error> {
         let request = StartUpdateRequest {
             full_refresh: Some(full_refresh),
-            cause: None,
+            ..StartUpdateRequest::default()
         };
         Ok(self
             .call_with::<endpoints::StartPipelineUpdate>(&[pipeline_id], &request)

@@ -143,6 +143,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
                 archive: Some(shared.layout.statement_results()),
             },
         ))),
+        pipelines: Some(Arc::new(pipelines::LocalPipelines {
+            shared: shared.clone(),
+        })),
     };
     let api = Arc::new(Api {
         shared,
@@ -287,10 +290,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         // Jobs
         (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
             jobs::route(sh, req, method, rest).await
-        }
-        // Pipelines
-        (_, ["api", "2.0", "pipelines", rest @ ..]) => {
-            pipelines::route(sh, req, method, rest).await
         }
         // Genie spaces (Genie One is the workspace server's).
         (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {

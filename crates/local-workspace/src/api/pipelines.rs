@@ -3,15 +3,22 @@
 //! workspace defining datasets (`CREATE OR REFRESH MATERIALIZED VIEW name [COMMENT '...'] AS
 //! SELECT ...`). An update refreshes every dataset in dependency order as a Delta table in
 //! the pipeline's catalog and schema (a full recomputation each time). Updates and events
-//! are kept under `<dir>/pipelines/<id>/`.
+//! are kept under `<dir>/pipelines/<id>/`. This is the data side, [`LocalPipelines`]: the
+//! protocol (routes, checks, paging, errors) is the workspace server's.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use databricks_api::backend::{Answer, Pipelines as PipelinesBackend, UpdateStart};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::pipelines::{
+    PipelineDetails, PipelineEvent, PipelineSpec, StartUpdateRequest, UpdateInfo, UpdateStateInfo,
+    pipeline_not_found,
+};
 use serde_json::{Value, json};
 
-use super::{HandlerResult, Req, Shared, bad_request, error, lock, not_found, ok, read_only};
+use super::{Shared, lock};
 use crate::error::LocalError;
 use crate::layout::{self, Layout, now_ms};
 
@@ -143,6 +150,25 @@ impl Pipelines {
         }
     }
 
+    /// An event of update `uid`, written only while it is still the pipeline's running
+    /// update: once a stop has taken it (and logged CANCELED), its task logs nothing more.
+    #[allow(clippy::too_many_arguments)]
+    fn update_event(
+        &self,
+        id: &str,
+        name: &str,
+        uid: &str,
+        level: &str,
+        event_type: &str,
+        message: &str,
+        extra: Value,
+    ) {
+        let running = lock(&self.running);
+        if running.get(id).map(|(running_uid, _)| running_uid.as_str()) == Some(uid) {
+            self.event(id, name, uid, level, event_type, message, extra);
+        }
+    }
+
     /// Newest first, by time: the update's thread and a stop may append out of order.
     fn events(&self, id: &str) -> Vec<Value> {
         let p = self.dir.join(id).join("events.jsonl");
@@ -169,13 +195,6 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn no_pipeline(id: &str) -> axum::response::Response {
-    not_found(
-        "RESOURCE_DOES_NOT_EXIST",
-        format!("Pipeline {id} does not exist."),
-    )
-}
-
 fn name_of(spec: &Value, id: &str) -> String {
     spec.get("name")
         .and_then(Value::as_str)
@@ -183,278 +202,232 @@ fn name_of(spec: &Value, id: &str) -> String {
         .to_string()
 }
 
-fn state_info(sh: &Shared, id: &str, spec: &Value) -> Value {
+/// A stored value as its contract model (a value this workspace wrote, or a file edited by
+/// hand that no longer fits: then the error the server sends on).
+fn model<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| {
+        ApiError::new(
+            ErrorCode::InternalError,
+            format!("a stored pipeline record does not fit its model: {e}"),
+        )
+    })
+}
+
+/// The pipeline as `get` shows it: its state (RUNNING while an update runs), health (of
+/// the latest update), the five latest updates and, with `spec`, the settings.
+fn details(sh: &Shared, id: &str, spec: &Value, mtime: i64) -> PipelineDetails {
     let updates = sh.pipelines.updates(id);
     let running = lock(&sh.pipelines.running).contains_key(id);
     let latest_failed = updates
         .first()
         .and_then(|u| u.get("state").and_then(Value::as_str))
         == Some("FAILED");
-    let mut v = json!({
-        "pipeline_id": id,
-        "name": name_of(spec, id),
-        "state": if running { "RUNNING" } else { "IDLE" },
-        "health": if latest_failed { "UNHEALTHY" } else { "HEALTHY" },
-        "creator_user_name": layout::user_name(),
-        "run_as_user_name": layout::user_name(),
-    });
-    if running {
-        v["cluster_id"] = json!(crate::CLUSTER_ID);
-    }
-    let latest: Vec<Value> = updates
+    let latest_updates = updates
         .iter()
         .take(5)
-        .map(|u| {
-            json!({
-                "update_id": u.get("update_id"),
-                "state": u.get("state"),
-                "creation_time": rfc3339(u.get("creation_time").and_then(Value::as_i64).unwrap_or(0)),
-            })
+        .map(|u| UpdateStateInfo {
+            update_id: u
+                .get("update_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            state: u.get("state").and_then(Value::as_str).map(str::to_string),
+            creation_time: Some(rfc3339(
+                u.get("creation_time").and_then(Value::as_i64).unwrap_or(0),
+            )),
         })
         .collect();
-    if !latest.is_empty() {
-        v["latest_updates"] = json!(latest);
+    let name = name_of(spec, id);
+    // A spec file edited by hand into another shape still lists, by its name.
+    let mut settings: PipelineSpec =
+        serde_json::from_value(spec.clone()).unwrap_or_else(|_| PipelineSpec {
+            name: Some(name.clone()),
+            ..PipelineSpec::default()
+        });
+    settings.id = Some(id.to_string());
+    PipelineDetails {
+        pipeline_id: id.to_string(),
+        name: Some(name),
+        state: Some(if running { "RUNNING" } else { "IDLE" }.to_string()),
+        health: Some(
+            if latest_failed {
+                "UNHEALTHY"
+            } else {
+                "HEALTHY"
+            }
+            .to_string(),
+        ),
+        cluster_id: running.then(|| crate::CLUSTER_ID.to_string()),
+        creator_user_name: Some(layout::user_name()),
+        run_as_user_name: Some(layout::user_name()),
+        last_modified: Some(mtime),
+        latest_updates,
+        spec: Some(settings),
+        ..PipelineDetails::default()
     }
-    v
 }
 
-pub(crate) async fn route(
-    sh: &Arc<Shared>,
-    req: &Req,
-    method: &str,
-    rest: &[&str],
-) -> HandlerResult {
-    match (method, rest) {
-        ("GET", [] | [""]) => list(sh, req),
-        ("POST", [] | [""]) => create(sh, req),
-        ("GET", [id]) => get(sh, id),
-        ("DELETE", [id]) => delete(sh, id),
-        ("GET", [id, "updates"]) => {
-            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-            let updates = sh.pipelines.updates(id);
-            let (items, next) = super::page(
-                &updates,
-                req.q_i64("max_results")?.or(Some(0)),
-                req.q("page_token"),
-                25,
-            )?;
-            let mut v = json!({});
-            if !items.is_empty() {
-                v["updates"] = json!(items);
-            }
-            if let Some(n) = next {
-                v["next_page_token"] = json!(n);
-            }
-            ok(v)
-        }
-        ("GET", [id, "updates", uid]) => {
-            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-            sh.pipelines
+/// The [`PipelinesBackend`] of the shared workspace server: pipeline specs on disk, updates
+/// run by this workspace's engine.
+pub(crate) struct LocalPipelines {
+    pub shared: Arc<Shared>,
+}
+
+impl LocalPipelines {
+    fn updates_of(&self, id: &str) -> Option<Vec<UpdateInfo>> {
+        self.shared.pipelines.spec(id)?;
+        Some(
+            self.shared
+                .pipelines
                 .updates(id)
                 .into_iter()
-                .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid))
-                .map(|u| ok(json!({"update": u})))
-                .unwrap_or_else(|| {
-                    Err(not_found(
-                        "RESOURCE_DOES_NOT_EXIST",
-                        format!("Update {uid} of pipeline {id} does not exist."),
-                    ))
-                })
+                .filter_map(|u| model(u).ok())
+                .collect(),
+        )
+    }
+
+    fn create(&self, spec: &PipelineSpec) -> Result<String, ApiError> {
+        self.shared.check_writable("Creating a pipeline")?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let text = serde_json::to_string_pretty(spec)
+            .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()))?;
+        layout::write_atomic(
+            &self.shared.pipelines.dir.join(format!("{id}.json")),
+            text.as_bytes(),
+        )
+        .map_err(|e| ApiError::new(ErrorCode::InternalError, format!("create pipeline: {e}")))?;
+        Ok(id)
+    }
+
+    fn delete(&self, id: &str) -> Result<(), ApiError> {
+        self.shared.check_writable("Deleting a pipeline")?;
+        if self.shared.pipelines.spec(id).is_some() {
+            let dir = &self.shared.pipelines.dir;
+            let _ = std::fs::remove_file(dir.join(format!("{id}.json")));
+            let _ = std::fs::remove_dir_all(dir.join(id));
         }
-        ("POST", [id, "updates"]) => {
-            if !sh.allow_writes() {
-                return Err(read_only("Starting a pipeline update"));
-            }
-            let full = req
-                .json
-                .get("full_refresh")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let cause = req.body_str("cause").unwrap_or("API_CALL").to_string();
-            let (uid, _) = start_update(sh, id, full, &cause)?;
-            ok(json!({"update_id": uid}))
-        }
-        ("POST", [id, "stop"]) => {
-            let (spec, _) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-            let stopped = lock(&sh.pipelines.running).remove(*id);
-            if let Some((uid, h)) = stopped {
-                h.abort();
-                if let Some(mut u) = sh
-                    .pipelines
-                    .updates(id)
-                    .into_iter()
-                    .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid.as_str()))
-                {
-                    u["state"] = json!("CANCELED");
-                    sh.pipelines.save_update(id, &u);
-                }
-                sh.pipelines.event(
-                    id,
-                    &name_of(&spec, id),
-                    &uid,
-                    "INFO",
-                    "update_progress",
-                    &format!("Update {} is CANCELED.", &uid[..8.min(uid.len())]),
-                    json!({"details": {"update_progress": {"state": "CANCELED"}}}),
-                );
-            }
-            ok(json!({}))
-        }
-        ("GET", [id, "events"]) => {
-            let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-            let mut events = sh.pipelines.events(id);
-            if req
-                .q("order_by")
-                .is_some_and(|o| o.to_ascii_lowercase().contains("asc"))
-            {
-                events.reverse();
-            }
-            if let Some(f) = req.q("filter") {
-                let f = f.to_ascii_uppercase();
-                events.retain(|e| {
-                    let lvl = e.get("level").and_then(Value::as_str).unwrap_or("");
-                    !f.contains("LEVEL") || f.contains(&format!("'{lvl}'"))
-                });
-            }
-            let (items, next) = super::page(
-                &events,
-                req.q_i64("max_results")?.or(Some(0)),
-                req.q("page_token"),
-                100,
-            )?;
-            let mut v = json!({});
-            if !items.is_empty() {
-                v["events"] = json!(items);
-            }
-            if let Some(n) = next {
-                v["next_page_token"] = json!(n);
-            }
-            ok(v)
-        }
-        _ => Err(error(
-            404,
-            "ENDPOINT_NOT_FOUND",
-            format!("No pipelines API '{method} {}'.", rest.join("/")),
-        )),
+        Ok(())
     }
 }
 
-fn list(sh: &Shared, req: &Req) -> HandlerResult {
-    let max = req.q_i64("max_results")?.unwrap_or(25);
-    if !(0..=100).contains(&max) {
-        return Err(bad_request(format!(
-            "max_results must be at most 100, got {max}."
-        )));
-    }
-    let filter = req.q("filter").map(str::to_string);
-    let mut statuses: Vec<Value> = sh
-        .pipelines
-        .specs()
-        .iter()
-        .filter(|(_, (spec, _))| match &filter {
-            None => true,
-            Some(f) => matches_filter(f, spec),
+impl PipelinesBackend for LocalPipelines {
+    fn pipelines(&self) -> Answer<'_, Vec<PipelineDetails>> {
+        Box::pin(async move {
+            Ok(self
+                .shared
+                .pipelines
+                .specs()
+                .iter()
+                .map(|(id, (spec, mtime))| details(&self.shared, id, spec, *mtime))
+                .collect())
         })
-        .map(|(id, (spec, _))| state_info(sh, id, spec))
-        .collect();
-    let order: Vec<&str> = req
-        .query
-        .iter()
-        .filter(|(k, _)| k == "order_by")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    if let Some(o) = order.first() {
-        let desc = o.to_ascii_lowercase().ends_with("desc");
-        let key = if o.to_ascii_lowercase().starts_with("name") {
-            "name"
-        } else {
-            "pipeline_id"
-        };
-        statuses.sort_by(|a, b| {
-            let x = a.get(key).and_then(Value::as_str).unwrap_or("");
-            let y = b.get(key).and_then(Value::as_str).unwrap_or("");
-            if desc { y.cmp(x) } else { x.cmp(y) }
-        });
     }
-    let (items, next) = super::page(
-        &statuses,
-        Some(if max == 0 { 25 } else { max }),
-        req.q("page_token"),
-        100,
-    )?;
-    let mut v = json!({});
-    if !items.is_empty() {
-        v["statuses"] = json!(items);
+
+    fn pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, Option<PipelineDetails>> {
+        Box::pin(async move {
+            Ok(self
+                .shared
+                .pipelines
+                .spec(id)
+                .map(|(spec, mtime)| details(&self.shared, id, &spec, mtime)))
+        })
     }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
+
+    fn updates<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<UpdateInfo>>> {
+        Box::pin(async move { Ok(self.updates_of(id)) })
     }
-    ok(v)
+
+    fn update<'a>(&'a self, id: &'a str, update_id: &'a str) -> Answer<'a, Option<UpdateInfo>> {
+        Box::pin(async move {
+            Ok(self
+                .updates_of(id)
+                .and_then(|u| u.into_iter().find(|u| u.update_id == update_id)))
+        })
+    }
+
+    fn start_update<'a>(
+        &'a self,
+        id: &'a str,
+        request: &'a StartUpdateRequest,
+    ) -> Answer<'a, UpdateStart> {
+        Box::pin(async move {
+            self.shared.check_writable("Starting a pipeline update")?;
+            let full_refresh = request.full_refresh.unwrap_or(false);
+            let cause = request.cause.as_deref().unwrap_or("API_CALL");
+            match start_update(&self.shared, id, full_refresh, cause) {
+                Ok((update_id, _)) => Ok(UpdateStart::Started(update_id)),
+                Err(NotStarted::Active(active)) => Ok(UpdateStart::Active(active)),
+                Err(NotStarted::Unknown) => Err(pipeline_not_found(id)),
+            }
+        })
+    }
+
+    fn stop<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            stop(&self.shared, id);
+            Ok(())
+        })
+    }
+
+    fn events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<PipelineEvent>>> {
+        Box::pin(async move {
+            let Some(_) = self.shared.pipelines.spec(id) else {
+                return Ok(None);
+            };
+            Ok(Some(
+                self.shared
+                    .pipelines
+                    .events(id)
+                    .into_iter()
+                    .filter_map(|e| model(e).ok())
+                    .collect(),
+            ))
+        })
+    }
+
+    fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String> {
+        Box::pin(async move { self.create(spec) })
+    }
+
+    fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.delete(id) })
+    }
 }
 
-/// `name LIKE '%x%'` or `notebook='path'`.
-fn matches_filter(filter: &str, spec: &Value) -> bool {
-    let lower = filter.trim().to_ascii_lowercase();
-    let quoted = filter.split('\'').nth(1).unwrap_or("");
-    if lower.starts_with("name") {
-        let name = spec.get("name").and_then(Value::as_str).unwrap_or("");
-        return crate::commands::show_pattern_matches(quoted, name);
+/// Cancels the pipeline's running update: taken out of `running` (so its task writes no
+/// more, see `run_update`), aborted, marked CANCELED, with its event.
+fn stop(sh: &Shared, id: &str) {
+    let Some((spec, _)) = sh.pipelines.spec(id) else {
+        return;
+    };
+    let stopped = lock(&sh.pipelines.running).remove(id);
+    if let Some((uid, h)) = stopped {
+        h.abort();
+        if let Some(mut u) = sh
+            .pipelines
+            .updates(id)
+            .into_iter()
+            .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid.as_str()))
+        {
+            u["state"] = json!("CANCELED");
+            sh.pipelines.save_update(id, &u);
+        }
+        sh.pipelines.event(
+            id,
+            &name_of(&spec, id),
+            &uid,
+            "INFO",
+            "update_progress",
+            &format!("Update {} is CANCELED.", &uid[..8.min(uid.len())]),
+            json!({"details": {"update_progress": {"state": "CANCELED"}}}),
+        );
     }
-    if lower.starts_with("notebook") {
-        return spec
-            .get("libraries")
-            .and_then(Value::as_array)
-            .is_some_and(|libs| {
-                libs.iter()
-                    .any(|l| l.pointer("/notebook/path").and_then(Value::as_str) == Some(quoted))
-            });
-    }
-    true
 }
 
-fn get(sh: &Shared, id: &str) -> HandlerResult {
-    let (spec, mtime) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-    let mut v = state_info(sh, id, &spec);
-    let mut full_spec = spec.clone();
-    full_spec["id"] = json!(id);
-    v["spec"] = full_spec;
-    v["last_modified"] = json!(mtime);
-    ok(v)
-}
-
-fn create(sh: &Shared, req: &Req) -> HandlerResult {
-    if !sh.allow_writes() {
-        return Err(read_only("Creating a pipeline"));
-    }
-    if !req.json.is_object() || req.body_str("name").is_none() {
-        return Err(bad_request(
-            "The pipeline spec must be a JSON object with a name.",
-        ));
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut spec = req.json.clone();
-    if let Some(o) = spec.as_object_mut() {
-        o.remove("dry_run");
-        o.remove("allow_duplicate_names");
-    }
-    layout::write_atomic(
-        &sh.pipelines.dir.join(format!("{id}.json")),
-        serde_json::to_string_pretty(&spec)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
-    .map_err(|e| error(500, "INTERNAL_ERROR", format!("create pipeline: {e}")))?;
-    ok(json!({"pipeline_id": id}))
-}
-
-fn delete(sh: &Shared, id: &str) -> HandlerResult {
-    if !sh.allow_writes() {
-        return Err(read_only("Deleting a pipeline"));
-    }
-    let _ = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
-    let _ = std::fs::remove_file(sh.pipelines.dir.join(format!("{id}.json")));
-    let _ = std::fs::remove_dir_all(sh.pipelines.dir.join(id));
-    ok(json!({}))
+/// Why an update did not start.
+enum NotStarted {
+    Unknown,
+    /// The update already running.
+    Active(String),
 }
 
 /// Starts an update in the background: `(update_id, completion)`.
@@ -463,16 +436,11 @@ fn start_update(
     id: &str,
     full_refresh: bool,
     cause: &str,
-) -> Result<(String, tokio::sync::oneshot::Receiver<Result<(), String>>), axum::response::Response>
-{
-    let (spec, _) = sh.pipelines.spec(id).ok_or_else(|| no_pipeline(id))?;
+) -> Result<(String, tokio::sync::oneshot::Receiver<Result<(), String>>), NotStarted> {
+    let (spec, _) = sh.pipelines.spec(id).ok_or(NotStarted::Unknown)?;
     let mut running = lock(&sh.pipelines.running);
-    if running.contains_key(id) {
-        return Err(error(
-            409,
-            "RESOURCE_CONFLICT",
-            format!("An update of pipeline {id} is already running."),
-        ));
+    if let Some((active, _)) = running.get(id) {
+        return Err(NotStarted::Active(active.clone()));
     }
     let uid = uuid::Uuid::new_v4().to_string();
     let update = json!({
@@ -510,8 +478,12 @@ pub(crate) async fn run_update_now(
     if !sh.allow_writes() {
         return Err("Starting a pipeline update is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes).".into());
     }
-    let (uid, rx) = start_update(sh, id, full_refresh, cause)
-        .map_err(|_| format!("Pipeline {id} does not exist or already has an update running."))?;
+    let (uid, rx) = start_update(sh, id, full_refresh, cause).map_err(|e| match e {
+        NotStarted::Unknown => format!("Pipeline {id} does not exist."),
+        NotStarted::Active(active) => {
+            format!("Pipeline {id} already has an update running ({active}).")
+        }
+    })?;
     match rx.await {
         Ok(Ok(())) => Ok(uid),
         Ok(Err(e)) => Err(format!("Pipeline {id} update {uid} failed: {e}")),
@@ -663,44 +635,16 @@ async fn run_update(
     match &result {
         Ok(()) => set(&mut update, "COMPLETED"),
         Err(e) => {
-            p.event(id, &name, uid, "ERROR", "update_progress", &format!("Update failed: {e}"), json!({"error": {"fatal": true, "exceptions": [{"class_name": "LocalPipelineError", "message": e}]}}));
+            p.update_event(id, &name, uid, "ERROR", "update_progress", &format!("Update failed: {e}"), json!({"error": {"fatal": true, "exceptions": [{"class_name": "LocalPipelineError", "message": e}]}}));
             set(&mut update, "FAILED");
         }
     }
     result
 }
 
-async fn refresh(
-    sh: &Arc<Shared>,
-    id: &str,
-    uid: &str,
-    name: &str,
-    spec: &Value,
-) -> Result<(), String> {
-    let p = &sh.pipelines;
-    let lake = &sh.engine.lake;
-    let catalog = spec
-        .get("catalog")
-        .and_then(Value::as_str)
-        .unwrap_or(crate::engine::DEFAULT_CATALOG);
-    let schema = spec
-        .get("schema")
-        .or_else(|| spec.get("target"))
-        .and_then(Value::as_str)
-        .unwrap_or(crate::engine::DEFAULT_SCHEMA);
-    let cat = lake
-        .find_catalog(catalog)
-        .filter(|c| c != crate::lakehouse::SYSTEM)
-        .ok_or_else(|| format!("Catalog {catalog} does not exist."))?;
-    let sch = match lake.find_schema(&cat, schema) {
-        Some(s) => s,
-        None => {
-            let d = lake.schema_dir(&cat, schema);
-            std::fs::create_dir_all(&d)
-                .map_err(|e| format!("cannot create schema {cat}.{schema}: {e}"))?;
-            schema.to_string()
-        }
-    };
+/// The SQL texts of the pipeline's libraries: SQL files, the cells of SQL notebooks, the
+/// `.sql` files a glob names.
+fn sources_of(sh: &Shared, spec: &Value) -> Result<Vec<String>, String> {
     let root = sh.layout.workspace();
     let mut sources = Vec::new();
     for lib in spec
@@ -752,6 +696,41 @@ async fn refresh(
             ));
         }
     }
+    Ok(sources)
+}
+
+async fn refresh(
+    sh: &Arc<Shared>,
+    id: &str,
+    uid: &str,
+    name: &str,
+    spec: &Value,
+) -> Result<(), String> {
+    let p = &sh.pipelines;
+    let lake = &sh.engine.lake;
+    let catalog = spec
+        .get("catalog")
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_CATALOG);
+    let schema = spec
+        .get("schema")
+        .or_else(|| spec.get("target"))
+        .and_then(Value::as_str)
+        .unwrap_or(crate::engine::DEFAULT_SCHEMA);
+    let cat = lake
+        .find_catalog(catalog)
+        .filter(|c| c != crate::lakehouse::SYSTEM)
+        .ok_or_else(|| format!("Catalog {catalog} does not exist."))?;
+    let sch = match lake.find_schema(&cat, schema) {
+        Some(s) => s,
+        None => {
+            let d = lake.schema_dir(&cat, schema);
+            std::fs::create_dir_all(&d)
+                .map_err(|e| format!("cannot create schema {cat}.{schema}: {e}"))?;
+            schema.to_string()
+        }
+    };
+    let sources = sources_of(sh, spec)?;
     let datasets = order(parse_datasets(&sources, &cat, &sch)?)?;
     if datasets.is_empty() {
         return Err("The pipeline defines no datasets.".into());
@@ -762,7 +741,7 @@ async fn refresh(
         ..Default::default()
     };
     for d in datasets {
-        p.event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' is RUNNING.", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}}));
+        p.update_event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' is RUNNING.", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}}));
         let result = sh
             .engine
             .execute(&d.query, &opts)
@@ -812,7 +791,7 @@ async fn refresh(
                 ..super::lineage::Entity::default()
             },
         );
-        p.event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' has COMPLETED ({rows} rows).", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}, "details": {"flow_progress": {"status": "COMPLETED", "metrics": {"num_output_rows": rows}}}}));
+        p.update_event(id, name, uid, "INFO", "flow_progress", &format!("Flow '{}' has COMPLETED ({rows} rows).", d.name), json!({"origin": {"pipeline_id": id, "pipeline_name": name, "update_id": uid, "flow_name": d.name, "dataset_name": d.name}, "details": {"flow_progress": {"status": "COMPLETED", "metrics": {"num_output_rows": rows}}}}));
     }
     Ok(())
 }

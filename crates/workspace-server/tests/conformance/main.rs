@@ -9,6 +9,7 @@ mod genie_one;
 mod history;
 mod identity;
 mod lineage;
+mod pipelines;
 mod serving;
 mod statements;
 mod support;
