@@ -39,7 +39,6 @@ pub(crate) struct Shared {
     pub cancelled: Mutex<Vec<String>>,
     pub statements: Mutex<statements::Statements>,
     pub warehouses: warehouses::FixtureWarehouses,
-    pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
@@ -50,7 +49,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(base_url: String, config: EmulatorConfig) -> Shared {
         let latency = config.latency;
-        let jobs = jobs::Jobs::new(config.jobs);
+        let jobs = jobs::FixtureJobs::new(config.jobs, base_url.clone());
         let warehouses = warehouses::FixtureWarehouses::new();
         Shared {
             base_url,
@@ -65,7 +64,6 @@ impl Shared {
             scripts: Mutex::new(Vec::new()),
             cancelled: Mutex::new(Vec::new()),
             statements: Mutex::new(statements::Statements::default()),
-            jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
@@ -82,6 +80,7 @@ impl Shared {
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
+                jobs: Some(Arc::new(jobs)),
             },
             warehouses,
             next_id: AtomicU64::new(1),
@@ -400,9 +399,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         ("GET", ["2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(st, id, n)
         }
-
-        // Jobs
-        (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
 
         // Pipelines
         (_, ["2.0", "pipelines", rest @ ..]) => {

@@ -136,18 +136,6 @@ impl Req {
             .collect()
     }
 
-    /// A boolean query parameter (`true` / `false`); absent ⇒ false.
-    pub fn q_bool(&self, name: &str) -> Result<bool, Response> {
-        match self.q(name) {
-            None => Ok(false),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-            Some(v) if v.eq_ignore_ascii_case("false") || v.is_empty() => Ok(false),
-            Some(v) => Err(bad_param(format!(
-                "Invalid value '{v}' for parameter {name}: expected true or false"
-            ))),
-        }
-    }
-
     /// An integer query parameter; absent ⇒ None, malformed ⇒ 400.
     pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
         match self.q(name) {

@@ -35,6 +35,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::response::Response;
+use databricks_api::backend::Jobs;
 use databricks_api::backend::{
     Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
     VolumeFiles, Warehouses, WorkspaceObjects,
@@ -60,6 +61,7 @@ pub struct Backends {
     pub workspace: Option<Arc<dyn WorkspaceObjects>>,
     pub files: Option<Arc<dyn VolumeFiles>>,
     pub vector_search: Option<Arc<dyn VectorSearch>>,
+    pub jobs: Option<Arc<dyn Jobs>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -115,6 +117,24 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
         }
         ["api", "2.0", "vector-search", rest @ ..] => {
             vector_search::route(offered(&backends.vector_search, request)?, request, rest).await
+        }
+        ["api", "2.2", "jobs", rest @ ..] => {
+            jobs::route(
+                offered(&backends.jobs, request)?,
+                request,
+                jobs::Version::V22,
+                rest,
+            )
+            .await
+        }
+        ["api", "2.1", "jobs", rest @ ..] => {
+            jobs::route(
+                offered(&backends.jobs, request)?,
+                request,
+                jobs::Version::V21,
+                rest,
+            )
+            .await
         }
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {
             match (&backends.identity, request.method.as_str()) {

@@ -137,6 +137,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         workspace: Some(shared.clone()),
         files: Some(shared.clone()),
         vector_search: Some(shared.clone()),
+        jobs: Some(Arc::new(jobs::LocalJobs {
+            shared: shared.clone(),
+        })),
     };
     let api = Arc::new(Api {
         shared,
@@ -182,9 +185,6 @@ impl Req {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-    pub fn q_bool(&self, name: &str) -> Option<bool> {
-        self.q(name).map(|v| v.eq_ignore_ascii_case("true"))
     }
     pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
         match self.q(name) {
@@ -285,10 +285,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         ("POST", ["api", "2.0", "sql", "statements", id, "cancel"]) => statements::cancel(api, id),
         ("GET", ["api", "2.0", "sql", "statements", id, "result", "chunks", n]) => {
             statements::chunk(api, id, n)
-        }
-        // Jobs
-        (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
-            jobs::route(sh, req, method, rest).await
         }
         // Pipelines
         (_, ["api", "2.0", "pipelines", rest @ ..]) => {
