@@ -701,7 +701,7 @@ pub(crate) fn repair_plan(run: &Run, request: &RepairRunRequest) -> Result<Vec<S
         .collect())
 }
 
-/// The job `id`'s settings as a job shows them, for backends that store settings as JSON:
+/// Stored settings as a job shows them, for backends that keep settings as JSON:
 /// a value that does not fit the model (hand-written, say) is kept by its name only.
 pub fn settings_of(settings: Value) -> JobSettings {
     serde_json::from_value::<JobSettings>(settings.clone()).unwrap_or_else(|e| JobSettings {
@@ -713,16 +713,6 @@ pub fn settings_of(settings: Value) -> JobSettings {
                 .unwrap_or("Untitled")
         )),
         ..JobSettings::default()
-    })
-}
-
-/// A stored job as the model, for backends that keep jobs as JSON.
-pub fn job_of(job: Value) -> Result<Job, ApiError> {
-    serde_json::from_value(job).map_err(|e| {
-        ApiError::new(
-            ErrorCode::InternalError,
-            format!("A stored job does not fit the model: {e}"),
-        )
     })
 }
 

@@ -37,6 +37,8 @@ struct State {
     jobs: Vec<Value>,
     /// Newest first, full Run objects (tasks included).
     runs: Vec<Value>,
+    /// Task runs a repair replaced, with the job run they belong to: still readable.
+    earlier_attempts: Vec<(i64, Value)>,
     /// run_id → number of client reads so far, for runs created by run-now or repaired.
     progress: HashMap<i64, u32>,
     idempotency: HashMap<String, i64>,
@@ -122,6 +124,7 @@ impl FixtureJobs {
             state: Mutex::new(State {
                 jobs,
                 runs,
+                earlier_attempts: Vec::new(),
                 progress: HashMap::new(),
                 idempotency: HashMap::new(),
                 next_run_id: 455_700_001,
@@ -223,18 +226,28 @@ fn settle_result(run: &mut Value, cancelled: bool) {
     }
 }
 
-/// The index of job run `id`, or of the job run holding task run `id` and the task.
-fn find_run(runs: &[Value], id: i64) -> Option<(usize, Option<Value>)> {
+/// The index of job run `id`, or of the job run holding task run `id` (its current
+/// attempt or one a repair replaced) and the task.
+fn find_run(state: &State, id: i64) -> Option<(usize, Option<Value>)> {
+    let runs = &state.runs;
     if let Some(i) = runs.iter().position(|r| run_id_of(r) == id) {
         return Some((i, None));
     }
-    runs.iter().enumerate().find_map(|(i, r)| {
+    let current = runs.iter().enumerate().find_map(|(i, r)| {
         r.get("tasks")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .find(|t| run_id_of(t) == id)
             .map(|t| (i, Some(t.clone())))
+    });
+    current.or_else(|| {
+        let (parent, task) = state
+            .earlier_attempts
+            .iter()
+            .find(|(_, t)| run_id_of(t) == id)?;
+        let i = runs.iter().position(|r| run_id_of(r) == *parent)?;
+        Some((i, Some(task.clone())))
     })
 }
 
@@ -407,7 +420,7 @@ impl Jobs for FixtureJobs {
     fn run(&self, id: i64, read: bool) -> Answer<'_, Option<FoundRun>> {
         let found = {
             let mut state = lock(&self.state);
-            find_run(&state.runs, id).and_then(|(i, task)| {
+            find_run(&state, id).and_then(|(i, task)| {
                 let run = state.runs.get(i).cloned()?;
                 if read && task.is_none() {
                     state.advance(i, id);
@@ -432,7 +445,7 @@ impl Jobs for FixtureJobs {
     fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput> {
         let succeeded = {
             let state = lock(&self.state);
-            find_run(&state.runs, task_run_id).is_some_and(|(i, task)| {
+            find_run(&state, task_run_id).is_some_and(|(i, task)| {
                 let run = task.or_else(|| state.runs.get(i).cloned());
                 run.and_then(|r| r.pointer("/state/result_state").cloned())
                     == Some(json!("SUCCESS"))
@@ -501,6 +514,7 @@ impl FixtureJobs {
         });
         let mut next = first_task_run;
         let job_id = job_id_of(run);
+        let mut replaced = Vec::new();
         if let Some(ts) = run.get_mut("tasks").and_then(Value::as_array_mut) {
             for t in ts.iter_mut().filter(|t| {
                 let key = t
@@ -509,6 +523,7 @@ impl FixtureJobs {
                     .unwrap_or_default();
                 keys.iter().any(|k| k == key)
             }) {
+                replaced.push((id, t.clone()));
                 let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
                 set(t, "run_id", json!(next));
                 set(t, "attempt_number", json!(attempt + 1));
@@ -530,6 +545,7 @@ impl FixtureJobs {
         set(run, "end_time", json!(0));
         set_state(run, "PENDING", None, "Waiting for cluster", false);
         state.progress.insert(id, 0);
+        state.earlier_attempts.extend(replaced);
         Ok(RepairRunResponse { repair_id })
     }
 }

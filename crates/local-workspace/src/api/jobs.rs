@@ -840,6 +840,8 @@ fn run_now(sh: &Arc<Shared>, job: &Job, request: &RunNowRequest) -> RunNowRespon
     let tasks: Vec<&Value> = settings
         .tasks
         .iter()
+        // A hand-written job file may hold anything: only task objects run.
+        .filter(|t| t.is_object())
         .filter(|t| request.only.is_empty() || request.only.contains(&task_key(t)))
         .collect();
     let (params, defaults) = run_parameters(&settings, request);

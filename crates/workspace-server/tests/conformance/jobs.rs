@@ -19,6 +19,7 @@ conformance! {
     run_now_is_idempotent_and_runs_only_what_it_names => super::run_now_is_idempotent_and_runs_only_what_it_names;
     arrays_are_paged_under_2_2_only => super::arrays_are_paged_under_2_2_only;
     jobs_are_created_and_deleted => super::jobs_are_created_and_deleted;
+    a_finished_run_is_repaired => super::a_finished_run_is_repaired;
 }
 
 const ABSENT: i64 = 987_654_321;
@@ -479,4 +480,50 @@ async fn jobs_are_created_and_deleted(t: Target) {
         400,
         "INVALID_PARAMETER_VALUE",
     );
+}
+
+/// `runs/repair`: a finished run's chosen task runs again under a new task run id and a
+/// higher attempt number, recorded in `repair_history`; a stale `latest_repair_id` is
+/// refused; the earlier attempt stays readable.
+async fn a_finished_run_is_repaired(t: Target) {
+    let t = t.writable().await;
+    put_file(&t, "/Shared/conformance/ok.sql", "SELECT 1 AS one").await;
+    let job = create(
+        &t,
+        json!({"name": "repairable", "tasks": [sql_task("only", "/Shared/conformance/ok.sql")]}),
+    )
+    .await;
+    let run_id = run_now(&t, json!({"job_id": job})).await;
+    let before = wait_run(&t, run_id).await;
+    assert_eq!(result_state(&before), Some("SUCCESS"), "{before:?}");
+    let repair = json!({"run_id": run_id, "rerun_tasks": ["only"]});
+    let (status, v) = t.post("/api/2.2/jobs/runs/repair", &repair).await;
+    assert_eq!(status, 200, "{v}");
+    let repair_id = v["repair_id"].as_i64().expect("repair_id");
+    let after = wait_run(&t, run_id).await;
+    assert_eq!(result_state(&after), Some("SUCCESS"), "{after:?}");
+    let (old, new) = (&before.tasks[0], &after.tasks[0]);
+    assert_ne!(old["run_id"], new["run_id"]);
+    assert_eq!(new["attempt_number"], 1);
+    let kinds: Vec<&str> = after
+        .repair_history
+        .iter()
+        .filter_map(|r| r["type"].as_str())
+        .collect();
+    assert_eq!(kinds, ["ORIGINAL", "REPAIR"]);
+    assert_eq!(after.repair_history[1]["id"], repair_id);
+    let stale = json!({"run_id": run_id, "rerun_tasks": ["only"], "latest_repair_id": 1});
+    assert_error(
+        &t.post("/api/2.1/jobs/runs/repair", &stale).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    // The first attempt's output is still read by its id.
+    let (status, v) = t
+        .get(&format!(
+            "/api/2.2/jobs/runs/get-output?run_id={}",
+            old["run_id"]
+        ))
+        .await;
+    assert_eq!(status, 200, "{v}");
 }
