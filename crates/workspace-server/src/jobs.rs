@@ -11,7 +11,7 @@ use axum::response::Response;
 use databricks_api::backend::{FoundRun, Jobs};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::jobs::{
-    CreateJobResponse, Empty, Job, JobSettings, JobsPage, RepairRunRequest, Run, RunNowRequest,
+    CreateJobResponse, Empty, JobSettings, JobsPage, RepairRunRequest, Run, RunNowRequest,
     RunsPage, is_unsuccessful, job_not_found, latest_repair_id, run_not_found,
 };
 use databricks_api::paging::slice;

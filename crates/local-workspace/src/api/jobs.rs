@@ -357,48 +357,16 @@ async fn execute_run(
             outcome.insert(key, false);
             continue;
         }
-        let started = now_ms();
-        update(sh, run_id, |rec| {
-            if let Some(t) = task_mut(&mut rec.run, i) {
-                set_state(t, "RUNNING", None, "");
-                t["start_time"] = json!(started);
-            }
-        });
         let context = TaskContext {
             job_id,
             run_id,
             task_run_id,
         };
-        let result = run_task(sh, task, &params, &context).await;
-        let end = now_ms();
-        let success = result.is_ok();
-        let output = match result {
-            Ok(o) => o,
-            Err(e) => json!({"error": e, "error_trace": e}),
-        };
-        let message = output
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_default();
-        update(sh, run_id, |rec| {
-            if let Some(t) = task_mut(&mut rec.run, i) {
-                set_state(
-                    t,
-                    "TERMINATED",
-                    Some(if success { "SUCCESS" } else { "FAILED" }),
-                    &message,
-                );
-                t["end_time"] = json!(end);
-                t["execution_duration"] = json!(end - started);
-                t["run_duration"] = json!(end - started);
-            }
-            rec.outputs.insert(task_run_id.to_string(), output);
-        });
-        if !success {
+        let result = run_and_record(sh, i, task, &params, &context).await;
+        if let Err(message) = &result {
             failures.push(format!("{key}: {message}"));
         }
-        outcome.insert(key, success);
+        outcome.insert(key, result.is_ok());
     }
     update(sh, run_id, |rec| {
         if failures.is_empty() {
@@ -418,6 +386,52 @@ async fn execute_run(
         let end = rec.run.get("end_time").and_then(Value::as_i64).unwrap_or(0);
         rec.run["execution_duration"] = json!(end - start);
     });
+}
+
+/// Runs task `i` of a run and records its state, times and output: `Err(message)` when
+/// it failed.
+async fn run_and_record(
+    sh: &Arc<Shared>,
+    i: usize,
+    task: &Value,
+    params: &BTreeMap<String, String>,
+    context: &TaskContext,
+) -> Result<(), String> {
+    let (run_id, task_run_id) = (context.run_id, context.task_run_id);
+    let started = now_ms();
+    update(sh, run_id, |rec| {
+        if let Some(t) = task_mut(&mut rec.run, i) {
+            set_state(t, "RUNNING", None, "");
+            t["start_time"] = json!(started);
+        }
+    });
+    let result = run_task(sh, task, params, context).await;
+    let end = now_ms();
+    let success = result.is_ok();
+    let output = match result {
+        Ok(o) => o,
+        Err(e) => json!({"error": e, "error_trace": e}),
+    };
+    let message = output
+        .get("error")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_default();
+    update(sh, run_id, |rec| {
+        if let Some(t) = task_mut(&mut rec.run, i) {
+            set_state(
+                t,
+                "TERMINATED",
+                Some(if success { "SUCCESS" } else { "FAILED" }),
+                &message,
+            );
+            t["end_time"] = json!(end);
+            t["execution_duration"] = json!(end - started);
+            t["run_duration"] = json!(end - started);
+        }
+        rec.outputs.insert(task_run_id.to_string(), output);
+    });
+    if success { Ok(()) } else { Err(message) }
 }
 
 /// The job run a task runs in: for query history and lineage.
