@@ -17,6 +17,10 @@ use crate::functions::FunctionInfo;
 use crate::genie_one::GenieOneResponse;
 use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
+use crate::jobs::{
+    Job, JobSettings, RepairRunRequest, RepairRunResponse, Run, RunNowRequest, RunNowResponse,
+    RunOutput,
+};
 use crate::lineage::TableLineage;
 use crate::pipelines::{
     PipelineDetails, PipelineEvent, PipelineSpec, StartUpdateRequest, UpdateInfo,
@@ -428,4 +432,57 @@ pub trait Pipelines: Send + Sync {
     fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String>;
     /// Deletes a known pipeline with its updates and events.
     fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+}
+
+/// What a run id names: a job run, or one task run of a job run (its current attempt, or
+/// one a repair replaced), with the job run it belongs to.
+#[derive(Debug, Clone)]
+pub enum FoundRun {
+    Job(Run),
+    Task {
+        parent: Run,
+        task: serde_json::Value,
+    },
+}
+
+/// Jobs (REFERENCE.md §4, 2.2 and 2.1). The server checks every parameter, answers the
+/// errors for unknown jobs and runs (`None` here), pages the lists, shapes what each call
+/// shows (tasks only when expanded, a task run as a run, 2.2's arrays of at most 100
+/// elements), and decides from a run's state what cancel and repair do. A backend keeps
+/// the jobs and runs them: a run moves through `PENDING`, `RUNNING` to a final state.
+pub trait Jobs: Send + Sync {
+    /// Every job with its whole settings, in listing order (by job id).
+    fn jobs(&self) -> Answer<'_, Vec<Job>>;
+    fn job(&self, id: i64) -> Answer<'_, Option<Job>>;
+    /// Creates a job with these settings; its id.
+    fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64>;
+    /// Deletes an existing job (the server has checked it exists).
+    fn delete_job(&self, id: i64) -> Answer<'_, ()>;
+    /// Starts a run of `job` (checked by the server) with the request's parameters, only
+    /// the tasks of `only` when given. A request with the `idempotency_token` of an
+    /// earlier one answers that run again.
+    fn run_now<'a>(
+        &'a self,
+        job: &'a Job,
+        request: &'a RunNowRequest,
+    ) -> Answer<'a, RunNowResponse>;
+    /// Every job run with its tasks, newest first.
+    fn runs(&self) -> Answer<'_, Vec<Run>>;
+    /// The run or task run `id`. `read` is a client's read (`runs/get`), which may move a
+    /// scripted run on as a read of a real run sees it move; the server's own checks pass
+    /// `false` and change nothing.
+    fn run(&self, id: i64, read: bool) -> Answer<'_, Option<FoundRun>>;
+    /// What task run `id` produced (`metadata` is the server's): empty while it runs.
+    fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput>;
+    /// Cancels job run `id`, which the server has seen active: its unfinished tasks and
+    /// the run end `TERMINATED` with result `CANCELED`.
+    fn cancel_run(&self, id: i64) -> Answer<'_, ()>;
+    /// Re-runs `tasks` (chosen and checked by the server, in the run's task order) of the
+    /// finished job run `request.run_id`: new task run ids, attempt numbers one higher, a
+    /// `REPAIR` entry in `repair_history`, and the run active again until they end.
+    fn repair_run<'a>(
+        &'a self,
+        request: &'a RepairRunRequest,
+        tasks: &'a [String],
+    ) -> Answer<'a, RepairRunResponse>;
 }

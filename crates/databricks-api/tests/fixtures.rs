@@ -128,6 +128,11 @@ fn every_fixture_round_trips_through_its_model() {
         ),
         ("jobs_run_now.json", round_trip::<jobs::RunNowResponse>),
         (
+            "jobs_run_now_request.json",
+            round_trip::<jobs::RunNowRequest>,
+        ),
+        ("runs_cancel_response.json", round_trip::<jobs::Empty>),
+        (
             "genie_message_completed.json",
             round_trip::<genie::GenieMessage>,
         ),

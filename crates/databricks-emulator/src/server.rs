@@ -37,7 +37,6 @@ pub(crate) struct Shared {
     token_counter: AtomicU64,
     pub scripts: Arc<Mutex<Vec<(String, StatementScript)>>>,
     pub cancelled: Arc<Mutex<Vec<String>>>,
-    pub jobs: jobs::Jobs,
     pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
@@ -47,7 +46,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(base_url: String, config: EmulatorConfig) -> Shared {
         let latency = config.latency;
-        let jobs = jobs::Jobs::new(config.jobs);
+        let jobs = jobs::FixtureJobs::new(config.jobs, base_url.clone());
         let warehouses = warehouses::FixtureWarehouses::new();
         let scripts: Arc<Mutex<Vec<(String, StatementScript)>>> = Arc::default();
         let cancelled: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -76,7 +75,6 @@ impl Shared {
             token_counter: AtomicU64::new(0),
             scripts,
             cancelled,
-            jobs,
             genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
@@ -94,6 +92,7 @@ impl Shared {
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
                 statements: Some(statements),
                 pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
+                jobs: Some(Arc::new(jobs)),
             },
             next_id: AtomicU64::new(1),
         }
@@ -406,9 +405,6 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
 fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
     let nf = || Err(endpoint_not_found(&req.method, &req.raw_path));
     match (m, s) {
-        // Jobs
-        (_, ["2.1" | "2.2", "jobs", rest @ ..]) => jobs::route(st, req, m, rest).unwrap_or_else(nf),
-
         // Genie
         (_, ["2.0", "genie", rest @ ..]) => genie::route(st, req, m, rest).unwrap_or_else(nf),
 

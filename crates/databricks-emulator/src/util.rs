@@ -69,11 +69,6 @@ pub(crate) fn ok(v: Value) -> R {
     Ok(json_status(200, &v))
 }
 
-/// 200 `{}`.
-pub(crate) fn empty() -> R {
-    ok(json!({}))
-}
-
 /// The standard Databricks error body `{"error_code", "message"}`.
 pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
     json_status(
@@ -127,18 +122,6 @@ impl Req {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A boolean query parameter (`true` / `false`); absent ⇒ false.
-    pub fn q_bool(&self, name: &str) -> Result<bool, Response> {
-        match self.q(name) {
-            None => Ok(false),
-            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-            Some(v) if v.eq_ignore_ascii_case("false") || v.is_empty() => Ok(false),
-            Some(v) => Err(bad_param(format!(
-                "Invalid value '{v}' for parameter {name}: expected true or false"
-            ))),
-        }
-    }
-
     /// An integer query parameter; absent ⇒ None, malformed ⇒ 400.
     pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
         match self.q(name) {
@@ -151,11 +134,6 @@ impl Req {
         }
     }
 
-    /// A string field of the JSON body.
-    pub fn b_str(&self, name: &str) -> Option<&str> {
-        self.json.get(name).and_then(Value::as_str)
-    }
-
     /// A required string field of the JSON body.
     pub fn b_req(&self, name: &str) -> Result<&str, Response> {
         match self.json.get(name) {
@@ -164,25 +142,6 @@ impl Req {
             Some(Value::String(_)) => Err(bad_param(format!("Missing required field: {name}"))),
             Some(other) => Err(bad_param(format!(
                 "Invalid value for field {name}: expected a string, got {other}"
-            ))),
-        }
-    }
-
-    /// An integer field of the JSON body (accepts a JSON number or a numeric string, like
-    /// the proto-JSON parsers of the real service).
-    pub fn b_i64(&self, name: &str) -> Result<Option<i64>, Response> {
-        match self.json.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| bad_param(format!("Invalid value for field {name}: {n}"))),
-            Some(Value::String(s)) => s
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| bad_param(format!("Invalid value for field {name}: '{s}'"))),
-            Some(other) => Err(bad_param(format!(
-                "Invalid value for field {name}: expected an integer, got {other}"
             ))),
         }
     }

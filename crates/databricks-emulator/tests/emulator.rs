@@ -768,11 +768,12 @@ async fn job_runs_are_created_polled_and_cancelled() {
     let (status, out) = c.get("/api/2.2/jobs/runs/get-output?run_id=2112892").await;
     assert_eq!(status, 200);
     assert_eq!(out["error"], "ZeroDivisionError: division by zero");
+    // A missing job is 400 INVALID_PARAMETER_VALUE, as for jobs/get.
     assert_eq!(
         c.post("/api/2.2/jobs/run-now", json!({"job_id": 1}))
             .await
             .0,
-        404
+        400
     );
 }
 
@@ -798,7 +799,7 @@ async fn finished_runs_are_repaired_through_the_run_progression() {
     let (status, _) = repair(json!({"rerun_all_failed_tasks": true})).await;
     assert_eq!(status, 400, "run_id is required");
     let (status, _) = repair(json!({"run_id": 1, "rerun_all_failed_tasks": true})).await;
-    assert_eq!(status, 404);
+    assert_eq!(status, 400, "a missing run is an invalid parameter");
 
     let (status, v) = c
         .post(

@@ -37,6 +37,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::response::Response;
+use databricks_api::backend::Jobs;
 use databricks_api::backend::Pipelines;
 use databricks_api::backend::{
     Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
@@ -67,6 +68,7 @@ pub struct Backends {
     /// SQL statements: the service keeps them, its backend runs them.
     pub statements: Option<Arc<StatementService>>,
     pub pipelines: Option<Arc<dyn Pipelines>>,
+    pub jobs: Option<Arc<dyn Jobs>>,
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
@@ -142,6 +144,24 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
         }
         ["api", "2.0", "pipelines", rest @ ..] => {
             pipelines::route(offered(&backends.pipelines, request)?, request, rest).await
+        }
+        ["api", "2.2", "jobs", rest @ ..] => {
+            jobs::route(
+                offered(&backends.jobs, request)?,
+                request,
+                jobs::Version::V22,
+                rest,
+            )
+            .await
+        }
+        ["api", "2.1", "jobs", rest @ ..] => {
+            jobs::route(
+                offered(&backends.jobs, request)?,
+                request,
+                jobs::Version::V21,
+                rest,
+            )
+            .await
         }
         ["api", "2.0", "preview", "scim", "v2", "Me"] => {
             match (&backends.identity, request.method.as_str()) {

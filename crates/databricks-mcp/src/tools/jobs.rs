@@ -403,7 +403,7 @@ async fn run_job_now(ctx: CallContext, args: RunJobNowArgs) -> Result<ToolOutput
     let request = databricks_client::services::jobs::RunNowRequest {
         job_id: args.job_id,
         job_parameters: args.job_parameters.clone(),
-        idempotency_token: None,
+        ..Default::default()
     };
     let started = ctx.state.client.run_job_now(&request).await.map_err(|e| {
         ToolError::upstream(&format!("Starting a run of {label}"), e)

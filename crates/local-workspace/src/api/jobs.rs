@@ -8,9 +8,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use databricks_api::backend::{Answer, FoundRun, Jobs as JobsBackend};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::jobs::{
+    Job, JobSettings, RepairRunRequest, RepairRunResponse, Run, RunNowRequest, RunNowResponse,
+    RunOutput, record_repair, run_not_found,
+};
 use serde_json::{Map, Value, json};
+use workspace_server::jobs::settings_of;
 
-use super::{HandlerResult, Req, Shared, bad_request, error, lock, ok, read_only};
+use super::{Shared, lock};
 use crate::WAREHOUSE_ID;
 use crate::dialect::Param;
 use crate::engine::ExecOptions;
@@ -102,7 +109,7 @@ impl Jobs {
     }
 
     /// Job definitions, by id.
-    fn jobs(&self) -> BTreeMap<i64, Value> {
+    fn jobs(&self) -> BTreeMap<i64, Job> {
         let mut out = BTreeMap::new();
         for f in layout::files(&self.jobs_dir) {
             let Some(stem) = f.strip_suffix(".json") else {
@@ -122,13 +129,14 @@ impl Jobs {
             let settings = v.get("settings").cloned().unwrap_or(v);
             out.insert(
                 id,
-                json!({
-                    "job_id": id,
-                    "creator_user_name": layout::user_name(),
-                    "run_as_user_name": layout::user_name(),
-                    "created_time": layout::mtime_ms(&path),
-                    "settings": settings,
-                }),
+                Job {
+                    job_id: id,
+                    creator_user_name: Some(layout::user_name()),
+                    run_as_user_name: Some(layout::user_name()),
+                    created_time: Some(layout::mtime_ms(&path)),
+                    settings: Some(settings_of(settings)),
+                    ..Job::default()
+                },
             );
         }
         out
@@ -231,151 +239,6 @@ fn finish_run(run: &mut Value, result: &str, message: &str) {
     }
 }
 
-pub(crate) async fn route(
-    sh: &Arc<Shared>,
-    req: &Req,
-    method: &str,
-    rest: &[&str],
-) -> HandlerResult {
-    match (method, rest) {
-        ("GET", ["list"]) => list_jobs(sh, req),
-        ("GET", ["get"]) => get_job(sh, req),
-        ("POST", ["run-now"]) => run_now(sh, req),
-        ("POST", ["create"]) => create_job(sh, req),
-        ("POST", ["delete"]) => delete_job(sh, req),
-        ("GET", ["runs", "list"]) => list_runs(sh, req),
-        ("GET", ["runs", "get"]) => get_run(sh, req),
-        ("GET", ["runs", "get-output"]) => get_output(sh, req),
-        ("POST", ["runs", "cancel"]) => cancel_run(sh, req),
-        ("POST", ["runs", "cancel-all"]) => cancel_all(sh, req),
-        ("POST", ["runs", "repair"]) => repair_run(sh, req),
-        _ => Err(error(
-            404,
-            "ENDPOINT_NOT_FOUND",
-            format!("No jobs API '{method} {}'.", rest.join("/")),
-        )),
-    }
-}
-
-fn job_id_param(req: &Req, from_body: bool) -> Result<i64, axum::response::Response> {
-    let v = if from_body {
-        req.json.get("job_id").and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-    } else {
-        req.q_i64("job_id")?
-    };
-    v.ok_or_else(|| bad_request("Missing required parameter: job_id."))
-}
-
-fn no_job(id: i64) -> axum::response::Response {
-    error(
-        400,
-        "INVALID_PARAMETER_VALUE",
-        format!("Job {id} does not exist."),
-    )
-}
-
-fn strip_tasks(mut job: Value) -> Value {
-    if let Some(s) = job.get_mut("settings").and_then(Value::as_object_mut) {
-        s.remove("tasks");
-        s.remove("job_clusters");
-    }
-    job
-}
-
-fn list_jobs(sh: &Shared, req: &Req) -> HandlerResult {
-    let limit = req.q_i64("limit")?.unwrap_or(20);
-    if !(0..=100).contains(&limit) {
-        return Err(bad_request(format!(
-            "limit must be between 1 and 100, got {limit}."
-        )));
-    }
-    let limit = if limit == 0 { 20 } else { limit };
-    let expand = req.q_bool("expand_tasks").unwrap_or(false);
-    let name = req.q("name");
-    let jobs: Vec<Value> = sh
-        .jobs
-        .jobs()
-        .into_values()
-        .filter(|j| {
-            name.is_none_or(|n| {
-                j.pointer("/settings/name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|jn| jn.eq_ignore_ascii_case(n))
-            })
-        })
-        .map(|j| if expand { j } else { strip_tasks(j) })
-        .collect();
-    let offset = match req.q_i64("offset")? {
-        Some(o) if req.q("page_token").is_none() => usize::try_from(o).unwrap_or(0),
-        _ => 0,
-    };
-    let jobs = if offset > 0 {
-        jobs.into_iter().skip(offset).collect()
-    } else {
-        jobs
-    };
-    let (items, next) = super::page(&jobs, Some(limit), req.q("page_token"), 100)?;
-    let mut v = json!({"has_more": next.is_some()});
-    if !items.is_empty() {
-        v["jobs"] = json!(items);
-    }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
-}
-
-fn get_job(sh: &Shared, req: &Req) -> HandlerResult {
-    let id = job_id_param(req, false)?;
-    sh.jobs
-        .jobs()
-        .remove(&id)
-        .map(json_ok)
-        .unwrap_or_else(|| Err(no_job(id)))
-}
-
-fn json_ok(v: Value) -> HandlerResult {
-    ok(v)
-}
-
-fn create_job(sh: &Shared, req: &Req) -> HandlerResult {
-    if !sh.allow_writes() {
-        return Err(read_only("Creating a job"));
-    }
-    if !req.json.is_object() {
-        return Err(bad_request(
-            "The request body must be the job settings (a JSON object).",
-        ));
-    }
-    let id = sh.jobs.jobs().keys().max().copied().unwrap_or(0) + 1;
-    let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
-    layout::write_atomic(
-        &path,
-        serde_json::to_string_pretty(&req.json)
-            .unwrap_or_default()
-            .as_bytes(),
-    )
-    .map_err(|e| error(500, "INTERNAL_ERROR", format!("create job: {e}")))?;
-    ok(json!({"job_id": id}))
-}
-
-fn delete_job(sh: &Shared, req: &Req) -> HandlerResult {
-    if !sh.allow_writes() {
-        return Err(read_only("Deleting a job"));
-    }
-    let id = job_id_param(req, true)?;
-    let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
-    if !path.is_file() {
-        return Err(no_job(id));
-    }
-    std::fs::remove_file(&path)
-        .map_err(|e| error(500, "INTERNAL_ERROR", format!("delete job: {e}")))?;
-    ok(json!({}))
-}
-
 fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
         .map(|m| {
@@ -391,119 +254,6 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn run_now(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
-    let job_id = job_id_param(req, true)?;
-    let job = sh
-        .jobs
-        .jobs()
-        .remove(&job_id)
-        .ok_or_else(|| no_job(job_id))?;
-    if let Some(token) = req.body_str("idempotency_token") {
-        let runs = lock(&sh.jobs.runs);
-        if let Some((id, _)) = runs
-            .iter()
-            .find(|(_, r)| r.run.get("idempotency_token").and_then(Value::as_str) == Some(token))
-        {
-            return ok(json!({"run_id": id, "number_in_job": id}));
-        }
-    }
-    let settings = job.get("settings").cloned().unwrap_or(json!({}));
-    let tasks: Vec<Value> = settings
-        .get("tasks")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    // Parameters: job defaults, overridden by job_parameters, plus legacy per-kind maps.
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    let defaults: Vec<(String, String)> = settings
-        .get("parameters")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|p| {
-                    Some((
-                        p.get("name")?.as_str()?.to_string(),
-                        p.get("default")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string(),
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    for (k, v) in &defaults {
-        params.insert(k.clone(), v.clone());
-    }
-    for key in ["job_parameters", "notebook_params", "sql_params"] {
-        params.extend(string_map(req.json.get(key)));
-    }
-    let run_id = sh.jobs.alloc(tasks.len() as i64 + 1);
-    let start = now_ms();
-    let name = settings
-        .get("name")
-        .and_then(Value::as_str)
-        .unwrap_or("Untitled")
-        .to_string();
-    let mut run_tasks = Vec::new();
-    for (i, t) in tasks.iter().enumerate() {
-        let mut rt = t.clone();
-        rt["run_id"] = json!(run_id + 1 + i as i64);
-        rt["attempt_number"] = json!(0);
-        rt["start_time"] = json!(0);
-        rt["setup_duration"] = json!(0);
-        rt["execution_duration"] = json!(0);
-        rt["cleanup_duration"] = json!(0);
-        rt["cluster_instance"] = json!({"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"});
-        set_state(&mut rt, "PENDING", None, "");
-        run_tasks.push(rt);
-    }
-    let mut run = json!({
-        "job_id": job_id,
-        "run_id": run_id,
-        "number_in_job": run_id,
-        "original_attempt_run_id": run_id,
-        "creator_user_name": layout::user_name(),
-        "run_name": name,
-        "run_type": "JOB_RUN",
-        "trigger": "ONE_TIME",
-        "attempt_number": 0,
-        "start_time": start,
-        "end_time": 0,
-        "setup_duration": 0,
-        "execution_duration": 0,
-        "cleanup_duration": 0,
-        "run_duration": 0,
-        "queue_duration": 0,
-        "format": "MULTI_TASK",
-        "run_page_url": format!("local://jobs/{job_id}/runs/{run_id}"),
-        "tasks": run_tasks,
-        "job_parameters": params.iter().map(|(k, v)| {
-            let default = defaults.iter().find(|(n, _)| n == k).map(|(_, d)| d.clone()).unwrap_or_default();
-            json!({"name": k, "default": default, "value": v})
-        }).collect::<Vec<_>>(),
-        "cluster_instance": {"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"},
-    });
-    if let Some(token) = req.body_str("idempotency_token") {
-        run["idempotency_token"] = json!(token);
-    }
-    set_state(&mut run, "RUNNING", None, "");
-    let rec = RunRecord {
-        run,
-        outputs: Map::new(),
-        earlier_attempts: Vec::new(),
-    };
-    let _ = persist(&sh.jobs.runs_dir, run_id, &rec);
-    lock(&sh.jobs.runs).insert(run_id, rec);
-    let shared = sh.clone();
-    let handle = tokio::spawn(async move {
-        execute_run(&shared, run_id, params, None).await;
-        no_longer_active(&shared, run_id);
-    });
-    lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
-    ok(json!({"run_id": run_id, "number_in_job": run_id}))
 }
 
 /// Forgets the task of a run that ended, unless a repair has already started another.
@@ -607,48 +357,16 @@ async fn execute_run(
             outcome.insert(key, false);
             continue;
         }
-        let started = now_ms();
-        update(sh, run_id, |rec| {
-            if let Some(t) = task_mut(&mut rec.run, i) {
-                set_state(t, "RUNNING", None, "");
-                t["start_time"] = json!(started);
-            }
-        });
         let context = TaskContext {
             job_id,
             run_id,
             task_run_id,
         };
-        let result = run_task(sh, task, &params, &context).await;
-        let end = now_ms();
-        let success = result.is_ok();
-        let output = match result {
-            Ok(o) => o,
-            Err(e) => json!({"error": e, "error_trace": e}),
-        };
-        let message = output
-            .get("error")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_default();
-        update(sh, run_id, |rec| {
-            if let Some(t) = task_mut(&mut rec.run, i) {
-                set_state(
-                    t,
-                    "TERMINATED",
-                    Some(if success { "SUCCESS" } else { "FAILED" }),
-                    &message,
-                );
-                t["end_time"] = json!(end);
-                t["execution_duration"] = json!(end - started);
-                t["run_duration"] = json!(end - started);
-            }
-            rec.outputs.insert(task_run_id.to_string(), output);
-        });
-        if !success {
+        let result = run_and_record(sh, i, task, &params, &context).await;
+        if let Err(message) = &result {
             failures.push(format!("{key}: {message}"));
         }
-        outcome.insert(key, success);
+        outcome.insert(key, result.is_ok());
     }
     update(sh, run_id, |rec| {
         if failures.is_empty() {
@@ -668,6 +386,52 @@ async fn execute_run(
         let end = rec.run.get("end_time").and_then(Value::as_i64).unwrap_or(0);
         rec.run["execution_duration"] = json!(end - start);
     });
+}
+
+/// Runs task `i` of a run and records its state, times and output: `Err(message)` when
+/// it failed.
+async fn run_and_record(
+    sh: &Arc<Shared>,
+    i: usize,
+    task: &Value,
+    params: &BTreeMap<String, String>,
+    context: &TaskContext,
+) -> Result<(), String> {
+    let (run_id, task_run_id) = (context.run_id, context.task_run_id);
+    let started = now_ms();
+    update(sh, run_id, |rec| {
+        if let Some(t) = task_mut(&mut rec.run, i) {
+            set_state(t, "RUNNING", None, "");
+            t["start_time"] = json!(started);
+        }
+    });
+    let result = run_task(sh, task, params, context).await;
+    let end = now_ms();
+    let success = result.is_ok();
+    let output = match result {
+        Ok(o) => o,
+        Err(e) => json!({"error": e, "error_trace": e}),
+    };
+    let message = output
+        .get("error")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_default();
+    update(sh, run_id, |rec| {
+        if let Some(t) = task_mut(&mut rec.run, i) {
+            set_state(
+                t,
+                "TERMINATED",
+                Some(if success { "SUCCESS" } else { "FAILED" }),
+                &message,
+            );
+            t["end_time"] = json!(end);
+            t["execution_duration"] = json!(end - started);
+            t["run_duration"] = json!(end - started);
+        }
+        rec.outputs.insert(task_run_id.to_string(), output);
+    });
+    if success { Ok(()) } else { Err(message) }
 }
 
 /// The job run a task runs in: for query history and lineage.
@@ -882,26 +646,6 @@ fn abbreviate(s: &str) -> String {
     }
 }
 
-fn run_id_param(req: &Req, from_body: bool) -> Result<i64, axum::response::Response> {
-    let v = if from_body {
-        req.json.get("run_id").and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        })
-    } else {
-        req.q_i64("run_id")?
-    };
-    v.ok_or_else(|| bad_request("Missing required parameter: run_id."))
-}
-
-fn no_run(id: i64) -> axum::response::Response {
-    error(
-        400,
-        "INVALID_PARAMETER_VALUE",
-        format!("Run {id} does not exist."),
-    )
-}
-
 /// The parent run id and the task run (current, or an attempt a repair replaced) of a
 /// task run id.
 fn find_task(runs: &BTreeMap<i64, RunRecord>, task_run: i64) -> Option<(i64, Value)> {
@@ -918,146 +662,12 @@ fn find_task(runs: &BTreeMap<i64, RunRecord>, task_run: i64) -> Option<(i64, Val
     })
 }
 
-/// A task run presented as a run (for runs/get of a task run id and get-output metadata).
-fn task_as_run(parent: &Value, task: &Value) -> Value {
-    let mut run = parent.clone();
-    for k in [
-        "run_id",
-        "state",
-        "status",
-        "start_time",
-        "end_time",
-        "setup_duration",
-        "execution_duration",
-        "cleanup_duration",
-        "run_duration",
-        "attempt_number",
-    ] {
-        if let Some(v) = task.get(k) {
-            run[k] = v.clone();
-        }
-    }
-    run["job_run_id"] = parent.get("run_id").cloned().unwrap_or(Value::Null);
-    run["number_in_job"] = task.get("run_id").cloned().unwrap_or(Value::Null);
-    run["original_attempt_run_id"] = task.get("run_id").cloned().unwrap_or(Value::Null);
-    run["run_name"] = task.get("task_key").cloned().unwrap_or(Value::Null);
-    run["tasks"] = json!([task]);
-    if let Some(o) = run.as_object_mut() {
-        o.remove("idempotency_token");
-        o.remove("repair_history");
-    }
-    run
-}
-
 fn public(run: &Value) -> Value {
     let mut r = run.clone();
     if let Some(o) = r.as_object_mut() {
         o.remove("idempotency_token");
     }
     r
-}
-
-fn list_runs(sh: &Shared, req: &Req) -> HandlerResult {
-    let job_id = req.q_i64("job_id")?;
-    let active_only = req.q_bool("active_only").unwrap_or(false);
-    let completed_only = req.q_bool("completed_only").unwrap_or(false);
-    if active_only && completed_only {
-        return Err(bad_request(
-            "active_only and completed_only cannot both be true.",
-        ));
-    }
-    let limit = req.q_i64("limit")?.unwrap_or(20);
-    if !(0..=25).contains(&limit) {
-        return Err(bad_request(format!(
-            "limit must be between 1 and 25, got {limit}."
-        )));
-    }
-    let limit = if limit == 0 { 25 } else { limit };
-    let expand = req.q_bool("expand_tasks").unwrap_or(false);
-    let from = req.q_i64("start_time_from")?;
-    let to = req.q_i64("start_time_to")?;
-    let runs: Vec<Value> = lock(&sh.jobs.runs)
-        .values()
-        .rev()
-        .map(|r| public(&r.run))
-        .filter(|r| job_id.is_none_or(|j| r.get("job_id").and_then(Value::as_i64) == Some(j)))
-        .filter(|r| !active_only || !is_terminal(r))
-        .filter(|r| !completed_only || is_terminal(r))
-        .filter(|r| {
-            let s = r.get("start_time").and_then(Value::as_i64).unwrap_or(0);
-            from.is_none_or(|f| s >= f) && to.is_none_or(|t| s <= t)
-        })
-        .map(|mut r| {
-            if !expand && let Some(o) = r.as_object_mut() {
-                o.remove("tasks");
-            }
-            r
-        })
-        .collect();
-    let offset = match req.q_i64("offset")? {
-        Some(o) if req.q("page_token").is_none() => usize::try_from(o).unwrap_or(0),
-        _ => 0,
-    };
-    let runs = if offset > 0 {
-        runs.into_iter().skip(offset).collect()
-    } else {
-        runs
-    };
-    let (items, next) = super::page(&runs, Some(limit), req.q("page_token"), 25)?;
-    let mut v = json!({"has_more": next.is_some()});
-    if !items.is_empty() {
-        v["runs"] = json!(items);
-    }
-    if let Some(n) = next {
-        v["next_page_token"] = json!(n);
-    }
-    ok(v)
-}
-
-fn get_run(sh: &Shared, req: &Req) -> HandlerResult {
-    let id = run_id_param(req, false)?;
-    let runs = lock(&sh.jobs.runs);
-    if let Some(r) = runs.get(&id) {
-        return ok(public(&r.run));
-    }
-    if let Some((parent, task)) = find_task(&runs, id)
-        && let Some(r) = runs.get(&parent)
-    {
-        return ok(task_as_run(&r.run, &task));
-    }
-    Err(no_run(id))
-}
-
-fn get_output(sh: &Shared, req: &Req) -> HandlerResult {
-    let id = run_id_param(req, false)?;
-    let runs = lock(&sh.jobs.runs);
-    let (parent, task) = match runs.get(&id) {
-        Some(r) => {
-            let n = r
-                .run
-                .get("tasks")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            if n != 1 {
-                return Err(bad_request(
-                    "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the output of each individual task run instead.",
-                ));
-            }
-            let first = r.run.pointer("/tasks/0").cloned().unwrap_or(json!({}));
-            (id, first)
-        }
-        None => find_task(&runs, id).ok_or_else(|| no_run(id))?,
-    };
-    let rec = runs.get(&parent).ok_or_else(|| no_run(id))?;
-    let meta = task_as_run(&rec.run, &task);
-    let task_run = meta.get("run_id").and_then(Value::as_i64).unwrap_or(id);
-    let mut out = json!({"metadata": meta});
-    if let Some(Value::Object(o)) = rec.outputs.get(&task_run.to_string()) {
-        for (k, v) in o {
-            out[k] = v.clone();
-        }
-    }
-    ok(out)
 }
 
 fn cancel(sh: &Shared, run_id: i64) {
@@ -1071,58 +681,249 @@ fn cancel(sh: &Shared, run_id: i64) {
     });
 }
 
-fn cancel_run(sh: &Shared, req: &Req) -> HandlerResult {
-    let id = run_id_param(req, true)?;
-    if !lock(&sh.jobs.runs).contains_key(&id) {
-        return Err(no_run(id));
-    }
-    cancel(sh, id);
-    ok(json!({}))
+/// The local workspace's jobs as the [`JobsBackend`] of the shared workspace server: jobs
+/// from their files, runs executed on the local engine.
+pub(crate) struct LocalJobs {
+    pub shared: Arc<Shared>,
 }
 
-fn cancel_all(sh: &Shared, req: &Req) -> HandlerResult {
-    let job_id = req.json.get("job_id").and_then(Value::as_i64);
-    let ids: Vec<i64> = lock(&sh.jobs.runs)
-        .iter()
-        .filter(|(_, r)| !is_terminal(&r.run))
-        .filter(|(_, r)| {
-            job_id.is_none_or(|j| r.run.get("job_id").and_then(Value::as_i64) == Some(j))
+fn internal(what: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorCode::InternalError, format!("{what}: {e}"))
+}
+
+fn run_model(run: &Value) -> Result<Run, ApiError> {
+    serde_json::from_value(public(run)).map_err(|e| internal("a stored run", e))
+}
+
+/// 403 for a write to a workspace opened read-only.
+fn writable(sh: &Shared, what: &str) -> Result<(), ApiError> {
+    if sh.allow_writes() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::PermissionDenied,
+        format!(
+            "{what} is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes)."
+        ),
+    ))
+}
+
+impl JobsBackend for LocalJobs {
+    fn jobs(&self) -> Answer<'_, Vec<Job>> {
+        let jobs = self.shared.jobs.jobs().into_values().collect();
+        Box::pin(async move { Ok(jobs) })
+    }
+
+    fn job(&self, id: i64) -> Answer<'_, Option<Job>> {
+        let job = self.shared.jobs.jobs().remove(&id);
+        Box::pin(async move { Ok(job) })
+    }
+
+    fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64> {
+        Box::pin(async move {
+            let sh = &self.shared;
+            writable(sh, "Creating a job")?;
+            let id = sh.jobs.jobs().keys().max().copied().unwrap_or(0) + 1;
+            let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
+            let text =
+                serde_json::to_string_pretty(settings).map_err(|e| internal("create job", e))?;
+            layout::write_atomic(&path, text.as_bytes()).map_err(|e| internal("create job", e))?;
+            Ok(id)
         })
-        .map(|(id, _)| *id)
-        .collect();
-    for id in ids {
-        cancel(sh, id);
     }
-    ok(json!({}))
+
+    fn delete_job(&self, id: i64) -> Answer<'_, ()> {
+        Box::pin(async move {
+            let sh = &self.shared;
+            writable(sh, "Deleting a job")?;
+            let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
+            std::fs::remove_file(&path).map_err(|e| internal("delete job", e))
+        })
+    }
+
+    fn run_now<'a>(
+        &'a self,
+        job: &'a Job,
+        request: &'a RunNowRequest,
+    ) -> Answer<'a, RunNowResponse> {
+        Box::pin(async move { Ok(run_now(&self.shared, job, request)) })
+    }
+
+    fn runs(&self) -> Answer<'_, Vec<Run>> {
+        let runs: Result<Vec<Run>, ApiError> = lock(&self.shared.jobs.runs)
+            .values()
+            .rev()
+            .map(|r| run_model(&r.run))
+            .collect();
+        Box::pin(async move { runs })
+    }
+
+    fn run(&self, id: i64, _read: bool) -> Answer<'_, Option<FoundRun>> {
+        let found = {
+            let runs = lock(&self.shared.jobs.runs);
+            if let Some(r) = runs.get(&id) {
+                Some((r.run.clone(), None))
+            } else {
+                find_task(&runs, id)
+                    .and_then(|(parent, task)| Some((runs.get(&parent)?.run.clone(), Some(task))))
+            }
+        };
+        Box::pin(async move {
+            Ok(match found {
+                None => None,
+                Some((run, None)) => Some(FoundRun::Job(run_model(&run)?)),
+                Some((parent, Some(task))) => Some(FoundRun::Task {
+                    parent: run_model(&parent)?,
+                    task,
+                }),
+            })
+        })
+    }
+
+    fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput> {
+        let output = lock(&self.shared.jobs.runs)
+            .values()
+            .find_map(|r| r.outputs.get(&task_run_id.to_string()).cloned());
+        Box::pin(async move {
+            match output {
+                Some(o) => serde_json::from_value(o).map_err(|e| internal("a stored output", e)),
+                None => Ok(RunOutput::default()),
+            }
+        })
+    }
+
+    fn cancel_run(&self, id: i64) -> Answer<'_, ()> {
+        cancel(&self.shared, id);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn repair_run<'a>(
+        &'a self,
+        request: &'a RepairRunRequest,
+        tasks: &'a [String],
+    ) -> Answer<'a, RepairRunResponse> {
+        Box::pin(async move { repair_run(&self.shared, request, tasks) })
+    }
 }
 
-/// `POST jobs/runs/repair`: re-runs, for real, the tasks `workspace_server::jobs` chooses
-/// (failed ones, or the listed ones, and what depends on them when asked) of a finished
-/// run. They get new task run ids and attempt numbers; the earlier attempts' output stays
-/// readable under their own ids. The run goes back to RUNNING and ends as its tasks do.
-fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
-    let request = workspace_server::jobs::repair_request(Some(&req.json))
-        .map_err(workspace_server::error_response)?;
-    let run_id = request.run_id;
-    let mut runs = lock(&sh.jobs.runs);
-    let rec = runs.get(&run_id).ok_or_else(|| no_run(run_id))?;
-    let keys = workspace_server::jobs::repair_plan(&rec.run, &request)
-        .map_err(workspace_server::error_response)?;
-    let tasks: Vec<Value> = rec
-        .run
-        .get("tasks")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let indices: Vec<usize> = tasks
+/// The parameters of a run: the job's defaults, overridden by `job_parameters` and the
+/// legacy per-kind maps; and the defaults, for `job_parameters[].default`.
+fn run_parameters(
+    settings: &JobSettings,
+    request: &RunNowRequest,
+) -> (BTreeMap<String, String>, Vec<(String, String)>) {
+    let defaults: Vec<(String, String)> = settings
+        .parameters
         .iter()
-        .enumerate()
-        .filter(|(_, t)| keys.contains(&task_key(t)))
-        .map(|(i, _)| i)
+        .filter_map(|p| {
+            Some((
+                p.get("name")?.as_str()?.to_string(),
+                p.get("default")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            ))
+        })
         .collect();
-    // Parameters as the run had them, overridden by the repair's.
-    let mut params: BTreeMap<String, String> = rec
-        .run
+    let mut params: BTreeMap<String, String> = defaults.iter().cloned().collect();
+    for map in [
+        &request.job_parameters,
+        &request.notebook_params,
+        &request.sql_params,
+    ] {
+        params.extend(string_map(map.clone().map(Value::Object).as_ref()));
+    }
+    (params, defaults)
+}
+
+/// Starts a run of `job`'s tasks (those of `only` when given) in the background.
+fn run_now(sh: &Arc<Shared>, job: &Job, request: &RunNowRequest) -> RunNowResponse {
+    if let Some(token) = &request.idempotency_token {
+        let runs = lock(&sh.jobs.runs);
+        if let Some((id, _)) = runs.iter().find(|(_, r)| {
+            r.run.get("idempotency_token").and_then(Value::as_str) == Some(token.as_str())
+        }) {
+            return RunNowResponse {
+                run_id: *id,
+                number_in_job: Some(*id),
+            };
+        }
+    }
+    let job_id = job.job_id;
+    let settings = job.settings.clone().unwrap_or_default();
+    let tasks: Vec<&Value> = settings
+        .tasks
+        .iter()
+        // A hand-written job file may hold anything: only task objects run.
+        .filter(|t| t.is_object())
+        .filter(|t| request.only.is_empty() || request.only.contains(&task_key(t)))
+        .collect();
+    let (params, defaults) = run_parameters(&settings, request);
+    let run_id = sh.jobs.alloc(tasks.len() as i64 + 1);
+    let mut run_tasks = Vec::new();
+    for (i, t) in tasks.iter().enumerate() {
+        let mut rt = (*t).clone();
+        rt["run_id"] = json!(run_id + 1 + i as i64);
+        rt["attempt_number"] = json!(0);
+        rt["start_time"] = json!(0);
+        rt["setup_duration"] = json!(0);
+        rt["execution_duration"] = json!(0);
+        rt["cleanup_duration"] = json!(0);
+        rt["cluster_instance"] = json!({"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"});
+        set_state(&mut rt, "PENDING", None, "");
+        run_tasks.push(rt);
+    }
+    let mut run = json!({
+        "job_id": job_id,
+        "run_id": run_id,
+        "number_in_job": run_id,
+        "original_attempt_run_id": run_id,
+        "creator_user_name": layout::user_name(),
+        "run_name": settings.name.as_deref().unwrap_or("Untitled"),
+        "run_type": "JOB_RUN",
+        "trigger": "ONE_TIME",
+        "attempt_number": 0,
+        "start_time": now_ms(),
+        "end_time": 0,
+        "setup_duration": 0,
+        "execution_duration": 0,
+        "cleanup_duration": 0,
+        "run_duration": 0,
+        "queue_duration": 0,
+        "run_page_url": format!("local://jobs/{job_id}/runs/{run_id}"),
+        "tasks": run_tasks,
+        "job_parameters": params.iter().map(|(k, v)| {
+            let default = defaults.iter().find(|(n, _)| n == k).map(|(_, d)| d.clone()).unwrap_or_default();
+            json!({"name": k, "default": default, "value": v})
+        }).collect::<Vec<_>>(),
+        "cluster_instance": {"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"},
+    });
+    if let Some(token) = &request.idempotency_token {
+        run["idempotency_token"] = json!(token);
+    }
+    set_state(&mut run, "RUNNING", None, "");
+    let rec = RunRecord {
+        run,
+        outputs: Map::new(),
+        earlier_attempts: Vec::new(),
+    };
+    let _ = persist(&sh.jobs.runs_dir, run_id, &rec);
+    lock(&sh.jobs.runs).insert(run_id, rec);
+    let shared = sh.clone();
+    let handle = tokio::spawn(async move {
+        execute_run(&shared, run_id, params, None).await;
+        no_longer_active(&shared, run_id);
+    });
+    lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
+    RunNowResponse {
+        run_id,
+        number_in_job: Some(run_id),
+    }
+}
+
+/// The parameters a repair runs with: the run's, overridden by the repair's.
+fn repair_parameters(run: &Value, request: &RepairRunRequest) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> = run
         .get("job_parameters")
         .and_then(Value::as_array)
         .map(|ps| {
@@ -1144,12 +945,36 @@ fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
     if let Some(overrides) = &request.job_parameters {
         params.extend(string_map(Some(&Value::Object(overrides.clone()))));
     }
+    params
+}
+
+/// Re-runs, for real, the tasks `keys` (chosen by the workspace server) of a finished
+/// run. They get new task run ids and attempt numbers; the earlier attempts' output stays
+/// readable under their own ids. The run goes back to RUNNING and ends as its tasks do.
+fn repair_run(
+    sh: &Arc<Shared>,
+    request: &RepairRunRequest,
+    keys: &[String],
+) -> Result<RepairRunResponse, ApiError> {
+    let run_id = request.run_id;
+    let mut runs = lock(&sh.jobs.runs);
+    let rec = runs.get_mut(&run_id).ok_or_else(|| run_not_found(run_id))?;
+    let tasks: Vec<Value> = rec
+        .run
+        .get("tasks")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let indices: Vec<usize> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| keys.contains(&task_key(t)))
+        .map(|(i, _)| i)
+        .collect();
+    let params = repair_parameters(&rec.run, request);
     let first = sh.jobs.alloc(indices.len() as i64 + 1);
     let repair_id = first;
     let now = now_ms();
-    let Some(rec) = runs.get_mut(&run_id) else {
-        return Err(no_run(run_id));
-    };
     let run = &rec.run;
     let original = json!({
         "type": "ORIGINAL",
@@ -1177,7 +1002,7 @@ fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
             new_ids.push(id);
         }
     }
-    workspace_server::jobs::record_repair(run, original, repair_id, now, new_ids);
+    record_repair(run, original, repair_id, now, new_ids);
     run["end_time"] = json!(0);
     run["run_duration"] = json!(0);
     set_state(run, "RUNNING", None, "");
@@ -1189,5 +1014,5 @@ fn repair_run(sh: &Arc<Shared>, req: &Req) -> HandlerResult {
         no_longer_active(&shared, run_id);
     });
     lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
-    ok(json!({"repair_id": repair_id}))
+    Ok(RepairRunResponse { repair_id })
 }

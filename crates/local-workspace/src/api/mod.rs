@@ -143,6 +143,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
                 archive: Some(shared.layout.statement_results()),
             },
         ))),
+        jobs: Some(Arc::new(jobs::LocalJobs {
+            shared: shared.clone(),
+        })),
         pipelines: Some(Arc::new(pipelines::LocalPipelines {
             shared: shared.clone(),
         })),
@@ -190,9 +193,6 @@ impl Req {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-    pub fn q_bool(&self, name: &str) -> Option<bool> {
-        self.q(name).map(|v| v.eq_ignore_ascii_case("true"))
     }
     pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
         match self.q(name) {
@@ -287,10 +287,6 @@ async fn handle(State(api): State<Arc<Api>>, request: Request) -> Response {
 async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<HandlerResult> {
     let sh = &api.shared;
     Some(match (method, s) {
-        // Jobs
-        (_, ["api", "2.0" | "2.1" | "2.2", "jobs", rest @ ..]) => {
-            jobs::route(sh, req, method, rest).await
-        }
         // Genie spaces (Genie One is the workspace server's).
         (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {
             genie_spaces::route(sh, req, method, rest)
@@ -347,16 +343,6 @@ pub(crate) fn bad_request(message: impl Into<String>) -> Response {
 
 pub(crate) fn not_found(code: &str, message: impl Into<String>) -> Response {
     error(404, code, message)
-}
-
-pub(crate) fn read_only(what: &str) -> Response {
-    error(
-        403,
-        "PERMISSION_DENIED",
-        format!(
-            "{what} is not allowed: the local workspace is read-only (start it with writes allowed, e.g. --allow-writes)."
-        ),
-    )
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -8,6 +8,7 @@ mod files;
 mod genie_one;
 mod history;
 mod identity;
+mod jobs;
 mod lineage;
 mod pipelines;
 mod serving;

@@ -21,6 +21,8 @@ pub struct Known {
     /// keyed by an integer column `id` and having a text column `title`.
     pub vector_endpoint: &'static str,
     pub vector_index: &'static str,
+    /// A job of two tasks, the second depending on the first, that runs to success.
+    pub job: i64,
 }
 
 /// Which backend a target is (for the few checks that must give it data first).
@@ -56,6 +58,7 @@ pub async fn emulator() -> Target {
             cluster: "0923-164208-meows279",
             vector_endpoint: "docs-endpoint",
             vector_index: "main_catalog.docs.en_wiki_index",
+            job: 11_223_344,
         },
         backend: Backend::Emulator,
         http: reqwest::Client::new(),
@@ -93,6 +96,7 @@ async fn serve_local(
             cluster: local_workspace::CLUSTER_ID,
             vector_endpoint: "local",
             vector_index: "main.default.documents_index",
+            job: 1,
         },
         backend: Backend::Local,
         http: reqwest::Client::new(),
