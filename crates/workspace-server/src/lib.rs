@@ -20,6 +20,7 @@
 mod catalog;
 mod clusters;
 mod files;
+pub mod front;
 mod genie_one;
 mod history;
 pub mod jobs;
