@@ -41,7 +41,6 @@ pub(crate) struct Shared {
     pub warehouses: warehouses::FixtureWarehouses,
     pub jobs: jobs::Jobs,
     pub pipelines: Mutex<pipelines::Pipelines>,
-    pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
     next_id: AtomicU64,
@@ -67,7 +66,6 @@ impl Shared {
             statements: Mutex::new(statements::Statements::default()),
             jobs,
             pipelines: Mutex::new(pipelines::Pipelines::new()),
-            genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
@@ -79,6 +77,7 @@ impl Shared {
                 genie_one: Some(Arc::new(crate::routes::genie_one::FixtureGenieOne::new(
                     warehouses.clone(),
                 ))),
+                genie_spaces: Some(Arc::new(genie::FixtureGenieSpaces::default())),
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
@@ -410,9 +409,6 @@ fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
         (_, ["2.0", "pipelines", rest @ ..]) => {
             pipelines::route(st, req, m, rest).unwrap_or_else(nf)
         }
-
-        // Genie
-        (_, ["2.0", "genie", rest @ ..]) => genie::route(st, req, m, rest).unwrap_or_else(nf),
 
         _ => nf(),
     }

@@ -130,6 +130,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<Runni
         genie_one: Some(Arc::new(genie_one::LocalGenieOne {
             shared: shared.clone(),
         })),
+        genie_spaces: Some(Arc::new(genie_spaces::LocalGenieSpaces {
+            shared: shared.clone(),
+        })),
         workspace: Some(shared.clone()),
         files: Some(shared.clone()),
         vector_search: Some(shared.clone()),
@@ -291,10 +294,6 @@ async fn route(api: &Api, req: &Req, method: &str, s: &[&str]) -> Option<Handler
         // Pipelines
         (_, ["api", "2.0", "pipelines", rest @ ..]) => {
             pipelines::route(sh, req, method, rest).await
-        }
-        // Genie spaces (Genie One is the workspace server's).
-        (_, ["api", "2.0", "genie", "spaces", rest @ ..]) => {
-            genie_spaces::route(sh, req, method, rest)
         }
         _ => return None,
     })

@@ -21,6 +21,8 @@ pub struct Known {
     /// keyed by an integer column `id` and having a text column `title`.
     pub vector_endpoint: &'static str,
     pub vector_index: &'static str,
+    /// A Genie space whose questions are answered with a query.
+    pub genie_space: &'static str,
 }
 
 /// Which backend a target is (for the few checks that must give it data first).
@@ -56,6 +58,7 @@ pub async fn emulator() -> Target {
             cluster: "0923-164208-meows279",
             vector_endpoint: "docs-endpoint",
             vector_index: "main_catalog.docs.en_wiki_index",
+            genie_space: "01ef1c2d3e4f5a6b7c8d9e0f1a2b3c4d",
         },
         backend: Backend::Emulator,
         http: reqwest::Client::new(),
@@ -93,6 +96,8 @@ async fn serve_local(
             cluster: local_workspace::CLUSTER_ID,
             vector_endpoint: "local",
             vector_index: "main.default.documents_index",
+            // The sample space over TPC-H every new workspace gets.
+            genie_space: "10ca16e0000000000000000000000001",
         },
         backend: Backend::Local,
         http: reqwest::Client::new(),
