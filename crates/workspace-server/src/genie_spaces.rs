@@ -36,7 +36,8 @@ pub(crate) async fn route(backend: &dyn GenieSpaces, req: &ApiRequest, rest: &[&
     let method = req.method.as_str();
     let read = matches!(method, "GET" | "HEAD");
     match rest {
-        [] if read => list_spaces(backend, req).await,
+        // A trailing slash lists too (some clients write `/spaces/`).
+        [] | [""] if read => list_spaces(backend, req).await,
         [sid, tail @ ..] => {
             if !known_route(method, tail) {
                 return Err(endpoint_not_found(req));

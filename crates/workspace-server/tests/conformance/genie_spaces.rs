@@ -172,7 +172,10 @@ async fn a_question_is_answered_with_a_query_result(t: Target) {
     let result = statement(v.clone());
     assert_eq!(result.status.state, StatementState::Succeeded);
     let rows = result.result.and_then(|r| r.data_array).unwrap_or_default();
-    let expected = query.query_result_metadata.as_ref().and_then(|m| m.row_count);
+    let expected = query
+        .query_result_metadata
+        .as_ref()
+        .and_then(|m| m.row_count);
     assert_eq!(Some(rows.len() as i64), expected, "{query:?}");
     // The deprecated forms name the same result.
     let (status, old) = t.get(&format!("{path}/query-result")).await;
