@@ -14,6 +14,7 @@ use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInf
 use crate::compute::{Cluster, ClusterEvent};
 use crate::error::ApiError;
 use crate::functions::FunctionInfo;
+use crate::genie::{GenieConversation, GenieMessage, GenieSpace, GenieStartConversationResponse};
 use crate::genie_one::GenieOneResponse;
 use crate::history::{QueryFilter, QueryInfo};
 use crate::iam::CurrentUser;
@@ -184,6 +185,58 @@ pub trait GenieOne: Send + Sync {
         response_id: &'a str,
         item_id: &'a str,
     ) -> Answer<'a, StatementResponse>;
+}
+
+/// Genie spaces and their conversations (REFERENCE.md §10). The server checks the
+/// request (`content` a nonblank string, paging), pages the lists, and answers 404
+/// `RESOURCE_DOES_NOT_EXIST` for an unknown space (`None` here) before asking for
+/// anything in it; a backend answers the same error for a conversation, message or
+/// attachment the space does not have. A question is answered asynchronously: the
+/// message is `SUBMITTED` (or further) when asked and moves on as it is read.
+pub trait GenieSpaces: Send + Sync {
+    /// Every space, in listing order.
+    fn spaces(&self) -> Answer<'_, Vec<GenieSpace>>;
+    fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>>;
+    /// A new conversation of the space, with `content` as its first message.
+    fn start_conversation<'a>(
+        &'a self,
+        space_id: &'a str,
+        content: &'a str,
+    ) -> Answer<'a, GenieStartConversationResponse>;
+    /// A follow-up question in a conversation of the space.
+    fn create_message<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        content: &'a str,
+    ) -> Answer<'a, GenieMessage>;
+    /// A message as it stands (a client's read: a scripted message may move on).
+    fn message<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+    ) -> Answer<'a, GenieMessage>;
+    /// The result of a query attachment of the message; `None`: the message's query
+    /// attachment (the deprecated paths that name none).
+    fn query_result<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+        attachment_id: Option<&'a str>,
+    ) -> Answer<'a, StatementResponse>;
+    /// Runs a query attachment's SQL again (a result that expired) and answers the new
+    /// result; `None` as for [`query_result`](GenieSpaces::query_result).
+    fn execute_query<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+        attachment_id: Option<&'a str>,
+    ) -> Answer<'a, StatementResponse>;
+    /// The space's conversations, newest first, as a listing shows them.
+    fn conversations<'a>(&'a self, space_id: &'a str) -> Answer<'a, Vec<GenieConversation>>;
 }
 
 /// A notebook or file to write at a workspace path: the server has decoded, checked and

@@ -43,6 +43,8 @@ pub struct GenieMessage {
     pub space_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     /// `SUBMITTED`, `FETCHING_METADATA`, `FILTERING_CONTEXT`, `ASKING_AI`,
     /// `PENDING_WAREHOUSE`, `EXECUTING_QUERY`, `COMPLETED`, `FAILED`, `CANCELLED`,
     /// `QUERY_RESULT_EXPIRED` — open: new values appear.
@@ -118,6 +120,8 @@ pub struct GenieQueryAttachment {
     pub query_result_metadata: Option<GenieQueryResultMetadata>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_timestamp: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -155,7 +159,46 @@ pub struct GenieStartConversationResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<GenieMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conversation: Option<serde_json::Value>,
+    pub conversation: Option<GenieConversation>,
+}
+
+/// A conversation of a space: whole in `start-conversation`, `conversation_id`, `title`
+/// and `created_timestamp` in a listing.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GenieConversation {
+    #[serde(default)]
+    pub conversation_id: String,
+    /// Legacy alias of `conversation_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_timestamp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_timestamp: Option<i64>,
+}
+
+/// Answer of list conversations.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConversationsPage {
+    #[serde(default)]
+    pub conversations: Vec<GenieConversation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+}
+
+/// Body of `start-conversation` and create message.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GenieMessageRequest {
+    #[serde(default)]
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enable_visualization: Option<bool>,
 }
 
 /// Answer of an attachment's `query-result`.

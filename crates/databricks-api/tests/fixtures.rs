@@ -146,6 +146,14 @@ fn every_fixture_round_trips_through_its_model() {
         ),
         ("genie_spaces_list.json", round_trip::<genie::SpacesPage>),
         (
+            "genie_conversations_list.json",
+            round_trip::<genie::ConversationsPage>,
+        ),
+        (
+            "genie_start_conversation_request.json",
+            round_trip::<genie::GenieMessageRequest>,
+        ),
+        (
             "genie_start_conversation.json",
             round_trip::<genie::GenieStartConversationResponse>,
         ),

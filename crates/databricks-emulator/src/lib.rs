@@ -22,6 +22,9 @@
 //! - Genie One (`/api/2.0/genie/one/...`) answers from its fixtures: a question containing
 //!   `slow` stays in progress until cancelled, `fail` fails, any other is answered
 //!   [`genie_one::ANSWER_AFTER`] after it was asked (its rules: [`genie_one`]).
+//! - A Genie space's message (`/api/2.0/genie/spaces/...`) is `SUBMITTED` when asked,
+//!   `EXECUTING_QUERY` at its first read and `COMPLETED` at the next (`FAILED` for a
+//!   question containing `FAIL`).
 //! - Model Serving has a chat endpoint, [`serving::CHAT_ENDPOINT`], answered by a scripted,
 //!   deterministic model (its rules: [`serving`]), and an embeddings endpoint.
 //! - `/__emulator/...` control routes expose the same hooks over HTTP for tests that drive

@@ -37,10 +37,8 @@ pub(crate) struct Shared {
     token_counter: AtomicU64,
     pub scripts: Arc<Mutex<Vec<(String, StatementScript)>>>,
     pub cancelled: Arc<Mutex<Vec<String>>>,
-    pub genie: Mutex<genie::Genie>,
     /// The services the shared workspace server answers, on fixture data.
     pub backends: workspace_server::Backends,
-    next_id: AtomicU64,
 }
 
 impl Shared {
@@ -75,7 +73,6 @@ impl Shared {
             token_counter: AtomicU64::new(0),
             scripts,
             cancelled,
-            genie: Mutex::new(genie::Genie::default()),
             backends: workspace_server::Backends {
                 unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
@@ -87,6 +84,7 @@ impl Shared {
                 genie_one: Some(Arc::new(crate::routes::genie_one::FixtureGenieOne::new(
                     warehouses.clone(),
                 ))),
+                genie_spaces: Some(Arc::new(genie::FixtureGenieSpaces::default())),
                 workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
                 files: Some(Arc::new(files::FixtureFiles::new())),
                 vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
@@ -94,13 +92,7 @@ impl Shared {
                 pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
                 jobs: Some(Arc::new(jobs)),
             },
-            next_id: AtomicU64::new(1),
         }
-    }
-
-    /// A fresh number for ids.
-    pub fn next_id(&self) -> u64 {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
     pub fn push_fault(&self, rule: FaultRule) {
@@ -396,18 +388,6 @@ fn route(st: &Shared, req: &Req) -> crate::util::R {
         // OIDC discovery and tokens (no auth).
         ("GET", ["oidc", ".well-known", "oauth-authorization-server"]) => well_known(st),
         ("POST", ["oidc", "v1", "token"]) => token(st, req),
-        // External-link downloads (no Databricks auth: like a pre-signed URL).
-        (_, ["api", rest @ ..]) => api(st, req, m, rest),
         _ => Err(endpoint_not_found(&req.method, &req.raw_path)),
-    }
-}
-
-fn api(st: &Shared, req: &Req, m: &str, s: &[&str]) -> crate::util::R {
-    let nf = || Err(endpoint_not_found(&req.method, &req.raw_path));
-    match (m, s) {
-        // Genie
-        (_, ["2.0", "genie", rest @ ..]) => genie::route(st, req, m, rest).unwrap_or_else(nf),
-
-        _ => nf(),
     }
 }

@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -82,11 +81,6 @@ pub(crate) fn bad_param(message: impl Into<String>) -> Response {
     error(400, "INVALID_PARAMETER_VALUE", message)
 }
 
-/// 404 RESOURCE_DOES_NOT_EXIST.
-pub(crate) fn not_found(message: impl Into<String>) -> Response {
-    error(404, "RESOURCE_DOES_NOT_EXIST", message)
-}
-
 /// 404 ENDPOINT_NOT_FOUND for routes the emulator (and Databricks) does not serve.
 pub(crate) fn endpoint_not_found(method: &str, path: &str) -> Response {
     error(
@@ -114,38 +108,6 @@ pub(crate) struct Req {
 }
 
 impl Req {
-    /// First value of a query parameter.
-    pub fn q(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// An integer query parameter; absent ⇒ None, malformed ⇒ 400.
-    pub fn q_i64(&self, name: &str) -> Result<Option<i64>, Response> {
-        match self.q(name) {
-            None => Ok(None),
-            Some(v) => v.trim().parse::<i64>().map(Some).map_err(|_| {
-                bad_param(format!(
-                    "Invalid value '{v}' for parameter {name}: expected an integer"
-                ))
-            }),
-        }
-    }
-
-    /// A required string field of the JSON body.
-    pub fn b_req(&self, name: &str) -> Result<&str, Response> {
-        match self.json.get(name) {
-            Some(Value::String(s)) if !s.is_empty() => Ok(s),
-            Some(Value::Null) | None => Err(bad_param(format!("Missing required field: {name}"))),
-            Some(Value::String(_)) => Err(bad_param(format!("Missing required field: {name}"))),
-            Some(other) => Err(bad_param(format!(
-                "Invalid value for field {name}: expected a string, got {other}"
-            ))),
-        }
-    }
-
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -184,38 +146,6 @@ pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
 
 // ---------------------------------------------------------------------------------------
 // Paging
-
-/// An opaque page token: base64 of `<scope>:<offset>`. Standard base64 (may contain `+`,
-/// `/`, `=`), so clients must URL-encode it, as with the real service.
-pub(crate) fn encode_token(scope: &str, offset: usize) -> String {
-    base64::engine::general_purpose::STANDARD.encode(format!("{scope}:{offset}"))
-}
-
-/// Decodes a token made by [`encode_token`] for the same scope; absent/empty ⇒ offset 0.
-pub(crate) fn decode_token(scope: &str, token: Option<&str>) -> Result<usize, Response> {
-    let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Ok(0);
-    };
-    let invalid = || bad_param(format!("Invalid page token: '{token}'"));
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(token)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(raw).map_err(|_| invalid())?;
-    let (s, off) = text.split_once(':').ok_or_else(invalid)?;
-    if s != scope {
-        return Err(invalid());
-    }
-    off.parse().map_err(|_| invalid())
-}
-
-/// One page of `items` starting at `offset`, at most `size` long, and the offset of the
-/// next page if any.
-pub(crate) fn page<T: Clone>(items: &[T], offset: usize, size: usize) -> (Vec<T>, Option<usize>) {
-    let start = offset.min(items.len());
-    let end = start.saturating_add(size.max(1)).min(items.len());
-    let next = (end < items.len()).then_some(end);
-    (items[start..end].to_vec(), next)
-}
 
 // ---------------------------------------------------------------------------------------
 // Time
@@ -364,10 +294,7 @@ mod tests {
     }
 
     #[test]
-    fn tokens_round_trip() {
-        let t = encode_token("jobs", 40);
-        assert_eq!(decode_token("jobs", Some(&t)).ok(), Some(40));
-        assert!(decode_token("runs", Some(&t)).is_err());
+    fn escapes_are_decoded() {
         assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
         assert_eq!(percent_decode("100%"), "100%");
     }

@@ -175,9 +175,7 @@ pub struct RunningApi {
     pub base_url: String,
     /// The bearer token every `/api/` request must carry.
     pub token: String,
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    served: workspace_server::front::Served,
 }
 
 impl std::fmt::Debug for RunningApi {
@@ -192,13 +190,12 @@ impl std::fmt::Debug for RunningApi {
 impl RunningApi {
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        self.served.shutdown().await;
     }
 
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr
     }
 }
 

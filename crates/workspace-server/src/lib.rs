@@ -22,6 +22,7 @@ mod clusters;
 mod files;
 pub mod front;
 mod genie_one;
+mod genie_spaces;
 mod history;
 pub mod jobs;
 mod lineage;
@@ -38,6 +39,7 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::response::Response;
+use databricks_api::backend::GenieSpaces;
 use databricks_api::backend::Jobs;
 use databricks_api::backend::Pipelines;
 use databricks_api::backend::{
@@ -63,6 +65,7 @@ pub struct Backends {
     pub lineage: Option<Arc<dyn Lineage>>,
     pub serving: Option<Arc<dyn Serving>>,
     pub genie_one: Option<Arc<dyn GenieOne>>,
+    pub genie_spaces: Option<Arc<dyn GenieSpaces>>,
     pub workspace: Option<Arc<dyn WorkspaceObjects>>,
     pub files: Option<Arc<dyn VolumeFiles>>,
     pub vector_search: Option<Arc<dyn VectorSearch>>,
@@ -130,6 +133,9 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
                 rest,
             )
             .await
+        }
+        ["api", "2.0", "genie", "spaces", rest @ ..] => {
+            genie_spaces::route(offered(&backends.genie_spaces, request)?, request, rest).await
         }
         ["api", "2.0", "workspace", rest @ ..] => {
             workspace::route(offered(&backends.workspace, request)?, request, rest).await

@@ -1,325 +1,294 @@
-//! Genie Conversation API — REFERENCE §10. Messages progress SUBMITTED → EXECUTING_QUERY →
-//! COMPLETED as they are polled; a question containing `FAIL` ends FAILED.
+//! Genie spaces (REFERENCE.md §10): the [`GenieSpaces`] backend the shared workspace
+//! server routes to (it checks requests and pages), answering from the `genie_*`
+//! fixtures.
+//!
+//! Script: a message is `SUBMITTED` when asked, `EXECUTING_QUERY` at its first read and
+//! `COMPLETED` (as `genie_message_completed.json`) at the next; a question containing
+//! `FAIL` ends `FAILED` instead. Every answer's query attachment has the result
+//! `genie_query_result.json`. The fixture's own conversation and completed message exist.
 
-use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::response::Response;
-use serde_json::{Value, json};
+use databricks_api::backend::{Answer, GenieSpaces};
+use databricks_api::error::{ApiError, ErrorCode};
+use databricks_api::genie::{
+    GenieConversation, GenieMessage, GenieMessageError, GenieQueryResultResponse, GenieSpace,
+    GenieStartConversationResponse, SpacesPage,
+};
+use databricks_api::sql::StatementResponse;
 
 use crate::fixtures::fixture_json;
-use crate::server::Shared;
-use crate::util::{
-    R, Req, bad_param, decode_token, encode_token, hex32, items, lock, not_found, ok, set,
-};
-
-#[derive(Default)]
-pub(crate) struct Genie {
-    /// message_id → message state.
-    messages: HashMap<String, Message>,
-    /// Conversations created here: (space_id, conversation json).
-    conversations: Vec<(String, Value)>,
-}
+use crate::util::{fixture_model, hex32, lock, now_ms};
 
 struct Message {
+    id: String,
     space_id: String,
     conversation_id: String,
     content: String,
     reads: u32,
+    /// Epoch seconds.
     created: i64,
 }
 
-pub(crate) fn route(st: &Shared, req: &Req, m: &str, rest: &[&str]) -> Option<R> {
-    Some(match (m, rest) {
-        ("GET", ["spaces"]) => list_spaces(req),
-        ("GET", ["spaces", sid]) => space(sid).and_then(ok),
-        ("POST", ["spaces", sid, "start-conversation"]) => start(st, req, sid),
-        ("GET", ["spaces", sid, "conversations"]) => list_conversations(st, req, sid),
-        ("POST", ["spaces", sid, "conversations", cid, "messages"]) => {
-            create_message(st, req, sid, cid)
-        }
-        ("GET", ["spaces", sid, "conversations", cid, "messages", mid]) => {
-            get_message(st, sid, cid, mid)
-        }
-        (
-            "GET",
-            [
-                "spaces",
-                sid,
-                "conversations",
-                cid,
-                "messages",
-                mid,
-                "attachments",
-                _,
-                "query-result",
-            ],
-        )
-        | (
-            "POST",
-            [
-                "spaces",
-                sid,
-                "conversations",
-                cid,
-                "messages",
-                mid,
-                "attachments",
-                _,
-                "execute-query",
-            ],
-        )
-        | (
-            "GET",
-            [
-                "spaces",
-                sid,
-                "conversations",
-                cid,
-                "messages",
-                mid,
-                "query-result",
-                ..,
-            ],
-        )
-        | (
-            "POST",
-            [
-                "spaces",
-                sid,
-                "conversations",
-                cid,
-                "messages",
-                mid,
-                "execute-query",
-            ],
-        ) => query_result(st, sid, cid, mid),
-        _ => return None,
-    })
+#[derive(Default)]
+pub(crate) struct FixtureGenieSpaces {
+    next: AtomicU64,
+    messages: Mutex<Vec<Message>>,
+    /// Conversations started here, oldest first.
+    conversations: Mutex<Vec<GenieConversation>>,
 }
 
-fn spaces() -> Vec<Value> {
-    items(&fixture_json("genie_spaces_list.json"), "spaces")
+fn not_found(message: String) -> ApiError {
+    ApiError::new(ErrorCode::ResourceDoesNotExist, message)
 }
 
-fn space(sid: &str) -> Result<Value, Response> {
-    spaces()
-        .into_iter()
-        .find(|s| s.get("space_id").and_then(Value::as_str) == Some(sid))
-        .ok_or_else(|| not_found(format!("Genie space {sid} does not exist.")))
+fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, ApiError> {
+    fixture_model(fixture_json(name))
 }
 
-fn list_spaces(req: &Req) -> R {
-    let size = match req.q_i64("page_size")? {
-        None | Some(0) => 20,
-        Some(n) if !(1..=100).contains(&n) => {
-            return Err(bad_param(format!(
-                "page_size must be between 1 and 100, got {n}."
-            )));
-        }
-        Some(n) => n as usize,
-    };
-    let offset = decode_token("spaces", req.q("page_token"))?;
-    let (page, next) = crate::util::page(&spaces(), offset, size);
-    let mut out = json!({});
-    if !page.is_empty() {
-        set(&mut out, "spaces", Value::Array(page));
+impl FixtureGenieSpaces {
+    fn next_id(&self) -> String {
+        // Apart from the other services' ids: offset the counter.
+        hex32(0x6e1e_5000_0000 + self.next.fetch_add(1, Ordering::Relaxed))
     }
-    if let Some(n) = next {
-        set(
-            &mut out,
-            "next_page_token",
-            json!(encode_token("spaces", n)),
-        );
+
+    fn all_spaces() -> Result<Vec<GenieSpace>, ApiError> {
+        fixture::<SpacesPage>("genie_spaces_list.json").map(|p| p.spaces)
     }
-    ok(out)
-}
 
-fn content(req: &Req) -> Result<String, Response> {
-    req.b_req("content").map(str::to_string)
-}
-
-/// A GenieMessage in status `status`, built from the fixtures.
-fn message_json(mid: &str, m: &Message, status: &str) -> Value {
-    let mut v = match status {
-        "COMPLETED" => fixture_json("genie_message_completed.json"),
-        "EXECUTING_QUERY" => fixture_json("genie_message_in_progress.json"),
-        _ => {
-            let mut v = fixture_json("genie_start_conversation.json")
-                .get("message")
-                .cloned()
-                .unwrap_or_else(|| json!({}));
-            set(&mut v, "status", json!(status));
-            v
-        }
-    };
-    for (k, x) in [
-        ("message_id", mid),
-        ("id", mid),
-        ("conversation_id", m.conversation_id.as_str()),
-        ("space_id", m.space_id.as_str()),
-        ("content", m.content.as_str()),
-    ] {
-        set(&mut v, k, json!(x));
+    fn fixture_conversations() -> Result<Vec<GenieConversation>, ApiError> {
+        fixture::<databricks_api::genie::ConversationsPage>("genie_conversations_list.json")
+            .map(|p| p.conversations)
     }
-    set(&mut v, "created_timestamp", json!(m.created));
-    if status == "FAILED" {
-        crate::util::remove(&mut v, "attachments");
-        set(
-            &mut v,
-            "error",
-            json!({"error": "Genie could not answer this question with the data available.", "type": "GENERIC_CHAT_COMPLETION_EXCEPTION"}),
-        );
+
+    /// The completed message of the fixtures (its own ids).
+    fn fixture_message() -> Result<GenieMessage, ApiError> {
+        fixture("genie_message_completed.json")
     }
-    v
-}
 
-fn new_message(st: &Shared, sid: &str, cid: &str, content: String) -> (String, Message) {
-    let mid = hex32(st.next_id());
-    let m = Message {
-        space_id: sid.to_string(),
-        conversation_id: cid.to_string(),
-        content,
-        reads: 0,
-        created: crate::util::now_ms() / 1000,
-    };
-    (mid, m)
-}
-
-fn start(st: &Shared, req: &Req, sid: &str) -> R {
-    space(sid)?;
-    let content = content(req)?;
-    let cid = hex32(st.next_id());
-    let (mid, m) = new_message(st, sid, &cid, content.clone());
-    let message = message_json(&mid, &m, "SUBMITTED");
-    let mut out = fixture_json("genie_start_conversation.json");
-    let mut conversation = out
-        .get("conversation")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
-    for (k, x) in [
-        ("conversation_id", &cid),
-        ("id", &cid),
-        ("space_id", &sid.to_string()),
-        ("title", &content),
-    ] {
-        set(&mut conversation, k, json!(x));
-    }
-    set(&mut conversation, "created_timestamp", json!(m.created));
-    set(
-        &mut conversation,
-        "last_updated_timestamp",
-        json!(m.created),
-    );
-    set(&mut out, "conversation_id", json!(cid));
-    set(&mut out, "message_id", json!(mid));
-    set(&mut out, "conversation", conversation.clone());
-    set(&mut out, "message", message);
-    let mut g = lock(&st.genie);
-    g.conversations.push((sid.to_string(), conversation));
-    g.messages.insert(mid, m);
-    ok(out)
-}
-
-fn known_conversation(g: &Genie, sid: &str, cid: &str) -> bool {
-    let fixture_conv = items(
-        &fixture_json("genie_conversations_list.json"),
-        "conversations",
-    )
-    .iter()
-    .any(|c| c.get("conversation_id").and_then(Value::as_str) == Some(cid));
-    fixture_conv
-        || g.conversations
+    fn known_conversation(&self, sid: &str, cid: &str) -> Result<bool, ApiError> {
+        let here = lock(&self.conversations)
             .iter()
-            .any(|(s, c)| s == sid && c.get("conversation_id").and_then(Value::as_str) == Some(cid))
-}
-
-fn create_message(st: &Shared, req: &Req, sid: &str, cid: &str) -> R {
-    space(sid)?;
-    let content = content(req)?;
-    let mut g = lock(&st.genie);
-    if !known_conversation(&g, sid, cid) {
-        return Err(not_found(format!("Conversation {cid} does not exist.")));
+            .any(|c| c.conversation_id == cid && c.space_id.as_deref() == Some(sid));
+        Ok(here
+            || Self::fixture_conversations()?
+                .iter()
+                .any(|c| c.conversation_id == cid))
     }
-    let (mid, m) = new_message(st, sid, cid, content);
-    let out = message_json(&mid, &m, "SUBMITTED");
-    g.messages.insert(mid, m);
-    ok(out)
-}
 
-fn get_message(st: &Shared, sid: &str, cid: &str, mid: &str) -> R {
-    space(sid)?;
-    let mut g = lock(&st.genie);
-    let Some(m) = g.messages.get_mut(mid).filter(|m| m.conversation_id == cid) else {
-        // The fixture's own message is complete.
-        let fixture = fixture_json("genie_message_completed.json");
-        if fixture.get("message_id").and_then(Value::as_str) == Some(mid) {
-            return ok(fixture);
+    fn ask(&self, sid: &str, cid: &str, content: &str) -> Result<GenieMessage, ApiError> {
+        let m = Message {
+            id: self.next_id(),
+            space_id: sid.to_string(),
+            conversation_id: cid.to_string(),
+            content: content.to_string(),
+            reads: 0,
+            created: now_ms() / 1000,
+        };
+        let message = message_model(&m, "SUBMITTED")?;
+        lock(&self.messages).push(m);
+        Ok(message)
+    }
+
+    /// The message's status at this read (moving it on), or the fixture's completed
+    /// message; 404 for any other.
+    fn read(&self, sid: &str, cid: &str, mid: &str) -> Result<GenieMessage, ApiError> {
+        let mut messages = lock(&self.messages);
+        if let Some(m) = messages
+            .iter_mut()
+            .find(|m| m.id == mid && m.conversation_id == cid && m.space_id == sid)
+        {
+            m.reads = m.reads.saturating_add(1);
+            let status = match m.reads {
+                1 => "EXECUTING_QUERY",
+                _ if m.content.contains("FAIL") => "FAILED",
+                _ => "COMPLETED",
+            };
+            return message_model(m, status);
         }
-        return Err(not_found(format!("Message {mid} does not exist.")));
-    };
-    m.reads += 1;
-    let status = match m.reads {
-        1 => "EXECUTING_QUERY",
-        _ if m.content.contains("FAIL") => "FAILED",
-        _ => "COMPLETED",
-    };
-    ok(message_json(mid, m, status))
-}
-
-fn query_result(st: &Shared, sid: &str, cid: &str, mid: &str) -> R {
-    space(sid)?;
-    let g = lock(&st.genie);
-    let known = g
-        .messages
-        .get(mid)
-        .is_some_and(|m| m.conversation_id == cid)
-        || fixture_json("genie_message_completed.json")
-            .get("message_id")
-            .and_then(Value::as_str)
-            == Some(mid);
-    if !known {
-        return Err(not_found(format!("Message {mid} does not exist.")));
+        drop(messages);
+        self.settled(sid, cid, mid)
     }
-    ok(fixture_json("genie_query_result.json"))
+
+    /// The message as it stands, without moving it on.
+    fn settled(&self, sid: &str, cid: &str, mid: &str) -> Result<GenieMessage, ApiError> {
+        if let Some(m) = lock(&self.messages)
+            .iter()
+            .find(|m| m.id == mid && m.conversation_id == cid && m.space_id == sid)
+        {
+            let status = match m.reads {
+                0 => "SUBMITTED",
+                1 => "EXECUTING_QUERY",
+                _ if m.content.contains("FAIL") => "FAILED",
+                _ => "COMPLETED",
+            };
+            return message_model(m, status);
+        }
+        let fixture = Self::fixture_message()?;
+        if fixture.message_id() == Some(mid)
+            && fixture.conversation_id.as_deref() == Some(cid)
+            && fixture.space_id.as_deref() == Some(sid)
+        {
+            return Ok(fixture);
+        }
+        Err(not_found(format!(
+            "Message {mid} does not exist in conversation {cid}."
+        )))
+    }
+
+    /// The query result of a query attachment of the message.
+    fn result(
+        &self,
+        sid: &str,
+        cid: &str,
+        mid: &str,
+        attachment: Option<&str>,
+    ) -> Result<StatementResponse, ApiError> {
+        let message = self.settled(sid, cid, mid)?;
+        let query = message
+            .attachments
+            .iter()
+            .filter(|a| a.query.is_some())
+            .find(|a| attachment.is_none() || a.attachment_id.as_deref() == attachment);
+        if query.is_none() {
+            return Err(not_found(match attachment {
+                Some(aid) => format!("Message {mid} has no query attachment {aid}."),
+                None => format!("Message {mid} has no query attachment."),
+            }));
+        }
+        fixture::<GenieQueryResultResponse>("genie_query_result.json")?
+            .statement_response
+            .ok_or_else(|| not_found(format!("Message {mid} has no query result.")))
+    }
 }
 
-fn list_conversations(st: &Shared, req: &Req, sid: &str) -> R {
-    space(sid)?;
-    let size = match req.q_i64("page_size")? {
-        None | Some(0) => 20,
-        Some(n) if n < 0 => return Err(bad_param("page_size must be positive.")),
-        Some(n) => (n as usize).min(100),
+/// A message in `status`, built from the fixture of that status.
+fn message_model(m: &Message, status: &str) -> Result<GenieMessage, ApiError> {
+    let mut message: GenieMessage = match status {
+        "COMPLETED" | "FAILED" => fixture("genie_message_completed.json")?,
+        "EXECUTING_QUERY" => fixture("genie_message_in_progress.json")?,
+        _ => fixture::<GenieStartConversationResponse>("genie_start_conversation.json")?
+            .message
+            .unwrap_or_default(),
     };
-    let offset = decode_token("conversations", req.q("page_token"))?;
-    let g = lock(&st.genie);
-    let mut all: Vec<Value> = g
-        .conversations
-        .iter()
-        .rev()
-        .filter(|(s, _)| s == sid)
-        .map(|(_, c)| {
-            json!({
-                "conversation_id": c.get("conversation_id"),
-                "title": c.get("title"),
-                "created_timestamp": c.get("created_timestamp"),
-            })
+    message.message_id = Some(m.id.clone());
+    message.id = Some(m.id.clone());
+    message.conversation_id = Some(m.conversation_id.clone());
+    message.space_id = Some(m.space_id.clone());
+    message.content = Some(m.content.clone());
+    message.status = Some(status.to_string());
+    message.created_timestamp = Some(m.created);
+    if status == "FAILED" {
+        message.attachments.clear();
+        message.error = Some(GenieMessageError {
+            error: Some("Genie could not answer this question with the data available.".into()),
+            type_: Some("GENERIC_CHAT_COMPLETION_EXCEPTION".into()),
+        });
+    }
+    Ok(message)
+}
+
+impl GenieSpaces for FixtureGenieSpaces {
+    fn spaces(&self) -> Answer<'_, Vec<GenieSpace>> {
+        Box::pin(async move { Self::all_spaces() })
+    }
+
+    fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>> {
+        Box::pin(async move {
+            Ok(Self::all_spaces()?
+                .into_iter()
+                .find(|s| s.space_id == space_id))
         })
-        .collect();
-    all.extend(items(
-        &fixture_json("genie_conversations_list.json"),
-        "conversations",
-    ));
-    let (page, next) = crate::util::page(&all, offset, size);
-    let mut out = json!({});
-    if !page.is_empty() {
-        set(&mut out, "conversations", Value::Array(page));
     }
-    if let Some(n) = next {
-        set(
-            &mut out,
-            "next_page_token",
-            json!(encode_token("conversations", n)),
-        );
+
+    fn start_conversation<'a>(
+        &'a self,
+        space_id: &'a str,
+        content: &'a str,
+    ) -> Answer<'a, GenieStartConversationResponse> {
+        Box::pin(async move {
+            let mut started: GenieStartConversationResponse =
+                fixture("genie_start_conversation.json")?;
+            let cid = self.next_id();
+            let message = self.ask(space_id, &cid, content)?;
+            let mut conversation = started.conversation.take().unwrap_or_default();
+            conversation.conversation_id = cid.clone();
+            conversation.id = Some(cid.clone());
+            conversation.space_id = Some(space_id.to_string());
+            conversation.title = Some(content.to_string());
+            conversation.created_timestamp = message.created_timestamp;
+            conversation.last_updated_timestamp = message.created_timestamp;
+            lock(&self.conversations).push(conversation.clone());
+            started.conversation_id = cid;
+            started.message_id = message.message_id().unwrap_or_default().to_string();
+            started.conversation = Some(conversation);
+            started.message = Some(message);
+            Ok(started)
+        })
     }
-    ok(out)
+
+    fn create_message<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        content: &'a str,
+    ) -> Answer<'a, GenieMessage> {
+        Box::pin(async move {
+            if !self.known_conversation(space_id, conversation_id)? {
+                return Err(not_found(format!(
+                    "Conversation {conversation_id} does not exist."
+                )));
+            }
+            self.ask(space_id, conversation_id, content)
+        })
+    }
+
+    fn message<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+    ) -> Answer<'a, GenieMessage> {
+        Box::pin(async move { self.read(space_id, conversation_id, message_id) })
+    }
+
+    fn query_result<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+        attachment_id: Option<&'a str>,
+    ) -> Answer<'a, StatementResponse> {
+        Box::pin(async move { self.result(space_id, conversation_id, message_id, attachment_id) })
+    }
+
+    fn execute_query<'a>(
+        &'a self,
+        space_id: &'a str,
+        conversation_id: &'a str,
+        message_id: &'a str,
+        attachment_id: Option<&'a str>,
+    ) -> Answer<'a, StatementResponse> {
+        // The fixture's result again: the emulator's queries always answer the same.
+        Box::pin(async move { self.result(space_id, conversation_id, message_id, attachment_id) })
+    }
+
+    fn conversations<'a>(&'a self, space_id: &'a str) -> Answer<'a, Vec<GenieConversation>> {
+        Box::pin(async move {
+            let mut all: Vec<GenieConversation> = lock(&self.conversations)
+                .iter()
+                .rev()
+                .filter(|c| c.space_id.as_deref() == Some(space_id))
+                .map(|c| GenieConversation {
+                    conversation_id: c.conversation_id.clone(),
+                    title: c.title.clone(),
+                    created_timestamp: c.created_timestamp,
+                    ..GenieConversation::default()
+                })
+                .collect();
+            all.extend(Self::fixture_conversations()?);
+            Ok(all)
+        })
+    }
 }

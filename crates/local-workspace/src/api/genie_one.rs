@@ -144,6 +144,9 @@ struct Conversation {
     space_id: Option<String>,
     /// The table its last answer read (a follow-up that names none asks about it).
     last_table: Option<String>,
+    /// Its first question, and when it was asked (epoch milliseconds).
+    title: String,
+    created_ms: i64,
 }
 
 #[derive(Default)]
@@ -270,6 +273,8 @@ impl LocalGenieOne {
                     Conversation {
                         space_id: space_id.map(str::to_string),
                         last_table: None,
+                        title: question.to_string(),
+                        created_ms: chrono::Utc::now().timestamp_millis(),
                     },
                 );
                 cid
@@ -334,25 +339,75 @@ impl LocalGenieOne {
         Ok((turn.response.clone(), turn.question.clone(), turn.asked_at))
     }
 
-    /// The result of a query item of a response of `space_id`'s conversations.
+    /// The result of a query item of a response of `space_id`'s conversations; `None`:
+    /// its first query item.
     pub(crate) fn result(
         &self,
         cid: &str,
         rid: &str,
-        item_id: &str,
+        item_id: Option<&str>,
         space_id: Option<&str>,
     ) -> Result<StatementResponse, ApiError> {
-        self.read(cid, rid, space_id)?;
+        let (response, _, _) = self.read(cid, rid, space_id)?;
+        let item = query_item(&response, item_id)?;
         let state = lock(&self.shared.genie_one.state);
         state
             .responses
             .get(rid)
-            .and_then(|t| t.results.get(item_id).cloned())
+            .and_then(|t| t.results.get(&item.id).cloned())
             .ok_or_else(|| {
                 not_found(format!(
-                    "Response {rid} has no query item {item_id} with a result."
+                    "Response {rid} has no query item {} with a result.",
+                    item.id
                 ))
             })
+    }
+
+    /// Runs a query item's SQL again on the warehouse: the new result replaces the kept
+    /// one, and the item names the new statement.
+    pub(crate) async fn rerun(
+        &self,
+        cid: &str,
+        rid: &str,
+        item_id: Option<&str>,
+        space_id: Option<&str>,
+    ) -> Result<StatementResponse, ApiError> {
+        let (response, _, _) = self.read(cid, rid, space_id)?;
+        let item = query_item(&response, item_id)?;
+        let sql = item.sql.clone().unwrap_or_default();
+        let source = space_id.unwrap_or(SAMPLE_SPACE_ID);
+        let (statement_id, result) = match run(&self.shared, rid, &sql, source, "Genie").await {
+            Ok(ran) => ran,
+            // Answered as the statement's failure, as a warehouse reports one.
+            Err(message) => {
+                let failed = json!({
+                    "statement_id": uuid::Uuid::new_v4().to_string(),
+                    "status": {"state": "FAILED", "error": {"error_code": "BAD_REQUEST", "message": message}},
+                });
+                return serde_json::from_value(failed)
+                    .map_err(|e| ApiError::new(ErrorCode::InternalError, e.to_string()));
+            }
+        };
+        self.shared.genie_one.with_turn(rid, |t| {
+            t.results.insert(item.id.clone(), result.clone());
+            if let Some(kept) = t.response.output.iter_mut().find(|o| o.id == item.id) {
+                kept.statement_id = Some(statement_id);
+            }
+        });
+        Ok(result)
+    }
+
+    /// The conversations of a space, newest first: id, title, when started (ms).
+    pub(crate) fn conversations_of(&self, space_id: &str) -> Vec<(String, String, i64)> {
+        let state = lock(&self.shared.genie_one.state);
+        let mut out: Vec<(String, String, i64)> = state
+            .conversations
+            .iter()
+            .filter(|(_, c)| c.space_id.as_deref() == Some(space_id))
+            .map(|(id, c)| (id.clone(), c.title.clone(), c.created_ms))
+            .collect();
+        out.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        out
     }
 }
 
@@ -411,8 +466,24 @@ impl GenieOne for LocalGenieOne {
         rid: &'a str,
         item_id: &'a str,
     ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move { self.result(cid, rid, item_id, None) })
+        Box::pin(async move { self.result(cid, rid, Some(item_id), None) })
     }
+}
+
+/// A query item of the response: `item_id`, or the first; 404 when there is none.
+fn query_item(response: &GenieOneResponse, item_id: Option<&str>) -> Result<OutputItem, ApiError> {
+    response
+        .output
+        .iter()
+        .filter(|o| o.type_ == genie_one::QUERY_ITEM)
+        .find(|o| item_id.is_none_or(|id| o.id == id))
+        .cloned()
+        .ok_or_else(|| {
+            not_found(match item_id {
+                Some(id) => format!("Response {} has no query item {id}.", response.id),
+                None => format!("Response {} has no query item.", response.id),
+            })
+        })
 }
 
 /// 404 for a response that is not there, saying which of the two ids is unknown.
@@ -529,7 +600,7 @@ async fn answer(
     } else {
         "Genie One"
     };
-    match run(&shared, &rid, &plan, source, client).await {
+    match run(&shared, &rid, &plan.sql, source, client).await {
         Ok((statement_id, result)) => {
             let item_id = new_id();
             let rows = result
@@ -622,7 +693,7 @@ async fn table_schema(shared: &Shared, full_name: &str) -> Option<TableSchema> {
 async fn run(
     shared: &Arc<Shared>,
     rid: &str,
-    plan: &Plan,
+    sql: &str,
     space_id: &str,
     client: &str,
 ) -> Result<(String, StatementResponse), String> {
@@ -634,16 +705,17 @@ async fn run(
     // Dropped unfinished when the turn is cancelled: the history then says CANCELED.
     let recording = shared
         .history
-        .start_for_genie(&statement_id, &plan.sql, &origin, space_id);
+        .start_for_genie(&statement_id, sql, &origin, space_id);
     shared.compute.statement_starts();
     let engine = shared.engine.clone();
-    let sql = plan.sql.clone();
+    let owned_sql = sql.to_string();
     let opts = ExecOptions {
         row_limit: Some(MAX_RESULT_ROWS),
         ..ExecOptions::default()
     };
     // On the engine's runtime, as every statement; cancelling the turn aborts it.
-    let task = crate::engine_runtime().spawn(async move { engine.execute(&sql, &opts).await });
+    let task =
+        crate::engine_runtime().spawn(async move { engine.execute(&owned_sql, &opts).await });
     shared
         .genie_one
         .with_turn(rid, |t| t.abort.push(task.abort_handle()));
@@ -659,7 +731,7 @@ async fn run(
         format!(
             "The query Genie wrote failed: {} (SQL: {})",
             e.databricks_message(),
-            plan.sql
+            sql
         )
     })?;
     let rows = crate::render::json_rows(&result.batch);

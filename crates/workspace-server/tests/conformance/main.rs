@@ -6,6 +6,7 @@
 mod clusters;
 mod files;
 mod genie_one;
+mod genie_spaces;
 mod history;
 mod identity;
 mod jobs;

@@ -23,6 +23,8 @@ pub struct Known {
     pub vector_index: &'static str,
     /// A job of two tasks, the second depending on the first, that runs to success.
     pub job: i64,
+    /// A Genie space whose questions are answered with a query.
+    pub genie_space: &'static str,
 }
 
 /// Which backend a target is (for the few checks that must give it data first).
@@ -59,6 +61,7 @@ pub async fn emulator() -> Target {
             vector_endpoint: "docs-endpoint",
             vector_index: "main_catalog.docs.en_wiki_index",
             job: 11_223_344,
+            genie_space: "01ef1c2d3e4f5a6b7c8d9e0f1a2b3c4d",
         },
         backend: Backend::Emulator,
         http: reqwest::Client::new(),
@@ -97,6 +100,8 @@ async fn serve_local(
             vector_endpoint: "local",
             vector_index: "main.default.documents_index",
             job: 1,
+            // The sample space over TPC-H every new workspace gets.
+            genie_space: "10ca16e0000000000000000000000001",
         },
         backend: Backend::Local,
         http: reqwest::Client::new(),
