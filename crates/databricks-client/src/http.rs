@@ -20,6 +20,8 @@ use serde::de::DeserializeOwned;
 use crate::auth::Credentials;
 use crate::config::Config;
 use crate::error::{ApiError, Error, ErrorKind};
+pub use crate::pool::ClientOptions;
+use crate::pool::LazyHttp;
 
 /// Requests per second allowed by default: generous for one server, but it keeps a
 /// runaway agent from hammering a workspace (the Go SDK's default is 15/s, which
@@ -38,48 +40,6 @@ const TRANSIENT_MESSAGES: &[&str] = &[
     "Please try again later or try a faster operation.",
     "RPC token bucket limit has been exceeded",
 ];
-
-/// Tunables of the HTTP layer; [`ClientOptions::from_config`] takes them from the
-/// resolved configuration.
-#[derive(Debug, Clone)]
-pub struct ClientOptions {
-    /// Product name and version put first in the User-Agent.
-    pub product: String,
-    /// Requests per second; `None` means [`DEFAULT_RATE_LIMIT`], `Some(0.0)` disables.
-    pub rate_limit: Option<f64>,
-    /// Time allowed for one HTTP exchange.
-    pub http_timeout: Duration,
-    /// Overall deadline for a call including its retries.
-    pub retry_timeout: Duration,
-    /// How many times a connection failure or GET timeout is retried.
-    pub max_network_retries: u32,
-    /// Base of the exponential backoff used when the server gives no `Retry-After`.
-    pub backoff_base: Duration,
-}
-
-impl Default for ClientOptions {
-    fn default() -> Self {
-        ClientOptions {
-            product: format!("databricks-client-rust/{}", env!("CARGO_PKG_VERSION")),
-            rate_limit: None,
-            http_timeout: Duration::from_secs(60),
-            retry_timeout: Duration::from_secs(300),
-            max_network_retries: 2,
-            backoff_base: Duration::from_millis(250),
-        }
-    }
-}
-
-impl ClientOptions {
-    pub fn from_config(config: &Config) -> ClientOptions {
-        ClientOptions {
-            rate_limit: config.rate_limit,
-            http_timeout: config.http_timeout,
-            retry_timeout: config.retry_timeout,
-            ..ClientOptions::default()
-        }
-    }
-}
 
 /// A cheaply clonable handle to a Databricks workspace.
 #[derive(Clone)]
@@ -152,7 +112,7 @@ impl DatabricksClient {
     /// The shared connection pool, for downloads that must not carry the Databricks
     /// credentials (pre-signed external links).
     pub fn raw_http(&self) -> Result<&reqwest::Client, Error> {
-        self.inner.http.get()
+        self.inner.http.get().map_err(Error::InvalidInput)
     }
 
     /// Forces an authentication round trip (used by `doctor`).
@@ -367,7 +327,8 @@ impl DatabricksClient {
             let authorization = inner.credentials.authorization().await?;
             let mut request = inner
                 .http
-                .get()?
+                .get()
+                .map_err(Error::InvalidInput)?
                 .request(method.clone(), url.clone())
                 .header(header::AUTHORIZATION, authorization);
             request = match reading {
@@ -516,55 +477,6 @@ fn wrap_exhausted(error: Error, endpoint: &str, attempts: u32, started: Instant)
             last: Box::new(error),
         }
     }
-}
-
-/// The connection pool, built on first use: building it loads and parses the system's
-/// root certificates, which would otherwise dominate start-up time and memory for a
-/// server that may answer `initialize` and `tools/list` without ever calling Databricks.
-#[derive(Clone)]
-pub struct LazyHttp {
-    cell: Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
-    options: Arc<ClientOptions>,
-}
-
-impl LazyHttp {
-    pub fn new(options: &ClientOptions) -> LazyHttp {
-        LazyHttp {
-            cell: Arc::new(std::sync::OnceLock::new()),
-            options: Arc::new(options.clone()),
-        }
-    }
-
-    pub fn get(&self) -> Result<&reqwest::Client, Error> {
-        self.cell
-            .get_or_init(|| build_http_client(&self.options).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(|e| Error::InvalidInput(e.clone()))
-    }
-}
-
-impl From<reqwest::Client> for LazyHttp {
-    fn from(client: reqwest::Client) -> LazyHttp {
-        LazyHttp {
-            cell: Arc::new(std::sync::OnceLock::from(Ok(client))),
-            options: Arc::new(ClientOptions::default()),
-        }
-    }
-}
-
-fn build_http_client(options: &ClientOptions) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(format!(
-            "{} databricks-client-rust/{}",
-            options.product,
-            env!("CARGO_PKG_VERSION")
-        ))
-        .connect_timeout(Duration::from_secs(10).min(options.http_timeout))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(64)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::InvalidInput(format!("cannot build the HTTP client: {e}")))
 }
 
 fn is_retryable(e: &ApiError) -> bool {

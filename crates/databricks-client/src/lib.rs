@@ -19,6 +19,7 @@ pub mod events;
 pub mod http;
 pub mod pagination;
 pub mod poll;
+pub mod pool;
 pub mod services;
 pub mod statements;
 

@@ -11,7 +11,7 @@ use arrow_array::builder::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 
-use crate::routes::statements::{Col, Kind};
+use crate::backends::statements::{Col, Kind};
 
 fn column(col: &Col, offset: u64, count: u64) -> std::io::Result<(Field, ArrayRef)> {
     let rows = offset..offset + count;

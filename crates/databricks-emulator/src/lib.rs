@@ -37,9 +37,9 @@
 #![allow(clippy::result_large_err)]
 
 mod arrow;
+mod backends;
 mod control;
 mod fixtures;
-mod routes;
 mod server;
 mod util;
 
@@ -55,21 +55,21 @@ use tokio::task::JoinHandle;
 pub use fixtures::{FIXTURES, fixture, try_fixture};
 
 /// The Model Serving endpoints and what the scripted chat model says and calls, for tests
-/// that drive an agent loop against the emulator. The script (`src/routes/serving.rs`): a
+/// that drive an agent loop against the emulator. The script (`src/backends/serving.rs`): a
 /// `tool` message last ⇒ `There are N orders.`; else, from the last
 /// user message (`slow` waits [`serving::SLOW`] first): `malformed` with [`serving::SQL_TOOL`]
 /// offered ⇒ a call whose arguments are not JSON; `unknown tool` ⇒ a call to `no_such_tool`;
 /// [`serving::SQL_TOOL`] offered ⇒ a call with `{"query": SQL_TOOL_QUERY}`; else
 /// [`serving::HELLO`].
 pub mod serving {
-    pub use crate::routes::serving::{
+    pub use crate::backends::serving::{
         CHAT_ENDPOINT, EMBEDDING_ENDPOINT, HELLO, SLOW, SQL_TOOL, SQL_TOOL_QUERY,
     };
 }
 
-/// Genie One's script (see `src/routes/genie_one.rs`).
+/// Genie One's script (see `src/backends/genie_one.rs`).
 pub mod genie_one {
-    pub use crate::routes::genie_one::ANSWER_AFTER;
+    pub use crate::backends::genie_one::ANSWER_AFTER;
 }
 
 pub(crate) fn validate_script(script: &StatementScript) -> Result<(), String> {
@@ -113,7 +113,7 @@ impl Default for EmulatorConfig {
             client_secret: "emu-secret".to_string(),
             m2m_token_ttl: Duration::from_secs(3600),
             latency: Duration::ZERO,
-            jobs: routes::jobs::fixture_job_count(),
+            jobs: backends::jobs::fixture_job_count(),
             statement_pending_polls: 0,
             hybrid_disposition: true,
         }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::routes::{
+use crate::backends::{
     files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
 };
 use crate::util::{Req, endpoint_not_found, lock, parse_query, percent_decode, status_code};
@@ -74,14 +74,14 @@ impl Shared {
             scripts,
             cancelled,
             backends: workspace_server::Backends {
-                unity_catalog: Some(Arc::new(crate::routes::catalog::FixtureCatalog)),
+                unity_catalog: Some(Arc::new(crate::backends::catalog::FixtureCatalog)),
                 warehouses: Some(Arc::new(warehouses.clone())),
-                clusters: Some(Arc::new(crate::routes::clusters::FixtureClusters::new())),
+                clusters: Some(Arc::new(crate::backends::clusters::FixtureClusters::new())),
                 identity: Some(Arc::new(misc::FixtureIdentity)),
                 query_history: Some(Arc::new(misc::FixtureHistory)),
-                lineage: Some(Arc::new(crate::routes::catalog::FixtureLineage)),
-                serving: Some(Arc::new(crate::routes::serving::FixtureServing::default())),
-                genie_one: Some(Arc::new(crate::routes::genie_one::FixtureGenieOne::new(
+                lineage: Some(Arc::new(crate::backends::catalog::FixtureLineage)),
+                serving: Some(Arc::new(crate::backends::serving::FixtureServing::default())),
+                genie_one: Some(Arc::new(crate::backends::genie_one::FixtureGenieOne::new(
                     warehouses.clone(),
                 ))),
                 genie_spaces: Some(Arc::new(genie::FixtureGenieSpaces::default())),

@@ -770,6 +770,15 @@ fn version_number(e: &Expr) -> Result<i64, SqlError> {
 }
 
 /// Parses a SQL type name (`INT`, `DECIMAL(10,2)`, ...) of a statement parameter.
+/// A SQL function's definition parses: its parameter and return types, and its body.
+pub(crate) fn check_definition(def: &crate::sqlfn::Definition) -> Result<(), SqlError> {
+    for p in &def.parameters {
+        parse_type(&p.type_)?;
+    }
+    parse_type(&def.returns)?;
+    parse_expr(&def.body).map(|_| ())
+}
+
 pub(crate) fn parse_type(t: &str) -> Result<SqlDataType, SqlError> {
     let bad = || {
         SqlError::new(

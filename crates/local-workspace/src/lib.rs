@@ -18,7 +18,6 @@
 #![allow(clippy::result_large_err)]
 
 mod api;
-mod commands;
 mod delta;
 mod delta_read;
 mod dialect;

@@ -27,7 +27,7 @@ const HOST_METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// OAuth M2M credentials of a service principal.
 pub struct M2mCredentials {
-    http: crate::http::LazyHttp,
+    http: crate::pool::LazyHttp,
     host: url::Url,
     client_id: String,
     client_secret: SecretString,
@@ -83,7 +83,7 @@ struct HostMetadata {
 impl M2mCredentials {
     pub(crate) fn new(
         config: &Config,
-        http: crate::http::LazyHttp,
+        http: crate::pool::LazyHttp,
     ) -> Result<M2mCredentials, AuthError> {
         let (Some(client_id), Some(client_secret)) = (&config.client_id, &config.client_secret)
         else {
@@ -133,7 +133,7 @@ impl M2mCredentials {
     fn client(&self) -> Result<&reqwest::Client, AuthError> {
         self.http
             .get()
-            .map_err(|e| AuthError::Config(crate::config::ConfigError::Invalid(e.to_string())))
+            .map_err(|e| AuthError::Config(crate::config::ConfigError::Invalid(e.clone())))
     }
 
     async fn fetch_token(&self) -> Result<Token, AuthError> {

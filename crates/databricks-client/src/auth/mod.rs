@@ -108,7 +108,7 @@ impl Credentials {
     /// `http` is used for OAuth discovery and token requests.
     pub fn from_config(
         config: &Config,
-        http: impl Into<crate::http::LazyHttp>,
+        http: impl Into<crate::pool::LazyHttp>,
     ) -> Result<Credentials, AuthError> {
         let http = http.into();
         match config.auth_method()? {

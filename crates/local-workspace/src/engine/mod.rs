@@ -7,6 +7,9 @@
 //! `information_schema` views it reads. Reads never write; writes (`CREATE TABLE [AS]`,
 //! `INSERT [INTO|OVERWRITE]`) are Delta commits and need `allow_writes`.
 
+// SHOW, DESCRIBE and the other commands DataFusion does not run: part of the engine.
+mod commands;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -29,13 +32,13 @@ use datafusion::sql::parser::Statement as DFStatement;
 use datafusion::sql::sqlparser::ast::{CreateTable, Insert, Statement, TableFactor, TableObject};
 use futures::StreamExt;
 
-use crate::commands::{self, Command};
 use crate::dialect::{
     self, Param, RewriteContext, TIME_TRAVEL_CATALOG, TIME_TRAVEL_SCHEMA, VersionSpec,
 };
 use crate::error::SqlError;
 use crate::info_schema;
 use crate::lakehouse::{self, Format, INFORMATION_SCHEMA, Lakehouse, SYSTEM, TableLoc};
+use commands::Command;
 
 /// Default catalog and schema when a statement names neither.
 pub(crate) const DEFAULT_CATALOG: &str = "main";
@@ -156,6 +159,7 @@ impl Engine {
             return self.command(cmd, &catalog, &schema).await;
         }
         if let Some(create) = crate::sqlfn::parse_create(sql)? {
+            dialect::check_definition(&create.def)?;
             return self.create_function(create, &catalog, &schema);
         }
         if let Some((if_exists, name)) = crate::sqlfn::parse_drop(sql)? {

@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::ser::{SerializeSeq, Serializer};
 
 use crate::StatementScript;
-use crate::routes::warehouses::FixtureWarehouses;
+use crate::backends::warehouses::FixtureWarehouses;
 use crate::util::{date_string, lock, rfc3339_ms};
 
 /// The default script: the rows of `statements_execute_succeeded_inline.json`.

@@ -1,5 +1,5 @@
-//! One module per Databricks service. Each `route` function returns `None` for paths it
-//! does not serve (the caller answers ENDPOINT_NOT_FOUND).
+//! One module per Databricks service: the fixture data behind each backend trait of
+//! `databricks_api::backend`, which the shared workspace server answers from.
 
 pub(crate) mod catalog;
 pub(crate) mod clusters;
