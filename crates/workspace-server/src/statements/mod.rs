@@ -129,6 +129,11 @@ impl StatementService {
             statement.cancel();
             seen = statement.look(&id, &self.store).await;
         }
+        // Asynchronous mode answers at once with the statement accepted (§1.1), however
+        // far a fast backend already got with it.
+        if execute.wait.is_zero() && matches!(seen, Seen::Running) {
+            seen = Seen::Pending;
+        }
         Ok(json_response(200, &self.response(&id, &statement, seen)))
     }
 
