@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 use crate::backends::{
     files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
 };
-use crate::util::{Req, endpoint_not_found, lock, parse_query, percent_decode, status_code};
+use crate::util::{Req, endpoint_not_found, lock, status_code};
 use crate::{EmulatorConfig, FaultResponse, FaultRule, RecordedRequest, StatementScript};
+use workspace_server::front::{parse_query, percent_decode};
 
 /// Largest request body read (Files API uploads are the big ones).
 const MAX_BODY: usize = 256 * 1024 * 1024;

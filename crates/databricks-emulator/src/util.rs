@@ -114,36 +114,6 @@ impl Req {
     }
 }
 
-/// Percent-decodes a path segment (`+` is kept: it is only a space in form bodies).
-pub(crate) fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses a query string into decoded pairs (form-urlencoded rules).
-pub(crate) fn parse_query(q: Option<&str>) -> Vec<(String, String)> {
-    match q {
-        None => Vec::new(),
-        Some(q) => url::form_urlencoded::parse(q.as_bytes())
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect(),
-    }
-}
-
 // ---------------------------------------------------------------------------------------
 // Paging
 
@@ -291,11 +261,5 @@ mod tests {
             Some(1_709_258_405_123)
         );
         assert_eq!(days_from_civil(2024, 1, 1), 19_723);
-    }
-
-    #[test]
-    fn escapes_are_decoded() {
-        assert_eq!(percent_decode("a%20b%2Fc"), "a b/c");
-        assert_eq!(percent_decode("100%"), "100%");
     }
 }
