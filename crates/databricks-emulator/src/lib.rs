@@ -35,6 +35,13 @@
 // Handlers return `Result<Response, Response>`: the error *is* the HTTP answer, built once
 // per request, so its size does not matter.
 #![allow(clippy::result_large_err)]
+// What a request reaches never panics: no unchecked indexing, `expect` or `panic!`
+// outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
 
 mod arrow;
 mod backends;
@@ -416,6 +423,7 @@ impl Emulator {
     ///
     /// # Panics
     /// If the loopback listener cannot be bound.
+    #[allow(clippy::panic)] // test support: a test without its emulator cannot go on
     pub async fn start_with(config: EmulatorConfig) -> Emulator {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
         match Emulator::bind(addr, config).await {
@@ -538,6 +546,7 @@ impl Emulator {
     ///
     /// # Panics
     /// If the script names a fixture that does not exist.
+    #[allow(clippy::panic)] // test support: a script is the test's, never a request's
     pub fn script_statement(&self, contains: &str, script: StatementScript) {
         if let Err(e) = script.validate() {
             panic!("databricks-emulator: invalid statement script: {e}");

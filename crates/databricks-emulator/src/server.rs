@@ -111,7 +111,7 @@ impl Shared {
                 .is_none_or(|m| m.eq_ignore_ascii_case(method))
                 && path.starts_with(&r.path_prefix)
         })?;
-        let rule = &mut faults[i];
+        let rule = faults.get_mut(i)?;
         let response = rule.responses.remove(0);
         if rule.responses.is_empty() {
             faults.remove(i);

@@ -41,7 +41,9 @@ impl State {
 
     /// The workers a running cluster has: its size, or its autoscale minimum.
     fn workers(&self, i: usize) -> i64 {
-        let cluster = &self.clusters.items[i];
+        let Some(cluster) = self.clusters.items.get(i) else {
+            return 0;
+        };
         cluster
             .get("num_workers")
             .and_then(Value::as_i64)
@@ -81,11 +83,9 @@ impl FixtureClusters {
                 "PENDING",
                 Some(("RUNNING", Some(("state_message", json!(""))))),
             );
-            set(
-                &mut state.clusters.items[i],
-                "state_message",
-                json!("Starting Spark"),
-            );
+            if let Some(item) = state.clusters.item_mut(i) {
+                set(item, "state_message", json!("Starting Spark"));
+            }
             let workers = state.workers(i);
             state.record(id, "STARTING", user_details());
             state.record(id, "RUNNING", running_details(workers));
@@ -99,9 +99,10 @@ impl FixtureClusters {
                 "RESTARTING",
                 Some(("RUNNING", Some(("state_message", json!(""))))),
             );
-            let item = &mut state.clusters.items[i];
-            set(item, "state_message", json!("Restarting Spark"));
-            set(item, "last_restarted_time", json!(now_ms()));
+            if let Some(item) = state.clusters.item_mut(i) {
+                set(item, "state_message", json!("Restarting Spark"));
+                set(item, "last_restarted_time", json!(now_ms()));
+            }
             let workers = state.workers(i);
             state.record(id, "RESTARTING", user_details());
             state.record(id, "RUNNING", running_details(workers));
@@ -117,11 +118,9 @@ impl FixtureClusters {
                 "TERMINATING",
                 Some(("TERMINATED", Some(("termination_reason", reason)))),
             );
-            set(
-                &mut state.clusters.items[i],
-                "state_message",
-                json!("Terminating"),
-            );
+            if let Some(item) = state.clusters.item_mut(i) {
+                set(item, "state_message", json!("Terminating"));
+            }
             state.record(
                 id,
                 "TERMINATING",

@@ -49,7 +49,10 @@ fn orders_csv() -> Vec<u8> {
         out.push_str(&format!(
             "{},{},{}.{:02},2024-02-{:02}\n",
             1000 + i,
-            ["alice", "bob", "carol", "dave"][i as usize % 4],
+            ["alice", "bob", "carol", "dave"]
+                .get(i as usize % 4)
+                .copied()
+                .unwrap_or("alice"),
             10 + i % 500,
             i % 100,
             1 + i % 28

@@ -105,15 +105,17 @@ impl FixtureGenieOne {
 }
 
 fn fixture_conversation() -> String {
-    fixture_json("genie_one_get_response.json")["conversation_id"]
-        .as_str()
+    fixture_json("genie_one_get_response.json")
+        .get("conversation_id")
+        .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_string()
 }
 
 fn fixture_response() -> String {
-    fixture_json("genie_one_get_response.json")["id"]
-        .as_str()
+    fixture_json("genie_one_get_response.json")
+        .get("id")
+        .and_then(serde_json::Value::as_str)
         .unwrap_or_default()
         .to_string()
 }

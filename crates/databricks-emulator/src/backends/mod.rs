@@ -46,10 +46,16 @@ impl Tracked {
     }
 
     pub fn state(&self, i: usize) -> &str {
-        self.items[i]
-            .get("state")
+        self.items
+            .get(i)
+            .and_then(|item| item.get("state"))
             .and_then(Value::as_str)
             .unwrap_or("")
+    }
+
+    /// Item `i`, to change in place (`i` from [`Tracked::position`]).
+    pub fn item_mut(&mut self, i: usize) -> Option<&mut Value> {
+        self.items.get_mut(i)
     }
 
     /// Sets the state now and, if `then` is given, the state (and one extra field) the next
@@ -60,8 +66,11 @@ impl Tracked {
         now: &str,
         then: Option<(&str, Option<(&'static str, Value)>)>,
     ) {
-        crate::util::set(&mut self.items[i], "state", json!(now));
-        let id = self.items[i]
+        let Some(item) = self.items.get_mut(i) else {
+            return;
+        };
+        crate::util::set(item, "state", json!(now));
+        let id = item
             .get(self.id_key)
             .and_then(Value::as_str)
             .unwrap_or_default()
@@ -78,16 +87,19 @@ impl Tracked {
 
     /// Reads item `i` (a copy), settling a pending transition afterwards.
     pub fn read(&mut self, i: usize) -> Value {
-        let v = self.items[i].clone();
+        let Some(item) = self.items.get_mut(i) else {
+            return Value::Null;
+        };
+        let v = item.clone();
         let id = v
             .get(self.id_key)
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
         if let Some((state, extra)) = self.settle.remove(&id) {
-            crate::util::set(&mut self.items[i], "state", json!(state));
+            crate::util::set(item, "state", json!(state));
             if let Some((k, val)) = extra {
-                crate::util::set(&mut self.items[i], k, val);
+                crate::util::set(item, k, val);
             }
         }
         v

@@ -84,9 +84,21 @@ impl State {
         self.statuses.iter().position(|p| s(p, "pipeline_id") == id)
     }
 
+    /// Pipeline `i`'s status (`i` from [`State::position`]).
+    fn status(&self, i: usize) -> &Value {
+        static NONE: Value = Value::Null;
+        self.statuses.get(i).unwrap_or(&NONE)
+    }
+
+    fn set_status(&mut self, i: usize, key: &str, value: Value) {
+        if let Some(status) = self.statuses.get_mut(i) {
+            set(status, key, value);
+        }
+    }
+
     /// `latest_updates` (RFC 3339 times) from the update list.
     fn refresh_latest(&mut self, i: usize) {
-        let pid = s(&self.statuses[i], "pipeline_id").to_string();
+        let pid = s(self.status(i), "pipeline_id").to_string();
         let latest: Vec<Value> = self
             .updates
             .get(&pid)
@@ -103,14 +115,14 @@ impl State {
                     .collect()
             })
             .unwrap_or_default();
-        set(&mut self.statuses[i], "latest_updates", json!(latest));
+        self.set_status(i, "latest_updates", json!(latest));
     }
 }
 
 impl State {
     /// The GetPipelineResponse of pipeline `i`.
     fn detail(&self, i: usize) -> Value {
-        let status = &self.statuses[i];
+        let status = self.status(i);
         let id = s(status, "pipeline_id");
         let fixture = fixture_json("pipelines_get.json");
         let mut v = if s(&fixture, "pipeline_id") == id {
@@ -145,7 +157,7 @@ impl State {
     }
 
     fn start(&mut self, i: usize, request: &StartUpdateRequest) -> UpdateStart {
-        let id = s(&self.statuses[i], "pipeline_id").to_string();
+        let id = s(self.status(i), "pipeline_id").to_string();
         if let Some(active) = self
             .updates
             .get(&id)
@@ -176,14 +188,14 @@ impl State {
             }
         }
         self.updates.entry(id).or_default().insert(0, update);
-        set(&mut self.statuses[i], "state", json!("RUNNING"));
+        self.set_status(i, "state", json!("RUNNING"));
         self.refresh_latest(i);
         UpdateStart::Started(update_id)
     }
 
     /// Update `uid` as read now; the read advances it one step.
     fn read_update(&mut self, i: usize, uid: &str) -> Option<Value> {
-        let id = s(&self.statuses[i], "pipeline_id").to_string();
+        let id = s(self.status(i), "pipeline_id").to_string();
         let u = self
             .updates
             .get_mut(&id)?
@@ -191,11 +203,11 @@ impl State {
             .find(|u| s(u, "update_id") == uid)?;
         let current = u.clone();
         if let Some(k) = STEPS.iter().position(|x| *x == s(u, "state"))
-            && k + 1 < STEPS.len()
+            && let Some(next) = STEPS.get(k + 1)
         {
-            set(u, "state", json!(STEPS[k + 1]));
+            set(u, "state", json!(next));
             if k + 2 == STEPS.len() {
-                set(&mut self.statuses[i], "state", json!("IDLE"));
+                self.set_status(i, "state", json!("IDLE"));
             }
             self.refresh_latest(i);
         }
@@ -203,13 +215,13 @@ impl State {
     }
 
     fn stop(&mut self, i: usize) {
-        let id = s(&self.statuses[i], "pipeline_id").to_string();
+        let id = s(self.status(i), "pipeline_id").to_string();
         if let Some(u) = self.updates.get_mut(&id).and_then(|u| u.first_mut())
             && !terminal(s(u, "state"))
         {
             set(u, "state", json!("CANCELED"));
         }
-        set(&mut self.statuses[i], "state", json!("IDLE"));
+        self.set_status(i, "state", json!("IDLE"));
         self.refresh_latest(i);
     }
 
@@ -322,7 +334,7 @@ impl Pipelines for FixturePipelines {
 fn event_log(p: &State, id: &str) -> Vec<Value> {
     let name = p
         .position(id)
-        .map(|i| s(&p.statuses[i], "name").to_string())
+        .map(|i| s(p.status(i), "name").to_string())
         .unwrap_or_default();
     let mut out = Vec::new();
     let mut seq = 1000_u64;

@@ -124,7 +124,12 @@ impl Tree {
     fn seed_bob(&mut self) {
         let export = fixture_json("workspace_export.json");
         let ingest = base64::engine::general_purpose::STANDARD
-            .decode(export["content"].as_str().unwrap_or_default())
+            .decode(
+                export
+                    .get("content")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default(),
+            )
             .unwrap_or_default();
         let listed: ListResponse =
             serde_json::from_value(fixture_json("workspace_list.json")).unwrap_or_default();
