@@ -18,6 +18,25 @@ conformance! {
     external_links_download_without_the_token => super::external_links_download_without_the_token;
     the_hybrid_disposition_answers_small_results_inline => super::the_hybrid_disposition_answers_small_results_inline;
     an_asynchronous_statement_is_polled_to_its_end => super::an_asynchronous_statement_is_polled_to_its_end;
+    a_running_statement_is_cancelled_and_has_no_chunks => super::a_running_statement_is_cancelled_and_has_no_chunks;
+    row_limit_truncates_the_result => super::row_limit_truncates_the_result;
+}
+
+/// A statement that keeps running until it is cancelled: the emulator's scripted one
+/// (PENDING for many looks), the local workspace's three-way cross join of a sample table.
+/// (A sum, not a count: DataFusion answers the count of a cross join from statistics.)
+const SLOW: &str = "SELECT sum(a.l_quantity + b.l_quantity + c.l_quantity) FROM samples.tpch.lineitem a CROSS JOIN samples.tpch.lineitem b CROSS JOIN samples.tpch.lineitem c";
+
+fn slow(t: &Target) {
+    if let Some(emulator) = t.emulator() {
+        emulator.script_statement(
+            "CROSS JOIN",
+            databricks_emulator::StatementScript::pending(
+                1_000,
+                databricks_emulator::StatementScript::NoResult,
+            ),
+        );
+    }
 }
 
 /// The emulator generates the rows of a scripted statement (its default answer is a
@@ -271,4 +290,61 @@ async fn an_asynchronous_statement_is_polled_to_its_end(t: Target) {
     assert_eq!(status, 200, "{v}");
     let (_, v) = t.get(&format!("{STATEMENTS}/{id}")).await;
     assert_eq!(v["status"]["state"], "SUCCEEDED", "{v}");
+}
+
+/// §1.3: a cancelled statement reports CANCELED, its chunks are refused with
+/// INVALID_STATE, and a second cancel changes nothing; `on_wait_timeout: CANCEL` cancels a
+/// statement still running when the wait ends.
+async fn a_running_statement_is_cancelled_and_has_no_chunks(t: Target) {
+    slow(&t);
+    let (status, v) = t
+        .post(
+            STATEMENTS,
+            &json!({"statement": SLOW, "warehouse_id": t.known.warehouse, "wait_timeout": "0s"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"]["state"], "PENDING", "{v}");
+    let id = v["statement_id"].as_str().expect("an id").to_string();
+    for _ in 0..2 {
+        let (status, v) = t
+            .post(&format!("{STATEMENTS}/{id}/cancel"), &json!({}))
+            .await;
+        assert_eq!((status, v), (200, json!({})));
+        let (_, v) = t.get(&format!("{STATEMENTS}/{id}")).await;
+        assert_eq!(v["status"]["state"], "CANCELED", "{v}");
+    }
+    let answer = t.get(&format!("{STATEMENTS}/{id}/result/chunks/0")).await;
+    assert_error(&answer, 400, "INVALID_STATE");
+
+    let (status, v) = t
+        .post(
+            STATEMENTS,
+            &json!({"statement": SLOW, "warehouse_id": t.known.warehouse,
+                    "wait_timeout": "5s", "on_wait_timeout": "CANCEL"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"]["state"], "CANCELED", "{v}");
+}
+
+/// §1.1: `row_limit` caps the rows and says so in `manifest.truncated`.
+async fn row_limit_truncates_the_result(t: Target) {
+    if let Some(emulator) = t.emulator() {
+        emulator.script_statement(
+            "FROM samples.tpch.nation",
+            databricks_emulator::StatementScript::rows(&[("n_name", "STRING")], 25, 0),
+        );
+    }
+    let body = json!({"statement": "SELECT n_name FROM samples.tpch.nation",
+                      "warehouse_id": t.known.warehouse, "wait_timeout": "30s"});
+    let (_, whole) = t.post(STATEMENTS, &body).await;
+    assert_eq!(whole["manifest"]["total_row_count"], 25, "{whole}");
+    assert_eq!(whole["manifest"]["truncated"], false, "{whole}");
+    let mut limited = body.clone();
+    limited["row_limit"] = json!(3);
+    let (_, v) = t.post(STATEMENTS, &limited).await;
+    assert_eq!(v["manifest"]["total_row_count"], 3, "{v}");
+    assert_eq!(v["manifest"]["truncated"], true, "{v}");
+    assert_eq!(v["result"]["data_array"].as_array().map(Vec::len), Some(3));
 }
