@@ -20,6 +20,8 @@ const RESULT_TTL: Duration = Duration::from_secs(3600);
 const PURGE_AFTER: Duration = Duration::from_secs(12 * 3600);
 /// At most this many results are held in memory.
 const MAX_RESULTS: usize = 64;
+/// Results up to about this many bytes are packaged on the calling thread.
+const PACKAGE_IN_PLACE_BYTES: usize = 64 * 1024;
 
 /// A statement's terminal outcome, kept once seen so that its result is packaged once.
 #[derive(Clone)]
@@ -155,17 +157,27 @@ impl Statement {
             return Seen::Settled(settled);
         }
         let (disposition, format) = (self.disposition, self.format);
-        let packaged = tokio::task::spawn_blocking(move || {
+        // A small result (most are) is packaged here: a hop to the blocking pool would
+        // cost more than rendering it.
+        let small = rows
+            .row_bytes()
+            .saturating_mul(usize::try_from(rows.row_count()).unwrap_or(usize::MAX))
+            <= PACKAGE_IN_PLACE_BYTES;
+        let packaged = if small {
             package::package(rows.as_ref(), disposition, format)
-        })
-        .await
-        .unwrap_or_else(|_| {
-            Err(StatementFailure {
-                error_code: "INTERNAL_ERROR".into(),
-                message: "The result could not be packaged.".into(),
-                sql_state: None,
+        } else {
+            tokio::task::spawn_blocking(move || {
+                package::package(rows.as_ref(), disposition, format)
             })
-        });
+            .await
+            .unwrap_or_else(|_| {
+                Err(StatementFailure {
+                    error_code: "INTERNAL_ERROR".into(),
+                    message: "The result could not be packaged.".into(),
+                    sql_state: None,
+                })
+            })
+        };
         let settled = match packaged {
             Ok(result) => {
                 let result = Arc::new(result);
