@@ -8,7 +8,9 @@
 
 use std::future::Future;
 use std::ops::Range;
+use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::compute::{Cluster, ClusterEvent};
@@ -447,6 +449,19 @@ pub trait Execution: Send + Sync {
 /// `RESOURCE_DOES_NOT_EXIST`; a workspace that is busy, 503), or starts it.
 pub trait SqlStatements: Send + Sync {
     fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>>;
+
+    /// Whether `INLINE_OR_EXTERNAL_LINKS` is accepted: a workspace that predates it
+    /// answers 400, and clients fall back.
+    fn accepts_hybrid_disposition(&self) -> bool {
+        true
+    }
+
+    /// A directory where finished results are also written, so that another process
+    /// serving the same workspace can page through them (each `databricks-mcp call` is one
+    /// process). `None` keeps results in memory only.
+    fn result_archive(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// What a start of an update came to: the new update, or the update already active (a
@@ -538,4 +553,26 @@ pub trait Jobs: Send + Sync {
         request: &'a RepairRunRequest,
         tasks: &'a [String],
     ) -> Answer<'a, RepairRunResponse>;
+}
+
+/// The services one workspace offers, each on its backend. A service without one answers
+/// `ENDPOINT_NOT_FOUND`, as a workspace without the feature does. Plain data: the server
+/// (`workspace-server`) serves it, so a backend crate needs no HTTP code.
+#[derive(Clone, Default)]
+pub struct Backends {
+    pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
+    pub warehouses: Option<Arc<dyn Warehouses>>,
+    pub clusters: Option<Arc<dyn Clusters>>,
+    pub identity: Option<Arc<dyn Identity>>,
+    pub query_history: Option<Arc<dyn QueryHistory>>,
+    pub lineage: Option<Arc<dyn Lineage>>,
+    pub serving: Option<Arc<dyn Serving>>,
+    pub genie_one: Option<Arc<dyn GenieOne>>,
+    pub genie_spaces: Option<Arc<dyn GenieSpaces>>,
+    pub workspace: Option<Arc<dyn WorkspaceObjects>>,
+    pub files: Option<Arc<dyn VolumeFiles>>,
+    pub vector_search: Option<Arc<dyn VectorSearch>>,
+    pub statements: Option<Arc<dyn SqlStatements>>,
+    pub pipelines: Option<Arc<dyn Pipelines>>,
+    pub jobs: Option<Arc<dyn Jobs>>,
 }

@@ -71,6 +71,23 @@ pub struct JobSettings {
     pub other: BTreeMap<String, Value>,
 }
 
+impl JobSettings {
+    /// Stored settings as a job shows them, for backends that keep settings as JSON: a
+    /// value that does not fit the model (hand-written, say) is kept by its name only.
+    pub fn from_stored(settings: Value) -> JobSettings {
+        serde_json::from_value::<JobSettings>(settings.clone()).unwrap_or_else(|e| JobSettings {
+            name: Some(format!(
+                "{} (invalid settings: {e})",
+                settings
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Untitled")
+            )),
+            ..JobSettings::default()
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct JobSchedule {
     #[serde(default, skip_serializing_if = "Option::is_none")]

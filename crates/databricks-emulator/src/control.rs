@@ -13,15 +13,21 @@
 //! | POST /__emulator/expire-tokens | — | expire issued OAuth tokens |
 //! | GET /__emulator/stats | — | `{requests, token_requests, cancelled_statements}` |
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{Method, Uri};
 use axum::response::Response;
+use databricks_api::error::{ApiError, ErrorCode};
 use serde::Deserialize;
 use serde_json::json;
+use workspace_server::{error_response, json_response};
 
 use crate::server::Shared;
-use crate::util::{bad_param, json_status, lock};
+use crate::util::lock;
 use crate::{FaultRule, StatementScript};
 
 #[derive(Deserialize)]
@@ -35,16 +41,23 @@ struct Script {
     script: StatementScript,
 }
 
-pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
-    let done = || json_status(200, &json!({}));
-    let path = req.raw_path.trim_end_matches('/');
-    match (req.method.as_str(), path) {
-        ("GET", "/__emulator/requests") => json_status(200, &*lock(&st.requests)),
+pub(crate) async fn handle(
+    State(st): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let done = || json_response(200, &json!({}));
+    let bad_param =
+        |message: String| error_response(ApiError::new(ErrorCode::InvalidParameterValue, message));
+    let path = uri.path().trim_end_matches('/');
+    match (method.as_str(), path) {
+        ("GET", "/__emulator/requests") => json_response(200, &*lock(&st.requests)),
         ("DELETE", "/__emulator/requests") => {
             lock(&st.requests).clear();
             done()
         }
-        ("POST", "/__emulator/faults") => match serde_json::from_slice::<FaultRule>(&req.body) {
+        ("POST", "/__emulator/faults") => match serde_json::from_slice::<FaultRule>(&body) {
             Ok(rule) => {
                 st.push_fault(rule);
                 done()
@@ -55,14 +68,14 @@ pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
             lock(&st.faults).clear();
             done()
         }
-        ("POST", "/__emulator/latency") => match serde_json::from_slice::<Latency>(&req.body) {
+        ("POST", "/__emulator/latency") => match serde_json::from_slice::<Latency>(&body) {
             Ok(l) => {
                 *lock(&st.latency) = Duration::from_millis(l.ms);
                 done()
             }
             Err(e) => bad_param(format!("invalid latency: {e}")),
         },
-        ("POST", "/__emulator/scripts") => match serde_json::from_slice::<Script>(&req.body) {
+        ("POST", "/__emulator/scripts") => match serde_json::from_slice::<Script>(&body) {
             Ok(s) => match crate::validate_script(&s.script) {
                 Ok(()) => {
                     lock(&st.scripts).push((s.contains, s.script));
@@ -80,7 +93,7 @@ pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
             st.expire_tokens();
             done()
         }
-        ("GET", "/__emulator/stats") => json_status(
+        ("GET", "/__emulator/stats") => json_response(
             200,
             &json!({
                 "requests": lock(&st.requests).len(),
@@ -88,6 +101,9 @@ pub(crate) fn handle(st: &Shared, req: &crate::util::Req) -> Response {
                 "cancelled_statements": *lock(&st.cancelled),
             }),
         ),
-        _ => crate::util::endpoint_not_found(&req.method, &req.raw_path),
+        _ => error_response(ApiError::new(
+            ErrorCode::EndpointNotFound,
+            format!("No API found for '{method} {path}'"),
+        )),
     }
 }

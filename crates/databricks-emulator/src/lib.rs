@@ -56,8 +56,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use workspace_server::front::ServerTask;
 
 pub use fixtures::{FIXTURES, fixture, try_fixture};
 
@@ -398,8 +397,7 @@ impl StatementScript {
 pub struct Emulator {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
+    server: Option<ServerTask>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -437,33 +435,18 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(format!("http://{addr}"), config));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = server::router(shared.clone());
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!("databricks-emulator server stopped: {e}");
-            }
-        });
+        let server = ServerTask::spawn(listener, server::router(shared.clone()));
         Ok(Emulator {
             addr,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            server: Some(server),
         })
     }
 
     /// Stops the server and waits until it has finished in-flight requests.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
+        if let Some(server) = self.server.take() {
+            server.shutdown().await;
         }
     }
 
@@ -572,8 +555,8 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(server) = self.server.take() {
+            server.stop();
         }
     }
 }

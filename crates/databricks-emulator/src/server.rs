@@ -1,5 +1,7 @@
-//! The HTTP front: request reading and recording, faults, latency, authentication and
-//! routing.
+//! The emulator's front: the shared workspace front (`workspace_server::front`) serving
+//! the fixture backends, with the emulator's own OAuth routes beside it and its test hooks
+//! as layers around both — request recording, injected faults, added latency — so no
+//! handler knows about them. The control routes (`/__emulator/…`) sit outside the layers.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -9,22 +11,28 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
 use base64::Engine as _;
+use databricks_api::backend::Backends;
+use databricks_api::error::{ApiError, ErrorCode};
 use serde_json::{Value, json};
+use workspace_server::front::parse_query;
+use workspace_server::{Workspace, json_response};
 
 use crate::backends::{
-    files, genie, jobs, misc, pipelines, statements, vector_search, warehouses, workspace,
+    catalog, clusters, files, genie, genie_one, jobs, misc, pipelines, serving, statements,
+    vector_search, warehouses, workspace,
 };
-use crate::util::{Req, endpoint_not_found, lock, status_code};
+use crate::util::lock;
 use crate::{EmulatorConfig, FaultResponse, FaultRule, RecordedRequest, StatementScript};
-use workspace_server::front::{parse_query, percent_decode};
 
-/// Largest request body read (Files API uploads are the big ones).
+/// Largest request body recorded (Files API uploads are the big ones).
 const MAX_BODY: usize = 256 * 1024 * 1024;
 
-/// Everything the handlers share.
+/// The test hooks' state, shared by the layers, the OAuth routes and the control routes.
 pub(crate) struct Shared {
     pub base_url: String,
     pub config: EmulatorConfig,
@@ -38,61 +46,55 @@ pub(crate) struct Shared {
     token_counter: AtomicU64,
     pub scripts: Arc<Mutex<Vec<(String, StatementScript)>>>,
     pub cancelled: Arc<Mutex<Vec<String>>>,
-    /// The services the shared workspace server answers, on fixture data.
-    pub backends: workspace_server::Backends,
 }
 
 impl Shared {
     pub fn new(base_url: String, config: EmulatorConfig) -> Shared {
-        let latency = config.latency;
-        let jobs = jobs::FixtureJobs::new(config.jobs, base_url.clone());
-        let warehouses = warehouses::FixtureWarehouses::new();
-        let scripts: Arc<Mutex<Vec<(String, StatementScript)>>> = Arc::default();
-        let cancelled: Arc<Mutex<Vec<String>>> = Arc::default();
-        let statements = Arc::new(workspace_server::StatementService::new(
-            Arc::new(statements::FixtureStatements {
-                scripts: scripts.clone(),
-                cancelled: cancelled.clone(),
-                warehouses: warehouses.clone(),
-                pending_polls: config.statement_pending_polls,
-            }),
-            base_url.clone(),
-            workspace_server::StatementOptions {
-                hybrid_disposition: config.hybrid_disposition,
-                archive: None,
-            },
-        ));
         Shared {
             base_url,
+            latency: Mutex::new(config.latency),
             config,
-            latency: Mutex::new(latency),
             recording: AtomicBool::new(true),
-            requests: Mutex::new(Vec::new()),
-            faults: Mutex::new(Vec::new()),
+            requests: Mutex::default(),
+            faults: Mutex::default(),
             token_requests: AtomicUsize::new(0),
-            tokens: Mutex::new(HashMap::new()),
+            tokens: Mutex::default(),
             token_counter: AtomicU64::new(0),
-            scripts,
-            cancelled,
-            backends: workspace_server::Backends {
-                unity_catalog: Some(Arc::new(crate::backends::catalog::FixtureCatalog)),
-                warehouses: Some(Arc::new(warehouses.clone())),
-                clusters: Some(Arc::new(crate::backends::clusters::FixtureClusters::new())),
-                identity: Some(Arc::new(misc::FixtureIdentity)),
-                query_history: Some(Arc::new(misc::FixtureHistory)),
-                lineage: Some(Arc::new(crate::backends::catalog::FixtureLineage)),
-                serving: Some(Arc::new(crate::backends::serving::FixtureServing::default())),
-                genie_one: Some(Arc::new(crate::backends::genie_one::FixtureGenieOne::new(
-                    warehouses.clone(),
-                ))),
-                genie_spaces: Some(Arc::new(genie::FixtureGenieSpaces::default())),
-                workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
-                files: Some(Arc::new(files::FixtureFiles::new())),
-                vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
-                statements: Some(statements),
-                pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
-                jobs: Some(Arc::new(jobs)),
-            },
+            scripts: Arc::default(),
+            cancelled: Arc::default(),
+        }
+    }
+
+    /// The services of the emulated workspace, on fixture data.
+    fn backends(&self) -> Backends {
+        let warehouses = warehouses::FixtureWarehouses::new();
+        Backends {
+            unity_catalog: Some(Arc::new(catalog::FixtureCatalog)),
+            warehouses: Some(Arc::new(warehouses.clone())),
+            clusters: Some(Arc::new(clusters::FixtureClusters::new())),
+            identity: Some(Arc::new(misc::FixtureIdentity)),
+            query_history: Some(Arc::new(misc::FixtureHistory)),
+            lineage: Some(Arc::new(catalog::FixtureLineage)),
+            serving: Some(Arc::new(serving::FixtureServing::default())),
+            genie_one: Some(Arc::new(genie_one::FixtureGenieOne::new(
+                warehouses.clone(),
+            ))),
+            genie_spaces: Some(Arc::new(genie::FixtureGenieSpaces::default())),
+            workspace: Some(Arc::new(workspace::FixtureWorkspace::new())),
+            files: Some(Arc::new(files::FixtureFiles::new())),
+            vector_search: Some(Arc::new(vector_search::FixtureVectorSearch)),
+            statements: Some(Arc::new(statements::FixtureStatements {
+                scripts: self.scripts.clone(),
+                cancelled: self.cancelled.clone(),
+                warehouses,
+                pending_polls: self.config.statement_pending_polls,
+                hybrid_disposition: self.config.hybrid_disposition,
+            })),
+            pipelines: Some(Arc::new(pipelines::FixturePipelines::new())),
+            jobs: Some(Arc::new(jobs::FixtureJobs::new(
+                self.config.jobs,
+                self.base_url.clone(),
+            ))),
         }
     }
 
@@ -133,34 +135,69 @@ impl Shared {
         }
     }
 
-    /// Whether `Authorization: Bearer <t>` carries the PAT or a live OAuth token.
-    fn authorized(&self, req: &Req) -> bool {
-        let Some(value) = req.header("authorization") else {
-            return false;
-        };
-        let Some((scheme, token)) = value.split_once(' ') else {
-            return false;
-        };
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return false;
-        }
-        let token = token.trim();
-        if token.is_empty() {
-            return false;
-        }
-        if token == self.config.pat {
-            return true;
-        }
-        lock(&self.tokens)
-            .get(token)
-            .is_some_and(|expiry| Instant::now() < *expiry)
+    /// Whether `token` is the PAT or a live OAuth token.
+    fn authorized(&self, token: &str) -> bool {
+        token == self.config.pat
+            || lock(&self.tokens)
+                .get(token)
+                .is_some_and(|expiry| Instant::now() < *expiry)
     }
+}
 
-    fn record(&self, req: &Req) {
-        if !self.recording.load(Ordering::Relaxed) {
-            return;
+/// The whole emulator: control routes, then the recorded, faulty, slow workspace.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    let authorizer = shared.clone();
+    let workspace = workspace_server::front::router(
+        Workspace::new(shared.backends(), &shared.base_url),
+        move |token| match token {
+            Some(token) if authorizer.authorized(token) => Ok(()),
+            _ => Err(invalid_token()),
+        },
+    );
+    let emulated = Router::new()
+        .route(
+            "/oidc/.well-known/oauth-authorization-server",
+            get(well_known),
+        )
+        .route("/oidc/v1/token", post(token))
+        .fallback_service(workspace)
+        .layer(from_fn_with_state(shared.clone(), latency))
+        .layer(from_fn_with_state(shared.clone(), faults))
+        .layer(from_fn_with_state(shared.clone(), record))
+        .with_state(shared.clone());
+    Router::new()
+        .route("/__emulator/{*hook}", any(crate::control::handle))
+        .with_state(shared)
+        .fallback_service(emulated)
+}
+
+/// What a workspace answers a call without a valid token: the body of the recorded
+/// `error_401_unauthenticated.json`.
+fn invalid_token() -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, "Invalid Token")
+}
+
+/// Layer: every request is recorded (when recording is on), body included, and token
+/// requests counted (faulted ones too: the client did ask).
+async fn record(State(st): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::POST && request.uri().path() == "/oidc/v1/token" {
+        st.token_requests.fetch_add(1, Ordering::Relaxed);
+    }
+    if !st.recording.load(Ordering::Relaxed) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(e) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, format!("request body: {e}")).into_response();
         }
-        let headers = req
+    };
+    let recorded = RecordedRequest {
+        method: parts.method.as_str().to_ascii_uppercase(),
+        path: parts.uri.path().to_string(),
+        query: parse_query(parts.uri.query()),
+        headers: parts
             .headers
             .iter()
             .map(|(k, v)| {
@@ -169,140 +206,66 @@ impl Shared {
                     String::from_utf8_lossy(v.as_bytes()).into_owned(),
                 )
             })
-            .collect();
-        let r = RecordedRequest {
-            method: req.method.clone(),
-            path: req.raw_path.clone(),
-            query: req.query.clone(),
-            headers,
-            body: req.json.clone(),
-            body_text: String::from_utf8_lossy(&req.body).into_owned(),
-        };
-        lock(&self.requests).push(r);
-    }
+            .collect(),
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        body_text: String::from_utf8_lossy(&body).into_owned(),
+    };
+    tracing::debug!(method = %recorded.method, path = %recorded.path, "request");
+    lock(&st.requests).push(recorded);
+    next.run(Request::from_parts(parts, Body::from(body))).await
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new().fallback(handle).with_state(shared)
-}
-
-async fn handle(State(st): State<Arc<Shared>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => {
-            return crate::util::error(
-                413,
-                "REQUEST_ENTITY_TOO_LARGE",
-                format!("could not read request body: {e}"),
-            );
-        }
+/// Layer: a request a fault rule matches gets the rule's next canned response instead.
+async fn faults(State(st): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let Some(fault) = st.take_fault(request.method().as_str(), request.uri().path()) else {
+        return next.run(request).await;
     };
-    let raw_path = parts.uri.path().to_string();
-    let segs = raw_path
-        .split('/')
-        .skip(1)
-        .map(percent_decode)
-        .collect::<Vec<_>>();
-    let json: Value = if body.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
-    };
-    let req = Req {
-        method: parts.method.as_str().to_ascii_uppercase(),
-        raw_path,
-        segs,
-        query: parse_query(parts.uri.query()),
-        headers: parts.headers,
-        body,
-        json,
-    };
-
-    if req.raw_path.starts_with("/__emulator/") {
-        return crate::control::handle(&st, &req);
+    if !fault.delay.is_zero() {
+        tokio::time::sleep(fault.delay).await;
     }
-
-    st.record(&req);
-    if req.method == "POST" && req.raw_path == "/oidc/v1/token" {
-        st.token_requests.fetch_add(1, Ordering::Relaxed);
-    }
-    tracing::debug!(method = %req.method, path = %req.raw_path, "request");
-
-    if let Some(fault) = st.take_fault(&req.method, &req.raw_path) {
-        if !fault.delay.is_zero() {
-            tokio::time::sleep(fault.delay).await;
-        }
-        return fault_response(fault);
-    }
-
-    // Model Serving invocations are authenticated API calls outside /api/.
-    if req.raw_path.starts_with("/api/") || req.raw_path.starts_with("/serving-endpoints/") {
-        let latency = *lock(&st.latency);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
-        if !st.authorized(&req) {
-            return crate::util::json_bytes(
-                401,
-                crate::fixture("error_401_unauthenticated.json")
-                    .as_bytes()
-                    .to_vec(),
-            );
-        }
-    }
-
-    let shared_request = workspace_server::ApiRequest {
-        method: req.method.clone(),
-        raw_path: req.raw_path.clone(),
-        segments: req.segs.clone(),
-        query: req.query.clone(),
-        body: (!req.json.is_null()).then(|| req.json.clone()),
-        raw_body: req.body.clone(),
-        headers: req.headers.clone(),
-    };
-    let response = match workspace_server::dispatch_download(&st.backends, &shared_request).await {
-        Some(response) => response,
-        None => match workspace_server::dispatch(&st.backends, &shared_request).await {
-            Some(response) => response,
-            None => route(&st, &req).unwrap_or_else(|e| e),
-        },
-    };
-    if req.method == "HEAD" {
-        // Keep the headers (incl. Content-Length), drop the body.
-        let (parts, _) = response.into_parts();
-        return Response::from_parts(parts, Body::empty());
-    }
-    response
-}
-
-fn fault_response(f: FaultResponse) -> Response {
-    let mut response = (status_code(f.status), Bytes::from(f.body)).into_response();
-    let headers = response.headers_mut();
-    for (k, v) in &f.headers {
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Bytes::from(fault.body)).into_response();
+    for (k, v) in &fault.headers {
         if let (Ok(k), Ok(v)) = (
             HeaderName::try_from(k.as_str()),
             HeaderValue::try_from(v.as_str()),
         ) {
-            headers.insert(k, v);
+            response.headers_mut().insert(k, v);
         }
     }
     response
+}
+
+/// Layer: the configured latency before every API call (`/api/`, and Model Serving
+/// invocations, which live at the root) — not before OAuth or downloads.
+async fn latency(State(st): State<Arc<Shared>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/serving-endpoints/") {
+        let latency = *lock(&st.latency);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+    next.run(request).await
 }
 
 // ---------------------------------------------------------------------------------------
 // OIDC
 
-fn well_known(st: &Shared) -> crate::util::R {
+async fn well_known(State(st): State<Arc<Shared>>) -> Response {
     let text = crate::fixture("oidc_well_known_workspace.json").replace(
         "https://dbc-a1b2c3d4-e5f6.cloud.databricks.com",
         &st.base_url,
     );
-    Ok(crate::util::json_bytes(200, text.into_bytes()))
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response()
 }
 
 fn oauth_error(status: u16, error: &str, description: &str) -> Response {
-    crate::util::json_status(
+    json_response(
         status,
         &json!({ "error": error, "error_description": description }),
     )
@@ -310,12 +273,17 @@ fn oauth_error(status: u16, error: &str, description: &str) -> Response {
 
 /// POST /oidc/v1/token (client_credentials; client authenticated by HTTP Basic or by
 /// `client_id`/`client_secret` form fields).
-fn token(st: &Shared, req: &Req) -> crate::util::R {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
+async fn token(State(st): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    issue(&st, &headers, &body).unwrap_or_else(|e| e)
+}
+
+fn issue(st: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Response> {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    let basic = req
-        .header("authorization")
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
         .and_then(|(_, b64)| {
@@ -371,24 +339,13 @@ fn token(st: &Shared, req: &Req) -> crate::util::R {
         .cloned()
         .unwrap_or_else(|| "all-apis".to_string());
     let token = st.issue_token();
-    crate::util::ok(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": st.config.m2m_token_ttl.as_secs(),
-        "scope": scope,
-    }))
-}
-
-// ---------------------------------------------------------------------------------------
-// Routing
-
-fn route(st: &Shared, req: &Req) -> crate::util::R {
-    let segs: Vec<&str> = req.segs.iter().map(String::as_str).collect();
-    let m = req.method.as_str();
-    match (m, segs.as_slice()) {
-        // OIDC discovery and tokens (no auth).
-        ("GET", ["oidc", ".well-known", "oauth-authorization-server"]) => well_known(st),
-        ("POST", ["oidc", "v1", "token"]) => token(st, req),
-        _ => Err(endpoint_not_found(&req.method, &req.raw_path)),
-    }
+    Ok(json_response(
+        200,
+        &json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": st.config.m2m_token_ttl.as_secs(),
+            "scope": scope,
+        }),
+    ))
 }

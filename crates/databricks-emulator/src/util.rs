@@ -1,53 +1,13 @@
-//! Small helpers shared by the route modules: responses, request access, paging tokens,
-//! dates, ids.
+//! Small helpers shared by the backends: fixture values, dates, ids.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::{Body, Bytes};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use serde_json::{Value, json};
-
-/// Handlers return `Err(response)` for early exits (validation errors) so `?` works.
-pub(crate) type R = Result<Response, Response>;
+use serde_json::Value;
 
 /// Locks a mutex, ignoring poisoning (a panicking handler must not wedge the emulator).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-// ---------------------------------------------------------------------------------------
-// Responses
-
-pub(crate) fn status_code(status: u16) -> StatusCode {
-    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
-/// A JSON response from raw bytes.
-pub(crate) fn json_bytes(status: u16, body: Vec<u8>) -> Response {
-    (
-        status_code(status),
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        Body::from(body),
-    )
-        .into_response()
-}
-
-/// A JSON response from any serialisable value.
-pub(crate) fn json_status<T: Serialize + ?Sized>(status: u16, v: &T) -> Response {
-    match serde_json::to_vec(v) {
-        Ok(body) => json_bytes(status, body),
-        Err(e) => error(
-            500,
-            "INTERNAL_ERROR",
-            format!("emulator serialisation failed: {e}"),
-        ),
-    }
 }
 
 /// A fixture value as its contract model, for the backends of the shared server. The
@@ -62,60 +22,6 @@ pub(crate) fn fixture_model<T: serde::de::DeserializeOwned>(
         )
     })
 }
-
-/// 200 with a JSON value.
-pub(crate) fn ok(v: Value) -> R {
-    Ok(json_status(200, &v))
-}
-
-/// The standard Databricks error body `{"error_code", "message"}`.
-pub(crate) fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
-    json_status(
-        status,
-        &json!({ "error_code": code, "message": message.into() }),
-    )
-}
-
-/// 400 INVALID_PARAMETER_VALUE.
-pub(crate) fn bad_param(message: impl Into<String>) -> Response {
-    error(400, "INVALID_PARAMETER_VALUE", message)
-}
-
-/// 404 ENDPOINT_NOT_FOUND for routes the emulator (and Databricks) does not serve.
-pub(crate) fn endpoint_not_found(method: &str, path: &str) -> Response {
-    error(
-        404,
-        "ENDPOINT_NOT_FOUND",
-        format!("No API found for '{method} {path}'"),
-    )
-}
-
-// ---------------------------------------------------------------------------------------
-// Requests
-
-/// One received request, already read and decoded.
-pub(crate) struct Req {
-    pub method: String,
-    /// Path as received (percent-encoded).
-    pub raw_path: String,
-    /// Percent-decoded path segments, without the leading empty one.
-    pub segs: Vec<String>,
-    pub query: Vec<(String, String)>,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    /// The body parsed as JSON (`Null` when absent or not JSON).
-    pub json: Value,
-}
-
-impl Req {
-    /// A header's value as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Paging
 
 // ---------------------------------------------------------------------------------------
 // Time

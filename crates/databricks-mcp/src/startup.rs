@@ -160,10 +160,7 @@ async fn start_local(
         .await
         .map_err(|e| StartupError::Local(e.to_string()))?;
     configure_model(&workspace, common)?;
-    let api = workspace
-        .serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-        .await
-        .map_err(|e| StartupError::Local(e.to_string()))?;
+    let api = serve_workspace(&workspace, std::net::SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     // The tools reach the local workspace through the REST client like any workspace.
     let env = MapEnv::new()
         .with("DATABRICKS_HOST", api.base_url.as_str())
@@ -186,6 +183,18 @@ async fn start_local(
         keep_alive: Box::new((workspace, api)),
     };
     Ok(Arc::new(state_for(&config, common, Some(local))?))
+}
+
+/// The one place a backend meets the server: the local workspace's services served on
+/// `addr` (loopback) by the shared workspace server, with a fresh token.
+#[cfg(feature = "local")]
+async fn serve_workspace(
+    workspace: &local_workspace::LocalWorkspace,
+    addr: std::net::SocketAddr,
+) -> Result<workspace_server::front::RunningApi, StartupError> {
+    workspace_server::front::serve(addr, |base_url| workspace.backends(base_url))
+        .await
+        .map_err(|e| StartupError::Local(e.to_string()))
 }
 
 /// `--local-model-url`: the local workspace's Model Serving chat endpoint forwards to it.
@@ -230,10 +239,7 @@ pub async fn serve_local_api(
         .await
         .map_err(|e| StartupError::Local(e.to_string()))?;
     configure_model(&workspace, common)?;
-    let api = workspace
-        .serve(listen)
-        .await
-        .map_err(|e| StartupError::Local(e.to_string()))?;
+    let api = serve_workspace(&workspace, listen).await?;
     // The one line a script reads; the token is the local workspace's own random token.
     println!(
         "{}",

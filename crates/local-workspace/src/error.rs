@@ -1,7 +1,6 @@
 //! Errors: [`LocalError`] for opening and serving a workspace, [`SqlError`] for a statement
 //! that fails the way Databricks reports it (`[ERROR_CLASS] message SQLSTATE: xxxxx`).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// A failure to open or serve a local workspace.
@@ -20,18 +19,6 @@ pub enum LocalError {
     /// The options are unusable (for example a scale factor that is not a positive number).
     #[error("invalid local workspace options: {0}")]
     InvalidOptions(String),
-    /// `serve` was given an address that is not a loopback address.
-    #[error(
-        "refusing to listen on {0}: the local workspace API serves loopback addresses only (127.0.0.1 or ::1)"
-    )]
-    NotLoopback(SocketAddr),
-    /// The listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl LocalError {

@@ -34,7 +34,6 @@ mod script;
 mod sqlfn;
 mod types;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -162,39 +161,11 @@ impl LocalWorkspace {
         &self.shared.layout.root
     }
 
-    /// Serves the REST API on `addr`, which must be a loopback address (port 0 picks one).
-    pub async fn serve(&self, addr: SocketAddr) -> Result<RunningApi, LocalError> {
-        api::serve(self.shared.clone(), addr).await
-    }
-}
-
-/// A running REST API server.
-pub struct RunningApi {
-    /// `http://127.0.0.1:PORT`.
-    pub base_url: String,
-    /// The bearer token every `/api/` request must carry.
-    pub token: String,
-    served: workspace_server::front::Served,
-}
-
-impl std::fmt::Debug for RunningApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunningApi")
-            .field("base_url", &self.base_url)
-            .field("token", &"<redacted>")
-            .finish()
-    }
-}
-
-impl RunningApi {
-    /// Stops accepting connections and waits for in-flight requests to finish.
-    pub async fn shutdown(self) {
-        self.served.shutdown().await;
-    }
-
-    /// The address the server listens on.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.served.addr
+    /// The workspace's services, for `workspace_server::front::serve` (or any server of the
+    /// REST contract); `base_url` is the server's own URL, which the warehouse's JDBC URL
+    /// and statements' links name.
+    pub fn backends(&self, base_url: &str) -> databricks_api::backend::Backends {
+        api::backends(&self.shared, base_url)
     }
 }
 

@@ -1,7 +1,8 @@
-//! The HTTP front of one workspace on a loopback listener: reads each request into an
-//! [`ApiRequest`], lets the pre-signed downloads through without credentials, checks the
-//! bearer token, and asks [`dispatch`](crate::dispatch). A backend that serves through it
-//! has no HTTP code of its own.
+//! The HTTP front of one workspace: reads each request into an [`ApiRequest`], lets the
+//! pre-signed downloads through without credentials, checks the bearer token, and asks
+//! [`dispatch`](crate::dispatch). [`serve`] puts it on a loopback listener with a fresh
+//! token (the local workspace); [`router`] hands it to a front that adds routes and layers
+//! of its own (the emulator). A backend that serves through it has no HTTP code.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,65 +15,160 @@ use axum::response::Response;
 use databricks_api::error::{ApiError, ErrorCode};
 use serde_json::Value;
 
-use crate::{ApiRequest, Backends, dispatch, dispatch_download, error_response};
+use databricks_api::backend::Backends;
+
+use crate::{ApiRequest, Workspace, dispatch, dispatch_download, error_response};
 
 /// Largest request body (volume uploads are the big ones).
 const MAX_BODY: usize = 512 * 1024 * 1024;
 
-/// A front serving one workspace; dropped when [`Served::shutdown`] returns.
-pub struct Served {
+/// The workspace API served on loopback. Dropping it leaves the server running until the
+/// runtime ends; [`RunningApi::shutdown`] stops it.
+pub struct RunningApi {
     /// `http://127.0.0.1:PORT` (or `http://[::1]:PORT`).
     pub base_url: String,
-    pub addr: SocketAddr,
+    /// The bearer token every `/api/` request must carry, fresh for each server.
+    pub token: String,
+    addr: SocketAddr,
+    server: ServerTask,
+}
+
+impl std::fmt::Debug for RunningApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningApi")
+            .field("base_url", &self.base_url)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningApi {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and waits for in-flight requests to finish.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
+
+/// An HTTP server running on the current runtime until [`ServerTask::shutdown`] (or until
+/// it is dropped and the runtime ends).
+pub struct ServerTask {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
 }
 
-impl Served {
+impl ServerTask {
+    /// Serves `app` on `listener`.
+    pub fn spawn(listener: tokio::net::TcpListener, app: Router) -> ServerTask {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(e) = server.await {
+                tracing::warn!("workspace API stopped: {e}");
+            }
+        });
+        ServerTask { stop, task }
+    }
+
     /// Stops accepting connections and waits for in-flight requests to finish.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());
         let _ = self.task.await;
     }
+
+    /// Stops accepting connections without waiting.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+    }
 }
 
+/// Why a workspace could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(
+        "refusing to listen on {0}: the workspace API serves loopback addresses only (127.0.0.1 or ::1)"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Whether an API call's bearer token (`None` without one) is accepted, or the 401 to
+/// answer.
+type Authorize = Box<dyn Fn(Option<&str>) -> Result<(), ApiError> + Send + Sync>;
+
 struct Front {
-    backends: Backends,
-    token: String,
+    workspace: Workspace,
+    authorized: Authorize,
+}
+
+/// The workspace's routes as one router, for a front that adds its own around them (the
+/// emulator's OAuth and control routes, its faults and latency as layers): pre-signed
+/// downloads answered without credentials, every API call (`/api/…`, Model Serving's
+/// `/serving-endpoints/…`) only with a bearer token that `authorized` accepts; any other
+/// path is 404, token or not, as on a workspace.
+pub fn router(
+    workspace: Workspace,
+    authorized: impl Fn(Option<&str>) -> Result<(), ApiError> + Send + Sync + 'static,
+) -> Router {
+    let front = Arc::new(Front {
+        workspace,
+        authorized: Box::new(authorized),
+    });
+    Router::new().fallback(handle).with_state(front)
 }
 
 /// Serves the workspace whose services `backends` builds (given the front's own URL, which
-/// statements' links and warehouses' JDBC URLs name) on `listener`, every `/api/` call
-/// authenticated by `token`.
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    token: String,
+/// statements' links and warehouses' JDBC URLs name) on `addr`, a loopback address (port
+/// 0 picks one), every `/api/` call authenticated by a fresh random token.
+pub async fn serve(
+    addr: SocketAddr,
     backends: impl FnOnce(&str) -> Backends,
-) -> std::io::Result<Served> {
-    let addr = listener.local_addr()?;
+) -> Result<RunningApi, ServeError> {
+    if !addr.ip().is_loopback() {
+        return Err(ServeError::NotLoopback(addr));
+    }
+    let bind_error = |source| ServeError::Bind { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(bind_error)?;
+    let addr = listener.local_addr().map_err(bind_error)?;
     let base_url = match addr {
         SocketAddr::V4(a) => format!("http://{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
     };
-    let front = Arc::new(Front {
-        backends: backends(&base_url),
-        token,
-    });
-    let app = Router::new().fallback(handle).with_state(front);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = server.await {
-            tracing::warn!("workspace API stopped: {e}");
-        }
-    });
-    Ok(Served {
+    let token = format!(
+        "dapi{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let expected = token.clone();
+    let app = router(
+        Workspace::new(backends(&base_url), &base_url),
+        move |given| match given {
+            Some(given) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => Ok(()),
+            _ => Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the workspace printed.",
+            )),
+        },
+    );
+    let server = ServerTask::spawn(listener, app);
+    tracing::info!("workspace API listening on {base_url}");
+    Ok(RunningApi {
         base_url,
+        token,
         addr,
-        stop,
-        task,
+        server,
     })
 }
 
@@ -91,30 +187,31 @@ async fn handle(State(front): State<Arc<Front>>, request: Request) -> Response {
         }
     };
     let request = ApiRequest::read(&parts, body);
-    if let Some(response) = dispatch_download(&front.backends, &request).await {
+    if let Some(response) = dispatch_download(&front.workspace, &request).await {
         return response;
     }
-    if !authorized(&front.token, &request) {
-        return error_response(ApiError::new(
-            ErrorCode::Unauthenticated,
-            "Invalid or missing access token: send 'Authorization: Bearer <token>' with the token the workspace printed.",
-        ));
+    let api_call = ["/api/", "/serving-endpoints/"]
+        .iter()
+        .any(|prefix| request.raw_path.starts_with(prefix));
+    if api_call && let Err(refused) = (front.authorized)(bearer_token(&request)) {
+        return error_response(refused);
     }
-    match dispatch(&front.backends, &request).await {
+    let response = match dispatch(&front.workspace, &request).await {
         Some(response) => response,
         None => error_response(crate::request::endpoint_not_found(&request)),
+    };
+    if request.method == "HEAD" {
+        // The headers (Content-Length included) without the body.
+        return Response::from_parts(response.into_parts().0, axum::body::Body::empty());
     }
+    response
 }
 
-fn authorized(token: &str, request: &ApiRequest) -> bool {
-    let Some((scheme, given)) = request
-        .header("authorization")
-        .and_then(|v| v.split_once(' '))
-    else {
-        return false;
-    };
-    scheme.eq_ignore_ascii_case("bearer")
-        && constant_time_eq(given.trim().as_bytes(), token.as_bytes())
+/// The token of `Authorization: Bearer <token>`, if the request carries one.
+fn bearer_token(request: &ApiRequest) -> Option<&str> {
+    let (scheme, token) = request.header("authorization")?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

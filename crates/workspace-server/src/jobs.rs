@@ -701,21 +701,6 @@ pub(crate) fn repair_plan(run: &Run, request: &RepairRunRequest) -> Result<Vec<S
         .collect())
 }
 
-/// Stored settings as a job shows them, for backends that keep settings as JSON:
-/// a value that does not fit the model (hand-written, say) is kept by its name only.
-pub fn settings_of(settings: Value) -> JobSettings {
-    serde_json::from_value::<JobSettings>(settings.clone()).unwrap_or_else(|e| JobSettings {
-        name: Some(format!(
-            "{} (invalid settings: {e})",
-            settings
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("Untitled")
-        )),
-        ..JobSettings::default()
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

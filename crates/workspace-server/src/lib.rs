@@ -39,45 +39,38 @@ mod workspace;
 use std::sync::Arc;
 
 use axum::response::Response;
-use databricks_api::backend::GenieSpaces;
-use databricks_api::backend::Jobs;
-use databricks_api::backend::Pipelines;
-use databricks_api::backend::{
-    Clusters, GenieOne, Identity, Lineage, QueryHistory, Serving, UnityCatalog, VectorSearch,
-    VolumeFiles, Warehouses, WorkspaceObjects,
-};
+use databricks_api::backend::Backends;
 use databricks_api::error::ApiError;
 
 pub use paging::{decode_cursor, decode_token, encode_cursor, encode_token};
 pub use request::ApiRequest;
 pub use response::{bytes_response, error_response, json_response};
-pub use statements::{StatementOptions, StatementService};
+use statements::StatementService;
 
-/// The backends one workspace serves, by service. A service without a backend answers
-/// `ENDPOINT_NOT_FOUND`, as a workspace without the feature does.
-#[derive(Clone, Default)]
-pub struct Backends {
-    pub unity_catalog: Option<Arc<dyn UnityCatalog>>,
-    pub warehouses: Option<Arc<dyn Warehouses>>,
-    pub clusters: Option<Arc<dyn Clusters>>,
-    pub identity: Option<Arc<dyn Identity>>,
-    pub query_history: Option<Arc<dyn QueryHistory>>,
-    pub lineage: Option<Arc<dyn Lineage>>,
-    pub serving: Option<Arc<dyn Serving>>,
-    pub genie_one: Option<Arc<dyn GenieOne>>,
-    pub genie_spaces: Option<Arc<dyn GenieSpaces>>,
-    pub workspace: Option<Arc<dyn WorkspaceObjects>>,
-    pub files: Option<Arc<dyn VolumeFiles>>,
-    pub vector_search: Option<Arc<dyn VectorSearch>>,
-    /// SQL statements: the service keeps them, its backend runs them.
-    pub statements: Option<Arc<StatementService>>,
-    pub pipelines: Option<Arc<dyn Pipelines>>,
-    pub jobs: Option<Arc<dyn Jobs>>,
+/// One workspace as the server serves it: the services of its backends, and the
+/// statements it keeps for its SQL backend.
+pub struct Workspace {
+    backends: Backends,
+    statements: Option<StatementService>,
+}
+
+impl Workspace {
+    /// `base_url` is the front's own URL: statements' external links point at it.
+    pub fn new(backends: Backends, base_url: &str) -> Workspace {
+        let statements = backends
+            .statements
+            .clone()
+            .map(|backend| StatementService::new(backend, base_url));
+        Workspace {
+            backends,
+            statements,
+        }
+    }
 }
 
 /// Answers `request` if its path belongs to a service this crate serves, else `None`.
-pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Response> {
-    match answer(backends, request).await {
+pub async fn dispatch(workspace: &Workspace, request: &ApiRequest) -> Option<Response> {
+    match answer(workspace, request).await {
         Ok(response) => response,
         Err(error) => Some(error_response(error)),
     }
@@ -86,10 +79,10 @@ pub async fn dispatch(backends: &Backends, request: &ApiRequest) -> Option<Respo
 /// Answers a request that carries no Databricks credentials: the pre-signed downloads
 /// behind external links, which authenticate by their signature. A front asks this
 /// before it checks the bearer token; `None` for every other path.
-pub async fn dispatch_download(backends: &Backends, request: &ApiRequest) -> Option<Response> {
+pub async fn dispatch_download(workspace: &Workspace, request: &ApiRequest) -> Option<Response> {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
     match segments.as_slice() {
-        [statements::DOWNLOAD_PREFIX, rest @ ..] => Some(match &backends.statements {
+        [statements::DOWNLOAD_PREFIX, rest @ ..] => Some(match &workspace.statements {
             Some(service) => service.download(request, rest).await,
             None => error_response(request::endpoint_not_found(request)),
         }),
@@ -98,7 +91,8 @@ pub async fn dispatch_download(backends: &Backends, request: &ApiRequest) -> Opt
 }
 
 /// The service's answer, `Ok(None)` for a path of no service here.
-async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Response>, ApiError> {
+async fn answer(workspace: &Workspace, request: &ApiRequest) -> Result<Option<Response>, ApiError> {
+    let backends = &workspace.backends;
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
     let response = match segments.as_slice() {
         ["api", "2.1", "unity-catalog", rest @ ..] => {
@@ -111,7 +105,11 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
             clusters::route(offered(&backends.clusters, request)?, request, rest).await
         }
         ["api", "2.0", "sql", "statements", rest @ ..] => {
-            statements::route(offered(&backends.statements, request)?, request, rest).await
+            let service = workspace
+                .statements
+                .as_ref()
+                .ok_or_else(|| request::endpoint_not_found(request))?;
+            statements::route(service, request, rest).await
         }
         ["api", "2.0", "sql", "history", rest @ ..] => {
             history::route(offered(&backends.query_history, request)?, request, rest).await

@@ -36,6 +36,8 @@ pub(crate) struct FixtureStatements {
     pub warehouses: FixtureWarehouses,
     /// PENDING looks before an unscripted statement's outcome.
     pub pending_polls: u32,
+    /// Whether `INLINE_OR_EXTERNAL_LINKS` is accepted (`EmulatorConfig::hybrid_disposition`).
+    pub hybrid_disposition: bool,
 }
 
 impl SqlStatements for FixtureStatements {
@@ -67,6 +69,10 @@ impl SqlStatements for FixtureStatements {
                 cancelled: Arc::clone(&self.cancelled),
             }) as Box<dyn Execution>)
         })
+    }
+
+    fn accepts_hybrid_disposition(&self) -> bool {
+        self.hybrid_disposition
     }
 }
 

@@ -102,7 +102,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     eprintln!("workspace ready in {:.1} s", t.elapsed().as_secs_f64());
     let tpch_dir = ws.dir().join("catalogs/samples/tpch");
-    let api = ws.serve("127.0.0.1:0".parse()?).await?;
+    let api =
+        workspace_server::front::serve("127.0.0.1:0".parse()?, |url| ws.backends(url)).await?;
     let http = reqwest::Client::new();
 
     let ctx = SessionContext::new();

@@ -15,7 +15,6 @@ use databricks_api::jobs::{
     RunOutput, record_repair, run_not_found,
 };
 use serde_json::{Map, Value, json};
-use workspace_server::jobs::settings_of;
 
 use super::{Shared, lock};
 use crate::WAREHOUSE_ID;
@@ -134,7 +133,7 @@ impl Jobs {
                     creator_user_name: Some(layout::user_name()),
                     run_as_user_name: Some(layout::user_name()),
                     created_time: Some(layout::mtime_ms(&path)),
-                    settings: Some(settings_of(settings)),
+                    settings: Some(JobSettings::from_stored(settings)),
                     ..Job::default()
                 },
             );

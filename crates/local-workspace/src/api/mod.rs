@@ -1,7 +1,7 @@
-//! The local workspace's services, as backends of the shared workspace server: this
-//! module wires them to `workspace_server::front`, which owns every HTTP concern (the
-//! listener, reading requests, the bearer token, the protocol). The local workspace has no
-//! HTTP code of its own.
+//! The local workspace's services, as backends of the shared workspace server
+//! ([`databricks_api::backend::Backends`]). Whoever serves the workspace (the binary's
+//! startup, tests) hands them to `workspace_server::front`, which owns every HTTP concern:
+//! the local workspace has no HTTP code of its own.
 
 pub(crate) mod catalog;
 pub(crate) mod compute;
@@ -17,10 +17,10 @@ pub(crate) mod statements;
 pub(crate) mod vector_search;
 pub(crate) mod workspace;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::RunningApi;
+use databricks_api::backend::Backends;
+
 use crate::engine::Engine;
 use crate::error::LocalError;
 use crate::layout::Layout;
@@ -76,34 +76,9 @@ impl Shared {
     }
 }
 
-/// Serves the workspace on `addr` (loopback only) with a fresh bearer token.
-pub(crate) async fn serve(shared: Arc<Shared>, addr: SocketAddr) -> Result<RunningApi, LocalError> {
-    if !addr.ip().is_loopback() {
-        return Err(LocalError::NotLoopback(addr));
-    }
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| LocalError::Bind { addr, source })?;
-    let token = format!(
-        "dapi{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let served = workspace_server::front::serve(listener, token.clone(), |base_url| {
-        backends(&shared, base_url)
-    })
-    .map_err(|source| LocalError::Bind { addr, source })?;
-    tracing::info!("local workspace API listening on {}", served.base_url);
-    Ok(RunningApi {
-        base_url: served.base_url.clone(),
-        token,
-        served,
-    })
-}
-
 /// Every service of the workspace, on its data; `base_url` is the front's own.
-fn backends(shared: &Arc<Shared>, base_url: &str) -> workspace_server::Backends {
-    workspace_server::Backends {
+pub(crate) fn backends(shared: &Arc<Shared>, base_url: &str) -> Backends {
+    Backends {
         unity_catalog: Some(shared.clone()),
         warehouses: Some(Arc::new(compute::LocalWarehouse {
             base_url: base_url.to_string(),
@@ -125,16 +100,9 @@ fn backends(shared: &Arc<Shared>, base_url: &str) -> workspace_server::Backends 
         workspace: Some(shared.clone()),
         files: Some(shared.clone()),
         vector_search: Some(shared.clone()),
-        statements: Some(Arc::new(workspace_server::StatementService::new(
-            Arc::new(statements::LocalStatements {
-                shared: shared.clone(),
-            }),
-            base_url,
-            workspace_server::StatementOptions {
-                hybrid_disposition: true,
-                archive: Some(shared.layout.statement_results()),
-            },
-        ))),
+        statements: Some(Arc::new(statements::LocalStatements {
+            shared: shared.clone(),
+        })),
         jobs: Some(Arc::new(jobs::LocalJobs {
             shared: shared.clone(),
         })),

@@ -33,6 +33,12 @@ impl SqlStatements for LocalStatements {
             Ok(Box::new(self.spawn(run)) as Box<dyn Execution>)
         })
     }
+
+    /// Each `databricks-mcp call` is a process of its own: results are kept on disk so the
+    /// next one can page through them.
+    fn result_archive(&self) -> Option<std::path::PathBuf> {
+        Some(self.shared.layout.statement_results())
+    }
 }
 
 impl LocalStatements {

@@ -36,7 +36,10 @@ async fn auth_and_loopback() {
         s.api.local_addr().port().to_string(),
         s.api.base_url.rsplit(':').next().unwrap()
     );
-    let err = s.ws.serve("0.0.0.0:0".parse().unwrap()).await.unwrap_err();
+    let err =
+        workspace_server::front::serve("0.0.0.0:0".parse().unwrap(), |url| s.ws.backends(url))
+            .await
+            .unwrap_err();
     assert!(err.to_string().contains("loopback"), "{err}");
     let (status, v) = s.get("/api/2.0/nothing/here").await;
     assert_eq!(

@@ -257,7 +257,7 @@ async fn a_fresh_workspace_opens_at_once_and_samples_follow() {
         "{:?}",
         started.elapsed()
     );
-    let api = ws.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let api = crate::support::serve(&ws).await;
     let http = reqwest::Client::new();
     let submit = |statement: &'static str| {
         http.post(format!("{}/api/2.0/sql/statements", api.base_url))

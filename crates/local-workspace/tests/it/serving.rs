@@ -4,12 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
 use local_workspace::{ChatModel, DEFAULT_MODEL_ENDPOINT};
 use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::support::*;
 
@@ -17,32 +14,55 @@ use crate::support::*;
 type Received = Arc<Mutex<Vec<(Option<String>, Value)>>>;
 
 /// A model server on 127.0.0.1 whose `/v1/chat/completions` answers a canned completion
-/// (or, for a request whose last message says `fail`, a 500 in OpenAI's error shape).
+/// (or, for a request whose last message says `fail`, a 500 in OpenAI's error shape): one
+/// HTTP/1.1 exchange per connection, enough for the workspace's client.
 async fn model_server() -> (String, Received) {
     let received: Received = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(
-                |State(received): State<Received>, headers: HeaderMap, Json(body): Json<Value>| async move {
-                    let auth = headers
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string);
-                    let fail = body["messages"]
-                        .as_array()
-                        .and_then(|m| m.last())
-                        .is_some_and(|m| m["content"] == "fail");
-                    received.lock().unwrap().push((auth, body));
-                    if fail {
-                        return (
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            Json(json!({"error": {"message": "the model crashed", "type": "server_error"}})),
-                        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1", listener.local_addr().unwrap());
+    let log = received.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut stream = BufReader::new(stream);
+                let (mut request_line, mut auth, mut length) = (String::new(), None, 0usize);
+                stream.read_line(&mut request_line).await.unwrap();
+                loop {
+                    let mut line = String::new();
+                    stream.read_line(&mut line).await.unwrap();
+                    let line = line.trim_end();
+                    if line.is_empty() {
+                        break;
                     }
+                    let (name, value) = line.split_once(':').unwrap();
+                    match name.to_ascii_lowercase().as_str() {
+                        "authorization" => auth = Some(value.trim().to_string()),
+                        "content-length" => length = value.trim().parse().unwrap(),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; length];
+                stream.read_exact(&mut body).await.unwrap();
+                assert!(
+                    request_line.starts_with("POST /v1/chat/completions "),
+                    "{request_line}"
+                );
+                let body: Value = serde_json::from_slice(&body).unwrap();
+                let fail = body["messages"]
+                    .as_array()
+                    .and_then(|m| m.last())
+                    .is_some_and(|m| m["content"] == "fail");
+                log.lock().unwrap().push((auth, body));
+                let (status, answer) = if fail {
                     (
-                        StatusCode::OK,
-                        Json(json!({
+                        "500 Internal Server Error",
+                        json!({"error": {"message": "the model crashed", "type": "server_error"}}),
+                    )
+                } else {
+                    (
+                        "200 OK",
+                        json!({
                             "id": "chatcmpl-fake",
                             "object": "chat.completion",
                             "created": 1_700_000_000,
@@ -53,16 +73,22 @@ async fn model_server() -> (String, Received) {
                                 "finish_reason": "stop",
                             }],
                             "usage": {"prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8},
-                        })),
+                        }),
                     )
-                },
-            ),
-        )
-        .with_state(received.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+                };
+                let answer = answer.to_string();
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                stream
+                    .get_mut()
+                    .write_all(response.as_bytes())
+                    .await
+                    .unwrap();
+                stream.get_mut().shutdown().await.unwrap();
+            });
+        }
     });
     (url, received)
 }

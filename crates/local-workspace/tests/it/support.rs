@@ -3,8 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use local_workspace::{LocalOptions, LocalWorkspace, RunningApi, WAREHOUSE_ID};
+use local_workspace::{LocalOptions, LocalWorkspace, WAREHOUSE_ID};
 use serde_json::{Value, json};
+use workspace_server::front::RunningApi;
 
 /// Scale factor of the test samples (lineitem ≈ 6,000 rows).
 pub const SF: f64 = 0.001;
@@ -76,6 +77,15 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Serves `ws` on 127.0.0.1 as the binary does.
+pub async fn serve(ws: &LocalWorkspace) -> RunningApi {
+    workspace_server::front::serve("127.0.0.1:0".parse().expect("addr"), |base_url| {
+        ws.backends(base_url)
+    })
+    .await
+    .expect("serve")
+}
+
 /// A served workspace and an HTTP client for it.
 pub struct Server {
     pub ws: LocalWorkspace,
@@ -93,10 +103,7 @@ impl Server {
                 .await,
             "samples.tpch was not generated"
         );
-        let api = ws
-            .serve("127.0.0.1:0".parse().expect("addr"))
-            .await
-            .expect("serve");
+        let api = serve(&ws).await;
         Server {
             ws,
             api,

@@ -9,7 +9,6 @@ mod download;
 mod package;
 mod store;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,48 +33,24 @@ const MAX_STATEMENT_BYTES: usize = 16 * 1024 * 1024;
 /// External links stay valid this long (§1.4: at most 15 minutes).
 const LINK_TTL_MS: i64 = 15 * 60 * 1000;
 
-/// How a workspace serves statements, besides its backend.
-#[derive(Debug, Clone)]
-pub struct StatementOptions {
-    /// Whether `INLINE_OR_EXTERNAL_LINKS` is accepted: a workspace that predates it
-    /// answers 400, and clients fall back.
-    pub hybrid_disposition: bool,
-    /// A directory where finished results are also written, so that another process
-    /// serving the same workspace can page through them (each `databricks-mcp call` is
-    /// one process). `None` keeps results in memory only.
-    pub archive: Option<PathBuf>,
-}
-
-impl Default for StatementOptions {
-    fn default() -> Self {
-        StatementOptions {
-            hybrid_disposition: true,
-            archive: None,
-        }
-    }
-}
-
 /// The statements of one workspace: its backend, the statements it has accepted, and the
 /// URL its external links point at.
 pub struct StatementService {
     backend: Arc<dyn SqlStatements>,
     store: Store,
     base_url: String,
-    options: StatementOptions,
+    /// Whether the backend's workspace accepts `INLINE_OR_EXTERNAL_LINKS`.
+    hybrid_disposition: bool,
 }
 
 impl StatementService {
     /// `base_url` is the front's own URL: external links are served from it.
-    pub fn new(
-        backend: Arc<dyn SqlStatements>,
-        base_url: impl Into<String>,
-        options: StatementOptions,
-    ) -> StatementService {
+    pub fn new(backend: Arc<dyn SqlStatements>, base_url: impl Into<String>) -> StatementService {
         StatementService {
+            store: Store::new(backend.result_archive()),
+            hybrid_disposition: backend.accepts_hybrid_disposition(),
             backend,
-            store: Store::new(options.archive.clone()),
             base_url: base_url.into(),
-            options,
         }
     }
 }
@@ -199,14 +174,12 @@ impl StatementService {
         match given {
             None | Some("INLINE") => Ok(Disposition::Inline),
             Some("EXTERNAL_LINKS") => Ok(Disposition::External),
-            Some(databricks_api::attachment::HYBRID_DISPOSITION)
-                if self.options.hybrid_disposition =>
-            {
+            Some(databricks_api::attachment::HYBRID_DISPOSITION) if self.hybrid_disposition => {
                 Ok(Disposition::Hybrid)
             }
             Some(other) => Err(ApiError::invalid_parameter(format!(
                 "Invalid value for disposition: '{other}'. Must be INLINE or EXTERNAL_LINKS{}.",
-                if self.options.hybrid_disposition {
+                if self.hybrid_disposition {
                     " or INLINE_OR_EXTERNAL_LINKS"
                 } else {
                     ""

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use databricks_emulator::Emulator;
-use local_workspace::{ChatModel, LocalOptions, LocalWorkspace, RunningApi};
+use local_workspace::{ChatModel, LocalOptions, LocalWorkspace};
 use serde_json::Value;
+use workspace_server::front::RunningApi;
 
 /// Names that exist in a backend's Unity Catalog, and what the checks expect there.
 pub struct Known {
@@ -83,10 +84,11 @@ async fn serve_local(
     let workspace = LocalWorkspace::open(dir, options)
         .await
         .expect("open the local workspace");
-    let api = workspace
-        .serve("127.0.0.1:0".parse().expect("address"))
-        .await
-        .expect("serve the local workspace");
+    let api = workspace_server::front::serve("127.0.0.1:0".parse().expect("address"), |url| {
+        workspace.backends(url)
+    })
+    .await
+    .expect("serve the local workspace");
     Target {
         base_url: api.base_url.clone(),
         token: api.token.clone(),
