@@ -144,7 +144,7 @@ async fn answer(backends: &Backends, request: &ApiRequest) -> Result<Option<Resp
             files::route_fs(offered(&backends.files, request)?, request, rest).await
         }
         ["api", "2.0", "dbfs", rest @ ..] => {
-            files::route_dbfs(offered(&backends.files, request)?, request, rest).await
+            files::route_dbfs(offered_arc(&backends.files, request)?, request, rest).await
         }
         ["api", "2.0", "vector-search", rest @ ..] => {
             vector_search::route(offered(&backends.vector_search, request)?, request, rest).await
