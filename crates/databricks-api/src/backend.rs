@@ -289,7 +289,7 @@ pub struct FileEntry {
     pub metadata: FileMetadata,
 }
 
-/// Files of Unity Catalog volumes (REFERENCE.md §8.1), also read through DBFS (§8.2): a
+/// Files of Unity Catalog volumes (REFERENCE.md §8.1), also served through DBFS (§8.2): a
 /// tree of directories and files. Paths arrive normalized by the server: absolute,
 /// without a trailing `/`, no empty, `.` or `..` components (the root is `/`); the Files
 /// API's are always inside a volume, `/Volumes/<catalog>/<schema>/<volume>/…`, where the
@@ -312,6 +312,10 @@ pub trait VolumeFiles: Send + Sync {
     fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
     /// Deletes directory `path`, which the server has seen empty.
     fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    /// Moves the file or directory `from` (a directory with all it holds) to `to`. The
+    /// server has seen `from` exist, nothing at `to`, `to` not inside `from`, and the
+    /// parent directory of `to` made.
+    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()>;
 }
 
 /// Vector Search (REFERENCE.md §9): endpoints, their indexes, and queries. The server

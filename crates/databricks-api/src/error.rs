@@ -57,6 +57,11 @@ pub enum ErrorCode {
     MaxNotebookSizeExceeded,
     /// DBFS: a `read` of more than 1 MB.
     MaxReadSizeExceeded,
+    /// DBFS: a `put` or `add-block` of more than 1 MB.
+    MaxBlockSizeExceeded,
+    /// DBFS: a write the file system refuses (deleting a non-empty directory without
+    /// `recursive`), with 400.
+    IoError,
 }
 
 impl ErrorCode {
@@ -85,6 +90,8 @@ impl ErrorCode {
             ErrorCode::DirectoryNotEmpty => "DIRECTORY_NOT_EMPTY",
             ErrorCode::MaxNotebookSizeExceeded => "MAX_NOTEBOOK_SIZE_EXCEEDED",
             ErrorCode::MaxReadSizeExceeded => "MAX_READ_SIZE_EXCEEDED",
+            ErrorCode::MaxBlockSizeExceeded => "MAX_BLOCK_SIZE_EXCEEDED",
+            ErrorCode::IoError => "IO_ERROR",
         }
     }
 
@@ -97,7 +104,9 @@ impl ErrorCode {
             | ErrorCode::InvalidState
             | ErrorCode::DirectoryNotEmpty
             | ErrorCode::MaxNotebookSizeExceeded
-            | ErrorCode::MaxReadSizeExceeded => 400,
+            | ErrorCode::MaxReadSizeExceeded
+            | ErrorCode::MaxBlockSizeExceeded
+            | ErrorCode::IoError => 400,
             ErrorCode::Unauthenticated => 401,
             ErrorCode::PermissionDenied => 403,
             ErrorCode::ResourceDoesNotExist

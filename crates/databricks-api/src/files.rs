@@ -1,5 +1,6 @@
 //! Files API 2.0 (REFERENCE.md §8.1): Unity Catalog volume paths. Contents travel as raw
-//! bytes; only directory listings are JSON. And the DBFS API's reads (§8.2).
+//! bytes; only directory listings are JSON. And the DBFS API (§8.2): its reads, and its
+//! writes, whose bodies are JSON (contents base64).
 
 use serde::{Deserialize, Serialize};
 
@@ -82,3 +83,80 @@ pub struct ReadResponse {
 /// The most a DBFS `read` returns, and what it returns without `length`.
 pub const DBFS_MAX_READ: i64 = 1024 * 1024;
 pub const DBFS_DEFAULT_READ: i64 = 512 * 1024;
+
+/// The most bytes one DBFS `put` (its `contents`) or `add-block` (its `data`) carries,
+/// decoded; more is 400 `MAX_BLOCK_SIZE_EXCEEDED`.
+pub const DBFS_MAX_BLOCK: usize = 1024 * 1024;
+
+/// `POST /api/2.0/dbfs/put`: `contents` base64 (absent is an empty file), `overwrite`
+/// false unless set. (The service also takes a multipart form; this contract does not.)
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PutRequest {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contents: Option<String>,
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// `POST /api/2.0/dbfs/mkdirs`: the directory and its missing parents.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MkDirsRequest {
+    #[serde(default)]
+    pub path: String,
+}
+
+/// `POST /api/2.0/dbfs/delete`: a non-empty directory only with `recursive`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DeleteRequest {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub recursive: bool,
+}
+
+/// `POST /api/2.0/dbfs/create`: opens a stream to write `path`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CreateRequest {
+    #[serde(default)]
+    pub path: String,
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// The answer of `create`: the stream's handle, for `add-block` and `close`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CreateResponse {
+    #[serde(default)]
+    pub handle: i64,
+}
+
+/// `POST /api/2.0/dbfs/add-block`: `data` base64, at most [`DBFS_MAX_BLOCK`] bytes.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AddBlockRequest {
+    #[serde(default)]
+    pub handle: i64,
+    #[serde(default)]
+    pub data: String,
+}
+
+/// `POST /api/2.0/dbfs/close`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CloseRequest {
+    #[serde(default)]
+    pub handle: i64,
+}
+
+/// `POST /api/2.0/dbfs/move`: a directory moves with its content.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MoveRequest {
+    #[serde(default)]
+    pub source_path: String,
+    #[serde(default)]
+    pub destination_path: String,
+}
+
+/// What every DBFS write but `create` answers: `{}`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DbfsEmpty {}

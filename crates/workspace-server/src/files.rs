@@ -1,10 +1,15 @@
-//! Files API 2.0 (REFERENCE.md §8.1) and the DBFS reads (§8.2).
+//! Files API 2.0 (REFERENCE.md §8.1) and DBFS (§8.2).
 //!
 //! The protocol lives here: volume paths (absolute `/Volumes/<catalog>/<schema>/<volume>/…`,
 //! percent-decoded segments, no `.`/`..`), `overwrite` (unset ⇒ overwrite), directory
 //! listings paged by `page_size` and a cursor token, what must exist before a write, the
-//! download headers and byte ranges, and the DBFS `list`/`get-status`/`read` shapes. A
-//! backend stores a tree of directories and files and their bytes.
+//! download headers and byte ranges, and the DBFS `list`/`get-status`/`read` shapes. The
+//! DBFS writes and their streams are in [`dbfs_writes`]. A backend stores a tree of
+//! directories and files and their bytes.
+
+mod dbfs_writes;
+
+pub(crate) use dbfs_writes::Streams;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -53,9 +58,10 @@ pub(crate) async fn route_fs(
     }
 }
 
-/// `rest`: the path after `/api/2.0/dbfs`. Only the reads are served.
+/// `rest`: the path after `/api/2.0/dbfs`; `streams` are the workspace's open uploads.
 pub(crate) async fn route_dbfs(
     backend: &dyn VolumeFiles,
+    streams: &dbfs_writes::Streams,
     req: &ApiRequest,
     rest: &[&str],
 ) -> Result<Response, ApiError> {
@@ -67,6 +73,7 @@ pub(crate) async fn route_dbfs(
         }
         ("GET" | "HEAD", ["list"]) => dbfs_list(backend, req).await,
         ("GET" | "HEAD", ["read"]) => dbfs_read(backend, req).await,
+        ("POST", [endpoint]) => dbfs_writes::route(backend, streams, req, endpoint).await,
         _ => Err(endpoint_not_found(req)),
     }
 }

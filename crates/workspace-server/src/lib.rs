@@ -52,6 +52,8 @@ use statements::StatementService;
 pub struct Workspace {
     backends: Backends,
     statements: Option<StatementService>,
+    /// DBFS streaming uploads in progress.
+    dbfs_streams: files::Streams,
 }
 
 impl Workspace {
@@ -64,6 +66,7 @@ impl Workspace {
         Workspace {
             backends,
             statements,
+            dbfs_streams: files::Streams::default(),
         }
     }
 }
@@ -142,7 +145,13 @@ async fn answer(workspace: &Workspace, request: &ApiRequest) -> Result<Option<Re
             files::route_fs(offered(&backends.files, request)?, request, rest).await
         }
         ["api", "2.0", "dbfs", rest @ ..] => {
-            files::route_dbfs(offered(&backends.files, request)?, request, rest).await
+            files::route_dbfs(
+                offered(&backends.files, request)?,
+                &workspace.dbfs_streams,
+                request,
+                rest,
+            )
+            .await
         }
         ["api", "2.0", "vector-search", rest @ ..] => {
             vector_search::route(offered(&backends.vector_search, request)?, request, rest).await

@@ -231,4 +231,28 @@ impl VolumeFiles for FixtureFiles {
             Ok(())
         })
     }
+
+    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move {
+            let mut nodes = lock(&self.nodes);
+            let Some(node) = nodes.remove(from) else {
+                return Err(missing(from));
+            };
+            let inside = format!("{from}/");
+            let below: Vec<String> = nodes
+                .keys()
+                .filter(|p| p.starts_with(&inside))
+                .cloned()
+                .collect();
+            FixtureFiles::make_parents(&mut nodes, to, false);
+            for old in below {
+                if let Some(child) = nodes.remove(&old) {
+                    let rest = old.get(from.len()..).unwrap_or_default();
+                    nodes.insert(format!("{to}{rest}"), child);
+                }
+            }
+            nodes.insert(to.to_string(), node);
+            Ok(())
+        })
+    }
 }

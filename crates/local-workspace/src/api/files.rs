@@ -113,6 +113,16 @@ impl Shared {
             _ => internal("delete", path, e),
         })
     }
+
+    fn rename_volume_file(&self, from: &str, to: &str) -> Result<(), ApiError> {
+        self.check_writable("Moving files in a volume")?;
+        let source = self.existing_volume_file(from)?;
+        let target = self.existing_volume_file(to)?;
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| internal("move", to, e))?;
+        }
+        std::fs::rename(&source, &target).map_err(|e| internal("move", from, e))
+    }
 }
 
 impl VolumeFiles for Shared {
@@ -147,5 +157,9 @@ impl VolumeFiles for Shared {
 
     fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
         Box::pin(async move { self.delete_volume_dir(path) })
+    }
+
+    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()> {
+        Box::pin(async move { self.rename_volume_file(from, to) })
     }
 }

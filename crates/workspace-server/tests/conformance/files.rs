@@ -1,12 +1,14 @@
-//! Files API 2.0 and the DBFS reads (REFERENCE.md §8): volume paths, uploads and
-//! `overwrite`, downloads with their headers and byte ranges, directory listings and
-//! their pages, mkdir and rmdir, the same on both backends.
+//! Files API 2.0 and DBFS (REFERENCE.md §8): volume paths, uploads and `overwrite`,
+//! downloads with their headers and byte ranges, directory listings and their pages,
+//! mkdir and rmdir; DBFS reads, writes and streamed uploads, the same on both backends.
 
+use base64::Engine as _;
 use databricks_api::files::{
-    DirectoryEntry, DirectoryListing, FileInfo, ListStatusResponse, ReadResponse,
+    CreateResponse, DBFS_MAX_BLOCK, DirectoryEntry, DirectoryListing, FileInfo, ListStatusResponse,
+    ReadResponse,
 };
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::conformance;
 use crate::support::{Backend, Target, assert_error, encode};
@@ -24,6 +26,11 @@ conformance! {
     directories_are_made_and_removed => super::directories_are_made_and_removed;
     dbfs_reads_show_the_same_tree => super::dbfs_reads_show_the_same_tree;
     a_read_only_workspace_refuses_writes => super::a_read_only_workspace_refuses_writes;
+    dbfs_put_writes_base64_contents => super::dbfs_put_writes_base64_contents;
+    dbfs_mkdirs_makes_parents => super::dbfs_mkdirs_makes_parents;
+    dbfs_streams_write_at_close => super::dbfs_streams_write_at_close;
+    dbfs_moves_files_and_directories => super::dbfs_moves_files_and_directories;
+    dbfs_deletes_need_recursive_for_content => super::dbfs_deletes_need_recursive_for_content;
 }
 
 /// An answer without JSON: status, headers, body bytes.
@@ -100,6 +107,36 @@ impl Target {
         let url = format!("{DIRS}{}", encoded(path));
         self.raw(method, &url, &[], None).await
     }
+
+    /// POST a DBFS write: status and JSON body.
+    async fn dbfs(&self, endpoint: &str, body: Value) -> (u16, Value) {
+        self.post(&format!("{DBFS}/{endpoint}"), &body).await
+    }
+
+    /// A DBFS path's FileInfo, `None` when nothing is there.
+    async fn dbfs_status(&self, path: &str) -> Option<FileInfo> {
+        let answer = self
+            .get(&format!("{DBFS}/get-status?path={}", encode(path)))
+            .await;
+        match answer.0 {
+            200 => Some(serde_json::from_value(answer.1).expect("file info")),
+            _ => {
+                assert_error(&answer, 404, "RESOURCE_DOES_NOT_EXIST");
+                None
+            }
+        }
+    }
+
+    /// A whole file's bytes through the Files API.
+    async fn bytes_of(&self, path: &str) -> Vec<u8> {
+        let got = self.file(Method::GET, path, &[]).await;
+        assert_eq!(got.status, 200, "{path}: {:?}", got.json());
+        got.body
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// Each segment percent-encoded, `/` kept, as the reference asks of clients.
@@ -466,13 +503,10 @@ async fn dbfs_reads_show_the_same_tree(t: Target) {
         400,
         "INVALID_PARAMETER_VALUE",
     );
-    // Only the reads are served.
+    // Reads are GETs; an unknown endpoint is none.
     assert_error(
-        &t.post(
-            &format!("{DBFS}/mkdirs"),
-            &serde_json::json!({"path": "/x"}),
-        )
-        .await,
+        &t.post(&format!("{DBFS}/chmod"), &json!({"path": "/x"}))
+            .await,
         404,
         "ENDPOINT_NOT_FOUND",
     );
@@ -497,4 +531,358 @@ async fn a_read_only_workspace_refuses_writes(t: Target) {
     let deleted = t.file(Method::DELETE, &file.path, &[]).await;
     assert_error(&deleted.json(), 403, "PERMISSION_DENIED");
     assert_eq!(t.file(Method::HEAD, &file.path, &[]).await.status, 200);
+    // DBFS writes go through the same gate.
+    let put = json!({"path": format!("{vol}/read-only.txt"), "contents": b64(b"x")});
+    assert_error(&t.dbfs("put", put).await, 403, "PERMISSION_DENIED");
+    let mkdirs = json!({"path": format!("{vol}/read-only")});
+    assert_error(&t.dbfs("mkdirs", mkdirs).await, 403, "PERMISSION_DENIED");
+    let delete = json!({"path": file.path});
+    assert_error(&t.dbfs("delete", delete).await, 403, "PERMISSION_DENIED");
+    let moved = json!({"source_path": file.path, "destination_path": format!("{vol}/moved")});
+    assert_error(&t.dbfs("move", moved).await, 403, "PERMISSION_DENIED");
+    let (status, v) = t
+        .dbfs("create", json!({"path": format!("{vol}/streamed.txt")}))
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let handle = v["handle"].clone();
+    assert_eq!(
+        t.dbfs("add-block", json!({"handle": handle, "data": b64(b"x")}))
+            .await
+            .0,
+        200
+    );
+    assert_error(
+        &t.dbfs("close", json!({"handle": handle})).await,
+        403,
+        "PERMISSION_DENIED",
+    );
+    assert_eq!(t.file(Method::HEAD, &file.path, &[]).await.status, 200);
+}
+
+async fn dbfs_put_writes_base64_contents(t: Target) {
+    let t = t.writable().await;
+    let dir = format!("{}/conformance-dbfs-put", t.volume());
+    // Missing parents are made; `dbfs:` is accepted.
+    let path = format!("{dir}/deep/all bytes.bin");
+    let bytes: Vec<u8> = (0..=255).collect();
+    let put = json!({"path": format!("dbfs:{path}"), "contents": b64(&bytes)});
+    assert_eq!(t.dbfs("put", put).await, (200, json!({})));
+    assert_eq!(t.bytes_of(&path).await, bytes);
+    let (_, v) = t.get(&format!("{DBFS}/read?path={}", encode(&path))).await;
+    assert_eq!(v["data"], b64(&bytes));
+    let info = t.dbfs_status(&path).await.expect("the file");
+    assert_eq!((info.is_dir, info.file_size), (false, 256));
+
+    // `overwrite` is false unless set.
+    let again = json!({"path": path, "contents": b64(b"two")});
+    assert_error(&t.dbfs("put", again).await, 409, "RESOURCE_ALREADY_EXISTS");
+    let refused = json!({"path": path, "contents": b64(b"two"), "overwrite": false});
+    assert_error(
+        &t.dbfs("put", refused).await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    assert_eq!(t.bytes_of(&path).await, bytes);
+    let replace = json!({"path": path, "contents": b64(b"two"), "overwrite": true});
+    assert_eq!(t.dbfs("put", replace).await.0, 200);
+    assert_eq!(t.bytes_of(&path).await, b"two");
+    // No contents is an empty file.
+    let empty = format!("{dir}/empty");
+    assert_eq!(t.dbfs("put", json!({"path": empty})).await.0, 200);
+    assert_eq!(t.dbfs_status(&empty).await.map(|i| i.file_size), Some(0));
+
+    // A directory, or a file where a directory must be, is in the way.
+    let onto_dir = json!({"path": format!("{dir}/deep"), "contents": "", "overwrite": true});
+    assert_error(
+        &t.dbfs("put", onto_dir).await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    let below_file = json!({"path": format!("{path}/x"), "contents": ""});
+    assert_error(
+        &t.dbfs("put", below_file).await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+
+    // 1 MB at most, base64, a path.
+    let full = format!("{dir}/full.bin");
+    let most = json!({"path": full, "contents": b64(&vec![1; DBFS_MAX_BLOCK])});
+    assert_eq!(t.dbfs("put", most).await.0, 200);
+    let over =
+        json!({"path": format!("{dir}/over.bin"), "contents": b64(&vec![1; DBFS_MAX_BLOCK + 1])});
+    assert_error(&t.dbfs("put", over).await, 400, "MAX_BLOCK_SIZE_EXCEEDED");
+    assert_eq!(t.dbfs_status(&format!("{dir}/over.bin")).await, None);
+    let bad = json!({"path": format!("{dir}/bad.bin"), "contents": "not base64!"});
+    assert_error(&t.dbfs("put", bad).await, 400, "INVALID_PARAMETER_VALUE");
+    for body in [
+        json!({"contents": ""}),
+        json!({"path": "relative"}),
+        json!("text"),
+    ] {
+        assert_error(&t.dbfs("put", body).await, 400, "INVALID_PARAMETER_VALUE");
+    }
+    // A volume is not a file, nor is a volume that does not exist a place for one.
+    let volume = json!({"path": t.volume(), "contents": ""});
+    assert_error(&t.dbfs("put", volume).await, 400, "INVALID_PARAMETER_VALUE");
+    let missing = json!({"path": "/Volumes/missing_catalog/s/v/a.txt", "contents": ""});
+    assert_error(
+        &t.dbfs("put", missing).await,
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+
+    // The multipart form is refused plainly.
+    let form = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"path\"\r\n\r\n{dir}/form.txt\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"contents\"; filename=\"f\"\r\n\r\nx\r\n--b--\r\n"
+    );
+    let response = t
+        .http()
+        .post(format!("{}{DBFS}/put", t.base_url))
+        .bearer_auth(&t.token)
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(form)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    let v: Value = response.json().await.expect("an error body");
+    assert_error(&(status, v), 501, "NOT_IMPLEMENTED");
+    assert_eq!(t.dbfs_status(&format!("{dir}/form.txt")).await, None);
+}
+
+async fn dbfs_mkdirs_makes_parents(t: Target) {
+    let t = t.writable().await;
+    let top = format!("{}/conformance-dbfs-mkdirs", t.volume());
+    let deep = format!("{top}/a/b/c");
+    assert_eq!(
+        t.dbfs("mkdirs", json!({"path": deep})).await,
+        (200, json!({}))
+    );
+    for dir in [&top, &format!("{top}/a"), &deep] {
+        let info = t.dbfs_status(dir).await.expect("the directory");
+        assert!(info.is_dir, "{dir}");
+        assert_eq!(info.file_size, 0);
+    }
+    // Again, or on the volume: nothing to do.
+    assert_eq!(t.dbfs("mkdirs", json!({"path": deep})).await.0, 200);
+    assert_eq!(t.dbfs("mkdirs", json!({"path": t.volume()})).await.0, 200);
+    // A file at the path or at a prefix of it.
+    let file = format!("{top}/a/f.txt");
+    let put = json!({"path": file, "contents": b64(b"f")});
+    assert_eq!(t.dbfs("put", put).await.0, 200);
+    for path in [file.clone(), format!("{file}/below")] {
+        assert_error(
+            &t.dbfs("mkdirs", json!({"path": path})).await,
+            409,
+            "RESOURCE_ALREADY_EXISTS",
+        );
+    }
+    assert_error(
+        &t.dbfs("mkdirs", json!({})).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let outside = json!({"path": "/Volumes/main"});
+    assert_error(
+        &t.dbfs("mkdirs", outside).await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+}
+
+async fn dbfs_streams_write_at_close(t: Target) {
+    let t = t.writable().await;
+    let dir = format!("{}/conformance-dbfs-stream", t.volume());
+    let path = format!("{dir}/sub/streamed.bin");
+    let (status, v) = t.dbfs("create", json!({"path": path})).await;
+    assert_eq!(status, 200, "{v}");
+    let created: CreateResponse = serde_json::from_value(v).expect("a handle");
+    let handle = created.handle;
+    let first: Vec<u8> = vec![7; DBFS_MAX_BLOCK];
+    let second = b"the end".to_vec();
+    for block in [&first, &second] {
+        let add = json!({"handle": handle, "data": b64(block)});
+        assert_eq!(t.dbfs("add-block", add).await, (200, json!({})));
+    }
+    // Nothing is at the path until the stream closes.
+    assert_eq!(t.dbfs_status(&path).await, None);
+    // A block over 1 MB is refused; the stream stays open.
+    let over = json!({"handle": handle, "data": b64(&vec![0; DBFS_MAX_BLOCK + 1])});
+    assert_error(
+        &t.dbfs("add-block", over).await,
+        400,
+        "MAX_BLOCK_SIZE_EXCEEDED",
+    );
+    assert_eq!(
+        t.dbfs("close", json!({"handle": handle})).await,
+        (200, json!({}))
+    );
+    let written = t.bytes_of(&path).await;
+    assert_eq!(written.len(), first.len() + second.len());
+    assert!(written.starts_with(&first) && written.ends_with(&second));
+    let info = t.dbfs_status(&path).await.expect("the file");
+    assert_eq!(info.file_size, i64::try_from(written.len()).expect("size"));
+
+    // A closed handle, or one never given, names no stream.
+    for endpoint in ["close", "add-block"] {
+        for unknown in [handle, 987_654_321] {
+            let body = json!({"handle": unknown, "data": b64(b"x")});
+            assert_error(
+                &t.dbfs(endpoint, body).await,
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+            );
+        }
+    }
+    // `overwrite` is false unless set, checked at create.
+    assert_error(
+        &t.dbfs("create", json!({"path": path})).await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    assert_error(
+        &t.dbfs("create", json!({"path": dir, "overwrite": true}))
+            .await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    // An empty stream with overwrite replaces the file with an empty one.
+    let (_, v) = t
+        .dbfs("create", json!({"path": path, "overwrite": true}))
+        .await;
+    let handle = v["handle"].as_i64().expect("a handle");
+    assert_eq!(t.dbfs("close", json!({"handle": handle})).await.0, 200);
+    assert_eq!(t.dbfs_status(&path).await.map(|i| i.file_size), Some(0));
+    // A file written while a stream without overwrite was open wins: close refuses.
+    let late = format!("{dir}/late.txt");
+    let (_, v) = t.dbfs("create", json!({"path": late})).await;
+    let handle = v["handle"].as_i64().expect("a handle");
+    assert_eq!(
+        t.dbfs("put", json!({"path": late, "contents": b64(b"first")}))
+            .await
+            .0,
+        200
+    );
+    assert_error(
+        &t.dbfs("close", json!({"handle": handle})).await,
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    assert_eq!(t.bytes_of(&late).await, b"first");
+    assert_error(
+        &t.dbfs("add-block", json!({"handle": "h", "data": ""}))
+            .await,
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+}
+
+async fn dbfs_moves_files_and_directories(t: Target) {
+    let t = t.writable().await;
+    let dir = format!("{}/conformance-dbfs-move", t.volume());
+    let put = |path: String, bytes: &[u8]| json!({"path": path, "contents": b64(bytes)});
+    let file = format!("{dir}/a.txt");
+    assert_eq!(t.dbfs("put", put(file.clone(), b"a")).await.0, 200);
+    // A file, into a directory that does not exist yet.
+    let moved = format!("{dir}/elsewhere/b.txt");
+    let body = json!({"source_path": file, "destination_path": format!("dbfs:{moved}")});
+    assert_eq!(t.dbfs("move", body).await, (200, json!({})));
+    assert_eq!(t.dbfs_status(&file).await, None);
+    assert_eq!(t.bytes_of(&moved).await, b"a");
+
+    // A directory moves with its content.
+    let tree = format!("{dir}/tree");
+    assert_eq!(
+        t.dbfs("put", put(format!("{tree}/x.txt"), b"x")).await.0,
+        200
+    );
+    assert_eq!(
+        t.dbfs("put", put(format!("{tree}/sub/y.txt"), b"y"))
+            .await
+            .0,
+        200
+    );
+    let renamed = format!("{dir}/renamed");
+    let body = json!({"source_path": tree, "destination_path": renamed});
+    assert_eq!(t.dbfs("move", body).await.0, 200);
+    assert_eq!(t.dbfs_status(&tree).await, None);
+    assert!(t.dbfs_status(&renamed).await.is_some_and(|i| i.is_dir));
+    assert_eq!(t.bytes_of(&format!("{renamed}/x.txt")).await, b"x");
+    assert_eq!(t.bytes_of(&format!("{renamed}/sub/y.txt")).await, b"y");
+    let (_, v) = t
+        .get(&format!("{DBFS}/list?path={}", encode(&renamed)))
+        .await;
+    let listed: ListStatusResponse = serde_json::from_value(v).expect("a listing");
+    let names: Vec<&str> = listed.files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(
+        names,
+        [format!("{renamed}/sub"), format!("{renamed}/x.txt")]
+    );
+
+    // Onto something that exists, file or directory: refused, nothing moves.
+    for onto in [moved.clone(), format!("{dir}/elsewhere")] {
+        let body = json!({"source_path": renamed, "destination_path": onto});
+        assert_error(&t.dbfs("move", body).await, 409, "RESOURCE_ALREADY_EXISTS");
+    }
+    assert_eq!(t.bytes_of(&format!("{renamed}/x.txt")).await, b"x");
+    // The source must exist; a directory does not go into itself.
+    let body =
+        json!({"source_path": format!("{dir}/nope"), "destination_path": format!("{dir}/new")});
+    assert_error(&t.dbfs("move", body).await, 404, "RESOURCE_DOES_NOT_EXIST");
+    let body = json!({"source_path": renamed, "destination_path": format!("{renamed}/sub/inner")});
+    assert_error(&t.dbfs("move", body).await, 400, "INVALID_PARAMETER_VALUE");
+    let body = json!({"source_path": renamed});
+    assert_error(&t.dbfs("move", body).await, 400, "INVALID_PARAMETER_VALUE");
+}
+
+async fn dbfs_deletes_need_recursive_for_content(t: Target) {
+    let t = t.writable().await;
+    let dir = format!("{}/conformance-dbfs-delete", t.volume());
+    let file = format!("{dir}/a/f.txt");
+    let deep = format!("{dir}/a/b/c/g.txt");
+    for path in [&file, &deep] {
+        let put = json!({"path": path, "contents": b64(b"x")});
+        assert_eq!(t.dbfs("put", put).await.0, 200);
+    }
+    // A non-empty directory goes only with `recursive`.
+    for body in [
+        json!({"path": dir}),
+        json!({"path": dir, "recursive": false}),
+    ] {
+        assert_error(&t.dbfs("delete", body).await, 400, "IO_ERROR");
+    }
+    assert_eq!(t.bytes_of(&deep).await, b"x");
+    // A file; an empty directory without `recursive`.
+    assert_eq!(
+        t.dbfs("delete", json!({"path": file})).await,
+        (200, json!({}))
+    );
+    assert_eq!(t.dbfs_status(&file).await, None);
+    let empty = format!("{dir}/empty");
+    assert_eq!(t.dbfs("mkdirs", json!({"path": empty})).await.0, 200);
+    assert_eq!(t.dbfs("delete", json!({"path": empty})).await.0, 200);
+    assert_eq!(t.dbfs_status(&empty).await, None);
+    // The whole tree.
+    let body = json!({"path": dir, "recursive": true});
+    assert_eq!(t.dbfs("delete", body).await, (200, json!({})));
+    for gone in [&dir, &format!("{dir}/a/b"), &deep] {
+        assert_eq!(t.dbfs_status(gone).await, None, "{gone}");
+    }
+    // Nothing there: 200, as the service answers.
+    for path in [dir.clone(), format!("{dir}/never/was")] {
+        let body = json!({"path": path, "recursive": true});
+        assert_eq!(t.dbfs("delete", body).await, (200, json!({})));
+    }
+    // Never a volume, nor the root.
+    for path in [t.volume(), "/"] {
+        let body = json!({"path": path, "recursive": true});
+        assert_error(
+            &t.dbfs("delete", body).await,
+            400,
+            "INVALID_PARAMETER_VALUE",
+        );
+    }
+    assert_eq!(t.dir(Method::HEAD, t.volume()).await.status, 200);
 }
