@@ -26,6 +26,7 @@ mod error;
 mod functions;
 mod genie;
 mod info_schema;
+mod json;
 mod lakehouse;
 mod layout;
 mod render;
