@@ -414,10 +414,10 @@ impl Rewriter<'_> {
                         )
                     })?,
             };
-            if i >= params.len() {
+            let Some(slot) = bound.get_mut(i) else {
                 return Err(wrong_args(&quoted, &params.len().to_string(), i + 1));
-            }
-            bound[i] = Some(e);
+            };
+            *slot = Some(e);
         }
         let mut args = Vec::with_capacity(params.len());
         for (p, b) in params.iter().zip(bound) {

@@ -177,20 +177,26 @@ impl ScalarUDFImpl for SparkFn {
                 )
             }
         };
+        // The arity was checked above; an argument missing all the same is an error.
+        let arg = |i: usize| -> Result<&DataType> {
+            args.get(i).ok_or_else(|| {
+                DataFusionError::Plan(format!("`{}`: missing argument {i}", self.name))
+            })
+        };
         Ok(match self.kind {
             Year | Month | Day | Quarter | Hour | Minute | Second | DayOfWeek | DayOfYear
-            | WeekOfYear => vec![temporal(&args[0])?],
-            LastDay => vec![date(&args[0])?],
-            DateAdd | DateSub | AddMonths => vec![date(&args[0])?, int(&args[1])?],
-            DateDiff => vec![date(&args[0])?, date(&args[1])?],
+            | WeekOfYear => vec![temporal(arg(0)?)?],
+            LastDay => vec![date(arg(0)?)?],
+            DateAdd | DateSub | AddMonths => vec![date(arg(0)?)?, int(arg(1)?)?],
+            DateDiff => vec![date(arg(0)?)?, date(arg(1)?)?],
             MonthsBetween => {
-                let mut v = vec![temporal(&args[0])?, temporal(&args[1])?];
+                let mut v = vec![temporal(arg(0)?)?, temporal(arg(1)?)?];
                 if args.len() == 3 {
                     v.push(DataType::Boolean);
                 }
                 v
             }
-            DateFormat => vec![temporal(&args[0])?, DataType::Utf8],
+            DateFormat => vec![temporal(arg(0)?)?, DataType::Utf8],
             ToDate | ToTimestamp | UnixTimestamp => args
                 .iter()
                 .enumerate()
@@ -202,23 +208,23 @@ impl ScalarUDFImpl for SparkFn {
                     }
                 })
                 .collect::<Result<_>>()?,
-            Sha2 => vec![binary_or_string(&args[0]), int(&args[1])?],
-            Sha1 => vec![binary_or_string(&args[0])],
+            Sha2 => vec![binary_or_string(arg(0)?), int(arg(1)?)?],
+            Sha1 => vec![binary_or_string(arg(0)?)],
             RegexpExtract => {
                 let mut v = vec![DataType::Utf8, DataType::Utf8];
                 if args.len() == 3 {
-                    v.push(int(&args[2])?);
+                    v.push(int(arg(2)?)?);
                 }
                 v
             }
             Split => {
                 let mut v = vec![DataType::Utf8, DataType::Utf8];
                 if args.len() == 3 {
-                    v.push(int(&args[2])?);
+                    v.push(int(arg(2)?)?);
                 }
                 v
             }
-            PromoteInt | NonZero => vec![args[0].clone()],
+            PromoteInt | NonZero => vec![arg(0)?.clone()],
             FromUnixtime => {
                 let mut v = vec![DataType::Int64];
                 if args.len() == 2 {
@@ -710,13 +716,18 @@ fn sha1_hex(data: &[u8]) -> String {
         msg.push(0);
     }
     msg.extend_from_slice(&bit_len.to_be_bytes());
-    for chunk in msg.chunks(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in chunk.chunks(4).enumerate().take(16) {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
+    // The padded message is a whole number of 64-byte blocks.
+    let (blocks, _) = msg.as_chunks::<64>();
+    for block in blocks {
+        let (words, _) = block.as_chunks::<4>();
+        let mut w: Vec<u32> = Vec::with_capacity(80);
+        w.extend(words.iter().map(|word| u32::from_be_bytes(*word)));
+        // w[t] = (w[t-3] ^ w[t-8] ^ w[t-14] ^ w[t-16]) <<< 1, from the last 16 words.
+        while w.len() < 80 {
+            let Some(last) = w.last_chunk::<16>() else {
+                break;
+            };
+            w.push((last[13] ^ last[8] ^ last[2] ^ last[0]).rotate_left(1));
         }
         let [mut a, mut b, mut c, mut d, mut e] = h;
         for (i, wi) in w.iter().enumerate() {
@@ -775,36 +786,29 @@ fn parse_with(value: &str, spark_pattern: &str) -> Result<Option<NaiveDateTime>>
 
 /// Converts a Spark (Java `DateTimeFormatter`) pattern to a chrono `strftime` pattern.
 pub(crate) fn spark_to_chrono(p: &str) -> std::result::Result<String, String> {
-    let chars: Vec<char> = p.chars().collect();
+    let mut chars = p.chars().peekable();
     let mut out = String::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(c) = chars.next() {
         if c == '\'' {
             // Quoted literal; '' is a single quote.
-            if chars.get(i + 1) == Some(&'\'') {
+            if chars.next_if_eq(&'\'').is_some() {
                 out.push('\'');
-                i += 2;
                 continue;
             }
-            i += 1;
-            while i < chars.len() {
-                if chars[i] == '\'' {
-                    if chars.get(i + 1) == Some(&'\'') {
+            while let Some(d) = chars.next() {
+                if d == '\'' {
+                    if chars.next_if_eq(&'\'').is_some() {
                         out.push('\'');
-                        i += 2;
                         continue;
                     }
                     break;
                 }
-                if chars[i] == '%' {
+                if d == '%' {
                     out.push_str("%%");
                 } else {
-                    out.push(chars[i]);
+                    out.push(d);
                 }
-                i += 1;
             }
-            i += 1;
             continue;
         }
         if !c.is_ascii_alphabetic() {
@@ -813,11 +817,10 @@ pub(crate) fn spark_to_chrono(p: &str) -> std::result::Result<String, String> {
             } else {
                 out.push(c);
             }
-            i += 1;
             continue;
         }
         let mut n = 1;
-        while chars.get(i + n) == Some(&c) {
+        while chars.next_if_eq(&c).is_some() {
             n += 1;
         }
         let piece = match (c, n) {
@@ -860,7 +863,6 @@ pub(crate) fn spark_to_chrono(p: &str) -> std::result::Result<String, String> {
             _ => return Err(format!("unknown pattern letter '{c}' in '{p}'")),
         };
         out.push_str(piece);
-        i += n;
     }
     Ok(out)
 }
@@ -926,12 +928,22 @@ mod tests {
         assert_eq!(spark_to_chrono("MMM d, yyyy").as_deref(), Ok("%b %-d, %Y"));
         assert_eq!(spark_to_chrono("yyyy'T'HH").as_deref(), Ok("%YT%H"));
         assert!(spark_to_chrono("GGG").is_err());
+        assert_eq!(
+            spark_to_chrono("h 'o''clock' ''%").as_deref(),
+            Ok("%-I o'clock '%%")
+        );
+        assert_eq!(spark_to_chrono("'open").as_deref(), Ok("open"));
     }
 
     #[test]
     fn sha1_known_answer() {
         assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
         assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        // Two blocks once padded.
+        assert_eq!(
+            sha1_hex(b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+        );
     }
 
     #[test]

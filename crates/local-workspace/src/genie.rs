@@ -272,12 +272,15 @@ fn mentions(words: &[Word], table: &TableSchema) -> Vec<Mention> {
     let mut taken = vec![false; words.len()];
     // Exact: one to three consecutive words spell the column's name.
     for len in (1..=3).rev() {
-        for at in 0..words.len().saturating_sub(len - 1) {
-            if taken[at..at + len].iter().any(|t| *t) {
+        for (at, span) in words.windows(len).enumerate() {
+            if taken
+                .get(at..at + len)
+                .is_none_or(|span| span.iter().any(|t| *t))
+            {
                 continue;
             }
             let mut spelled = vec![String::new()];
-            for w in &words[at..at + len] {
+            for w in span {
                 spelled = spelled
                     .iter()
                     .flat_map(|s| spellings(w).into_iter().map(move |p| format!("{s}{p}")))
@@ -293,14 +296,16 @@ fn mentions(words: &[Word], table: &TableSchema) -> Vec<Mention> {
                     len,
                     exact: true,
                 });
-                taken[at..at + len].iter_mut().for_each(|t| *t = true);
+                if let Some(span) = taken.get_mut(at..at + len) {
+                    span.fill(true);
+                }
             }
         }
     }
     // Partial: one word of four letters or more that ends a column's name
     // (`priority` → `orderpriority`), the first such column.
-    for (at, w) in words.iter().enumerate() {
-        if taken[at] || w.stem.len() < 4 || Grain::of(&w.stem).is_some() {
+    for (at, (w, taken)) in words.iter().zip(taken.iter_mut()).enumerate() {
+        if *taken || w.stem.len() < 4 || Grain::of(&w.stem).is_some() {
             continue;
         }
         if let Some(column) = keys
@@ -314,7 +319,7 @@ fn mentions(words: &[Word], table: &TableSchema) -> Vec<Mention> {
                 len: 1,
                 exact: false,
             });
-            taken[at] = true;
+            *taken = true;
         }
     }
     found.sort_by_key(|m| m.at);
@@ -326,8 +331,9 @@ fn score(words: &[Word], table: &TableSchema) -> (usize, Vec<Mention>) {
     let stem = table_stem(&table.full_name);
     let named = words.iter().any(|w| w.stem == stem)
         || words
-            .windows(2)
-            .any(|p| format!("{}{}", p[0].stem, p[1].stem) == stem);
+            .iter()
+            .zip(words.iter().skip(1))
+            .any(|(a, b)| format!("{}{}", a.stem, b.stem) == stem);
     let mentions = mentions(words, table);
     let mut score = if named { 10 } else { 0 };
     for m in &mentions {
@@ -361,9 +367,9 @@ fn top(words: &[Word]) -> Option<u32> {
 
 /// A year the question filters on (`in 1995`, `during 1996`, `for 1997`).
 fn year(words: &[Word]) -> Option<i32> {
-    words.windows(2).find_map(|p| {
-        let y = p[1].raw.parse::<i32>().ok()?;
-        (matches!(p[0].raw.as_str(), "in" | "during" | "for" | "of") && (1900..=2100).contains(&y))
+    words.iter().zip(words.iter().skip(1)).find_map(|(a, b)| {
+        let y = b.raw.parse::<i32>().ok()?;
+        (matches!(a.raw.as_str(), "in" | "during" | "for" | "of") && (1900..=2100).contains(&y))
             .then_some(y)
     })
 }
@@ -409,12 +415,14 @@ pub(crate) fn plan(
         .filter(|(_, (s, _))| *s > 0)
         .map(|(i, _)| i)
         .or_else(|| previous.and_then(|p| tables.iter().position(|t| t.full_name == p)));
-    let Some(index) = best else {
+    let Some((table, (_, mentioned))) =
+        best.and_then(|i| tables.get(i).zip(scored.into_iter().nth(i)))
+    else {
         return Err(NoPlan(no_match(tables)));
     };
-    let table = &tables[index];
-    let mentioned = scored[index].1.clone();
     let columns = &table.columns;
+    // Mentions, groups and the measure are positions in `columns`.
+    let is_temporal = |c: usize| columns.get(c).is_some_and(ColumnSchema::is_temporal);
 
     let agg = asked_aggregate(question, &words, &mentioned);
 
@@ -430,22 +438,26 @@ pub(crate) fn plan(
     let top = top(&words);
     // Groups: what is named after the grouping word, but a measure there ranks (`top
     // ship modes by quantity`); with a top N, the categories named before it too.
-    let is_measure = |c: usize| columns[c].is_numeric() && !columns[c].is_key();
+    let is_measure = |c: usize| {
+        columns
+            .get(c)
+            .is_some_and(|c| c.is_numeric() && !c.is_key())
+    };
     let mut dims: Vec<usize> = mentioned
         .iter()
         .filter(|m| {
             let after = group_at.is_some_and(|g| m.at > g);
-            (after || (top.is_some() && !columns[m.column].is_temporal())) && !is_measure(m.column)
+            (after || (top.is_some() && !is_temporal(m.column))) && !is_measure(m.column)
         })
         .map(|m| m.column)
         .collect();
     let date_column = mentioned
         .iter()
         .map(|m| m.column)
-        .find(|&c| columns[c].is_temporal())
+        .find(|&c| is_temporal(c))
         .or_else(|| columns.iter().position(ColumnSchema::is_temporal));
     // A date column named as a group is grouped by its grain (by day when none is said).
-    let grain = match (grain, dims.iter().position(|&c| columns[c].is_temporal())) {
+    let grain = match (grain, dims.iter().position(|&c| is_temporal(c))) {
         (Some(g), Some(i)) => {
             dims.remove(i);
             Some(g)
@@ -492,9 +504,10 @@ pub(crate) fn plan(
         (None, _) => None,
     };
 
-    let year_filter = year(&words).zip(date_column).map(|(y, c)| {
+    let date = date_column.and_then(|c| columns.get(c));
+    let year_filter = year(&words).zip(date).map(|(y, c)| {
         (
-            format!("year({}) = {y}", ident(&columns[c].name)),
+            format!("year({}) = {y}", ident(&c.name)),
             format!(" in {y}"),
         )
     });
@@ -574,34 +587,36 @@ fn write_plan(reading: Reading<'_>) -> Plan {
     let mut selects: Vec<String> = Vec::new();
     let mut groups: Vec<String> = Vec::new();
     let mut dim_names: Vec<String> = Vec::new();
-    if let (Some(g), Some(c)) = (grain, date_column) {
+    // Groups and the measure are positions in `columns`.
+    let column = |c: Option<usize>| c.and_then(|c| columns.get(c));
+    if let (Some(g), Some(c)) = (grain, column(date_column)) {
         let alias = g.name().to_string();
         selects.push(format!(
             "date_trunc('{}', {}) AS {alias}",
             g.name().to_uppercase(),
-            ident(&columns[c].name)
+            ident(&c.name)
         ));
         groups.push(alias.clone());
-        dim_names.push(format!("{} of {}", alias, columns[c].name));
+        dim_names.push(format!("{} of {}", alias, c.name));
     }
-    for &d in &dims {
-        selects.push(ident(&columns[d].name));
-        groups.push(ident(&columns[d].name));
-        dim_names.push(columns[d].name.clone());
+    for d in dims.iter().filter_map(|&d| columns.get(d)) {
+        selects.push(ident(&d.name));
+        groups.push(ident(&d.name));
+        dim_names.push(d.name.clone());
     }
     let mut sql = String::from("SELECT ");
     let (title, shape, measure_alias) = match agg {
         Some(a) => {
-            let (expr, alias, what) = match (a, measure_column) {
+            let (expr, alias, what) = match (a, column(measure_column)) {
                 (Agg::Count, _) | (_, None) => (
                     "count(*)".to_string(),
                     format!("{}_count", table_stem(&table.full_name)),
                     format!("Number of rows of {}", table.full_name),
                 ),
                 (a, Some(c)) => (
-                    format!("{}({})", a.sql(), ident(&columns[c].name)),
-                    format!("{}_{}", a.sql(), columns[c].name),
-                    format!("{} {} of {}", a.words(), columns[c].name, table.full_name),
+                    format!("{}({})", a.sql(), ident(&c.name)),
+                    format!("{}_{}", a.sql(), c.name),
+                    format!("{} {} of {}", a.words(), c.name, table.full_name),
                 ),
             };
             selects.push(format!("{expr} AS {}", ident(&alias)));
@@ -621,7 +636,8 @@ fn write_plan(reading: Reading<'_>) -> Plan {
         None => {
             let listed: Vec<String> = mentioned
                 .iter()
-                .map(|m| ident(&columns[m.column].name))
+                .filter_map(|m| column(Some(m.column)))
+                .map(|c| ident(&c.name))
                 .collect();
             if listed.is_empty() {
                 selects.push("*".to_string());

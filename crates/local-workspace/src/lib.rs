@@ -16,6 +16,13 @@
 //! what is refused) in `dialect.rs` and `commands.rs`; the REST surface in `api/`.
 
 #![allow(clippy::result_large_err)]
+// What input reaches never panics the library: no unchecked indexing, `expect` or
+// `panic!` outside tests (the workspace denies `unwrap`).
+#![warn(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![cfg_attr(
+    test,
+    allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
 
 mod api;
 mod delta;
@@ -26,6 +33,7 @@ mod error;
 mod functions;
 mod genie;
 mod info_schema;
+mod json;
 mod lakehouse;
 mod layout;
 mod render;

@@ -18,20 +18,19 @@ pub(crate) fn manifest_columns(schema: &Schema) -> Vec<Value> {
         .enumerate()
         .map(|(i, f)| {
             let t = db_type(f.data_type());
-            let mut c = json!({
-                "name": f.name(),
-                "type_text": t.type_text,
-                "type_name": t.type_name,
-                "position": i,
-            });
+            let mut c = serde_json::Map::new();
+            c.insert("name".into(), json!(f.name()));
+            c.insert("type_text".into(), json!(t.type_text));
+            c.insert("type_name".into(), json!(t.type_name));
+            c.insert("position".into(), json!(i));
             if let (Some(p), Some(s)) = (t.precision, t.scale) {
-                c["type_precision"] = json!(p);
-                c["type_scale"] = json!(s);
+                c.insert("type_precision".into(), json!(p));
+                c.insert("type_scale".into(), json!(s));
             }
             if let Some(iv) = t.interval {
-                c["type_interval_type"] = json!(iv);
+                c.insert("type_interval_type".into(), json!(iv));
             }
-            c
+            Value::Object(c)
         })
         .collect()
 }

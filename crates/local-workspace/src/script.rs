@@ -8,50 +8,44 @@ use crate::engine::QueryResult;
 pub(crate) fn split_statements(sql: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
-    let chars: Vec<char> = sql.chars().collect();
-    let mut i = 0;
+    let mut chars = sql.chars().peekable();
     let mut has_code = false;
-    while i < chars.len() {
-        let c = chars[i];
+    while let Some(c) = chars.next() {
         match c {
             '\'' | '"' | '`' => {
                 has_code = true;
                 cur.push(c);
-                i += 1;
-                while i < chars.len() {
-                    let d = chars[i];
+                while let Some(d) = chars.next() {
                     cur.push(d);
-                    i += 1;
-                    if d == '\\' && c != '`' && i < chars.len() {
-                        cur.push(chars[i]);
-                        i += 1;
+                    if d == '\\'
+                        && c != '`'
+                        && let Some(escaped) = chars.next()
+                    {
+                        cur.push(escaped);
                         continue;
                     }
                     if d == c {
                         break;
                     }
                 }
-                continue;
             }
-            '-' if chars.get(i + 1) == Some(&'-') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    cur.push(chars[i]);
-                    i += 1;
+            '-' if chars.peek() == Some(&'-') => {
+                cur.push(c);
+                while let Some(d) = chars.next_if(|&d| d != '\n') {
+                    cur.push(d);
                 }
-                continue;
             }
-            '/' if chars.get(i + 1) == Some(&'*') => {
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
                 cur.push_str("/*");
-                i += 2;
-                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                    cur.push(chars[i]);
-                    i += 1;
+                while let Some(d) = chars.next() {
+                    if d == '*' && chars.peek() == Some(&'/') {
+                        chars.next();
+                        cur.push_str("*/");
+                        break;
+                    }
+                    cur.push(d);
                 }
-                if i < chars.len() {
-                    cur.push_str("*/");
-                    i += 2;
-                }
-                continue;
             }
             ';' => {
                 if has_code {
@@ -59,15 +53,12 @@ pub(crate) fn split_statements(sql: &str) -> Vec<String> {
                 }
                 cur.clear();
                 has_code = false;
-                i += 1;
-                continue;
             }
             c => {
                 if !c.is_whitespace() {
                     has_code = true;
                 }
                 cur.push(c);
-                i += 1;
             }
         }
     }
@@ -174,6 +165,19 @@ mod tests {
         let s = split_statements("SELECT 1; -- c;\nSELECT ';' AS x; /* ; */ ;  ");
         assert_eq!(s, vec!["SELECT 1", "-- c;\nSELECT ';' AS x"]);
         assert!(split_statements("-- only a comment").is_empty());
+        // An escaped quote, an unterminated comment, a backslash that ends the text.
+        assert_eq!(
+            split_statements("SELECT 'a\\'b;c'; /* open ;"),
+            vec!["SELECT 'a\\'b;c'"]
+        );
+        assert_eq!(
+            split_statements("SELECT `a\\`; SELECT 'x\\"),
+            vec!["SELECT `a\\`", "SELECT 'x\\"]
+        );
+        assert_eq!(
+            split_statements("SELECT 1 /**/; SELECT 2"),
+            vec!["SELECT 1 /**/", "SELECT 2"]
+        );
     }
 
     #[test]

@@ -92,12 +92,23 @@ pub(crate) fn db_type(dt: &DataType) -> DbType {
 }
 
 fn map_types(entries: &Field) -> (String, String) {
-    match entries.data_type() {
-        DataType::Struct(kv) if kv.len() == 2 => (
-            db_type(kv[0].data_type()).type_text,
-            db_type(kv[1].data_type()).type_text,
+    match key_value(entries) {
+        Some((k, v)) => (
+            db_type(k.data_type()).type_text,
+            db_type(v.data_type()).type_text,
         ),
-        _ => ("STRING".into(), "STRING".into()),
+        None => ("STRING".into(), "STRING".into()),
+    }
+}
+
+/// The key and value fields of a map's entries, when they are a struct of exactly two.
+fn key_value(entries: &Field) -> Option<(&Field, &Field)> {
+    match entries.data_type() {
+        DataType::Struct(kv) => match &**kv {
+            [k, v] => Some((k.as_ref(), v.as_ref())),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -142,14 +153,14 @@ pub(crate) fn spark_json_type(dt: &DataType) -> Value {
                 "metadata": {},
             })).collect::<Vec<_>>(),
         }),
-        DataType::Map(entries, _) => match entries.data_type() {
-            DataType::Struct(kv) if kv.len() == 2 => json!({
+        DataType::Map(entries, _) => match key_value(entries) {
+            Some((k, v)) => json!({
                 "type": "map",
-                "keyType": spark_json_type(kv[0].data_type()),
-                "valueType": spark_json_type(kv[1].data_type()),
-                "valueContainsNull": kv[1].is_nullable(),
+                "keyType": spark_json_type(k.data_type()),
+                "valueType": spark_json_type(v.data_type()),
+                "valueContainsNull": v.is_nullable(),
             }),
-            _ => json!("string"),
+            None => json!("string"),
         },
         DataType::Dictionary(_, v) => spark_json_type(v),
         _ => json!("string"),

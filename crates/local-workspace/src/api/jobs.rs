@@ -21,6 +21,7 @@ use crate::WAREHOUSE_ID;
 use crate::dialect::Param;
 use crate::engine::ExecOptions;
 use crate::error::LocalError;
+use crate::json;
 use crate::layout::{self, Layout, now_ms};
 
 /// A stored run: the Run object, the output of each task run, and the task runs that
@@ -145,7 +146,7 @@ impl Jobs {
 fn persist(dir: &std::path::Path, id: i64, rec: &RunRecord) -> std::io::Result<()> {
     let mut v = json!({"run": rec.run, "outputs": rec.outputs});
     if !rec.earlier_attempts.is_empty() {
-        v["earlier_attempts"] = json!(rec.earlier_attempts);
+        json::set(&mut v, "earlier_attempts", json!(rec.earlier_attempts));
     }
     layout::write_atomic(
         &dir.join(format!("{id}.json")),
@@ -170,7 +171,7 @@ fn state_json(life: &str, result: Option<&str>, message: &str) -> (Value, Value)
         "user_cancelled_or_timedout": result == Some("CANCELED"),
     });
     if let Some(r) = result {
-        state["result_state"] = json!(r);
+        json::set(&mut state, "result_state", json!(r));
     }
     let status = match (life, result) {
         ("PENDING", _) => json!({"state": "PENDING"}),
@@ -196,8 +197,8 @@ fn state_json(life: &str, result: Option<&str>, message: &str) -> (Value, Value)
 
 fn set_state(v: &mut Value, life: &str, result: Option<&str>, message: &str) {
     let (state, status) = state_json(life, result, message);
-    v["state"] = state;
-    v["status"] = status;
+    json::set(v, "state", state);
+    json::set(v, "status", status);
 }
 
 fn finish_run(run: &mut Value, result: &str, message: &str) {
@@ -213,14 +214,15 @@ fn finish_run(run: &mut Value, result: &str, message: &str) {
         result
     };
     set_state(run, life, Some(res), message);
-    run["end_time"] = json!(end);
+    json::set(run, "end_time", json!(end));
     let start = run.get("start_time").and_then(Value::as_i64).unwrap_or(end);
-    run["run_duration"] = json!(end - start);
+    // A run file edited by hand may hold any start time: no overflow.
+    json::set(run, "run_duration", json!(end.saturating_sub(start)));
     if let Some(tasks) = run.get_mut("tasks").and_then(Value::as_array_mut) {
         for t in tasks {
             if !is_terminal(t) {
                 set_state(t, life, Some(res), message);
-                t["end_time"] = json!(end);
+                json::set(t, "end_time", json!(end));
             }
         }
     }
@@ -232,9 +234,9 @@ fn finish_run(run: &mut Value, result: &str, message: &str) {
         .and_then(|h| h.last_mut())
         .filter(|r| r["type"] == "REPAIR" && r["end_time"] == 0)
     {
-        repair["end_time"] = json!(end);
-        repair["state"] = state;
-        repair["status"] = status;
+        json::set(repair, "end_time", json!(end));
+        json::set(repair, "state", state);
+        json::set(repair, "status", status);
     }
 }
 
@@ -295,7 +297,8 @@ async fn execute_run(
         })
         .unwrap_or_default();
     let mut outcome: HashMap<String, bool> = HashMap::new();
-    let mut remaining: Vec<usize> = match &rerun {
+    // The tasks to run, with their indices in the run.
+    let mut remaining: Vec<(usize, &Value)> = match &rerun {
         Some(indices) => {
             for (i, t) in tasks.iter().enumerate() {
                 if !indices.contains(&i) {
@@ -304,14 +307,17 @@ async fn execute_run(
                     outcome.insert(task_key(t), success);
                 }
             }
-            indices.clone()
+            indices
+                .iter()
+                .filter_map(|&i| tasks.get(i).map(|t| (i, t)))
+                .collect()
         }
-        None => (0..tasks.len()).collect(),
+        None => tasks.iter().enumerate().collect(),
     };
     let mut failures: Vec<String> = tasks
         .iter()
         .enumerate()
-        .filter(|(i, _)| !remaining.contains(i))
+        .filter(|(i, _)| !remaining.iter().any(|(r, _)| r == i))
         .filter(|(_, t)| outcome.get(&task_key(t)) == Some(&false))
         .map(|(_, t)| format!("{}: did not succeed in an earlier attempt", task_key(t)))
         .collect();
@@ -319,10 +325,10 @@ async fn execute_run(
         // The next task whose dependencies have all finished (declaration order otherwise).
         let Some(pos) = remaining
             .iter()
-            .position(|&i| deps(&tasks[i]).iter().all(|d| outcome.contains_key(d)))
+            .position(|(_, t)| deps(t).iter().all(|d| outcome.contains_key(d)))
         else {
-            for &i in &remaining {
-                let key = task_key(&tasks[i]);
+            for &(i, t) in &remaining {
+                let key = task_key(t);
                 update(sh, run_id, |rec| {
                     if let Some(t) = task_mut(&mut rec.run, i) {
                         set_state(
@@ -337,8 +343,7 @@ async fn execute_run(
             }
             break;
         };
-        let i = remaining.remove(pos);
-        let task = &tasks[i];
+        let (i, task) = remaining.remove(pos);
         let key = task_key(task);
         let task_run_id = task.get("run_id").and_then(Value::as_i64).unwrap_or(0);
         if deps(task).iter().any(|d| outcome.get(d) == Some(&false)) {
@@ -350,7 +355,7 @@ async fn execute_run(
                         Some("UPSTREAM_FAILED"),
                         "An upstream task failed.",
                     );
-                    t["end_time"] = json!(now_ms());
+                    json::set(t, "end_time", json!(now_ms()));
                 }
             });
             outcome.insert(key, false);
@@ -383,7 +388,11 @@ async fn execute_run(
             .and_then(Value::as_i64)
             .unwrap_or(0);
         let end = rec.run.get("end_time").and_then(Value::as_i64).unwrap_or(0);
-        rec.run["execution_duration"] = json!(end - start);
+        json::set(
+            &mut rec.run,
+            "execution_duration",
+            json!(end.saturating_sub(start)),
+        );
     });
 }
 
@@ -401,7 +410,7 @@ async fn run_and_record(
     update(sh, run_id, |rec| {
         if let Some(t) = task_mut(&mut rec.run, i) {
             set_state(t, "RUNNING", None, "");
-            t["start_time"] = json!(started);
+            json::set(t, "start_time", json!(started));
         }
     });
     let result = run_task(sh, task, params, context).await;
@@ -424,9 +433,9 @@ async fn run_and_record(
                 Some(if success { "SUCCESS" } else { "FAILED" }),
                 &message,
             );
-            t["end_time"] = json!(end);
-            t["execution_duration"] = json!(end - started);
-            t["run_duration"] = json!(end - started);
+            json::set(t, "end_time", json!(end));
+            json::set(t, "execution_duration", json!(end - started));
+            json::set(t, "run_duration", json!(end - started));
         }
         rec.outputs.insert(task_run_id.to_string(), output);
     });
@@ -862,13 +871,17 @@ fn run_now(sh: &Arc<Shared>, job: &Job, request: &RunNowRequest) -> RunNowRespon
     let mut run_tasks = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
         let mut rt = (*t).clone();
-        rt["run_id"] = json!(run_id + 1 + i as i64);
-        rt["attempt_number"] = json!(0);
-        rt["start_time"] = json!(0);
-        rt["setup_duration"] = json!(0);
-        rt["execution_duration"] = json!(0);
-        rt["cleanup_duration"] = json!(0);
-        rt["cluster_instance"] = json!({"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"});
+        json::set(&mut rt, "run_id", json!(run_id + 1 + i as i64));
+        json::set(&mut rt, "attempt_number", json!(0));
+        json::set(&mut rt, "start_time", json!(0));
+        json::set(&mut rt, "setup_duration", json!(0));
+        json::set(&mut rt, "execution_duration", json!(0));
+        json::set(&mut rt, "cleanup_duration", json!(0));
+        json::set(
+            &mut rt,
+            "cluster_instance",
+            json!({"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"}),
+        );
         set_state(&mut rt, "PENDING", None, "");
         run_tasks.push(rt);
     }
@@ -898,7 +911,7 @@ fn run_now(sh: &Arc<Shared>, job: &Job, request: &RunNowRequest) -> RunNowRespon
         "cluster_instance": {"cluster_id": crate::CLUSTER_ID, "spark_context_id": "1"},
     });
     if let Some(token) = &request.idempotency_token {
-        run["idempotency_token"] = json!(token);
+        json::set(&mut run, "idempotency_token", json!(token));
     }
     set_state(&mut run, "RUNNING", None, "");
     let rec = RunRecord {
@@ -991,19 +1004,19 @@ fn repair_run(
         if let Some(t) = task_mut(run, i) {
             let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
             let id = first + 1 + n as i64;
-            t["run_id"] = json!(id);
-            t["attempt_number"] = json!(attempt + 1);
-            t["start_time"] = json!(0);
-            t["end_time"] = json!(0);
-            t["execution_duration"] = json!(0);
-            t["run_duration"] = json!(0);
+            json::set(t, "run_id", json!(id));
+            json::set(t, "attempt_number", json!(attempt + 1));
+            json::set(t, "start_time", json!(0));
+            json::set(t, "end_time", json!(0));
+            json::set(t, "execution_duration", json!(0));
+            json::set(t, "run_duration", json!(0));
             set_state(t, "PENDING", None, "");
             new_ids.push(id);
         }
     }
     record_repair(run, original, repair_id, now, new_ids);
-    run["end_time"] = json!(0);
-    run["run_duration"] = json!(0);
+    json::set(run, "end_time", json!(0));
+    json::set(run, "run_duration", json!(0));
     set_state(run, "RUNNING", None, "");
     let _ = persist(&sh.jobs.runs_dir, run_id, rec);
     drop(runs);
@@ -1014,4 +1027,45 @@ fn repair_run(
     });
     lock(&sh.jobs.active).insert(run_id, handle.abort_handle());
     Ok(RepairRunResponse { repair_id })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_edited_run_files_load_without_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path().to_path_buf());
+        let runs_dir = layout.runs();
+        std::fs::create_dir_all(&runs_dir).unwrap();
+        let files = [
+            (1, r#"{"run": 5}"#),
+            (2, r#"{"run": {"tasks": [1, "x", {"task_key": "t"}]}}"#),
+            (3, r#"{"run": {"start_time": -9223372036854775808}}"#),
+            (4, "{}"),
+        ];
+        for (id, text) in files {
+            std::fs::write(runs_dir.join(format!("{id}.json")), text).unwrap();
+        }
+        let jobs = Jobs::load(&layout).unwrap();
+        let runs = lock(&jobs.runs);
+        // What is not an object is left as it is; a missing run becomes one that ended.
+        assert_eq!(runs.get(&1).unwrap().run, json!(5));
+        let tasks = runs.get(&2).unwrap().run.get("tasks").cloned().unwrap();
+        assert_eq!(tasks.get(0), Some(&json!(1)));
+        assert_eq!(
+            tasks.pointer("/2/state/life_cycle_state"),
+            Some(&json!("INTERNAL_ERROR"))
+        );
+        assert_eq!(
+            runs.get(&3).unwrap().run.get("run_duration"),
+            Some(&json!(i64::MAX))
+        );
+        assert_eq!(
+            runs.get(&4).unwrap().run.pointer("/state/life_cycle_state"),
+            Some(&json!("INTERNAL_ERROR"))
+        );
+    }
 }

@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::{Shared, lock};
 use crate::error::LocalError;
+use crate::json;
 use crate::layout::{self, Layout, now_ms};
 
 pub(crate) struct Pipelines {
@@ -44,7 +45,7 @@ impl Pipelines {
                     .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|_| ()))
                     && !is_terminal(v.get("state").and_then(Value::as_str).unwrap_or(""))
                 {
-                    v["state"] = json!("FAILED");
+                    json::set(&mut v, "state", json!("FAILED"));
                     let _ = layout::write_atomic(&p, v.to_string().as_bytes());
                 }
             }
@@ -408,7 +409,7 @@ fn stop(sh: &Shared, id: &str) {
             .into_iter()
             .find(|u| u.get("update_id").and_then(Value::as_str) == Some(uid.as_str()))
         {
-            u["state"] = json!("CANCELED");
+            json::set(&mut u, "state", json!("CANCELED"));
             sh.pipelines.save_update(id, &u);
         }
         sh.pipelines.event(
@@ -545,7 +546,16 @@ fn parse_datasets(sources: &[String], catalog: &str, schema: &str) -> Result<Vec
                 .captures(before)
                 .and_then(|c| c.get(1))
                 .map(|m| m.as_str().replace("\\'", "'"));
-            let query = rest[m.start() + 2..].trim().to_string();
+            // After `AS`: two letters, which a case-insensitive match may have found
+            // spelled with a non-ASCII letter (`ſ` folds to `s`), so counted in characters.
+            let query = m
+                .as_str()
+                .char_indices()
+                .nth(2)
+                .and_then(|(i, _)| rest.get(m.start() + i..))
+                .unwrap_or_default()
+                .trim()
+                .to_string();
             let lower = query.to_ascii_lowercase();
             if lower.contains("read_files(")
                 || lower.contains("cloud_files(")
@@ -617,7 +627,7 @@ async fn run_update(
         if running.get(id).map(|(running_uid, _)| running_uid.as_str()) != Some(uid) {
             return;
         }
-        u["state"] = json!(state);
+        json::set(u, "state", json!(state));
         p.save_update(id, u);
         p.event(
             id,
@@ -815,5 +825,28 @@ mod tests {
         let ordered = order(ds).unwrap();
         assert_eq!(ordered[0].name, "a");
         assert!(parse_datasets(&["SELECT 1".into()], "m", "d").is_err());
+    }
+
+    #[test]
+    fn as_spelled_with_a_non_ascii_letter_does_not_split_a_character() {
+        // `(?i)S` matches `ſ` (two bytes): the query starts after the character.
+        let src = "CREATE MATERIALIZED VIEW a A\u{17f} SELECT 1 AS x".to_string();
+        let ds = parse_datasets(&[src], "main", "default").unwrap();
+        assert_eq!(ds[0].query, "SELECT 1 AS x");
+    }
+
+    #[test]
+    fn hand_edited_update_files_load_without_panicking() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::new(dir.path().to_path_buf());
+        let updates = layout.pipelines().join("p").join("updates");
+        std::fs::create_dir_all(&updates).unwrap();
+        std::fs::write(layout.pipelines().join("p.json"), "{}").unwrap();
+        std::fs::write(updates.join("a.json"), "[1]").unwrap();
+        std::fs::write(updates.join("b.json"), r#"{"state": "RUNNING"}"#).unwrap();
+        Pipelines::load(&layout).unwrap();
+        let read = |f: &str| std::fs::read_to_string(updates.join(f)).unwrap();
+        assert_eq!(read("a.json"), "[1]");
+        assert!(read("b.json").contains("FAILED"), "{}", read("b.json"));
     }
 }

@@ -65,13 +65,15 @@ pub(crate) fn lexical_embedding(text: &str) -> Vec<f32> {
         let h = fnv(feature);
         let i = (h % DIMENSION as u64) as usize;
         let sign = if h >> 63 == 1 { -1.0 } else { 1.0 };
-        v[i] += sign * w;
+        if let Some(x) = v.get_mut(i) {
+            *x += sign * w;
+        }
     };
     for t in &toks {
         add(t, 1.0);
     }
-    for pair in toks.windows(2) {
-        add(&format!("{} {}", pair[0], pair[1]), 0.5);
+    for (a, b) in toks.iter().zip(toks.iter().skip(1)) {
+        add(&format!("{a} {b}"), 0.5);
     }
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {

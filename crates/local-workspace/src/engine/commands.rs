@@ -84,6 +84,10 @@ impl Toks {
     fn peek(&self) -> Option<&Token> {
         self.toks.get(self.i)
     }
+    /// The tokens not read yet.
+    fn rest(&self) -> &[Token] {
+        self.toks.get(self.i..).unwrap_or_default()
+    }
     fn next(&mut self) -> Option<Token> {
         let t = self.toks.get(self.i).cloned();
         self.i += 1;
@@ -191,7 +195,7 @@ pub(crate) fn parse(sql: &str) -> Result<Option<Command>, SqlError> {
     }
     if t.is_kw(Keyword::SET) && t.toks.len() >= 2 {
         t.i += 1;
-        let rest: Vec<String> = t.toks[t.i..].iter().map(|x| x.to_string()).collect();
+        let rest: Vec<String> = t.rest().iter().map(|x| x.to_string()).collect();
         let joined = rest.join("");
         let (k, v) = joined.split_once('=').unwrap_or((joined.as_str(), ""));
         return Ok(Some(Command::Set {
