@@ -37,6 +37,14 @@ fn mib(kib: Option<u64>) -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
+/// `kib` relative to `baseline`, signed.
+fn mib_delta(kib: Option<u64>, baseline: Option<u64>) -> String {
+    match (kib, baseline) {
+        (Some(k), Some(b)) => format!("{:+.1} MiB", (k as f64 - b as f64) / 1024.0),
+        _ => "n/a".into(),
+    }
+}
+
 /// Wait after a round before reading the server's memory.
 const SETTLE: Duration = Duration::from_secs(5);
 
@@ -191,6 +199,14 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let cold = status_kib(&child, "VmRSS:");
+    // Then one concurrent call per client against the slow upstream, so the baseline is
+    // an idle server that has served this load's shape once (its code paged in, its
+    // connections open), and what the rounds add is what a load leaves behind.
+    emulator.set_latency(load.latency);
+    one_round(&clients, &url, &tokens, 1).await?;
+    emulator.set_latency(Duration::ZERO);
+    tokio::time::sleep(SETTLE).await;
     let baseline = status_kib(&child, "VmRSS:");
 
     // Two identical rounds: the first shows wall time and latency, the second that
@@ -242,11 +258,15 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         format!("{:.0} calls/s", r.1.len() as f64 / r.0.as_secs_f64())
     });
     row(
-        &format!("server RSS {} s after the round", SETTLE.as_secs()),
-        &|r| mib(r.3),
+        &format!(
+            "server RSS {} s after the round (vs. the warm baseline)",
+            SETTLE.as_secs()
+        ),
+        &|r| format!("{} ({})", mib(r.3), mib_delta(r.3, baseline)),
     );
     println!(
-        "\nServer RSS before the load {}, peak {}.\n",
+        "\nServer RSS after the warm-up calls {}, after one concurrent call per client (the warm baseline) {}, peak {}.\n",
+        mib(cold),
         mib(baseline),
         mib(peak)
     );
