@@ -417,26 +417,20 @@ pub fn latest_repair_id(run: &Run) -> Option<i64> {
 /// Appends a `REPAIR` entry to a run's `repair_history` (adding `original`, the run's
 /// first attempt, when the history is new), as every backend records a repair.
 pub fn record_repair(
-    run: &mut Value,
+    history: &mut Vec<Value>,
     original: Value,
     repair_id: i64,
     now: i64,
     task_run_ids: Vec<i64>,
 ) {
-    let history = run.as_object_mut().map(|o| {
-        o.entry("repair_history")
-            .or_insert_with(|| Value::Array(Vec::new()))
-    });
-    if let Some(Value::Array(h)) = history {
-        if h.is_empty() {
-            h.push(original);
-        }
-        h.push(serde_json::json!({
-            "type": "REPAIR",
-            "id": repair_id,
-            "start_time": now,
-            "end_time": 0,
-            "task_run_ids": task_run_ids,
-        }));
+    if history.is_empty() {
+        history.push(original);
     }
+    history.push(serde_json::json!({
+        "type": "REPAIR",
+        "id": repair_id,
+        "start_time": now,
+        "end_time": 0,
+        "task_run_ids": task_run_ids,
+    }));
 }

@@ -76,7 +76,7 @@ pub(crate) async fn handle(
             Err(e) => bad_param(format!("invalid latency: {e}")),
         },
         ("POST", "/__emulator/scripts") => match serde_json::from_slice::<Script>(&body) {
-            Ok(s) => match crate::validate_script(&s.script) {
+            Ok(s) => match s.script.validate() {
                 Ok(()) => {
                     lock(&st.scripts).push((s.contains, s.script));
                     done()

@@ -29,3 +29,11 @@ pub(crate) fn fixture_json(name: &str) -> serde_json::Value {
     serde_json::from_str(fixture(name))
         .unwrap_or_else(|e| panic!("databricks-emulator: fixture {name} is not JSON: {e}"))
 }
+
+/// A fixture read into its model (each fits: `databricks-api`'s fixture test reads every
+/// fixture into its model).
+#[allow(clippy::panic)] // a fixture name is the program's, never a request's
+pub(crate) fn fixture_as<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    serde_json::from_str(fixture(name))
+        .unwrap_or_else(|e| panic!("databricks-emulator: fixture {name} does not fit: {e}"))
+}

@@ -78,10 +78,6 @@ pub mod genie_one {
     pub use crate::backends::genie_one::ANSWER_AFTER;
 }
 
-pub(crate) fn validate_script(script: &StatementScript) -> Result<(), String> {
-    script.validate()
-}
-
 use crate::server::Shared;
 use crate::util::lock;
 
@@ -189,11 +185,6 @@ impl FaultRule {
         }
     }
 
-    /// Any method.
-    pub fn any(path_prefix: impl Into<String>, responses: Vec<FaultResponse>) -> FaultRule {
-        FaultRule::new(None, path_prefix, responses)
-    }
-
     /// `GET` requests only.
     pub fn get(path_prefix: impl Into<String>, responses: Vec<FaultResponse>) -> FaultRule {
         FaultRule::new(Some("GET"), path_prefix, responses)
@@ -240,16 +231,6 @@ impl FaultResponse {
         FaultResponse {
             status,
             headers: vec![("Content-Type".to_string(), "application/json".to_string())],
-            body: body.into(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    /// `status` with a plain-text body.
-    pub fn text(status: u16, body: impl Into<String>) -> FaultResponse {
-        FaultResponse {
-            status,
-            headers: vec![("Content-Type".to_string(), "text/plain".to_string())],
             body: body.into(),
             delay: Duration::ZERO,
         }
@@ -353,7 +334,7 @@ pub enum StatementScript {
 
 impl StatementScript {
     /// Checks that every fixture the script names exists.
-    fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> Result<(), String> {
         match self {
             StatementScript::Fixture(name) if try_fixture(name).is_none() => {
                 Err(format!("no fixture named {name:?}"))
@@ -395,7 +376,6 @@ impl StatementScript {
 
 /// A running emulator. Dropping it (or [`Emulator::shutdown`]) stops the server.
 pub struct Emulator {
-    addr: SocketAddr,
     shared: Arc<Shared>,
     server: Option<ServerTask>,
 }
@@ -437,7 +417,6 @@ impl Emulator {
         let shared = Arc::new(Shared::new(format!("http://{addr}"), config));
         let server = ServerTask::spawn(listener, server::router(shared.clone()));
         Ok(Emulator {
-            addr,
             shared,
             server: Some(server),
         })
@@ -458,11 +437,6 @@ impl Emulator {
     /// `base_url() + path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.shared.base_url)
-    }
-
-    /// The bound address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// The accepted personal access token.
@@ -509,11 +483,6 @@ impl Emulator {
         self.shared.push_fault(rule);
     }
 
-    /// Drops every pending fault rule.
-    pub fn clear_faults(&self) {
-        lock(&self.shared.faults).clear();
-    }
-
     /// Sets the latency added to every `/api/` response and Model Serving invocation.
     pub fn set_latency(&self, d: Duration) {
         *lock(&self.shared.latency) = d;
@@ -535,11 +504,6 @@ impl Emulator {
             panic!("databricks-emulator: invalid statement script: {e}");
         }
         lock(&self.shared.scripts).push((contains.to_string(), script));
-    }
-
-    /// Forgets every statement script.
-    pub fn clear_statement_scripts(&self) {
-        lock(&self.shared.scripts).clear();
     }
 
     /// Statement ids cancelled through `POST /api/2.0/sql/statements/{id}/cancel`, in order.

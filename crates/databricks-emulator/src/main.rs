@@ -89,27 +89,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let mut config = EmulatorConfig {
+    let default = EmulatorConfig::default();
+    let config = EmulatorConfig {
+        pat: args.pat.unwrap_or(default.pat),
+        client_id: args.client_id.unwrap_or(default.client_id),
+        client_secret: args.client_secret.unwrap_or(default.client_secret),
+        m2m_token_ttl: args
+            .token_ttl_secs
+            .map_or(default.m2m_token_ttl, Duration::from_secs),
         latency: Duration::from_millis(args.latency_ms),
+        jobs: args.jobs.unwrap_or(default.jobs),
         statement_pending_polls: args.statement_pending_polls,
         hybrid_disposition: !args.no_hybrid_disposition,
-        ..EmulatorConfig::default()
     };
-    if let Some(pat) = args.pat {
-        config.pat = pat;
-    }
-    if let Some(jobs) = args.jobs {
-        config.jobs = jobs;
-    }
-    if let Some(id) = args.client_id {
-        config.client_id = id;
-    }
-    if let Some(secret) = args.client_secret {
-        config.client_secret = secret;
-    }
-    if let Some(ttl) = args.token_ttl_secs {
-        config.m2m_token_ttl = Duration::from_secs(ttl);
-    }
 
     let emulator = match Emulator::bind(args.listen, config).await {
         Ok(e) => e,

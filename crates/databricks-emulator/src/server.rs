@@ -302,14 +302,9 @@ fn issue(st: &Shared, headers: &HeaderMap, body: &[u8]) -> Result<Response, Resp
             form.get("client_secret")?.clone(),
         ))
     });
-    let Some((client_id, client_secret)) = creds else {
-        return Err(oauth_error(
-            401,
-            "invalid_client",
-            "Client authentication failed",
-        ));
-    };
-    if client_id != st.config.client_id || client_secret != st.config.client_secret {
+    let known = creds
+        .is_some_and(|(id, secret)| id == st.config.client_id && secret == st.config.client_secret);
+    if !known {
         return Err(oauth_error(
             401,
             "invalid_client",

@@ -1,9 +1,8 @@
 //! Small helpers shared by the backends: fixture values, dates, ids.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::Value;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// Locks a mutex, ignoring poisoning (a panicking handler must not wedge the emulator).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -27,68 +26,29 @@ pub(crate) fn fixture_model<T: serde::de::DeserializeOwned>(
 // Time
 
 pub(crate) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    Utc::now().timestamp_millis()
 }
 
-/// (year, month, day) of a day number counted from 1970-01-01 (H. Hinnant's algorithm).
-pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Day number (from 1970-01-01) of a civil date.
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (UTC only) into epoch milliseconds.
+/// Parses an RFC 3339 time (`2024-03-01T02:00:05.123Z`) into epoch milliseconds.
 pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, mo, da) = (d.next()??, d.next()??, d.next()??);
-    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
-    let mut t = hms.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, mi, se) = (t.next()??, t.next()??, t.next()??);
-    let ms: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
-    let days = days_from_civil(y, mo as u32, da as u32);
-    Some(((days * 24 + h) * 60 + mi) * 60_000 + se * 1000 + ms)
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
-/// `YYYY-MM-DD` of a day number.
+/// `YYYY-MM-DD` of a day number counted from 1970-01-01.
 pub(crate) fn date_string(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
+    DateTime::from_timestamp(days * 86_400, 0)
+        .unwrap_or_default()
+        .date_naive()
+        .to_string()
 }
 
 /// RFC 3339 with milliseconds, UTC (`2024-03-01T02:00:05.123Z`).
 pub(crate) fn rfc3339_ms(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    format!("{}T{h:02}:{mi:02}:{s:02}.{milli:03}Z", date_string(days))
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -166,6 +126,6 @@ mod tests {
             parse_rfc3339_ms("2024-03-01T02:00:05.123Z"),
             Some(1_709_258_405_123)
         );
-        assert_eq!(days_from_civil(2024, 1, 1), 19_723);
+        assert_eq!(date_string(19_723), "2024-01-01");
     }
 }

@@ -82,6 +82,17 @@ fn listing(file: &str, key: &str, c: &str, s: Option<&str>) -> Vec<Value> {
     all
 }
 
+/// The listing of fixture `file`'s `key` under catalog `c` (and schema `s`), which must exist.
+fn listed<T: DeserializeOwned>(
+    file: &str,
+    key: &str,
+    c: &str,
+    s: Option<&str>,
+) -> Result<Vec<T>, ApiError> {
+    check_parent(c, s)?;
+    models(listing(file, key, c, s))
+}
+
 /// The listed item called `name`, else the first one, named `name`.
 fn named(all: Vec<Value>, name: &str, full: String) -> Value {
     let mut v = all
@@ -222,10 +233,7 @@ impl UnityCatalog for FixtureCatalog {
     }
 
     fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>> {
-        Box::pin(async move {
-            check_parent(catalog, None)?;
-            models(listing("uc_schemas_list.json", "schemas", catalog, None))
-        })
+        Box::pin(async move { listed("uc_schemas_list.json", "schemas", catalog, None) })
     }
 
     fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo> {
@@ -237,15 +245,7 @@ impl UnityCatalog for FixtureCatalog {
     }
 
     fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>> {
-        Box::pin(async move {
-            check_parent(catalog, Some(schema))?;
-            models(listing(
-                "uc_tables_list.json",
-                "tables",
-                catalog,
-                Some(schema),
-            ))
-        })
+        Box::pin(async move { listed("uc_tables_list.json", "tables", catalog, Some(schema)) })
     }
 
     fn table<'a>(
@@ -258,15 +258,7 @@ impl UnityCatalog for FixtureCatalog {
     }
 
     fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>> {
-        Box::pin(async move {
-            check_parent(catalog, Some(schema))?;
-            models(listing(
-                "uc_volumes_list.json",
-                "volumes",
-                catalog,
-                Some(schema),
-            ))
-        })
+        Box::pin(async move { listed("uc_volumes_list.json", "volumes", catalog, Some(schema)) })
     }
 
     fn volume<'a>(
@@ -279,15 +271,9 @@ impl UnityCatalog for FixtureCatalog {
     }
 
     fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>> {
-        Box::pin(async move {
-            check_parent(catalog, Some(schema))?;
-            models(listing(
-                "uc_functions_list.json",
-                "functions",
-                catalog,
-                Some(schema),
-            ))
-        })
+        Box::pin(
+            async move { listed("uc_functions_list.json", "functions", catalog, Some(schema)) },
+        )
     }
 
     fn function<'a>(

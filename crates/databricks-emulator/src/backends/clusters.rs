@@ -8,14 +8,14 @@ use std::sync::Mutex;
 
 use databricks_api::backend::{Answer, Clusters};
 use databricks_api::compute::{
-    Cluster, ClusterEvent, EventDetails, TerminationReason, cluster_not_found,
+    Cluster, ClusterEvent, ClusterEventsPage, ClustersPage, EventDetails, TerminationReason,
+    cluster_not_found,
 };
 use databricks_api::error::ApiError;
-use serde_json::{Value, json};
 
 use super::Tracked;
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, items, lock, now_ms, set};
+use crate::fixtures::fixture_as;
+use crate::util::{lock, now_ms};
 
 /// The user of the fixtures, as events name who asked.
 const USER: &str = "alice@example.com";
@@ -25,7 +25,7 @@ const USER: &str = "alice@example.com";
 pub(crate) struct FixtureClusters(Mutex<State>);
 
 struct State {
-    clusters: Tracked,
+    clusters: Tracked<Cluster>,
     recorded: Vec<ClusterEvent>,
 }
 
@@ -39,28 +39,49 @@ impl State {
         });
     }
 
-    /// The workers a running cluster has: its size, or its autoscale minimum.
-    fn workers(&self, i: usize) -> i64 {
-        let Some(cluster) = self.clusters.items.get(i) else {
-            return 0;
-        };
-        cluster
-            .get("num_workers")
-            .and_then(Value::as_i64)
-            .or_else(|| {
-                cluster
-                    .pointer("/autoscale/min_workers")
-                    .and_then(Value::as_i64)
-            })
-            .unwrap_or(0)
+    /// Moves cluster `i` to `through` (saying `message`), then to RUNNING, recording
+    /// `event` (STARTING or RESTARTING) and RUNNING with its workers.
+    fn start(&mut self, i: usize, id: &str, through: &str, message: &str, event: &str) {
+        self.clusters.transition(
+            i,
+            |c| {
+                c.state = Some(through.into());
+                c.state_message = Some(message.into());
+                if through == "RESTARTING" {
+                    c.last_restarted_time = Some(now_ms());
+                }
+            },
+            |c| {
+                c.state = Some("RUNNING".into());
+                c.state_message = Some(String::new());
+            },
+        );
+        self.record(id, event, user_details());
+        let workers = self.clusters.items.get(i).map_or(0, workers);
+        self.record(
+            id,
+            "RUNNING",
+            EventDetails {
+                current_num_workers: Some(workers),
+                ..EventDetails::default()
+            },
+        );
     }
+}
+
+/// The workers a running cluster has: its size, or its autoscale minimum.
+fn workers(cluster: &Cluster) -> i64 {
+    cluster
+        .num_workers
+        .or_else(|| cluster.autoscale.as_ref().and_then(|a| a.min_workers))
+        .unwrap_or(0)
 }
 
 impl FixtureClusters {
     pub fn new() -> FixtureClusters {
-        let clusters = items(&fixture_json("clusters_list.json"), "clusters");
+        let list: ClustersPage = fixture_as("clusters_list.json");
         FixtureClusters(Mutex::new(State {
-            clusters: Tracked::new(clusters, "cluster_id"),
+            clusters: Tracked::new(list.clusters, |c| &c.cluster_id),
             recorded: Vec::new(),
         }))
     }
@@ -76,51 +97,19 @@ impl FixtureClusters {
         Ok(())
     }
 
-    fn start(&self, id: &str) -> Result<(), ApiError> {
-        self.change(id, |state, i| {
-            state.clusters.transition(
-                i,
-                "PENDING",
-                Some(("RUNNING", Some(("state_message", json!(""))))),
-            );
-            if let Some(item) = state.clusters.item_mut(i) {
-                set(item, "state_message", json!("Starting Spark"));
-            }
-            let workers = state.workers(i);
-            state.record(id, "STARTING", user_details());
-            state.record(id, "RUNNING", running_details(workers));
-        })
-    }
-
-    fn restart(&self, id: &str) -> Result<(), ApiError> {
-        self.change(id, |state, i| {
-            state.clusters.transition(
-                i,
-                "RESTARTING",
-                Some(("RUNNING", Some(("state_message", json!(""))))),
-            );
-            if let Some(item) = state.clusters.item_mut(i) {
-                set(item, "state_message", json!("Restarting Spark"));
-                set(item, "last_restarted_time", json!(now_ms()));
-            }
-            let workers = state.workers(i);
-            state.record(id, "RESTARTING", user_details());
-            state.record(id, "RUNNING", running_details(workers));
-        })
-    }
-
     fn terminate(&self, id: &str) -> Result<(), ApiError> {
-        let reason =
-            json!({"code": "USER_REQUEST", "type": "SUCCESS", "parameters": {"username": USER}});
         self.change(id, |state, i| {
             state.clusters.transition(
                 i,
-                "TERMINATING",
-                Some(("TERMINATED", Some(("termination_reason", reason)))),
+                |c| {
+                    c.state = Some("TERMINATING".into());
+                    c.state_message = Some("Terminating".into());
+                },
+                |c| {
+                    c.state = Some("TERMINATED".into());
+                    c.termination_reason = Some(user_request());
+                },
             );
-            if let Some(item) = state.clusters.item_mut(i) {
-                set(item, "state_message", json!("Terminating"));
-            }
             state.record(
                 id,
                 "TERMINATING",
@@ -147,8 +136,10 @@ impl FixtureClusters {
         let Some(i) = state.clusters.position(id) else {
             return Ok(None);
         };
-        let mut cluster: Cluster = fixture_model(state.clusters.read(i))?;
-        let detailed: Cluster = fixture_model(fixture_json("clusters_get.json"))?;
+        let Some(mut cluster) = state.clusters.read(i) else {
+            return Ok(None);
+        };
+        let detailed: Cluster = fixture_as("clusters_get.json");
         cluster.spec = match detailed.spec {
             Some(spec) if detailed.cluster_id == id => Some(spec),
             _ => Some(Box::new(spec_of(&cluster))),
@@ -158,9 +149,9 @@ impl FixtureClusters {
 
     fn read_all(&self) -> Result<Vec<Cluster>, ApiError> {
         let mut state = lock(&self.0);
-        (0..state.clusters.items.len())
-            .map(|i| fixture_model(state.clusters.read(i)))
-            .collect()
+        Ok((0..state.clusters.items.len())
+            .filter_map(|i| state.clusters.read(i))
+            .collect())
     }
 
     /// The fixture's history (recorded newest first) under this cluster's id, then what
@@ -170,11 +161,8 @@ impl FixtureClusters {
         if state.clusters.position(id).is_none() {
             return Ok(None);
         }
-        let mut events: Vec<ClusterEvent> = items(&fixture_json("clusters_events.json"), "events")
-            .into_iter()
-            .rev()
-            .map(fixture_model)
-            .collect::<Result<_, _>>()?;
+        let page: ClusterEventsPage = fixture_as("clusters_events.json");
+        let mut events: Vec<ClusterEvent> = page.events.into_iter().rev().collect();
         for event in &mut events {
             event.cluster_id = Some(id.to_string());
         }
@@ -192,13 +180,6 @@ impl FixtureClusters {
 fn user_details() -> EventDetails {
     EventDetails {
         user: Some(USER.to_string()),
-        ..EventDetails::default()
-    }
-}
-
-fn running_details(workers: i64) -> EventDetails {
-    EventDetails {
-        current_num_workers: Some(workers),
         ..EventDetails::default()
     }
 }
@@ -242,16 +223,25 @@ impl Clusters for FixtureClusters {
             Ok(state
                 .clusters
                 .position(id)
-                .map(|i| state.clusters.state(i).to_string()))
+                .map(|i| state.clusters.items.get(i).and_then(|c| c.state.clone()))
+                .map(Option::unwrap_or_default))
         })
     }
 
     fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.start(id) })
+        Box::pin(async move {
+            self.change(id, |s, i| {
+                s.start(i, id, "PENDING", "Starting Spark", "STARTING")
+            })
+        })
     }
 
     fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.restart(id) })
+        Box::pin(async move {
+            self.change(id, |s, i| {
+                s.start(i, id, "RESTARTING", "Restarting Spark", "RESTARTING")
+            })
+        })
     }
 
     fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {

@@ -13,7 +13,7 @@ use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::files::{DirectoryListing, ListStatusResponse, ReadResponse};
 
-use crate::fixtures::fixture_json;
+use crate::fixtures::fixture_as;
 use crate::util::lock;
 
 enum Node {
@@ -66,8 +66,7 @@ const SEEDED: i64 = 1_709_258_400_000;
 impl FixtureFiles {
     pub fn new() -> FixtureFiles {
         let mut nodes = BTreeMap::new();
-        let listing: DirectoryListing =
-            serde_json::from_value(fixture_json("fs_directories_list.json")).unwrap_or_default();
+        let listing: DirectoryListing = fixture_as("fs_directories_list.json");
         for e in listing.contents {
             let modified = e.last_modified.unwrap_or(SEEDED);
             if e.is_directory {
@@ -84,10 +83,8 @@ impl FixtureFiles {
             }
         }
         // The DBFS fixtures name their directory `<tmp>`; here it is `/tmp`.
-        let dbfs: ListStatusResponse =
-            serde_json::from_value(fixture_json("dbfs_list.json")).unwrap_or_default();
-        let read: ReadResponse =
-            serde_json::from_value(fixture_json("dbfs_read.json")).unwrap_or_default();
+        let dbfs: ListStatusResponse = fixture_as("dbfs_list.json");
+        let read: ReadResponse = fixture_as("dbfs_read.json");
         let content = base64::engine::general_purpose::STANDARD
             .decode(&read.data)
             .unwrap_or_default();

@@ -13,13 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use databricks_api::backend::{Answer, GenieSpaces};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie::{
-    GenieConversation, GenieMessage, GenieMessageError, GenieQueryResultResponse, GenieSpace,
-    GenieStartConversationResponse, SpacesPage,
+    ConversationsPage, GenieConversation, GenieMessage, GenieMessageError,
+    GenieQueryResultResponse, GenieSpace, GenieStartConversationResponse, SpacesPage,
 };
 use databricks_api::sql::StatementResponse;
 
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, hex32, lock, now_ms};
+use crate::fixtures::fixture_as;
+use crate::util::{hex32, lock, now_ms};
 
 struct Message {
     id: String,
@@ -43,41 +43,35 @@ fn not_found(message: String) -> ApiError {
     ApiError::new(ErrorCode::ResourceDoesNotExist, message)
 }
 
-fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> Result<T, ApiError> {
-    fixture_model(fixture_json(name))
-}
-
 impl FixtureGenieSpaces {
     fn next_id(&self) -> String {
         // Apart from the other services' ids: offset the counter.
         hex32(0x6e1e_5000_0000 + self.next.fetch_add(1, Ordering::Relaxed))
     }
 
-    fn all_spaces() -> Result<Vec<GenieSpace>, ApiError> {
-        fixture::<SpacesPage>("genie_spaces_list.json").map(|p| p.spaces)
+    fn all_spaces() -> Vec<GenieSpace> {
+        fixture_as::<SpacesPage>("genie_spaces_list.json").spaces
     }
 
-    fn fixture_conversations() -> Result<Vec<GenieConversation>, ApiError> {
-        fixture::<databricks_api::genie::ConversationsPage>("genie_conversations_list.json")
-            .map(|p| p.conversations)
+    fn fixture_conversations() -> Vec<GenieConversation> {
+        fixture_as::<ConversationsPage>("genie_conversations_list.json").conversations
     }
 
     /// The completed message of the fixtures (its own ids).
-    fn fixture_message() -> Result<GenieMessage, ApiError> {
-        fixture("genie_message_completed.json")
+    fn fixture_message() -> GenieMessage {
+        fixture_as("genie_message_completed.json")
     }
 
-    fn known_conversation(&self, sid: &str, cid: &str) -> Result<bool, ApiError> {
+    fn known_conversation(&self, sid: &str, cid: &str) -> bool {
         let here = lock(&self.conversations)
             .iter()
             .any(|c| c.conversation_id == cid && c.space_id.as_deref() == Some(sid));
-        Ok(here
-            || Self::fixture_conversations()?
-                .iter()
-                .any(|c| c.conversation_id == cid))
+        here || Self::fixture_conversations()
+            .iter()
+            .any(|c| c.conversation_id == cid)
     }
 
-    fn ask(&self, sid: &str, cid: &str, content: &str) -> Result<GenieMessage, ApiError> {
+    fn ask(&self, sid: &str, cid: &str, content: &str) -> GenieMessage {
         let m = Message {
             id: self.next_id(),
             space_id: sid.to_string(),
@@ -86,9 +80,9 @@ impl FixtureGenieSpaces {
             reads: 0,
             created: now_ms() / 1000,
         };
-        let message = message_model(&m, "SUBMITTED")?;
+        let message = message_model(&m, "SUBMITTED");
         lock(&self.messages).push(m);
-        Ok(message)
+        message
     }
 
     /// The message's status at this read (moving it on), or the fixture's completed
@@ -105,7 +99,7 @@ impl FixtureGenieSpaces {
                 _ if m.content.contains("FAIL") => "FAILED",
                 _ => "COMPLETED",
             };
-            return message_model(m, status);
+            return Ok(message_model(m, status));
         }
         drop(messages);
         self.settled(sid, cid, mid)
@@ -123,9 +117,9 @@ impl FixtureGenieSpaces {
                 _ if m.content.contains("FAIL") => "FAILED",
                 _ => "COMPLETED",
             };
-            return message_model(m, status);
+            return Ok(message_model(m, status));
         }
-        let fixture = Self::fixture_message()?;
+        let fixture = Self::fixture_message();
         if fixture.message_id() == Some(mid)
             && fixture.conversation_id.as_deref() == Some(cid)
             && fixture.space_id.as_deref() == Some(sid)
@@ -157,18 +151,18 @@ impl FixtureGenieSpaces {
                 None => format!("Message {mid} has no query attachment."),
             }));
         }
-        fixture::<GenieQueryResultResponse>("genie_query_result.json")?
+        fixture_as::<GenieQueryResultResponse>("genie_query_result.json")
             .statement_response
             .ok_or_else(|| not_found(format!("Message {mid} has no query result.")))
     }
 }
 
 /// A message in `status`, built from the fixture of that status.
-fn message_model(m: &Message, status: &str) -> Result<GenieMessage, ApiError> {
+fn message_model(m: &Message, status: &str) -> GenieMessage {
     let mut message: GenieMessage = match status {
-        "COMPLETED" | "FAILED" => fixture("genie_message_completed.json")?,
-        "EXECUTING_QUERY" => fixture("genie_message_in_progress.json")?,
-        _ => fixture::<GenieStartConversationResponse>("genie_start_conversation.json")?
+        "COMPLETED" | "FAILED" => fixture_as("genie_message_completed.json"),
+        "EXECUTING_QUERY" => fixture_as("genie_message_in_progress.json"),
+        _ => fixture_as::<GenieStartConversationResponse>("genie_start_conversation.json")
             .message
             .unwrap_or_default(),
     };
@@ -186,17 +180,17 @@ fn message_model(m: &Message, status: &str) -> Result<GenieMessage, ApiError> {
             type_: Some("GENERIC_CHAT_COMPLETION_EXCEPTION".into()),
         });
     }
-    Ok(message)
+    message
 }
 
 impl GenieSpaces for FixtureGenieSpaces {
     fn spaces(&self) -> Answer<'_, Vec<GenieSpace>> {
-        Box::pin(async move { Self::all_spaces() })
+        Box::pin(async move { Ok(Self::all_spaces()) })
     }
 
     fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>> {
         Box::pin(async move {
-            Ok(Self::all_spaces()?
+            Ok(Self::all_spaces()
                 .into_iter()
                 .find(|s| s.space_id == space_id))
         })
@@ -209,9 +203,9 @@ impl GenieSpaces for FixtureGenieSpaces {
     ) -> Answer<'a, GenieStartConversationResponse> {
         Box::pin(async move {
             let mut started: GenieStartConversationResponse =
-                fixture("genie_start_conversation.json")?;
+                fixture_as("genie_start_conversation.json");
             let cid = self.next_id();
-            let message = self.ask(space_id, &cid, content)?;
+            let message = self.ask(space_id, &cid, content);
             let mut conversation = started.conversation.take().unwrap_or_default();
             conversation.conversation_id = cid.clone();
             conversation.id = Some(cid.clone());
@@ -235,12 +229,12 @@ impl GenieSpaces for FixtureGenieSpaces {
         content: &'a str,
     ) -> Answer<'a, GenieMessage> {
         Box::pin(async move {
-            if !self.known_conversation(space_id, conversation_id)? {
+            if !self.known_conversation(space_id, conversation_id) {
                 return Err(not_found(format!(
                     "Conversation {conversation_id} does not exist."
                 )));
             }
-            self.ask(space_id, conversation_id, content)
+            Ok(self.ask(space_id, conversation_id, content))
         })
     }
 
@@ -287,7 +281,7 @@ impl GenieSpaces for FixtureGenieSpaces {
                     ..GenieConversation::default()
                 })
                 .collect();
-            all.extend(Self::fixture_conversations()?);
+            all.extend(Self::fixture_conversations());
             Ok(all)
         })
     }

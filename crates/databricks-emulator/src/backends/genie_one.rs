@@ -21,8 +21,8 @@ use databricks_api::genie_one::{self, GenieOneResponse};
 use databricks_api::sql::StatementResponse;
 
 use super::warehouses::FixtureWarehouses;
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, hex32, lock, now_ms, rfc3339_ms};
+use crate::fixtures::fixture_as;
+use crate::util::{hex32, lock, now_ms, rfc3339_ms};
 
 /// How long a question takes to answer.
 pub const ANSWER_AFTER: Duration = Duration::from_millis(400);
@@ -67,13 +67,14 @@ impl FixtureGenieOne {
     }
 
     fn known_conversation(&self, cid: &str) -> bool {
-        cid == fixture_conversation() || lock(&self.conversations).iter().any(|c| c == cid)
+        cid == fixture_ids().0 || lock(&self.conversations).iter().any(|c| c == cid)
     }
 
     /// The response as it stands now.
     fn read(&self, cid: &str, rid: &str) -> Result<GenieOneResponse, ApiError> {
-        if cid == fixture_conversation() && rid == fixture_response() {
-            return fixture_model(fixture_json("genie_one_get_response.json"));
+        let (fixture_cid, fixture_rid) = fixture_ids();
+        if cid == fixture_cid && rid == fixture_rid {
+            return Ok(fixture_as("genie_one_get_response.json"));
         }
         let responses = lock(&self.responses);
         let asked = responses
@@ -91,7 +92,7 @@ impl FixtureGenieOne {
                 Some(genie_one::IN_PROGRESS),
             ),
         };
-        let mut response: GenieOneResponse = fixture_model(fixture_json(file))?;
+        let mut response: GenieOneResponse = fixture_as(file);
         if let Some(status) = status {
             // Items are complete once they appear: in progress, the first one only.
             response.status = Some(status.to_string());
@@ -104,20 +105,10 @@ impl FixtureGenieOne {
     }
 }
 
-fn fixture_conversation() -> String {
-    fixture_json("genie_one_get_response.json")
-        .get("conversation_id")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn fixture_response() -> String {
-    fixture_json("genie_one_get_response.json")
-        .get("id")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+/// The conversation and response ids of `genie_one_get_response.json`.
+fn fixture_ids() -> (String, String) {
+    let response: GenieOneResponse = fixture_as("genie_one_get_response.json");
+    (response.conversation_id.unwrap_or_default(), response.id)
 }
 
 fn unknown_response(cid: &str, rid: &str) -> ApiError {
@@ -203,8 +194,7 @@ impl GenieOne for FixtureGenieOne {
                     format!("Response {rid} has no query item {item_id}."),
                 ));
             }
-            let result: GenieQueryResultResponse =
-                fixture_model(fixture_json("genie_query_result.json"))?;
+            let result: GenieQueryResultResponse = fixture_as("genie_query_result.json");
             result.statement_response.ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::InternalError,

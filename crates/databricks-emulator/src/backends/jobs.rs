@@ -11,20 +11,20 @@ use std::sync::Mutex;
 use databricks_api::backend::{Answer, FoundRun, Jobs};
 use databricks_api::error::ApiError;
 use databricks_api::jobs::{
-    Job, JobSettings, RepairRunRequest, RepairRunResponse, Run, RunNowRequest, RunNowResponse,
-    RunOutput, is_finished, is_unsuccessful, record_repair, run_not_found,
+    Job, JobSettings, JobsPage, RepairRunRequest, RepairRunResponse, Run, RunNowRequest,
+    RunNowResponse, RunOutput, RunState, RunStatus, RunsPage, TerminationDetails, is_finished,
+    is_unsuccessful, record_repair, run_not_found,
 };
 use serde_json::{Value, json};
 
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, items, lock, now_ms, set};
+use crate::fixtures::fixture_as;
+use crate::util::{lock, now_ms, set};
 
-/// The id of the fixture job that has tasks (jobs_get.json).
-const DETAILED_JOB: i64 = 11_223_344;
+const USER: &str = "alice@example.com";
 
 /// Number of jobs in `jobs_list.json`.
 pub(crate) fn fixture_job_count() -> usize {
-    items(&fixture_json("jobs_list.json"), "jobs").len()
+    fixture_as::<JobsPage>("jobs_list.json").jobs.len()
 }
 
 pub(crate) struct FixtureJobs {
@@ -33,10 +33,10 @@ pub(crate) struct FixtureJobs {
 }
 
 struct State {
-    /// Full Job objects (as jobs/get returns them), in listing order.
-    jobs: Vec<Value>,
-    /// Newest first, full Run objects (tasks included).
-    runs: Vec<Value>,
+    /// Jobs as jobs/get returns them, in listing order.
+    jobs: Vec<Job>,
+    /// Newest first, tasks included.
+    runs: Vec<Run>,
     /// Task runs a repair replaced, with the job run they belong to: still readable.
     earlier_attempts: Vec<(i64, Value)>,
     /// run_id → number of client reads so far, for runs created by run-now or repaired.
@@ -47,77 +47,75 @@ struct State {
     next_repair_id: i64,
 }
 
-fn job_id_of(v: &Value) -> i64 {
-    v.get("job_id").and_then(Value::as_i64).unwrap_or_default()
+/// The `run_id` of a task run.
+fn run_id_of(task: &Value) -> i64 {
+    task.get("run_id")
+        .and_then(Value::as_i64)
+        .unwrap_or_default()
 }
 
-fn run_id_of(v: &Value) -> i64 {
-    v.get("run_id").and_then(Value::as_i64).unwrap_or_default()
+fn task_key(task: &Value) -> &str {
+    task.get("task_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
-fn synthetic_task(i: usize) -> Value {
-    json!({
-        "task_key": "main",
-        "notebook_task": {
-            "notebook_path": format!("/Workspace/Users/alice@example.com/job-{i}"),
-            "source": "WORKSPACE"
-        },
-        "existing_cluster_id": "0923-164208-meows279",
-        "timeout_seconds": 0,
-        "run_if": "ALL_SUCCESS"
-    })
+/// A model as JSON, for the fields the models keep as JSON (tasks, repair history).
+fn to_json(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
 }
 
-/// The job as jobs/get shows it: the detailed fixture, or a listed job with its owner and
-/// one notebook task.
-fn full_job(i: usize, base: &Value) -> Value {
-    if job_id_of(base) == DETAILED_JOB {
-        return fixture_json("jobs_get.json");
-    }
-    let mut job = base.clone();
-    set(
-        &mut job,
-        "run_as_user_name",
-        base.get("creator_user_name")
-            .cloned()
-            .unwrap_or(json!("alice@example.com")),
-    );
-    if let Some(settings) = job.get_mut("settings") {
-        set(settings, "tasks", json!([synthetic_task(i)]));
+/// A listed job as jobs/get shows it: with its owner and one notebook task.
+fn with_task(i: usize, mut job: Job) -> Job {
+    job.run_as_user_name = Some(job.creator_user_name.clone().unwrap_or(USER.into()));
+    if let Some(settings) = &mut job.settings {
+        settings.tasks = vec![json!({
+            "task_key": "main",
+            "notebook_task": {
+                "notebook_path": format!("/Workspace/Users/{USER}/job-{i}"),
+                "source": "WORKSPACE"
+            },
+            "existing_cluster_id": "0923-164208-meows279",
+            "timeout_seconds": 0,
+            "run_if": "ALL_SUCCESS"
+        })];
     }
     job
 }
 
 impl FixtureJobs {
-    /// `count` jobs: the fixture's first, then synthesised ones.
+    /// `count` jobs: the fixture's first (`jobs_get.json` for the one it details), then
+    /// synthesised ones.
     pub fn new(count: usize, base_url: String) -> FixtureJobs {
-        let fixture = items(&fixture_json("jobs_list.json"), "jobs");
-        let mut listed: Vec<Value> = fixture.iter().take(count).cloned().collect();
-        for i in listed.len()..count {
-            listed.push(json!({
-                "job_id": 1000 + i as i64,
-                "creator_user_name": "alice@example.com",
-                "created_time": 1_701_370_337_343_i64 + i as i64 * 1000,
-                "settings": {
-                    "name": format!("job-{i}"),
-                    "format": "MULTI_TASK",
-                    "max_concurrent_runs": 1,
-                    "timeout_seconds": 0,
-                    "email_notifications": {}
-                }
-            }));
-        }
-        let jobs = listed
-            .iter()
-            .enumerate()
-            .map(|(i, j)| full_job(i, j))
+        let listed: JobsPage = fixture_as("jobs_list.json");
+        let detailed: Job = fixture_as("jobs_get.json");
+        let jobs = (0..count)
+            .map(|i| match listed.jobs.get(i) {
+                Some(job) if job.job_id == detailed.job_id => detailed.clone(),
+                Some(job) => with_task(i, job.clone()),
+                None => with_task(
+                    i,
+                    Job {
+                        job_id: 1000 + i as i64,
+                        creator_user_name: Some(USER.into()),
+                        created_time: Some(1_701_370_337_343 + i as i64 * 1000),
+                        settings: Some(JobSettings {
+                            name: Some(format!("job-{i}")),
+                            format: Some("MULTI_TASK".into()),
+                            max_concurrent_runs: Some(1),
+                            timeout_seconds: Some(0),
+                            email_notifications: Some(json!({})),
+                            ..JobSettings::default()
+                        }),
+                        ..Job::default()
+                    },
+                ),
+            })
             .collect();
-        let mut runs = items(&fixture_json("runs_list.json"), "runs");
-        let detailed = fixture_json("runs_get.json");
-        for r in &mut runs {
-            if run_id_of(r) == run_id_of(&detailed) {
-                *r = detailed.clone();
-            }
+        let detailed: Run = fixture_as("runs_get.json");
+        let mut runs = fixture_as::<RunsPage>("runs_list.json").runs;
+        for r in runs.iter_mut().filter(|r| r.run_id == detailed.run_id) {
+            *r = detailed.clone();
         }
         FixtureJobs {
             base_url,
@@ -142,87 +140,83 @@ impl FixtureJobs {
     }
 }
 
-fn is_active(run: &Value) -> bool {
-    !is_finished(run)
+/// A run's `state` and `status`; a terminated one's status says how it ended (`code`, `type`).
+fn state_and_status(
+    life: &str,
+    result: Option<&str>,
+    message: &str,
+    cancelled: bool,
+    ended: Option<(&str, &str)>,
+) -> (RunState, RunStatus) {
+    let state = RunState {
+        life_cycle_state: Some(life.into()),
+        result_state: result.map(Into::into),
+        state_message: Some(message.into()),
+        user_cancelled_or_timedout: Some(cancelled),
+        queue_reason: None,
+    };
+    let status = RunStatus {
+        state: Some(life.into()),
+        termination_details: ended.map(|(code, type_)| TerminationDetails {
+            code: Some(code.into()),
+            type_: Some(type_.into()),
+            message: Some(message.into()),
+        }),
+    };
+    (state, status)
 }
 
-fn set_state(run: &mut Value, life: &str, result: Option<&str>, message: &str, cancelled: bool) {
-    let mut state = json!({
-        "life_cycle_state": life,
-        "state_message": message,
-        "user_cancelled_or_timedout": cancelled,
-    });
-    if let Some(r) = result {
-        set(&mut state, "result_state", json!(r));
-    }
-    let status = match (life, result) {
-        ("TERMINATED", Some("SUCCESS")) => json!({
-            "state": "TERMINATED",
-            "termination_details": {"code": "SUCCESS", "type": "SUCCESS", "message": message}
-        }),
-        ("TERMINATED", Some("CANCELED")) => json!({
-            "state": "TERMINATED",
-            "termination_details": {"code": "USER_CANCELED", "type": "SUCCESS", "message": message}
-        }),
-        (life, _) => json!({ "state": life }),
+fn set_state(run: &mut Run, life: &str, result: Option<&str>, message: &str, cancelled: bool) {
+    let ended = match (life, result) {
+        ("TERMINATED", Some("SUCCESS")) => Some(("SUCCESS", "SUCCESS")),
+        ("TERMINATED", Some("CANCELED")) => Some(("USER_CANCELED", "SUCCESS")),
+        _ => None,
     };
-    set(run, "state", state.clone());
-    set(run, "status", status.clone());
-    if life == "TERMINATED" {
-        let now = now_ms();
-        set(run, "end_time", json!(now));
-        let start = run.get("start_time").and_then(Value::as_i64).unwrap_or(now);
-        set(run, "run_duration", json!(now - start));
+    let (state, status) = state_and_status(life, result, message, cancelled, ended);
+    let terminated = life == "TERMINATED";
+    let now = now_ms();
+    if terminated {
+        run.end_time = Some(now);
+        run.run_duration = Some(now - run.start_time.unwrap_or(now));
     }
-    if let Some(tasks) = run.get_mut("tasks").and_then(Value::as_array_mut) {
-        // Tasks that already finished keep their outcome (a repair re-runs some only).
-        for t in tasks.iter_mut().filter(|t| !is_finished(t)) {
-            set(t, "state", state.clone());
-            set(t, "status", status.clone());
-            if life == "TERMINATED" {
-                set(t, "end_time", json!(now_ms()));
-            }
+    // Tasks that already finished keep their outcome (a repair re-runs some only).
+    for t in run.tasks.iter_mut().filter(|t| !is_finished(t)) {
+        set(t, "state", to_json(&state));
+        set(t, "status", to_json(&status));
+        if terminated {
+            set(t, "end_time", json!(now));
         }
     }
-    if life == "TERMINATED" {
+    run.state = Some(state);
+    run.status = Some(status);
+    if terminated {
         settle_result(run, cancelled);
     }
 }
 
 /// A terminated run fails when one of its tasks did (after a repair that left a failed
 /// task alone, say), and its latest repair records how it ended.
-fn settle_result(run: &mut Value, cancelled: bool) {
-    let failed = run
-        .get("tasks")
-        .and_then(Value::as_array)
-        .is_some_and(|ts| ts.iter().any(is_unsuccessful));
-    if failed && !cancelled {
+fn settle_result(run: &mut Run, cancelled: bool) {
+    if !cancelled && run.tasks.iter().any(is_unsuccessful) {
         let message = "A task of this run did not succeed.";
-        set(
-            run,
-            "state",
-            json!({"life_cycle_state": "TERMINATED", "result_state": "FAILED", "state_message": message, "user_cancelled_or_timedout": false}),
-        );
-        set(
-            run,
-            "status",
-            json!({"state": "TERMINATED", "termination_details": {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR", "message": message}}),
-        );
+        let ended = Some(("RUN_EXECUTION_ERROR", "CLIENT_ERROR"));
+        let (state, status) = state_and_status("TERMINATED", Some("FAILED"), message, false, ended);
+        run.state = Some(state);
+        run.status = Some(status);
     }
     let (state, status, end) = (
-        run.get("state").cloned(),
-        run.get("status").cloned(),
-        run.get("end_time").cloned(),
+        to_json(&run.state),
+        to_json(&run.status),
+        to_json(&run.end_time),
     );
     if let Some(last) = run
-        .get_mut("repair_history")
-        .and_then(Value::as_array_mut)
-        .and_then(|h| h.last_mut())
+        .repair_history
+        .last_mut()
         .filter(|r| r.get("type").and_then(Value::as_str) == Some("REPAIR"))
     {
-        set(last, "state", state.unwrap_or(Value::Null));
-        set(last, "status", status.unwrap_or(Value::Null));
-        set(last, "end_time", end.unwrap_or(Value::Null));
+        set(last, "state", state);
+        set(last, "status", status);
+        set(last, "end_time", end);
     }
 }
 
@@ -230,23 +224,19 @@ fn settle_result(run: &mut Value, cancelled: bool) {
 /// attempt or one a repair replaced) and the task.
 fn find_run(state: &State, id: i64) -> Option<(usize, Option<Value>)> {
     let runs = &state.runs;
-    if let Some(i) = runs.iter().position(|r| run_id_of(r) == id) {
+    if let Some(i) = runs.iter().position(|r| r.run_id == id) {
         return Some((i, None));
     }
     let current = runs.iter().enumerate().find_map(|(i, r)| {
-        r.get("tasks")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .find(|t| run_id_of(t) == id)
-            .map(|t| (i, Some(t.clone())))
+        let task = r.tasks.iter().find(|t| run_id_of(t) == id)?;
+        Some((i, Some(task.clone())))
     });
     current.or_else(|| {
         let (parent, task) = state
             .earlier_attempts
             .iter()
             .find(|(_, t)| run_id_of(t) == id)?;
-        let i = runs.iter().position(|r| run_id_of(r) == *parent)?;
+        let i = runs.iter().position(|r| r.run_id == *parent)?;
         Some((i, Some(task.clone())))
     })
 }
@@ -260,7 +250,7 @@ impl State {
         };
         *n += 1;
         let step = *n;
-        let Some(run) = self.runs.get_mut(i).filter(|r| is_active(r)) else {
+        let Some(run) = self.runs.get_mut(i).filter(|r| !r.is_finished()) else {
             return;
         };
         match step {
@@ -280,11 +270,7 @@ impl State {
     ) -> Vec<Value> {
         let mut tasks = Vec::new();
         for t in job.settings.iter().flat_map(|s| &s.tasks) {
-            let key = t
-                .get("task_key")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if !only.is_empty() && !only.iter().any(|k| k == key) {
+            if !only.is_empty() && !only.iter().any(|k| k == task_key(t)) {
                 continue;
             }
             let mut task = t.clone();
@@ -300,42 +286,39 @@ impl State {
     }
 }
 
-fn model<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, ApiError> {
-    fixture_model(v)
-}
-
 impl Jobs for FixtureJobs {
     fn jobs(&self) -> Answer<'_, Vec<Job>> {
         let jobs = lock(&self.state).jobs.clone();
-        Box::pin(async move { jobs.into_iter().map(model).collect() })
+        Box::pin(async move { Ok(jobs) })
     }
 
     fn job(&self, id: i64) -> Answer<'_, Option<Job>> {
         let job = lock(&self.state)
             .jobs
             .iter()
-            .find(|j| job_id_of(j) == id)
+            .find(|j| j.job_id == id)
             .cloned();
-        Box::pin(async move { job.map(model).transpose() })
+        Box::pin(async move { Ok(job) })
     }
 
     fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64> {
         Box::pin(async move {
             let mut state = lock(&self.state);
-            let id = state.jobs.iter().map(job_id_of).max().unwrap_or(0) + 1;
-            state.jobs.push(json!({
-                "job_id": id,
-                "creator_user_name": "alice@example.com",
-                "run_as_user_name": "alice@example.com",
-                "created_time": now_ms(),
-                "settings": settings,
-            }));
+            let id = state.jobs.iter().map(|j| j.job_id).max().unwrap_or(0) + 1;
+            state.jobs.push(Job {
+                job_id: id,
+                creator_user_name: Some(USER.into()),
+                run_as_user_name: Some(USER.into()),
+                created_time: Some(now_ms()),
+                settings: Some(settings.clone()),
+                ..Job::default()
+            });
             Ok(id)
         })
     }
 
     fn delete_job(&self, id: i64) -> Answer<'_, ()> {
-        lock(&self.state).jobs.retain(|j| job_id_of(j) != id);
+        lock(&self.state).jobs.retain(|j| j.job_id != id);
         Box::pin(async { Ok(()) })
     }
 
@@ -376,45 +359,44 @@ impl Jobs for FixtureJobs {
                 .collect();
             let tasks = state.new_tasks(job, &request.only, now, |id| self.page_url(job_id, id));
             let name = job.settings.as_ref().and_then(|s| s.name.clone());
-            let mut run = json!({
-                "job_id": job_id,
-                "run_id": run_id,
-                "number_in_job": run_id,
-                "original_attempt_run_id": run_id,
-                "creator_user_name": "alice@example.com",
-                "run_name": name.unwrap_or_default(),
-                "run_type": "JOB_RUN",
-                "trigger": "ONE_TIME",
-                "attempt_number": 0,
-                "start_time": now,
-                "setup_duration": 0,
-                "execution_duration": 0,
-                "cleanup_duration": 0,
-                "end_time": 0,
-                "run_duration": 0,
-                "queue_duration": 0,
-                "run_page_url": self.page_url(job_id, run_id),
-                "tasks": tasks,
-            });
-            if !params.is_empty() {
-                set(&mut run, "job_parameters", json!(params));
-            }
+            let mut run = Run {
+                job_id: Some(job_id),
+                run_id,
+                number_in_job: Some(run_id),
+                original_attempt_run_id: Some(run_id),
+                creator_user_name: Some(USER.into()),
+                run_name: Some(name.unwrap_or_default()),
+                run_type: Some("JOB_RUN".into()),
+                trigger: Some("ONE_TIME".into()),
+                attempt_number: Some(0),
+                start_time: Some(now),
+                setup_duration: Some(0),
+                execution_duration: Some(0),
+                cleanup_duration: Some(0),
+                end_time: Some(0),
+                run_duration: Some(0),
+                queue_duration: Some(0),
+                run_page_url: Some(self.page_url(job_id, run_id)),
+                tasks,
+                job_parameters: (!params.is_empty()).then_some(params),
+                ..Run::default()
+            };
             set_state(&mut run, "PENDING", None, "Waiting for cluster", false);
             state.runs.insert(0, run);
             state.progress.insert(run_id, 0);
             if let Some(token) = &request.idempotency_token {
                 state.idempotency.insert(token.clone(), run_id);
             }
-            let mut out: RunNowResponse = model(fixture_json("jobs_run_now.json"))?;
-            out.run_id = run_id;
-            out.number_in_job = Some(run_id);
-            Ok(out)
+            Ok(RunNowResponse {
+                run_id,
+                number_in_job: Some(run_id),
+            })
         })
     }
 
     fn runs(&self) -> Answer<'_, Vec<Run>> {
         let runs = lock(&self.state).runs.clone();
-        Box::pin(async move { runs.into_iter().map(model).collect() })
+        Box::pin(async move { Ok(runs) })
     }
 
     fn run(&self, id: i64, read: bool) -> Answer<'_, Option<FoundRun>> {
@@ -425,19 +407,13 @@ impl Jobs for FixtureJobs {
                 if read && task.is_none() {
                     state.advance(i, id);
                 }
-                Some((run, task))
+                Some(match task {
+                    None => FoundRun::Job(run),
+                    Some(task) => FoundRun::Task { parent: run, task },
+                })
             })
         };
-        Box::pin(async move {
-            match found {
-                None => Ok(None),
-                Some((run, None)) => Ok(Some(FoundRun::Job(model(run)?))),
-                Some((parent, Some(task))) => Ok(Some(FoundRun::Task {
-                    parent: model(parent)?,
-                    task,
-                })),
-            }
-        })
+        Box::pin(async move { Ok(found) })
     }
 
     /// The failed task of the fixture has the fixture's output; a task run that succeeded
@@ -446,31 +422,31 @@ impl Jobs for FixtureJobs {
         let succeeded = {
             let state = lock(&self.state);
             find_run(&state, task_run_id).is_some_and(|(i, task)| {
-                let run = task.or_else(|| state.runs.get(i).cloned());
-                run.and_then(|r| r.pointer("/state/result_state").cloned())
-                    == Some(json!("SUCCESS"))
+                let result = match &task {
+                    Some(task) => task.pointer("/state/result_state").and_then(Value::as_str),
+                    None => state
+                        .runs
+                        .get(i)
+                        .and_then(|r| r.state.as_ref()?.result_state.as_deref()),
+                };
+                result == Some("SUCCESS")
             })
         };
-        Box::pin(async move {
-            let failed = fixture_json("runs_get_output.json");
-            let fixture = if failed.pointer("/metadata/run_id").and_then(Value::as_i64)
-                == Some(task_run_id)
-            {
-                failed
-            } else if succeeded {
-                fixture_json("runs_get_output_notebook_success.json")
-            } else {
-                json!({})
-            };
-            let mut output: RunOutput = model(fixture)?;
-            output.metadata = None;
-            Ok(output)
-        })
+        let failed: RunOutput = fixture_as("runs_get_output.json");
+        let mut output = if failed.metadata.as_ref().map(|m| m.run_id) == Some(task_run_id) {
+            failed
+        } else if succeeded {
+            fixture_as("runs_get_output_notebook_success.json")
+        } else {
+            RunOutput::default()
+        };
+        output.metadata = None;
+        Box::pin(async move { Ok(output) })
     }
 
     fn cancel_run(&self, id: i64) -> Answer<'_, ()> {
         let mut state = lock(&self.state);
-        if let Some(run) = state.runs.iter_mut().find(|r| run_id_of(r) == id) {
+        if let Some(run) = state.runs.iter_mut().find(|r| r.run_id == id) {
             set_state(run, "TERMINATED", Some("CANCELED"), "Run cancelled.", true);
         }
         Box::pin(async { Ok(()) })
@@ -497,52 +473,43 @@ impl FixtureJobs {
         let run = state
             .runs
             .iter_mut()
-            .find(|r| run_id_of(r) == id)
+            .find(|r| r.run_id == id)
             .ok_or_else(|| run_not_found(id))?;
-        let task_run_ids: Vec<i64> = run
-            .get("tasks")
-            .and_then(Value::as_array)
-            .map(|ts| ts.iter().map(run_id_of).collect())
-            .unwrap_or_default();
         let original = json!({
             "type": "ORIGINAL",
-            "start_time": run.get("start_time").cloned().unwrap_or(json!(0)),
-            "end_time": run.get("end_time").cloned().unwrap_or(json!(0)),
-            "state": run.get("state").cloned().unwrap_or(Value::Null),
-            "status": run.get("status").cloned().unwrap_or(Value::Null),
-            "task_run_ids": task_run_ids,
+            "start_time": run.start_time.unwrap_or(0),
+            "end_time": run.end_time.unwrap_or(0),
+            "state": to_json(&run.state),
+            "status": to_json(&run.status),
+            "task_run_ids": run.tasks.iter().map(run_id_of).collect::<Vec<_>>(),
         });
         let mut next = first_task_run;
-        let job_id = job_id_of(run);
+        let job_id = run.job_id.unwrap_or_default();
         let mut replaced = Vec::new();
-        if let Some(ts) = run.get_mut("tasks").and_then(Value::as_array_mut) {
-            for t in ts.iter_mut().filter(|t| {
-                let key = t
-                    .get("task_key")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                keys.iter().any(|k| k == key)
-            }) {
-                replaced.push((id, t.clone()));
-                let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
-                set(t, "run_id", json!(next));
-                set(t, "attempt_number", json!(attempt + 1));
-                set(t, "start_time", json!(now));
-                set(t, "end_time", json!(0));
-                set(t, "run_page_url", json!(self.page_url(job_id, next)));
-                // Not finished any more: the run's progression moves it again.
-                set(t, "state", json!({"life_cycle_state": "PENDING"}));
-                next += 1;
-            }
+        for t in run
+            .tasks
+            .iter_mut()
+            .filter(|t| keys.iter().any(|k| k == task_key(t)))
+        {
+            replaced.push((id, t.clone()));
+            let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
+            set(t, "run_id", json!(next));
+            set(t, "attempt_number", json!(attempt + 1));
+            set(t, "start_time", json!(now));
+            set(t, "end_time", json!(0));
+            set(t, "run_page_url", json!(self.page_url(job_id, next)));
+            // Not finished any more: the run's progression moves it again.
+            set(t, "state", json!({"life_cycle_state": "PENDING"}));
+            next += 1;
         }
         record_repair(
-            run,
+            &mut run.repair_history,
             original,
             repair_id,
             now,
             (first_task_run..next).collect(),
         );
-        set(run, "end_time", json!(0));
+        run.end_time = Some(0);
         set_state(run, "PENDING", None, "Waiting for cluster", false);
         state.progress.insert(id, 0);
         state.earlier_attempts.extend(replaced);

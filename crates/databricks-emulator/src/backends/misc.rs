@@ -1,10 +1,10 @@
 //! Small fixture-served endpoints: current user, query history.
 
 use databricks_api::backend::{Answer, Identity, QueryHistory};
-use databricks_api::history::{QueryFilter, QueryInfo};
+use databricks_api::history::{ListQueriesResponse, QueryFilter, QueryInfo};
 use databricks_api::iam::CurrentUser;
 
-use crate::fixtures::fixture_json;
+use crate::fixtures::fixture_as;
 
 /// GET /api/2.0/preview/scim/v2/Me
 /// The caller of `scim_me.json`: the [`Identity`] backend the shared server routes to.
@@ -12,9 +12,7 @@ pub(crate) struct FixtureIdentity;
 
 impl Identity for FixtureIdentity {
     fn current_user(&self) -> Answer<'_, CurrentUser> {
-        Box::pin(async {
-            crate::util::fixture_model(crate::fixtures::fixture_json("scim_me.json"))
-        })
+        Box::pin(async { Ok(fixture_as("scim_me.json")) })
     }
 }
 
@@ -24,11 +22,7 @@ pub(crate) struct FixtureHistory;
 
 impl QueryHistory for FixtureHistory {
     fn queries<'a>(&'a self, _filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>> {
-        Box::pin(async {
-            crate::util::items(&fixture_json("query_history_list.json"), "res")
-                .into_iter()
-                .map(crate::util::fixture_model)
-                .collect()
-        })
+        let list: ListQueriesResponse = fixture_as("query_history_list.json");
+        Box::pin(async { Ok(list.res) })
     }
 }

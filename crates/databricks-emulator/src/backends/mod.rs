@@ -17,91 +17,46 @@ pub(crate) mod workspace;
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
-
-/// The state (and one extra field) an item settles to on its next read.
-type Settle = (String, Option<(&'static str, Value)>);
-
-/// A list of JSON objects keyed by an id field, whose `state` may be in transition: a
-/// transitional state (STARTING, TERMINATING, …) is reported once, then the final state.
-pub(crate) struct Tracked {
-    pub items: Vec<Value>,
-    id_key: &'static str,
-    settle: HashMap<String, Settle>,
+/// Items whose state may be in transition: a transitional state (STARTING, TERMINATING, …)
+/// is reported by one read, then the item settles to the final state.
+pub(crate) struct Tracked<T> {
+    pub items: Vec<T>,
+    id_of: fn(&T) -> &str,
+    /// Item `i` as its next read leaves it, when it is in transition.
+    settle: HashMap<usize, T>,
 }
 
-impl Tracked {
-    pub fn new(items: Vec<Value>, id_key: &'static str) -> Tracked {
+impl<T: Clone> Tracked<T> {
+    pub fn new(items: Vec<T>, id_of: fn(&T) -> &str) -> Tracked<T> {
         Tracked {
             items,
-            id_key,
+            id_of,
             settle: HashMap::new(),
         }
     }
 
     pub fn position(&self, id: &str) -> Option<usize> {
-        self.items
-            .iter()
-            .position(|v| v.get(self.id_key).and_then(Value::as_str) == Some(id))
+        self.items.iter().position(|item| (self.id_of)(item) == id)
     }
 
-    pub fn state(&self, i: usize) -> &str {
-        self.items
-            .get(i)
-            .and_then(|item| item.get("state"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
-
-    /// Item `i`, to change in place (`i` from [`Tracked::position`]).
-    pub fn item_mut(&mut self, i: usize) -> Option<&mut Value> {
-        self.items.get_mut(i)
-    }
-
-    /// Sets the state now and, if `then` is given, the state (and one extra field) the next
-    /// read after this one will see.
-    pub fn transition(
-        &mut self,
-        i: usize,
-        now: &str,
-        then: Option<(&str, Option<(&'static str, Value)>)>,
-    ) {
+    /// Changes item `i` by `now`; the read after this one sees it changed by `then` too.
+    pub fn transition(&mut self, i: usize, now: impl FnOnce(&mut T), then: impl FnOnce(&mut T)) {
         let Some(item) = self.items.get_mut(i) else {
             return;
         };
-        crate::util::set(item, "state", json!(now));
-        let id = item
-            .get(self.id_key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        match then {
-            Some((state, extra)) => {
-                self.settle.insert(id, (state.to_string(), extra));
-            }
-            None => {
-                self.settle.remove(&id);
-            }
-        }
+        now(item);
+        let mut settled = item.clone();
+        then(&mut settled);
+        self.settle.insert(i, settled);
     }
 
     /// Reads item `i` (a copy), settling a pending transition afterwards.
-    pub fn read(&mut self, i: usize) -> Value {
-        let Some(item) = self.items.get_mut(i) else {
-            return Value::Null;
-        };
-        let v = item.clone();
-        let id = v
-            .get(self.id_key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if let Some((state, extra)) = self.settle.remove(&id) {
-            crate::util::set(item, "state", json!(state));
-            if let Some((k, val)) = extra {
-                crate::util::set(item, k, val);
-            }
+    pub fn read(&mut self, i: usize) -> Option<T> {
+        let item = self.items.get_mut(i)?;
+        let seen = item.clone();
+        if let Some(settled) = self.settle.remove(&i) {
+            *item = settled;
         }
-        v
+        Some(seen)
     }
 }

@@ -19,7 +19,7 @@ use databricks_api::backend::{
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::{ColumnInfo, StatementResponse, StatementState};
 use serde::Serialize;
-use serde::ser::{SerializeSeq, Serializer};
+use serde::Serializer;
 
 use crate::StatementScript;
 use crate::backends::warehouses::FixtureWarehouses;
@@ -87,7 +87,7 @@ fn expand(
             columns,
             rows,
             chunk_rows,
-        } => Progress::Succeeded(Arc::new(Generated::new(
+        } => Progress::Succeeded(Arc::new(Rows::generated(
             columns,
             *rows as u64,
             *chunk_rows as u64,
@@ -112,7 +112,9 @@ fn expand(
             sql_state: sql_state.clone(),
         }),
         StatementScript::Canceled => Progress::Canceled,
-        StatementScript::NoResult => Progress::Succeeded(Arc::new(Recorded::default())),
+        StatementScript::NoResult => {
+            Progress::Succeeded(Arc::new(Rows::recorded(Vec::new(), Vec::new())))
+        }
         StatementScript::Fixture(name) => recorded(name)?,
     })
 }
@@ -126,16 +128,16 @@ fn recorded(name: &str) -> Result<Progress, ApiError> {
     let response: StatementResponse = serde_json::from_str(text)
         .map_err(|e| internal(format!("fixture {name} is not a statement: {e}")))?;
     Ok(match response.status.state {
-        StatementState::Succeeded => Progress::Succeeded(Arc::new(Recorded {
-            columns: response
+        StatementState::Succeeded => Progress::Succeeded(Arc::new(Rows::recorded(
+            response
                 .manifest
                 .map(|m| m.schema.columns)
                 .unwrap_or_default(),
-            rows: response
+            response
                 .result
                 .and_then(|r| r.data_array)
                 .unwrap_or_default(),
-        })),
+        ))),
         StatementState::Failed => {
             let error = response.status.error.unwrap_or_default();
             Progress::Failed(StatementFailure {
@@ -189,36 +191,101 @@ impl Execution for Scripted {
 // ---------------------------------------------------------------------------------------
 // Rows
 
-/// A recorded response's inline rows (none for a statement without a result set).
-/// Downloads and attachments carry the recorded text: Arrow columns are text columns.
-#[derive(Default)]
-struct Recorded {
+/// A statement's rows, rendered one row at a time: a chunk is written without
+/// materialising the whole result.
+struct Rows {
     columns: Vec<ColumnInfo>,
-    rows: Vec<Vec<Option<String>>>,
+    source: Source,
+    /// Rows after `row_limit`.
+    total: u64,
+    truncated: bool,
+    /// Rows per chunk when the script decides them; `None` lets the server size chunks.
+    chunk_rows: Option<u64>,
 }
 
-impl Recorded {
-    fn slice(&self, rows: Range<u64>) -> &[Vec<Option<String>>] {
-        let end = (rows.end as usize).min(self.rows.len());
-        self.rows.get(rows.start as usize..end).unwrap_or_default()
+enum Source {
+    /// A recorded response's inline rows (none for a statement without a result set).
+    /// Downloads and attachments carry the recorded text: Arrow columns are text columns.
+    Recorded(Vec<Vec<Option<String>>>),
+    /// Generated rows: produced on demand.
+    Generated(Vec<Col>),
+}
+
+impl Rows {
+    fn recorded(columns: Vec<ColumnInfo>, rows: Vec<Vec<Option<String>>>) -> Rows {
+        Rows {
+            columns,
+            total: rows.len() as u64,
+            source: Source::Recorded(rows),
+            truncated: false,
+            chunk_rows: None,
+        }
+    }
+
+    /// `rows` generated rows of `columns` (name, SQL type), cut by `limit`, in chunks of
+    /// `chunk_rows` (0 ⇒ one chunk).
+    fn generated(
+        columns: &[(String, String)],
+        rows: u64,
+        chunk_rows: u64,
+        limit: Option<u64>,
+    ) -> Rows {
+        let cols: Vec<Col> = columns.iter().map(|(n, t)| Col::new(n, t)).collect();
+        let total = limit.map_or(rows, |l| l.min(rows));
+        Rows {
+            columns: cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| c.column_info(i))
+                .collect(),
+            source: Source::Generated(cols),
+            total,
+            truncated: total < rows,
+            chunk_rows: Some(if chunk_rows == 0 {
+                total.max(1)
+            } else {
+                chunk_rows
+            }),
+        }
+    }
+
+    /// The rows of `rows` that exist.
+    fn clamp(&self, rows: Range<u64>) -> Range<u64> {
+        rows.start.min(self.total)..rows.end.min(self.total)
+    }
+
+    /// Row `r` as JSON_ARRAY cells.
+    fn row(&self, r: u64) -> Vec<Option<String>> {
+        match &self.source {
+            Source::Recorded(rows) => rows.get(r as usize).cloned().unwrap_or_default(),
+            Source::Generated(cols) => cols.iter().map(|c| c.cell(r)).collect(),
+        }
     }
 }
 
-impl ResultRows for Recorded {
+impl ResultRows for Rows {
     fn columns(&self) -> &[ColumnInfo] {
         &self.columns
     }
     fn row_count(&self) -> u64 {
-        self.rows.len() as u64
+        self.total
     }
     fn truncated(&self) -> bool {
-        false
+        self.truncated
     }
+    /// The JSON size of the first row, to size chunks.
     fn row_bytes(&self) -> usize {
-        row_bytes(self.rows.first().map(Vec::as_slice).unwrap_or_default())
+        let row = self.row(0);
+        row.iter()
+            .map(|c| c.as_ref().map_or(5, |s| s.len() + 3))
+            .sum::<usize>()
+            + 2
+    }
+    fn chunk_rows(&self) -> Option<u64> {
+        self.chunk_rows
     }
     fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>> {
-        self.slice(rows).to_vec()
+        self.clamp(rows).map(|r| self.row(r)).collect()
     }
     fn write(
         &self,
@@ -226,26 +293,24 @@ impl ResultRows for Recorded {
         format: ResultFormat,
         out: &mut dyn Write,
     ) -> std::io::Result<()> {
-        let rows = self.slice(rows);
-        match format {
-            ResultFormat::JsonArray => {
-                serde_json::to_writer(out, rows).map_err(std::io::Error::other)
+        let rows = self.clamp(rows);
+        match (format, &self.source) {
+            (ResultFormat::JsonArray, _) => {
+                serde_json::to_writer(out, &DataArray(self, rows)).map_err(std::io::Error::other)
             }
-            ResultFormat::Csv => rows.iter().try_for_each(|row| write_csv_row(out, row)),
-            ResultFormat::ArrowStream => {
+            (ResultFormat::Csv, _) => rows
+                .map(|r| self.row(r))
+                .try_for_each(|row| write_csv_row(out, &row)),
+            (ResultFormat::ArrowStream, Source::Generated(cols)) => {
+                crate::arrow::write_chunk(cols, rows.start, rows.end - rows.start, out)
+            }
+            (ResultFormat::ArrowStream, Source::Recorded(all)) => {
                 let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
-                crate::arrow::write_text(&names, rows, out)
+                let slice = all.get(rows.start as usize..rows.end as usize);
+                crate::arrow::write_text(&names, slice.unwrap_or_default(), out)
             }
         }
     }
-}
-
-/// The JSON size of a row, to size chunks.
-fn row_bytes(row: &[Option<String>]) -> usize {
-    row.iter()
-        .map(|c| c.as_ref().map_or(5, |s| s.len() + 3))
-        .sum::<usize>()
-        + 2
 }
 
 fn write_csv_row(out: &mut dyn Write, row: &[Option<String>]) -> std::io::Result<()> {
@@ -264,98 +329,12 @@ fn write_csv_row(out: &mut dyn Write, row: &[Option<String>]) -> std::io::Result
     out.write_all(b"\n")
 }
 
-/// Generated rows: produced on demand, one chunk at a time.
-struct Generated {
-    cols: Vec<Col>,
-    columns: Vec<ColumnInfo>,
-    total: u64,
-    /// 0 ⇒ one chunk.
-    chunk_rows: u64,
-    truncated: bool,
-}
-
-impl Generated {
-    fn new(columns: &[(String, String)], rows: u64, chunk_rows: u64, limit: Option<u64>) -> Self {
-        let cols: Vec<Col> = columns.iter().map(|(n, t)| Col::new(n, t)).collect();
-        let total = limit.map_or(rows, |l| l.min(rows));
-        Generated {
-            columns: cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c.column_info(i))
-                .collect(),
-            cols,
-            total,
-            chunk_rows: if chunk_rows == 0 {
-                total.max(1)
-            } else {
-                chunk_rows
-            },
-            truncated: total < rows,
-        }
-    }
-}
-
-impl ResultRows for Generated {
-    fn columns(&self) -> &[ColumnInfo] {
-        &self.columns
-    }
-    fn row_count(&self) -> u64 {
-        self.total
-    }
-    fn truncated(&self) -> bool {
-        self.truncated
-    }
-    fn row_bytes(&self) -> usize {
-        let row: Vec<Option<String>> = self.cols.iter().map(|c| c.cell(0)).collect();
-        row_bytes(&row)
-    }
-    fn chunk_rows(&self) -> Option<u64> {
-        Some(self.chunk_rows)
-    }
-    fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>> {
-        rows.map(|r| self.cols.iter().map(|c| c.cell(r)).collect())
-            .collect()
-    }
-    fn write(
-        &self,
-        rows: Range<u64>,
-        format: ResultFormat,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        match format {
-            ResultFormat::JsonArray => {
-                let data = DataArray {
-                    cols: &self.cols,
-                    rows,
-                };
-                serde_json::to_writer(out, &data).map_err(std::io::Error::other)
-            }
-            ResultFormat::Csv => rows.into_iter().try_for_each(|r| {
-                let row: Vec<Option<String>> = self.cols.iter().map(|c| c.cell(r)).collect();
-                write_csv_row(out, &row)
-            }),
-            ResultFormat::ArrowStream => {
-                crate::arrow::write_chunk(&self.cols, rows.start, rows.end - rows.start, out)
-            }
-        }
-    }
-}
-
-/// `data_array`, serialised row by row without materialising the chunk.
-struct DataArray<'a> {
-    cols: &'a [Col],
-    rows: Range<u64>,
-}
+/// `data_array` of some rows, serialised row by row without materialising them.
+struct DataArray<'a>(&'a Rows, Range<u64>);
 
 impl Serialize for DataArray<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some((self.rows.end - self.rows.start) as usize))?;
-        for r in self.rows.clone() {
-            let row: Vec<Option<String>> = self.cols.iter().map(|c| c.cell(r)).collect();
-            seq.serialize_element(&row)?;
-        }
-        seq.end()
+        s.collect_seq(self.1.clone().map(|r| self.0.row(r)))
     }
 }
 

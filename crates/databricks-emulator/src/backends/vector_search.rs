@@ -12,12 +12,12 @@
 use databricks_api::backend::{Answer, VectorSearch};
 use databricks_api::error::ApiError;
 use databricks_api::vector_search::{
-    EndpointInfo, QueryColumn, ScoredRow, ScoredRows, VectorIndex, VectorQuery,
+    DirectAccessIndexSpec, EmbeddingVectorColumn, EndpointInfo, EndpointsPage, IndexStatus,
+    IndexesPage, MiniVectorIndex, QueryColumn, ScoredRow, ScoredRows, VectorIndex, VectorQuery,
 };
 use serde_json::{Value, json};
 
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, items, set};
+use crate::fixtures::{fixture_as, fixture_json};
 
 /// Rows of the Delta Sync index.
 const ARTICLES: usize = 10_000;
@@ -26,31 +26,19 @@ pub(crate) struct FixtureVectorSearch;
 
 impl VectorSearch for FixtureVectorSearch {
     fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>> {
-        Box::pin(async {
-            items(&fixture_json("vs_endpoints_list.json"), "endpoints")
-                .into_iter()
-                .map(fixture_model)
-                .collect()
-        })
+        let page: EndpointsPage = fixture_as("vs_endpoints_list.json");
+        Box::pin(async { Ok(page.endpoints) })
     }
 
     fn indexes(&self) -> Answer<'_, Vec<VectorIndex>> {
-        Box::pin(async {
-            items(&fixture_json("vs_indexes_list.json"), "vector_indexes")
-                .into_iter()
-                .map(detailed)
-                .collect()
-        })
+        let page: IndexesPage = fixture_as("vs_indexes_list.json");
+        Box::pin(async { Ok(page.vector_indexes.into_iter().map(detailed).collect()) })
     }
 
     fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>> {
-        Box::pin(async move {
-            items(&fixture_json("vs_indexes_list.json"), "vector_indexes")
-                .into_iter()
-                .find(|i| i.get("name").and_then(Value::as_str) == Some(name))
-                .map(detailed)
-                .transpose()
-        })
+        let page: IndexesPage = fixture_as("vs_indexes_list.json");
+        let index = page.vector_indexes.into_iter().find(|i| i.name == name);
+        Box::pin(async move { Ok(index.map(detailed)) })
     }
 
     fn query<'a>(
@@ -65,28 +53,39 @@ impl VectorSearch for FixtureVectorSearch {
 /// A listed index with the details `get` shows: `vs_index_get.json` for the index it
 /// describes, else the listed fields with a ready status and, for a Direct Access index,
 /// its schema and vector column.
-fn detailed(listed: Value) -> Result<VectorIndex, ApiError> {
-    let detailed = fixture_json("vs_index_get.json");
-    if detailed.get("name") == listed.get("name") {
-        return fixture_model(detailed);
+fn detailed(listed: MiniVectorIndex) -> VectorIndex {
+    let detailed: VectorIndex = fixture_as("vs_index_get.json");
+    if detailed.name == listed.name {
+        return detailed;
     }
-    let mut v = listed;
-    set(
-        &mut v,
-        "status",
-        json!({"ready": true, "indexed_row_count": FAQ.len(), "message": "Index is ready"}),
-    );
-    if v.get("index_type").and_then(Value::as_str) == Some("DIRECT_ACCESS") {
-        set(
-            &mut v,
-            "direct_access_index_spec",
-            json!({
-                "embedding_vector_columns": [{"name": "embedding", "embedding_dimension": 8}],
-                "schema_json": "{\"faq_id\": \"int\", \"question\": \"string\", \"answer\": \"string\", \"embedding\": \"array<float>\"}"
-            }),
-        );
+    let direct = listed.index_type.as_deref() == Some("DIRECT_ACCESS");
+    VectorIndex {
+        status: Some(IndexStatus {
+            ready: Some(true),
+            indexed_row_count: Some(FAQ.len() as i64),
+            message: Some("Index is ready".into()),
+            index_url: None,
+        }),
+        direct_access_index_spec: direct.then(|| DirectAccessIndexSpec {
+            embedding_vector_columns: vec![EmbeddingVectorColumn {
+                name: "embedding".into(),
+                embedding_dimension: Some(8),
+            }],
+            schema_json: Some(
+                r#"{"faq_id": "int", "question": "string", "answer": "string", "embedding": "array<float>"}"#
+                    .into(),
+            ),
+            ..DirectAccessIndexSpec::default()
+        }),
+        name: listed.name,
+        endpoint_name: listed.endpoint_name,
+        endpoint_id: listed.endpoint_id,
+        index_type: listed.index_type,
+        index_subtype: listed.index_subtype,
+        primary_key: listed.primary_key,
+        creator: listed.creator,
+        ..VectorIndex::default()
     }
-    fixture_model(v)
 }
 
 /// An index's rows: columns with their types, and each row's cells and score, best first.

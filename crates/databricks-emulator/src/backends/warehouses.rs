@@ -6,22 +6,23 @@ use std::sync::{Arc, Mutex};
 
 use databricks_api::backend::{Answer, Warehouses};
 use databricks_api::error::{ApiError, ErrorCode};
-use databricks_api::sql::Warehouse;
-use serde_json::json;
+use databricks_api::sql::{ListWarehousesResponse, Warehouse, WarehouseState};
 
 use super::Tracked;
-use crate::fixtures::fixture_json;
-use crate::util::{fixture_model, lock};
+use crate::fixtures::fixture_as;
+use crate::util::lock;
 
 /// The warehouses of `warehouses_list.json`, with their states; shared by the backend and
 /// statement execution (which starts a stopped warehouse).
 #[derive(Clone)]
-pub(crate) struct FixtureWarehouses(Arc<Mutex<Tracked>>);
+pub(crate) struct FixtureWarehouses(Arc<Mutex<Tracked<Warehouse>>>);
 
 impl FixtureWarehouses {
     pub fn new() -> FixtureWarehouses {
-        let items = crate::util::items(&fixture_json("warehouses_list.json"), "warehouses");
-        FixtureWarehouses(Arc::new(Mutex::new(Tracked::new(items, "id"))))
+        let list: ListWarehousesResponse = fixture_as("warehouses_list.json");
+        FixtureWarehouses(Arc::new(Mutex::new(Tracked::new(list.warehouses, |w| {
+            &w.id
+        }))))
     }
 
     /// Used by statement execution: 404 for an unknown warehouse; a stopped warehouse is
@@ -30,43 +31,48 @@ impl FixtureWarehouses {
         self.start(id)
     }
 
-    fn start(&self, id: &str) -> Result<(), ApiError> {
+    /// Moves warehouse `id` through `through` to `to` with `clusters` clusters when it is
+    /// in one of the states `from`.
+    fn shift(
+        &self,
+        id: &str,
+        from: [WarehouseState; 2],
+        (through, to, clusters): (WarehouseState, WarehouseState, i64),
+    ) -> Result<(), ApiError> {
         let mut w = lock(&self.0);
         let i = w.position(id).ok_or_else(|| unknown(id))?;
-        if matches!(w.state(i), "STOPPED" | "STOPPING") {
+        if w.items.get(i).is_some_and(|w| from.contains(&w.state)) {
             w.transition(
                 i,
-                "STARTING",
-                Some(("RUNNING", Some(("num_clusters", json!(1))))),
+                |w| w.state = through,
+                |w| {
+                    w.state = to;
+                    w.num_clusters = Some(clusters);
+                },
             );
         }
         Ok(())
     }
 
+    fn start(&self, id: &str) -> Result<(), ApiError> {
+        use WarehouseState::*;
+        self.shift(id, [Stopped, Stopping], (Starting, Running, 1))
+    }
+
     fn stop(&self, id: &str) -> Result<(), ApiError> {
-        let mut w = lock(&self.0);
-        let i = w.position(id).ok_or_else(|| unknown(id))?;
-        if matches!(w.state(i), "RUNNING" | "STARTING") {
-            w.transition(
-                i,
-                "STOPPING",
-                Some(("STOPPED", Some(("num_clusters", json!(0))))),
-            );
-        }
-        Ok(())
+        use WarehouseState::*;
+        self.shift(id, [Running, Starting], (Stopping, Stopped, 0))
     }
 
     fn read(&self, id: &str) -> Result<Warehouse, ApiError> {
         let mut w = lock(&self.0);
         let i = w.position(id).ok_or_else(|| unknown(id))?;
-        fixture_model(w.read(i))
+        w.read(i).ok_or_else(|| unknown(id))
     }
 
     fn read_all(&self) -> Result<Vec<Warehouse>, ApiError> {
         let mut w = lock(&self.0);
-        (0..w.items.len())
-            .map(|i| fixture_model(w.read(i)))
-            .collect()
+        Ok((0..w.items.len()).filter_map(|i| w.read(i)).collect())
     }
 }
 

@@ -11,7 +11,7 @@ use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::workspace::{Language, ListResponse, ObjectInfo};
 
-use crate::fixtures::fixture_json;
+use crate::fixtures::{fixture_as, fixture_json};
 use crate::util::{lock, now_ms};
 
 struct Object {
@@ -131,8 +131,7 @@ impl Tree {
                     .unwrap_or_default(),
             )
             .unwrap_or_default();
-        let listed: ListResponse =
-            serde_json::from_value(fixture_json("workspace_list.json")).unwrap_or_default();
+        let listed: ListResponse = fixture_as("workspace_list.json");
         for info in listed.objects {
             let content = match info.object_type.as_deref() {
                 Some("NOTEBOOK") => ingest.clone(),

@@ -1014,7 +1014,14 @@ fn repair_run(
             new_ids.push(id);
         }
     }
-    record_repair(run, original, repair_id, now, new_ids);
+    // The run's document may have been edited into any shape: a history that is not an
+    // array is left as it is.
+    let history = run
+        .as_object_mut()
+        .map(|o| o.entry("repair_history").or_insert_with(|| json!([])));
+    if let Some(Value::Array(history)) = history {
+        record_repair(history, original, repair_id, now, new_ids);
+    }
     json::set(run, "end_time", json!(0));
     json::set(run, "run_duration", json!(0));
     set_state(run, "RUNNING", None, "");
