@@ -324,40 +324,9 @@ impl DatabricksClient {
             if let Some(limiter) = &inner.limiter {
                 limiter.until_ready().await;
             }
-            let authorization = inner.credentials.authorization().await?;
-            let mut request = inner
-                .http
-                .get()
-                .map_err(Error::InvalidInput)?
-                .request(method.clone(), url.clone())
-                .header(header::AUTHORIZATION, authorization);
-            request = match reading {
-                Reading::Whole => request
-                    .header(header::ACCEPT, "application/json")
-                    .timeout(inner.options.http_timeout),
-                // A streamed answer lasts as long as the model writes: no overall timeout.
-                Reading::Streamed => {
-                    request.header(header::ACCEPT, "text/event-stream, application/json")
-                }
-            };
-            if let Some(id) = &inner.workspace_id {
-                request = request.header("X-Databricks-Workspace-Id", id);
-            }
-            if !query.is_empty() {
-                request = request.query(query);
-            }
-            for (name, value) in headers {
-                request = request.header(*name, value);
-            }
-            match &body {
-                RequestBody::None => {}
-                RequestBody::Json(json) => request = request.json(json),
-                RequestBody::Bytes(bytes) => {
-                    request = request
-                        .header(header::CONTENT_TYPE, "application/octet-stream")
-                        .body(bytes.clone());
-                }
-            }
+            let request = self
+                .request(&method, &url, query, &body, headers, reading)
+                .await?;
             let failure = match request.send().await {
                 Ok(response) => {
                     let status = response.status();
@@ -365,26 +334,9 @@ impl DatabricksClient {
                     if status.is_success() {
                         return Ok(response);
                     }
-                    if status.is_redirection() {
-                        return Err(Error::Api(Box::new(ApiError {
-                            status: status.as_u16(),
-                            error_code: "REDIRECTED".into(),
-                            message: "the workspace answered with a redirect (often to a login page: private link or IP access list)".into(),
-                            kind: ErrorKind::Unauthenticated,
-                            retry_after: None,
-                            request_id: None,
-                            details: vec![],
-                            endpoint,
-                        })));
-                    }
-                    let retry_after = retry_after_header(response.headers());
-                    let body = response.bytes().await.unwrap_or_default();
-                    let api = ApiError::from_response(
-                        status.as_u16(),
-                        endpoint.clone(),
-                        retry_after,
-                        &body,
-                    );
+                    let api = api_error(response, &endpoint).await?;
+                    // A 401 with refreshable credentials is tried once more with fresh
+                    // ones (the cached token may have been revoked); a second is final.
                     if status == StatusCode::UNAUTHORIZED
                         && !reauthenticated
                         && inner.credentials.is_refreshable()
@@ -427,6 +379,55 @@ impl DatabricksClient {
         }
     }
 
+    /// One attempt's request, with the current credentials and the headers of the
+    /// workspace and of the way the answer is read.
+    async fn request(
+        &self,
+        method: &Method,
+        url: &url::Url,
+        query: &[(&str, String)],
+        body: &RequestBody,
+        headers: &[(&'static str, String)],
+        reading: Reading,
+    ) -> Result<reqwest::RequestBuilder, Error> {
+        let inner = &*self.inner;
+        let authorization = inner.credentials.authorization().await?;
+        let mut request = inner
+            .http
+            .get()
+            .map_err(Error::InvalidInput)?
+            .request(method.clone(), url.clone())
+            .header(header::AUTHORIZATION, authorization);
+        request = match reading {
+            Reading::Whole => request
+                .header(header::ACCEPT, "application/json")
+                .timeout(inner.options.http_timeout),
+            // A streamed answer lasts as long as the model writes: no overall timeout.
+            Reading::Streamed => {
+                request.header(header::ACCEPT, "text/event-stream, application/json")
+            }
+        };
+        if let Some(id) = &inner.workspace_id {
+            request = request.header("X-Databricks-Workspace-Id", id);
+        }
+        if !query.is_empty() {
+            request = request.query(query);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        match body {
+            RequestBody::None => {}
+            RequestBody::Json(json) => request = request.json(json),
+            RequestBody::Bytes(bytes) => {
+                request = request
+                    .header(header::CONTENT_TYPE, "application/octet-stream")
+                    .body(bytes.clone());
+            }
+        }
+        Ok(request)
+    }
+
     fn network_error(&self, endpoint: &str, e: reqwest::Error) -> Error {
         let host = self.inner.host_label.clone();
         if e.is_timeout() {
@@ -464,6 +465,32 @@ pub enum RequestBody {
     Json(serde_json::Value),
     /// Raw bytes (`application/octet-stream`): file uploads.
     Bytes(bytes::Bytes),
+}
+
+/// The error of a response whose status is not a success, its body read; a redirect
+/// (often to a login page) is an error of its own, which no retry changes.
+async fn api_error(response: reqwest::Response, endpoint: &str) -> Result<ApiError, Error> {
+    let status = response.status();
+    if status.is_redirection() {
+        return Err(Error::Api(Box::new(ApiError {
+            status: status.as_u16(),
+            error_code: "REDIRECTED".into(),
+            message: "the workspace answered with a redirect (often to a login page: private link or IP access list)".into(),
+            kind: ErrorKind::Unauthenticated,
+            retry_after: None,
+            request_id: None,
+            details: vec![],
+            endpoint: endpoint.to_string(),
+        })));
+    }
+    let retry_after = retry_after_header(response.headers());
+    let body = response.bytes().await.unwrap_or_default();
+    Ok(ApiError::from_response(
+        status.as_u16(),
+        endpoint.to_string(),
+        retry_after,
+        &body,
+    ))
 }
 
 fn wrap_exhausted(error: Error, endpoint: &str, attempts: u32, started: Instant) -> Error {

@@ -353,6 +353,30 @@ pub fn http_router(
     options: &HttpOptions,
     shutdown: CancellationToken,
 ) -> axum::Router {
+    let lists = allow_lists(options);
+    let write_tools = server.write_tool_names();
+    let service = mcp_service(server, options, &lists, &shutdown);
+    let guard = Arc::new(Guard::new(
+        options.security.clone().with_write_tools(write_tools),
+        lists,
+    ));
+    let router = axum::Router::new().nest_service("/mcp", service.clone());
+    with_surface_routes(router, &service)
+        // Answered by the guard (no authentication needed); declared so the router
+        // routes them to it.
+        .route(http_auth::METADATA_PATH, get(not_found))
+        .route(
+            &format!("{}/{{*resource}}", http_auth::METADATA_PATH),
+            get(not_found),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            guard,
+            http_auth::guard,
+        ))
+}
+
+/// The hosts and origins a request may name: loopback's, and the operator's.
+fn allow_lists(options: &HttpOptions) -> AllowLists {
     let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
     hosts.extend(options.allowed_hosts.iter().cloned());
     let mut origins: Vec<String> = vec![
@@ -361,14 +385,24 @@ pub fn http_router(
         "http://[::1]:*".into(),
     ];
     origins.extend(options.allowed_origins.iter().cloned());
+    AllowLists { hosts, origins }
+}
+
+/// rmcp's streamable HTTP service, one server per session, behind [`session_layer`];
+/// the session reaper runs until `shutdown`.
+fn mcp_service(
+    server: DatabricksMcp,
+    options: &HttpOptions,
+    lists: &AllowLists,
+    shutdown: &CancellationToken,
+) -> McpService {
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(true)
-        .with_allowed_hosts(hosts.clone())
-        .with_allowed_origins(origins.clone())
+        .with_allowed_hosts(lists.hosts.clone())
+        .with_allowed_origins(lists.origins.clone())
         .enforce_origin_validation()
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_cancellation_token(shutdown.child_token());
-    let write_tools = server.write_tool_names();
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(options.sessions.idle_timeout);
     // rmcp's own deadline is for the `initialize` request, which comes with the session;
@@ -385,7 +419,7 @@ pub fn http_router(
     spawn_reaper(&sessions, shutdown.clone());
     let rmcp_service: StreamableHttpService<DatabricksMcp, LocalSessionManager> =
         StreamableHttpService::new(move || Ok(server.for_session()), manager, config);
-    let service: McpService = tower::util::BoxCloneSyncService::new(
+    tower::util::BoxCloneSyncService::new(
         tower::ServiceBuilder::new()
             .layer(axum::middleware::from_fn_with_state(
                 SessionLayer {
@@ -395,66 +429,21 @@ pub fn http_router(
                 session_layer,
             ))
             .service(rmcp_service),
-    );
-    let guard = Arc::new(Guard::new(
-        options.security.clone().with_write_tools(write_tools),
-        AllowLists { hosts, origins },
-    ));
+    )
+}
+
+/// The managed-compatible surfaces' routes: each hands its requests to `service` with
+/// the [`Surface`] its path names.
+fn with_surface_routes(router: axum::Router, service: &McpService) -> axum::Router {
     let sql = service.clone();
-    let vs2 = service.clone();
-    let vs3 = service.clone();
-    let ai2 = service.clone();
-    let ai3 = service.clone();
-    let genie = service.clone();
     let genie_one = service.clone();
+    let genie = service.clone();
     let fn2 = service.clone();
     let fn3 = service.clone();
-    axum::Router::new()
-        .nest_service("/mcp", service)
+    let mut router = router
         .route(
             "/api/2.0/mcp/sql",
             any(move |request: Request| dispatch(sql.clone(), Ok(Surface::Sql), request)),
-        )
-        .route(
-            "/api/2.0/mcp/vector-search/{catalog}/{schema}",
-            any(
-                move |Path((c, s)): Path<(String, String)>, request: Request| {
-                    dispatch(vs2.clone(), Surface::vector_search(&c, &s, None), request)
-                },
-            ),
-        )
-        .route(
-            "/api/2.0/mcp/vector-search/{catalog}/{schema}/{index}",
-            any(
-                move |Path((c, s, i)): Path<(String, String, String)>, request: Request| {
-                    dispatch(
-                        vs3.clone(),
-                        Surface::vector_search(&c, &s, Some(&i)),
-                        request,
-                    )
-                },
-            ),
-        )
-        // AI Search is Vector Search's new name: the same surface under both prefixes.
-        .route(
-            "/api/2.0/mcp/ai-search/{catalog}/{schema}",
-            any(
-                move |Path((c, s)): Path<(String, String)>, request: Request| {
-                    dispatch(ai2.clone(), Surface::vector_search(&c, &s, None), request)
-                },
-            ),
-        )
-        .route(
-            "/api/2.0/mcp/ai-search/{catalog}/{schema}/{index}",
-            any(
-                move |Path((c, s, i)): Path<(String, String, String)>, request: Request| {
-                    dispatch(
-                        ai3.clone(),
-                        Surface::vector_search(&c, &s, Some(&i)),
-                        request,
-                    )
-                },
-            ),
         )
         // Genie One: Genie over the whole workspace (no space id).
         .route(
@@ -484,18 +473,34 @@ pub fn http_router(
                     dispatch(fn3.clone(), Surface::functions(&c, &s, Some(&f)), request)
                 },
             ),
-        )
-        // Answered by the guard (no authentication needed); declared so the router
-        // routes them to it.
-        .route(http_auth::METADATA_PATH, get(not_found))
-        .route(
-            &format!("{}/{{*resource}}", http_auth::METADATA_PATH),
-            get(not_found),
-        )
-        .layer(axum::middleware::from_fn_with_state(
-            guard,
-            http_auth::guard,
-        ))
+        );
+    // AI Search is Vector Search's new name: the same surface under both prefixes.
+    for prefix in ["vector-search", "ai-search"] {
+        let vs2 = service.clone();
+        let vs3 = service.clone();
+        router = router
+            .route(
+                &format!("/api/2.0/mcp/{prefix}/{{catalog}}/{{schema}}"),
+                any(
+                    move |Path((c, s)): Path<(String, String)>, request: Request| {
+                        dispatch(vs2.clone(), Surface::vector_search(&c, &s, None), request)
+                    },
+                ),
+            )
+            .route(
+                &format!("/api/2.0/mcp/{prefix}/{{catalog}}/{{schema}}/{{index}}"),
+                any(
+                    move |Path((c, s, i)): Path<(String, String, String)>, request: Request| {
+                        dispatch(
+                            vs3.clone(),
+                            Surface::vector_search(&c, &s, Some(&i)),
+                            request,
+                        )
+                    },
+                ),
+            );
+    }
+    router
 }
 
 async fn not_found() -> Response {
@@ -1152,6 +1157,27 @@ async fn session_layer(
     }
 
     let (parts, body) = request.into_parts();
+    let (bytes, info) = match read_message(&layer, &parts.headers, body).await {
+        Ok(message) => message,
+        Err(refused) => return refused,
+    };
+    let request = Request::from_parts(parts, Body::from(bytes));
+    match session {
+        Some(session) => on_session(&layer, session, info, request, next).await,
+        None if info.method.as_deref() == Some("initialize") => {
+            open_session(&layer, owner, request, next).await
+        }
+        None => next.run(request).await,
+    }
+}
+
+/// Reads a POSTed body (at most `max_body_bytes`, within [`BODY_READ_TIMEOUT`]) and
+/// checks that it is one well-formed JSON-RPC message; else the answer that refuses it.
+async fn read_message(
+    layer: &SessionLayer,
+    headers: &http::HeaderMap,
+    body: Body,
+) -> Result<(axum::body::Bytes, MessageInfo), Response> {
     let too_large = |limit: usize| {
         jsonrpc_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -1162,73 +1188,88 @@ async fn session_layer(
             ),
         )
     };
-    let declared = parts
-        .headers
+    // A declared length over the limit is refused before reading anything.
+    let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > layer.max_body_bytes as u64) {
-        return too_large(layer.max_body_bytes);
+        return Err(too_large(layer.max_body_bytes));
     }
     let bytes = match tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, layer.max_body_bytes))
         .await
     {
         Ok(Ok(b)) => b,
-        Ok(Err(BodyError::TooLarge)) => return too_large(layer.max_body_bytes),
+        Ok(Err(BodyError::TooLarge)) => return Err(too_large(layer.max_body_bytes)),
         Ok(Err(BodyError::Failed(e))) => {
-            return (
+            return Err((
                 StatusCode::BAD_REQUEST,
                 format!("Bad Request: cannot read the body: {e}"),
             )
-                .into_response();
+                .into_response());
         }
         Err(_) => {
-            return (
+            return Err((
                 StatusCode::REQUEST_TIMEOUT,
                 "Request Timeout: the body did not arrive in time",
             )
-                .into_response();
+                .into_response());
         }
     };
-    let info = match check_message(&bytes) {
-        Ok(info) => info,
+    match check_message(&bytes) {
+        Ok(info) => Ok((bytes, info)),
         Err(rejection) => {
             tracing::debug!(error = %rejection, "refused a malformed JSON-RPC message");
-            return jsonrpc_error(StatusCode::BAD_REQUEST, &rejection);
+            Err(jsonrpc_error(StatusCode::BAD_REQUEST, &rejection))
         }
-    };
-    let request = Request::from_parts(parts, Body::from(bytes));
+    }
+}
 
-    let Some(session) = session else {
-        if info.method.as_deref() != Some("initialize") {
-            return next.run(request).await;
-        }
-        let reservation = match layer.sessions.reserve(owner) {
-            Ok(r) => r,
-            Err((message, retry_after)) => {
-                tracing::warn!(client = ?owner, "refused a new MCP session: {message}");
-                let mut r = (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("Service Unavailable: {message}"),
-                )
-                    .into_response();
-                if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
-                    r.headers_mut().insert(http::header::RETRY_AFTER, v);
-                }
-                return r;
+/// An `initialize` without a session: the new session is counted against the limits
+/// before rmcp creates it (503 with `Retry-After` when over), and recorded under the id
+/// rmcp answers with.
+async fn open_session(
+    layer: &SessionLayer,
+    owner: ClientKey,
+    request: Request,
+    next: Next,
+) -> Response {
+    let reservation = match layer.sessions.reserve(owner) {
+        Ok(r) => r,
+        Err((message, retry_after)) => {
+            tracing::warn!(client = ?owner, "refused a new MCP session: {message}");
+            let mut r = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Service Unavailable: {message}"),
+            )
+                .into_response();
+            if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
+                r.headers_mut().insert(http::header::RETRY_AFTER, v);
             }
-        };
-        let response = next.run(request).await;
-        if let Some(id) = response
-            .headers()
-            .get(SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-        {
-            reservation.record(id);
+            return r;
         }
-        return response;
     };
+    let response = next.run(request).await;
+    if let Some(id) = response
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        reservation.record(id);
+    }
+    response
+}
 
+/// A message on an open session: `notifications/initialized` ends its handshake (so
+/// the reaper no longer closes it for want of one), and a request's id is held in flight until its answer has
+/// been sent, so that a second request with the same id is refused (409).
+async fn on_session(
+    layer: &SessionLayer,
+    session: Arc<str>,
+    info: MessageInfo,
+    request: Request,
+    next: Next,
+) -> Response {
     if info.method.as_deref() == Some("notifications/initialized")
         && let Some(e) = layer.sessions.lock().entries.get_mut(&session)
     {

@@ -335,6 +335,268 @@ fn wrong_args(name: &str, expected: &str, got: usize) -> SqlError {
     )
 }
 
+/// Matches the arguments of a call of a SQL function to its parameters, by position or
+/// by name; a parameter that no argument fills stays `None`.
+fn bind_arguments(
+    f: &Function,
+    params: &[crate::sqlfn::Parameter],
+    quoted: &str,
+) -> Result<Vec<Option<Expr>>, SqlError> {
+    let mut bound: Vec<Option<Expr>> = vec![None; params.len()];
+    let list = match &f.args {
+        FunctionArguments::List(l) => l.args.clone(),
+        FunctionArguments::None => Vec::new(),
+        FunctionArguments::Subquery(_) => {
+            return Err(SqlError::unsupported(format_args!(
+                "a subquery as the argument of {quoted}"
+            )));
+        }
+    };
+    let mut position = 0;
+    for a in list {
+        let (name, arg) = match a {
+            FunctionArg::Unnamed(arg) => (None, arg),
+            FunctionArg::Named { name, arg, .. } => (Some(name.value), arg),
+            FunctionArg::ExprNamed { name, arg, .. } => (Some(name.to_string()), arg),
+        };
+        let FunctionArgExpr::Expr(e) = arg else {
+            return Err(SqlError::unsupported(format_args!(
+                "`*` as an argument of {quoted}"
+            )));
+        };
+        let i = match name {
+            None => {
+                let i = position;
+                position += 1;
+                i
+            }
+            Some(n) => params
+                .iter()
+                .position(|p| p.name.eq_ignore_ascii_case(&n))
+                .ok_or_else(|| {
+                    SqlError::new(
+                        "UNRECOGNIZED_PARAMETER_NAME",
+                        "4274K",
+                        format!("Cannot invoke routine {quoted} because the call included a named argument reference for the argument named `{n}`, but the routine does not have a parameter with that name."),
+                    )
+                })?,
+        };
+        let Some(slot) = bound.get_mut(i) else {
+            return Err(wrong_args(quoted, &params.len().to_string(), i + 1));
+        };
+        *slot = Some(e);
+    }
+    Ok(bound)
+}
+
+/// Each bound argument cast to its parameter's type, as Databricks converts arguments;
+/// every parameter is required.
+fn typed_arguments(
+    params: &[crate::sqlfn::Parameter],
+    bound: Vec<Option<Expr>>,
+    quoted: &str,
+) -> Result<Vec<Expr>, SqlError> {
+    let mut args = Vec::with_capacity(params.len());
+    for (p, b) in params.iter().zip(bound) {
+        let Some(e) = b else {
+            return Err(SqlError::new(
+                "REQUIRED_PARAMETER_NOT_FOUND",
+                "4274K",
+                format!(
+                    "Cannot invoke routine {quoted} because the parameter named `{}` is required, but the routine call did not supply a value.",
+                    p.name
+                ),
+            ));
+        };
+        args.push(Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(Expr::Nested(Box::new(e))),
+            data_type: parse_type(&p.type_)?,
+            array: false,
+            format: None,
+        });
+    }
+    Ok(args)
+}
+
+/// Replaces every reference to a parameter in a function's body by its argument.
+fn substitute_parameters(body: &mut Expr, params: &[crate::sqlfn::Parameter], args: &[Expr]) {
+    struct Bind<'a>(&'a [crate::sqlfn::Parameter], &'a [Expr]);
+    impl VisitorMut for Bind<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Identifier(id) = expr
+                && let Some(i) = self
+                    .0
+                    .iter()
+                    .position(|p| p.name.eq_ignore_ascii_case(&id.value))
+                && let Some(a) = self.1.get(i)
+            {
+                *expr = a.clone();
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = body.visit(&mut Bind(params, args));
+}
+
+/// A call of a built-in function, as the rewrite rules of [`Rewriter::function`] see it.
+struct Call<'a> {
+    /// The lowercase function name.
+    name: &'a str,
+    /// Plain positional arguments; `None` for named arguments, `*`, or subqueries.
+    args: Option<Vec<Expr>>,
+    function: &'a Function,
+}
+
+impl Call<'_> {
+    /// The number of plain arguments (0 when they are not plain).
+    fn n(&self) -> usize {
+        self.args.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Exactly `want` plain arguments, else Databricks' WRONG_NUM_ARGS.
+    fn need(&self, want: usize) -> Result<Vec<Expr>, SqlError> {
+        match &self.args {
+            Some(a) if a.len() == want => Ok(a.clone()),
+            _ => Err(wrong_args(self.name, &want.to_string(), self.n())),
+        }
+    }
+
+    /// The plain arguments, for a rule whose guard already checked their number.
+    fn all_args(&self) -> Vec<Expr> {
+        self.args.clone().unwrap_or_default()
+    }
+
+    /// Gives a rewritten aggregate the call's `OVER` clause, so that a window stays one.
+    fn keep_over(&self, mut e: Expr) -> Expr {
+        if let Expr::Function(g) = &mut e {
+            g.over = self.function.over.clone();
+        }
+        e
+    }
+}
+
+/// The signature of a family of rewrite rules: `Ok(None)` when the name is not one of
+/// the family's (or its number of arguments is not).
+type Rules = fn(&Call) -> Result<Option<Expr>, SqlError>;
+
+/// Spark aggregates that DataFusion spells differently.
+fn aggregate_rules(call: &Call) -> Result<Option<Expr>, SqlError> {
+    let n = call.n();
+    Ok(Some(match call.name {
+        "count_if" => call.keep_over(template(
+            "count(CASE WHEN __a0 THEN 1 END)",
+            &call.need(1)?,
+        )?),
+        "collect_list" | "collect_set" => {
+            let a = call.need(1)?;
+            let src = if call.name == "collect_set" || is_distinct(call.function) {
+                "array_agg(DISTINCT __a0) FILTER (WHERE __a0 IS NOT NULL)"
+            } else {
+                "array_agg(__a0) FILTER (WHERE __a0 IS NOT NULL)"
+            };
+            call.keep_over(template(src, &a)?)
+        }
+        "approx_count_distinct" => call.keep_over(template(
+            "CAST(approx_distinct(__a0) AS BIGINT)",
+            &call.need(1)?,
+        )?),
+        "percentile_approx" | "approx_percentile" if n == 2 || n == 3 => call.keep_over(template(
+            "approx_percentile_cont(__a0, __a1)",
+            &call.all_args(),
+        )?),
+        _ => return Ok(None),
+    }))
+}
+
+/// Conditionals and arithmetic with Spark's meaning.
+fn conditional_rules(call: &Call) -> Result<Option<Expr>, SqlError> {
+    let n = call.n();
+    Ok(Some(match call.name {
+        "if" | "iff" => template("CASE WHEN __a0 THEN __a1 ELSE __a2 END", &call.need(3)?)?,
+        "decode" if n >= 3 => template(&decode_template(n), &call.all_args())?,
+        "pmod" => template("((__a0 % __a1) + __a1) % __a1", &call.need(2)?)?,
+        "try_divide" => template(
+            &format!("CASE WHEN __a1 = 0 THEN NULL ELSE {PROMOTE_INT}(__a0) / __a1 END"),
+            &call.need(2)?,
+        )?,
+        _ => return Ok(None),
+    }))
+}
+
+/// String, regular expression and array functions whose names or arguments differ.
+fn string_and_array_rules(call: &Call) -> Result<Option<Expr>, SqlError> {
+    let n = call.n();
+    Ok(Some(match call.name {
+        "regexp_replace" if n == 3 => {
+            // Spark replaces every match; DataFusion only the first without the `g` flag.
+            let mut a = call.need(3)?;
+            a.push(string_lit("g"));
+            template("regexp_replace(__a0, __a1, __a2, __a3)", &a)?
+        }
+        "rlike" | "regexp" => template("regexp_like(__a0, __a1)", &call.need(2)?)?,
+        "locate" | "position" if n == 2 => template("strpos(__a1, __a0)", &call.need(2)?)?,
+        "sort_array" if n == 1 || n == 2 => {
+            let mut a = call.all_args();
+            let asc = match a.get(1) {
+                Some(Expr::Value(v)) => !matches!(v.value, Value::Boolean(false)),
+                _ => true,
+            };
+            a.truncate(1);
+            template(
+                if asc {
+                    "array_sort(__a0, 'ASC', 'NULLS FIRST')"
+                } else {
+                    "array_sort(__a0, 'DESC', 'NULLS LAST')"
+                },
+                &a,
+            )?
+        }
+        "size" | "array_size" | "cardinality" if n == 1 => {
+            template("CAST(cardinality(__a0) AS INT)", &call.need(1)?)?
+        }
+        _ => return Ok(None),
+    }))
+}
+
+/// Type names called as functions (`int(x)`, `date(x)`, ...) are casts.
+fn cast_rules(call: &Call) -> Result<Option<Expr>, SqlError> {
+    match call.name {
+        "date" | "timestamp" | "string" | "int" | "bigint" | "smallint" | "tinyint" | "double"
+        | "float" | "boolean" | "binary" | "decimal"
+            if call.n() == 1 =>
+        {
+            let ty = cast_function_type(call.name);
+            Ok(Some(template(
+                &format!("CAST(__a0 AS {ty})"),
+                &call.need(1)?,
+            )?))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Forms this workspace does not run, refused with what to write instead.
+fn unsupported_rules(call: &Call) -> Result<Option<Expr>, SqlError> {
+    let name = call.name;
+    let n = call.n();
+    match name {
+        "datediff" | "timestampdiff" | "date_diff" if n == 3 => Err(SqlError::unsupported(
+            format_args!("`{name}` with a unit argument (use datediff(end, start) for days)"),
+        )),
+        "dateadd" | "timestampadd" | "date_add" if n == 3 => Err(SqlError::unsupported(
+            format_args!("`{name}` with a unit argument (use date_add(start, days) or add_months)"),
+        )),
+        "posexplode" | "explode_outer" | "posexplode_outer" | "inline" | "stack" => {
+            Err(SqlError::unsupported(format_args!(
+                "the generator function `{name}` (use explode(array) in the SELECT list)"
+            )))
+        }
+        _ => Ok(None),
+    }
+}
+
 struct Rewriter<'a> {
     ctx: &'a RewriteContext,
     time_travel: Vec<TimeTravelRef>,
@@ -375,88 +637,10 @@ impl Rewriter<'_> {
             ));
         }
         let params = &func.def.parameters;
-        let mut bound: Vec<Option<Expr>> = vec![None; params.len()];
-        let list = match &f.args {
-            FunctionArguments::List(l) => l.args.clone(),
-            FunctionArguments::None => Vec::new(),
-            FunctionArguments::Subquery(_) => {
-                return Err(SqlError::unsupported(format_args!(
-                    "a subquery as the argument of {quoted}"
-                )));
-            }
-        };
-        let mut position = 0;
-        for a in list {
-            let (name, arg) = match a {
-                FunctionArg::Unnamed(arg) => (None, arg),
-                FunctionArg::Named { name, arg, .. } => (Some(name.value), arg),
-                FunctionArg::ExprNamed { name, arg, .. } => (Some(name.to_string()), arg),
-            };
-            let FunctionArgExpr::Expr(e) = arg else {
-                return Err(SqlError::unsupported(format_args!(
-                    "`*` as an argument of {quoted}"
-                )));
-            };
-            let i = match name {
-                None => {
-                    let i = position;
-                    position += 1;
-                    i
-                }
-                Some(n) => params
-                    .iter()
-                    .position(|p| p.name.eq_ignore_ascii_case(&n))
-                    .ok_or_else(|| {
-                        SqlError::new(
-                            "UNRECOGNIZED_PARAMETER_NAME",
-                            "4274K",
-                            format!("Cannot invoke routine {quoted} because the call included a named argument reference for the argument named `{n}`, but the routine does not have a parameter with that name."),
-                        )
-                    })?,
-            };
-            let Some(slot) = bound.get_mut(i) else {
-                return Err(wrong_args(&quoted, &params.len().to_string(), i + 1));
-            };
-            *slot = Some(e);
-        }
-        let mut args = Vec::with_capacity(params.len());
-        for (p, b) in params.iter().zip(bound) {
-            let Some(e) = b else {
-                return Err(SqlError::new(
-                    "REQUIRED_PARAMETER_NOT_FOUND",
-                    "4274K",
-                    format!(
-                        "Cannot invoke routine {quoted} because the parameter named `{}` is required, but the routine call did not supply a value.",
-                        p.name
-                    ),
-                ));
-            };
-            args.push(Expr::Cast {
-                kind: CastKind::Cast,
-                expr: Box::new(Expr::Nested(Box::new(e))),
-                data_type: parse_type(&p.type_)?,
-                array: false,
-                format: None,
-            });
-        }
+        let args = typed_arguments(params, bind_arguments(f, params, &quoted)?, &quoted)?;
         let mut body = parse_expr(&func.def.body)?;
-        struct Bind<'a>(&'a [crate::sqlfn::Parameter], &'a [Expr]);
-        impl VisitorMut for Bind<'_> {
-            type Break = ();
-            fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
-                if let Expr::Identifier(id) = expr
-                    && let Some(i) = self
-                        .0
-                        .iter()
-                        .position(|p| p.name.eq_ignore_ascii_case(&id.value))
-                    && let Some(a) = self.1.get(i)
-                {
-                    *expr = a.clone();
-                }
-                ControlFlow::Continue(())
-            }
-        }
-        let _ = body.visit(&mut Bind(params, &args));
+        substitute_parameters(&mut body, params, &args);
+        // The body may call Spark functions and other SQL functions: rewrite it too.
         let mut inner = Rewriter {
             ctx: self.ctx,
             time_travel: Vec::new(),
@@ -474,6 +658,8 @@ impl Rewriter<'_> {
         })
     }
 
+    /// Rewrites a function call into what DataFusion runs with Spark's meaning: `Some` for
+    /// a new expression, `None` when the call stays (perhaps renamed in place).
     fn function(&mut self, f: &mut Function) -> Result<Option<Expr>, SqlError> {
         if f.name.0.len() >= 2 {
             return self.catalog_function(f).map(Some);
@@ -481,144 +667,47 @@ impl Rewriter<'_> {
         let Some(name) = function_name(f) else {
             return Ok(None);
         };
-        let args = plain_args(f);
-        let n = args.as_ref().map_or(0, Vec::len);
-        let need = |want: usize| -> Result<Vec<Expr>, SqlError> {
-            match &args {
-                Some(a) if a.len() == want => Ok(a.clone()),
-                _ => Err(wrong_args(&name, &want.to_string(), n)),
-            }
+        let call = Call {
+            name: &name,
+            args: plain_args(f),
+            function: f,
         };
-        let keep_over = |mut e: Expr, f: &Function| {
-            if let Expr::Function(g) = &mut e {
-                g.over = f.over.clone();
-            }
-            e
-        };
-        match name.as_str() {
-            "if" | "iff" => {
-                let a = need(3)?;
-                Ok(Some(template(
-                    "CASE WHEN __a0 THEN __a1 ELSE __a2 END",
-                    &a,
-                )?))
-            }
-            "count_if" => {
-                let a = need(1)?;
-                Ok(Some(keep_over(
-                    template("count(CASE WHEN __a0 THEN 1 END)", &a)?,
-                    f,
-                )))
-            }
-            "collect_list" | "collect_set" => {
-                let a = need(1)?;
-                let src = if name == "collect_set" || is_distinct(f) {
-                    "array_agg(DISTINCT __a0) FILTER (WHERE __a0 IS NOT NULL)"
-                } else {
-                    "array_agg(__a0) FILTER (WHERE __a0 IS NOT NULL)"
-                };
-                Ok(Some(keep_over(template(src, &a)?, f)))
-            }
-            "pmod" => {
-                let a = need(2)?;
-                Ok(Some(template("((__a0 % __a1) + __a1) % __a1", &a)?))
-            }
-            "try_divide" => {
-                let a = need(2)?;
-                Ok(Some(template(
-                    &format!("CASE WHEN __a1 = 0 THEN NULL ELSE {PROMOTE_INT}(__a0) / __a1 END"),
-                    &a,
-                )?))
-            }
-            "regexp_replace" if n == 3 => {
-                let mut a = need(3)?;
-                a.push(string_lit("g"));
-                Ok(Some(template(
-                    "regexp_replace(__a0, __a1, __a2, __a3)",
-                    &a,
-                )?))
-            }
-            "decode" if n >= 3 => {
-                let a = args.clone().unwrap_or_default();
-                Ok(Some(template(&decode_template(n), &a)?))
-            }
-            "sort_array" if n == 1 || n == 2 => {
-                let mut a = args.clone().unwrap_or_default();
-                let asc = match a.get(1) {
-                    Some(Expr::Value(v)) => !matches!(v.value, Value::Boolean(false)),
-                    _ => true,
-                };
-                a.truncate(1);
-                Ok(Some(template(
-                    if asc {
-                        "array_sort(__a0, 'ASC', 'NULLS FIRST')"
-                    } else {
-                        "array_sort(__a0, 'DESC', 'NULLS LAST')"
-                    },
-                    &a,
-                )?))
-            }
-            "approx_count_distinct" => {
-                let a = need(1)?;
-                Ok(Some(keep_over(
-                    template("CAST(approx_distinct(__a0) AS BIGINT)", &a)?,
-                    f,
-                )))
-            }
-            "size" | "array_size" | "cardinality" if n == 1 => {
-                let a = need(1)?;
-                Ok(Some(template("CAST(cardinality(__a0) AS INT)", &a)?))
-            }
-            "rlike" | "regexp" => {
-                let a = need(2)?;
-                Ok(Some(template("regexp_like(__a0, __a1)", &a)?))
-            }
-            "locate" | "position" if n == 2 => {
-                let a = need(2)?;
-                Ok(Some(template("strpos(__a1, __a0)", &a)?))
-            }
-            "percentile_approx" | "approx_percentile" if n == 2 || n == 3 => {
-                let a = args.clone().unwrap_or_default();
-                Ok(Some(keep_over(
-                    template("approx_percentile_cont(__a0, __a1)", &a)?,
-                    f,
-                )))
-            }
-            "date" | "timestamp" | "string" | "int" | "bigint" | "smallint" | "tinyint"
-            | "double" | "float" | "boolean" | "binary" | "decimal"
-                if n == 1 =>
-            {
-                let a = need(1)?;
-                let ty = cast_function_type(&name);
-                Ok(Some(template(&format!("CAST(__a0 AS {ty})"), &a)?))
-            }
-            "current_catalog" if n == 0 => Ok(Some(string_lit(&self.ctx.current_catalog))),
-            "current_schema" | "current_database" if n == 0 => {
-                Ok(Some(string_lit(&self.ctx.current_schema)))
-            }
-            "current_user" | "user" | "session_user" if n == 0 => {
-                Ok(Some(string_lit(&self.ctx.current_user)))
-            }
-            "datediff" | "timestampdiff" | "date_diff" if n == 3 => Err(SqlError::unsupported(
-                format_args!("`{name}` with a unit argument (use datediff(end, start) for days)"),
-            )),
-            "dateadd" | "timestampadd" | "date_add" if n == 3 => {
-                Err(SqlError::unsupported(format_args!(
-                    "`{name}` with a unit argument (use date_add(start, days) or add_months)"
-                )))
-            }
-            "posexplode" | "explode_outer" | "posexplode_outer" | "inline" | "stack" => {
-                Err(SqlError::unsupported(format_args!(
-                    "the generator function `{name}` (use explode(array) in the SELECT list)"
-                )))
-            }
-            _ => {
-                if let Some(to) = renamed_function(&name, n) {
-                    rename(f, to);
-                }
-                Ok(None)
+        if let Some(value) = self.session_value(&call) {
+            return Ok(Some(value));
+        }
+        // No name belongs to two families, so their order does not matter.
+        let families: [Rules; 5] = [
+            aggregate_rules,
+            conditional_rules,
+            string_and_array_rules,
+            cast_rules,
+            unsupported_rules,
+        ];
+        for rules in families {
+            if let Some(e) = rules(&call)? {
+                return Ok(Some(e));
             }
         }
+        let n = call.n();
+        if let Some(to) = renamed_function(&name, n) {
+            rename(f, to);
+        }
+        Ok(None)
+    }
+
+    /// `current_catalog()`, `current_schema()` and `current_user()` (and their aliases) are
+    /// the session's, as literals.
+    fn session_value(&self, call: &Call) -> Option<Expr> {
+        if call.n() != 0 {
+            return None;
+        }
+        let value = match call.name {
+            "current_catalog" => &self.ctx.current_catalog,
+            "current_schema" | "current_database" => &self.ctx.current_schema,
+            "current_user" | "user" | "session_user" => &self.ctx.current_user,
+            _ => return None,
+        };
+        Some(string_lit(value))
     }
 
     fn expr(&mut self, expr: &mut Expr) -> Result<(), SqlError> {

@@ -313,186 +313,192 @@ fn as_str(a: &ArrayRef) -> Result<StringArray> {
     Ok(c.as_string::<i32>().clone())
 }
 
+/// The `i`th argument of `name`; an error naming the function when the call has fewer.
+fn arg<'a>(name: &str, a: &'a [ArrayRef], i: usize) -> Result<&'a ArrayRef> {
+    a.get(i)
+        .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
+}
+
+/// Evaluates one call of a Spark function over `n` rows: hashes, regular expressions and
+/// numeric checks here, dates and times in [`eval_datetime`].
 fn eval(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use Kind::*;
-    let arg = |i: usize| -> Result<&ArrayRef> {
-        a.get(i)
-            .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
-    };
-    Ok(match kind {
-        Sha2 | Sha1 => {
-            let input = arg(0)?;
-            let bytes: Vec<Option<Vec<u8>>> = match input.data_type() {
-                DataType::Binary => input
-                    .as_any()
-                    .downcast_ref::<BinaryArray>()
-                    .map(|b| b.iter().map(|v| v.map(<[u8]>::to_vec)).collect())
-                    .unwrap_or_default(),
-                _ => as_str(input)?
-                    .iter()
-                    .map(|v| v.map(|s| s.as_bytes().to_vec()))
-                    .collect(),
-            };
-            let bits: Vec<Option<i32>> = if kind == Sha1 {
-                vec![Some(1); bytes.len()]
-            } else {
-                as_i32(arg(1)?)?.iter().collect()
-            };
-            let mut b = StringBuilder::new();
-            for (v, bits) in bytes.iter().zip(bits) {
-                match (v, bits) {
-                    (Some(v), Some(bits)) => match hash_hex(v, bits) {
-                        Some(h) => b.append_value(h),
-                        None => b.append_null(),
-                    },
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        RegexpExtract => {
-            let s = as_str(arg(0)?)?;
-            let p = as_str(arg(1)?)?;
-            let idx: Vec<Option<i32>> = match a.get(2) {
-                Some(i) => as_i32(i)?.iter().collect(),
-                None => vec![Some(1); s.len()],
-            };
-            let mut cache: Option<(String, regex::Regex)> = None;
-            let mut b = StringBuilder::new();
-            for ((v, p), i) in s.iter().zip(p.iter()).zip(idx) {
-                let (Some(v), Some(p), Some(i)) = (v, p, i) else {
-                    b.append_null();
-                    continue;
-                };
-                let re = cached_regex(&mut cache, p)?;
-                let group = usize::try_from(i).map_err(|_| {
-                    DataFusionError::Execution(format!(
-                        "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: group index {i} is negative."
-                    ))
-                })?;
-                if group >= re.captures_len() {
-                    return exec_err!(
-                        "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: the regex has {} groups, index {group} is out of range.",
-                        re.captures_len() - 1
-                    );
-                }
-                let found = re
-                    .captures(v)
-                    .and_then(|c| c.get(group).map(|m| m.as_str().to_string()))
-                    .unwrap_or_default();
-                b.append_value(found);
-            }
-            Arc::new(b.finish())
-        }
-        Split => {
-            let s = as_str(arg(0)?)?;
-            let p = as_str(arg(1)?)?;
-            let limit: Vec<Option<i32>> = match a.get(2) {
-                Some(i) => as_i32(i)?.iter().collect(),
-                None => vec![Some(-1); s.len()],
-            };
-            let mut cache: Option<(String, regex::Regex)> = None;
-            let mut b = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
-                "element",
-                DataType::Utf8,
-                true,
-            )));
-            for ((v, p), l) in s.iter().zip(p.iter()).zip(limit) {
-                let (Some(v), Some(p)) = (v, p) else {
-                    b.append_null();
-                    continue;
-                };
-                let re = cached_regex(&mut cache, p)?;
-                let l = l.unwrap_or(-1);
-                let parts: Vec<&str> = if l > 0 {
-                    re.splitn(v, usize::try_from(l).unwrap_or(usize::MAX))
-                        .collect()
-                } else {
-                    re.split(v).collect()
-                };
-                for part in parts {
-                    b.values().append_value(part);
-                }
-                b.append(true);
-            }
-            Arc::new(b.finish())
-        }
+    match kind {
+        Sha2 | Sha1 => eval_sha(kind, name, a),
+        RegexpExtract => eval_regexp_extract(name, a),
+        Split => eval_split(name, a),
         NonZero => {
-            let x = arg(0)?;
-            let numeric = x.data_type().is_numeric();
-            if numeric && let Ok(f) = cast(x, &DataType::Float64) {
-                let f = f.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
-                if f.iter().any(|v| v == Some(0.0)) {
-                    return exec_err!(
-                        "[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead."
-                    );
-                }
-            }
-            Arc::clone(x)
+            let x = arg(name, a, 0)?;
+            check_no_zero(x)?;
+            Ok(Arc::clone(x))
         }
-        FromUnixtime => {
-            let secs = cast(arg(0)?, &DataType::Int64)?;
-            let secs = secs.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-            let fmts: Vec<Option<String>> = match a.get(1) {
-                Some(f) => as_str(f)?.iter().map(|v| v.map(str::to_string)).collect(),
-                None => vec![Some("yyyy-MM-dd HH:mm:ss".to_string()); secs.len()],
-            };
-            let mut b = StringBuilder::new();
-            for (v, f) in secs.iter().zip(fmts) {
-                match (v.and_then(|s| chrono::DateTime::from_timestamp(s, 0)), f) {
-                    (Some(d), Some(f)) => {
-                        let pattern = spark_to_chrono(&f).map_err(|e| {
-                            DataFusionError::Execution(format!("from_unixtime: {e}"))
-                        })?;
-                        b.append_value(d.naive_utc().format(&pattern).to_string());
-                    }
-                    _ => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
+        FromUnixtime => eval_from_unixtime(name, a),
         PromoteInt => {
-            let x = arg(0)?;
+            let x = arg(name, a, 0)?;
             if is_integer(x.data_type()) {
-                cast(x, &DataType::Float64)?
+                Ok(cast(x, &DataType::Float64)?)
             } else {
-                Arc::clone(x)
+                Ok(Arc::clone(x))
             }
         }
         // The rest are dates and times.
-        _ => eval_datetime(kind, name, a, n)?,
-    })
+        _ => eval_datetime(kind, name, a, n),
+    }
+}
+
+/// `sha2(input, bits)` and `sha1(input)` as hex strings; NULL for an unsupported bit length.
+fn eval_sha(kind: Kind, name: &str, a: &[ArrayRef]) -> Result<ArrayRef> {
+    let input = arg(name, a, 0)?;
+    let bytes: Vec<Option<Vec<u8>>> = match input.data_type() {
+        DataType::Binary => input
+            .as_any()
+            .downcast_ref::<BinaryArray>()
+            .map(|b| b.iter().map(|v| v.map(<[u8]>::to_vec)).collect())
+            .unwrap_or_default(),
+        _ => as_str(input)?
+            .iter()
+            .map(|v| v.map(|s| s.as_bytes().to_vec()))
+            .collect(),
+    };
+    // `hash_hex` takes 1 to mean SHA-1.
+    let bits: Vec<Option<i32>> = if kind == Kind::Sha1 {
+        vec![Some(1); bytes.len()]
+    } else {
+        as_i32(arg(name, a, 1)?)?.iter().collect()
+    };
+    let mut b = StringBuilder::new();
+    for (v, bits) in bytes.iter().zip(bits) {
+        match (v, bits) {
+            (Some(v), Some(bits)) => match hash_hex(v, bits) {
+                Some(h) => b.append_value(h),
+                None => b.append_null(),
+            },
+            _ => b.append_null(),
+        }
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// `regexp_extract(str, regexp[, idx])`: the `idx`th group (1 by default) of the first
+/// match, an empty string when nothing matches.
+fn eval_regexp_extract(name: &str, a: &[ArrayRef]) -> Result<ArrayRef> {
+    let s = as_str(arg(name, a, 0)?)?;
+    let p = as_str(arg(name, a, 1)?)?;
+    let idx: Vec<Option<i32>> = match a.get(2) {
+        Some(i) => as_i32(i)?.iter().collect(),
+        None => vec![Some(1); s.len()],
+    };
+    let mut cache: Option<(String, regex::Regex)> = None;
+    let mut b = StringBuilder::new();
+    for ((v, p), i) in s.iter().zip(p.iter()).zip(idx) {
+        let (Some(v), Some(p), Some(i)) = (v, p, i) else {
+            b.append_null();
+            continue;
+        };
+        let re = cached_regex(&mut cache, p)?;
+        let group = usize::try_from(i).map_err(|_| {
+            DataFusionError::Execution(format!(
+                "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: group index {i} is negative."
+            ))
+        })?;
+        if group >= re.captures_len() {
+            return exec_err!(
+                "[INVALID_PARAMETER_VALUE.REGEX_GROUP_INDEX] regexp_extract: the regex has {} groups, index {group} is out of range.",
+                re.captures_len() - 1
+            );
+        }
+        let found = re
+            .captures(v)
+            .and_then(|c| c.get(group).map(|m| m.as_str().to_string()))
+            .unwrap_or_default();
+        b.append_value(found);
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// `split(str, regex[, limit])`: an array of strings; a positive `limit` caps the number
+/// of parts, any other keeps them all.
+fn eval_split(name: &str, a: &[ArrayRef]) -> Result<ArrayRef> {
+    let s = as_str(arg(name, a, 0)?)?;
+    let p = as_str(arg(name, a, 1)?)?;
+    let limit: Vec<Option<i32>> = match a.get(2) {
+        Some(i) => as_i32(i)?.iter().collect(),
+        None => vec![Some(-1); s.len()],
+    };
+    let mut cache: Option<(String, regex::Regex)> = None;
+    let mut b = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "element",
+        DataType::Utf8,
+        true,
+    )));
+    for ((v, p), l) in s.iter().zip(p.iter()).zip(limit) {
+        let (Some(v), Some(p)) = (v, p) else {
+            b.append_null();
+            continue;
+        };
+        let re = cached_regex(&mut cache, p)?;
+        let l = l.unwrap_or(-1);
+        let parts: Vec<&str> = if l > 0 {
+            re.splitn(v, usize::try_from(l).unwrap_or(usize::MAX))
+                .collect()
+        } else {
+            re.split(v).collect()
+        };
+        for part in parts {
+            b.values().append_value(part);
+        }
+        b.append(true);
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// The divisor check of Spark's `/`: a numeric zero is Databricks' DIVIDE_BY_ZERO error.
+fn check_no_zero(x: &ArrayRef) -> Result<()> {
+    let numeric = x.data_type().is_numeric();
+    if numeric && let Ok(f) = cast(x, &DataType::Float64) {
+        let f = f.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        if f.iter().any(|v| v == Some(0.0)) {
+            return exec_err!(
+                "[DIVIDE_BY_ZERO] Division by zero. Use `try_divide` to tolerate divisor being 0 and return NULL instead."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `from_unixtime(seconds[, format])`: a UTC time formatted with a Spark pattern.
+fn eval_from_unixtime(name: &str, a: &[ArrayRef]) -> Result<ArrayRef> {
+    let secs = cast(arg(name, a, 0)?, &DataType::Int64)?;
+    let secs = secs.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+    let fmts: Vec<Option<String>> = match a.get(1) {
+        Some(f) => as_str(f)?.iter().map(|v| v.map(str::to_string)).collect(),
+        None => vec![Some("yyyy-MM-dd HH:mm:ss".to_string()); secs.len()],
+    };
+    let mut b = StringBuilder::new();
+    for (v, f) in secs.iter().zip(fmts) {
+        match (v.and_then(|s| chrono::DateTime::from_timestamp(s, 0)), f) {
+            (Some(d), Some(f)) => {
+                let pattern = spark_to_chrono(&f)
+                    .map_err(|e| DataFusionError::Execution(format!("from_unixtime: {e}")))?;
+                b.append_value(d.naive_utc().format(&pattern).to_string());
+            }
+            _ => b.append_null(),
+        }
+    }
+    Ok(Arc::new(b.finish()))
 }
 
 /// The date and time functions of [`eval`].
 fn eval_datetime(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use Kind::*;
-    let arg = |i: usize| -> Result<&ArrayRef> {
-        a.get(i)
-            .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
-    };
+    let arg = |i: usize| arg(name, a, i);
     Ok(match kind {
         Year | Month | Day | Quarter | Hour | Minute | Second | DayOfWeek | DayOfYear
         | WeekOfYear => {
             let ts = as_ts(arg(0)?)?;
             let out: Int32Array = ts
                 .iter()
-                .map(|v| {
-                    let d = micros_to_dt(v?)?;
-                    Some(match kind {
-                        Year => d.year(),
-                        Month => i32::try_from(d.month()).ok()?,
-                        Day => i32::try_from(d.day()).ok()?,
-                        Quarter => i32::try_from((d.month() - 1) / 3 + 1).ok()?,
-                        Hour => i32::try_from(d.hour()).ok()?,
-                        Minute => i32::try_from(d.minute()).ok()?,
-                        Second => i32::try_from(d.second()).ok()?,
-                        // Spark: 1 = Sunday ... 7 = Saturday.
-                        DayOfWeek => i32::try_from(d.weekday().num_days_from_sunday() + 1).ok()?,
-                        DayOfYear => i32::try_from(d.ordinal()).ok()?,
-                        _ => i32::try_from(d.iso_week().week()).ok()?,
-                    })
-                })
+                .map(|v| date_part(kind, micros_to_dt(v?)?))
                 .collect();
             Arc::new(out)
         }
@@ -529,16 +535,7 @@ fn eval_datetime(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<Arr
             let out: Date32Array = d
                 .iter()
                 .zip(k.iter())
-                .map(|(d, k)| {
-                    let date = days_to_date(d?)?;
-                    let k = k?;
-                    let moved = if k >= 0 {
-                        date.checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
-                    } else {
-                        date.checked_sub_months(chrono::Months::new(k.unsigned_abs()))
-                    }?;
-                    date_to_days(moved)
-                })
+                .map(|(d, k)| date_to_days(add_months(days_to_date(d?)?, k?)?))
                 .collect();
             Arc::new(out)
         }
@@ -546,38 +543,11 @@ fn eval_datetime(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<Arr
             let d = as_date(arg(0)?)?;
             let out: Date32Array = d
                 .iter()
-                .map(|d| {
-                    let date = days_to_date(d?)?;
-                    let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?;
-                    let next = first.checked_add_months(chrono::Months::new(1))?;
-                    date_to_days(next.pred_opt()?)
-                })
+                .map(|d| date_to_days(last_day_of_month(days_to_date(d?)?)?))
                 .collect();
             Arc::new(out)
         }
-        MonthsBetween => {
-            let a1 = as_ts(arg(0)?)?;
-            let a2 = as_ts(arg(1)?)?;
-            let round_off: Vec<Option<bool>> = match a.get(2) {
-                Some(r) => cast(r, &DataType::Boolean)?.as_boolean().iter().collect(),
-                None => vec![Some(true); n],
-            };
-            let out: Float64Array = a1
-                .iter()
-                .zip(a2.iter())
-                .zip(round_off)
-                .map(|((x, y), r)| {
-                    let (x, y) = (micros_to_dt(x?)?, micros_to_dt(y?)?);
-                    let v = months_between(x, y);
-                    Some(if r.unwrap_or(true) {
-                        (v * 1e8).round() / 1e8
-                    } else {
-                        v
-                    })
-                })
-                .collect();
-            Arc::new(out)
-        }
+        MonthsBetween => eval_months_between(name, a, n)?,
         DateFormat | ToDate | ToTimestamp | UnixTimestamp => eval_conversion(kind, name, a, n)?,
         other => {
             return Err(DataFusionError::Internal(format!(
@@ -587,13 +557,70 @@ fn eval_datetime(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<Arr
     })
 }
 
+/// The field of `d` that a date-part function (`year`, `month`, ... `weekofyear`) returns.
+fn date_part(kind: Kind, d: NaiveDateTime) -> Option<i32> {
+    use Kind::*;
+    Some(match kind {
+        Year => d.year(),
+        Month => i32::try_from(d.month()).ok()?,
+        Day => i32::try_from(d.day()).ok()?,
+        Quarter => i32::try_from((d.month() - 1) / 3 + 1).ok()?,
+        Hour => i32::try_from(d.hour()).ok()?,
+        Minute => i32::try_from(d.minute()).ok()?,
+        Second => i32::try_from(d.second()).ok()?,
+        // Spark: 1 = Sunday ... 7 = Saturday.
+        DayOfWeek => i32::try_from(d.weekday().num_days_from_sunday() + 1).ok()?,
+        DayOfYear => i32::try_from(d.ordinal()).ok()?,
+        _ => i32::try_from(d.iso_week().week()).ok()?,
+    })
+}
+
+/// `add_months`: `k` months later (earlier when negative), clamped to the end of a
+/// shorter month.
+fn add_months(date: NaiveDate, k: i32) -> Option<NaiveDate> {
+    if k >= 0 {
+        date.checked_add_months(chrono::Months::new(u32::try_from(k).ok()?))
+    } else {
+        date.checked_sub_months(chrono::Months::new(k.unsigned_abs()))
+    }
+}
+
+/// `last_day`: the last day of the month of `date`.
+fn last_day_of_month(date: NaiveDate) -> Option<NaiveDate> {
+    let first = NaiveDate::from_ymd_opt(date.year(), date.month(), 1)?;
+    let next = first.checked_add_months(chrono::Months::new(1))?;
+    next.pred_opt()
+}
+
+/// `months_between(end, start[, roundOff])`, rounded to 8 digits unless `roundOff` is false.
+fn eval_months_between(name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    let a1 = as_ts(arg(name, a, 0)?)?;
+    let a2 = as_ts(arg(name, a, 1)?)?;
+    let round_off: Vec<Option<bool>> = match a.get(2) {
+        Some(r) => cast(r, &DataType::Boolean)?.as_boolean().iter().collect(),
+        None => vec![Some(true); n],
+    };
+    let out: Float64Array = a1
+        .iter()
+        .zip(a2.iter())
+        .zip(round_off)
+        .map(|((x, y), r)| {
+            let (x, y) = (micros_to_dt(x?)?, micros_to_dt(y?)?);
+            let v = months_between(x, y);
+            Some(if r.unwrap_or(true) {
+                (v * 1e8).round() / 1e8
+            } else {
+                v
+            })
+        })
+        .collect();
+    Ok(Arc::new(out))
+}
+
 /// Dates and timestamps parsed from and formatted to strings, and Unix times.
 fn eval_conversion(kind: Kind, name: &str, a: &[ArrayRef], n: usize) -> Result<ArrayRef> {
     use Kind::*;
-    let arg = |i: usize| -> Result<&ArrayRef> {
-        a.get(i)
-            .ok_or_else(|| DataFusionError::Execution(format!("{name}: missing argument {i}")))
-    };
+    let arg = |i: usize| arg(name, a, i);
     Ok(match kind {
         DateFormat => {
             let ts = as_ts(arg(0)?)?;

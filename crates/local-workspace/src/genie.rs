@@ -407,67 +407,19 @@ pub(crate) fn plan(
             "This workspace's Genie spaces name no table I can read, so I cannot answer questions about data yet. Add tables to a space in the workspace's genie/spaces directory.".to_string(),
         ));
     }
-    let scored: Vec<(usize, Vec<Mention>)> = tables.iter().map(|t| score(&words, t)).collect();
-    let best = scored
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, (s, _))| (*s, std::cmp::Reverse(*i)))
-        .filter(|(_, (s, _))| *s > 0)
-        .map(|(i, _)| i)
-        .or_else(|| previous.and_then(|p| tables.iter().position(|t| t.full_name == p)));
-    let Some((table, (_, mentioned))) =
-        best.and_then(|i| tables.get(i).zip(scored.into_iter().nth(i)))
-    else {
+    let Some((table, mentioned)) = choose_table(&words, tables, previous) else {
         return Err(NoPlan(no_match(tables)));
     };
-    let columns = &table.columns;
     // Mentions, groups and the measure are positions in `columns`.
-    let is_temporal = |c: usize| columns.get(c).is_some_and(ColumnSchema::is_temporal);
-
+    let columns = &table.columns;
     let agg = asked_aggregate(question, &words, &mentioned);
-
-    // Groups: columns mentioned after a grouping word, and time grains.
-    let group_at = words
-        .iter()
-        .position(|w| GROUP_WORDS.contains(&w.raw.as_str()));
-    let grain = words.iter().enumerate().find_map(|(i, w)| {
-        let g = Grain::of(&w.stem)?;
-        let grouped = Grain::groups_alone(&w.raw) || group_at.is_some_and(|g| i > g);
-        grouped.then_some(g)
-    });
     let top = top(&words);
-    // Groups: what is named after the grouping word, but a measure there ranks (`top
-    // ship modes by quantity`); with a top N, the categories named before it too.
-    let is_measure = |c: usize| {
-        columns
-            .get(c)
-            .is_some_and(|c| c.is_numeric() && !c.is_key())
-    };
-    let mut dims: Vec<usize> = mentioned
-        .iter()
-        .filter(|m| {
-            let after = group_at.is_some_and(|g| m.at > g);
-            (after || (top.is_some() && !is_temporal(m.column))) && !is_measure(m.column)
-        })
-        .map(|m| m.column)
-        .collect();
+    let (dims, grain) = asked_groups(&words, &mentioned, columns, top);
     let date_column = mentioned
         .iter()
         .map(|m| m.column)
-        .find(|&c| is_temporal(c))
+        .find(|&c| is_temporal(columns, c))
         .or_else(|| columns.iter().position(ColumnSchema::is_temporal));
-    // A date column named as a group is grouped by its grain (by day when none is said).
-    let grain = match (grain, dims.iter().position(|&c| is_temporal(c))) {
-        (Some(g), Some(i)) => {
-            dims.remove(i);
-            Some(g)
-        }
-        (None, Some(i)) => {
-            dims.remove(i);
-            Some(Grain::Day)
-        }
-        (g, None) => g,
-    };
     if grain.is_some() && date_column.is_none() {
         return Err(NoPlan(format!(
             "{} has no date column to group by a period of time. Its columns: {}.",
@@ -478,31 +430,9 @@ pub(crate) fn plan(
     let measure_column = mentioned
         .iter()
         .map(|m| m.column)
-        .find(|&c| !dims.contains(&c) && is_measure(c));
+        .find(|&c| !dims.contains(&c) && is_measure(columns, c));
     let grouped = !dims.is_empty() || grain.is_some();
-    let agg = match (agg, measure_column) {
-        (Some(Agg::Count), _) => Some(Agg::Count),
-        (Some(a), Some(_)) => Some(a),
-        (Some(_), None) if grouped => Some(Agg::Count),
-        (Some(a), None) => {
-            return Err(NoPlan(format!(
-                "I read \"{}\" as asking for the {} of a column of {}, but could not tell which. Its numeric columns: {}.",
-                question.trim(),
-                a.words().to_lowercase(),
-                table.full_name,
-                numeric_list(table)
-            )));
-        }
-        // A measure named with groups, or asked about ("what is the total price"):
-        // summed.
-        (None, Some(_))
-            if grouped || has_phrase(question, &["what is the", "what's the", "how much"]) =>
-        {
-            Some(Agg::Sum)
-        }
-        (None, _) if grouped => Some(Agg::Count),
-        (None, _) => None,
-    };
+    let agg = settle_aggregate(question, table, agg, measure_column.is_some(), grouped)?;
 
     let date = date_column.and_then(|c| columns.get(c));
     let year_filter = year(&words).zip(date).map(|(y, c)| {
@@ -525,6 +455,115 @@ pub(crate) fn plan(
         year_filter,
         descending,
     }))
+}
+
+/// Whether column `c` holds dates or times.
+fn is_temporal(columns: &[ColumnSchema], c: usize) -> bool {
+    columns.get(c).is_some_and(ColumnSchema::is_temporal)
+}
+
+/// Whether column `c` can be a measure: numeric, and not a key.
+fn is_measure(columns: &[ColumnSchema], c: usize) -> bool {
+    columns
+        .get(c)
+        .is_some_and(|c| c.is_numeric() && !c.is_key())
+}
+
+/// What the question groups by: the columns (positions in `columns`) and the time grain.
+fn asked_groups(
+    words: &[Word],
+    mentioned: &[Mention],
+    columns: &[ColumnSchema],
+    top: Option<u32>,
+) -> (Vec<usize>, Option<Grain>) {
+    // Groups: columns mentioned after a grouping word, and time grains.
+    let group_at = words
+        .iter()
+        .position(|w| GROUP_WORDS.contains(&w.raw.as_str()));
+    let grain = words.iter().enumerate().find_map(|(i, w)| {
+        let g = Grain::of(&w.stem)?;
+        let grouped = Grain::groups_alone(&w.raw) || group_at.is_some_and(|g| i > g);
+        grouped.then_some(g)
+    });
+    // Groups: what is named after the grouping word, but a measure there ranks (`top
+    // ship modes by quantity`); with a top N, the categories named before it too.
+    let mut dims: Vec<usize> = mentioned
+        .iter()
+        .filter(|m| {
+            let after = group_at.is_some_and(|g| m.at > g);
+            (after || (top.is_some() && !is_temporal(columns, m.column)))
+                && !is_measure(columns, m.column)
+        })
+        .map(|m| m.column)
+        .collect();
+    // A date column named as a group is grouped by its grain (by day when none is said).
+    let grain = match (grain, dims.iter().position(|&c| is_temporal(columns, c))) {
+        (Some(g), Some(i)) => {
+            dims.remove(i);
+            Some(g)
+        }
+        (None, Some(i)) => {
+            dims.remove(i);
+            Some(Grain::Day)
+        }
+        (g, None) => g,
+    };
+    (dims, grain)
+}
+
+/// The table the question is about, with the columns it mentions there: the best
+/// scored (the first of equals), else the table of the conversation's last answer.
+fn choose_table<'t>(
+    words: &[Word],
+    tables: &'t [TableSchema],
+    previous: Option<&str>,
+) -> Option<(&'t TableSchema, Vec<Mention>)> {
+    let scored: Vec<(usize, Vec<Mention>)> = tables.iter().map(|t| score(words, t)).collect();
+    let best = scored
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, (s, _))| (*s, std::cmp::Reverse(*i)))
+        .filter(|(_, (s, _))| *s > 0)
+        .map(|(i, _)| i)
+        .or_else(|| previous.and_then(|p| tables.iter().position(|t| t.full_name == p)));
+    let (table, (_, mentioned)) =
+        best.and_then(|i| tables.get(i).zip(scored.into_iter().nth(i)))?;
+    Some((table, mentioned))
+}
+
+/// The aggregate the query computes, from the one asked for, whether a measure column
+/// was found and whether the query groups; an aggregate of a column that cannot be told
+/// is no plan.
+fn settle_aggregate(
+    question: &str,
+    table: &TableSchema,
+    asked: Option<Agg>,
+    has_measure: bool,
+    grouped: bool,
+) -> Result<Option<Agg>, NoPlan> {
+    Ok(match (asked, has_measure) {
+        (Some(Agg::Count), _) => Some(Agg::Count),
+        (Some(a), true) => Some(a),
+        (Some(_), false) if grouped => Some(Agg::Count),
+        (Some(a), false) => {
+            return Err(NoPlan(format!(
+                "I read \"{}\" as asking for the {} of a column of {}, but could not tell which. Its numeric columns: {}.",
+                question.trim(),
+                a.words().to_lowercase(),
+                table.full_name,
+                numeric_list(table)
+            )));
+        }
+        // A measure named with groups, or asked about ("what is the total price"):
+        // summed.
+        (None, true)
+            if grouped || has_phrase(question, &["what is the", "what's the", "how much"]) =>
+        {
+            Some(Agg::Sum)
+        }
+        (None, _) if grouped => Some(Agg::Count),
+        (None, _) => None,
+    })
 }
 
 /// The aggregate a question asks for by its words ("how many", "average", "top" …),
@@ -569,115 +608,22 @@ struct Reading<'a> {
 
 /// A reading written as SQL, with the title that says what it computes.
 fn write_plan(reading: Reading<'_>) -> Plan {
-    let Reading {
-        table,
-        mentioned,
-        dims,
-        grain,
-        date_column,
-        agg,
-        measure_column,
-        grouped,
-        top,
-        year_filter,
-        descending,
-    } = reading;
-    let columns = &table.columns;
-    let from = table_ident(&table.full_name);
-    let mut selects: Vec<String> = Vec::new();
-    let mut groups: Vec<String> = Vec::new();
-    let mut dim_names: Vec<String> = Vec::new();
-    // Groups and the measure are positions in `columns`.
-    let column = |c: Option<usize>| c.and_then(|c| columns.get(c));
-    if let (Some(g), Some(c)) = (grain, column(date_column)) {
-        let alias = g.name().to_string();
-        selects.push(format!(
-            "date_trunc('{}', {}) AS {alias}",
-            g.name().to_uppercase(),
-            ident(&c.name)
-        ));
-        groups.push(alias.clone());
-        dim_names.push(format!("{} of {}", alias, c.name));
-    }
-    for d in dims.iter().filter_map(|&d| columns.get(d)) {
-        selects.push(ident(&d.name));
-        groups.push(ident(&d.name));
-        dim_names.push(d.name.clone());
-    }
-    let mut sql = String::from("SELECT ");
-    let (title, shape, measure_alias) = match agg {
-        Some(a) => {
-            let (expr, alias, what) = match (a, column(measure_column)) {
-                (Agg::Count, _) | (_, None) => (
-                    "count(*)".to_string(),
-                    format!("{}_count", table_stem(&table.full_name)),
-                    format!("Number of rows of {}", table.full_name),
-                ),
-                (a, Some(c)) => (
-                    format!("{}({})", a.sql(), ident(&c.name)),
-                    format!("{}_{}", a.sql(), c.name),
-                    format!("{} {} of {}", a.words(), c.name, table.full_name),
-                ),
-            };
-            selects.push(format!("{expr} AS {}", ident(&alias)));
-            let mut title = what;
-            if !dim_names.is_empty() {
-                let _ = write!(title, " by {}", dim_names.join(" and "));
-            }
-            let shape = if grouped {
-                Shape::Grouped
-            } else {
-                Shape::Single {
-                    measure: alias.clone(),
-                }
-            };
-            (title, shape, Some(alias))
-        }
-        None => {
-            let listed: Vec<String> = mentioned
-                .iter()
-                .filter_map(|m| column(Some(m.column)))
-                .map(|c| ident(&c.name))
-                .collect();
-            if listed.is_empty() {
-                selects.push("*".to_string());
-            } else {
-                selects.extend(listed);
-            }
-            (format!("Rows of {}", table.full_name), Shape::Rows, None)
-        }
-    };
-    sql.push_str(&selects.join(", "));
-    let _ = write!(sql, " FROM {from}");
-    if let Some((filter, _)) = &year_filter {
-        let _ = write!(sql, " WHERE {filter}");
-    }
-    if !groups.is_empty() {
-        let _ = write!(sql, " GROUP BY {}", groups.join(", "));
-    }
-    match (&measure_alias, grouped) {
-        (Some(m), true) if descending => {
-            let _ = write!(sql, " ORDER BY {} DESC", ident(m));
-        }
-        (_, true) => {
-            let _ = write!(sql, " ORDER BY {}", groups.join(", "));
-        }
-        _ => {}
-    }
-    match (top, &shape) {
-        (Some(n), Shape::Grouped | Shape::Rows) => {
-            let _ = write!(sql, " LIMIT {n}");
-        }
-        (None, Shape::Rows) => {
-            let _ = write!(sql, " LIMIT {LIST_LIMIT}");
-        }
-        _ => {}
-    }
+    let table = reading.table;
+    let groups = reading.groups();
+    let (computed, title, shape, measure_alias) = reading.computed(&groups.names);
+    let mut selects = groups.selects;
+    selects.extend(computed);
+    let mut sql = format!(
+        "SELECT {} FROM {}",
+        selects.join(", "),
+        table_ident(&table.full_name)
+    );
+    sql.push_str(&reading.clauses(&groups.keys, measure_alias.as_deref(), &shape));
     let mut title = title;
-    if let Some((_, said)) = &year_filter {
+    if let Some((_, said)) = &reading.year_filter {
         title.push_str(said);
     }
-    if let Some(n) = top.filter(|_| grouped) {
+    if let Some(n) = reading.top.filter(|_| reading.grouped) {
         title = format!("Top {n}: {title}");
     }
     let description = format!(
@@ -691,6 +637,129 @@ fn write_plan(reading: Reading<'_>) -> Plan {
         title,
         description,
         shape,
+    }
+}
+
+/// The groups of a query: the time grain's first, then the columns named as groups.
+struct Groups {
+    /// Their `SELECT` items.
+    selects: Vec<String>,
+    /// Their `GROUP BY` items.
+    keys: Vec<String>,
+    /// How the title names them.
+    names: Vec<String>,
+}
+
+impl Reading<'_> {
+    /// A column of the table (groups and the measure are positions in its columns).
+    fn column(&self, c: Option<usize>) -> Option<&ColumnSchema> {
+        c.and_then(|c| self.table.columns.get(c))
+    }
+
+    fn groups(&self) -> Groups {
+        let mut groups = Groups {
+            selects: Vec::new(),
+            keys: Vec::new(),
+            names: Vec::new(),
+        };
+        if let (Some(g), Some(c)) = (self.grain, self.column(self.date_column)) {
+            let alias = g.name().to_string();
+            groups.selects.push(format!(
+                "date_trunc('{}', {}) AS {alias}",
+                g.name().to_uppercase(),
+                ident(&c.name)
+            ));
+            groups.keys.push(alias.clone());
+            groups.names.push(format!("{} of {}", alias, c.name));
+        }
+        for d in self.dims.iter().filter_map(|&d| self.table.columns.get(d)) {
+            groups.selects.push(ident(&d.name));
+            groups.keys.push(ident(&d.name));
+            groups.names.push(d.name.clone());
+        }
+        groups
+    }
+
+    /// What the query computes after its groups: the `SELECT` items (the aggregate, else
+    /// the columns mentioned or `*`), the title before its filters, the shape of the
+    /// answer, and the aggregate's alias.
+    fn computed(&self, group_names: &[String]) -> (Vec<String>, String, Shape, Option<String>) {
+        let table = self.table;
+        let Some(a) = self.agg else {
+            let listed: Vec<String> = self
+                .mentioned
+                .iter()
+                .filter_map(|m| self.column(Some(m.column)))
+                .map(|c| ident(&c.name))
+                .collect();
+            let selects = if listed.is_empty() {
+                vec!["*".to_string()]
+            } else {
+                listed
+            };
+            return (
+                selects,
+                format!("Rows of {}", table.full_name),
+                Shape::Rows,
+                None,
+            );
+        };
+        let (expr, alias, what) = match (a, self.column(self.measure_column)) {
+            (Agg::Count, _) | (_, None) => (
+                "count(*)".to_string(),
+                format!("{}_count", table_stem(&table.full_name)),
+                format!("Number of rows of {}", table.full_name),
+            ),
+            (a, Some(c)) => (
+                format!("{}({})", a.sql(), ident(&c.name)),
+                format!("{}_{}", a.sql(), c.name),
+                format!("{} {} of {}", a.words(), c.name, table.full_name),
+            ),
+        };
+        let select = format!("{expr} AS {}", ident(&alias));
+        let mut title = what;
+        if !group_names.is_empty() {
+            let _ = write!(title, " by {}", group_names.join(" and "));
+        }
+        let shape = if self.grouped {
+            Shape::Grouped
+        } else {
+            Shape::Single {
+                measure: alias.clone(),
+            }
+        };
+        (vec![select], title, shape, Some(alias))
+    }
+
+    /// The clauses after `FROM`: the year's filter, the groups, their order (by the
+    /// measure, largest first, when the question ranks), and the limit.
+    fn clauses(&self, keys: &[String], measure_alias: Option<&str>, shape: &Shape) -> String {
+        let mut sql = String::new();
+        if let Some((filter, _)) = &self.year_filter {
+            let _ = write!(sql, " WHERE {filter}");
+        }
+        if !keys.is_empty() {
+            let _ = write!(sql, " GROUP BY {}", keys.join(", "));
+        }
+        match (measure_alias, self.grouped) {
+            (Some(m), true) if self.descending => {
+                let _ = write!(sql, " ORDER BY {} DESC", ident(m));
+            }
+            (_, true) => {
+                let _ = write!(sql, " ORDER BY {}", keys.join(", "));
+            }
+            _ => {}
+        }
+        match (self.top, shape) {
+            (Some(n), Shape::Grouped | Shape::Rows) => {
+                let _ = write!(sql, " LIMIT {n}");
+            }
+            (None, Shape::Rows) => {
+                let _ = write!(sql, " LIMIT {LIST_LIMIT}");
+            }
+            _ => {}
+        }
+        sql
     }
 }
 

@@ -567,7 +567,43 @@ pub(crate) async fn ensure_starter(layout: &Layout) -> Result<(), LocalError> {
         &default.join(crate::lakehouse::COMMENT_FILE),
         "Default schema: where CREATE TABLE and pipelines write unless told otherwise.",
     )?;
-    let files: Vec<(PathBuf, String)> = vec![
+    let mut files = starter_files(layout);
+    files.push((layout.jobs().join("1.json"), sample_job()));
+    files.push((
+        layout
+            .pipelines()
+            .join(format!("{}.json", SAMPLE_PIPELINE_ID)),
+        sample_pipeline(),
+    ));
+    for (path, text) in files {
+        write_if_missing(&path, &text)?;
+    }
+    write_if_missing(
+        &default
+            .join(crate::sqlfn::FUNCTIONS_DIR)
+            .join("discounted_price.json"),
+        &sample_function(),
+    )?;
+    let docs = default.join("documents");
+    if !docs.exists() {
+        write_documents(&docs).await?;
+    }
+    write_if_missing(
+        &layout
+            .vector_indexes()
+            .join("main.default.documents_index.json"),
+        &documents_index(),
+    )?;
+    let text =
+        serde_json::to_string_pretty(&json!({"layout_version": 1, "created_at": layout::now_ms()}))
+            .unwrap_or_default();
+    layout::write_atomic(&marker, text.as_bytes()).map_err(|e| LocalError::io(&marker, e))
+}
+
+/// The starter's files: the volume's README, a SQL query and a SQL notebook over the
+/// samples (the sample job runs both), and the sample pipeline's source.
+fn starter_files(layout: &Layout) -> Vec<(PathBuf, String)> {
+    vec![
         (
             layout.volumes().join("main/default/files/README.md"),
             "# main.default.files\n\nA Unity Catalog volume of the local workspace: files under\n`/Volumes/main/default/files/` are served by the Files API.\n".into(),
@@ -584,88 +620,81 @@ pub(crate) async fn ensure_starter(layout: &Layout) -> Result<(), LocalError> {
             layout.workspace().join("Shared/samples/pipelines/tpch_summaries.sql"),
             "-- Materialized views refreshed by the pipeline \"tpch_summaries\".\nCREATE OR REFRESH MATERIALIZED VIEW orders_by_status\nCOMMENT 'Number of orders and revenue per order status'\nAS SELECT o_orderstatus, count(*) AS orders, sum(o_totalprice) AS revenue\nFROM samples.tpch.orders\nGROUP BY o_orderstatus;\n\nCREATE OR REFRESH MATERIALIZED VIEW top_status\nAS SELECT o_orderstatus, orders FROM orders_by_status ORDER BY orders DESC LIMIT 1;\n".into(),
         ),
-        (
-            layout.jobs().join("1.json"),
-            serde_json::to_string_pretty(&json!({
-                "name": "TPC-H revenue report",
-                "description": "Runs a SQL file and a SQL notebook on the local engine.",
-                "tags": {"sample": "true"},
-                "max_concurrent_runs": 1,
-                "format": "MULTI_TASK",
-                "tasks": [
-                    {
-                        "task_key": "revenue_by_flag",
-                        "sql_task": {
-                            "warehouse_id": crate::WAREHOUSE_ID,
-                            "file": {"path": "/Workspace/Shared/samples/queries/revenue_by_flag.sql", "source": "WORKSPACE"}
-                        }
-                    },
-                    {
-                        "task_key": "report",
-                        "depends_on": [{"task_key": "revenue_by_flag"}],
-                        "notebook_task": {"notebook_path": "/Shared/samples/tpch_report", "source": "WORKSPACE", "warehouse_id": crate::WAREHOUSE_ID}
-                    }
-                ]
-            }))
-            .unwrap_or_default(),
-        ),
-        (
-            layout.pipelines().join(format!("{}.json", SAMPLE_PIPELINE_ID)),
-            serde_json::to_string_pretty(&json!({
-                "name": "tpch_summaries",
-                "catalog": "main",
-                "schema": "default",
-                "development": true,
-                "continuous": false,
-                "serverless": true,
-                "channel": "CURRENT",
-                "edition": "ADVANCED",
-                "libraries": [{"file": {"path": "/Shared/samples/pipelines/tpch_summaries.sql"}}]
-            }))
-            .unwrap_or_default(),
-        ),
-    ];
-    for (path, text) in files {
-        write_if_missing(&path, &text)?;
-    }
-    write_if_missing(
-        &default.join(crate::sqlfn::FUNCTIONS_DIR).join("discounted_price.json"),
-        &serde_json::to_string_pretty(&json!({
-            "comment": "Price after a discount: price * (1 - discount), as in TPC-H revenue.",
-            "parameters": [
-                {"name": "price", "type": "DECIMAL(15,2)", "comment": "List price, e.g. l_extendedprice."},
-                {"name": "discount", "type": "DECIMAL(15,2)", "comment": "Discount fraction between 0 and 1."}
-            ],
-            "returns": "DECIMAL(15,2)",
-            "body": "round(price * (1 - discount), 2)"
-        }))
-        .unwrap_or_default(),
-    )?;
-    let docs = default.join("documents");
-    if !docs.exists() {
-        write_documents(&docs).await?;
-    }
-    write_if_missing(
-        &layout.vector_indexes().join("main.default.documents_index.json"),
-        &serde_json::to_string_pretty(&json!({
-            "name": "main.default.documents_index",
-            "endpoint_name": crate::api::vector_search::ENDPOINT,
-            "primary_key": "id",
-            "index_type": "DELTA_SYNC",
-            "delta_sync_index_spec": {
-                "source_table": "main.default.documents",
-                "pipeline_type": "TRIGGERED",
-                "embedding_source_columns": [{"name": "body", "embedding_model_endpoint_name": crate::api::vector_search::LEXICAL_MODEL}],
-                "embedding_vector_columns": [{"name": "embedding", "embedding_dimension": crate::api::vector_search::DIMENSION}],
-                "columns_to_sync": ["id", "title", "body", "embedding"]
+    ]
+}
+
+/// The sample job: the starter's query, then its notebook.
+fn sample_job() -> String {
+    serde_json::to_string_pretty(&json!({
+        "name": "TPC-H revenue report",
+        "description": "Runs a SQL file and a SQL notebook on the local engine.",
+        "tags": {"sample": "true"},
+        "max_concurrent_runs": 1,
+        "format": "MULTI_TASK",
+        "tasks": [
+            {
+                "task_key": "revenue_by_flag",
+                "sql_task": {
+                    "warehouse_id": crate::WAREHOUSE_ID,
+                    "file": {"path": "/Workspace/Shared/samples/queries/revenue_by_flag.sql", "source": "WORKSPACE"}
+                }
+            },
+            {
+                "task_key": "report",
+                "depends_on": [{"task_key": "revenue_by_flag"}],
+                "notebook_task": {"notebook_path": "/Shared/samples/tpch_report", "source": "WORKSPACE", "warehouse_id": crate::WAREHOUSE_ID}
             }
-        }))
-        .unwrap_or_default(),
-    )?;
-    let text =
-        serde_json::to_string_pretty(&json!({"layout_version": 1, "created_at": layout::now_ms()}))
-            .unwrap_or_default();
-    layout::write_atomic(&marker, text.as_bytes()).map_err(|e| LocalError::io(&marker, e))
+        ]
+    }))
+    .unwrap_or_default()
+}
+
+/// The sample pipeline, refreshing the materialized views of its SQL source.
+fn sample_pipeline() -> String {
+    serde_json::to_string_pretty(&json!({
+        "name": "tpch_summaries",
+        "catalog": "main",
+        "schema": "default",
+        "development": true,
+        "continuous": false,
+        "serverless": true,
+        "channel": "CURRENT",
+        "edition": "ADVANCED",
+        "libraries": [{"file": {"path": "/Shared/samples/pipelines/tpch_summaries.sql"}}]
+    }))
+    .unwrap_or_default()
+}
+
+/// The SQL function `main.default.discounted_price`.
+fn sample_function() -> String {
+    serde_json::to_string_pretty(&json!({
+        "comment": "Price after a discount: price * (1 - discount), as in TPC-H revenue.",
+        "parameters": [
+            {"name": "price", "type": "DECIMAL(15,2)", "comment": "List price, e.g. l_extendedprice."},
+            {"name": "discount", "type": "DECIMAL(15,2)", "comment": "Discount fraction between 0 and 1."}
+        ],
+        "returns": "DECIMAL(15,2)",
+        "body": "round(price * (1 - discount), 2)"
+    }))
+    .unwrap_or_default()
+}
+
+/// The vector search index over `main.default.documents`.
+fn documents_index() -> String {
+    serde_json::to_string_pretty(&json!({
+        "name": "main.default.documents_index",
+        "endpoint_name": crate::api::vector_search::ENDPOINT,
+        "primary_key": "id",
+        "index_type": "DELTA_SYNC",
+        "delta_sync_index_spec": {
+            "source_table": "main.default.documents",
+            "pipeline_type": "TRIGGERED",
+            "embedding_source_columns": [{"name": "body", "embedding_model_endpoint_name": crate::api::vector_search::LEXICAL_MODEL}],
+            "embedding_vector_columns": [{"name": "embedding", "embedding_dimension": crate::api::vector_search::DIMENSION}],
+            "columns_to_sync": ["id", "title", "body", "embedding"]
+        }
+    }))
+    .unwrap_or_default()
 }
 
 /// Id of the sample pipeline.

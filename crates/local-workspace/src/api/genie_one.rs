@@ -510,7 +510,8 @@ fn unknown_conversation(cid: &str, space_id: Option<&str>) -> ApiError {
     }
 }
 
-/// Answers one question: the turn's task.
+/// Answers one question: the turn's task. Each step is pushed to the response as it
+/// happens, so a client that follows the turn sees it progress.
 async fn answer(
     shared: Arc<Shared>,
     rid: String,
@@ -525,14 +526,7 @@ async fn answer(
         .into_iter()
         .filter(|s| space_id.as_deref().is_none_or(|id| s.id == id))
         .collect();
-    let mut names: Vec<(String, &Space)> = Vec::new();
-    for space in &spaces {
-        for t in &space.tables {
-            if !names.iter().any(|(n, _)| n.eq_ignore_ascii_case(t)) {
-                names.push((t.clone(), space));
-            }
-        }
-    }
+    let names = tables_of(&spaces);
     book.push(
         &rid,
         message(
@@ -547,18 +541,7 @@ async fn answer(
             Vec::new(),
         ),
     );
-    if names
-        .iter()
-        .any(|(n, _)| n.to_lowercase().starts_with("samples."))
-    {
-        wait_for_samples(&shared).await;
-    }
-    let mut tables = Vec::new();
-    for (name, _) in &names {
-        if let Some(schema) = table_schema(&shared, name).await {
-            tables.push(schema);
-        }
-    }
+    let tables = table_schemas(&shared, &names).await;
     let plan = match genie::plan(&question, &tables, previous.as_deref()) {
         Ok(plan) => plan,
         Err(NoPlan(text)) => {
@@ -602,48 +585,7 @@ async fn answer(
     };
     match run(&shared, &rid, &plan.sql, source, client).await {
         Ok((statement_id, result)) => {
-            let item_id = new_id();
-            let rows = result
-                .manifest
-                .as_ref()
-                .and_then(|m| m.total_row_count)
-                .unwrap_or(0);
-            let text = answer_text(&plan, &result);
-            book.with_turn(&rid, |t| {
-                t.results.insert(item_id.clone(), result);
-            });
-            book.push(
-                &rid,
-                OutputItem {
-                    type_: genie_one::QUERY_ITEM.to_string(),
-                    id: item_id,
-                    status: Some(genie_one::COMPLETED.to_string()),
-                    title: Some(plan.title.clone()),
-                    description: Some(plan.description.clone()),
-                    sql: Some(plan.sql.clone()),
-                    statement_id: Some(statement_id),
-                    row_count: Some(rows),
-                    ..OutputItem::default()
-                },
-            );
-            let table_name = plan.table.rsplit('.').next().unwrap_or(&plan.table);
-            book.push(
-                &rid,
-                message(
-                    genie_one::FINAL_ANSWER,
-                    text,
-                    vec![Annotation {
-                        type_: "asset".to_string(),
-                        title: Some(table_name.to_string()),
-                        asset_type: Some("TABLE".to_string()),
-                        identifier: Some(plan.table.clone()),
-                    }],
-                ),
-            );
-            if let Some(c) = lock(&book.state).conversations.get_mut(&cid) {
-                c.last_table = Some(plan.table.clone());
-            }
-            book.finish(&rid, genie_one::COMPLETED, None);
+            publish_result(book, &rid, &cid, &plan, statement_id, result);
         }
         Err(message) => book.finish(
             &rid,
@@ -654,6 +596,92 @@ async fn answer(
             }),
         ),
     }
+}
+
+/// Ends a turn whose query ran: its query item (the result kept for the query-result
+/// call), the final answer naming the table, and the table remembered for follow-ups.
+fn publish_result(
+    book: &Conversations,
+    rid: &str,
+    cid: &str,
+    plan: &Plan,
+    statement_id: String,
+    result: StatementResponse,
+) {
+    let item_id = new_id();
+    let rows = result
+        .manifest
+        .as_ref()
+        .and_then(|m| m.total_row_count)
+        .unwrap_or(0);
+    let text = answer_text(plan, &result);
+    book.with_turn(rid, |t| {
+        t.results.insert(item_id.clone(), result);
+    });
+    book.push(
+        rid,
+        OutputItem {
+            type_: genie_one::QUERY_ITEM.to_string(),
+            id: item_id,
+            status: Some(genie_one::COMPLETED.to_string()),
+            title: Some(plan.title.clone()),
+            description: Some(plan.description.clone()),
+            sql: Some(plan.sql.clone()),
+            statement_id: Some(statement_id),
+            row_count: Some(rows),
+            ..OutputItem::default()
+        },
+    );
+    let table_name = plan.table.rsplit('.').next().unwrap_or(&plan.table);
+    book.push(
+        rid,
+        message(
+            genie_one::FINAL_ANSWER,
+            text,
+            vec![Annotation {
+                type_: "asset".to_string(),
+                title: Some(table_name.to_string()),
+                asset_type: Some("TABLE".to_string()),
+                identifier: Some(plan.table.clone()),
+            }],
+        ),
+    );
+    if let Some(c) = lock(&book.state).conversations.get_mut(cid) {
+        c.last_table = Some(plan.table.clone());
+    }
+    book.finish(rid, genie_one::COMPLETED, None);
+}
+
+/// Each table of the spaces once (names compare case-insensitively), with the first
+/// space that lists it.
+fn tables_of(spaces: &[Space]) -> Vec<(String, &Space)> {
+    let mut names: Vec<(String, &Space)> = Vec::new();
+    for space in spaces {
+        for t in &space.tables {
+            if !names.iter().any(|(n, _)| n.eq_ignore_ascii_case(t)) {
+                names.push((t.clone(), space));
+            }
+        }
+    }
+    names
+}
+
+/// The columns of the tables that can be read. When a table is a sample, the TPC-H
+/// samples may still be generating: wait for them (up to [`SAMPLES_WAIT`]) first.
+async fn table_schemas(shared: &Shared, names: &[(String, &Space)]) -> Vec<TableSchema> {
+    if names
+        .iter()
+        .any(|(n, _)| n.to_lowercase().starts_with("samples."))
+    {
+        wait_for_samples(shared).await;
+    }
+    let mut tables = Vec::new();
+    for (name, _) in names {
+        if let Some(schema) = table_schema(shared, name).await {
+            tables.push(schema);
+        }
+    }
+    tables
 }
 
 async fn wait_for_samples(shared: &Shared) {
