@@ -295,22 +295,32 @@ async fn check_directories(
     } else {
         rest.len().saturating_sub(1)
     };
-    let mut prefix = root;
-    for part in rest.iter().take(count) {
+    match file_in_the_way(backend, root, rest.into_iter().take(count)).await? {
+        Some(file) => Err(already_exists(format!(
+            "A file exists at {file}: it cannot be a directory."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The first of the directories `prefix/part1`, `prefix/part1/part2`, … that is a file,
+/// if one is: looked at in order, stopping at the first that does not exist (nothing
+/// below it does).
+pub(crate) async fn file_in_the_way(
+    backend: &dyn VolumeFiles,
+    mut prefix: String,
+    parts: impl Iterator<Item = &str>,
+) -> Result<Option<String>, ApiError> {
+    for part in parts {
         prefix.push('/');
         prefix.push_str(part);
         match backend.metadata(&prefix).await? {
-            Some(m) if !m.is_directory => {
-                return Err(already_exists(format!(
-                    "A file exists at {prefix}: it cannot be a directory."
-                )));
-            }
-            // Nothing below a missing directory exists either.
-            None => return Ok(()),
+            Some(m) if !m.is_directory => return Ok(Some(prefix)),
+            None => return Ok(None),
             Some(_) => {}
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// PUT a file: raw bytes; missing parent directories are created.

@@ -34,7 +34,7 @@ use databricks_api::files::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{child_path, dbfs_not_found, dbfs_path};
+use super::{child_path, dbfs_not_found, dbfs_path, file_in_the_way};
 use crate::request::{ApiRequest, endpoint_not_found};
 use crate::response::json_response;
 
@@ -179,22 +179,13 @@ async fn check_target(
     } else {
         parts.len().saturating_sub(1)
     };
-    let mut prefix = volume.unwrap_or_default();
-    for part in parts.iter().take(count).skip(skip) {
-        prefix.push('/');
-        prefix.push_str(part);
-        match backend.metadata(&prefix).await? {
-            Some(m) if !m.is_directory => {
-                return Err(already_exists(format!(
-                    "A file exists at {prefix}: it cannot be a directory."
-                )));
-            }
-            // Nothing below a missing directory exists either.
-            None => return Ok(()),
-            Some(_) => {}
-        }
+    let below = parts.into_iter().take(count).skip(skip);
+    match file_in_the_way(backend, volume.unwrap_or_default(), below).await? {
+        Some(file) => Err(already_exists(format!(
+            "A file exists at {file}: it cannot be a directory."
+        ))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn already_exists(message: impl Into<String>) -> ApiError {
