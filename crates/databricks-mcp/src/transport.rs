@@ -226,7 +226,9 @@ where
 
 /// Serves one MCP session over stdin/stdout until stdin closes.
 pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
-    let (stdin, stdout) = rmcp::transport::stdio();
+    // Pipes (how MCP clients start a stdio server) are driven by the IO reactor, not by a
+    // blocking-pool thread per read and write; anything else falls back to those.
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
     // The client closing stdin cancels what is still running (statements upstream too):
     // rmcp would otherwise wait up to 5 s for handlers before it stops.
     let (transport, writer) = checked_line_transport(stdin, stdout, server.shutdown_token());
