@@ -338,6 +338,11 @@ fn describe(t: &mut Toks, sql: &str) -> Result<Command, SqlError> {
     })
 }
 
+/// Whether SHOW lists `name`: every name without a pattern, else those it matches.
+fn shown(pattern: Option<&str>, name: &str) -> bool {
+    pattern.is_none_or(|p| show_pattern_matches(p, name))
+}
+
 /// Databricks `LIKE` patterns of SHOW: `*` matches anything, `|` separates alternatives,
 /// case-insensitive.
 pub(crate) fn show_pattern_matches(pattern: &str, name: &str) -> bool {
@@ -514,10 +519,7 @@ pub(crate) async fn run(
         Command::ShowCatalogs { pattern } => {
             let mut o = Out::strings(&["catalog"]);
             for c in lake.catalogs() {
-                if pattern
-                    .as_deref()
-                    .is_none_or(|p| show_pattern_matches(p, &c))
-                {
+                if shown(pattern.as_deref(), &c) {
                     o.row(vec![s(c)]);
                 }
             }
@@ -533,10 +535,7 @@ pub(crate) async fn run(
                 .ok_or_else(|| SqlError::catalog_not_found(&c, &lake.catalogs()))?;
             let mut o = Out::strings(&["databaseName"]);
             for sc in lake.schemas(&cat) {
-                if pattern
-                    .as_deref()
-                    .is_none_or(|p| show_pattern_matches(p, &sc))
-                {
+                if shown(pattern.as_deref(), &sc) {
                     o.row(vec![s(sc)]);
                 }
             }
@@ -563,10 +562,7 @@ pub(crate) async fn run(
             let mut o = Out::strings(&["database", "volume_name"]);
             let dir = lake.layout.volumes().join(&cat).join(&sch);
             for v in crate::layout::subdirs(&dir) {
-                if pattern
-                    .as_deref()
-                    .is_none_or(|p| show_pattern_matches(p, &v))
-                {
+                if shown(pattern.as_deref(), &v) {
                     o.row(vec![s(sch.clone()), s(v)]);
                 }
             }
@@ -638,10 +634,7 @@ async fn show_tables(
         lake.tables(&cat, &sch)
     };
     for t in names {
-        if pattern
-            .as_deref()
-            .is_none_or(|p| show_pattern_matches(p, &t))
-        {
+        if shown(pattern.as_deref(), &t) {
             o.row(vec![s(sch.clone()), s(t), Cell::B(false)]);
         }
     }
