@@ -1,10 +1,10 @@
 //! The JSON fixtures (copied from `shared/databricks-api/fixtures`), embedded in the binary.
 
 /// Every embedded fixture: `(file name, text)`, by name (the list is `build.rs`'s).
-pub const FIXTURES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+pub(crate) const FIXTURES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 
 /// The text of the fixture file `name` (e.g. `"jobs_list.json"`), if it exists.
-pub fn try_fixture(name: &str) -> Option<&'static str> {
+pub(crate) fn try_fixture(name: &str) -> Option<&'static str> {
     FIXTURES
         .iter()
         .find(|(n, _)| *n == name)

@@ -20,8 +20,8 @@
 //! - Page tokens are standard base64 (they may contain `+`, `/`, `=`): clients must
 //!   URL-encode them.
 //! - Genie One (`/api/2.0/genie/one/...`) answers from its fixtures: a question containing
-//!   `slow` stays in progress until cancelled, `fail` fails, any other is answered
-//!   [`genie_one::ANSWER_AFTER`] after it was asked (its rules: [`genie_one`]).
+//!   `slow` stays in progress until cancelled, `fail` fails, any other is answered 400 ms
+//!   after it was asked (its rules: `src/backends/genie_one.rs`).
 //! - A Genie space's message (`/api/2.0/genie/spaces/...`) is `SUBMITTED` when asked,
 //!   `EXECUTING_QUERY` at its first read and `COMPLETED` at the next (`FAILED` for a
 //!   question containing `FAIL`).
@@ -58,24 +58,15 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use workspace_server::front::ServerTask;
 
-pub use fixtures::{FIXTURES, fixture, try_fixture};
+pub use fixtures::fixture;
+use fixtures::{FIXTURES, try_fixture};
 
 /// The Model Serving endpoints and what the scripted chat model says and calls, for tests
-/// that drive an agent loop against the emulator. The script (`src/backends/serving.rs`): a
-/// `tool` message last ⇒ `There are N orders.`; else, from the last
-/// user message (`slow` waits [`serving::SLOW`] first): `malformed` with [`serving::SQL_TOOL`]
-/// offered ⇒ a call whose arguments are not JSON; `unknown tool` ⇒ a call to `no_such_tool`;
-/// [`serving::SQL_TOOL`] offered ⇒ a call with `{"query": SQL_TOOL_QUERY}`; else
-/// [`serving::HELLO`].
+/// that drive an agent loop against the emulator (the script: `src/backends/serving.rs`).
 pub mod serving {
     pub use crate::backends::serving::{
-        CHAT_ENDPOINT, EMBEDDING_ENDPOINT, HELLO, SLOW, SQL_TOOL, SQL_TOOL_QUERY,
+        CHAT_ENDPOINT, EMBEDDING_ENDPOINT, HELLO, SQL_TOOL, SQL_TOOL_QUERY,
     };
-}
-
-/// Genie One's script (see `src/backends/genie_one.rs`).
-pub mod genie_one {
-    pub use crate::backends::genie_one::ANSWER_AFTER;
 }
 
 use crate::server::Shared;
@@ -202,16 +193,16 @@ impl FaultRule {
 }
 
 /// A canned response of a [`FaultRule`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FaultResponse {
     pub status: u16,
     #[serde(default)]
     pub headers: Vec<(String, String)>,
     #[serde(default)]
     pub body: String,
-    /// Waited before answering (use a long one to provoke client timeouts).
-    #[serde(default, rename = "delay_ms", with = "duration_ms")]
-    pub delay: Duration,
+    /// Waited before answering, in milliseconds (a long one provokes client timeouts).
+    #[serde(default)]
+    pub delay_ms: u64,
 }
 
 impl FaultResponse {
@@ -219,9 +210,7 @@ impl FaultResponse {
     pub fn status(status: u16) -> FaultResponse {
         FaultResponse {
             status,
-            headers: Vec::new(),
-            body: String::new(),
-            delay: Duration::ZERO,
+            ..FaultResponse::default()
         }
     }
 
@@ -229,39 +218,27 @@ impl FaultResponse {
     /// `FaultResponse::json(429, fixture("error_429_request_limit_exceeded.json"))`.
     pub fn json(status: u16, body: impl Into<String>) -> FaultResponse {
         FaultResponse {
-            status,
-            headers: vec![("Content-Type".to_string(), "application/json".to_string())],
             body: body.into(),
-            delay: Duration::ZERO,
+            ..FaultResponse::status(status)
         }
+        .with_header("Content-Type", "application/json")
     }
 
-    /// `status` with the standard error fixture for it (400, 401, 403, 404, 409, 429, 500,
-    /// 503; 429 also gets `Retry-After: 2` as in fixtures/SOURCES.md); other statuses get
+    /// `status` with its error fixture `error_<status>_*.json` (400, 401, 403, 404, 409,
+    /// 429, 500, 503; the first by name, so 404 is `RESOURCE_DOES_NOT_EXIST`; 429 also gets
+    /// `Retry-After: 2` as in fixtures/SOURCES.md); other statuses get
     /// `{"error_code": "<STATUS>", "message": ...}`.
     pub fn error(status: u16) -> FaultResponse {
-        let name = match status {
-            400 => Some("error_400_invalid_parameter_value.json"),
-            401 => Some("error_401_unauthenticated.json"),
-            403 => Some("error_403_permission_denied.json"),
-            404 => Some("error_404_resource_does_not_exist.json"),
-            409 => Some("error_409_resource_conflict.json"),
-            429 => Some("error_429_request_limit_exceeded.json"),
-            500 => Some("error_500_internal.json"),
-            503 => Some("error_503_temporarily_unavailable.json"),
-            _ => None,
+        let prefix = format!("error_{status}_");
+        let body = match FIXTURES.iter().find(|(name, _)| name.starts_with(&prefix)) {
+            Some((_, text)) => text.to_string(),
+            None => serde_json::json!({
+                "error_code": status.to_string(),
+                "message": format!("Injected failure with HTTP status {status}"),
+            })
+            .to_string(),
         };
-        let r = match name {
-            Some(n) => FaultResponse::json(status, fixture(n)),
-            None => FaultResponse::json(
-                status,
-                serde_json::json!({
-                    "error_code": status.to_string(),
-                    "message": format!("Injected failure with HTTP status {status}"),
-                })
-                .to_string(),
-            ),
-        };
+        let r = FaultResponse::json(status, body);
         if status == 429 {
             r.with_header("Retry-After", "2")
         } else {
@@ -277,22 +254,8 @@ impl FaultResponse {
 
     /// Waits `delay` before answering.
     pub fn with_delay(mut self, delay: Duration) -> Self {
-        self.delay = delay;
+        self.delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
         self
-    }
-}
-
-mod duration_ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
 

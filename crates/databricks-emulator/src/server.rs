@@ -220,8 +220,8 @@ async fn faults(State(st): State<Arc<Shared>>, request: Request, next: Next) -> 
     let Some(fault) = st.take_fault(request.method().as_str(), request.uri().path()) else {
         return next.run(request).await;
     };
-    if !fault.delay.is_zero() {
-        tokio::time::sleep(fault.delay).await;
+    if fault.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
     }
     let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Bytes::from(fault.body)).into_response();
