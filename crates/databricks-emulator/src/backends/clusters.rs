@@ -39,11 +39,11 @@ impl State {
         });
     }
 
-    /// Moves cluster `i` to `through` (saying `message`), then to RUNNING, recording
+    /// Moves cluster `id` to `through` (saying `message`), then to RUNNING, recording
     /// `event` (STARTING or RESTARTING) and RUNNING with its workers.
-    fn start(&mut self, i: usize, id: &str, through: &str, message: &str, event: &str) {
+    fn start(&mut self, id: &str, (through, message, event): (&str, &str, &str)) {
         self.clusters.transition(
-            i,
+            id,
             |c| {
                 c.state = Some(through.into());
                 c.state_message = Some(message.into());
@@ -57,15 +57,37 @@ impl State {
             },
         );
         self.record(id, event, user_details());
-        let workers = self.clusters.items.get(i).map_or(0, workers);
-        self.record(
+        let workers = self.clusters.peek(id).map_or(0, workers);
+        let details = EventDetails {
+            current_num_workers: Some(workers),
+            ..EventDetails::default()
+        };
+        self.record(id, "RUNNING", details);
+    }
+
+    fn terminate(&mut self, id: &str) {
+        self.clusters.transition(
             id,
-            "RUNNING",
-            EventDetails {
-                current_num_workers: Some(workers),
-                ..EventDetails::default()
+            |c| {
+                c.state = Some("TERMINATING".into());
+                c.state_message = Some("Terminating".into());
+            },
+            |c| {
+                c.state = Some("TERMINATED".into());
+                c.termination_reason = Some(user_request());
             },
         );
+        let reason = Some(user_request());
+        let terminating = EventDetails {
+            reason: reason.clone(),
+            ..user_details()
+        };
+        self.record(id, "TERMINATING", terminating);
+        let terminated = EventDetails {
+            reason,
+            ..EventDetails::default()
+        };
+        self.record(id, "TERMINATED", terminated);
     }
 }
 
@@ -86,94 +108,15 @@ impl FixtureClusters {
         }))
     }
 
-    /// Runs `change` on the cluster `id` (its index in the list).
-    fn change(&self, id: &str, change: impl FnOnce(&mut State, usize)) -> Result<(), ApiError> {
+    /// Runs `change` on the state when cluster `id` exists.
+    fn change(&self, id: &str, change: impl FnOnce(&mut State)) -> Result<(), ApiError> {
         let mut state = lock(&self.0);
-        let i = state
+        state
             .clusters
-            .position(id)
+            .peek(id)
             .ok_or_else(|| cluster_not_found(id))?;
-        change(&mut state, i);
+        change(&mut state);
         Ok(())
-    }
-
-    fn terminate(&self, id: &str) -> Result<(), ApiError> {
-        self.change(id, |state, i| {
-            state.clusters.transition(
-                i,
-                |c| {
-                    c.state = Some("TERMINATING".into());
-                    c.state_message = Some("Terminating".into());
-                },
-                |c| {
-                    c.state = Some("TERMINATED".into());
-                    c.termination_reason = Some(user_request());
-                },
-            );
-            state.record(
-                id,
-                "TERMINATING",
-                EventDetails {
-                    reason: Some(user_request()),
-                    ..user_details()
-                },
-            );
-            state.record(
-                id,
-                "TERMINATED",
-                EventDetails {
-                    reason: Some(user_request()),
-                    ..EventDetails::default()
-                },
-            );
-        })
-    }
-
-    /// `get`: the list's cluster with its spec — `clusters_get.json`'s for that cluster,
-    /// else the settings a user gives, taken from the cluster.
-    fn read(&self, id: &str) -> Result<Option<Cluster>, ApiError> {
-        let mut state = lock(&self.0);
-        let Some(i) = state.clusters.position(id) else {
-            return Ok(None);
-        };
-        let Some(mut cluster) = state.clusters.read(i) else {
-            return Ok(None);
-        };
-        let detailed: Cluster = fixture_as("clusters_get.json");
-        cluster.spec = match detailed.spec {
-            Some(spec) if detailed.cluster_id == id => Some(spec),
-            _ => Some(Box::new(spec_of(&cluster))),
-        };
-        Ok(Some(cluster))
-    }
-
-    fn read_all(&self) -> Result<Vec<Cluster>, ApiError> {
-        let mut state = lock(&self.0);
-        Ok((0..state.clusters.items.len())
-            .filter_map(|i| state.clusters.read(i))
-            .collect())
-    }
-
-    /// The fixture's history (recorded newest first) under this cluster's id, then what
-    /// happened here.
-    fn events(&self, id: &str) -> Result<Option<Vec<ClusterEvent>>, ApiError> {
-        let state = lock(&self.0);
-        if state.clusters.position(id).is_none() {
-            return Ok(None);
-        }
-        let page: ClusterEventsPage = fixture_as("clusters_events.json");
-        let mut events: Vec<ClusterEvent> = page.events.into_iter().rev().collect();
-        for event in &mut events {
-            event.cluster_id = Some(id.to_string());
-        }
-        events.extend(
-            state
-                .recorded
-                .iter()
-                .filter(|e| e.cluster_id.as_deref() == Some(id))
-                .cloned(),
-        );
-        Ok(Some(events))
     }
 }
 
@@ -210,45 +153,65 @@ fn spec_of(c: &Cluster) -> Cluster {
 
 impl Clusters for FixtureClusters {
     fn clusters(&self) -> Answer<'_, Vec<Cluster>> {
-        Box::pin(async move { self.read_all() })
+        Box::pin(async move { Ok(lock(&self.0).clusters.read_all()) })
     }
 
+    /// `get`: the list's cluster with its spec — `clusters_get.json`'s for that cluster,
+    /// else the settings a user gives, taken from the cluster.
     fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>> {
-        Box::pin(async move { self.read(id) })
+        Box::pin(async move {
+            let Some(mut cluster) = lock(&self.0).clusters.read(id) else {
+                return Ok(None);
+            };
+            let detailed: Cluster = fixture_as("clusters_get.json");
+            cluster.spec = match detailed.spec {
+                Some(spec) if detailed.cluster_id == id => Some(spec),
+                _ => Some(Box::new(spec_of(&cluster))),
+            };
+            Ok(Some(cluster))
+        })
     }
 
     fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>> {
         Box::pin(async move {
             let state = lock(&self.0);
-            Ok(state
-                .clusters
-                .position(id)
-                .map(|i| state.clusters.items.get(i).and_then(|c| c.state.clone()))
-                .map(Option::unwrap_or_default))
+            Ok((state.clusters.peek(id)).map(|c| c.state.clone().unwrap_or_default()))
         })
     }
 
     fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            self.change(id, |s, i| {
-                s.start(i, id, "PENDING", "Starting Spark", "STARTING")
-            })
-        })
+        let steps = ("PENDING", "Starting Spark", "STARTING");
+        Box::pin(async move { self.change(id, |s| s.start(id, steps)) })
     }
 
     fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            self.change(id, |s, i| {
-                s.start(i, id, "RESTARTING", "Restarting Spark", "RESTARTING")
-            })
-        })
+        let steps = ("RESTARTING", "Restarting Spark", "RESTARTING");
+        Box::pin(async move { self.change(id, |s| s.start(id, steps)) })
     }
 
     fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.terminate(id) })
+        Box::pin(async move { self.change(id, |s| s.terminate(id)) })
     }
 
+    /// The fixture's history (recorded newest first) under this cluster's id, then what
+    /// happened here.
     fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>> {
-        Box::pin(async move { self.events(id) })
+        Box::pin(async move {
+            let state = lock(&self.0);
+            if state.clusters.peek(id).is_none() {
+                return Ok(None);
+            }
+            let page: ClusterEventsPage = fixture_as("clusters_events.json");
+            let mut events: Vec<ClusterEvent> = page.events.into_iter().rev().collect();
+            for event in &mut events {
+                event.cluster_id = Some(id.to_string());
+            }
+            let here = state.recorded.iter();
+            events.extend(
+                here.filter(|e| e.cluster_id.as_deref() == Some(id))
+                    .cloned(),
+            );
+            Ok(Some(events))
+        })
     }
 }

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 /// Items whose state may be in transition: a transitional state (STARTING, TERMINATING, …)
 /// is reported by one read, then the item settles to the final state.
 pub(crate) struct Tracked<T> {
-    pub items: Vec<T>,
+    items: Vec<T>,
     id_of: fn(&T) -> &str,
     /// Item `i` as its next read leaves it, when it is in transition.
     settle: HashMap<usize, T>,
@@ -35,12 +35,20 @@ impl<T: Clone> Tracked<T> {
         }
     }
 
-    pub fn position(&self, id: &str) -> Option<usize> {
+    fn position(&self, id: &str) -> Option<usize> {
         self.items.iter().position(|item| (self.id_of)(item) == id)
     }
 
-    /// Changes item `i` by `now`; the read after this one sees it changed by `then` too.
-    pub fn transition(&mut self, i: usize, now: impl FnOnce(&mut T), then: impl FnOnce(&mut T)) {
+    /// Item `id` as it stands, without settling it.
+    pub fn peek(&self, id: &str) -> Option<&T> {
+        self.items.get(self.position(id)?)
+    }
+
+    /// Changes item `id` by `now`; the read after this one sees it changed by `then` too.
+    pub fn transition(&mut self, id: &str, now: impl FnOnce(&mut T), then: impl FnOnce(&mut T)) {
+        let Some(i) = self.position(id) else {
+            return;
+        };
         let Some(item) = self.items.get_mut(i) else {
             return;
         };
@@ -51,12 +59,24 @@ impl<T: Clone> Tracked<T> {
     }
 
     /// Reads item `i` (a copy), settling a pending transition afterwards.
-    pub fn read(&mut self, i: usize) -> Option<T> {
+    fn read_at(&mut self, i: usize) -> Option<T> {
         let item = self.items.get_mut(i)?;
         let seen = item.clone();
         if let Some(settled) = self.settle.remove(&i) {
             *item = settled;
         }
         Some(seen)
+    }
+
+    /// Reads item `id`, settling it.
+    pub fn read(&mut self, id: &str) -> Option<T> {
+        self.read_at(self.position(id)?)
+    }
+
+    /// Reads every item, settling them.
+    pub fn read_all(&mut self) -> Vec<T> {
+        (0..self.items.len())
+            .filter_map(|i| self.read_at(i))
+            .collect()
     }
 }

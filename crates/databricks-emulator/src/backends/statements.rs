@@ -43,20 +43,16 @@ pub(crate) struct FixtureStatements {
 impl SqlStatements for FixtureStatements {
     fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>> {
         Box::pin(async move {
-            self.warehouses.ensure_for_statement(&run.warehouse_id)?;
+            self.warehouses.start(&run.warehouse_id)?;
             let script = lock(&self.scripts)
                 .iter()
                 .find(|(contains, _)| run.statement.contains(contains.as_str()))
                 .map(|(_, script)| script.clone())
                 .unwrap_or_else(|| {
                     let default = StatementScript::Fixture(DEFAULT_FIXTURE.to_string());
-                    if self.pending_polls > 0 {
-                        StatementScript::Pending {
-                            polls: self.pending_polls,
-                            then: Box::new(default),
-                        }
-                    } else {
-                        default
+                    match self.pending_polls {
+                        0 => default,
+                        polls => StatementScript::pending(polls, default),
                     }
                 });
             let mut phases = VecDeque::new();
@@ -230,14 +226,12 @@ impl Rows {
         chunk_rows: u64,
         limit: Option<u64>,
     ) -> Rows {
-        let cols: Vec<Col> = columns.iter().map(|(n, t)| Col::new(n, t)).collect();
+        let cols: Vec<Col> = (columns.iter().enumerate())
+            .map(|(i, (name, type_text))| Col::new(i, name, type_text))
+            .collect();
         let total = limit.map_or(rows, |l| l.min(rows));
         Rows {
-            columns: cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| c.column_info(i))
-                .collect(),
+            columns: cols.iter().map(|c| c.info.clone()).collect(),
             source: Source::Generated(cols),
             total,
             truncated: total < rows,
@@ -302,7 +296,7 @@ impl ResultRows for Rows {
                 .map(|r| self.row(r))
                 .try_for_each(|row| write_csv_row(out, &row)),
             (ResultFormat::ArrowStream, Source::Generated(cols)) => {
-                crate::arrow::write_chunk(cols, rows.start, rows.end - rows.start, out)
+                crate::arrow::write_chunk(cols, rows, out)
             }
             (ResultFormat::ArrowStream, Source::Recorded(all)) => {
                 let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
@@ -359,17 +353,25 @@ pub(crate) enum Kind {
     Null,
 }
 
+/// A generated column: its manifest entry, and how its cells are made.
 pub(crate) struct Col {
-    pub(crate) name: String,
-    type_text: String,
-    type_name: &'static str,
-    pub(crate) precision: Option<u32>,
-    scale: Option<u32>,
+    pub(crate) info: ColumnInfo,
     pub(crate) kind: Kind,
 }
 
+/// The day of generated row `r`, counted from 1970-01-01: from 2024-01-01, over ten years.
+pub(crate) fn day(r: u64) -> i64 {
+    19_723 + (r % 3653) as i64
+}
+
+/// The time of generated row `r` in epoch milliseconds: a minute apart from 2024-01-01.
+pub(crate) fn timestamp_ms(r: u64) -> i64 {
+    1_704_067_200_000 + (r as i64) * 60_000
+}
+
 impl Col {
-    fn new(name: &str, type_text: &str) -> Col {
+    /// Column `position`, `name`, of SQL type `type_text`.
+    fn new(position: usize, name: &str, type_text: &str) -> Col {
         let upper = type_text.trim().to_ascii_uppercase();
         let base: String = upper
             .chars()
@@ -396,44 +398,27 @@ impl Col {
             "VARIANT" => ("USER_DEFINED_TYPE", Kind::Str),
             _ => ("STRING", Kind::Str),
         };
-        let (mut precision, mut scale, mut kind) = (None, None, kind);
-        if type_name == "DECIMAL" {
+        let (precision, scale, kind) = match kind {
             // DECIMAL(p,s); defaults (10,0).
-            let args: Vec<u32> = upper
-                .split_once('(')
-                .map(|(_, rest)| {
-                    rest.trim_end_matches(')')
-                        .split(',')
-                        .filter_map(|x| x.trim().parse().ok())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let p = args.first().copied().unwrap_or(10);
-            let s = args.get(1).copied().unwrap_or(0);
-            precision = Some(p);
-            scale = Some(s);
-            kind = Kind::Decimal(s);
-        }
-        Col {
+            Kind::Decimal(_) => {
+                let args = upper.split_once('(').map_or("", |(_, rest)| rest);
+                let mut args = (args.trim_end_matches(')').split(','))
+                    .filter_map(|x| x.trim().parse::<u32>().ok());
+                let (p, s) = (args.next().unwrap_or(10), args.next().unwrap_or(0));
+                (Some(p), Some(s), Kind::Decimal(s))
+            }
+            kind => (None, None, kind),
+        };
+        let info = ColumnInfo {
             name: name.to_string(),
-            type_text: type_text.to_string(),
-            type_name,
-            precision,
-            scale,
-            kind,
-        }
-    }
-
-    fn column_info(&self, position: usize) -> ColumnInfo {
-        ColumnInfo {
-            name: self.name.clone(),
             position: Some(position as i64),
-            type_name: Some(self.type_name.to_string()),
-            type_text: Some(self.type_text.clone()),
-            type_precision: self.precision.map(i64::from),
-            type_scale: self.scale.map(i64::from),
+            type_name: Some(type_name.to_string()),
+            type_text: Some(type_text.to_string()),
+            type_precision: precision.map(i64::from),
+            type_scale: scale.map(i64::from),
             type_interval_type: None,
-        }
+        };
+        Col { info, kind }
     }
 
     /// The JSON_ARRAY rendering of row `r` of this column (SQL NULL ⇒ None).
@@ -456,8 +441,8 @@ impl Col {
             }
             Kind::Char => format!("c{}", r % 10),
             Kind::Bool => r.is_multiple_of(2).to_string(),
-            Kind::Date => date_string(19_723 + (r % 3653) as i64), // from 2024-01-01
-            Kind::Timestamp => rfc3339_ms(1_704_067_200_000 + (r as i64) * 60_000),
+            Kind::Date => date_string(day(r)),
+            Kind::Timestamp => rfc3339_ms(timestamp_ms(r)),
             Kind::Binary => base64::engine::general_purpose::STANDARD.encode(format!("b{r}")),
             Kind::Array => format!("[\"a{r}\",\"b{r}\"]"),
             Kind::Map => format!("{{\"k\":\"v{r}\"}}"),

@@ -25,14 +25,8 @@ impl FixtureWarehouses {
         }))))
     }
 
-    /// Used by statement execution: 404 for an unknown warehouse; a stopped warehouse is
-    /// started (as Databricks does when a statement arrives).
-    pub fn ensure_for_statement(&self, id: &str) -> Result<(), ApiError> {
-        self.start(id)
-    }
-
     /// Moves warehouse `id` through `through` to `to` with `clusters` clusters when it is
-    /// in one of the states `from`.
+    /// in one of the states `from`; 404 for an unknown warehouse.
     fn shift(
         &self,
         id: &str,
@@ -40,10 +34,10 @@ impl FixtureWarehouses {
         (through, to, clusters): (WarehouseState, WarehouseState, i64),
     ) -> Result<(), ApiError> {
         let mut w = lock(&self.0);
-        let i = w.position(id).ok_or_else(|| unknown(id))?;
-        if w.items.get(i).is_some_and(|w| from.contains(&w.state)) {
+        let current = w.peek(id).ok_or_else(|| unknown(id))?;
+        if from.contains(&current.state) {
             w.transition(
-                i,
+                id,
                 |w| w.state = through,
                 |w| {
                     w.state = to;
@@ -54,25 +48,11 @@ impl FixtureWarehouses {
         Ok(())
     }
 
-    fn start(&self, id: &str) -> Result<(), ApiError> {
+    /// Also used by statement execution: a stopped warehouse is started (as Databricks
+    /// does when a statement arrives).
+    pub fn start(&self, id: &str) -> Result<(), ApiError> {
         use WarehouseState::*;
         self.shift(id, [Stopped, Stopping], (Starting, Running, 1))
-    }
-
-    fn stop(&self, id: &str) -> Result<(), ApiError> {
-        use WarehouseState::*;
-        self.shift(id, [Running, Starting], (Stopping, Stopped, 0))
-    }
-
-    fn read(&self, id: &str) -> Result<Warehouse, ApiError> {
-        let mut w = lock(&self.0);
-        let i = w.position(id).ok_or_else(|| unknown(id))?;
-        w.read(i).ok_or_else(|| unknown(id))
-    }
-
-    fn read_all(&self) -> Result<Vec<Warehouse>, ApiError> {
-        let mut w = lock(&self.0);
-        Ok((0..w.items.len()).filter_map(|i| w.read(i)).collect())
     }
 }
 
@@ -85,11 +65,11 @@ fn unknown(id: &str) -> ApiError {
 
 impl Warehouses for FixtureWarehouses {
     fn warehouses(&self) -> Answer<'_, Vec<Warehouse>> {
-        Box::pin(async move { self.read_all() })
+        Box::pin(async move { Ok(lock(&self.0).read_all()) })
     }
 
     fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse> {
-        Box::pin(async move { self.read(id) })
+        Box::pin(async move { lock(&self.0).read(id).ok_or_else(|| unknown(id)) })
     }
 
     fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
@@ -97,6 +77,7 @@ impl Warehouses for FixtureWarehouses {
     }
 
     fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.stop(id) })
+        use WarehouseState::*;
+        Box::pin(async move { self.shift(id, [Running, Starting], (Stopping, Stopped, 0)) })
     }
 }
