@@ -9,9 +9,8 @@ use std::sync::Mutex;
 
 use databricks_api::backend::{Answer, Pipelines, UpdateStart};
 use databricks_api::pipelines::{
-    GetUpdateResponse, LibraryPath, PipelineDetails, PipelineError, PipelineEvent,
-    PipelineException, PipelineLibrary, PipelineSpec, PipelinesPage, StartUpdateRequest,
-    UpdateInfo, UpdateStateInfo,
+    GetUpdateResponse, PipelineDetails, PipelineError, PipelineEvent, PipelineException,
+    PipelineSpec, PipelinesPage, StartUpdateRequest, UpdateInfo, UpdateStateInfo,
 };
 use serde_json::json;
 
@@ -72,47 +71,23 @@ impl State {
                 });
             }
             updates.insert(pid.clone(), list);
-            // The detailed fixture for its pipeline, else the listed status with a spec.
-            let base = if detailed.pipeline_id == pid {
-                detailed.clone()
-            } else {
-                let name = p.name.clone().unwrap_or_default();
-                PipelineDetails {
-                    last_modified: Some(1_709_000_000_000),
-                    spec: Some(PipelineSpec {
-                        id: Some(pid.clone()),
-                        catalog: Some("main".into()),
-                        schema: Some("events".into()),
-                        continuous: Some(true),
-                        development: Some(false),
-                        serverless: Some(true),
-                        channel: Some("CURRENT".into()),
-                        edition: Some("ADVANCED".into()),
-                        libraries: vec![PipelineLibrary {
-                            notebook: Some(LibraryPath {
-                                path: Some(format!(
-                                    "/Workspace/Users/alice@example.com/dlt/{name}"
-                                )),
-                            }),
-                            ..PipelineLibrary::default()
-                        }],
-                        name: Some(name),
-                        ..PipelineSpec::default()
-                    }),
-                    name: p.name,
-                    pipeline_id: pid,
-                    creator_user_name: p.creator_user_name,
-                    run_as_user_name: p.run_as_user_name,
-                    ..PipelineDetails::default()
-                }
-            };
-            // The list's state wins over the detailed fixture's.
+            // Each pipeline is the detailed fixture's, spec included, as the list shows it.
+            let spec = (detailed.spec.clone()).map(|spec| PipelineSpec {
+                id: Some(pid.clone()),
+                name: p.name.clone(),
+                ..spec
+            });
             pipelines.push(PipelineDetails {
+                spec,
+                pipeline_id: pid,
+                name: p.name,
                 state: p.state,
                 health: p.health,
+                creator_user_name: p.creator_user_name,
+                run_as_user_name: p.run_as_user_name,
                 latest_updates: p.latest_updates,
                 cluster_id: p.cluster_id,
-                ..base
+                ..detailed.clone()
             });
         }
         State {
@@ -302,85 +277,65 @@ fn event_log(p: &State, i: usize) -> Vec<PipelineEvent> {
     let Some(pipeline) = p.pipelines.get(i) else {
         return Vec::new();
     };
-    let (id, name) = (&pipeline.pipeline_id, &pipeline.name);
+    let (id, name) = (&pipeline.pipeline_id, pipeline.name.as_deref());
     let mut out = Vec::new();
-    let mut seq = 1000_u64;
     for u in p.updates.get(id).into_iter().flatten().rev() {
         let uid = &u.update_id;
         let short = uid.get(..6).unwrap_or(uid);
-        let update_is = |state: &str| format!("Update {short} is {state}.");
-        let flow = |s: &str| format!("Flow 'orders_silver' {s}.");
         let state = u.state.as_deref().unwrap_or_default();
-        // (milliseconds after the update's creation, level, event type, message, error)
-        let mut events = vec![
-            (
-                0,
-                "INFO",
-                "create_update",
-                format!("Update {short} started by API call."),
-                None,
-            ),
-            (
-                1000,
-                "INFO",
-                "update_progress",
-                update_is("INITIALIZING"),
-                None,
-            ),
-        ];
+        let update = |s: &str| ("update_progress", format!("Update {short} is {s}."));
+        let flow = |s: &str| ("flow_progress", format!("Flow 'orders_silver' {s}."));
+        let started = (
+            "create_update",
+            format!("Update {short} started by API call."),
+        );
+        // (milliseconds after the update's creation, level, (event type, message))
+        let mut events = vec![(0, "INFO", started), (1000, "INFO", update("INITIALIZING"))];
         if matches!(state, "RUNNING" | "COMPLETED" | "FAILED" | "STOPPING") {
-            events.push((5000, "INFO", "update_progress", update_is("RUNNING"), None));
-            events.push((6000, "INFO", "flow_progress", flow("is RUNNING"), None));
+            events.push((5000, "INFO", update("RUNNING")));
+            events.push((6000, "INFO", flow("is RUNNING")));
         }
         match state {
             "COMPLETED" => {
-                events.push((
-                    60_000,
-                    "METRICS",
-                    "flow_progress",
-                    flow("has COMPLETED"),
-                    None,
-                ));
-                events.push((61_000, "INFO", "update_progress", update_is(state), None));
+                events.push((60_000, "METRICS", flow("has COMPLETED")));
+                events.push((61_000, "INFO", update(state)));
             }
             "FAILED" => {
-                let error = PipelineError {
-                    fatal: Some(true),
-                    exceptions: vec![PipelineException {
-                        class_name: Some("org.apache.spark.sql.AnalysisException".into()),
-                        message: Some("[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`sales`.`orders_raw` cannot be found.".into()),
-                        stack: Vec::new(),
-                    }],
-                };
-                events.push((
-                    30_000,
-                    "ERROR",
-                    "flow_progress",
-                    flow("has FAILED"),
-                    Some(error),
-                ));
-                events.push((31_000, "WARN", "update_progress", update_is(state), None));
+                events.push((30_000, "ERROR", flow("has FAILED")));
+                events.push((31_000, "WARN", update(state)));
             }
-            "CANCELED" => events.push((31_000, "INFO", "update_progress", update_is(state), None)),
+            "CANCELED" => events.push((31_000, "INFO", update(state))),
             _ => {}
         }
         let t0 = u.creation_time.unwrap_or_default();
-        for (dt, level, event_type, message, error) in events {
-            seq += 1;
+        for (dt, level, (event_type, message)) in events {
+            let seq = 1001 + out.len() as u64;
             out.push(PipelineEvent {
                 id: Some(uuid_like(seq ^ 0xE7E7)),
                 sequence: Some(json!({"control_plane_seq_no": seq})),
-                origin: json!({"pipeline_id": id, "pipeline_name": name.as_deref().unwrap_or_default(), "update_id": uid, "cloud": "AWS", "region": "us-west-2"}).as_object().cloned(),
+                origin: json!({"pipeline_id": id, "pipeline_name": name.unwrap_or_default(), "update_id": uid, "cloud": "AWS", "region": "us-west-2"}).as_object().cloned(),
                 timestamp: Some(rfc3339_ms(t0 + dt)),
                 message: Some(message),
                 level: Some(level.into()),
                 maturity_level: Some("STABLE".into()),
                 event_type: Some(event_type.into()),
-                error,
+                error: (level == "ERROR").then(table_not_found),
                 details: None,
             });
         }
     }
     out.reverse();
     out
+}
+
+/// Why a FAILED update's flow failed.
+fn table_not_found() -> PipelineError {
+    PipelineError {
+        fatal: Some(true),
+        exceptions: vec![PipelineException {
+            class_name: Some("org.apache.spark.sql.AnalysisException".into()),
+            message: Some("[TABLE_OR_VIEW_NOT_FOUND] The table or view `main`.`sales`.`orders_raw` cannot be found.".into()),
+            stack: Vec::new(),
+        }],
+    }
 }
