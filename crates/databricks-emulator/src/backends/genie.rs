@@ -57,11 +57,6 @@ impl FixtureGenieSpaces {
         fixture_as::<ConversationsPage>("genie_conversations_list.json").conversations
     }
 
-    /// The completed message of the fixtures (its own ids).
-    fn fixture_message() -> GenieMessage {
-        fixture_as("genie_message_completed.json")
-    }
-
     fn known_conversation(&self, sid: &str, cid: &str) -> bool {
         let here = lock(&self.conversations)
             .iter()
@@ -80,46 +75,24 @@ impl FixtureGenieSpaces {
             reads: 0,
             created: now_ms() / 1000,
         };
-        let message = message_model(&m, "SUBMITTED");
+        let message = message_model(&m);
         lock(&self.messages).push(m);
         message
     }
 
-    /// The message's status at this read (moving it on), or the fixture's completed
-    /// message; 404 for any other.
-    fn read(&self, sid: &str, cid: &str, mid: &str) -> Result<GenieMessage, ApiError> {
-        let mut messages = lock(&self.messages);
-        if let Some(m) = messages
+    /// The message as it stands, moved on by this read when `read`, or the fixture's
+    /// completed message (its own ids); 404 for any other.
+    fn find(&self, sid: &str, cid: &str, mid: &str, read: bool) -> Result<GenieMessage, ApiError> {
+        if let Some(m) = lock(&self.messages)
             .iter_mut()
             .find(|m| m.id == mid && m.conversation_id == cid && m.space_id == sid)
         {
-            m.reads = m.reads.saturating_add(1);
-            let status = match m.reads {
-                1 => "EXECUTING_QUERY",
-                _ if m.content.contains("FAIL") => "FAILED",
-                _ => "COMPLETED",
-            };
-            return Ok(message_model(m, status));
+            if read {
+                m.reads = m.reads.saturating_add(1);
+            }
+            return Ok(message_model(m));
         }
-        drop(messages);
-        self.settled(sid, cid, mid)
-    }
-
-    /// The message as it stands, without moving it on.
-    fn settled(&self, sid: &str, cid: &str, mid: &str) -> Result<GenieMessage, ApiError> {
-        if let Some(m) = lock(&self.messages)
-            .iter()
-            .find(|m| m.id == mid && m.conversation_id == cid && m.space_id == sid)
-        {
-            let status = match m.reads {
-                0 => "SUBMITTED",
-                1 => "EXECUTING_QUERY",
-                _ if m.content.contains("FAIL") => "FAILED",
-                _ => "COMPLETED",
-            };
-            return Ok(message_model(m, status));
-        }
-        let fixture = Self::fixture_message();
+        let fixture: GenieMessage = fixture_as("genie_message_completed.json");
         if fixture.message_id() == Some(mid)
             && fixture.conversation_id.as_deref() == Some(cid)
             && fixture.space_id.as_deref() == Some(sid)
@@ -139,7 +112,7 @@ impl FixtureGenieSpaces {
         mid: &str,
         attachment: Option<&str>,
     ) -> Result<StatementResponse, ApiError> {
-        let message = self.settled(sid, cid, mid)?;
+        let message = self.find(sid, cid, mid, false)?;
         let query = message
             .attachments
             .iter()
@@ -151,14 +124,31 @@ impl FixtureGenieSpaces {
                 None => format!("Message {mid} has no query attachment."),
             }));
         }
-        fixture_as::<GenieQueryResultResponse>("genie_query_result.json")
-            .statement_response
-            .ok_or_else(|| not_found(format!("Message {mid} has no query result.")))
+        fixture_query_result()
     }
 }
 
-/// A message in `status`, built from the fixture of that status.
-fn message_model(m: &Message, status: &str) -> GenieMessage {
+/// The statement of `genie_query_result.json`: every query's result here.
+pub(crate) fn fixture_query_result() -> Result<StatementResponse, ApiError> {
+    fixture_as::<GenieQueryResultResponse>("genie_query_result.json")
+        .statement_response
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InternalError,
+                "genie_query_result.json has no statement_response",
+            )
+        })
+}
+
+/// The message as it stands: `SUBMITTED`, `EXECUTING_QUERY` once read, then `COMPLETED`
+/// (or `FAILED`), built from the fixture of that status.
+fn message_model(m: &Message) -> GenieMessage {
+    let status = match m.reads {
+        0 => "SUBMITTED",
+        1 => "EXECUTING_QUERY",
+        _ if m.content.contains("FAIL") => "FAILED",
+        _ => "COMPLETED",
+    };
     let mut message: GenieMessage = match status {
         "COMPLETED" | "FAILED" => fixture_as("genie_message_completed.json"),
         "EXECUTING_QUERY" => fixture_as("genie_message_in_progress.json"),
@@ -244,7 +234,7 @@ impl GenieSpaces for FixtureGenieSpaces {
         conversation_id: &'a str,
         message_id: &'a str,
     ) -> Answer<'a, GenieMessage> {
-        Box::pin(async move { self.read(space_id, conversation_id, message_id) })
+        Box::pin(async move { self.find(space_id, conversation_id, message_id, true) })
     }
 
     fn query_result<'a>(

@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, Warehouses};
 use databricks_api::error::{ApiError, ErrorCode};
-use databricks_api::genie::GenieQueryResultResponse;
 use databricks_api::genie_one::{self, GenieOneResponse};
 use databricks_api::sql::StatementResponse;
 
@@ -194,13 +193,7 @@ impl GenieOne for FixtureGenieOne {
                     format!("Response {rid} has no query item {item_id}."),
                 ));
             }
-            let result: GenieQueryResultResponse = fixture_as("genie_query_result.json");
-            result.statement_response.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InternalError,
-                    "genie_query_result.json has no statement_response",
-                )
-            })
+            super::genie::fixture_query_result()
         })
     }
 }
