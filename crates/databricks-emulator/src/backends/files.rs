@@ -16,24 +16,32 @@ use databricks_api::files::{DirectoryListing, ListStatusResponse, ReadResponse};
 use crate::fixtures::fixture_as;
 use crate::util::lock;
 
-enum Node {
-    Dir { modified: i64 },
-    File { bytes: Vec<u8>, modified: i64 },
+/// A file, or a directory (no bytes).
+struct Node {
+    bytes: Option<Vec<u8>>,
+    modified: i64,
 }
 
 impl Node {
+    fn dir(modified: i64) -> Node {
+        Node {
+            bytes: None,
+            modified,
+        }
+    }
+
+    fn file(bytes: Vec<u8>, modified: i64) -> Node {
+        Node {
+            bytes: Some(bytes),
+            modified,
+        }
+    }
+
     fn metadata(&self) -> FileMetadata {
-        match self {
-            Node::Dir { modified } => FileMetadata {
-                is_directory: true,
-                size: 0,
-                modified_ms: *modified,
-            },
-            Node::File { bytes, modified } => FileMetadata {
-                is_directory: false,
-                size: bytes.len() as u64,
-                modified_ms: *modified,
-            },
+        FileMetadata {
+            is_directory: self.bytes.is_none(),
+            size: self.bytes.as_ref().map_or(0, |b| b.len() as u64),
+            modified_ms: self.modified,
         }
     }
 }
@@ -44,21 +52,13 @@ pub(crate) struct FixtureFiles {
 
 /// The recorded listing's file, made large enough to page through (2,000 rows).
 fn orders_csv() -> Vec<u8> {
-    let mut out = String::from("order_id,customer,amount,order_date\n");
-    for i in 0..2000_u32 {
-        out.push_str(&format!(
-            "{},{},{}.{:02},2024-02-{:02}\n",
-            1000 + i,
-            ["alice", "bob", "carol", "dave"]
-                .get(i as usize % 4)
-                .copied()
-                .unwrap_or("alice"),
-            10 + i % 500,
-            i % 100,
-            1 + i % 28
-        ));
-    }
-    out.into_bytes()
+    let customers = ["alice", "bob", "carol", "dave"].into_iter().cycle();
+    let rows = (0..2000_u32).zip(customers).map(|(i, customer)| {
+        let (id, amount, day) = (1000 + i, 10 + i % 500, 1 + i % 28);
+        format!("{id},{customer},{amount}.{:02},2024-02-{day:02}\n", i % 100)
+    });
+    let header = std::iter::once("order_id,customer,amount,order_date\n".to_string());
+    header.chain(rows).collect::<String>().into_bytes()
 }
 
 const SEEDED: i64 = 1_709_258_400_000;
@@ -71,15 +71,11 @@ impl FixtureFiles {
             let modified = e.last_modified.unwrap_or(SEEDED);
             if e.is_directory {
                 let part = b"order_id,customer,amount,order_date\n1,alice,10.00,2024-03-01\n";
-                let bytes = part.to_vec();
-                nodes.insert(
-                    format!("{}/part-00000.csv", e.path),
-                    Node::File { bytes, modified },
-                );
-                nodes.insert(e.path, Node::Dir { modified });
+                let part_file = format!("{}/part-00000.csv", e.path);
+                nodes.insert(part_file, Node::file(part.to_vec(), modified));
+                nodes.insert(e.path, Node::dir(modified));
             } else {
-                let bytes = orders_csv();
-                nodes.insert(e.path, Node::File { bytes, modified });
+                nodes.insert(e.path, Node::file(orders_csv(), modified));
             }
         }
         // The DBFS fixtures name their directory `<tmp>`; here it is `/tmp`.
@@ -88,17 +84,14 @@ impl FixtureFiles {
         let content = base64::engine::general_purpose::STANDARD
             .decode(&read.data)
             .unwrap_or_default();
-        nodes.insert("/tmp".into(), Node::Dir { modified: SEEDED });
+        nodes.insert("/tmp".into(), Node::dir(SEEDED));
         for f in dbfs.files {
-            let path = f.path.replace("<tmp>", "/tmp");
-            let modified = f.modification_time;
-            let node = if f.is_dir {
-                Node::Dir { modified }
-            } else {
-                let bytes = content.clone();
-                Node::File { bytes, modified }
+            let bytes = (!f.is_dir).then(|| content.clone());
+            let node = Node {
+                bytes,
+                modified: f.modification_time,
             };
-            nodes.insert(path, node);
+            nodes.insert(f.path.replace("<tmp>", "/tmp"), node);
         }
         FixtureFiles {
             nodes: Mutex::new(nodes),
@@ -120,34 +113,6 @@ fn missing(path: &str) -> ApiError {
 }
 
 impl FixtureFiles {
-    fn metadata_of(&self, path: &str) -> Option<FileMetadata> {
-        match lock(&self.nodes).get(path) {
-            Some(node) => Some(node.metadata()),
-            None => implicit_directory(path).then_some(FileMetadata {
-                is_directory: true,
-                size: 0,
-                modified_ms: SEEDED,
-            }),
-        }
-    }
-
-    fn entries_of(&self, path: &str) -> Vec<FileEntry> {
-        let prefix = match path {
-            "/" => "/".to_string(),
-            _ => format!("{path}/"),
-        };
-        lock(&self.nodes)
-            .iter()
-            .filter_map(|(p, node)| {
-                let name = p.strip_prefix(&prefix)?;
-                (!name.is_empty() && !name.contains('/')).then(|| FileEntry {
-                    name: name.to_string(),
-                    metadata: node.metadata(),
-                })
-            })
-            .collect()
-    }
-
     /// Inserts the directories from the root down to `path` (excluded unless `inclusive`).
     fn make_parents(nodes: &mut BTreeMap<String, Node>, path: &str, inclusive: bool) {
         let now = crate::util::now_ms();
@@ -162,7 +127,7 @@ impl FixtureFiles {
             prefix.push('/');
             prefix.push_str(part);
             if !implicit_directory(&prefix) && !nodes.contains_key(&prefix) {
-                nodes.insert(prefix.clone(), Node::Dir { modified: now });
+                nodes.insert(prefix.clone(), Node::dir(now));
             }
         }
     }
@@ -170,17 +135,32 @@ impl FixtureFiles {
 
 impl VolumeFiles for FixtureFiles {
     fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>> {
-        Box::pin(async move { Ok(self.metadata_of(path)) })
+        let node = lock(&self.nodes).get(path).map(Node::metadata);
+        let implicit = || implicit_directory(path).then(|| Node::dir(SEEDED).metadata());
+        Box::pin(async move { Ok(node.or_else(implicit)) })
     }
 
     fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>> {
-        Box::pin(async move { Ok(self.entries_of(path)) })
+        let prefix = match path {
+            "/" => "/".to_string(),
+            _ => format!("{path}/"),
+        };
+        let entries = (lock(&self.nodes).iter())
+            .filter_map(|(p, node)| {
+                let name = p.strip_prefix(&prefix)?;
+                (!name.is_empty() && !name.contains('/')).then(|| FileEntry {
+                    name: name.to_string(),
+                    metadata: node.metadata(),
+                })
+            })
+            .collect();
+        Box::pin(async move { Ok(entries) })
     }
 
     fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>> {
         Box::pin(async move {
-            match lock(&self.nodes).get(path) {
-                Some(Node::File { bytes, .. }) => {
+            match lock(&self.nodes).get(path).and_then(|n| n.bytes.as_ref()) {
+                Some(bytes) => {
                     let start = usize::try_from(range.start).unwrap_or(usize::MAX);
                     let end = usize::try_from(range.end).unwrap_or(usize::MAX);
                     Ok(bytes
@@ -188,7 +168,7 @@ impl VolumeFiles for FixtureFiles {
                         .unwrap_or_default()
                         .to_vec())
                 }
-                _ => Err(missing(path)),
+                None => Err(missing(path)),
             }
         })
     }
@@ -197,10 +177,7 @@ impl VolumeFiles for FixtureFiles {
         Box::pin(async move {
             let mut nodes = lock(&self.nodes);
             FixtureFiles::make_parents(&mut nodes, path, false);
-            let node = Node::File {
-                bytes: content.to_vec(),
-                modified: crate::util::now_ms(),
-            };
+            let node = Node::file(content.to_vec(), crate::util::now_ms());
             nodes.insert(path.to_string(), node);
             Ok(())
         })

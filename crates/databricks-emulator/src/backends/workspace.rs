@@ -44,8 +44,7 @@ fn missing(path: &str) -> ApiError {
 }
 
 /// Seeded objects' times: created 2023-11-14, modified 2024-02-27.
-const CREATED: i64 = 1_700_000_000_000;
-const MODIFIED: i64 = 1_709_000_000_000;
+const SEEDED: Option<(i64, i64)> = Some((1_700_000_000_000, 1_709_000_000_000));
 
 impl Tree {
     fn fresh_id(&mut self) -> i64 {
@@ -54,19 +53,28 @@ impl Tree {
         id
     }
 
-    fn insert(&mut self, path: &str, kind: &str, language: Option<Language>, content: Vec<u8>) {
-        let id = self.fresh_id();
-        let is_file = kind == "FILE";
-        let dated = kind != "DIRECTORY";
+    /// Stores a `kind` object at `path`, created and modified at `times` (directories have
+    /// none). An overwrite keeps the object's id, as the workspace does.
+    fn put(
+        &mut self,
+        path: &str,
+        (kind, language): (&str, Option<Language>),
+        content: Vec<u8>,
+        times: Option<(i64, i64)>,
+    ) {
+        let id = match self.objects.get(path).and_then(|o| o.info.object_id) {
+            Some(id) => id,
+            None => self.fresh_id(),
+        };
         let info = ObjectInfo {
             path: path.to_string(),
             object_type: Some(kind.to_string()),
             object_id: Some(id),
             resource_id: Some(id.to_string()),
             language: language.map(|l| l.as_str().to_string()),
-            created_at: dated.then_some(CREATED),
-            modified_at: dated.then_some(MODIFIED),
-            size: is_file.then(|| i64::try_from(content.len()).unwrap_or(i64::MAX)),
+            created_at: times.map(|(created, _)| created),
+            modified_at: times.map(|(_, modified)| modified),
+            size: (kind == "FILE").then(|| i64::try_from(content.len()).unwrap_or(i64::MAX)),
             directory_info: None,
         };
         self.objects
@@ -75,7 +83,7 @@ impl Tree {
 
     fn notebook(&mut self, path: &str, language: Language, body: &str) {
         let source = format!("{}\n{body}\n", language.header()).into_bytes();
-        self.insert(path, "NOTEBOOK", Some(language), source);
+        self.put(path, ("NOTEBOOK", Some(language)), source, SEEDED);
     }
 
     fn seeded() -> Tree {
@@ -91,7 +99,7 @@ impl Tree {
             "/Users/alice@example.com/project",
             "/Users/bob@example.com",
         ] {
-            t.insert(dir, "DIRECTORY", None, Vec::new());
+            t.put(dir, ("DIRECTORY", None), Vec::new(), None);
         }
         let alice = "/Users/alice@example.com";
         t.notebook(
@@ -110,11 +118,12 @@ impl Tree {
             "SELECT region, sum(amount) FROM main.sales.orders GROUP BY region",
         );
         t.notebook("/Shared/onboarding", Language::Scala, "println(\"hello\")");
-        t.insert(
+        let readme = b"# Project\n\nMonthly sales report.\n".to_vec();
+        t.put(
             &format!("{alice}/project/README.md"),
-            "FILE",
-            None,
-            b"# Project\n\nMonthly sales report.\n".to_vec(),
+            ("FILE", None),
+            readme,
+            SEEDED,
         );
         t.seed_bob();
         t
@@ -184,41 +193,13 @@ impl WorkspaceObjects for FixtureWorkspace {
     }
 
     fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()> {
-        let mut tree = lock(&self.tree);
-        // An overwrite keeps the object's id, as the workspace does.
-        let id = match tree.objects.get(path).and_then(|o| o.info.object_id) {
-            Some(id) => id,
-            None => tree.fresh_id(),
+        let kind = match object.language {
+            Some(_) => "NOTEBOOK",
+            None => "FILE",
         };
         let now = now_ms();
-        let info = ObjectInfo {
-            path: path.to_string(),
-            object_type: Some(
-                if object.language.is_some() {
-                    "NOTEBOOK"
-                } else {
-                    "FILE"
-                }
-                .into(),
-            ),
-            object_id: Some(id),
-            resource_id: Some(id.to_string()),
-            language: object.language.map(|l| l.as_str().to_string()),
-            created_at: Some(now),
-            modified_at: Some(now),
-            size: object
-                .language
-                .is_none()
-                .then(|| i64::try_from(object.content.len()).unwrap_or(i64::MAX)),
-            directory_info: None,
-        };
-        tree.objects.insert(
-            path.to_string(),
-            Object {
-                info,
-                content: object.content,
-            },
-        );
+        let times = Some((now, now));
+        (lock(&self.tree)).put(path, (kind, object.language), object.content, times);
         Box::pin(async { Ok(()) })
     }
 
@@ -229,7 +210,7 @@ impl WorkspaceObjects for FixtureWorkspace {
             prefix.push('/');
             prefix.push_str(part);
             if !tree.objects.contains_key(&prefix) {
-                tree.insert(&prefix, "DIRECTORY", None, Vec::new());
+                tree.put(&prefix, ("DIRECTORY", None), Vec::new(), None);
             }
         }
         Box::pin(async { Ok(()) })
