@@ -134,14 +134,36 @@ fn vector_source_columns(t: &mut Value) {
     remove(t, "table_constraints");
 }
 
-fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
+/// The full name of object `name` of schema `c.s`; `not_found(full name)` when it is
+/// missing (or the error of its missing catalog or schema).
+fn full_name(
+    (c, s, name): (&str, &str, &str),
+    not_found: impl FnOnce(&str) -> ApiError,
+) -> Result<String, ApiError> {
     check_parent(c, Some(s))?;
     let full = format!("{c}.{s}.{name}");
     if missing(name) {
-        let mut body: ErrorBody = fixture_model(fixture_json("error_404_table_not_found.json"))?;
-        body.message = format!("Table '{full}' does not exist.");
-        return Err(ApiError { status: 404, body });
+        return Err(not_found(&full));
     }
+    Ok(full)
+}
+
+/// 404 `TABLE_DOES_NOT_EXIST`, as `error_404_table_not_found.json` records it.
+fn table_not_found(full: &str) -> ApiError {
+    match fixture_model::<ErrorBody>(fixture_json("error_404_table_not_found.json")) {
+        Ok(body) => ApiError {
+            status: 404,
+            body: ErrorBody {
+                message: format!("Table '{full}' does not exist."),
+                ..body
+            },
+        },
+        Err(e) => e,
+    }
+}
+
+fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
+    let full = full_name((c, s, name), table_not_found)?;
     // A name from the list fixture gets that entry (e.g. `orders_recent` is a VIEW); any
     // other name gets the full `uc_tables_get.json` object.
     let listed = items(&fixture_json("uc_tables_list.json"), "tables")
@@ -152,61 +174,7 @@ fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
         vector_source_columns(&mut t);
     }
     rename(&mut t, c, Some(s));
-    set(&mut t, "name", json!(name));
-    set(&mut t, "full_name", json!(full));
-    fixture_model(t)
-}
-
-fn table_summaries(catalog: &str) -> Result<Vec<TableSummary>, ApiError> {
-    check_parent(catalog, None)?;
-    let all = items(&fixture_json("uc_table_summaries.json"), "tables")
-        .into_iter()
-        .filter_map(|mut t| {
-            let full = t.get("full_name").and_then(Value::as_str)?.to_string();
-            let mut parts = full.splitn(3, '.').skip(1);
-            let (schema, table) = (parts.next()?, parts.next()?);
-            set(
-                &mut t,
-                "full_name",
-                json!(format!("{catalog}.{schema}.{table}")),
-            );
-            Some(t)
-        })
-        .collect();
-    models(all)
-}
-
-fn function(c: &str, s: &str, name: &str) -> Result<FunctionInfo, ApiError> {
-    check_parent(c, Some(s))?;
-    let full = format!("{c}.{s}.{name}");
-    if missing(name) {
-        return Err(ApiError::new(
-            ErrorCode::FunctionDoesNotExist,
-            format!("Routine or Model '{full}' does not exist."),
-        ));
-    }
-    let mut f = fixture_json("uc_functions_get.json");
-    rename(&mut f, c, Some(s));
-    set(&mut f, "name", json!(name));
-    set(&mut f, "full_name", json!(full));
-    set(&mut f, "specific_name", json!(name));
-    fixture_model(f)
-}
-
-fn volume(c: &str, s: &str, name: &str) -> Result<VolumeInfo, ApiError> {
-    check_parent(c, Some(s))?;
-    let full = format!("{c}.{s}.{name}");
-    if missing(name) {
-        return Err(ApiError::new(
-            ErrorCode::ResourceDoesNotExist,
-            format!("Volume '{full}' does not exist."),
-        ));
-    }
-    fixture_model(named(
-        listing("uc_volumes_list.json", "volumes", c, Some(s)),
-        name,
-        full,
-    ))
+    fixture_model(named(vec![t], name, full))
 }
 
 impl UnityCatalog for FixtureCatalog {
@@ -226,9 +194,7 @@ impl UnityCatalog for FixtureCatalog {
             }
             let mut c = all.first().cloned().unwrap_or_else(|| json!({}));
             replace_strings(&mut c, "main", name);
-            set(&mut c, "name", json!(name));
-            set(&mut c, "full_name", json!(name));
-            fixture_model(c)
+            fixture_model(named(vec![c], name, name.to_string()))
         })
     }
 
@@ -248,26 +214,23 @@ impl UnityCatalog for FixtureCatalog {
         Box::pin(async move { listed("uc_tables_list.json", "tables", catalog, Some(schema)) })
     }
 
-    fn table<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, TableInfo> {
-        Box::pin(async move { table(catalog, schema, name) })
+    fn table<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, TableInfo> {
+        Box::pin(async move { table(c, s, name) })
     }
 
     fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>> {
         Box::pin(async move { listed("uc_volumes_list.json", "volumes", catalog, Some(schema)) })
     }
 
-    fn volume<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, VolumeInfo> {
-        Box::pin(async move { volume(catalog, schema, name) })
+    fn volume<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, VolumeInfo> {
+        Box::pin(async move {
+            let full = full_name((c, s, name), |full| {
+                let message = format!("Volume '{full}' does not exist.");
+                ApiError::new(ErrorCode::ResourceDoesNotExist, message)
+            })?;
+            let all = listing("uc_volumes_list.json", "volumes", c, Some(s));
+            fixture_model(named(all, name, full))
+        })
     }
 
     fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>> {
@@ -276,17 +239,36 @@ impl UnityCatalog for FixtureCatalog {
         )
     }
 
-    fn function<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, FunctionInfo> {
-        Box::pin(async move { function(catalog, schema, name) })
+    fn function<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, FunctionInfo> {
+        Box::pin(async move {
+            let full = full_name((c, s, name), |full| {
+                let message = format!("Routine or Model '{full}' does not exist.");
+                ApiError::new(ErrorCode::FunctionDoesNotExist, message)
+            })?;
+            let mut f = fixture_json("uc_functions_get.json");
+            rename(&mut f, c, Some(s));
+            set(&mut f, "specific_name", json!(name));
+            fixture_model(named(vec![f], name, full))
+        })
     }
 
     fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>> {
-        Box::pin(async move { table_summaries(catalog) })
+        Box::pin(async move {
+            check_parent(catalog, None)?;
+            let all = items(&fixture_json("uc_table_summaries.json"), "tables");
+            let renamed = all.into_iter().filter_map(|mut t| {
+                let full = t.get("full_name").and_then(Value::as_str)?.to_string();
+                let mut parts = full.splitn(3, '.').skip(1);
+                let (schema, table) = (parts.next()?, parts.next()?);
+                set(
+                    &mut t,
+                    "full_name",
+                    json!(format!("{catalog}.{schema}.{table}")),
+                );
+                Some(t)
+            });
+            models(renamed.collect())
+        })
     }
 }
 
@@ -335,29 +317,18 @@ fn fixture_lineage(full: &str) -> Result<TableLineage, ApiError> {
         }),
         ..node.clone()
     };
-    let is_neighbour = |n: &&LineageNode| n.table_info.as_ref().is_some_and(same);
+    let neighbours = |nodes: &[LineageNode]| {
+        let neighbour = |n: &&LineageNode| n.table_info.as_ref().is_some_and(same);
+        nodes.iter().filter(neighbour).map(reverse).collect()
+    };
     Ok(TableLineage {
-        upstreams: fixture
-            .downstreams
-            .iter()
-            .filter(is_neighbour)
-            .map(reverse)
-            .collect(),
-        downstreams: fixture
-            .upstreams
-            .iter()
-            .filter(is_neighbour)
-            .map(reverse)
-            .collect(),
+        upstreams: neighbours(&fixture.downstreams),
+        downstreams: neighbours(&fixture.upstreams),
     })
 }
 
 impl Lineage for FixtureLineage {
-    fn table_lineage<'a>(
-        &'a self,
-        table_name: &'a str,
-        _include_entities: bool,
-    ) -> Answer<'a, TableLineage> {
-        Box::pin(async move { fixture_lineage(table_name) })
+    fn table_lineage<'a>(&'a self, table: &'a str, _entities: bool) -> Answer<'a, TableLineage> {
+        Box::pin(async move { fixture_lineage(table) })
     }
 }
