@@ -92,10 +92,10 @@ pub(crate) fn replace_strings(v: &mut Value, from: &str, to: &str) {
     }
 }
 
-/// Sets `key` of an object value (no-op for non-objects).
-pub(crate) fn set(v: &mut Value, key: &str, value: Value) {
-    if let Some(o) = v.as_object_mut() {
-        o.insert(key.to_string(), value);
+/// Sets the fields of object `fields` on an object value (no-op for non-objects).
+pub(crate) fn set(v: &mut Value, fields: Value) {
+    if let (Some(o), Value::Object(fields)) = (v.as_object_mut(), fields) {
+        o.extend(fields);
     }
 }
 

@@ -56,11 +56,11 @@ fn rename(v: &mut Value, c: &str, s: Option<&str>) {
     match (s, old_s) {
         (Some(s), Some(old_s)) => {
             replace_strings(v, &format!("{old_c}.{old_s}."), &format!("{c}.{s}."));
-            set(v, "schema_name", json!(s));
+            set(v, json!({ "schema_name": s }));
         }
         _ => replace_strings(v, &format!("{old_c}."), &format!("{c}.")),
     }
-    set(v, "catalog_name", json!(c));
+    set(v, json!({ "catalog_name": c }));
     let name = v
         .get("name")
         .and_then(Value::as_str)
@@ -70,7 +70,7 @@ fn rename(v: &mut Value, c: &str, s: Option<&str>) {
         Some(s) => format!("{c}.{s}.{name}"),
         None => format!("{c}.{name}"),
     };
-    set(v, "full_name", json!(full));
+    set(v, json!({ "full_name": full }));
 }
 
 /// The items of fixture `file`'s `key`, renamed to `c` (and `s`).
@@ -101,8 +101,7 @@ fn named(all: Vec<Value>, name: &str, full: String) -> Value {
         .or(all.first())
         .cloned()
         .unwrap_or_else(|| json!({}));
-    set(&mut v, "name", json!(name));
-    set(&mut v, "full_name", json!(full));
+    set(&mut v, json!({ "name": name, "full_name": full }));
     v
 }
 
@@ -125,12 +124,8 @@ fn vector_source_columns(t: &mut Value) {
         json!({"name": name, "type_text": text, "type_name": type_name, "position": i, "nullable": true})
     })
     .collect();
-    set(t, "columns", Value::Array(columns));
-    set(
-        t,
-        "comment",
-        json!("English Wikipedia articles (vector search source)"),
-    );
+    let comment = "English Wikipedia articles (vector search source)";
+    set(t, json!({ "columns": columns, "comment": comment }));
     remove(t, "table_constraints");
 }
 
@@ -247,7 +242,7 @@ impl UnityCatalog for FixtureCatalog {
             })?;
             let mut f = fixture_json("uc_functions_get.json");
             rename(&mut f, c, Some(s));
-            set(&mut f, "specific_name", json!(name));
+            set(&mut f, json!({ "specific_name": name }));
             fixture_model(named(vec![f], name, full))
         })
     }
@@ -262,8 +257,7 @@ impl UnityCatalog for FixtureCatalog {
                 let (schema, table) = (parts.next()?, parts.next()?);
                 set(
                     &mut t,
-                    "full_name",
-                    json!(format!("{catalog}.{schema}.{table}")),
+                    json!({ "full_name": format!("{catalog}.{schema}.{table}") }),
                 );
                 Some(t)
             });

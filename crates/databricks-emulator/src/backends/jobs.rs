@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use databricks_api::backend::{Answer, FoundRun, Jobs};
-use databricks_api::error::ApiError;
 use databricks_api::jobs::{
     Job, JobSettings, JobsPage, RepairRunRequest, RepairRunResponse, Run, RunNowRequest,
     RunNowResponse, RunOutput, RunState, RunStatus, RunsPage, TerminationDetails, is_finished,
@@ -58,11 +57,6 @@ fn task_key(task: &Value) -> &str {
     task.get("task_key")
         .and_then(Value::as_str)
         .unwrap_or_default()
-}
-
-/// A model as JSON, for the fields the models keep as JSON (tasks, repair history).
-fn to_json(v: &impl serde::Serialize) -> Value {
-    serde_json::to_value(v).unwrap_or_default()
 }
 
 /// A listed job as jobs/get shows it: with its owner and one notebook task.
@@ -141,18 +135,18 @@ impl FixtureJobs {
 }
 
 /// A run's `state` and `status`; a terminated one's status says how it ended (`code`, `type`).
-fn state_and_status(
-    life: &str,
-    result: Option<&str>,
-    message: &str,
-    cancelled: bool,
-    ended: Option<(&str, &str)>,
-) -> (RunState, RunStatus) {
+fn state_and_status(life: &str, result: Option<&str>, message: &str) -> (RunState, RunStatus) {
+    let ended = match (life, result) {
+        ("TERMINATED", Some("SUCCESS")) => Some(("SUCCESS", "SUCCESS")),
+        ("TERMINATED", Some("CANCELED")) => Some(("USER_CANCELED", "SUCCESS")),
+        ("TERMINATED", Some(_)) => Some(("RUN_EXECUTION_ERROR", "CLIENT_ERROR")),
+        _ => None,
+    };
     let state = RunState {
         life_cycle_state: Some(life.into()),
         result_state: result.map(Into::into),
         state_message: Some(message.into()),
-        user_cancelled_or_timedout: Some(cancelled),
+        user_cancelled_or_timedout: Some(result == Some("CANCELED")),
         queue_reason: None,
     };
     let status = RunStatus {
@@ -166,13 +160,8 @@ fn state_and_status(
     (state, status)
 }
 
-fn set_state(run: &mut Run, life: &str, result: Option<&str>, message: &str, cancelled: bool) {
-    let ended = match (life, result) {
-        ("TERMINATED", Some("SUCCESS")) => Some(("SUCCESS", "SUCCESS")),
-        ("TERMINATED", Some("CANCELED")) => Some(("USER_CANCELED", "SUCCESS")),
-        _ => None,
-    };
-    let (state, status) = state_and_status(life, result, message, cancelled, ended);
+fn set_state(run: &mut Run, life: &str, result: Option<&str>, message: &str) {
+    let (state, status) = state_and_status(life, result, message);
     let terminated = life == "TERMINATED";
     let now = now_ms();
     if terminated {
@@ -181,42 +170,29 @@ fn set_state(run: &mut Run, life: &str, result: Option<&str>, message: &str, can
     }
     // Tasks that already finished keep their outcome (a repair re-runs some only).
     for t in run.tasks.iter_mut().filter(|t| !is_finished(t)) {
-        set(t, "state", to_json(&state));
-        set(t, "status", to_json(&status));
+        set(t, json!({ "state": state, "status": status }));
         if terminated {
-            set(t, "end_time", json!(now));
+            set(t, json!({ "end_time": now }));
         }
     }
-    run.state = Some(state);
-    run.status = Some(status);
-    if terminated {
-        settle_result(run, cancelled);
+    (run.state, run.status) = (Some(state), Some(status));
+    if !terminated {
+        return;
     }
-}
-
-/// A terminated run fails when one of its tasks did (after a repair that left a failed
-/// task alone, say), and its latest repair records how it ended.
-fn settle_result(run: &mut Run, cancelled: bool) {
-    if !cancelled && run.tasks.iter().any(is_unsuccessful) {
+    // A terminated run fails when one of its tasks did (after a repair that left a failed
+    // task alone, say), and its latest repair records how it ended.
+    if result != Some("CANCELED") && run.tasks.iter().any(is_unsuccessful) {
         let message = "A task of this run did not succeed.";
-        let ended = Some(("RUN_EXECUTION_ERROR", "CLIENT_ERROR"));
-        let (state, status) = state_and_status("TERMINATED", Some("FAILED"), message, false, ended);
-        run.state = Some(state);
-        run.status = Some(status);
+        let (state, status) = state_and_status(life, Some("FAILED"), message);
+        (run.state, run.status) = (Some(state), Some(status));
     }
-    let (state, status, end) = (
-        to_json(&run.state),
-        to_json(&run.status),
-        to_json(&run.end_time),
-    );
+    let ended = json!({ "state": run.state, "status": run.status, "end_time": run.end_time });
     if let Some(last) = run
         .repair_history
         .last_mut()
         .filter(|r| r.get("type").and_then(Value::as_str) == Some("REPAIR"))
     {
-        set(last, "state", state);
-        set(last, "status", status);
-        set(last, "end_time", end);
+        set(last, ended);
     }
 }
 
@@ -254,9 +230,9 @@ impl State {
             return;
         };
         match step {
-            1 => set_state(run, "RUNNING", None, "In run", false),
+            1 => set_state(run, "RUNNING", None, "In run"),
             2 => {}
-            _ => set_state(run, "TERMINATED", Some("SUCCESS"), "", false),
+            _ => set_state(run, "TERMINATED", Some("SUCCESS"), ""),
         }
     }
 
@@ -276,10 +252,10 @@ impl State {
             let mut task = t.clone();
             let task_run_id = self.next_task_run_id;
             self.next_task_run_id += 1;
-            set(&mut task, "run_id", json!(task_run_id));
-            set(&mut task, "attempt_number", json!(0));
-            set(&mut task, "start_time", json!(now));
-            set(&mut task, "run_page_url", json!(url(task_run_id)));
+            let url = url(task_run_id);
+            let run = json!({"run_id": task_run_id, "attempt_number": 0, "start_time": now});
+            set(&mut task, run);
+            set(&mut task, json!({ "run_page_url": url }));
             tasks.push(task);
         }
         tasks
@@ -381,7 +357,7 @@ impl Jobs for FixtureJobs {
                 job_parameters: (!params.is_empty()).then_some(params),
                 ..Run::default()
             };
-            set_state(&mut run, "PENDING", None, "Waiting for cluster", false);
+            set_state(&mut run, "PENDING", None, "Waiting for cluster");
             state.runs.insert(0, run);
             state.progress.insert(run_id, 0);
             if let Some(token) = &request.idempotency_token {
@@ -447,72 +423,72 @@ impl Jobs for FixtureJobs {
     fn cancel_run(&self, id: i64) -> Answer<'_, ()> {
         let mut state = lock(&self.state);
         if let Some(run) = state.runs.iter_mut().find(|r| r.run_id == id) {
-            set_state(run, "TERMINATED", Some("CANCELED"), "Run cancelled.", true);
+            set_state(run, "TERMINATED", Some("CANCELED"), "Run cancelled.");
         }
         Box::pin(async { Ok(()) })
     }
 
+    /// The re-run tasks get new task run ids and go through the run-now progression again.
     fn repair_run<'a>(
         &'a self,
         request: &'a RepairRunRequest,
-        tasks: &'a [String],
+        keys: &'a [String],
     ) -> Answer<'a, RepairRunResponse> {
-        Box::pin(async move { self.repair(request.run_id, tasks) })
-    }
-}
-
-impl FixtureJobs {
-    /// The re-run tasks get new task run ids and go through the run-now progression again.
-    fn repair(&self, id: i64, keys: &[String]) -> Result<RepairRunResponse, ApiError> {
-        let mut state = lock(&self.state);
-        let repair_id = state.next_repair_id;
-        state.next_repair_id += 1;
-        let now = now_ms();
-        let first_task_run = state.next_task_run_id;
-        state.next_task_run_id += i64::try_from(keys.len()).unwrap_or(0);
-        let run = state
-            .runs
-            .iter_mut()
-            .find(|r| r.run_id == id)
-            .ok_or_else(|| run_not_found(id))?;
-        let original = json!({
-            "type": "ORIGINAL",
-            "start_time": run.start_time.unwrap_or(0),
-            "end_time": run.end_time.unwrap_or(0),
-            "state": to_json(&run.state),
-            "status": to_json(&run.status),
-            "task_run_ids": run.tasks.iter().map(run_id_of).collect::<Vec<_>>(),
-        });
-        let mut next = first_task_run;
-        let job_id = run.job_id.unwrap_or_default();
-        let mut replaced = Vec::new();
-        for t in run
-            .tasks
-            .iter_mut()
-            .filter(|t| keys.iter().any(|k| k == task_key(t)))
-        {
-            replaced.push((id, t.clone()));
-            let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
-            set(t, "run_id", json!(next));
-            set(t, "attempt_number", json!(attempt + 1));
-            set(t, "start_time", json!(now));
-            set(t, "end_time", json!(0));
-            set(t, "run_page_url", json!(self.page_url(job_id, next)));
-            // Not finished any more: the run's progression moves it again.
-            set(t, "state", json!({"life_cycle_state": "PENDING"}));
-            next += 1;
-        }
-        record_repair(
-            &mut run.repair_history,
-            original,
-            repair_id,
-            now,
-            (first_task_run..next).collect(),
-        );
-        run.end_time = Some(0);
-        set_state(run, "PENDING", None, "Waiting for cluster", false);
-        state.progress.insert(id, 0);
-        state.earlier_attempts.extend(replaced);
-        Ok(RepairRunResponse { repair_id })
+        Box::pin(async move {
+            let id = request.run_id;
+            let mut state = lock(&self.state);
+            let repair_id = state.next_repair_id;
+            state.next_repair_id += 1;
+            let now = now_ms();
+            let first_task_run = state.next_task_run_id;
+            state.next_task_run_id += i64::try_from(keys.len()).unwrap_or(0);
+            let run = state
+                .runs
+                .iter_mut()
+                .find(|r| r.run_id == id)
+                .ok_or_else(|| run_not_found(id))?;
+            let original = json!({
+                "type": "ORIGINAL",
+                "start_time": run.start_time.unwrap_or(0),
+                "end_time": run.end_time.unwrap_or(0),
+                "state": run.state,
+                "status": run.status,
+                "task_run_ids": run.tasks.iter().map(run_id_of).collect::<Vec<_>>(),
+            });
+            let mut next = first_task_run;
+            let job_id = run.job_id.unwrap_or_default();
+            let mut replaced = Vec::new();
+            for t in run
+                .tasks
+                .iter_mut()
+                .filter(|t| keys.iter().any(|k| k == task_key(t)))
+            {
+                replaced.push((id, t.clone()));
+                let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
+                let attempt =
+                    json!({"run_id": next, "attempt_number": attempt + 1, "start_time": now});
+                set(t, attempt);
+                // Not finished any more: the run's progression moves it again.
+                let state = json!({"life_cycle_state": "PENDING"});
+                let url = self.page_url(job_id, next);
+                set(
+                    t,
+                    json!({ "end_time": 0, "run_page_url": url, "state": state }),
+                );
+                next += 1;
+            }
+            record_repair(
+                &mut run.repair_history,
+                original,
+                repair_id,
+                now,
+                (first_task_run..next).collect(),
+            );
+            run.end_time = Some(0);
+            set_state(run, "PENDING", None, "Waiting for cluster");
+            state.progress.insert(id, 0);
+            state.earlier_attempts.extend(replaced);
+            Ok(RepairRunResponse { repair_id })
+        })
     }
 }
