@@ -1,5 +1,6 @@
-//! `/__emulator/…` control routes: the test hooks of [`crate::Emulator`] over HTTP, for tests
-//! that drive the binary (Python, benchmarks). Not recorded, not authenticated, no faults.
+//! `/__emulator/…` control routes: test hooks of [`crate::Emulator`] over HTTP, for tests
+//! that drive the binary (the Inspector run, the binary's own test). Not recorded, not
+//! authenticated, no faults.
 //!
 //! | Method + path | Body | Effect |
 //! |---|---|---|

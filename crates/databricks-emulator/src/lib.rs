@@ -27,8 +27,8 @@
 //!   question containing `FAIL`).
 //! - Model Serving has a chat endpoint, [`serving::CHAT_ENDPOINT`], answered by a scripted,
 //!   deterministic model (its rules: [`serving`]), and an embeddings endpoint.
-//! - `/__emulator/...` control routes expose the same hooks over HTTP for tests that drive
-//!   the binary (Python, benchmarks); they are listed in `src/control.rs`.
+//! - `/__emulator/...` control routes expose the request log, faults and statement scripts
+//!   over HTTP for tests that drive the binary; they are listed in `src/control.rs`.
 //!
 //! The emulator knows nothing about MCP.
 

@@ -5,7 +5,7 @@
 //! stderr, and runs until stdin reaches end-of-file (so a parent process that dies takes the
 //! emulator with it), SIGTERM or Ctrl-C.
 
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,25 +32,6 @@ struct Args {
     /// Number of jobs served by jobs/list (default: the fixture's).
     #[arg(long)]
     jobs: Option<usize>,
-    /// OAuth M2M client id.
-    #[arg(long)]
-    client_id: Option<String>,
-    /// OAuth M2M client secret.
-    #[arg(long)]
-    client_secret: Option<String>,
-    /// Lifetime of issued OAuth tokens, in seconds.
-    #[arg(long)]
-    token_ttl_secs: Option<u64>,
-    /// Statements answer PENDING for this many polls before their result.
-    #[arg(long, default_value_t = 0)]
-    statement_pending_polls: u32,
-    /// Answer the hybrid disposition INLINE_OR_EXTERNAL_LINKS as a workspace that does
-    /// not know it (400), as older workspaces may.
-    #[arg(long)]
-    no_hybrid_disposition: bool,
-    /// Do not record requests (long benchmarks).
-    #[arg(long)]
-    no_record: bool,
     /// Keep running when stdin closes (e.g. when started with stdin from /dev/null).
     #[arg(long)]
     ignore_stdin: bool,
@@ -92,15 +73,9 @@ async fn run(args: Args) -> ExitCode {
     let default = EmulatorConfig::default();
     let config = EmulatorConfig {
         pat: args.pat.unwrap_or(default.pat),
-        client_id: args.client_id.unwrap_or(default.client_id),
-        client_secret: args.client_secret.unwrap_or(default.client_secret),
-        m2m_token_ttl: args
-            .token_ttl_secs
-            .map_or(default.m2m_token_ttl, Duration::from_secs),
         latency: Duration::from_millis(args.latency_ms),
         jobs: args.jobs.unwrap_or(default.jobs),
-        statement_pending_polls: args.statement_pending_polls,
-        hybrid_disposition: !args.no_hybrid_disposition,
+        ..default
     };
 
     let emulator = match Emulator::bind(args.listen, config).await {
@@ -110,7 +85,6 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    emulator.set_recording(!args.no_record);
 
     let line = serde_json::json!({ "base_url": emulator.base_url(), "pat": emulator.pat() });
     {
@@ -125,13 +99,7 @@ async fn run(args: Args) -> ExitCode {
     let (eof_tx, eof_rx) = tokio::sync::oneshot::channel::<()>();
     if !args.ignore_stdin {
         std::thread::spawn(move || {
-            let mut buf = [0u8; 1024];
-            let mut stdin = std::io::stdin().lock();
-            while let Ok(n) = stdin.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-            }
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
             let _ = eof_tx.send(());
         });
     }
