@@ -140,13 +140,10 @@ impl GenieOne for FixtureGenieOne {
                     cid
                 }
             };
-            let lower = question.question.to_lowercase();
-            let script = if lower.contains("slow") {
-                Script::Slow
-            } else if lower.contains("fail") {
-                Script::Fail
-            } else {
-                Script::Answer
+            let script = match question.question.to_lowercase() {
+                q if q.contains("slow") => Script::Slow,
+                q if q.contains("fail") => Script::Fail,
+                _ => Script::Answer,
             };
             let rid = self.next_id();
             lock(&self.responses).insert(

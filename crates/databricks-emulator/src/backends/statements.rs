@@ -8,7 +8,6 @@
 use std::collections::VecDeque;
 use std::io::Write;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
@@ -57,11 +56,10 @@ impl SqlStatements for FixtureStatements {
                 });
             let mut phases = VecDeque::new();
             let outcome = expand(&script, run.row_limit, &mut phases)?;
+            phases.push_back(outcome);
             Ok(Box::new(Scripted {
                 id: run.statement_id,
                 phases: Mutex::new(phases),
-                outcome,
-                canceled: AtomicBool::new(false),
                 cancelled: Arc::clone(&self.cancelled),
             }) as Box<dyn Execution>)
         })
@@ -152,21 +150,19 @@ fn recorded(name: &str) -> Result<Progress, ApiError> {
 /// One scripted statement.
 struct Scripted {
     id: String,
-    /// States still to be reported (one per look) before the outcome.
+    /// States still to be reported, one per look; the last, the outcome, for good.
     phases: Mutex<VecDeque<Progress>>,
-    outcome: Progress,
-    canceled: AtomicBool,
     cancelled: Arc<Mutex<Vec<String>>>,
 }
 
 impl Execution for Scripted {
     fn observe(&self) -> Progress {
-        if self.canceled.load(Ordering::SeqCst) {
-            return Progress::Canceled;
-        }
-        lock(&self.phases)
-            .pop_front()
-            .unwrap_or_else(|| self.outcome.clone())
+        let mut phases = lock(&self.phases);
+        let next = match phases.len() {
+            0 | 1 => phases.front().cloned(),
+            _ => phases.pop_front(),
+        };
+        next.unwrap_or(Progress::Canceled)
     }
 
     /// A script moves on when it is looked at, never by itself.
@@ -176,10 +172,10 @@ impl Execution for Scripted {
 
     fn cancel(&self) {
         lock(&self.cancelled).push(self.id.clone());
-        let running = !lock(&self.phases).is_empty()
-            || matches!(self.outcome, Progress::Pending | Progress::Running);
-        if running {
-            self.canceled.store(true, Ordering::SeqCst);
+        let mut phases = lock(&self.phases);
+        if phases.len() > 1 || matches!(phases.back(), Some(Progress::Pending | Progress::Running))
+        {
+            *phases = VecDeque::from([Progress::Canceled]);
         }
     }
 }
@@ -235,10 +231,9 @@ impl Rows {
             source: Source::Generated(cols),
             total,
             truncated: total < rows,
-            chunk_rows: Some(if chunk_rows == 0 {
-                total.max(1)
-            } else {
-                chunk_rows
+            chunk_rows: Some(match chunk_rows {
+                0 => total.max(1),
+                n => n,
             }),
         }
     }
