@@ -180,7 +180,7 @@ fn state_json(life: &str, result: Option<&str>, message: &str) -> (Value, Value)
             json!({"state": "TERMINATED", "termination_details": {"code": "SUCCESS", "type": "SUCCESS", "message": message}})
         }
         (_, Some("CANCELED")) => {
-            json!({"state": "TERMINATED", "termination_details": {"code": "CANCELED", "type": "SUCCESS", "message": message}})
+            json!({"state": "TERMINATED", "termination_details": {"code": "USER_CANCELED", "type": "SUCCESS", "message": message}})
         }
         ("SKIPPED", _) => {
             json!({"state": "TERMINATED", "termination_details": {"code": "SKIPPED", "type": "SUCCESS", "message": message}})

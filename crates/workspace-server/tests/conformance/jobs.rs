@@ -350,6 +350,13 @@ async fn a_run_is_cancelled(t: Target) {
     assert_eq!((status, &v), (200, &json!({})));
     let run = wait_run(&t, run_id).await;
     assert_eq!(result_state(&run), Some("CANCELED"), "{run:?}");
+    // A user's cancel is USER_CANCELED; CANCELED is the platform's (e.g. a time limit).
+    let run_json = serde_json::to_value(&run).unwrap_or_default();
+    assert_eq!(
+        run_json.pointer("/status/termination_details/code"),
+        Some(&json!("USER_CANCELED")),
+        "{run_json}"
+    );
     let (status, _) = t
         .post("/api/2.1/jobs/runs/cancel", &json!({"run_id": run_id}))
         .await;
