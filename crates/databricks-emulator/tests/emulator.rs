@@ -248,16 +248,17 @@ async fn fault_rules_are_consumed_then_normal_handling_resumes() {
 async fn latency_delays_api_responses_only() {
     let emu = Emulator::start().await;
     let c = Client::new(&emu);
-    emu.set_latency(Duration::from_millis(150));
+    // A latency far above any scheduling noise, so a loaded machine cannot blur the two.
+    emu.set_latency(Duration::from_millis(1500));
     let t = Instant::now();
     assert_eq!(c.get("/api/2.0/preview/scim/v2/Me").await.0, 200);
-    assert!(t.elapsed() >= Duration::from_millis(150));
+    assert!(t.elapsed() >= Duration::from_millis(1500));
     let t = Instant::now();
     let r = reqwest::get(emu.url("/oidc/.well-known/oauth-authorization-server"))
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    assert!(t.elapsed() < Duration::from_millis(150));
+    assert!(t.elapsed() < Duration::from_millis(1500));
 }
 
 #[tokio::test]
@@ -452,7 +453,9 @@ async fn a_million_rows_are_generated_lazily() {
     assert_eq!(last["data_array"][0][0], "950000");
     assert_eq!(last["data_array"].as_array().unwrap().len(), 50_000);
     assert!(last.get("next_chunk_index").is_none());
-    assert!(t.elapsed() < Duration::from_secs(10));
+    // Only a sanity bound, loose enough for a debug build on a loaded machine: the shapes
+    // above are the test.
+    assert!(t.elapsed() < Duration::from_secs(60));
 }
 
 #[tokio::test]
