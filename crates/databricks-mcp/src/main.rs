@@ -14,9 +14,11 @@ use databricks_mcp::transport::{self, HttpOptions};
 use databricks_mcp::{DatabricksMcp, doctor, startup};
 use tokio_util::sync::CancellationToken;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let all_tools = AllTools::build(SurfaceOptions {
+        allow_writes: cli.common.allow_writes,
+    });
     // `doctor` prints a checklist: the default `info` lines would interleave with it, so
     // it logs warnings only unless a level was asked for.
     // Commands a person reads (doctor's checklist, a chat) log warnings only by default.
@@ -28,7 +30,17 @@ async fn main() -> ExitCode {
     } else {
         &cli.common.log
     });
-    match run(cli).await {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("databricks-mcp: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli, all_tools)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("databricks-mcp: {e:#}");
@@ -75,7 +87,34 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Every tool of the full surface ([`Registry::every`]), built on a thread of its own:
+/// their JSON Schemas are the largest piece of start-up work, done while the logging, the
+/// runtime and the configuration are set up. `serve` waits for them.
+struct AllTools {
+    options: SurfaceOptions,
+    building: Option<std::thread::JoinHandle<Registry>>,
+}
+
+impl AllTools {
+    fn build(options: SurfaceOptions) -> AllTools {
+        let building = std::thread::Builder::new()
+            .name("tool-registry".into())
+            .spawn(move || Registry::every(options))
+            .ok();
+        AllTools { options, building }
+    }
+
+    /// The tools, built with `options` (again, should the thread have failed or the
+    /// options differ).
+    fn wait(self, options: SurfaceOptions) -> Registry {
+        self.building
+            .filter(|_| self.options.allow_writes == options.allow_writes)
+            .and_then(|building| building.join().ok())
+            .unwrap_or_else(|| Registry::every(options))
+    }
+}
+
+async fn run(cli: Cli, all_tools: AllTools) -> anyhow::Result<ExitCode> {
     let common = cli.common;
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Tools(args) => list_tools(&common, &args),
@@ -104,7 +143,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
-        Command::Serve(args) => serve(&common, args).await,
+        Command::Serve(args) => serve(&common, args, all_tools).await,
     }
 }
 
@@ -199,11 +238,18 @@ async fn call_tool(common: &CommonArgs, args: CallArgs) -> anyhow::Result<ExitCo
 }
 
 /// `serve`: stdio or streamable HTTP until the client leaves or Ctrl-C.
-async fn serve(common: &CommonArgs, args: ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve(
+    common: &CommonArgs,
+    args: ServeArgs,
+    all_tools: AllTools,
+) -> anyhow::Result<ExitCode> {
     let state = startup::build_state(common, &ProcessEnv)
         .await
         .context("cannot start: the Databricks configuration is incomplete or invalid (run `databricks-mcp doctor` for details)")?;
-    let server = DatabricksMcp::new(state);
+    let options = SurfaceOptions {
+        allow_writes: state.settings.allow_writes,
+    };
+    let server = DatabricksMcp::with_all_tools(state, all_tools.wait(options));
     match args.transport {
         TransportKind::Stdio => {
             let server = match args.managed.surface()? {

@@ -45,7 +45,19 @@ pub struct DatabricksMcp {
 
 impl DatabricksMcp {
     pub fn new(state: Arc<AppState>) -> DatabricksMcp {
-        let surfaces = Surfaces::new(
+        let options = SurfaceOptions {
+            allow_writes: state.settings.allow_writes,
+        };
+        DatabricksMcp::with_all_tools(state, crate::tools::Registry::every(options))
+    }
+
+    /// The same, from every tool of the full surface built beforehand with the state's
+    /// options ([`crate::tools::Registry::every`]; the binary builds them on a thread of
+    /// their own while it starts: their JSON Schemas are the largest piece of start-up
+    /// work).
+    pub fn with_all_tools(state: Arc<AppState>, all: crate::tools::Registry) -> DatabricksMcp {
+        let surfaces = Surfaces::from_all(
+            all,
             SurfaceOptions {
                 allow_writes: state.settings.allow_writes,
             },
@@ -282,16 +294,12 @@ impl DatabricksMcp {
     /// The refusal of a write tool called by name on a read-only server: it exists, but
     /// only the operator can enable it.
     fn gated_write(&self, surface: &Surface, name: &str) -> Option<crate::error::ToolError> {
-        if self.state.settings.allow_writes || !matches!(surface, Surface::Full) {
+        if !matches!(surface, Surface::Full) || !self.surfaces.is_gated_write(name) {
             return None;
         }
-        let all = crate::tools::Registry::full(crate::tools::SurfaceOptions { allow_writes: true });
-        let def = all.get(name)?;
-        def.kind.needs_writes().then(|| {
-            crate::error::ToolError::new(format!(
-                "{name} changes the workspace, and this server is read-only: the operator must restart it with --allow-writes (or DATABRICKS_MCP_ALLOW_WRITES=true) to enable it. No tool argument can change that."
-            ))
-        })
+        Some(crate::error::ToolError::new(format!(
+            "{name} changes the workspace, and this server is read-only: the operator must restart it with --allow-writes (or DATABRICKS_MCP_ALLOW_WRITES=true) to enable it. No tool argument can change that."
+        )))
     }
 }
 

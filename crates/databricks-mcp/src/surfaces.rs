@@ -252,6 +252,9 @@ type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 /// ones cached (see the module documentation).
 pub struct Surfaces {
     full: Arc<Registry>,
+    /// The full surface's write tools left out because writes are off (a call by name
+    /// gets "the operator must enable writes", not "unknown tool").
+    gated_writes: std::collections::HashSet<String>,
     sql: Arc<Registry>,
     genie_one: Arc<Registry>,
     computed: Mutex<HashMap<Surface, Slot>>,
@@ -262,8 +265,20 @@ impl Surfaces {
     /// The full surface serves the operator's `selection`; the managed surfaces keep
     /// their fixed tool sets.
     pub fn new(options: SurfaceOptions, selection: &ToolSelection) -> Surfaces {
+        Surfaces::from_all(Registry::every(options), options, selection)
+    }
+
+    /// The same from every tool of the full surface built beforehand with the same
+    /// `options` ([`Registry::every`]).
+    pub fn from_all(all: Registry, options: SurfaceOptions, selection: &ToolSelection) -> Surfaces {
+        let gated_writes = all
+            .iter()
+            .filter(|t| t.kind.needs_writes() && !options.allow_writes)
+            .map(|t| t.name().to_string())
+            .collect();
         Surfaces {
-            full: Arc::new(Registry::full(options).select(selection)),
+            full: Arc::new(all.gate(options).select(selection)),
+            gated_writes,
             sql: Arc::new(Registry::gated(managed_sql::tools(options), options)),
             genie_one: Arc::new(Registry::gated(genie_one::tools(), options)),
             computed: Mutex::new(HashMap::new()),
@@ -279,6 +294,11 @@ impl Surfaces {
 
     pub fn full(&self) -> &Arc<Registry> {
         &self.full
+    }
+
+    /// Whether `name` is a write tool of the full surface, left out because writes are off.
+    pub fn is_gated_write(&self, name: &str) -> bool {
+        self.gated_writes.contains(name)
     }
 
     /// The Genie One surface's registry.

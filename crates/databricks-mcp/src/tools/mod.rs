@@ -874,6 +874,12 @@ pub struct SurfaceOptions {
 impl Registry {
     /// Every tool of the full `/mcp` surface, in toolset then declaration order.
     pub fn full(options: SurfaceOptions) -> Registry {
+        Registry::every(options).gate(options)
+    }
+
+    /// The same with the [`ToolKind::Action`] tools kept whatever the options (the
+    /// options still shape some tools: `run_sql_query` runs writes only when allowed).
+    pub fn every(options: SurfaceOptions) -> Registry {
         let mut tools = Vec::new();
         tools.extend(sql::tools(options));
         tools.extend(catalog::tools());
@@ -887,7 +893,7 @@ impl Registry {
         tools.extend(genie::tools());
         tools.extend(serving::tools());
         tools.sort_by_key(|t| t.toolset);
-        Registry::gated(tools, options)
+        Registry { tools }
     }
 
     /// `tools` in this order, without the [`ToolKind::Action`] ones unless the operator
@@ -899,6 +905,12 @@ impl Registry {
                 .filter(|t| options.allow_writes || !t.kind.needs_writes())
                 .collect(),
         }
+    }
+
+    /// The same tools without the [`ToolKind::Action`] ones unless the operator enabled
+    /// writes.
+    pub fn gate(self, options: SurfaceOptions) -> Registry {
+        Registry::gated(self.tools, options)
     }
 
     /// The tools `selection` allows, in the same order.
