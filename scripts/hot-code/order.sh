@@ -3,7 +3,7 @@
 # initialize, tools/list, the read tools over stdio and HTTP), which the release build
 # links first, so that the ~1,600 pages of code a session runs lie together instead of
 # among 60 MB of text (each page fault maps its 64 KiB neighbourhood: README, Benchmarks).
-# Needs: Linux x86_64, gcc, python3. Takes one release link of the binary.
+# Needs: Linux x86_64, gcc, python3. Takes two release links of the binary (~12 min each here).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
