@@ -1,9 +1,13 @@
 """The HTTP load of `bench http-load` through the official Python MCP SDK (2.x): C clients,
 each its own `mcp.Client` over streamable HTTP with its own bearer token, make N
-`tools/call`s one after the other, all clients at once. Prints the wall time and the
-per-call latencies' median and p99 (ms) as one JSON line. The clock starts when every
-client is connected and has made one call. The SDK validates every result
+`tools/call`s one after the other, all clients at once. The SDK validates every result
 against the tool's `outputSchema`, which is part of what is measured.
+
+`bench` runs the clients in several processes (agents are processes of their own; one
+Python process is bound to one core): each prints `ready` once its clients are connected
+and have made one call, waits for a line on stdin, runs the load and prints one JSON line
+with its per-call latencies (seconds) and errors. `bench` starts the clock when it
+writes that line to every process.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
+import sys
 import time
 
 import httpx2
@@ -20,7 +24,7 @@ from mcp.client.streamable_http import streamable_http_client
 
 
 async def one_client(
-    url: str, token: str, tool: str, calls: int, latencies: list[float], ready: asyncio.Barrier
+    url: str, token: str, tool: str, calls: int, latencies: list[float], ready: asyncio.Barrier, go: asyncio.Event
 ) -> int:
     errors = 0
     headers = {"Authorization": f"Bearer {token}"}
@@ -31,6 +35,7 @@ async def one_client(
             await client.list_tools()
             await client.call_tool(tool, {})
             await ready.wait()
+            await go.wait()
             for _ in range(calls):
                 started = time.perf_counter()
                 result = await client.call_tool(tool, {})
@@ -49,19 +54,14 @@ async def main() -> None:
     tokens = args.tokens.split(",")
     latencies: list[float] = []
     ready = asyncio.Barrier(len(tokens) + 1)
-    clients = asyncio.gather(*(one_client(args.url, t, args.tool, args.calls, latencies, ready) for t in tokens))
+    go = asyncio.Event()
+    clients = asyncio.gather(*(one_client(args.url, t, args.tool, args.calls, latencies, ready, go) for t in tokens))
     await ready.wait()
-    started = time.perf_counter()
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    go.set()
     errors = await clients
-    wall = time.perf_counter() - started
-    latencies.sort()
-    print(json.dumps({
-        "wall_s": wall,
-        "calls": len(latencies),
-        "errors": sum(errors),
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": latencies[min(len(latencies) - 1, round(0.99 * (len(latencies) - 1)))] * 1000,
-    }))
+    print(json.dumps({"latencies_s": latencies, "errors": sum(errors)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use databricks_emulator::{Emulator, EmulatorConfig};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
 /// Parameters of one run.
@@ -282,8 +282,14 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
     Ok(())
 }
 
+/// Clients per Python process in [`python_round`].
+const CLIENTS_PER_PROCESS: usize = 8;
+
 /// The same load through the official Python SDK (2.x, in `.venv`), which validates every
-/// result against the tool's `outputSchema`: the wall time against the ideal.
+/// result against the tool's `outputSchema`: the wall time against the ideal. The clients
+/// run in processes of [`CLIENTS_PER_PROCESS`] (agents are processes of their own, and
+/// one Python process is bound to one core); the clock starts once every process has its
+/// clients connected and warmed.
 async fn python_round(url: &str, tokens: &[String], load: &Load) -> Result<()> {
     let python = std::env::current_dir()?.join(".venv/bin/python");
     if !python.exists() {
@@ -293,41 +299,100 @@ async fn python_round(url: &str, tokens: &[String], load: &Load) -> Result<()> {
         return Ok(());
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/python/http_load_client.py");
-    let out = tokio::time::timeout(
-        Duration::from_secs(600),
-        Command::new(&python)
+    let mut processes = Vec::new();
+    for group in tokens.chunks(CLIENTS_PER_PROCESS) {
+        let mut child = Command::new(&python)
             .arg(script)
-            .args(["--url", url, "--tokens", &tokens.join(",")])
+            .args(["--url", url, "--tokens", &group.join(",")])
             .args(["--calls", &load.calls.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .context("the Python clients did not finish in 600 s")??;
-    if !out.status.success() {
-        bail!(
-            "the Python clients failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            .spawn()
+            .context("cannot start the Python clients")?;
+        let stdin = child.stdin.take().context("no stdin")?;
+        let lines = BufReader::new(child.stdout.take().context("no stdout")?).lines();
+        // Drained as it comes, so that a chatty client never blocks on a full pipe.
+        let mut stderr = child.stderr.take().context("no stderr")?;
+        let errors = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        processes.push((child, stdin, lines, errors));
+    }
+    let deadline = Duration::from_secs(600);
+    for (child, _, lines, errors) in &mut processes {
+        let line = tokio::time::timeout(deadline, lines.next_line())
+            .await
+            .context("the Python clients were not ready in 600 s")??;
+        if line.as_deref() != Some("ready") {
+            bail!(
+                "the Python clients failed: {}",
+                stderr_of(child, errors).await
+            );
+        }
+    }
+    let started = Instant::now();
+    for (_, stdin, _, _) in &mut processes {
+        stdin.write_all(b"go\n").await?;
+        stdin.flush().await?;
+    }
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut errors = 0;
+    let mut wall = Duration::ZERO;
+    for (child, _, lines, stderr) in &mut processes {
+        let line = tokio::time::timeout(deadline, lines.next_line())
+            .await
+            .context("the Python clients did not finish in 600 s")??;
+        wall = wall.max(started.elapsed());
+        let Some(v) = line.and_then(|l| serde_json::from_str::<Value>(&l).ok()) else {
+            bail!(
+                "the Python clients failed: {}",
+                stderr_of(child, stderr).await
+            );
+        };
+        errors += v["errors"].as_u64().unwrap_or(0);
+        latencies.extend(
+            v["latencies_s"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_f64),
         );
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .with_context(|| format!("unexpected output: {stdout}"))?;
+    latencies.sort_by(f64::total_cmp);
+    let at = |p: f64| {
+        latencies
+            .get(((latencies.len().max(1) - 1) as f64 * p).round() as usize)
+            .map_or(f64::NAN, |s| s * 1000.0)
+    };
     let ideal = load.latency.as_secs_f64() * load.calls as f64;
-    let wall = v["wall_s"].as_f64().unwrap_or(f64::NAN);
+    let wall = wall.as_secs_f64();
     println!(
-        "Through the official Python SDK {} (one `mcp.Client` per client): {} calls, {} errors, wall {wall:.2} s (ideal {ideal:.1} s, {:+.0}%), p50 / p99 {:.1} / {:.1} ms.\n",
+        "Through the official Python SDK {} (one `mcp.Client` per client, {} clients per process, {} processes): {} calls, {errors} errors, wall {wall:.2} s (ideal {ideal:.1} s, {:+.0}%), p50 / p99 {:.1} / {:.1} ms.\n",
         python_sdk_version(&python).await,
-        v["calls"],
-        v["errors"],
+        CLIENTS_PER_PROCESS,
+        processes.len(),
+        latencies.len(),
         (wall / ideal - 1.0) * 100.0,
-        v["p50_ms"].as_f64().unwrap_or(f64::NAN),
-        v["p99_ms"].as_f64().unwrap_or(f64::NAN),
+        at(0.5),
+        at(0.99),
     );
-    if v["errors"].as_u64() != Some(0) {
-        bail!("calls failed through the Python SDK: {v}");
+    if errors != 0 {
+        bail!("{errors} calls failed through the Python SDK");
     }
     Ok(())
+}
+
+/// What a failed client process wrote to stderr (it is stopped first).
+async fn stderr_of(child: &mut Child, stderr: &mut tokio::task::JoinHandle<String>) -> String {
+    let _ = child.start_kill();
+    match tokio::time::timeout(Duration::from_secs(5), stderr).await {
+        Ok(Ok(text)) => text,
+        _ => "(no error output)".into(),
+    }
 }
 
 async fn python_sdk_version(python: &Path) -> String {

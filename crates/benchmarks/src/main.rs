@@ -530,6 +530,9 @@ async fn http_load(args: &Args) -> Result<()> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.which == select1::FLOOR_CLIENT {
+        return select1::floor_client().await;
+    }
     if !args.server.exists() {
         bail!(
             "{} not found: build it first (scripts/bench.sh does)",

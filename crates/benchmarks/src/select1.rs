@@ -1,6 +1,8 @@
 //! `bench select1`: what one small query costs, side by side in one run.
 //!
-//! - the floor: one statement POST to the emulator with a raw HTTP client;
+//! - the floor: one statement POST to the emulator with a raw HTTP client (keep-alive),
+//!   from another process as the server's requests are (and, for scale, from inside the
+//!   emulator's own process, where no process boundary is crossed);
 //! - databricks-mcp over stdio with a raw JSON-RPC client, and how many requests reach
 //!   the workspace per call (the hybrid disposition makes it one);
 //! - databricks-mcp and a guide-style Python server (`python/guide_style_server.py`)
@@ -21,6 +23,15 @@ const PYTHON_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python");
 /// Calls measured per client (after 5 warm-up calls).
 const CALLS: usize = 200;
 
+/// The hidden `bench` subcommand that measures the floor from a process of its own.
+pub const FLOOR_CLIENT: &str = "select1-floor-client";
+
+/// The server's client-side rate limit for these runs. The default (100 requests/s, a
+/// full bucket at start) is a guard against runaway agents; calls back to back at ~1 ms
+/// each empty its bucket after ~100 calls, and from then on every call waits ~10 ms for
+/// its token — a throughput cap, not the per-call cost measured here.
+const RATE_LIMIT: &str = "100000";
+
 pub async fn run(args: &Args) -> Result<()> {
     let calls = CALLS;
     let emulator = Emulator::start().await;
@@ -29,7 +40,8 @@ pub async fn run(args: &Args) -> Result<()> {
     emulator.script_statement("SELECT 1", StatementScript::rows(&[("1", "INT")], 1, 0));
     let warehouse = first_warehouse(&emulator).await?;
 
-    let floor = floor(&emulator, &warehouse, calls).await?;
+    let in_process = floor(&emulator, &warehouse, calls).await?;
+    let floor = floor_from_another_process(&emulator, &warehouse, calls).await?;
     let (raw, requests_per_call) = raw_stdio(args, &emulator, &warehouse, calls).await?;
 
     println!(
@@ -37,8 +49,12 @@ pub async fn run(args: &Args) -> Result<()> {
     );
     println!("|---|---|---|---|");
     println!(
-        "| emulator floor: the statement POST alone, raw HTTP client | {} | — | 1 |",
+        "| emulator floor: the statement POST alone, raw keep-alive HTTP client in another process | {} | — | 1 |",
         ms(floor)
+    );
+    println!(
+        "| (the same POST from inside the emulator's process: no process boundary) | {} | — | 1 |",
+        ms(in_process)
     );
     println!(
         "| databricks-mcp, raw JSON-RPC client over stdio | {} | +{} over the floor | {requests_per_call:.2} |",
@@ -118,24 +134,85 @@ async fn first_warehouse(emulator: &Emulator) -> Result<String> {
         .context("the emulator lists no warehouse")
 }
 
-/// The emulator's own cost of one statement: the POST the server sends, from a raw client.
-async fn floor(emulator: &Emulator, warehouse: &str, calls: usize) -> Result<Duration> {
-    let http = reqwest::Client::new();
-    let url = format!("{}/api/2.0/sql/statements", emulator.base_url());
-    let body = json!({
+/// The statement POST the server sends for `SELECT 1`.
+fn statement_body(warehouse: &str) -> Value {
+    json!({
         "statement": "SELECT 1", "warehouse_id": warehouse, "wait_timeout": "50s",
         "on_wait_timeout": "CONTINUE", "disposition": "INLINE_OR_EXTERNAL_LINKS",
         "format": "ARROW_STREAM",
+    })
+}
+
+/// The floor as the server meets it: the same POST from a raw client in a process of
+/// its own (this binary, [`FLOOR_CLIENT`]), so that each request crosses the same
+/// process boundaries and loopback hops as the server's.
+async fn floor_from_another_process(
+    emulator: &Emulator,
+    warehouse: &str,
+    calls: usize,
+) -> Result<Duration> {
+    let spec = json!({
+        "url": format!("{}/api/2.0/sql/statements", emulator.base_url()),
+        "token": emulator.pat(),
+        "body": statement_body(warehouse),
+        "calls": calls,
     });
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .arg(FLOOR_CLIENT)
+        .env("BENCH_FLOOR_SPEC", spec.to_string())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(120), out)
+        .await
+        .context("the floor client did not finish in 120 s")??;
+    if !out.status.success() {
+        bail!(
+            "the floor client failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .context("the floor client printed no time")?;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// [`FLOOR_CLIENT`]: POSTs the statement of `BENCH_FLOOR_SPEC` back to back on one
+/// keep-alive connection and prints the median in seconds.
+pub async fn floor_client() -> Result<()> {
+    let spec: Value = serde_json::from_str(&std::env::var("BENCH_FLOOR_SPEC")?)?;
+    let (Some(url), Some(token), Some(calls)) = (
+        spec["url"].as_str(),
+        spec["token"].as_str(),
+        spec["calls"].as_u64(),
+    ) else {
+        bail!("BENCH_FLOOR_SPEC needs url, token, body and calls");
+    };
+    let times = post_repeatedly(url, token, &spec["body"], calls as usize).await?;
+    println!("{}", percentile(&times, 0.5).as_secs_f64());
+    Ok(())
+}
+
+/// The emulator's own cost of one statement, from a raw client in the emulator's process.
+async fn floor(emulator: &Emulator, warehouse: &str, calls: usize) -> Result<Duration> {
+    let url = format!("{}/api/2.0/sql/statements", emulator.base_url());
+    let times = post_repeatedly(&url, emulator.pat(), &statement_body(warehouse), calls).await?;
+    Ok(percentile(&times, 0.5))
+}
+
+/// `calls` timed POSTs of `body` (after 5 warm-ups) on one keep-alive connection, sorted.
+async fn post_repeatedly(
+    url: &str,
+    token: &str,
+    body: &Value,
+    calls: usize,
+) -> Result<Vec<Duration>> {
+    let http = reqwest::Client::new();
     let mut times = Vec::with_capacity(calls);
     for i in 0..calls + 5 {
         let started = Instant::now();
-        let r = http
-            .post(&url)
-            .bearer_auth(emulator.pat())
-            .json(&body)
-            .send()
-            .await?;
+        let r = http.post(url).bearer_auth(token).json(body).send().await?;
         let status = r.status();
         let _ = r.bytes().await?;
         if !status.is_success() {
@@ -146,7 +223,7 @@ async fn floor(emulator: &Emulator, warehouse: &str, calls: usize) -> Result<Dur
         }
     }
     times.sort();
-    Ok(percentile(&times, 0.5))
+    Ok(times)
 }
 
 /// Median per call of `run_sql_query` over stdio, and workspace requests per call.
@@ -159,7 +236,10 @@ async fn raw_stdio(
     let mut s = Session::spawn_with(
         &args.server,
         emulator,
-        &[("DATABRICKS_WAREHOUSE_ID", warehouse)],
+        &[
+            ("DATABRICKS_WAREHOUSE_ID", warehouse),
+            ("DATABRICKS_RATE_LIMIT", RATE_LIMIT),
+        ],
     )?;
     s.initialize().await?;
     let query = json!({"query": "SELECT 1"});
@@ -203,11 +283,14 @@ async fn python_client(
             "DATABRICKS_WAREHOUSE_ID",
             "--env",
             "DATABRICKS_MCP_LOG",
+            "--env",
+            "DATABRICKS_RATE_LIMIT",
         ])
         .env("DATABRICKS_HOST", emulator.base_url())
         .env("DATABRICKS_TOKEN", emulator.pat())
         .env("DATABRICKS_WAREHOUSE_ID", warehouse)
         .env("DATABRICKS_MCP_LOG", "warn")
+        .env("DATABRICKS_RATE_LIMIT", RATE_LIMIT)
         .kill_on_drop(true);
     let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
         .await
