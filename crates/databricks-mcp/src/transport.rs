@@ -59,57 +59,186 @@ pub enum TransportError {
 /// room for JSON escapes and the envelope (rmcp's default is 16 MiB for the whole line).
 pub const MAX_LINE_BYTES: usize = 20 * 1024 * 1024;
 
-/// Bytes buffered between the checks and rmcp, each way.
-const PIPE_BYTES: usize = 64 * 1024;
+/// Read buffer of a line transport.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
 
 /// The JSON-RPC framing of a byte stream (stdin/stdout, or a pipe in tests).
 ///
 /// rmcp's line transport drops a line that is too long, not JSON, too deep or has a
 /// lone surrogate without a word, and answers other malformed messages with an error
-/// that has no id. So the input goes through [`check_message`] first (a task between
-/// `read` and rmcp): a refused message is answered here with an error carrying its id;
-/// a line over [`MAX_LINE_BYTES`] is answered too, without being buffered. rmcp's answers
-/// and these refusals share `write`, a whole line at a time (a second task copies
-/// rmcp's output line by line), so they never interleave. Malformed notifications (no
-/// id) go on to rmcp, which ignores non-standard ones for compatibility. Must be called
-/// inside a Tokio runtime.
-pub fn line_transport<R, W>(read: R, write: W) -> LineTransport
+/// that has no id. This transport reads the lines itself: each goes through
+/// [`check_message`], and rmcp receives the message that check parsed (one parse per
+/// line); a refused request is answered here with an error carrying its id, a line over
+/// [`MAX_LINE_BYTES`] is answered without being buffered, and a malformed notification
+/// is dropped (a notification gets no answer). rmcp's answers and these refusals share
+/// `write`, a whole line at a time, so they never interleave. Must be used inside a
+/// Tokio runtime.
+pub fn line_transport<R, W>(read: R, write: W) -> CheckedLines<R, W>
 where
     R: Send + tokio::io::AsyncRead + Unpin + 'static,
     W: Send + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    checked_line_transport(read, write, CancellationToken::new()).0
+    CheckedLines::new(read, write, CancellationToken::new())
 }
 
-/// What [`line_transport`] gives rmcp.
-pub type LineTransport = rmcp::transport::async_rw::AsyncRwTransport<
-    rmcp::RoleServer,
-    tokio::io::DuplexStream,
-    tokio::io::DuplexStream,
->;
-
-/// [`line_transport`] and the task writing its output, which ends once rmcp's last
-/// answer is written (awaited before the process exits, so no answer is lost).
-fn checked_line_transport<R, W>(
-    read: R,
-    write: W,
+/// See [`line_transport`].
+pub struct CheckedLines<R, W> {
+    reader: tokio::io::BufReader<R>,
+    /// The line read so far. It lives here, not in `receive`'s future: rmcp polls
+    /// `receive` in a `select!` and drops it whenever another branch is ready, and the
+    /// next call must go on with the same line.
+    line: Vec<u8>,
+    /// The current line is over [`MAX_LINE_BYTES`]: its bytes are skipped.
+    oversized: bool,
+    out: SharedWriter<W>,
+    /// Refusals being written, each on a task of its own so that `receive` never awaits
+    /// a write it could be dropped in the middle of.
+    refusals: tokio::task::JoinSet<()>,
+    /// Cancelled at the end of the input.
     end_of_input: CancellationToken,
-) -> (LineTransport, tokio::task::JoinHandle<()>)
+}
+
+/// One line of input, or the end of it.
+enum Line {
+    Message(Vec<u8>),
+    Oversized,
+    End,
+}
+
+impl<R, W> CheckedLines<R, W>
 where
     R: Send + tokio::io::AsyncRead + Unpin + 'static,
     W: Send + tokio::io::AsyncWrite + Unpin + 'static,
 {
-    let (to_rmcp, rmcp_in) = tokio::io::duplex(PIPE_BYTES);
-    let (rmcp_out, from_rmcp) = tokio::io::duplex(PIPE_BYTES);
-    let out = Arc::new(tokio::sync::Mutex::new(write));
-    let writer = tokio::spawn(copy_answers(from_rmcp, out.clone()));
-    tokio::spawn(async move {
-        check_lines(read, to_rmcp, out).await;
-        end_of_input.cancel();
-    });
-    let transport = rmcp::transport::async_rw::AsyncRwTransport::new_server(rmcp_in, rmcp_out)
-        .with_max_line_length(MAX_LINE_BYTES);
-    (transport, writer)
+    fn new(read: R, write: W, end_of_input: CancellationToken) -> Self {
+        CheckedLines {
+            reader: tokio::io::BufReader::with_capacity(READ_BUFFER_BYTES, read),
+            line: Vec::new(),
+            oversized: false,
+            out: Arc::new(tokio::sync::Mutex::new(write)),
+            refusals: tokio::task::JoinSet::new(),
+            end_of_input,
+        }
+    }
+
+    /// The next whole line (cancel-safe: a partial line stays in `self.line`).
+    async fn next_line(&mut self) -> Line {
+        use tokio::io::AsyncBufReadExt;
+        loop {
+            let available = match self.reader.fill_buf().await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!("error reading the JSON-RPC input: {e}");
+                    return Line::End;
+                }
+            };
+            if available.is_empty() {
+                // End of input; an unterminated last line is dropped, as rmcp does.
+                return Line::End;
+            }
+            let newline = available.iter().position(|&b| b == b'\n');
+            let take = newline.map_or(available.len(), |i| i + 1);
+            // rmcp's measure: the line with its newline.
+            if !self.oversized && self.line.len().saturating_add(take) > MAX_LINE_BYTES {
+                self.oversized = true;
+                self.line = Vec::new();
+            }
+            if !self.oversized {
+                self.line
+                    .extend_from_slice(available.get(..take).unwrap_or(available));
+            }
+            self.reader.consume(take);
+            if newline.is_some() {
+                return if std::mem::take(&mut self.oversized) {
+                    Line::Oversized
+                } else {
+                    Line::Message(std::mem::take(&mut self.line))
+                };
+            }
+        }
+    }
+
+    fn refuse(&mut self, refusal: Rejection) {
+        while self.refusals.try_join_next().is_some() {}
+        let out = self.out.clone();
+        self.refusals.spawn(async move {
+            write_line(&out, &refusal.to_line()).await;
+        });
+    }
+}
+
+impl<R, W> rmcp::transport::Transport<rmcp::RoleServer> for CheckedLines<R, W>
+where
+    R: Send + tokio::io::AsyncRead + Unpin + 'static,
+    W: Send + tokio::io::AsyncWrite + Unpin + 'static,
+{
+    type Error = std::io::Error;
+
+    fn send(
+        &mut self,
+        item: rmcp::model::ServerJsonRpcMessage,
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let out = self.out.clone();
+        let line = serde_json::to_vec(&item).map(|mut line| {
+            line.push(b'\n');
+            line
+        });
+        async move {
+            let line = line.map_err(std::io::Error::other)?;
+            if write_line(&out, &line).await {
+                Ok(())
+            } else {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::BrokenPipe,
+                    "the JSON-RPC output is closed",
+                ))
+            }
+        }
+    }
+
+    async fn receive(&mut self) -> Option<rmcp::model::ClientJsonRpcMessage> {
+        loop {
+            let line = match self.next_line().await {
+                Line::Message(line) => line,
+                Line::Oversized => {
+                    self.refuse(Rejection::new(
+                        INVALID_REQUEST,
+                        serde_json::Value::Null,
+                        format!(
+                            "Invalid request: the message is longer than {MAX_LINE_BYTES} bytes"
+                        ),
+                    ));
+                    continue;
+                }
+                Line::End => {
+                    self.end_of_input.cancel();
+                    return None;
+                }
+            };
+            let message = line.strip_suffix(b"\n").unwrap_or(&line);
+            let message = message.strip_suffix(b"\r").unwrap_or(message);
+            let message = message.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(message);
+            if message.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match parse_message(message) {
+                Ok((_, parsed)) => return Some(parsed),
+                Err(refusal) if refusal.code == PARSE_ERROR || !is_notification(message) => {
+                    tracing::debug!(error = %refusal, "refused a malformed JSON-RPC message");
+                    self.refuse(refusal);
+                }
+                Err(refusal) => {
+                    tracing::debug!(error = %refusal, "dropped a malformed notification");
+                }
+            }
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), Self::Error> {
+        while self.refusals.join_next().await.is_some() {}
+        use tokio::io::AsyncWriteExt;
+        self.out.lock().await.flush().await
+    }
 }
 
 type SharedWriter<W> = Arc<tokio::sync::Mutex<W>>;
@@ -124,104 +253,11 @@ where
     w.write_all(line).await.is_ok() && w.flush().await.is_ok()
 }
 
-/// Copies rmcp's output to `out` line by line.
-async fn copy_answers<W>(from_rmcp: tokio::io::DuplexStream, out: SharedWriter<W>)
-where
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    use tokio::io::AsyncBufReadExt;
-    let mut reader = tokio::io::BufReader::new(from_rmcp);
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => return,
-            Ok(_) => {
-                if !write_line(&out, &line).await {
-                    return;
-                }
-            }
-        }
-    }
-}
-
 /// Whether a refused message is a notification (a `method`, no `id`).
 fn is_notification(message: &[u8]) -> bool {
     serde_json::from_slice::<serde_json::Value>(message).is_ok_and(|v| {
         v.get("id").is_none() && v.get("method").is_some_and(serde_json::Value::is_string)
     })
-}
-
-/// Reads lines from `read`, passes valid ones to rmcp and answers the others.
-async fn check_lines<R, W>(read: R, mut to_rmcp: tokio::io::DuplexStream, out: SharedWriter<W>)
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    let mut reader = tokio::io::BufReader::with_capacity(PIPE_BYTES, read);
-    let mut line: Vec<u8> = Vec::new();
-    let mut oversized = false;
-    loop {
-        let available = match reader.fill_buf().await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!("error reading the JSON-RPC input: {e}");
-                break;
-            }
-        };
-        if available.is_empty() {
-            // End of input; an unterminated last line is dropped, as rmcp does.
-            break;
-        }
-        let newline = available.iter().position(|&b| b == b'\n');
-        let take = newline.map_or(available.len(), |i| i + 1);
-        // rmcp's measure: the line with its newline.
-        if !oversized && line.len().saturating_add(take) > MAX_LINE_BYTES {
-            oversized = true;
-            line = Vec::new();
-        }
-        if !oversized {
-            line.extend_from_slice(available.get(..take).unwrap_or(available));
-        }
-        reader.consume(take);
-        if newline.is_none() {
-            continue;
-        }
-        if std::mem::take(&mut oversized) {
-            let refusal = Rejection::new(
-                INVALID_REQUEST,
-                serde_json::Value::Null,
-                format!("Invalid request: the message is longer than {MAX_LINE_BYTES} bytes"),
-            );
-            if !write_line(&out, &refusal.to_line()).await {
-                break;
-            }
-            continue;
-        }
-        let message = line.strip_suffix(b"\n").unwrap_or(&line);
-        let message = message.strip_suffix(b"\r").unwrap_or(message);
-        let message = message.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(message);
-        if message.iter().all(u8::is_ascii_whitespace) {
-            line.clear();
-            continue;
-        }
-        if let Err(refusal) = check_message(message)
-            && (refusal.code == PARSE_ERROR || !is_notification(message))
-        {
-            tracing::debug!(error = %refusal, "refused a malformed JSON-RPC message");
-            line.clear();
-            if !write_line(&out, &refusal.to_line()).await {
-                break;
-            }
-            continue;
-        }
-        if to_rmcp.write_all(&line).await.is_err() {
-            break;
-        }
-        line.clear();
-    }
-    let _ = to_rmcp.shutdown().await;
 }
 
 /// Serves one MCP session over stdin/stdout until stdin closes.
@@ -230,8 +266,9 @@ pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
     // blocking-pool thread per read and write; anything else falls back to those.
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     // The client closing stdin cancels what is still running (statements upstream too):
-    // rmcp would otherwise wait up to 5 s for handlers before it stops.
-    let (transport, writer) = checked_line_transport(stdin, stdout, server.shutdown_token());
+    // rmcp would otherwise wait up to 5 s for handlers before it stops. rmcp writes its
+    // last answers and closes the transport (which flushes) before `waiting` returns.
+    let transport = CheckedLines::new(stdin, stdout, server.shutdown_token());
     let running = server
         .serve(transport)
         .await
@@ -240,8 +277,6 @@ pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
         .waiting()
         .await
         .map_err(|e| TransportError::Stdio(e.to_string()))?;
-    // rmcp has closed its end: let the last answers reach stdout.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE, writer).await;
     Ok(())
 }
 
@@ -704,9 +739,16 @@ fn valid_id(id: &serde_json::Value) -> bool {
 
 /// Checks one JSON-RPC message as rmcp would read it, with a precise refusal.
 pub fn check_message(bytes: &[u8]) -> Result<MessageInfo, Rejection> {
+    parse_message(bytes).map(|(info, _)| info)
+}
+
+/// [`check_message`], and the message as rmcp reads it.
+fn parse_message(
+    bytes: &[u8],
+) -> Result<(MessageInfo, rmcp::model::ClientJsonRpcMessage), Rejection> {
     use serde_json::Value;
-    let id = probe_id(bytes);
-    let refuse = |code: i64, message: String| Rejection::new(code, id.clone(), message);
+    // The id is read again only for a refusal (a second pass that tolerates the rest).
+    let refuse = |code: i64, message: String| Rejection::new(code, probe_id(bytes), message);
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
@@ -786,13 +828,13 @@ pub fn check_message(bytes: &[u8]) -> Result<MessageInfo, Rejection> {
         id: message_id.cloned(),
     };
     // Finally rmcp's own reading, so that nothing passed here is dropped there.
-    if let Err(e) = serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value) {
-        return Err(match &method {
+    match serde_json::from_value::<rmcp::model::ClientJsonRpcMessage>(value) {
+        Ok(message) => Ok((info, message)),
+        Err(e) => Err(match &method {
             Some(m) => refuse(INVALID_PARAMS, format!("Invalid params for {m}: {e}")),
             None => refuse(INVALID_REQUEST, format!("Invalid request: {e}")),
-        });
+        }),
     }
-    Ok(info)
 }
 
 // ---------------------------------------------------------------------------------
