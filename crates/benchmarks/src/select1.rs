@@ -157,20 +157,10 @@ async fn floor_from_another_process(
         "body": statement_body(warehouse),
         "calls": calls,
     });
-    let out = tokio::process::Command::new(std::env::current_exe()?)
-        .arg(FLOOR_CLIENT)
-        .env("BENCH_FLOOR_SPEC", spec.to_string())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(120), out)
-        .await
-        .context("the floor client did not finish in 120 s")??;
-    if !out.status.success() {
-        bail!(
-            "the floor client failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
+    cmd.arg(FLOOR_CLIENT)
+        .env("BENCH_FLOOR_SPEC", spec.to_string());
+    let out = run_to_end(cmd, Duration::from_secs(120), "the floor client").await?;
     let seconds: f64 = String::from_utf8_lossy(&out.stdout)
         .trim()
         .parse()
@@ -290,18 +280,26 @@ async fn python_client(
         .env("DATABRICKS_TOKEN", emulator.pat())
         .env("DATABRICKS_WAREHOUSE_ID", warehouse)
         .env("DATABRICKS_MCP_LOG", "warn")
-        .env("DATABRICKS_RATE_LIMIT", RATE_LIMIT)
-        .kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
-        .await
-        .context("the Python client did not finish in 300 s")??;
-    if !out.status.success() {
-        bail!(
-            "the Python client failed against {command}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+        .env("DATABRICKS_RATE_LIMIT", RATE_LIMIT);
+    let what = format!("the Python client against {command}");
+    let out = run_to_end(cmd, Duration::from_secs(300), &what).await?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout.lines().last().unwrap_or_default();
     serde_json::from_str(line).with_context(|| format!("unexpected client output: {stdout}"))
+}
+
+/// Runs `cmd` to its end within `limit`: its output, or an error naming `what` with the
+/// child's error output.
+async fn run_to_end(
+    mut cmd: tokio::process::Command,
+    limit: Duration,
+    what: &str,
+) -> Result<std::process::Output> {
+    let out = tokio::time::timeout(limit, cmd.kill_on_drop(true).output())
+        .await
+        .with_context(|| format!("{what} did not finish in {} s", limit.as_secs()))??;
+    if !out.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(out)
 }
