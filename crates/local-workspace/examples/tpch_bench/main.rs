@@ -5,7 +5,9 @@
 //!
 //! `cargo run --release -p local-workspace --example tpch_bench -- DIR [--sf 1] [--runs 5] [--python PY] [--queries Q1,Q6]`
 //! DIR is created with samples.tpch at the scale factor if needed. Prints a Markdown table
-//! of median wall times (after one warm-up run).
+//! of median wall times (after one warm-up run). DataFusion direct runs with the local
+//! engine's session options (`local_workspace::session_config`). Every query's row count
+//! must be the same on the three paths, or the run fails.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,7 @@ const TABLES: [&str; 8] = [
     "lineitem", "orders", "customer", "part", "partsupp", "supplier", "nation", "region",
 ];
 
-/// Times every query on DuckDB in one Python process: `{name: median seconds}`.
+/// Times every query on DuckDB in one Python process: `{name: [median seconds, rows]}`.
 const DUCKDB_SCRIPT: &str = r#"
 import duckdb, json, statistics, sys, time
 spec = json.load(sys.stdin)
@@ -28,11 +30,11 @@ for table, path in spec["tables"].items():
     con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/*.parquet')")
 out = {}
 for name, q in spec["queries"]:
-    con.execute(q).fetchall()
+    rows = len(con.execute(q).fetchall())
     ts = []
     for _ in range(spec["runs"]):
         t = time.perf_counter(); con.execute(q).fetchall(); ts.append(time.perf_counter() - t)
-    out[name] = statistics.median(ts)
+    out[name] = [statistics.median(ts), rows]
 print(json.dumps(out))
 "#;
 
@@ -41,19 +43,24 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-async fn time<F, Fut>(runs: usize, mut f: F) -> Result<Duration, Box<dyn std::error::Error>>
+/// The median time of `runs` runs after a warm-up, and the row count every run answered
+/// (an error if two runs disagree).
+async fn time<F, Fut>(runs: usize, mut f: F) -> Result<(Duration, u64), Box<dyn std::error::Error>>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<(), Box<dyn std::error::Error>>>,
+    Fut: std::future::Future<Output = Result<u64, Box<dyn std::error::Error>>>,
 {
-    f().await?;
+    let rows = f().await?;
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        f().await?;
+        let again = f().await?;
         times.push(t.elapsed());
+        if again != rows {
+            return Err(format!("{rows} rows, then {again}").into());
+        }
     }
-    Ok(median(times))
+    Ok((median(times), rows))
 }
 
 #[tokio::main]
@@ -106,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         workspace_server::front::serve("127.0.0.1:0".parse()?, |url| ws.backends(url)).await?;
     let http = reqwest::Client::new();
 
-    let ctx = SessionContext::new();
+    let ctx = SessionContext::new_with_config(local_workspace::session_config());
     for table in TABLES {
         ctx.register_parquet(
             table,
@@ -124,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let duck: Option<Value> = duckdb_times(&python, &spec).await;
 
     let mut table = String::from(
-        "| query | REST statement API (local workspace) | DataFusion direct | DuckDB | REST / DuckDB | REST − direct |\n|---|---|---|---|---|---|\n",
+        "| query | rows | REST statement API (local workspace) | DataFusion direct | DuckDB | REST / DuckDB | REST − direct |\n|---|---|---|---|---|---|---|\n",
     );
     let (mut log_rest_duck, mut log_direct_duck, mut n_duck) = (0.0f64, 0.0f64, 0usize);
     let mut overheads = Vec::new();
@@ -148,19 +155,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 if v["status"]["state"] != "SUCCEEDED" {
                     return Err(format!("REST {name}: {v}").into());
                 }
-                Ok(())
+                v["manifest"]["total_row_count"]
+                    .as_u64()
+                    .ok_or_else(|| format!("REST {name}: no total_row_count").into())
             }
         })
         .await?;
-        let direct = time(runs, || {
+        let (rest, rest_rows) = rest;
+        let (direct, direct_rows) = time(runs, || {
             let ctx = ctx.clone();
             async move {
-                ctx.sql(sql).await?.collect().await?;
-                Ok(())
+                let batches = ctx.sql(sql).await?.collect().await?;
+                Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
             }
         })
         .await?;
-        let duck_secs = duck.as_ref().and_then(|d| d[*name].as_f64());
+        let duck_rows = duck.as_ref().and_then(|d| d[*name][1].as_u64());
+        if rest_rows != direct_rows || duck_rows.is_some_and(|d| d != rest_rows) {
+            return Err(format!(
+                "{name}: row counts differ: REST {rest_rows}, DataFusion {direct_rows}, DuckDB {duck_rows:?}"
+            )
+            .into());
+        }
+        let duck_secs = duck.as_ref().and_then(|d| d[*name][0].as_f64());
         let (duck_cell, ratio_cell) = match duck_secs {
             Some(d) if d > 0.0 => {
                 log_rest_duck += (rest.as_secs_f64() / d).ln();
@@ -176,7 +193,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let overhead = rest.as_secs_f64() - direct.as_secs_f64();
         overheads.push(overhead);
         table.push_str(&format!(
-            "| {name} | {:.0} ms | {:.0} ms | {duck_cell} | {ratio_cell} | {:+.0} ms |\n",
+            "| {name} | {rest_rows} | {:.0} ms | {:.0} ms | {duck_cell} | {ratio_cell} | {:+.0} ms |\n",
             rest.as_secs_f64() * 1000.0,
             direct.as_secs_f64() * 1000.0,
             overhead * 1000.0
