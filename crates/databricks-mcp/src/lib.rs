@@ -25,6 +25,7 @@ pub mod error;
 pub mod http_auth;
 pub mod logging;
 pub mod lookup;
+pub mod memory;
 pub mod oauth;
 pub mod prompts;
 pub mod render;

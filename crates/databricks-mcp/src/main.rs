@@ -14,11 +14,6 @@ use databricks_mcp::transport::{self, HttpOptions};
 use databricks_mcp::{DatabricksMcp, doctor, startup};
 use tokio_util::sync::CancellationToken;
 
-/// mimalloc returns the memory a load freed to the system (glibc's malloc keeps it);
-/// see the `mimalloc` entry in Cargo.toml.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let all_tools = AllTools::build(SurfaceOptions {

@@ -222,7 +222,10 @@ where
                 continue;
             }
             match parse_message(message) {
-                Ok((_, parsed)) => return Some(parsed),
+                Ok((_, parsed)) => {
+                    crate::memory::note_request();
+                    return Some(parsed);
+                }
                 Err(refusal) if refusal.code == PARSE_ERROR || !is_notification(message) => {
                     tracing::debug!(error = %refusal, "refused a malformed JSON-RPC message");
                     self.refuse(refusal);
@@ -269,6 +272,7 @@ pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
     // rmcp would otherwise wait up to 5 s for handlers before it stops. rmcp writes its
     // last answers and closes the transport (which flushes) before `waiting` returns.
     let transport = CheckedLines::new(stdin, stdout, server.shutdown_token());
+    crate::memory::trim_after_bursts();
     let running = server
         .serve(transport)
         .await
@@ -593,6 +597,7 @@ pub async fn serve_listener(
     shutdown: CancellationToken,
 ) -> Result<(), TransportError> {
     let router = http_router(server, &options, shutdown.clone());
+    crate::memory::trim_after_bursts();
     let max = options.max_connections.clamp(1, MAX_CONNECTIONS);
     let slots = Arc::new(tokio::sync::Semaphore::new(max));
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -1177,6 +1182,7 @@ async fn session_layer(
     request: Request,
     next: Next,
 ) -> Response {
+    crate::memory::note_request();
     let owner = request
         .extensions()
         .get::<ClientKey>()
