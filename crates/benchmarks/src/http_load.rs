@@ -48,8 +48,9 @@ fn mib_delta(kib: Option<u64>, baseline: Option<u64>) -> String {
 /// Wait after a round before reading the server's memory.
 const SETTLE: Duration = Duration::from_secs(5);
 
-/// Wall time, per-call latencies (sorted), errors, RSS after settling.
-type Round = (Duration, Vec<Duration>, usize, Option<u64>);
+/// Wall time, per-call latencies (sorted), errors, RSS and its anonymous part (the
+/// heap; the rest is mostly code paged in from the binary) after settling.
+type Round = (Duration, Vec<Duration>, usize, Option<u64>, Option<u64>);
 
 /// Every client makes `calls` calls one after the other, all clients at once.
 async fn one_round(
@@ -208,6 +209,7 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
     emulator.set_latency(Duration::ZERO);
     tokio::time::sleep(SETTLE).await;
     let baseline = status_kib(&child, "VmRSS:");
+    let baseline_anon = status_kib(&child, "RssAnon:");
 
     // Two identical rounds: the first shows wall time and latency, the second that
     // memory settles back to the same level (no growth from one load to the next).
@@ -217,7 +219,13 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
         let (wall, latencies, errors) = one_round(&clients, &url, &tokens, load.calls).await?;
         emulator.set_latency(Duration::ZERO);
         tokio::time::sleep(SETTLE).await;
-        rounds.push((wall, latencies, errors, status_kib(&child, "VmRSS:")));
+        rounds.push((
+            wall,
+            latencies,
+            errors,
+            status_kib(&child, "VmRSS:"),
+            status_kib(&child, "RssAnon:"),
+        ));
     }
     let peak = status_kib(&child, "VmHWM:");
     let ideal = load.latency * load.calls as u32;
@@ -263,6 +271,10 @@ pub async fn run(server: &Path, load: &Load) -> Result<()> {
             SETTLE.as_secs()
         ),
         &|r| format!("{} ({})", mib(r.3), mib_delta(r.3, baseline)),
+    );
+    row(
+        "of which anonymous memory (heap, stacks; the rest is code paged in)",
+        &|r| format!("{} ({})", mib(r.4), mib_delta(r.4, baseline_anon)),
     );
     println!(
         "\nServer RSS after the warm-up calls {}, after one concurrent call per client (the warm baseline) {}, peak {}.\n",

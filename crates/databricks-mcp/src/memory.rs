@@ -1,4 +1,6 @@
-//! Giving memory back after a burst of requests.
+//! Giving memory back after a burst of requests (the HTTP server: many clients, bursts;
+//! a stdio session serves one client and does not start it, which also keeps its code
+//! out of a stdio session's start-up pages).
 //!
 //! glibc's malloc keeps what a burst of requests freed in its arenas (measured: +4.6 MiB
 //! over the warm baseline after 50 HTTP clients × 40 calls, nothing returned when the
@@ -17,14 +19,14 @@ use std::time::Duration;
 /// How long without a request before the memory is trimmed.
 pub const QUIET: Duration = Duration::from_secs(2);
 
-/// Requests seen so far, by every transport.
+/// Requests the HTTP server has seen so far.
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 /// The trimmer waits for the first request of the next burst.
 static PARKED: AtomicBool = AtomicBool::new(false);
 static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 static STARTED: AtomicBool = AtomicBool::new(false);
 
-/// Counts a request (called by the transports for every message they accept).
+/// Counts a request (called by the HTTP server for every request).
 pub fn note_request() {
     REQUESTS.fetch_add(1, Ordering::Relaxed);
     if PARKED.load(Ordering::Relaxed) && PARKED.swap(false, Ordering::AcqRel) {

@@ -222,10 +222,7 @@ where
                 continue;
             }
             match parse_message(message) {
-                Ok((_, parsed)) => {
-                    crate::memory::note_request();
-                    return Some(parsed);
-                }
+                Ok((_, parsed)) => return Some(parsed),
                 Err(refusal) if refusal.code == PARSE_ERROR || !is_notification(message) => {
                     tracing::debug!(error = %refusal, "refused a malformed JSON-RPC message");
                     self.refuse(refusal);
@@ -272,7 +269,6 @@ pub async fn serve_stdio(server: DatabricksMcp) -> Result<(), TransportError> {
     // rmcp would otherwise wait up to 5 s for handlers before it stops. rmcp writes its
     // last answers and closes the transport (which flushes) before `waiting` returns.
     let transport = CheckedLines::new(stdin, stdout, server.shutdown_token());
-    crate::memory::trim_after_bursts();
     let running = server
         .serve(transport)
         .await

@@ -128,7 +128,7 @@ pub(crate) struct Written {
 /// as are all of DataFusion's other options.
 const TUNED: [(&str, &str); 2] = [
     // Broadcast the build side rather than hash-repartition both sides of a join: on a
-    // few cores the repartition costs more than it spreads (Q18: 830 → 510 ms).
+    // few cores the repartition costs more than it spreads (TPC-H Q18: 827 → 629 ms).
     ("datafusion.optimizer.repartition_joins", "false"),
     // Larger batches: fewer per-batch overheads in aggregations and joins.
     ("datafusion.execution.batch_size", "16384"),
