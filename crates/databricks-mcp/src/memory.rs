@@ -11,7 +11,7 @@
 //!
 //! mimalloc (which returns memory by itself) was measured as the alternative and not
 //! adopted: its arenas hold 15.7–29.5 MiB resident right after `tools/list`, where glibc
-//! holds 10.5 (README, Benchmarks).
+//! holds 10.5–12.0 (README, Benchmarks).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
