@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use databricks_emulator::Emulator;
+use databricks_emulator::{Emulator, StatementScript};
 use databricks_mcp::transport::{HttpOptions, http_router};
 use databricks_mcp::{DatabricksMcp, Settings};
 use rmcp::ServiceExt;
@@ -47,6 +47,84 @@ async fn rmcp_client_over_http_lists_and_calls() {
         .unwrap();
     assert_ne!(r.is_error, Some(true));
     let _ = client.cancel().await;
+    shutdown.cancel();
+}
+
+/// A stateless (2026-07-28) `tools/call`: status, `Content-Type` and body.
+async fn stateless_call(
+    addr: SocketAddr,
+    id: u64,
+    query: &str,
+    meta: serde_json::Value,
+) -> (u16, String, String) {
+    let mut meta = meta;
+    meta["io.modelcontextprotocol/protocolVersion"] = json!("2026-07-28");
+    meta["io.modelcontextprotocol/clientCapabilities"] = json!({});
+    meta["io.modelcontextprotocol/clientInfo"] = json!({"name": "t", "version": "0"});
+    let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {
+        "name": "run_sql_query", "arguments": {"query": query}, "_meta": meta}});
+    let response = reqwest::Client::new()
+        .post(format!("http://{addr}/mcp"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "run_sql_query")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (status, content_type, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_stateless_answer_is_one_json_body_unless_progress_comes_first() {
+    let emulator = Emulator::start().await;
+    emulator.script_statement(
+        "queued",
+        StatementScript::pending(4, StatementScript::rows(&[("x", "INT")], 1, 10)),
+    );
+    let (addr, shutdown) = serve(&emulator, HttpOptions::default()).await;
+
+    // The answer alone: one JSON body, no stream to parse.
+    let (status, content_type, body) = stateless_call(addr, 3, "SELECT 1", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let message: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(message["id"], 3);
+    assert_eq!(message["result"]["isError"], false, "{message}");
+
+    // Progress before the answer: a stream, progress first, then the answer.
+    let meta = json!({"progressToken": "p-1"});
+    let (status, content_type, body) = stateless_call(addr, 4, "SELECT x FROM queued", meta).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        content_type.starts_with("text/event-stream"),
+        "{content_type}"
+    );
+    let messages: Vec<serde_json::Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str(d.trim()).ok())
+        .collect();
+    let last = messages.last().unwrap();
+    assert_eq!(last["id"], 4, "{body}");
+    assert_eq!(last["result"]["isError"], false, "{last}");
+    let progress = messages
+        .iter()
+        .filter(|m| m["method"] == "notifications/progress")
+        .count();
+    assert!(progress >= 1, "{body}");
     shutdown.cancel();
 }
 
