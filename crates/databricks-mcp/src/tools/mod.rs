@@ -374,13 +374,16 @@ impl ToolDef {
     /// say what each field means); the model reads the text answer. It is shallow (see
     /// [`shallow_schema`]): clients validate every result against it.
     pub fn with_output_schema<T: JsonSchema + 'static>(mut self) -> ToolDef {
-        let schema = portable_schema(&rmcp::handler::server::common::schema_for_output::<T>());
-        let mut value = Value::Object(schema.as_ref().clone());
+        // One copy of rmcp's cached schema, rewritten in place.
+        let generated = rmcp::handler::server::common::schema_for_output::<T>();
+        let mut value = Value::Object(generated.as_ref().clone());
+        make_root_portable(&mut value);
         strip_descriptions(&mut value);
         shallow_schema(&mut value);
         let schema = match value {
             Value::Object(object) => Arc::new(object),
-            _ => schema,
+            // Never: every step keeps the root an object.
+            _ => generated,
         };
         self.structured = Some(schema.clone());
         self.tool.output_schema = Some(schema);
@@ -579,14 +582,19 @@ fn with_confirmation_code(schema: &JsonObject) -> Arc<JsonObject> {
 /// no `format` of Rust integer widths (`uint32`, `int64`: not JSON Schema formats).
 pub fn portable_schema(schema: &JsonObject) -> Arc<JsonObject> {
     let mut value = Value::Object(schema.clone());
-    if let Value::Object(root) = &mut value {
-        root.remove("title");
-    }
-    make_portable(&mut value);
+    make_root_portable(&mut value);
     match value {
         Value::Object(object) => Arc::new(object),
         _ => Arc::new(schema.clone()),
     }
+}
+
+/// [`portable_schema`] in place, for a schema's root.
+fn make_root_portable(value: &mut Value) {
+    if let Value::Object(root) = value {
+        root.remove("title");
+    }
+    make_portable(value);
 }
 
 fn make_portable(value: &mut Value) {
