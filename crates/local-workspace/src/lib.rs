@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use api::serving::{ChatModel, DEFAULT_MODEL_ENDPOINT};
-pub use engine::session_config;
+pub use engine::{session_config, session_context};
 pub use error::LocalError;
 
 /// The id of the one SQL warehouse, which represents the local engine.

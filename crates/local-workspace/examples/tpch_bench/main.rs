@@ -6,12 +6,12 @@
 //! `cargo run --release -p local-workspace --example tpch_bench -- DIR [--sf 1] [--runs 5] [--python PY] [--queries Q1,Q6]`
 //! DIR is created with samples.tpch at the scale factor if needed. Prints a Markdown table
 //! of median wall times (after one warm-up run). DataFusion direct runs with the local
-//! engine's session options (`local_workspace::session_config`). Every query's row count
+//! engine's session (`local_workspace::session_context`). Every query's row count
 //! must be the same on the three paths, or the run fails.
 
 use std::time::{Duration, Instant};
 
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::prelude::ParquetReadOptions;
 use local_workspace::{LocalOptions, LocalWorkspace, WAREHOUSE_ID};
 use serde_json::{Value, json};
 
@@ -113,7 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         workspace_server::front::serve("127.0.0.1:0".parse()?, |url| ws.backends(url)).await?;
     let http = reqwest::Client::new();
 
-    let ctx = SessionContext::new_with_config(local_workspace::session_config());
+    let ctx = local_workspace::session_context(local_workspace::session_config());
     for table in TABLES {
         ctx.register_parquet(
             table,

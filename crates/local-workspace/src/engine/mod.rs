@@ -9,6 +9,7 @@
 
 // SHOW, DESCRIBE and the other commands DataFusion does not run: part of the engine.
 mod commands;
+mod join_key_filter;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,6 +153,15 @@ pub fn session_config() -> SessionConfig {
     SessionConfig::from(options)
 }
 
+/// A session with the engine's options and physical optimizer (DataFusion's, plus
+/// [`join_key_filter::JoinKeyRowFilter`]): what the engine runs queries in.
+pub fn session_context(config: SessionConfig) -> SessionContext {
+    let builder = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features();
+    SessionContext::new_with_state(join_key_filter::with_join_key_filters(builder).build())
+}
+
 /// The engine shared by the REST API, jobs and pipelines.
 #[derive(Clone)]
 pub(crate) struct Engine {
@@ -168,7 +178,7 @@ impl Engine {
             .with_information_schema(false)
             .with_create_default_catalog_and_schema(false)
             .set_str("datafusion.execution.time_zone", "UTC");
-        let base = SessionContext::new_with_config(config);
+        let base = session_context(config);
         let udfs = crate::functions::udfs();
         for f in &udfs {
             base.register_udf(f.as_ref().clone());
