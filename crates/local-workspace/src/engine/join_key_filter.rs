@@ -107,6 +107,7 @@ pub(crate) fn with_join_key_filters(builder: SessionStateBuilder) -> SessionStat
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::{session_config, session_context};
 
