@@ -5,7 +5,10 @@
 //!
 //! `cargo run --release -p local-workspace --example tpch_bench -- DIR [--sf 1] [--runs 5] [--python PY] [--queries Q1,Q6]`
 //! DIR is created with samples.tpch at the scale factor if needed. Prints a Markdown table
-//! of median wall times (after one warm-up run). DataFusion direct runs with the local
+//! of median wall times (after one warm-up run of each path). The three paths alternate run
+//! by run, query by query (DuckDB answers one query at a time from a Python process of its
+//! own), so a drift of the machine's speed touches all three alike. DataFusion direct runs
+//! with the local
 //! engine's session (`local_workspace::session_context`). Every query's row count
 //! must be the same on the three paths, or the run fails.
 
@@ -21,46 +24,100 @@ const TABLES: [&str; 8] = [
     "lineitem", "orders", "customer", "part", "partsupp", "supplier", "nation", "region",
 ];
 
-/// Times every query on DuckDB in one Python process: `{name: [median seconds, rows]}`.
+/// DuckDB's side: the tables as views (a JSON line `{table: dir}`), then each line a query
+/// (a JSON string), answered with `[seconds, rows]` timed around `execute` + `fetchall`.
 const DUCKDB_SCRIPT: &str = r#"
-import duckdb, json, statistics, sys, time
-spec = json.load(sys.stdin)
+import duckdb, json, sys, time
 con = duckdb.connect()
-for table, path in spec["tables"].items():
+for table, path in json.loads(sys.stdin.readline()).items():
     con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/*.parquet')")
-out = {}
-for name, q in spec["queries"]:
-    rows = len(con.execute(q).fetchall())
-    ts = []
-    for _ in range(spec["runs"]):
-        t = time.perf_counter(); con.execute(q).fetchall(); ts.append(time.perf_counter() - t)
-    out[name] = [statistics.median(ts), rows]
-print(json.dumps(out))
+print("[]", flush=True)
+for line in sys.stdin:
+    t = time.perf_counter()
+    rows = len(con.execute(json.loads(line)).fetchall())
+    print(json.dumps([time.perf_counter() - t, rows]), flush=True)
 "#;
+
+type BoxError = Box<dyn std::error::Error>;
+
+/// A Python process running [`DUCKDB_SCRIPT`].
+struct DuckDb {
+    _child: tokio::process::Child,
+    stdin: tokio::process::ChildStdin,
+    answers: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+}
+
+impl DuckDb {
+    /// DuckDB with the tables registered, or why not (no Python, no `duckdb` package).
+    async fn start(python: &str, tables: &Value) -> Result<DuckDb, BoxError> {
+        use tokio::io::AsyncBufReadExt as _;
+        let mut child = tokio::process::Command::new(python)
+            .args(["-c", DUCKDB_SCRIPT])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or("no stdin")?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut duck = DuckDb {
+            _child: child,
+            stdin,
+            answers: tokio::io::BufReader::new(stdout).lines(),
+        };
+        duck.ask(tables).await?;
+        Ok(duck)
+    }
+
+    async fn ask(&mut self, line: &Value) -> Result<Value, BoxError> {
+        use tokio::io::AsyncWriteExt as _;
+        self.stdin.write_all(format!("{line}\n").as_bytes()).await?;
+        let answer = self.answers.next_line().await?.ok_or("DuckDB exited")?;
+        Ok(serde_json::from_str(&answer)?)
+    }
+
+    /// One run of `sql`: DuckDB's own time and the row count.
+    async fn run(&mut self, sql: &str) -> Result<(Duration, u64), BoxError> {
+        let answer = self.ask(&json!(sql)).await?;
+        let secs = answer[0].as_f64().ok_or("DuckDB: no time")?;
+        let rows = answer[1].as_u64().ok_or("DuckDB: no row count")?;
+        Ok((Duration::from_secs_f64(secs), rows))
+    }
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-/// The median time of `runs` runs after a warm-up, and the row count every run answered
-/// (an error if two runs disagree).
-async fn time<F, Fut>(runs: usize, mut f: F) -> Result<(Duration, u64), Box<dyn std::error::Error>>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<u64, Box<dyn std::error::Error>>>,
-{
-    let rows = f().await?;
-    let mut times = Vec::new();
-    for _ in 0..runs {
-        let t = Instant::now();
-        let again = f().await?;
-        times.push(t.elapsed());
-        if again != rows {
-            return Err(format!("{rows} rows, then {again}").into());
+/// Times one run of an operation that answers a row count.
+async fn timed(
+    run: impl std::future::Future<Output = Result<u64, BoxError>>,
+) -> Result<(Duration, u64), BoxError> {
+    let t = Instant::now();
+    let rows = run.await?;
+    Ok((t.elapsed(), rows))
+}
+
+/// The runs of one path and the row count every run answered (an error if two disagree).
+#[derive(Default)]
+struct Runs {
+    times: Vec<Duration>,
+    rows: Option<u64>,
+}
+
+impl Runs {
+    fn add(&mut self, path: &str, (time, rows): (Duration, u64)) -> Result<(), BoxError> {
+        match self.rows {
+            Some(first) if first != rows => {
+                Err(format!("{path}: {first} rows, then {rows}").into())
+            }
+            _ => {
+                self.rows = Some(rows);
+                self.times.push(time);
+                Ok(())
+            }
         }
     }
-    Ok((median(times), rows))
 }
 
 #[tokio::main]
@@ -123,12 +180,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     }
 
-    let spec = json!({
-        "tables": TABLES.iter().map(|t| (t.to_string(), json!(tpch_dir.join(t).display().to_string()))).collect::<serde_json::Map<_, _>>(),
-        "queries": queries,
-        "runs": runs,
-    });
-    let duck: Option<Value> = duckdb_times(&python, &spec).await;
+    let tables: serde_json::Map<String, Value> = TABLES
+        .iter()
+        .map(|t| (t.to_string(), json!(tpch_dir.join(t).display().to_string())))
+        .collect();
+    let mut duck = DuckDb::start(&python, &Value::Object(tables))
+        .await
+        .map_err(|e| eprintln!("DuckDB not measured: {e}"))
+        .ok();
+    let url = format!("{}/api/2.0/sql/statements", api.base_url);
+    let rest_once = |sql: &str| {
+        let body = json!({"statement": sql, "warehouse_id": WAREHOUSE_ID, "wait_timeout": "50s",
+            "catalog": "samples", "schema": "tpch",
+            "disposition": "INLINE_OR_EXTERNAL_LINKS", "format": "ARROW_STREAM"});
+        let request = http.post(&url).bearer_auth(&api.token).json(&body);
+        timed(async move {
+            let v: Value = request.send().await?.json().await?;
+            if v["status"]["state"] != "SUCCEEDED" {
+                return Err(format!("REST: {v}").into());
+            }
+            v["manifest"]["total_row_count"]
+                .as_u64()
+                .ok_or_else(|| "REST: no total_row_count".into())
+        })
+    };
+    let direct_once = |sql: &str| {
+        let (ctx, sql) = (ctx.clone(), sql.to_string());
+        timed(async move {
+            let batches = ctx.sql(&sql).await?.collect().await?;
+            Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
+        })
+    };
 
     let mut table = String::from(
         "| query | rows | REST statement API (local workspace) | DataFusion direct | DuckDB | REST / DuckDB | REST − direct |\n|---|---|---|---|---|---|---|\n",
@@ -136,48 +218,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut log_rest_duck, mut log_direct_duck, mut n_duck) = (0.0f64, 0.0f64, 0usize);
     let mut overheads = Vec::new();
     for (name, sql) in &queries {
-        let rest = time(runs, || {
-            let http = http.clone();
-            let url = format!("{}/api/2.0/sql/statements", api.base_url);
-            let token = api.token.clone();
-            let body = json!({"statement": sql, "warehouse_id": WAREHOUSE_ID, "wait_timeout": "50s",
-                "catalog": "samples", "schema": "tpch",
-                "disposition": "INLINE_OR_EXTERNAL_LINKS", "format": "ARROW_STREAM"});
-            async move {
-                let v: Value = http
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                if v["status"]["state"] != "SUCCEEDED" {
-                    return Err(format!("REST {name}: {v}").into());
+        let (mut rest, mut direct, mut duck_runs) =
+            (Runs::default(), Runs::default(), Runs::default());
+        // Run 0 is the warm-up of each path; then the three alternate.
+        for run in 0..=runs {
+            let r = rest_once(sql).await.map_err(|e| format!("{name} {e}"))?;
+            let d = direct_once(sql).await?;
+            let k = match duck.as_mut() {
+                Some(duck) => Some(duck.run(sql).await?),
+                None => None,
+            };
+            if run > 0 {
+                rest.add(name, r)?;
+                direct.add(name, d)?;
+                if let Some(k) = k {
+                    duck_runs.add(name, k)?;
                 }
-                v["manifest"]["total_row_count"]
-                    .as_u64()
-                    .ok_or_else(|| format!("REST {name}: no total_row_count").into())
             }
-        })
-        .await?;
-        let (rest, rest_rows) = rest;
-        let (direct, direct_rows) = time(runs, || {
-            let ctx = ctx.clone();
-            async move {
-                let batches = ctx.sql(sql).await?.collect().await?;
-                Ok(batches.iter().map(|b| b.num_rows() as u64).sum())
-            }
-        })
-        .await?;
-        let duck_rows = duck.as_ref().and_then(|d| d[*name][1].as_u64());
+        }
+        let (rest_rows, direct_rows) = (rest.rows.unwrap_or(0), direct.rows.unwrap_or(0));
+        let duck_rows = duck_runs.rows;
         if rest_rows != direct_rows || duck_rows.is_some_and(|d| d != rest_rows) {
             return Err(format!(
                 "{name}: row counts differ: REST {rest_rows}, DataFusion {direct_rows}, DuckDB {duck_rows:?}"
             )
             .into());
         }
-        let duck_secs = duck.as_ref().and_then(|d| d[*name][0].as_f64());
+        let (rest, direct) = (median(rest.times), median(direct.times));
+        let duck_secs =
+            (!duck_runs.times.is_empty()).then(|| median(duck_runs.times).as_secs_f64());
         let (duck_cell, ratio_cell) = match duck_secs {
             Some(d) if d > 0.0 => {
                 log_rest_duck += (rest.as_secs_f64() / d).ln();
@@ -220,31 +289,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     api.shutdown().await;
     Ok(())
-}
-
-async fn duckdb_times(python: &str, spec: &Value) -> Option<Value> {
-    use tokio::io::AsyncWriteExt as _;
-    let mut child = tokio::process::Command::new(python)
-        .args(["-c", DUCKDB_SCRIPT])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| eprintln!("DuckDB not measured: {e}"))
-        .ok()?;
-    let mut stdin = child.stdin.take()?;
-    stdin.write_all(spec.to_string().as_bytes()).await.ok()?;
-    drop(stdin);
-    let out = child.wait_with_output().await.ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "DuckDB not measured: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-        );
-        return None;
-    }
-    serde_json::from_slice(&out.stdout).ok()
 }
