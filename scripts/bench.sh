@@ -7,13 +7,15 @@
 # names a Python that already has `duckdb`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p databricks-mcp -p benchmarks -p databricks-emulator -p local-workspace \
-  --bins --example tpch_bench
+# The server alone: building it together with the example would unify the example's
+# dev-dependency features into it, and the binary measured would not be the one users run.
+cargo build --release -p databricks-mcp -p benchmarks
 target/release/bench all --server target/release/databricks-mcp "$@"
 
 if [ "${BENCH_TPCH:-1}" = 0 ]; then
   exit 0
 fi
+cargo build --release -p local-workspace --example tpch_bench
 python="${BENCH_DUCKDB_PYTHON:-}"
 if [ -z "$python" ]; then
   python=target/bench-venv/bin/python
