@@ -7,9 +7,11 @@
 # names a Python that already has `duckdb`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The server alone: building it together with the example would unify the example's
-# dev-dependency features into it, and the binary measured would not be the one users run.
-cargo build --release -p databricks-mcp -p benchmarks
+# Each on its own: built together, cargo unifies their dependencies' features, and the
+# server measured would not be the binary `cargo install --path crates/databricks-mcp`
+# gives, the one `hot-code.order` is made for (`scripts/hot-code/order.sh`).
+cargo build --release -p databricks-mcp
+cargo build --release -p benchmarks
 target/release/bench all --server target/release/databricks-mcp "$@"
 
 if [ "${BENCH_TPCH:-1}" = 0 ]; then
