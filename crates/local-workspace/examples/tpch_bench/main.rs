@@ -8,9 +8,8 @@
 //! of median wall times (after one warm-up run of each path). The three paths alternate run
 //! by run, query by query (DuckDB answers one query at a time from a Python process of its
 //! own), so a drift of the machine's speed touches all three alike. DataFusion direct runs
-//! with the local
-//! engine's session (`local_workspace::session_context`). Every query's row count
-//! must be the same on the three paths, or the run fails.
+//! in the local engine's session (`local_workspace::session_context`). Every query's row
+//! count must be the same on the three paths, or the run fails.
 
 use std::time::{Duration, Instant};
 
