@@ -12,6 +12,9 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
+
 use crate::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use crate::compute::{Cluster, ClusterEvent};
 use crate::error::ApiError;
@@ -404,9 +407,9 @@ pub enum Progress {
     Closed,
 }
 
-/// The rows of a statement that succeeded. The server cuts them into chunks, renders the
-/// inline ones from [`cells`](ResultRows::cells) and asks [`write`](ResultRows::write) for
-/// the bytes of a download or an Arrow attachment, so each backend keeps its own data.
+/// The rows of a statement that succeeded. The server cuts them into chunks and writes
+/// every format from the [`batch`](ResultRows::batch) of a chunk's rows, with the cell
+/// rules of [`crate::cells`], so each backend keeps its own data and none writes a format.
 pub trait ResultRows: Send + Sync {
     /// The manifest's columns, in order, with their positions.
     fn columns(&self) -> &[crate::sql::ColumnInfo];
@@ -421,15 +424,9 @@ pub trait ResultRows: Send + Sync {
     fn chunk_rows(&self) -> Option<u64> {
         None
     }
-    /// Rows `rows` as JSON_ARRAY cells: every non-null value a string.
-    fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>>;
-    /// Rows `rows` in `format`: an Arrow IPC stream, CSV lines, or a JSON array of rows.
-    fn write(
-        &self,
-        rows: Range<u64>,
-        format: ResultFormat,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()>;
+    /// Rows `rows` (clamped to the result) as one Arrow batch, a column per manifest
+    /// column.
+    fn batch(&self, rows: Range<u64>) -> Result<RecordBatch, ArrowError>;
 }
 
 /// One statement a backend runs.

@@ -22,6 +22,7 @@
 pub mod attachment;
 pub mod backend;
 pub mod catalog;
+pub mod cells;
 pub mod compute;
 pub mod endpoints;
 pub mod error;

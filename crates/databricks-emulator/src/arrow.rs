@@ -1,19 +1,32 @@
-//! ARROW_STREAM chunks: the generated rows of a chunk as one Arrow IPC stream, with
-//! Arrow types matching the SQL types (as Databricks sends them).
+//! A chunk of a statement's rows as an Arrow batch, the workspace server writes every
+//! format from: generated rows with the Arrow types Databricks sends for their SQL types
+//! (ARRAY, MAP, STRUCT and INTERVAL as text, as Databricks sends them by default), and
+//! recorded rows as text columns.
 
-use std::io::Write;
 use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::{
-    ArrayRef, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int8Array,
+    Int16Array, Int32Array, Int64Array, NullArray, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
 };
+use arrow_schema::ArrowError;
 
-use crate::backends::statements::{Col, Kind, day, timestamp_ms};
+use crate::backends::statements::{Col, Kind};
 
-/// Rows `rows` of a generated column, with the values [`Col::cell`] renders as text.
-fn column(col: &Col, rows: Range<u64>) -> std::io::Result<ArrayRef> {
+/// The day of generated row `r`, counted from 1970-01-01: from 2024-01-01, over ten years.
+fn day(r: u64) -> i32 {
+    19_723 + (r % 3653) as i32
+}
+
+/// The time of generated row `r` in epoch microseconds: a minute apart from 2024-01-01.
+fn timestamp_us(r: u64) -> i64 {
+    (1_704_067_200_000 + (r as i64) * 60_000) * 1000
+}
+
+/// Rows `rows` of a generated column.
+fn column(col: &Col, rows: Range<u64>) -> Result<ArrayRef, ArrowError> {
     Ok(match col.kind {
         Kind::Long => Arc::new(Int64Array::from_iter_values(rows.map(|r| r as i64))),
         Kind::Int => Arc::new(Int32Array::from_iter_values(rows.map(|r| r as i32))),
@@ -22,12 +35,12 @@ fn column(col: &Col, rows: Range<u64>) -> std::io::Result<ArrayRef> {
         )),
         Kind::Byte => Arc::new(Int8Array::from_iter_values(rows.map(|r| (r % 128) as i8))),
         Kind::Double => Arc::new(Float64Array::from_iter_values(rows.map(|r| r as f64 * 1.5))),
-        Kind::Bool => Arc::new(BooleanArray::from(
-            rows.map(|r| r.is_multiple_of(2)).collect::<Vec<_>>(),
+        Kind::Bool => Arc::new(BooleanArray::from_iter(
+            rows.map(|r| Some(r.is_multiple_of(2))),
         )),
-        Kind::Date => Arc::new(Date32Array::from_iter_values(rows.map(|r| day(r) as i32))),
+        Kind::Date => Arc::new(Date32Array::from_iter_values(rows.map(day))),
         Kind::Timestamp => Arc::new(
-            TimestampMicrosecondArray::from_iter_values(rows.map(|r| timestamp_ms(r) * 1000))
+            TimestampMicrosecondArray::from_iter_values(rows.map(timestamp_us))
                 .with_timezone("Etc/UTC"),
         ),
         Kind::Decimal(scale) => {
@@ -37,51 +50,37 @@ fn column(col: &Col, rows: Range<u64>) -> std::io::Result<ArrayRef> {
             let values = rows.map(|r| r as i128 * 10i128.pow(scale) + ((r * 37) % digits) as i128);
             Arc::new(
                 Decimal128Array::from_iter_values(values)
-                    .with_precision_and_scale(precision, scale as i8)
-                    .map_err(std::io::Error::other)?,
+                    .with_precision_and_scale(precision, scale as i8)?,
             )
         }
-        _ => Arc::new(rows.map(|r| col.cell(r)).collect::<StringArray>()),
+        Kind::Binary => Arc::new(BinaryArray::from_iter_values(
+            rows.map(|r| format!("b{r}").into_bytes()),
+        )),
+        Kind::Null => Arc::new(NullArray::new((rows.end - rows.start) as usize)),
+        _ => Arc::new(rows.map(|r| col.text(r)).collect::<StringArray>()),
     })
 }
 
-/// Writes generated rows `rows` as an Arrow IPC stream.
-pub(crate) fn write_chunk(
-    cols: &[Col],
-    rows: Range<u64>,
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
+/// Generated rows `rows` of `cols`.
+pub(crate) fn generated(cols: &[Col], rows: Range<u64>) -> Result<RecordBatch, ArrowError> {
     let columns = cols
         .iter()
         .map(|c| Ok((c.info.name.as_str(), column(c, rows.clone())?, true)))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    write_stream(RecordBatch::try_from_iter_with_nullable(columns), w)
+        .collect::<Result<Vec<_>, ArrowError>>()?;
+    RecordBatch::try_from_iter_with_nullable(columns)
 }
 
-/// Writes recorded text rows as an Arrow IPC stream of text columns: the recorded cells
-/// exactly, whatever their SQL types.
-pub(crate) fn write_text(
-    names: &[&str],
+/// Recorded text rows as text columns: the recorded cells exactly, whatever their types.
+pub(crate) fn text<'a>(
+    names: impl Iterator<Item = &'a str>,
     rows: &[Vec<Option<String>>],
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
-    let columns = names.iter().enumerate().map(|(i, name)| {
+) -> Result<RecordBatch, ArrowError> {
+    let columns = names.enumerate().map(|(i, name)| {
         let cells: StringArray = rows
             .iter()
             .map(|row| row.get(i).cloned().flatten())
             .collect();
-        (*name, Arc::new(cells) as ArrayRef, true)
+        (name, Arc::new(cells) as ArrayRef, true)
     });
-    write_stream(RecordBatch::try_from_iter_with_nullable(columns), w)
-}
-
-fn write_stream(
-    batch: Result<RecordBatch, arrow_schema::ArrowError>,
-    w: &mut dyn Write,
-) -> std::io::Result<()> {
-    let batch = batch.map_err(std::io::Error::other)?;
-    let mut writer = arrow_ipc::writer::StreamWriter::try_new(w, &batch.schema())
-        .map_err(std::io::Error::other)?;
-    writer.write(&batch).map_err(std::io::Error::other)?;
-    writer.finish().map_err(std::io::Error::other)
+    RecordBatch::try_from_iter_with_nullable(columns)
 }

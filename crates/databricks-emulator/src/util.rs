@@ -36,14 +36,6 @@ pub(crate) fn parse_rfc3339_ms(s: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
-/// `YYYY-MM-DD` of a day number counted from 1970-01-01.
-pub(crate) fn date_string(days: i64) -> String {
-    DateTime::from_timestamp(days * 86_400, 0)
-        .unwrap_or_default()
-        .date_naive()
-        .to_string()
-}
-
 /// RFC 3339 with milliseconds, UTC (`2024-03-01T02:00:05.123Z`).
 pub(crate) fn rfc3339_ms(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
@@ -120,12 +112,10 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(date_string(0), "1970-01-01");
         assert_eq!(rfc3339_ms(1_709_258_405_123), "2024-03-01T02:00:05.123Z");
         assert_eq!(
             parse_rfc3339_ms("2024-03-01T02:00:05.123Z"),
             Some(1_709_258_405_123)
         );
-        assert_eq!(date_string(19_723), "2024-01-01");
     }
 }

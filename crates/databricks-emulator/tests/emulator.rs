@@ -653,7 +653,8 @@ async fn external_links_are_downloaded_without_the_token() {
         .as_str()
         .unwrap();
     let text = reqwest::get(url).await.unwrap().text().await.unwrap();
-    assert_eq!(text, "0,s0\n1,s1\n2,s2\n");
+    // The first chunk's header row (§1.1, format CSV).
+    assert_eq!(text, "id,name\n0,s0\n1,s1\n2,s2\n");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -105,7 +105,7 @@ pub(crate) fn text_table(r: &QueryResult, max_rows: usize) -> String {
     if names.is_empty() {
         return "OK".into();
     }
-    let rows = crate::render::json_rows(&r.batch.slice(0, r.batch.num_rows().min(max_rows)));
+    let rows = databricks_api::cells::rows(&r.batch.slice(0, r.batch.num_rows().min(max_rows)));
     let cells: Vec<Vec<String>> = rows
         .into_iter()
         .map(|row| {

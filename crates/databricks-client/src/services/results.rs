@@ -3,15 +3,16 @@
 //! URLs and decoded (Arrow IPC or JSON). As the reference says, a chunk's external links
 //! are looked at first, then its attachment, then its `data_array`.
 //!
-//! Rows come out as JSON_ARRAY-style cells (text, `None` for SQL NULL) so callers
-//! render and type them one way. Only one chunk is held at a time.
+//! Rows come out as JSON_ARRAY cells (text, `None` for SQL NULL), Arrow values written
+//! by the contract's cell rules (`databricks_api::cells`), so a value reads the same
+//! whichever format carried it and callers render and type it one way. Only one chunk
+//! is held at a time.
 //!
 //! Pre-signed URLs are credentials of their own: the Databricks `Authorization` header
 //! is never sent to them (REFERENCE.md §1.4), their `http_headers` are, and the URL is
 //! never logged or put in an error.
 
-use arrow_array::RecordBatch;
-use arrow_cast::display::{ArrayFormatter, FormatOptions};
+pub use databricks_api::cells::append_rows;
 
 use crate::error::Error;
 use crate::http::DatabricksClient;
@@ -272,7 +273,7 @@ fn decode_arrow_window(
             continue;
         }
         let end = skip.saturating_add(take).min(n);
-        append_rows(&batch, skip..end, &mut rows).map_err(bad)?;
+        databricks_api::cells::append_rows(&batch, skip..end, &mut rows);
         take -= end - skip;
         skip = 0;
     }
@@ -354,39 +355,42 @@ fn check_ipc_sizes(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Appends rows `range` of `batch` to `rows` as text cells (NULL as `None`).
-pub fn append_rows(
-    batch: &RecordBatch,
-    range: std::ops::Range<usize>,
-    rows: &mut Vec<Vec<Option<String>>>,
-) -> Result<(), arrow_schema::ArrowError> {
-    let options = FormatOptions::default().with_display_error(true);
-    let formatters = batch
-        .columns()
-        .iter()
-        .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
-        .collect::<Result<Vec<_>, _>>()?;
-    rows.reserve(range.len());
-    for r in range {
-        let row = batch
-            .columns()
-            .iter()
-            .zip(&formatters)
-            .map(|(col, f)| (!col.is_null(r)).then(|| f.value(r).to_string()))
-            .collect();
-        rows.push(row);
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use arrow_array::{Int64Array, StringArray};
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
     use arrow_schema::{DataType, Field, Schema};
 
     use super::*;
+
+    /// Databricks' Arrow types read as its JSON_ARRAY text: timestamps with milliseconds,
+    /// binary as base64, nested values as JSON (Arrow's own display gives `0102ff`,
+    /// `2024-03-05T10:15:00Z` and `{a: 1}`).
+    #[test]
+    fn arrow_cells_read_as_json_array_text() {
+        use arrow_array::{ArrayRef, BinaryArray, StructArray, TimestampMicrosecondArray};
+        let ts = TimestampMicrosecondArray::from(vec![1_709_633_700_000_000]);
+        let strukt = StructArray::from(vec![(
+            Arc::new(Field::new("a", DataType::Int64, true)),
+            Arc::new(Int64Array::from(vec![1])) as ArrayRef,
+        )]);
+        let columns: [(&str, ArrayRef); 3] = [
+            ("t", Arc::new(ts.with_timezone("Etc/UTC"))),
+            ("b", Arc::new(BinaryArray::from(vec![&[1u8, 2, 255][..]]))),
+            ("s", Arc::new(strukt)),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).expect("a batch");
+        let mut buf = Vec::new();
+        let mut w =
+            arrow_ipc::writer::StreamWriter::try_new(&mut buf, &batch.schema()).expect("a writer");
+        w.write(&batch).expect("written");
+        w.finish().expect("finished");
+        drop(w);
+        let rows = decode_arrow(&buf, 0, 10).expect("rows");
+        let expected = ["2024-03-05T10:15:00.000Z", "AQL/", r#"{"a":1}"#];
+        assert_eq!(rows, vec![expected.map(|c| Some(c.to_string())).to_vec()]);
+    }
 
     #[test]
     fn arrow_stream_round_trip_keeps_nulls() {

@@ -6,23 +6,22 @@
 //! writes every response, chunk and download.
 
 use std::collections::VecDeque;
-use std::io::Write;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
+use arrow_array::RecordBatch;
+use arrow_schema::ArrowError;
 use databricks_api::backend::{
-    Answer, BoxFuture, Execution, Progress, ResultFormat, ResultRows, SqlStatements,
-    StatementFailure, StatementRun,
+    Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
+    StatementRun,
 };
+use databricks_api::cells;
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::{ColumnInfo, StatementResponse, StatementState};
-use serde::Serialize;
-use serde::Serializer;
 
 use crate::StatementScript;
 use crate::backends::warehouses::FixtureWarehouses;
-use crate::util::{date_string, lock, rfc3339_ms};
+use crate::util::lock;
 
 /// The default script: the rows of `statements_execute_succeeded_inline.json`.
 const DEFAULT_FIXTURE: &str = "statements_execute_succeeded_inline.json";
@@ -183,8 +182,8 @@ impl Execution for Scripted {
 // ---------------------------------------------------------------------------------------
 // Rows
 
-/// A statement's rows, rendered one row at a time: a chunk is written without
-/// materialising the whole result.
+/// A statement's rows, made a chunk at a time: a chunk is written without materialising
+/// the whole result.
 struct Rows {
     columns: Vec<ColumnInfo>,
     source: Source,
@@ -237,19 +236,6 @@ impl Rows {
             }),
         }
     }
-
-    /// The rows of `rows` that exist.
-    fn clamp(&self, rows: Range<u64>) -> Range<u64> {
-        rows.start.min(self.total)..rows.end.min(self.total)
-    }
-
-    /// Row `r` as JSON_ARRAY cells.
-    fn row(&self, r: u64) -> Vec<Option<String>> {
-        match &self.source {
-            Source::Recorded(rows) => rows.get(r as usize).cloned().unwrap_or_default(),
-            Source::Generated(cols) => cols.iter().map(|c| c.cell(r)).collect(),
-        }
-    }
 }
 
 impl ResultRows for Rows {
@@ -264,8 +250,13 @@ impl ResultRows for Rows {
     }
     /// The JSON size of the first row, to size chunks.
     fn row_bytes(&self) -> usize {
-        let row = self.row(0);
-        row.iter()
+        let first = self
+            .batch(0..1)
+            .map(|b| cells::rows(&b))
+            .unwrap_or_default();
+        let cells = first.first().map(Vec::as_slice).unwrap_or_default();
+        cells
+            .iter()
             .map(|c| c.as_ref().map_or(5, |s| s.len() + 3))
             .sum::<usize>()
             + 2
@@ -273,57 +264,16 @@ impl ResultRows for Rows {
     fn chunk_rows(&self) -> Option<u64> {
         self.chunk_rows
     }
-    fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>> {
-        self.clamp(rows).map(|r| self.row(r)).collect()
-    }
-    fn write(
-        &self,
-        rows: Range<u64>,
-        format: ResultFormat,
-        out: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        let rows = self.clamp(rows);
-        match (format, &self.source) {
-            (ResultFormat::JsonArray, _) => {
-                serde_json::to_writer(out, &DataArray(self, rows)).map_err(std::io::Error::other)
-            }
-            (ResultFormat::Csv, _) => rows
-                .map(|r| self.row(r))
-                .try_for_each(|row| write_csv_row(out, &row)),
-            (ResultFormat::ArrowStream, Source::Generated(cols)) => {
-                crate::arrow::write_chunk(cols, rows, out)
-            }
-            (ResultFormat::ArrowStream, Source::Recorded(all)) => {
-                let names: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+    fn batch(&self, rows: Range<u64>) -> Result<RecordBatch, ArrowError> {
+        let rows = rows.start.min(self.total)..rows.end.min(self.total);
+        match &self.source {
+            Source::Generated(cols) => crate::arrow::generated(cols, rows),
+            Source::Recorded(all) => {
+                let names = self.columns.iter().map(|c| c.name.as_str());
                 let slice = all.get(rows.start as usize..rows.end as usize);
-                crate::arrow::write_text(&names, slice.unwrap_or_default(), out)
+                crate::arrow::text(names, slice.unwrap_or_default())
             }
         }
-    }
-}
-
-fn write_csv_row(out: &mut dyn Write, row: &[Option<String>]) -> std::io::Result<()> {
-    for (i, cell) in row.iter().enumerate() {
-        if i > 0 {
-            out.write_all(b",")?;
-        }
-        if let Some(v) = cell {
-            if v.contains([',', '"', '\n']) {
-                write!(out, "\"{}\"", v.replace('"', "\"\""))?;
-            } else {
-                out.write_all(v.as_bytes())?;
-            }
-        }
-    }
-    out.write_all(b"\n")
-}
-
-/// `data_array` of some rows, serialised row by row without materialising them.
-struct DataArray<'a>(&'a Rows, Range<u64>);
-
-impl Serialize for DataArray<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.1.clone().map(|r| self.0.row(r)))
     }
 }
 
@@ -352,16 +302,6 @@ pub(crate) enum Kind {
 pub(crate) struct Col {
     pub(crate) info: ColumnInfo,
     pub(crate) kind: Kind,
-}
-
-/// The day of generated row `r`, counted from 1970-01-01: from 2024-01-01, over ten years.
-pub(crate) fn day(r: u64) -> i64 {
-    19_723 + (r % 3653) as i64
-}
-
-/// The time of generated row `r` in epoch milliseconds: a minute apart from 2024-01-01.
-pub(crate) fn timestamp_ms(r: u64) -> i64 {
-    1_704_067_200_000 + (r as i64) * 60_000
 }
 
 impl Col {
@@ -416,34 +356,18 @@ impl Col {
         Col { info, kind }
     }
 
-    /// The JSON_ARRAY rendering of row `r` of this column (SQL NULL ⇒ None).
-    pub(crate) fn cell(&self, r: u64) -> Option<String> {
+    /// The text of row `r` of a column Arrow carries as text (SQL NULL ⇒ None); the
+    /// other kinds' values are made as Arrow values (`crate::arrow`).
+    pub(crate) fn text(&self, r: u64) -> Option<String> {
         Some(match self.kind {
-            Kind::Long | Kind::Int => r.to_string(),
-            Kind::Short => (r % 32_768).to_string(),
-            Kind::Byte => (r % 128).to_string(),
-            Kind::Double => format!("{:?}", r as f64 * 1.5),
-            Kind::Decimal(0) => r.to_string(),
-            Kind::Decimal(s) => {
-                let frac = (r * 37) % 10u64.pow(s.min(18));
-                format!("{r}.{frac:0width$}", width = s as usize)
-            }
-            Kind::Str => {
-                if r % 7 == 6 {
-                    return None;
-                }
-                format!("s{r}")
-            }
+            Kind::Str if r % 7 == 6 => return None,
+            Kind::Str => format!("s{r}"),
             Kind::Char => format!("c{}", r % 10),
-            Kind::Bool => r.is_multiple_of(2).to_string(),
-            Kind::Date => date_string(day(r)),
-            Kind::Timestamp => rfc3339_ms(timestamp_ms(r)),
-            Kind::Binary => base64::engine::general_purpose::STANDARD.encode(format!("b{r}")),
             Kind::Array => format!("[\"a{r}\",\"b{r}\"]"),
             Kind::Map => format!("{{\"k\":\"v{r}\"}}"),
             Kind::Struct => format!("{{\"id\":{r},\"name\":\"n{r}\"}}"),
             Kind::Interval => format!("{} 00:00:00.000000000", r % 1000),
-            Kind::Null => return None,
+            _ => return None,
         })
     }
 }

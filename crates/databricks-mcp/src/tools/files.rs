@@ -588,8 +588,7 @@ fn decode_parquet(bytes: bytes::Bytes) -> Result<Preview, String> {
     for batch in reader {
         let batch = batch.map_err(|e| e.to_string())?;
         let n = batch.num_rows();
-        databricks_client::services::results::append_rows(&batch, 0..n, &mut rows)
-            .map_err(|e| e.to_string())?;
+        databricks_client::services::results::append_rows(&batch, 0..n, &mut rows);
         if rows.len() >= PREVIEW_ROWS {
             break;
         }

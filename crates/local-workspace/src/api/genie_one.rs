@@ -762,7 +762,7 @@ async fn run(
             sql
         )
     })?;
-    let rows = crate::render::json_rows(&result.batch);
+    let rows = databricks_api::cells::rows(&result.batch);
     let total = rows.len();
     let statement = json!({
         "statement_id": statement_id,

@@ -8,12 +8,13 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use databricks_api::backend::{
-    Answer, BoxFuture, Execution, Progress, ResultFormat, ResultRows, SqlStatements,
-    StatementFailure, StatementRun,
+    Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
+    StatementRun,
 };
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::ColumnInfo;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::error::ArrowError;
 
 use super::{Shared, lock};
 use crate::WAREHOUSE_ID;
@@ -266,26 +267,7 @@ impl ResultRows for BatchRows {
         (self.batch.get_array_memory_size() / self.batch.num_rows().max(1)).max(1)
     }
 
-    fn cells(&self, rows: Range<u64>) -> Vec<Vec<Option<String>>> {
-        crate::render::json_rows(&self.slice(rows))
-    }
-
-    fn write(
-        &self,
-        rows: Range<u64>,
-        format: ResultFormat,
-        out: &mut dyn std::io::Write,
-    ) -> std::io::Result<()> {
-        let slice = self.slice(rows);
-        match format {
-            ResultFormat::ArrowStream => {
-                out.write_all(&crate::render::arrow_stream(&slice).map_err(std::io::Error::other)?)
-            }
-            ResultFormat::Csv => out.write_all(&crate::render::csv(&slice)),
-            ResultFormat::JsonArray => {
-                serde_json::to_writer(out, &crate::render::json_rows(&slice))
-                    .map_err(std::io::Error::other)
-            }
-        }
+    fn batch(&self, rows: Range<u64>) -> Result<RecordBatch, ArrowError> {
+        Ok(self.slice(rows))
     }
 }

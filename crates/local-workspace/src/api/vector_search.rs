@@ -371,7 +371,7 @@ async fn search(
         *score >= query.score_threshold
             && likes.iter().all(|(f, c)| {
                 c.as_ref()
-                    .is_some_and(|c| f.matches(&crate::render::json_value(c.as_ref(), *i)))
+                    .is_some_and(|c| f.matches(&databricks_api::cells::json_value(c.as_ref(), *i)))
             })
     });
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -383,7 +383,7 @@ async fn search(
         .map(|(score, i)| ScoredRow {
             cells: cols
                 .iter()
-                .map(|c| crate::render::json_value(c.as_ref(), *i))
+                .map(|c| databricks_api::cells::json_value(c.as_ref(), *i))
                 .collect(),
             score: *score,
         })

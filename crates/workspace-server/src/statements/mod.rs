@@ -6,6 +6,7 @@
 
 mod archive;
 mod download;
+mod formats;
 mod package;
 mod store;
 

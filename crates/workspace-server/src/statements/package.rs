@@ -11,6 +11,8 @@ use std::sync::Arc;
 use databricks_api::attachment;
 use databricks_api::backend::{ResultFormat, ResultRows, StatementFailure};
 use databricks_api::sql::ColumnInfo;
+
+use super::formats;
 use serde::{Deserialize, Serialize};
 
 /// INLINE results larger than this fail, as in Databricks (§1.5).
@@ -77,7 +79,7 @@ fn failure(error_code: &str, sql_state: &str, message: impl Into<String>) -> Sta
     }
 }
 
-fn render_failed(e: std::io::Error) -> StatementFailure {
+fn render_failed(e: arrow_schema::ArrowError) -> StatementFailure {
     failure(
         "INTERNAL_ERROR",
         "XX000",
@@ -142,8 +144,7 @@ fn attachments(
     let mut rendered = Vec::new();
     let mut bytes = 0;
     for range in ranges(total, per_chunk) {
-        let mut ipc = Vec::new();
-        rows.write(range.clone(), ResultFormat::ArrowStream, &mut ipc)
+        let ipc = formats::write(rows, range.clone(), ResultFormat::ArrowStream)
             .map_err(render_failed)?;
         bytes += ipc.len();
         if bytes > attachment::INLINE_LIMIT {
@@ -178,18 +179,20 @@ fn inline_chunks(rows: &dyn ResultRows, total: u64) -> Result<Vec<Chunk>, Statem
         return Err(too_large());
     }
     if let Some(per_chunk) = rows.chunk_rows().filter(|n| *n > 0) {
-        return Ok(ranges(total, per_chunk)
-            .map(|range| Chunk {
-                row_offset: range.start,
-                row_count: range.end - range.start,
-                byte_count: 0,
-                payload: Payload::Rows(rows.cells(range)),
+        return ranges(total, per_chunk)
+            .map(|range| {
+                Ok(Chunk {
+                    row_offset: range.start,
+                    row_count: range.end - range.start,
+                    byte_count: 0,
+                    payload: Payload::Rows(formats::cells(rows, range).map_err(render_failed)?),
+                })
             })
-            .collect());
+            .collect();
     }
     let mut chunks = Vec::new();
     let (mut current, mut current_bytes, mut offset, mut total_bytes) = (Vec::new(), 0, 0, 0);
-    for row in rows.cells(0..total) {
+    for row in formats::cells(rows, 0..total).map_err(render_failed)? {
         // The row's JSON: quotes and commas around each cell, `null` for NULL.
         let size = row
             .iter()
@@ -236,9 +239,7 @@ fn external_chunks(
         .unwrap_or_else(|| (EXTERNAL_CHUNK / rows.row_bytes().max(1)).max(1) as u64);
     ranges(total, per_chunk)
         .map(|range| {
-            let mut bytes = Vec::new();
-            rows.write(range.clone(), format, &mut bytes)
-                .map_err(render_failed)?;
+            let bytes = formats::write(rows, range.clone(), format).map_err(render_failed)?;
             Ok(Chunk {
                 row_offset: range.start,
                 row_count: range.end - range.start,

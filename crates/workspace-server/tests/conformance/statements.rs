@@ -20,6 +20,8 @@ conformance! {
     an_asynchronous_statement_is_polled_to_its_end => super::an_asynchronous_statement_is_polled_to_its_end;
     a_running_statement_is_cancelled_and_has_no_chunks => super::a_running_statement_is_cancelled_and_has_no_chunks;
     row_limit_truncates_the_result => super::row_limit_truncates_the_result;
+    every_format_carries_the_same_cells => super::every_format_carries_the_same_cells;
+    csv_has_one_header_and_writes_null => super::csv_has_one_header_and_writes_null;
 }
 
 /// A statement that keeps running until it is cancelled: the emulator's scripted one
@@ -347,4 +349,160 @@ async fn row_limit_truncates_the_result(t: Target) {
     assert_eq!(v["manifest"]["total_row_count"], 3, "{v}");
     assert_eq!(v["manifest"]["truncated"], true, "{v}");
     assert_eq!(v["result"]["data_array"].as_array().map(Vec::len), Some(3));
+}
+
+/// Values of the types whose text has rules (§1.1): a decimal, a timestamp, binary,
+/// a date, a string that CSV quotes, nested values and NULLs. The emulator generates
+/// rows of the same types (its STRING column is NULL in row 6).
+const TYPED: &str = "SELECT * FROM (VALUES \
+    (CAST(1 AS BIGINT), CAST(1.50 AS DECIMAL(5,2)), 'a,\"b\"', TIMESTAMP '2024-01-01 10:00:00', X'0102ff', DATE '2024-02-03', named_struct('a', 1, 'b', 'x'), CAST(NULL AS STRING)), \
+    (CAST(2 AS BIGINT), NULL, 'plain', NULL, NULL, NULL, NULL, 'z')) \
+    AS typed(n, d, s, t, b, dt, st, maybe)";
+
+fn typed(t: &Target) -> Value {
+    if let Some(emulator) = t.emulator() {
+        let columns = [
+            ("n", "BIGINT"),
+            ("d", "DECIMAL(5,2)"),
+            ("s", "STRING"),
+            ("t", "TIMESTAMP"),
+            ("b", "BINARY"),
+            ("dt", "DATE"),
+            ("st", "STRUCT<id: BIGINT, name: STRING>"),
+        ];
+        emulator.script_statement(
+            "AS typed",
+            databricks_emulator::StatementScript::rows(&columns, 8, 0),
+        );
+    }
+    json!({"statement": TYPED, "warehouse_id": t.known.warehouse, "wait_timeout": "30s"})
+}
+
+/// The cells of a statement's only chunk in `format`, downloaded from its link.
+async fn downloaded(t: &Target, format: &str) -> Vec<u8> {
+    let mut body = typed(t);
+    body["disposition"] = json!("EXTERNAL_LINKS");
+    body["format"] = json!(format);
+    let (status, v) = t.post(STATEMENTS, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let link = v["result"]["external_links"][0]["external_link"]
+        .as_str()
+        .expect("a link");
+    let download = t.http().get(link).send().await.expect("download");
+    assert_eq!(download.status().as_u16(), 200, "{format}");
+    download.bytes().await.expect("bytes").to_vec()
+}
+
+/// One RFC 4180 line's fields (no line breaks inside quotes in these tests).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+/// §1.1: a value reads the same whichever format and disposition carried it: INLINE and
+/// downloaded JSON_ARRAY, ARROW_STREAM read with the contract's cell rules, and CSV.
+async fn every_format_carries_the_same_cells(t: Target) {
+    let (status, v) = t.post(STATEMENTS, &typed(&t)).await;
+    assert_eq!(status, 200, "{v}");
+    let inline: Vec<Vec<Option<String>>> =
+        serde_json::from_value(v["result"]["data_array"].clone()).expect("JSON_ARRAY rows");
+    assert!(
+        inline.iter().flatten().any(Option::is_none),
+        "some NULL: {v}"
+    );
+
+    let json: Vec<Vec<Option<String>>> =
+        serde_json::from_slice(&downloaded(&t, "JSON_ARRAY").await).expect("JSON rows");
+    assert_eq!(json, inline);
+
+    let ipc = downloaded(&t, "ARROW_STREAM").await;
+    let reader = arrow_ipc::reader::StreamReader::try_new(std::io::Cursor::new(ipc), None)
+        .expect("an Arrow stream");
+    let mut arrow = Vec::new();
+    for batch in reader {
+        let batch = batch.expect("a batch");
+        databricks_api::cells::append_rows(&batch, 0..batch.num_rows(), &mut arrow);
+    }
+    assert_eq!(arrow, inline);
+
+    let csv = String::from_utf8(downloaded(&t, "CSV").await).expect("UTF-8");
+    let csv: Vec<Vec<Option<String>>> = (csv.lines().skip(1))
+        .map(|line| {
+            let fields = csv_fields(line).into_iter();
+            fields.map(|f| (f != "null").then_some(f)).collect()
+        })
+        .collect();
+    assert_eq!(csv, inline);
+}
+
+/// §1.1 (format CSV): the first chunk starts with a header row of the column names, a
+/// later chunk does not, and NULL is written `null`.
+async fn csv_has_one_header_and_writes_null(t: Target) {
+    let mut body = typed(&t);
+    body["disposition"] = json!("EXTERNAL_LINKS");
+    body["format"] = json!("CSV");
+    let (status, v) = t.post(STATEMENTS, &body).await;
+    assert_eq!(status, 200, "{v}");
+    let names: Vec<&str> = (v["manifest"]["schema"]["columns"].as_array())
+        .expect("columns")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    let first = &v["result"]["external_links"][0]["external_link"];
+    let text = t
+        .http()
+        .get(first.as_str().expect("a link"))
+        .send()
+        .await
+        .expect("download")
+        .text()
+        .await
+        .expect("text");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().map(csv_fields),
+        Some(names.iter().map(|n| n.to_string()).collect())
+    );
+    assert!(
+        lines.any(|l| csv_fields(l).iter().any(|f| f == "null")),
+        "{text}"
+    );
+
+    // A later chunk (the emulator's scripted chunks of one row) has no header.
+    if let Some(emulator) = t.emulator() {
+        emulator.script_statement(
+            "chunked",
+            databricks_emulator::StatementScript::rows(&[("s", "STRING")], 3, 1),
+        );
+        let body = json!({"statement": "SELECT 'chunked'", "warehouse_id": t.known.warehouse,
+                          "disposition": "EXTERNAL_LINKS", "format": "CSV"});
+        let (_, v) = t.post(STATEMENTS, &body).await;
+        let id = v["statement_id"].as_str().expect("an id");
+        let (_, chunk) = t.get(&format!("{STATEMENTS}/{id}/result/chunks/1")).await;
+        let link = chunk["external_links"][0]["external_link"]
+            .as_str()
+            .expect("a link");
+        let text = t
+            .http()
+            .get(link)
+            .send()
+            .await
+            .expect("download")
+            .text()
+            .await;
+        assert_eq!(text.expect("text"), "s1\n");
+    }
 }
