@@ -3,8 +3,8 @@
 //! protocol — routes, parameter checks, paging, error bodies — so two backends (the
 //! fixture emulator, the DataFusion local workspace) can differ in their data only.
 //!
-//! Methods return boxed futures (std only, no runtime) so backends are used as trait
-//! objects. A service a backend does not offer answers the reference's not-found error.
+//! Methods are `async fn`s made object-safe by `#[async_trait]` (boxed futures, std only,
+//! no runtime), so backends are used as trait objects. A service a backend does not offer answers the reference's not-found error.
 
 use std::future::Future;
 use std::ops::Range;
@@ -40,7 +40,11 @@ use crate::workspace::{Language, ObjectInfo};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A backend's answer: the model, or the error the API sends.
-pub type Answer<'a, T> = BoxFuture<'a, Result<T, ApiError>>;
+pub type Answer<T> = Result<T, ApiError>;
+
+/// Backends implement the service traits with `#[async_trait]` (re-exported here so they
+/// need no dependency of their own): `async fn`s that stay usable as trait objects.
+pub use async_trait::async_trait;
 
 /// Unity Catalog (REFERENCE.md §3). Listings are whole, in the order they are listed;
 /// the server pages them and applies the list-only options (`omit_columns`, …). Names
@@ -48,47 +52,34 @@ pub type Answer<'a, T> = BoxFuture<'a, Result<T, ApiError>>;
 /// Catalog names are case-insensitive) and answers the §3 not-found codes:
 /// `CATALOG_DOES_NOT_EXIST`, `SCHEMA_DOES_NOT_EXIST`, `TABLE_DOES_NOT_EXIST`,
 /// `FUNCTION_DOES_NOT_EXIST`, `RESOURCE_DOES_NOT_EXIST` (volumes).
+#[async_trait]
 pub trait UnityCatalog: Send + Sync {
-    fn catalogs(&self) -> Answer<'_, Vec<CatalogInfo>>;
-    fn catalog<'a>(&'a self, name: &'a str) -> Answer<'a, CatalogInfo>;
-    fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>>;
-    fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo>;
+    async fn catalogs(&self) -> Answer<Vec<CatalogInfo>>;
+    async fn catalog(&self, name: &str) -> Answer<CatalogInfo>;
+    async fn schemas(&self, catalog: &str) -> Answer<Vec<SchemaInfo>>;
+    async fn schema(&self, catalog: &str, schema: &str) -> Answer<SchemaInfo>;
     /// The tables and views of a schema as the list call shows them.
-    fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>>;
-    fn table<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        table: &'a str,
-    ) -> Answer<'a, TableInfo>;
-    fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>>;
-    fn volume<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        volume: &'a str,
-    ) -> Answer<'a, VolumeInfo>;
-    fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>>;
-    fn function<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        function: &'a str,
-    ) -> Answer<'a, FunctionInfo>;
+    async fn tables(&self, catalog: &str, schema: &str) -> Answer<Vec<TableInfo>>;
+    async fn table(&self, catalog: &str, schema: &str, table: &str) -> Answer<TableInfo>;
+    async fn volumes(&self, catalog: &str, schema: &str) -> Answer<Vec<VolumeInfo>>;
+    async fn volume(&self, catalog: &str, schema: &str, volume: &str) -> Answer<VolumeInfo>;
+    async fn functions(&self, catalog: &str, schema: &str) -> Answer<Vec<FunctionInfo>>;
+    async fn function(&self, catalog: &str, schema: &str, function: &str) -> Answer<FunctionInfo>;
     /// Every table of a catalog, by full name and type (`table-summaries`): the server
     /// filters by the name patterns.
-    fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>>;
+    async fn table_summaries(&self, catalog: &str) -> Answer<Vec<TableSummary>>;
 }
 
 /// SQL warehouses (REFERENCE.md §2). An unknown id answers 404
 /// `RESOURCE_DOES_NOT_EXIST`; start and stop are asynchronous (the state moves through
 /// `STARTING`/`STOPPING`) and idempotent. A backend that cannot do one answers the
 /// error the API would (e.g. 400 `INVALID_STATE`).
+#[async_trait]
 pub trait Warehouses: Send + Sync {
-    fn warehouses(&self) -> Answer<'_, Vec<Warehouse>>;
-    fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse>;
-    fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
-    fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn warehouses(&self) -> Answer<Vec<Warehouse>>;
+    async fn warehouse(&self, id: &str) -> Answer<Warehouse>;
+    async fn start_warehouse(&self, id: &str) -> Answer<()>;
+    async fn stop_warehouse(&self, id: &str) -> Answer<()>;
 }
 
 /// Clusters (REFERENCE.md §5). The server checks the parameters, filters, sorts and pages,
@@ -96,47 +87,48 @@ pub trait Warehouses: Send + Sync {
 /// whether an action applies (400 `INVALID_STATE` when it cannot, nothing when it already
 /// has); a backend moves the cluster through the transitional state to the final one and
 /// records the events a workspace records for it.
+#[async_trait]
 pub trait Clusters: Send + Sync {
     /// Every cluster, in the workspace's default order; the server drops `spec`.
-    fn clusters(&self) -> Answer<'_, Vec<Cluster>>;
+    async fn clusters(&self) -> Answer<Vec<Cluster>>;
     /// One cluster as `get` shows it (with `spec` when the backend keeps one). Reading may
     /// settle a transition, as a read by a client does.
-    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>>;
+    async fn cluster(&self, id: &str) -> Answer<Option<Cluster>>;
     /// The cluster's state now, for the server's checks: not a client's read, so it settles
     /// nothing a client has yet to see.
-    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>>;
+    async fn cluster_state(&self, id: &str) -> Answer<Option<String>>;
     /// A `TERMINATED` or `ERROR` cluster starts: `PENDING`, then `RUNNING`.
-    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn start_cluster(&self, id: &str) -> Answer<()>;
     /// A `RUNNING` cluster restarts: `RESTARTING`, then `RUNNING`.
-    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn restart_cluster(&self, id: &str) -> Answer<()>;
     /// A cluster neither `TERMINATING` nor `TERMINATED` terminates (`clusters/delete`):
     /// `TERMINATING`, then `TERMINATED` with a `USER_REQUEST` termination reason.
-    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn terminate_cluster(&self, id: &str) -> Answer<()>;
     /// The cluster's events, oldest first.
-    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>>;
+    async fn cluster_events(&self, id: &str) -> Answer<Option<Vec<ClusterEvent>>>;
 }
 
 /// The caller's identity (REFERENCE.md §12, SCIM `Me`).
+#[async_trait]
 pub trait Identity: Send + Sync {
-    fn current_user(&self) -> Answer<'_, CurrentUser>;
+    async fn current_user(&self) -> Answer<CurrentUser>;
 }
 
 /// Query history (REFERENCE.md §11): the statements the workspace's warehouses ran,
 /// newest first, filtered as asked; the server pages them.
+#[async_trait]
 pub trait QueryHistory: Send + Sync {
-    fn queries<'a>(&'a self, filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>>;
+    async fn queries(&self, filter: &QueryFilter) -> Answer<Vec<QueryInfo>>;
 }
 
 /// Table lineage (`/api/2.0/lineage-tracking/table-lineage`): the immediate upstream and
 /// downstream tables of a table, with the entities that connect them when
 /// `include_entities`. An unknown table answers 404 `TABLE_DOES_NOT_EXIST` (or the
 /// catalog/schema code); a table without lineage answers an empty `TableLineage`.
+#[async_trait]
 pub trait Lineage: Send + Sync {
-    fn table_lineage<'a>(
-        &'a self,
-        table_name: &'a str,
-        include_entities: bool,
-    ) -> Answer<'a, TableLineage>;
+    async fn table_lineage(&self, table_name: &str, include_entities: bool)
+    -> Answer<TableLineage>;
 }
 
 /// Model Serving: the workspace's endpoints, and chat completions on a chat endpoint
@@ -144,10 +136,11 @@ pub trait Lineage: Send + Sync {
 /// that cannot chat on an endpoint answers the error the API would (400
 /// `INVALID_PARAMETER_VALUE` for a malformed request). Streaming is the server's: it
 /// sends the whole answer as server-sent event chunks when the request asks for them.
+#[async_trait]
 pub trait Serving: Send + Sync {
-    fn endpoints(&self) -> Answer<'_, Vec<ServingEndpoint>>;
-    fn endpoint<'a>(&'a self, name: &'a str) -> Answer<'a, ServingEndpoint>;
-    fn chat<'a>(&'a self, name: &'a str, request: &'a ChatRequest) -> Answer<'a, ChatResponse>;
+    async fn endpoints(&self) -> Answer<Vec<ServingEndpoint>>;
+    async fn endpoint(&self, name: &str) -> Answer<ServingEndpoint>;
+    async fn chat(&self, name: &str, request: &ChatRequest) -> Answer<ChatResponse>;
 }
 
 /// A question for Genie One, checked by the server: `question` is the input's nonblank
@@ -167,29 +160,23 @@ pub struct GenieOneQuestion {
 /// server streams its progress by reading [`response`](GenieOne::response). An unknown
 /// conversation or response answers 404 `RESOURCE_DOES_NOT_EXIST`, as does an unknown
 /// warehouse or query item. Cancelling a terminal response leaves it as it is.
+#[async_trait]
 pub trait GenieOne: Send + Sync {
-    fn create_response<'a>(
-        &'a self,
-        question: &'a GenieOneQuestion,
-    ) -> Answer<'a, GenieOneResponse>;
-    fn response<'a>(
-        &'a self,
-        conversation_id: &'a str,
-        response_id: &'a str,
-    ) -> Answer<'a, GenieOneResponse>;
-    fn cancel_response<'a>(
-        &'a self,
-        conversation_id: &'a str,
-        response_id: &'a str,
-    ) -> Answer<'a, GenieOneResponse>;
+    async fn create_response(&self, question: &GenieOneQuestion) -> Answer<GenieOneResponse>;
+    async fn response(&self, conversation_id: &str, response_id: &str) -> Answer<GenieOneResponse>;
+    async fn cancel_response(
+        &self,
+        conversation_id: &str,
+        response_id: &str,
+    ) -> Answer<GenieOneResponse>;
     /// The result of a query item of the response (`SUCCEEDED` with its rows, or the
     /// statement's failure).
-    fn query_result<'a>(
-        &'a self,
-        conversation_id: &'a str,
-        response_id: &'a str,
-        item_id: &'a str,
-    ) -> Answer<'a, StatementResponse>;
+    async fn query_result(
+        &self,
+        conversation_id: &str,
+        response_id: &str,
+        item_id: &str,
+    ) -> Answer<StatementResponse>;
 }
 
 /// Genie spaces and their conversations (REFERENCE.md §10). The server checks the
@@ -198,50 +185,51 @@ pub trait GenieOne: Send + Sync {
 /// anything in it; a backend answers the same error for a conversation, message or
 /// attachment the space does not have. A question is answered asynchronously: the
 /// message is `SUBMITTED` (or further) when asked and moves on as it is read.
+#[async_trait]
 pub trait GenieSpaces: Send + Sync {
     /// Every space, in listing order.
-    fn spaces(&self) -> Answer<'_, Vec<GenieSpace>>;
-    fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>>;
+    async fn spaces(&self) -> Answer<Vec<GenieSpace>>;
+    async fn space(&self, space_id: &str) -> Answer<Option<GenieSpace>>;
     /// A new conversation of the space, with `content` as its first message.
-    fn start_conversation<'a>(
-        &'a self,
-        space_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieStartConversationResponse>;
+    async fn start_conversation(
+        &self,
+        space_id: &str,
+        content: &str,
+    ) -> Answer<GenieStartConversationResponse>;
     /// A follow-up question in a conversation of the space.
-    fn create_message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieMessage>;
+    async fn create_message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        content: &str,
+    ) -> Answer<GenieMessage>;
     /// A message as it stands (a client's read: a scripted message may move on).
-    fn message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-    ) -> Answer<'a, GenieMessage>;
+    async fn message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Answer<GenieMessage>;
     /// The result of a query attachment of the message; `None`: the message's query
     /// attachment (the deprecated paths that name none).
-    fn query_result<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse>;
+    async fn query_result(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse>;
     /// Runs a query attachment's SQL again (a result that expired) and answers the new
     /// result; `None` as for [`query_result`](GenieSpaces::query_result).
-    fn execute_query<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse>;
+    async fn execute_query(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse>;
     /// The space's conversations, newest first, as a listing shows them.
-    fn conversations<'a>(&'a self, space_id: &'a str) -> Answer<'a, Vec<GenieConversation>>;
+    async fn conversations(&self, space_id: &str) -> Answer<Vec<GenieConversation>>;
 }
 
 /// A notebook or file to write at a workspace path: the server has decoded, checked and
@@ -261,18 +249,19 @@ pub struct WorkspaceWrite {
 /// replaces whatever object is at the path. A backend that cannot store a name, or is
 /// read-only, answers the error the API would (400 `INVALID_PARAMETER_VALUE`, 403
 /// `PERMISSION_DENIED`).
+#[async_trait]
 pub trait WorkspaceObjects: Send + Sync {
-    fn object<'a>(&'a self, path: &'a str) -> Answer<'a, ObjectInfo>;
+    async fn object(&self, path: &str) -> Answer<ObjectInfo>;
     /// The objects directly inside directory `path`, in the order they are listed.
-    fn children<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<ObjectInfo>>;
+    async fn children(&self, path: &str) -> Answer<Vec<ObjectInfo>>;
     /// A notebook's SOURCE (header line first) or a file's bytes.
-    fn content<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<u8>>;
-    fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()>;
+    async fn content(&self, path: &str) -> Answer<Vec<u8>>;
+    async fn write(&self, path: &str, object: WorkspaceWrite) -> Answer<()>;
     /// Creates directory `path` and its missing parents (none of them is a notebook or
     /// file: the server has checked).
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    async fn mkdirs(&self, path: &str) -> Answer<()>;
     /// Deletes the object at `path` and, for a directory, everything below it.
-    fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    async fn delete(&self, path: &str) -> Answer<()>;
 }
 
 /// What is at a path of a file tree: a directory, or a file and its size.
@@ -301,24 +290,25 @@ pub struct FileEntry {
 /// directory is empty before it goes), so a write does what it says. A backend that
 /// cannot store a name, or is read-only, answers the error the API would (400
 /// `INVALID_PARAMETER_VALUE`, 403 `PERMISSION_DENIED`).
+#[async_trait]
 pub trait VolumeFiles: Send + Sync {
     /// What is at `path`, `None` when nothing is.
-    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>>;
+    async fn metadata(&self, path: &str) -> Answer<Option<FileMetadata>>;
     /// The entries directly inside directory `path`, in any order.
-    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>>;
+    async fn entries(&self, path: &str) -> Answer<Vec<FileEntry>>;
     /// Bytes `range` of file `path` (within its size: the server has checked).
-    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>>;
+    async fn read(&self, path: &str, range: Range<u64>) -> Answer<Vec<u8>>;
     /// Writes file `path`, replacing one that is there and creating missing parents.
-    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()>;
+    async fn write(&self, path: &str, content: &[u8]) -> Answer<()>;
     /// Creates directory `path` and its missing parents.
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
-    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    async fn mkdirs(&self, path: &str) -> Answer<()>;
+    async fn delete_file(&self, path: &str) -> Answer<()>;
     /// Deletes directory `path`, which the server has seen empty.
-    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()>;
+    async fn delete_directory(&self, path: &str) -> Answer<()>;
     /// Moves the file or directory `from` (a directory with all it holds) to `to`. The
     /// server has seen `from` exist, nothing at `to`, `to` not inside `from`, and the
     /// parent directory of `to` made.
-    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()>;
+    async fn rename(&self, from: &str, to: &str) -> Answer<()>;
 }
 
 /// Vector Search (REFERENCE.md §9): endpoints, their indexes, and queries. The server
@@ -330,17 +320,14 @@ pub trait VolumeFiles: Send + Sync {
 /// `score_threshold`, best first. A column or filter the index does not have, or a query
 /// the index cannot answer, is the error the API would send (400
 /// `INVALID_PARAMETER_VALUE`).
+#[async_trait]
 pub trait VectorSearch: Send + Sync {
     /// Every endpoint, in listing order.
-    fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>>;
+    async fn endpoints(&self) -> Answer<Vec<EndpointInfo>>;
     /// Every index of every endpoint, in listing order, each naming its endpoint.
-    fn indexes(&self) -> Answer<'_, Vec<VectorIndex>>;
-    fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>>;
-    fn query<'a>(
-        &'a self,
-        index: &'a VectorIndex,
-        query: &'a VectorQuery,
-    ) -> Answer<'a, ScoredRows>;
+    async fn indexes(&self) -> Answer<Vec<VectorIndex>>;
+    async fn index(&self, name: &str) -> Answer<Option<VectorIndex>>;
+    async fn query(&self, index: &VectorIndex, query: &VectorQuery) -> Answer<ScoredRows>;
 }
 
 /// The format of a statement's result (REFERENCE.md §1.1 `format`).
@@ -448,8 +435,9 @@ pub trait Execution: Send + Sync {
 /// chunks, dispositions, formats and links. A backend runs one statement: it refuses it
 /// with the error the API sends before a statement exists (an unknown warehouse, 404
 /// `RESOURCE_DOES_NOT_EXIST`; a workspace that is busy, 503), or starts it.
+#[async_trait]
 pub trait SqlStatements: Send + Sync {
-    fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>>;
+    async fn start(&self, run: StatementRun) -> Answer<Box<dyn Execution>>;
 
     /// Whether `INLINE_OR_EXTERNAL_LINKS` is accepted: a workspace that predates it
     /// answers 400, and clients fall back.
@@ -479,28 +467,25 @@ pub enum UpdateStart {
 /// or update (`None` here) and 409 when an update is already active; a backend keeps the
 /// pipelines, runs their updates (moving their states) and records their events. A backend
 /// that does not allow a change answers the error the API would (403 `PERMISSION_DENIED`).
+#[async_trait]
 pub trait Pipelines: Send + Sync {
     /// Every pipeline with its spec, in any order.
-    fn pipelines(&self) -> Answer<'_, Vec<PipelineDetails>>;
-    fn pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, Option<PipelineDetails>>;
+    async fn pipelines(&self) -> Answer<Vec<PipelineDetails>>;
+    async fn pipeline(&self, id: &str) -> Answer<Option<PipelineDetails>>;
     /// The pipeline's updates, newest first.
-    fn updates<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<UpdateInfo>>>;
+    async fn updates(&self, id: &str) -> Answer<Option<Vec<UpdateInfo>>>;
     /// One update as `get` shows it; reading may advance it, as a client's read does.
-    fn update<'a>(&'a self, id: &'a str, update_id: &'a str) -> Answer<'a, Option<UpdateInfo>>;
+    async fn update(&self, id: &str, update_id: &str) -> Answer<Option<UpdateInfo>>;
     /// Starts an update of a known pipeline, the request checked by the server.
-    fn start_update<'a>(
-        &'a self,
-        id: &'a str,
-        request: &'a StartUpdateRequest,
-    ) -> Answer<'a, UpdateStart>;
+    async fn start_update(&self, id: &str, request: &StartUpdateRequest) -> Answer<UpdateStart>;
     /// Cancels the pipeline's active update, if any (a known pipeline).
-    fn stop<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn stop(&self, id: &str) -> Answer<()>;
     /// The pipeline's event log, newest first.
-    fn events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<PipelineEvent>>>;
+    async fn events(&self, id: &str) -> Answer<Option<Vec<PipelineEvent>>>;
     /// Creates a pipeline from a spec with a name (checked by the server): its id.
-    fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String>;
+    async fn create_pipeline(&self, spec: &PipelineSpec) -> Answer<String>;
     /// Deletes a known pipeline with its updates and events.
-    fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()>;
+    async fn delete_pipeline(&self, id: &str) -> Answer<()>;
 }
 
 /// What a run id names: a job run, or one task run of a job run (its current attempt, or
@@ -519,41 +504,38 @@ pub enum FoundRun {
 /// shows (tasks only when expanded, a task run as a run, 2.2's arrays of at most 100
 /// elements), and decides from a run's state what cancel and repair do. A backend keeps
 /// the jobs and runs them: a run moves through `PENDING`, `RUNNING` to a final state.
+#[async_trait]
 pub trait Jobs: Send + Sync {
     /// Every job with its whole settings, in listing order (by job id).
-    fn jobs(&self) -> Answer<'_, Vec<Job>>;
-    fn job(&self, id: i64) -> Answer<'_, Option<Job>>;
+    async fn jobs(&self) -> Answer<Vec<Job>>;
+    async fn job(&self, id: i64) -> Answer<Option<Job>>;
     /// Creates a job with these settings; its id.
-    fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64>;
+    async fn create_job(&self, settings: &JobSettings) -> Answer<i64>;
     /// Deletes an existing job (the server has checked it exists).
-    fn delete_job(&self, id: i64) -> Answer<'_, ()>;
+    async fn delete_job(&self, id: i64) -> Answer<()>;
     /// Starts a run of `job` (checked by the server) with the request's parameters, only
     /// the tasks of `only` when given. A request with the `idempotency_token` of an
     /// earlier one answers that run again.
-    fn run_now<'a>(
-        &'a self,
-        job: &'a Job,
-        request: &'a RunNowRequest,
-    ) -> Answer<'a, RunNowResponse>;
+    async fn run_now(&self, job: &Job, request: &RunNowRequest) -> Answer<RunNowResponse>;
     /// Every job run with its tasks, newest first.
-    fn runs(&self) -> Answer<'_, Vec<Run>>;
+    async fn runs(&self) -> Answer<Vec<Run>>;
     /// The run or task run `id`. `read` is a client's read (`runs/get`), which may move a
     /// scripted run on as a read of a real run sees it move; the server's own checks pass
     /// `false` and change nothing.
-    fn run(&self, id: i64, read: bool) -> Answer<'_, Option<FoundRun>>;
+    async fn run(&self, id: i64, read: bool) -> Answer<Option<FoundRun>>;
     /// What task run `id` produced (`metadata` is the server's): empty while it runs.
-    fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput>;
+    async fn run_output(&self, task_run_id: i64) -> Answer<RunOutput>;
     /// Cancels job run `id`, which the server has seen active: its unfinished tasks and
     /// the run end `TERMINATED` with result `CANCELED`.
-    fn cancel_run(&self, id: i64) -> Answer<'_, ()>;
+    async fn cancel_run(&self, id: i64) -> Answer<()>;
     /// Re-runs `tasks` (chosen and checked by the server, in the run's task order) of the
     /// finished job run `request.run_id`: new task run ids, attempt numbers one higher, a
     /// `REPAIR` entry in `repair_history`, and the run active again until they end.
-    fn repair_run<'a>(
-        &'a self,
-        request: &'a RepairRunRequest,
-        tasks: &'a [String],
-    ) -> Answer<'a, RepairRunResponse>;
+    async fn repair_run(
+        &self,
+        request: &RepairRunRequest,
+        tasks: &[String],
+    ) -> Answer<RepairRunResponse>;
 }
 
 /// The services one workspace offers, each on its backend. A service without one answers

@@ -2,7 +2,7 @@
 //! workspace server routes to. Any catalog / schema name exists except names starting
 //! with `missing`; listings are the fixtures renamed to the requested names.
 
-use databricks_api::backend::{Answer, Lineage, UnityCatalog};
+use databricks_api::backend::{Answer, Lineage, UnityCatalog, async_trait};
 use databricks_api::catalog::{CatalogInfo, SchemaInfo, TableInfo, TableSummary, VolumeInfo};
 use databricks_api::error::{ApiError, ErrorBody, ErrorCode};
 use databricks_api::functions::FunctionInfo;
@@ -172,97 +172,86 @@ fn table(c: &str, s: &str, name: &str) -> Result<TableInfo, ApiError> {
     fixture_model(named(vec![t], name, full))
 }
 
+#[async_trait]
 impl UnityCatalog for FixtureCatalog {
-    fn catalogs(&self) -> Answer<'_, Vec<CatalogInfo>> {
-        Box::pin(async { models(items(&fixture_json("uc_catalogs_list.json"), "catalogs")) })
+    async fn catalogs(&self) -> Answer<Vec<CatalogInfo>> {
+        models(items(&fixture_json("uc_catalogs_list.json"), "catalogs"))
     }
 
-    fn catalog<'a>(&'a self, name: &'a str) -> Answer<'a, CatalogInfo> {
-        Box::pin(async move {
-            check_parent(name, None)?;
-            let all = items(&fixture_json("uc_catalogs_list.json"), "catalogs");
-            if let Some(c) = all
-                .iter()
-                .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
-            {
-                return fixture_model(c.clone());
-            }
-            let mut c = all.first().cloned().unwrap_or_else(|| json!({}));
-            replace_strings(&mut c, "main", name);
-            fixture_model(named(vec![c], name, name.to_string()))
-        })
+    async fn catalog(&self, name: &str) -> Answer<CatalogInfo> {
+        check_parent(name, None)?;
+        let all = items(&fixture_json("uc_catalogs_list.json"), "catalogs");
+        if let Some(c) = all
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        {
+            return fixture_model(c.clone());
+        }
+        let mut c = all.first().cloned().unwrap_or_else(|| json!({}));
+        replace_strings(&mut c, "main", name);
+        fixture_model(named(vec![c], name, name.to_string()))
     }
 
-    fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>> {
-        Box::pin(async move { listed("uc_schemas_list.json", "schemas", catalog, None) })
+    async fn schemas(&self, catalog: &str) -> Answer<Vec<SchemaInfo>> {
+        listed("uc_schemas_list.json", "schemas", catalog, None)
     }
 
-    fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo> {
-        Box::pin(async move {
-            check_parent(catalog, Some(schema))?;
-            let all = listing("uc_schemas_list.json", "schemas", catalog, None);
-            fixture_model(named(all, schema, format!("{catalog}.{schema}")))
-        })
+    async fn schema(&self, catalog: &str, schema: &str) -> Answer<SchemaInfo> {
+        check_parent(catalog, Some(schema))?;
+        let all = listing("uc_schemas_list.json", "schemas", catalog, None);
+        fixture_model(named(all, schema, format!("{catalog}.{schema}")))
     }
 
-    fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>> {
-        Box::pin(async move { listed("uc_tables_list.json", "tables", catalog, Some(schema)) })
+    async fn tables(&self, catalog: &str, schema: &str) -> Answer<Vec<TableInfo>> {
+        listed("uc_tables_list.json", "tables", catalog, Some(schema))
     }
 
-    fn table<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, TableInfo> {
-        Box::pin(async move { table(c, s, name) })
+    async fn table(&self, c: &str, s: &str, name: &str) -> Answer<TableInfo> {
+        table(c, s, name)
     }
 
-    fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>> {
-        Box::pin(async move { listed("uc_volumes_list.json", "volumes", catalog, Some(schema)) })
+    async fn volumes(&self, catalog: &str, schema: &str) -> Answer<Vec<VolumeInfo>> {
+        listed("uc_volumes_list.json", "volumes", catalog, Some(schema))
     }
 
-    fn volume<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, VolumeInfo> {
-        Box::pin(async move {
-            let full = full_name((c, s, name), |full| {
-                let message = format!("Volume '{full}' does not exist.");
-                ApiError::new(ErrorCode::ResourceDoesNotExist, message)
-            })?;
-            let all = listing("uc_volumes_list.json", "volumes", c, Some(s));
-            fixture_model(named(all, name, full))
-        })
+    async fn volume(&self, c: &str, s: &str, name: &str) -> Answer<VolumeInfo> {
+        let full = full_name((c, s, name), |full| {
+            let message = format!("Volume '{full}' does not exist.");
+            ApiError::new(ErrorCode::ResourceDoesNotExist, message)
+        })?;
+        let all = listing("uc_volumes_list.json", "volumes", c, Some(s));
+        fixture_model(named(all, name, full))
     }
 
-    fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>> {
-        Box::pin(
-            async move { listed("uc_functions_list.json", "functions", catalog, Some(schema)) },
-        )
+    async fn functions(&self, catalog: &str, schema: &str) -> Answer<Vec<FunctionInfo>> {
+        listed("uc_functions_list.json", "functions", catalog, Some(schema))
     }
 
-    fn function<'a>(&'a self, c: &'a str, s: &'a str, name: &'a str) -> Answer<'a, FunctionInfo> {
-        Box::pin(async move {
-            let full = full_name((c, s, name), |full| {
-                let message = format!("Routine or Model '{full}' does not exist.");
-                ApiError::new(ErrorCode::FunctionDoesNotExist, message)
-            })?;
-            let mut f = fixture_json("uc_functions_get.json");
-            rename(&mut f, c, Some(s));
-            set(&mut f, json!({ "specific_name": name }));
-            fixture_model(named(vec![f], name, full))
-        })
+    async fn function(&self, c: &str, s: &str, name: &str) -> Answer<FunctionInfo> {
+        let full = full_name((c, s, name), |full| {
+            let message = format!("Routine or Model '{full}' does not exist.");
+            ApiError::new(ErrorCode::FunctionDoesNotExist, message)
+        })?;
+        let mut f = fixture_json("uc_functions_get.json");
+        rename(&mut f, c, Some(s));
+        set(&mut f, json!({ "specific_name": name }));
+        fixture_model(named(vec![f], name, full))
     }
 
-    fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>> {
-        Box::pin(async move {
-            check_parent(catalog, None)?;
-            let all = items(&fixture_json("uc_table_summaries.json"), "tables");
-            let renamed = all.into_iter().filter_map(|mut t| {
-                let full = t.get("full_name").and_then(Value::as_str)?.to_string();
-                let mut parts = full.splitn(3, '.').skip(1);
-                let (schema, table) = (parts.next()?, parts.next()?);
-                set(
-                    &mut t,
-                    json!({ "full_name": format!("{catalog}.{schema}.{table}") }),
-                );
-                Some(t)
-            });
-            models(renamed.collect())
-        })
+    async fn table_summaries(&self, catalog: &str) -> Answer<Vec<TableSummary>> {
+        check_parent(catalog, None)?;
+        let all = items(&fixture_json("uc_table_summaries.json"), "tables");
+        let renamed = all.into_iter().filter_map(|mut t| {
+            let full = t.get("full_name").and_then(Value::as_str)?.to_string();
+            let mut parts = full.splitn(3, '.').skip(1);
+            let (schema, table) = (parts.next()?, parts.next()?);
+            set(
+                &mut t,
+                json!({ "full_name": format!("{catalog}.{schema}.{table}") }),
+            );
+            Some(t)
+        });
+        models(renamed.collect())
     }
 }
 
@@ -321,8 +310,9 @@ fn fixture_lineage(full: &str) -> Result<TableLineage, ApiError> {
     })
 }
 
+#[async_trait]
 impl Lineage for FixtureLineage {
-    fn table_lineage<'a>(&'a self, table: &'a str, _entities: bool) -> Answer<'a, TableLineage> {
-        Box::pin(async move { fixture_lineage(table) })
+    async fn table_lineage(&self, table: &str, _entities: bool) -> Answer<TableLineage> {
+        fixture_lineage(table)
     }
 }

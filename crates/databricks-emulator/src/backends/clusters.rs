@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use databricks_api::backend::{Answer, Clusters};
+use databricks_api::backend::{Answer, Clusters, async_trait};
 use databricks_api::compute::{
     Cluster, ClusterEvent, ClusterEventsPage, ClustersPage, EventDetails, TerminationReason,
     cluster_not_found,
@@ -151,67 +151,62 @@ fn spec_of(c: &Cluster) -> Cluster {
     }
 }
 
+#[async_trait]
 impl Clusters for FixtureClusters {
-    fn clusters(&self) -> Answer<'_, Vec<Cluster>> {
-        Box::pin(async move { Ok(lock(&self.0).clusters.read_all()) })
+    async fn clusters(&self) -> Answer<Vec<Cluster>> {
+        Ok(lock(&self.0).clusters.read_all())
     }
 
     /// `get`: the list's cluster with its spec — `clusters_get.json`'s for that cluster,
     /// else the settings a user gives, taken from the cluster.
-    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>> {
-        Box::pin(async move {
-            let Some(mut cluster) = lock(&self.0).clusters.read(id) else {
-                return Ok(None);
-            };
-            let detailed: Cluster = fixture_as("clusters_get.json");
-            cluster.spec = match detailed.spec {
-                Some(spec) if detailed.cluster_id == id => Some(spec),
-                _ => Some(Box::new(spec_of(&cluster))),
-            };
-            Ok(Some(cluster))
-        })
+    async fn cluster(&self, id: &str) -> Answer<Option<Cluster>> {
+        let Some(mut cluster) = lock(&self.0).clusters.read(id) else {
+            return Ok(None);
+        };
+        let detailed: Cluster = fixture_as("clusters_get.json");
+        cluster.spec = match detailed.spec {
+            Some(spec) if detailed.cluster_id == id => Some(spec),
+            _ => Some(Box::new(spec_of(&cluster))),
+        };
+        Ok(Some(cluster))
     }
 
-    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>> {
-        Box::pin(async move {
-            let state = lock(&self.0);
-            Ok((state.clusters.peek(id)).map(|c| c.state.clone().unwrap_or_default()))
-        })
+    async fn cluster_state(&self, id: &str) -> Answer<Option<String>> {
+        let state = lock(&self.0);
+        Ok((state.clusters.peek(id)).map(|c| c.state.clone().unwrap_or_default()))
     }
 
-    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+    async fn start_cluster(&self, id: &str) -> Answer<()> {
         let steps = ("PENDING", "Starting Spark", "STARTING");
-        Box::pin(async move { self.change(id, |s| s.start(id, steps)) })
+        self.change(id, |s| s.start(id, steps))
     }
 
-    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+    async fn restart_cluster(&self, id: &str) -> Answer<()> {
         let steps = ("RESTARTING", "Restarting Spark", "RESTARTING");
-        Box::pin(async move { self.change(id, |s| s.start(id, steps)) })
+        self.change(id, |s| s.start(id, steps))
     }
 
-    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.change(id, |s| s.terminate(id)) })
+    async fn terminate_cluster(&self, id: &str) -> Answer<()> {
+        self.change(id, |s| s.terminate(id))
     }
 
     /// The fixture's history (recorded newest first) under this cluster's id, then what
     /// happened here.
-    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>> {
-        Box::pin(async move {
-            let state = lock(&self.0);
-            if state.clusters.peek(id).is_none() {
-                return Ok(None);
-            }
-            let page: ClusterEventsPage = fixture_as("clusters_events.json");
-            let mut events: Vec<ClusterEvent> = page.events.into_iter().rev().collect();
-            for event in &mut events {
-                event.cluster_id = Some(id.to_string());
-            }
-            let here = state.recorded.iter();
-            events.extend(
-                here.filter(|e| e.cluster_id.as_deref() == Some(id))
-                    .cloned(),
-            );
-            Ok(Some(events))
-        })
+    async fn cluster_events(&self, id: &str) -> Answer<Option<Vec<ClusterEvent>>> {
+        let state = lock(&self.0);
+        if state.clusters.peek(id).is_none() {
+            return Ok(None);
+        }
+        let page: ClusterEventsPage = fixture_as("clusters_events.json");
+        let mut events: Vec<ClusterEvent> = page.events.into_iter().rev().collect();
+        for event in &mut events {
+            event.cluster_id = Some(id.to_string());
+        }
+        let here = state.recorded.iter();
+        events.extend(
+            here.filter(|e| e.cluster_id.as_deref() == Some(id))
+                .cloned(),
+        );
+        Ok(Some(events))
     }
 }

@@ -9,7 +9,7 @@ use std::ops::Range;
 use std::sync::Mutex;
 
 use base64::Engine as _;
-use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles};
+use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::files::{DirectoryListing, ListStatusResponse, ReadResponse};
 
@@ -133,14 +133,15 @@ impl FixtureFiles {
     }
 }
 
+#[async_trait]
 impl VolumeFiles for FixtureFiles {
-    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>> {
+    async fn metadata(&self, path: &str) -> Answer<Option<FileMetadata>> {
         let node = lock(&self.nodes).get(path).map(Node::metadata);
         let implicit = || implicit_directory(path).then(|| Node::dir(SEEDED).metadata());
-        Box::pin(async move { Ok(node.or_else(implicit)) })
+        Ok(node.or_else(implicit))
     }
 
-    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>> {
+    async fn entries(&self, path: &str) -> Answer<Vec<FileEntry>> {
         let prefix = match path {
             "/" => "/".to_string(),
             _ => format!("{path}/"),
@@ -154,79 +155,67 @@ impl VolumeFiles for FixtureFiles {
                 })
             })
             .collect();
-        Box::pin(async move { Ok(entries) })
+        Ok(entries)
     }
 
-    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>> {
-        Box::pin(async move {
-            match lock(&self.nodes).get(path).and_then(|n| n.bytes.as_ref()) {
-                Some(bytes) => {
-                    let start = usize::try_from(range.start).unwrap_or(usize::MAX);
-                    let end = usize::try_from(range.end).unwrap_or(usize::MAX);
-                    Ok(bytes
-                        .get(start.min(bytes.len())..end.min(bytes.len()))
-                        .unwrap_or_default()
-                        .to_vec())
-                }
-                None => Err(missing(path)),
+    async fn read(&self, path: &str, range: Range<u64>) -> Answer<Vec<u8>> {
+        match lock(&self.nodes).get(path).and_then(|n| n.bytes.as_ref()) {
+            Some(bytes) => {
+                let start = usize::try_from(range.start).unwrap_or(usize::MAX);
+                let end = usize::try_from(range.end).unwrap_or(usize::MAX);
+                Ok(bytes
+                    .get(start.min(bytes.len())..end.min(bytes.len()))
+                    .unwrap_or_default()
+                    .to_vec())
             }
-        })
+            None => Err(missing(path)),
+        }
     }
 
-    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()> {
-        Box::pin(async move {
-            let mut nodes = lock(&self.nodes);
-            FixtureFiles::make_parents(&mut nodes, path, false);
-            let node = Node::file(content.to_vec(), crate::util::now_ms());
-            nodes.insert(path.to_string(), node);
-            Ok(())
-        })
+    async fn write(&self, path: &str, content: &[u8]) -> Answer<()> {
+        let mut nodes = lock(&self.nodes);
+        FixtureFiles::make_parents(&mut nodes, path, false);
+        let node = Node::file(content.to_vec(), crate::util::now_ms());
+        nodes.insert(path.to_string(), node);
+        Ok(())
     }
 
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            FixtureFiles::make_parents(&mut lock(&self.nodes), path, true);
-            Ok(())
-        })
+    async fn mkdirs(&self, path: &str) -> Answer<()> {
+        FixtureFiles::make_parents(&mut lock(&self.nodes), path, true);
+        Ok(())
     }
 
-    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            match lock(&self.nodes).remove(path) {
-                Some(_) => Ok(()),
-                None => Err(missing(path)),
+    async fn delete_file(&self, path: &str) -> Answer<()> {
+        match lock(&self.nodes).remove(path) {
+            Some(_) => Ok(()),
+            None => Err(missing(path)),
+        }
+    }
+
+    async fn delete_directory(&self, path: &str) -> Answer<()> {
+        lock(&self.nodes).remove(path);
+        Ok(())
+    }
+
+    async fn rename(&self, from: &str, to: &str) -> Answer<()> {
+        let mut nodes = lock(&self.nodes);
+        let Some(node) = nodes.remove(from) else {
+            return Err(missing(from));
+        };
+        let inside = format!("{from}/");
+        let below: Vec<String> = nodes
+            .keys()
+            .filter(|p| p.starts_with(&inside))
+            .cloned()
+            .collect();
+        FixtureFiles::make_parents(&mut nodes, to, false);
+        for old in below {
+            if let Some(child) = nodes.remove(&old) {
+                let rest = old.get(from.len()..).unwrap_or_default();
+                nodes.insert(format!("{to}{rest}"), child);
             }
-        })
-    }
-
-    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            lock(&self.nodes).remove(path);
-            Ok(())
-        })
-    }
-
-    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            let mut nodes = lock(&self.nodes);
-            let Some(node) = nodes.remove(from) else {
-                return Err(missing(from));
-            };
-            let inside = format!("{from}/");
-            let below: Vec<String> = nodes
-                .keys()
-                .filter(|p| p.starts_with(&inside))
-                .cloned()
-                .collect();
-            FixtureFiles::make_parents(&mut nodes, to, false);
-            for old in below {
-                if let Some(child) = nodes.remove(&old) {
-                    let rest = old.get(from.len()..).unwrap_or_default();
-                    nodes.insert(format!("{to}{rest}"), child);
-                }
-            }
-            nodes.insert(to.to_string(), node);
-            Ok(())
-        })
+        }
+        nodes.insert(to.to_string(), node);
+        Ok(())
     }
 }

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use databricks_api::backend::{Answer, GenieSpaces};
+use databricks_api::backend::{Answer, GenieSpaces, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie::{
     ConversationsPage, GenieConversation, GenieMessage, GenieMessageError,
@@ -173,106 +173,99 @@ fn message_model(m: &Message) -> GenieMessage {
     message
 }
 
+#[async_trait]
 impl GenieSpaces for FixtureGenieSpaces {
-    fn spaces(&self) -> Answer<'_, Vec<GenieSpace>> {
-        Box::pin(async move { Ok(Self::all_spaces()) })
+    async fn spaces(&self) -> Answer<Vec<GenieSpace>> {
+        Ok(Self::all_spaces())
     }
 
-    fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>> {
-        Box::pin(async move {
-            Ok(Self::all_spaces()
-                .into_iter()
-                .find(|s| s.space_id == space_id))
-        })
+    async fn space(&self, space_id: &str) -> Answer<Option<GenieSpace>> {
+        Ok(Self::all_spaces()
+            .into_iter()
+            .find(|s| s.space_id == space_id))
     }
 
-    fn start_conversation<'a>(
-        &'a self,
-        space_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieStartConversationResponse> {
-        Box::pin(async move {
-            let mut started: GenieStartConversationResponse =
-                fixture_as("genie_start_conversation.json");
-            let cid = self.next_id();
-            let message = self.ask(space_id, &cid, content);
-            let mut conversation = started.conversation.take().unwrap_or_default();
-            conversation.conversation_id = cid.clone();
-            conversation.id = Some(cid.clone());
-            conversation.space_id = Some(space_id.to_string());
-            conversation.title = Some(content.to_string());
-            conversation.created_timestamp = message.created_timestamp;
-            conversation.last_updated_timestamp = message.created_timestamp;
-            lock(&self.conversations).push(conversation.clone());
-            started.conversation_id = cid;
-            started.message_id = message.message_id().unwrap_or_default().to_string();
-            started.conversation = Some(conversation);
-            started.message = Some(message);
-            Ok(started)
-        })
+    async fn start_conversation(
+        &self,
+        space_id: &str,
+        content: &str,
+    ) -> Answer<GenieStartConversationResponse> {
+        let mut started: GenieStartConversationResponse =
+            fixture_as("genie_start_conversation.json");
+        let cid = self.next_id();
+        let message = self.ask(space_id, &cid, content);
+        let mut conversation = started.conversation.take().unwrap_or_default();
+        conversation.conversation_id = cid.clone();
+        conversation.id = Some(cid.clone());
+        conversation.space_id = Some(space_id.to_string());
+        conversation.title = Some(content.to_string());
+        conversation.created_timestamp = message.created_timestamp;
+        conversation.last_updated_timestamp = message.created_timestamp;
+        lock(&self.conversations).push(conversation.clone());
+        started.conversation_id = cid;
+        started.message_id = message.message_id().unwrap_or_default().to_string();
+        started.conversation = Some(conversation);
+        started.message = Some(message);
+        Ok(started)
     }
 
-    fn create_message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieMessage> {
-        Box::pin(async move {
-            if !self.known_conversation(space_id, conversation_id) {
-                return Err(not_found(format!(
-                    "Conversation {conversation_id} does not exist."
-                )));
-            }
-            Ok(self.ask(space_id, conversation_id, content))
-        })
+    async fn create_message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        content: &str,
+    ) -> Answer<GenieMessage> {
+        if !self.known_conversation(space_id, conversation_id) {
+            return Err(not_found(format!(
+                "Conversation {conversation_id} does not exist."
+            )));
+        }
+        Ok(self.ask(space_id, conversation_id, content))
     }
 
-    fn message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-    ) -> Answer<'a, GenieMessage> {
-        Box::pin(async move { self.find(space_id, conversation_id, message_id, true) })
+    async fn message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Answer<GenieMessage> {
+        self.find(space_id, conversation_id, message_id, true)
     }
 
-    fn query_result<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move { self.result(space_id, conversation_id, message_id, attachment_id) })
+    async fn query_result(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse> {
+        self.result(space_id, conversation_id, message_id, attachment_id)
     }
 
-    fn execute_query<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse> {
+    async fn execute_query(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse> {
         // The fixture's result again: the emulator's queries always answer the same.
-        Box::pin(async move { self.result(space_id, conversation_id, message_id, attachment_id) })
+        self.result(space_id, conversation_id, message_id, attachment_id)
     }
 
-    fn conversations<'a>(&'a self, space_id: &'a str) -> Answer<'a, Vec<GenieConversation>> {
-        Box::pin(async move {
-            let mut all: Vec<GenieConversation> = lock(&self.conversations)
-                .iter()
-                .rev()
-                .filter(|c| c.space_id.as_deref() == Some(space_id))
-                .map(|c| GenieConversation {
-                    conversation_id: c.conversation_id.clone(),
-                    title: c.title.clone(),
-                    created_timestamp: c.created_timestamp,
-                    ..GenieConversation::default()
-                })
-                .collect();
-            all.extend(Self::fixture_conversations());
-            Ok(all)
-        })
+    async fn conversations(&self, space_id: &str) -> Answer<Vec<GenieConversation>> {
+        let mut all: Vec<GenieConversation> = lock(&self.conversations)
+            .iter()
+            .rev()
+            .filter(|c| c.space_id.as_deref() == Some(space_id))
+            .map(|c| GenieConversation {
+                conversation_id: c.conversation_id.clone(),
+                title: c.title.clone(),
+                created_timestamp: c.created_timestamp,
+                ..GenieConversation::default()
+            })
+            .collect();
+        all.extend(Self::fixture_conversations());
+        Ok(all)
     }
 }

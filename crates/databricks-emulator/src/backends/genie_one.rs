@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, Warehouses};
+use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, Warehouses, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie_one::{self, GenieOneResponse};
 use databricks_api::sql::StatementResponse;
@@ -117,80 +117,67 @@ fn unknown_response(cid: &str, rid: &str) -> ApiError {
     )
 }
 
+#[async_trait]
 impl GenieOne for FixtureGenieOne {
-    fn create_response<'a>(
-        &'a self,
-        question: &'a GenieOneQuestion,
-    ) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move {
-            if let Some(w) = &question.warehouse_id {
-                self.warehouses.warehouse(w).await?;
-            }
-            let conversation_id = match &question.conversation_id {
-                Some(cid) if self.known_conversation(cid) => cid.clone(),
-                Some(cid) => {
-                    return Err(ApiError::new(
-                        ErrorCode::ResourceDoesNotExist,
-                        format!("Genie One conversation {cid} does not exist."),
-                    ));
-                }
-                None => {
-                    let cid = self.next_id();
-                    lock(&self.conversations).push(cid.clone());
-                    cid
-                }
-            };
-            let script = match question.question.to_lowercase() {
-                q if q.contains("slow") => Script::Slow,
-                q if q.contains("fail") => Script::Fail,
-                _ => Script::Answer,
-            };
-            let rid = self.next_id();
-            lock(&self.responses).insert(
-                rid.clone(),
-                Asked {
-                    conversation_id: conversation_id.clone(),
-                    script,
-                    at: Instant::now(),
-                    create_time: rfc3339_ms(now_ms()),
-                    cancelled: false,
-                },
-            );
-            self.read(&conversation_id, &rid)
-        })
-    }
-
-    fn response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move { self.read(cid, rid) })
-    }
-
-    fn cancel_response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move {
-            let current = self.read(cid, rid)?;
-            if !current.is_terminal()
-                && let Some(asked) = lock(&self.responses).get_mut(rid)
-            {
-                asked.cancelled = true;
-            }
-            self.read(cid, rid)
-        })
-    }
-
-    fn query_result<'a>(
-        &'a self,
-        cid: &'a str,
-        rid: &'a str,
-        item_id: &'a str,
-    ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move {
-            let response = self.read(cid, rid)?;
-            if !response.query_items().any(|i| i.id == item_id) {
+    async fn create_response(&self, question: &GenieOneQuestion) -> Answer<GenieOneResponse> {
+        if let Some(w) = &question.warehouse_id {
+            self.warehouses.warehouse(w).await?;
+        }
+        let conversation_id = match &question.conversation_id {
+            Some(cid) if self.known_conversation(cid) => cid.clone(),
+            Some(cid) => {
                 return Err(ApiError::new(
                     ErrorCode::ResourceDoesNotExist,
-                    format!("Response {rid} has no query item {item_id}."),
+                    format!("Genie One conversation {cid} does not exist."),
                 ));
             }
-            super::genie::fixture_query_result()
-        })
+            None => {
+                let cid = self.next_id();
+                lock(&self.conversations).push(cid.clone());
+                cid
+            }
+        };
+        let script = match question.question.to_lowercase() {
+            q if q.contains("slow") => Script::Slow,
+            q if q.contains("fail") => Script::Fail,
+            _ => Script::Answer,
+        };
+        let rid = self.next_id();
+        lock(&self.responses).insert(
+            rid.clone(),
+            Asked {
+                conversation_id: conversation_id.clone(),
+                script,
+                at: Instant::now(),
+                create_time: rfc3339_ms(now_ms()),
+                cancelled: false,
+            },
+        );
+        self.read(&conversation_id, &rid)
+    }
+
+    async fn response(&self, cid: &str, rid: &str) -> Answer<GenieOneResponse> {
+        self.read(cid, rid)
+    }
+
+    async fn cancel_response(&self, cid: &str, rid: &str) -> Answer<GenieOneResponse> {
+        let current = self.read(cid, rid)?;
+        if !current.is_terminal()
+            && let Some(asked) = lock(&self.responses).get_mut(rid)
+        {
+            asked.cancelled = true;
+        }
+        self.read(cid, rid)
+    }
+
+    async fn query_result(&self, cid: &str, rid: &str, item_id: &str) -> Answer<StatementResponse> {
+        let response = self.read(cid, rid)?;
+        if !response.query_items().any(|i| i.id == item_id) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceDoesNotExist,
+                format!("Response {rid} has no query item {item_id}."),
+            ));
+        }
+        super::genie::fixture_query_result()
     }
 }

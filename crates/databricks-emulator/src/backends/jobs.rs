@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use databricks_api::backend::{Answer, FoundRun, Jobs};
+use databricks_api::backend::{Answer, FoundRun, Jobs, async_trait};
 use databricks_api::jobs::{
     Job, JobSettings, JobsPage, RepairRunRequest, RepairRunResponse, Run, RunNowRequest,
     RunNowResponse, RunOutput, RunState, RunStatus, RunsPage, TerminationDetails, is_finished,
@@ -262,120 +262,113 @@ impl State {
     }
 }
 
+#[async_trait]
 impl Jobs for FixtureJobs {
-    fn jobs(&self) -> Answer<'_, Vec<Job>> {
+    async fn jobs(&self) -> Answer<Vec<Job>> {
         let jobs = lock(&self.state).jobs.clone();
-        Box::pin(async move { Ok(jobs) })
+        Ok(jobs)
     }
 
-    fn job(&self, id: i64) -> Answer<'_, Option<Job>> {
+    async fn job(&self, id: i64) -> Answer<Option<Job>> {
         let job = lock(&self.state)
             .jobs
             .iter()
             .find(|j| j.job_id == id)
             .cloned();
-        Box::pin(async move { Ok(job) })
+        Ok(job)
     }
 
-    fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64> {
-        Box::pin(async move {
-            let mut state = lock(&self.state);
-            let id = state.jobs.iter().map(|j| j.job_id).max().unwrap_or(0) + 1;
-            state.jobs.push(Job {
-                job_id: id,
-                creator_user_name: Some(USER.into()),
-                run_as_user_name: Some(USER.into()),
-                created_time: Some(now_ms()),
-                settings: Some(settings.clone()),
-                ..Job::default()
-            });
-            Ok(id)
-        })
+    async fn create_job(&self, settings: &JobSettings) -> Answer<i64> {
+        let mut state = lock(&self.state);
+        let id = state.jobs.iter().map(|j| j.job_id).max().unwrap_or(0) + 1;
+        state.jobs.push(Job {
+            job_id: id,
+            creator_user_name: Some(USER.into()),
+            run_as_user_name: Some(USER.into()),
+            created_time: Some(now_ms()),
+            settings: Some(settings.clone()),
+            ..Job::default()
+        });
+        Ok(id)
     }
 
-    fn delete_job(&self, id: i64) -> Answer<'_, ()> {
+    async fn delete_job(&self, id: i64) -> Answer<()> {
         lock(&self.state).jobs.retain(|j| j.job_id != id);
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn run_now<'a>(
-        &'a self,
-        job: &'a Job,
-        request: &'a RunNowRequest,
-    ) -> Answer<'a, RunNowResponse> {
-        Box::pin(async move {
-            let mut state = lock(&self.state);
-            if let Some(id) = request
-                .idempotency_token
-                .as_ref()
-                .and_then(|t| state.idempotency.get(t))
-            {
-                return Ok(RunNowResponse {
-                    run_id: *id,
-                    number_in_job: Some(*id),
-                });
-            }
-            let (job_id, run_id, now) = (job.job_id, state.next_run_id, now_ms());
-            state.next_run_id += 1;
-            let params: Vec<Value> = job
-                .settings
-                .iter()
-                .flat_map(|s| &s.parameters)
-                .map(|p| {
-                    let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-                    let default = p.get("default").cloned().unwrap_or(json!(""));
-                    let value = request
-                        .job_parameters
-                        .as_ref()
-                        .and_then(|o| o.get(name))
-                        .cloned()
-                        .unwrap_or_else(|| default.clone());
-                    json!({ "name": name, "default": default, "value": value })
-                })
-                .collect();
-            let tasks = state.new_tasks(job, &request.only, now, |id| self.page_url(job_id, id));
-            let name = job.settings.as_ref().and_then(|s| s.name.clone());
-            let mut run = Run {
-                job_id: Some(job_id),
-                run_id,
-                number_in_job: Some(run_id),
-                original_attempt_run_id: Some(run_id),
-                creator_user_name: Some(USER.into()),
-                run_name: Some(name.unwrap_or_default()),
-                run_type: Some("JOB_RUN".into()),
-                trigger: Some("ONE_TIME".into()),
-                attempt_number: Some(0),
-                start_time: Some(now),
-                setup_duration: Some(0),
-                execution_duration: Some(0),
-                cleanup_duration: Some(0),
-                end_time: Some(0),
-                run_duration: Some(0),
-                queue_duration: Some(0),
-                run_page_url: Some(self.page_url(job_id, run_id)),
-                tasks,
-                job_parameters: (!params.is_empty()).then_some(params),
-                ..Run::default()
-            };
-            set_state(&mut run, "PENDING", None, "Waiting for cluster");
-            state.runs.insert(0, run);
-            state.progress.insert(run_id, 0);
-            if let Some(token) = &request.idempotency_token {
-                state.idempotency.insert(token.clone(), run_id);
-            }
-            Ok(RunNowResponse {
-                run_id,
-                number_in_job: Some(run_id),
+    async fn run_now(&self, job: &Job, request: &RunNowRequest) -> Answer<RunNowResponse> {
+        let mut state = lock(&self.state);
+        if let Some(id) = request
+            .idempotency_token
+            .as_ref()
+            .and_then(|t| state.idempotency.get(t))
+        {
+            return Ok(RunNowResponse {
+                run_id: *id,
+                number_in_job: Some(*id),
+            });
+        }
+        let (job_id, run_id, now) = (job.job_id, state.next_run_id, now_ms());
+        state.next_run_id += 1;
+        let params: Vec<Value> = job
+            .settings
+            .iter()
+            .flat_map(|s| &s.parameters)
+            .map(|p| {
+                let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+                let default = p.get("default").cloned().unwrap_or(json!(""));
+                let value = request
+                    .job_parameters
+                    .as_ref()
+                    .and_then(|o| o.get(name))
+                    .cloned()
+                    .unwrap_or_else(|| default.clone());
+                json!({ "name": name, "default": default, "value": value })
             })
+            .collect();
+        let tasks = state.new_tasks(job, &request.only, now, |id| self.page_url(job_id, id));
+        let name = job.settings.as_ref().and_then(|s| s.name.clone());
+        let mut run = Run {
+            job_id: Some(job_id),
+            run_id,
+            number_in_job: Some(run_id),
+            original_attempt_run_id: Some(run_id),
+            creator_user_name: Some(USER.into()),
+            run_name: Some(name.unwrap_or_default()),
+            run_type: Some("JOB_RUN".into()),
+            trigger: Some("ONE_TIME".into()),
+            attempt_number: Some(0),
+            start_time: Some(now),
+            setup_duration: Some(0),
+            execution_duration: Some(0),
+            cleanup_duration: Some(0),
+            end_time: Some(0),
+            run_duration: Some(0),
+            queue_duration: Some(0),
+            run_page_url: Some(self.page_url(job_id, run_id)),
+            tasks,
+            job_parameters: (!params.is_empty()).then_some(params),
+            ..Run::default()
+        };
+        set_state(&mut run, "PENDING", None, "Waiting for cluster");
+        state.runs.insert(0, run);
+        state.progress.insert(run_id, 0);
+        if let Some(token) = &request.idempotency_token {
+            state.idempotency.insert(token.clone(), run_id);
+        }
+        Ok(RunNowResponse {
+            run_id,
+            number_in_job: Some(run_id),
         })
     }
 
-    fn runs(&self) -> Answer<'_, Vec<Run>> {
+    async fn runs(&self) -> Answer<Vec<Run>> {
         let runs = lock(&self.state).runs.clone();
-        Box::pin(async move { Ok(runs) })
+        Ok(runs)
     }
 
-    fn run(&self, id: i64, read: bool) -> Answer<'_, Option<FoundRun>> {
+    async fn run(&self, id: i64, read: bool) -> Answer<Option<FoundRun>> {
         let found = {
             let mut state = lock(&self.state);
             find_run(&state, id).and_then(|(i, task)| {
@@ -389,12 +382,12 @@ impl Jobs for FixtureJobs {
                 })
             })
         };
-        Box::pin(async move { Ok(found) })
+        Ok(found)
     }
 
     /// The failed task of the fixture has the fixture's output; a task run that succeeded
     /// has the notebook output of the success fixture; others have none yet.
-    fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput> {
+    async fn run_output(&self, task_run_id: i64) -> Answer<RunOutput> {
         let succeeded = {
             let state = lock(&self.state);
             find_run(&state, task_run_id).is_some_and(|(i, task)| {
@@ -417,78 +410,75 @@ impl Jobs for FixtureJobs {
             RunOutput::default()
         };
         output.metadata = None;
-        Box::pin(async move { Ok(output) })
+        Ok(output)
     }
 
-    fn cancel_run(&self, id: i64) -> Answer<'_, ()> {
+    async fn cancel_run(&self, id: i64) -> Answer<()> {
         let mut state = lock(&self.state);
         if let Some(run) = state.runs.iter_mut().find(|r| r.run_id == id) {
             set_state(run, "TERMINATED", Some("CANCELED"), "Run cancelled.");
         }
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
     /// The re-run tasks get new task run ids and go through the run-now progression again.
-    fn repair_run<'a>(
-        &'a self,
-        request: &'a RepairRunRequest,
-        keys: &'a [String],
-    ) -> Answer<'a, RepairRunResponse> {
-        Box::pin(async move {
-            let id = request.run_id;
-            let mut state = lock(&self.state);
-            let repair_id = state.next_repair_id;
-            state.next_repair_id += 1;
-            let now = now_ms();
-            let first_task_run = state.next_task_run_id;
-            state.next_task_run_id += i64::try_from(keys.len()).unwrap_or(0);
-            let run = state
-                .runs
-                .iter_mut()
-                .find(|r| r.run_id == id)
-                .ok_or_else(|| run_not_found(id))?;
-            let original = json!({
-                "type": "ORIGINAL",
-                "start_time": run.start_time.unwrap_or(0),
-                "end_time": run.end_time.unwrap_or(0),
-                "state": run.state,
-                "status": run.status,
-                "task_run_ids": run.tasks.iter().map(run_id_of).collect::<Vec<_>>(),
-            });
-            let mut next = first_task_run;
-            let job_id = run.job_id.unwrap_or_default();
-            let mut replaced = Vec::new();
-            for t in run
-                .tasks
-                .iter_mut()
-                .filter(|t| keys.iter().any(|k| k == task_key(t)))
-            {
-                replaced.push((id, t.clone()));
-                let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
-                let attempt =
-                    json!({"run_id": next, "attempt_number": attempt + 1, "start_time": now});
-                set(t, attempt);
-                // Not finished any more: the run's progression moves it again.
-                let state = json!({"life_cycle_state": "PENDING"});
-                let url = self.page_url(job_id, next);
-                set(
-                    t,
-                    json!({ "end_time": 0, "run_page_url": url, "state": state }),
-                );
-                next += 1;
-            }
-            record_repair(
-                &mut run.repair_history,
-                original,
-                repair_id,
-                now,
-                (first_task_run..next).collect(),
+    async fn repair_run(
+        &self,
+        request: &RepairRunRequest,
+        keys: &[String],
+    ) -> Answer<RepairRunResponse> {
+        let id = request.run_id;
+        let mut state = lock(&self.state);
+        let repair_id = state.next_repair_id;
+        state.next_repair_id += 1;
+        let now = now_ms();
+        let first_task_run = state.next_task_run_id;
+        state.next_task_run_id += i64::try_from(keys.len()).unwrap_or(0);
+        let run = state
+            .runs
+            .iter_mut()
+            .find(|r| r.run_id == id)
+            .ok_or_else(|| run_not_found(id))?;
+        let original = json!({
+            "type": "ORIGINAL",
+            "start_time": run.start_time.unwrap_or(0),
+            "end_time": run.end_time.unwrap_or(0),
+            "state": run.state,
+            "status": run.status,
+            "task_run_ids": run.tasks.iter().map(run_id_of).collect::<Vec<_>>(),
+        });
+        let mut next = first_task_run;
+        let job_id = run.job_id.unwrap_or_default();
+        let mut replaced = Vec::new();
+        for t in run
+            .tasks
+            .iter_mut()
+            .filter(|t| keys.iter().any(|k| k == task_key(t)))
+        {
+            replaced.push((id, t.clone()));
+            let attempt = t.get("attempt_number").and_then(Value::as_i64).unwrap_or(0);
+            let attempt = json!({"run_id": next, "attempt_number": attempt + 1, "start_time": now});
+            set(t, attempt);
+            // Not finished any more: the run's progression moves it again.
+            let state = json!({"life_cycle_state": "PENDING"});
+            let url = self.page_url(job_id, next);
+            set(
+                t,
+                json!({ "end_time": 0, "run_page_url": url, "state": state }),
             );
-            run.end_time = Some(0);
-            set_state(run, "PENDING", None, "Waiting for cluster");
-            state.progress.insert(id, 0);
-            state.earlier_attempts.extend(replaced);
-            Ok(RepairRunResponse { repair_id })
-        })
+            next += 1;
+        }
+        record_repair(
+            &mut run.repair_history,
+            original,
+            repair_id,
+            now,
+            (first_task_run..next).collect(),
+        );
+        run.end_time = Some(0);
+        set_state(run, "PENDING", None, "Waiting for cluster");
+        state.progress.insert(id, 0);
+        state.earlier_attempts.extend(replaced);
+        Ok(RepairRunResponse { repair_id })
     }
 }

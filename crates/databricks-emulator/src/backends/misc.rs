@@ -1,6 +1,6 @@
 //! Small fixture-served endpoints: current user, query history.
 
-use databricks_api::backend::{Answer, Identity, QueryHistory};
+use databricks_api::backend::{Answer, Identity, QueryHistory, async_trait};
 use databricks_api::history::{ListQueriesResponse, QueryFilter, QueryInfo};
 use databricks_api::iam::CurrentUser;
 
@@ -10,9 +10,10 @@ use crate::fixtures::fixture_as;
 /// The caller of `scim_me.json`: the [`Identity`] backend the shared server routes to.
 pub(crate) struct FixtureIdentity;
 
+#[async_trait]
 impl Identity for FixtureIdentity {
-    fn current_user(&self) -> Answer<'_, CurrentUser> {
-        Box::pin(async { Ok(fixture_as("scim_me.json")) })
+    async fn current_user(&self) -> Answer<CurrentUser> {
+        Ok(fixture_as("scim_me.json"))
     }
 }
 
@@ -20,9 +21,10 @@ impl Identity for FixtureIdentity {
 /// server filters and pages them).
 pub(crate) struct FixtureHistory;
 
+#[async_trait]
 impl QueryHistory for FixtureHistory {
-    fn queries<'a>(&'a self, _filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>> {
+    async fn queries(&self, _filter: &QueryFilter) -> Answer<Vec<QueryInfo>> {
         let list: ListQueriesResponse = fixture_as("query_history_list.json");
-        Box::pin(async { Ok(list.res) })
+        Ok(list.res)
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use databricks_api::backend::{Answer, Pipelines, UpdateStart};
+use databricks_api::backend::{Answer, Pipelines, UpdateStart, async_trait};
 use databricks_api::pipelines::{
     GetUpdateResponse, PipelineDetails, PipelineError, PipelineEvent, PipelineException,
     PipelineSpec, PipelinesPage, StartUpdateRequest, UpdateInfo, UpdateStateInfo,
@@ -211,64 +211,59 @@ impl FixturePipelines {
     }
 }
 
+#[async_trait]
 impl Pipelines for FixturePipelines {
-    fn pipelines(&self) -> Answer<'_, Vec<PipelineDetails>> {
+    async fn pipelines(&self) -> Answer<Vec<PipelineDetails>> {
         let all = lock(&self.0).pipelines.clone();
-        Box::pin(async move { Ok(all) })
+        Ok(all)
     }
 
-    fn pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, Option<PipelineDetails>> {
+    async fn pipeline(&self, id: &str) -> Answer<Option<PipelineDetails>> {
         let detail = self.with(id, |state, i| state.pipelines.get(i).cloned());
-        Box::pin(async move { Ok(detail.flatten()) })
+        Ok(detail.flatten())
     }
 
-    fn updates<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<UpdateInfo>>> {
+    async fn updates(&self, id: &str) -> Answer<Option<Vec<UpdateInfo>>> {
         let updates = self.with(id, |state, _| {
             state.updates.get(id).cloned().unwrap_or_default()
         });
-        Box::pin(async move { Ok(updates) })
+        Ok(updates)
     }
 
-    fn update<'a>(&'a self, id: &'a str, update_id: &'a str) -> Answer<'a, Option<UpdateInfo>> {
+    async fn update(&self, id: &str, update_id: &str) -> Answer<Option<UpdateInfo>> {
         let update = self
             .with(id, |state, i| state.read_update(i, id, update_id))
             .flatten();
-        Box::pin(async move { Ok(update) })
+        Ok(update)
     }
 
-    fn start_update<'a>(
-        &'a self,
-        id: &'a str,
-        request: &'a StartUpdateRequest,
-    ) -> Answer<'a, UpdateStart> {
+    async fn start_update(&self, id: &str, request: &StartUpdateRequest) -> Answer<UpdateStart> {
         let started = self.with(id, |state, i| state.start(i, id, request));
-        Box::pin(
-            async move { started.ok_or_else(|| databricks_api::pipelines::pipeline_not_found(id)) },
-        )
+        started.ok_or_else(|| databricks_api::pipelines::pipeline_not_found(id))
     }
 
-    fn stop<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+    async fn stop(&self, id: &str) -> Answer<()> {
         self.with(id, |state, i| state.stop(i, id));
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<PipelineEvent>>> {
+    async fn events(&self, id: &str) -> Answer<Option<Vec<PipelineEvent>>> {
         let events = self.with(id, |state, i| event_log(state, i));
-        Box::pin(async move { Ok(events) })
+        Ok(events)
     }
 
-    fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String> {
+    async fn create_pipeline(&self, spec: &PipelineSpec) -> Answer<String> {
         let created = lock(&self.0).create(spec);
-        Box::pin(async move { Ok(created) })
+        Ok(created)
     }
 
-    fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+    async fn delete_pipeline(&self, id: &str) -> Answer<()> {
         let mut state = lock(&self.0);
         if let Some(i) = state.position(id) {
             state.pipelines.remove(i);
             state.updates.remove(id);
         }
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 }
 

@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use databricks_api::backend::{Answer, Serving};
+use databricks_api::backend::{Answer, Serving, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::serving::{
     ChatChoice, ChatMessage, ChatRequest, ChatResponse, EndpointConfig, EndpointState,
@@ -55,76 +55,75 @@ impl FixtureServing {
     }
 }
 
+#[async_trait]
 impl Serving for FixtureServing {
-    fn endpoints(&self) -> Answer<'_, Vec<ServingEndpoint>> {
-        Box::pin(async { Ok(endpoints()) })
+    async fn endpoints(&self) -> Answer<Vec<ServingEndpoint>> {
+        Ok(endpoints())
     }
 
-    fn endpoint<'a>(&'a self, name: &'a str) -> Answer<'a, ServingEndpoint> {
-        Box::pin(async move { find(name) })
+    async fn endpoint(&self, name: &str) -> Answer<ServingEndpoint> {
+        find(name)
     }
 
-    fn chat<'a>(&'a self, name: &'a str, request: &'a ChatRequest) -> Answer<'a, ChatResponse> {
-        Box::pin(async move {
-            let endpoint = find(name)?;
-            if endpoint.task.as_deref() != Some("llm/v1/chat") {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Endpoint '{name}' does not serve chat."
-                )));
-            }
-            let reply = reply(request);
-            if reply.slow {
-                tokio::time::sleep(SLOW).await;
-            }
-            let n = self.next_id();
-            let (message, finish_reason) = match reply.action {
-                Action::Say(text) => (
-                    ChatMessage {
-                        role: "assistant".into(),
-                        content: Some(text),
-                        ..ChatMessage::default()
-                    },
-                    "stop",
-                ),
-                Action::Call { name, arguments } => (
-                    ChatMessage {
-                        role: "assistant".into(),
-                        content: None,
-                        tool_calls: vec![ToolCall {
-                            id: format!("call_emu_{n}"),
-                            type_: "function".into(),
-                            function: FunctionCall { name, arguments },
-                        }],
-                        ..ChatMessage::default()
-                    },
-                    "tool_calls",
-                ),
-            };
-            let prompt_tokens = request
-                .messages
+    async fn chat(&self, name: &str, request: &ChatRequest) -> Answer<ChatResponse> {
+        let endpoint = find(name)?;
+        if endpoint.task.as_deref() != Some("llm/v1/chat") {
+            return Err(ApiError::invalid_parameter(format!(
+                "Endpoint '{name}' does not serve chat."
+            )));
+        }
+        let reply = reply(request);
+        if reply.slow {
+            tokio::time::sleep(SLOW).await;
+        }
+        let n = self.next_id();
+        let (message, finish_reason) = match reply.action {
+            Action::Say(text) => (
+                ChatMessage {
+                    role: "assistant".into(),
+                    content: Some(text),
+                    ..ChatMessage::default()
+                },
+                "stop",
+            ),
+            Action::Call { name, arguments } => (
+                ChatMessage {
+                    role: "assistant".into(),
+                    content: None,
+                    tool_calls: vec![ToolCall {
+                        id: format!("call_emu_{n}"),
+                        type_: "function".into(),
+                        function: FunctionCall { name, arguments },
+                    }],
+                    ..ChatMessage::default()
+                },
+                "tool_calls",
+            ),
+        };
+        let prompt_tokens = request
+            .messages
+            .iter()
+            .map(|m| words(m.content.as_deref().unwrap_or("")))
+            .sum::<usize>();
+        let completion_tokens = words(message.content.as_deref().unwrap_or(""))
+            + message
+                .tool_calls
                 .iter()
-                .map(|m| words(m.content.as_deref().unwrap_or("")))
+                .map(|c| words(&c.function.arguments))
                 .sum::<usize>();
-            let completion_tokens = words(message.content.as_deref().unwrap_or(""))
-                + message
-                    .tool_calls
-                    .iter()
-                    .map(|c| words(&c.function.arguments))
-                    .sum::<usize>();
-            Ok(ChatResponse {
-                id: Some(format!("chatcmpl-emu-{n}")),
-                model: Some(name.to_string()),
-                choices: vec![ChatChoice {
-                    index: 0,
-                    message,
-                    finish_reason: Some(finish_reason.into()),
-                }],
-                usage: Some(json!({
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                })),
-            })
+        Ok(ChatResponse {
+            id: Some(format!("chatcmpl-emu-{n}")),
+            model: Some(name.to_string()),
+            choices: vec![ChatChoice {
+                index: 0,
+                message,
+                finish_reason: Some(finish_reason.into()),
+            }],
+            usage: Some(json!({
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            })),
         })
     }
 }

@@ -13,7 +13,7 @@ use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use databricks_api::backend::{
     Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
-    StatementRun,
+    StatementRun, async_trait,
 };
 use databricks_api::cells;
 use databricks_api::error::{ApiError, ErrorCode};
@@ -38,30 +38,29 @@ pub(crate) struct FixtureStatements {
     pub hybrid_disposition: bool,
 }
 
+#[async_trait]
 impl SqlStatements for FixtureStatements {
-    fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>> {
-        Box::pin(async move {
-            self.warehouses.start(&run.warehouse_id)?;
-            let script = lock(&self.scripts)
-                .iter()
-                .find(|(contains, _)| run.statement.contains(contains.as_str()))
-                .map(|(_, script)| script.clone())
-                .unwrap_or_else(|| {
-                    let default = StatementScript::Fixture(DEFAULT_FIXTURE.to_string());
-                    match self.pending_polls {
-                        0 => default,
-                        polls => StatementScript::pending(polls, default),
-                    }
-                });
-            let mut phases = VecDeque::new();
-            let outcome = expand(&script, run.row_limit, &mut phases)?;
-            phases.push_back(outcome);
-            Ok(Box::new(Scripted {
-                id: run.statement_id,
-                phases: Mutex::new(phases),
-                cancelled: Arc::clone(&self.cancelled),
-            }) as Box<dyn Execution>)
-        })
+    async fn start(&self, run: StatementRun) -> Answer<Box<dyn Execution>> {
+        self.warehouses.start(&run.warehouse_id)?;
+        let script = lock(&self.scripts)
+            .iter()
+            .find(|(contains, _)| run.statement.contains(contains.as_str()))
+            .map(|(_, script)| script.clone())
+            .unwrap_or_else(|| {
+                let default = StatementScript::Fixture(DEFAULT_FIXTURE.to_string());
+                match self.pending_polls {
+                    0 => default,
+                    polls => StatementScript::pending(polls, default),
+                }
+            });
+        let mut phases = VecDeque::new();
+        let outcome = expand(&script, run.row_limit, &mut phases)?;
+        phases.push_back(outcome);
+        Ok(Box::new(Scripted {
+            id: run.statement_id,
+            phases: Mutex::new(phases),
+            cancelled: Arc::clone(&self.cancelled),
+        }) as Box<dyn Execution>)
     }
 
     fn accepts_hybrid_disposition(&self) -> bool {

@@ -9,7 +9,7 @@
 //!   `updated_year`, the columns the fixtures' query filters on.
 //! - `main_catalog.docs.faq_direct` (Direct Access, 8-dimension vectors): four answers.
 
-use databricks_api::backend::{Answer, VectorSearch};
+use databricks_api::backend::{Answer, VectorSearch, async_trait};
 use databricks_api::error::ApiError;
 use databricks_api::vector_search::{
     DirectAccessIndexSpec, EmbeddingVectorColumn, EndpointInfo, EndpointsPage, IndexStatus,
@@ -24,29 +24,26 @@ const ARTICLES: usize = 10_000;
 
 pub(crate) struct FixtureVectorSearch;
 
+#[async_trait]
 impl VectorSearch for FixtureVectorSearch {
-    fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>> {
+    async fn endpoints(&self) -> Answer<Vec<EndpointInfo>> {
         let page: EndpointsPage = fixture_as("vs_endpoints_list.json");
-        Box::pin(async { Ok(page.endpoints) })
+        Ok(page.endpoints)
     }
 
-    fn indexes(&self) -> Answer<'_, Vec<VectorIndex>> {
+    async fn indexes(&self) -> Answer<Vec<VectorIndex>> {
         let page: IndexesPage = fixture_as("vs_indexes_list.json");
-        Box::pin(async { Ok(page.vector_indexes.into_iter().map(detailed).collect()) })
+        Ok(page.vector_indexes.into_iter().map(detailed).collect())
     }
 
-    fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>> {
+    async fn index(&self, name: &str) -> Answer<Option<VectorIndex>> {
         let page: IndexesPage = fixture_as("vs_indexes_list.json");
         let index = page.vector_indexes.into_iter().find(|i| i.name == name);
-        Box::pin(async move { Ok(index.map(detailed)) })
+        Ok(index.map(detailed))
     }
 
-    fn query<'a>(
-        &'a self,
-        index: &'a VectorIndex,
-        query: &'a VectorQuery,
-    ) -> Answer<'a, ScoredRows> {
-        Box::pin(async move { search(&table(index), query) })
+    async fn query(&self, index: &VectorIndex, query: &VectorQuery) -> Answer<ScoredRows> {
+        search(&table(index), query)
     }
 }
 

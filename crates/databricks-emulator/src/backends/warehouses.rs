@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use databricks_api::backend::{Answer, Warehouses};
+use databricks_api::backend::{Answer, Warehouses, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::{ListWarehousesResponse, Warehouse, WarehouseState};
 
@@ -63,21 +63,22 @@ fn unknown(id: &str) -> ApiError {
     )
 }
 
+#[async_trait]
 impl Warehouses for FixtureWarehouses {
-    fn warehouses(&self) -> Answer<'_, Vec<Warehouse>> {
-        Box::pin(async move { Ok(lock(&self.0).read_all()) })
+    async fn warehouses(&self) -> Answer<Vec<Warehouse>> {
+        Ok(lock(&self.0).read_all())
     }
 
-    fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse> {
-        Box::pin(async move { lock(&self.0).read(id).ok_or_else(|| unknown(id)) })
+    async fn warehouse(&self, id: &str) -> Answer<Warehouse> {
+        lock(&self.0).read(id).ok_or_else(|| unknown(id))
     }
 
-    fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.start(id) })
+    async fn start_warehouse(&self, id: &str) -> Answer<()> {
+        self.start(id)
     }
 
-    fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
+    async fn stop_warehouse(&self, id: &str) -> Answer<()> {
         use WarehouseState::*;
-        Box::pin(async move { self.shift(id, [Running, Starting], (Stopping, Stopped, 0)) })
+        self.shift(id, [Running, Starting], (Stopping, Stopped, 0))
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use base64::Engine as _;
-use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite};
+use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::workspace::{Language, ListResponse, ObjectInfo};
 
@@ -170,13 +170,13 @@ impl FixtureWorkspace {
     }
 }
 
+#[async_trait]
 impl WorkspaceObjects for FixtureWorkspace {
-    fn object<'a>(&'a self, path: &'a str) -> Answer<'a, ObjectInfo> {
-        let found = lock(&self.tree).get(path).map(|o| o.info.clone());
-        Box::pin(async move { found })
+    async fn object(&self, path: &str) -> Answer<ObjectInfo> {
+        lock(&self.tree).get(path).map(|o| o.info.clone())
     }
 
-    fn children<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<ObjectInfo>> {
+    async fn children(&self, path: &str) -> Answer<Vec<ObjectInfo>> {
         let tree = lock(&self.tree);
         let children = tree
             .objects
@@ -184,15 +184,14 @@ impl WorkspaceObjects for FixtureWorkspace {
             .filter(|(p, _)| p.as_str() != "/" && parent_of(p) == path)
             .map(|(_, o)| o.info.clone())
             .collect();
-        Box::pin(async move { Ok(children) })
+        Ok(children)
     }
 
-    fn content<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<u8>> {
-        let found = lock(&self.tree).get(path).map(|o| o.content.clone());
-        Box::pin(async move { found })
+    async fn content(&self, path: &str) -> Answer<Vec<u8>> {
+        lock(&self.tree).get(path).map(|o| o.content.clone())
     }
 
-    fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()> {
+    async fn write(&self, path: &str, object: WorkspaceWrite) -> Answer<()> {
         let kind = match object.language {
             Some(_) => "NOTEBOOK",
             None => "FILE",
@@ -200,10 +199,10 @@ impl WorkspaceObjects for FixtureWorkspace {
         let now = now_ms();
         let times = Some((now, now));
         (lock(&self.tree)).put(path, (kind, object.language), object.content, times);
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+    async fn mkdirs(&self, path: &str) -> Answer<()> {
         let mut tree = lock(&self.tree);
         let mut prefix = String::new();
         for part in path.split('/').filter(|p| !p.is_empty()) {
@@ -213,14 +212,14 @@ impl WorkspaceObjects for FixtureWorkspace {
                 tree.put(&prefix, ("DIRECTORY", None), Vec::new(), None);
             }
         }
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
+    async fn delete(&self, path: &str) -> Answer<()> {
         let mut tree = lock(&self.tree);
         let below = format!("{path}/");
         tree.objects
             .retain(|p, _| p.as_str() != path && !p.starts_with(&below));
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! backend the shared workspace server routes to. Catalogs, schemas, tables (with
 //! columns, comments and Delta properties), table summaries, volumes and SQL functions.
 
-use databricks_api::backend::{Answer, UnityCatalog};
+use databricks_api::backend::{Answer, UnityCatalog, async_trait};
 use databricks_api::catalog::{
     CatalogInfo, SchemaInfo, TableColumn, TableInfo, TableSummary, VolumeInfo,
 };
@@ -410,88 +410,66 @@ fn function(sh: &Shared, c: &str, s: &str, name: &str) -> Result<FunctionInfo, A
         })
 }
 
+#[async_trait]
 impl UnityCatalog for Shared {
-    fn catalogs(&self) -> Answer<'_, Vec<CatalogInfo>> {
-        Box::pin(async move {
-            Ok(lake(self)
-                .catalogs()
+    async fn catalogs(&self) -> Answer<Vec<CatalogInfo>> {
+        Ok(lake(self)
+            .catalogs()
+            .iter()
+            .map(|c| catalog_info(self, c))
+            .collect())
+    }
+
+    async fn catalog(&self, name: &str) -> Answer<CatalogInfo> {
+        Ok(catalog_info(self, &find_catalog(self, name)?))
+    }
+
+    async fn schemas(&self, catalog: &str) -> Answer<Vec<SchemaInfo>> {
+        let c = find_catalog(self, catalog)?;
+        samples_ready(self, &c)?;
+        Ok(lake(self)
+            .schemas(&c)
+            .iter()
+            .map(|s| schema_info(self, &c, s))
+            .collect())
+    }
+
+    async fn schema(&self, catalog: &str, schema: &str) -> Answer<SchemaInfo> {
+        let (c, s) = find_schema(self, catalog, schema)?;
+        Ok(schema_info(self, &c, &s))
+    }
+
+    async fn tables(&self, catalog: &str, schema: &str) -> Answer<Vec<TableInfo>> {
+        tables(self, catalog, schema).await
+    }
+
+    async fn table(&self, catalog: &str, schema: &str, name: &str) -> Answer<TableInfo> {
+        table(self, catalog, schema, name).await
+    }
+
+    async fn volumes(&self, catalog: &str, schema: &str) -> Answer<Vec<VolumeInfo>> {
+        let (c, s) = find_schema(self, catalog, schema)?;
+        Ok(
+            crate::layout::subdirs(&self.layout.volumes().join(&c).join(&s))
                 .iter()
-                .map(|c| catalog_info(self, c))
-                .collect())
-        })
+                .map(|v| volume_info(self, &c, &s, v))
+                .collect(),
+        )
     }
 
-    fn catalog<'a>(&'a self, name: &'a str) -> Answer<'a, CatalogInfo> {
-        Box::pin(async move { Ok(catalog_info(self, &find_catalog(self, name)?)) })
+    async fn volume(&self, catalog: &str, schema: &str, name: &str) -> Answer<VolumeInfo> {
+        volume(self, catalog, schema, name)
     }
 
-    fn schemas<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<SchemaInfo>> {
-        Box::pin(async move {
-            let c = find_catalog(self, catalog)?;
-            samples_ready(self, &c)?;
-            Ok(lake(self)
-                .schemas(&c)
-                .iter()
-                .map(|s| schema_info(self, &c, s))
-                .collect())
-        })
+    async fn functions(&self, catalog: &str, schema: &str) -> Answer<Vec<FunctionInfo>> {
+        functions(self, catalog, schema)
     }
 
-    fn schema<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, SchemaInfo> {
-        Box::pin(async move {
-            let (c, s) = find_schema(self, catalog, schema)?;
-            Ok(schema_info(self, &c, &s))
-        })
+    async fn function(&self, catalog: &str, schema: &str, name: &str) -> Answer<FunctionInfo> {
+        function(self, catalog, schema, name)
     }
 
-    fn tables<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<TableInfo>> {
-        Box::pin(tables(self, catalog, schema))
-    }
-
-    fn table<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, TableInfo> {
-        Box::pin(table(self, catalog, schema, name))
-    }
-
-    fn volumes<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<VolumeInfo>> {
-        Box::pin(async move {
-            let (c, s) = find_schema(self, catalog, schema)?;
-            Ok(
-                crate::layout::subdirs(&self.layout.volumes().join(&c).join(&s))
-                    .iter()
-                    .map(|v| volume_info(self, &c, &s, v))
-                    .collect(),
-            )
-        })
-    }
-
-    fn volume<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, VolumeInfo> {
-        Box::pin(async move { volume(self, catalog, schema, name) })
-    }
-
-    fn functions<'a>(&'a self, catalog: &'a str, schema: &'a str) -> Answer<'a, Vec<FunctionInfo>> {
-        Box::pin(async move { functions(self, catalog, schema) })
-    }
-
-    fn function<'a>(
-        &'a self,
-        catalog: &'a str,
-        schema: &'a str,
-        name: &'a str,
-    ) -> Answer<'a, FunctionInfo> {
-        Box::pin(async move { function(self, catalog, schema, name) })
-    }
-
-    fn table_summaries<'a>(&'a self, catalog: &'a str) -> Answer<'a, Vec<TableSummary>> {
-        Box::pin(async move { table_summaries(self, catalog) })
+    async fn table_summaries(&self, catalog: &str) -> Answer<Vec<TableSummary>> {
+        table_summaries(self, catalog)
     }
 }

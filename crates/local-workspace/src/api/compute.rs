@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use databricks_api::backend::{Answer, Clusters, Identity, Warehouses};
+use databricks_api::backend::{Answer, Clusters, Identity, Warehouses, async_trait};
 use databricks_api::compute::{
     Cluster, ClusterEvent, EventDetails, SparkNode, TerminationReason, cluster_not_found,
 };
@@ -199,38 +199,35 @@ impl LocalWarehouse {
     }
 }
 
+#[async_trait]
 impl Warehouses for LocalWarehouse {
-    fn warehouses(&self) -> Answer<'_, Vec<Warehouse>> {
-        Box::pin(async move { Ok(vec![self.info()]) })
+    async fn warehouses(&self) -> Answer<Vec<Warehouse>> {
+        Ok(vec![self.info()])
     }
 
-    fn warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, Warehouse> {
-        Box::pin(async move { self.find(id) })
+    async fn warehouse(&self, id: &str) -> Answer<Warehouse> {
+        self.find(id)
     }
 
     /// Idempotent: a running or starting warehouse is left alone.
-    fn start_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            self.find(id)?;
-            let mut w = lock(&self.shared.compute.warehouse);
-            if matches!(w.current(), "STOPPED" | "STOPPING") {
-                w.go("STARTING", "RUNNING");
-            }
-            Ok(())
-        })
+    async fn start_warehouse(&self, id: &str) -> Answer<()> {
+        self.find(id)?;
+        let mut w = lock(&self.shared.compute.warehouse);
+        if matches!(w.current(), "STOPPED" | "STOPPING") {
+            w.go("STARTING", "RUNNING");
+        }
+        Ok(())
     }
 
     /// Idempotent: a stopped or stopping warehouse is left alone. Statements running on
     /// it finish (the engine is shared); a new one starts it again.
-    fn stop_warehouse<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            self.find(id)?;
-            let mut w = lock(&self.shared.compute.warehouse);
-            if !matches!(w.current(), "STOPPED" | "STOPPING") {
-                w.go("STOPPING", "STOPPED");
-            }
-            Ok(())
-        })
+    async fn stop_warehouse(&self, id: &str) -> Answer<()> {
+        self.find(id)?;
+        let mut w = lock(&self.shared.compute.warehouse);
+        if !matches!(w.current(), "STOPPED" | "STOPPING") {
+            w.go("STOPPING", "STOPPED");
+        }
+        Ok(())
     }
 }
 
@@ -369,75 +366,69 @@ fn termination_reason(user: &str) -> TerminationReason {
     }
 }
 
+#[async_trait]
 impl Clusters for LocalCluster {
-    fn clusters(&self) -> Answer<'_, Vec<Cluster>> {
-        Box::pin(async move { Ok(vec![self.info()]) })
+    async fn clusters(&self) -> Answer<Vec<Cluster>> {
+        Ok(vec![self.info()])
     }
 
-    fn cluster<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Cluster>> {
-        Box::pin(async move { Ok((id == CLUSTER_ID).then(|| self.info())) })
+    async fn cluster(&self, id: &str) -> Answer<Option<Cluster>> {
+        Ok((id == CLUSTER_ID).then(|| self.info()))
     }
 
-    fn cluster_state<'a>(&'a self, id: &'a str) -> Answer<'a, Option<String>> {
-        Box::pin(async move {
-            Ok((id == CLUSTER_ID).then(|| self.shared.compute.cluster_state().to_string()))
-        })
+    async fn cluster_state(&self, id: &str) -> Answer<Option<String>> {
+        Ok((id == CLUSTER_ID).then(|| self.shared.compute.cluster_state().to_string()))
     }
 
-    fn start_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.change(id, "PENDING", "RUNNING", ["STARTING", "RUNNING"]) })
+    async fn start_cluster(&self, id: &str) -> Answer<()> {
+        self.change(id, "PENDING", "RUNNING", ["STARTING", "RUNNING"])
     }
 
-    fn restart_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.change(id, "RESTARTING", "RUNNING", ["RESTARTING", "RUNNING"]) })
+    async fn restart_cluster(&self, id: &str) -> Answer<()> {
+        self.change(id, "RESTARTING", "RUNNING", ["RESTARTING", "RUNNING"])
     }
 
-    fn terminate_cluster<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            self.change(
-                id,
-                "TERMINATING",
-                "TERMINATED",
-                ["TERMINATING", "TERMINATED"],
-            )
-        })
+    async fn terminate_cluster(&self, id: &str) -> Answer<()> {
+        self.change(
+            id,
+            "TERMINATING",
+            "TERMINATED",
+            ["TERMINATING", "TERMINATED"],
+        )
     }
 
-    fn cluster_events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<ClusterEvent>>> {
-        Box::pin(async move {
-            Ok((id == CLUSTER_ID).then(|| lock(&self.shared.compute.cluster).events.clone()))
-        })
+    async fn cluster_events(&self, id: &str) -> Answer<Option<Vec<ClusterEvent>>> {
+        Ok((id == CLUSTER_ID).then(|| lock(&self.shared.compute.cluster).events.clone()))
     }
 }
 
 /// The one user: whoever runs the process.
 pub(crate) struct LocalIdentity;
 
+#[async_trait]
 impl Identity for LocalIdentity {
-    fn current_user(&self) -> Answer<'_, CurrentUser> {
-        Box::pin(async {
-            let user = crate::layout::user_name();
-            let name = user.split('@').next().unwrap_or("local").to_string();
-            Ok(CurrentUser {
-                id: "1".to_string(),
-                display_name: Some(format!("{name} (local workspace)")),
-                schemas: vec![
-                    "urn:ietf:params:scim:schemas:core:2.0:User".to_string(),
-                    "urn:ietf:params:scim:schemas:extension:workspace:2.0:User".to_string(),
-                ],
-                active: Some(true),
-                name: Some(json!({"givenName": name, "familyName": ""})),
-                emails: vec![json!({"type": "work", "value": user, "primary": true})],
-                groups: vec![
-                    json!({"display": "admins", "type": "direct", "value": "1", "$ref": "Groups/1"}),
-                ],
-                entitlements: vec![
-                    json!({"value": "workspace-access"}),
-                    json!({"value": "databricks-sql-access"}),
-                ],
-                user_name: user,
-                ..CurrentUser::default()
-            })
+    async fn current_user(&self) -> Answer<CurrentUser> {
+        let user = crate::layout::user_name();
+        let name = user.split('@').next().unwrap_or("local").to_string();
+        Ok(CurrentUser {
+            id: "1".to_string(),
+            display_name: Some(format!("{name} (local workspace)")),
+            schemas: vec![
+                "urn:ietf:params:scim:schemas:core:2.0:User".to_string(),
+                "urn:ietf:params:scim:schemas:extension:workspace:2.0:User".to_string(),
+            ],
+            active: Some(true),
+            name: Some(json!({"givenName": name, "familyName": ""})),
+            emails: vec![json!({"type": "work", "value": user, "primary": true})],
+            groups: vec![
+                json!({"display": "admins", "type": "direct", "value": "1", "$ref": "Groups/1"}),
+            ],
+            entitlements: vec![
+                json!({"value": "workspace-access"}),
+                json!({"value": "databricks-sql-access"}),
+            ],
+            user_name: user,
+            ..CurrentUser::default()
         })
     }
 }

@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles};
+use databricks_api::backend::{Answer, FileEntry, FileMetadata, VolumeFiles, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 
 use super::Shared;
@@ -125,41 +125,40 @@ impl Shared {
     }
 }
 
+#[async_trait]
 impl VolumeFiles for Shared {
-    fn metadata<'a>(&'a self, path: &'a str) -> Answer<'a, Option<FileMetadata>> {
-        Box::pin(async move {
-            Ok(self
-                .volume_file(path)?
-                .as_deref()
-                .and_then(metadata_on_disk))
-        })
+    async fn metadata(&self, path: &str) -> Answer<Option<FileMetadata>> {
+        Ok(self
+            .volume_file(path)?
+            .as_deref()
+            .and_then(metadata_on_disk))
     }
 
-    fn entries<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<FileEntry>> {
-        Box::pin(async move { self.volume_entries(path) })
+    async fn entries(&self, path: &str) -> Answer<Vec<FileEntry>> {
+        self.volume_entries(path)
     }
 
-    fn read<'a>(&'a self, path: &'a str, range: Range<u64>) -> Answer<'a, Vec<u8>> {
-        Box::pin(async move { self.read_volume_file(path, range) })
+    async fn read(&self, path: &str, range: Range<u64>) -> Answer<Vec<u8>> {
+        self.read_volume_file(path, range)
     }
 
-    fn write<'a>(&'a self, path: &'a str, content: &'a [u8]) -> Answer<'a, ()> {
-        Box::pin(async move { self.write_volume_file(path, content) })
+    async fn write(&self, path: &str, content: &[u8]) -> Answer<()> {
+        self.write_volume_file(path, content)
     }
 
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.make_volume_dirs(path) })
+    async fn mkdirs(&self, path: &str) -> Answer<()> {
+        self.make_volume_dirs(path)
     }
 
-    fn delete_file<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.delete_volume_file(path) })
+    async fn delete_file(&self, path: &str) -> Answer<()> {
+        self.delete_volume_file(path)
     }
 
-    fn delete_directory<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.delete_volume_dir(path) })
+    async fn delete_directory(&self, path: &str) -> Answer<()> {
+        self.delete_volume_dir(path)
     }
 
-    fn rename<'a>(&'a self, from: &'a str, to: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.rename_volume_file(from, to) })
+    async fn rename(&self, from: &str, to: &str) -> Answer<()> {
+        self.rename_volume_file(from, to)
     }
 }

@@ -16,7 +16,7 @@ use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, UnityCatalog};
+use databricks_api::backend::{Answer, GenieOne, GenieOneQuestion, UnityCatalog, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie_one::{
     self, Annotation, GenieOneResponse, IncompleteDetails, OutputContent, OutputItem, ResponseError,
@@ -411,62 +411,51 @@ impl LocalGenieOne {
     }
 }
 
+#[async_trait]
 impl GenieOne for LocalGenieOne {
-    fn create_response<'a>(
-        &'a self,
-        question: &'a GenieOneQuestion,
-    ) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move {
-            if let Some(w) = question
-                .warehouse_id
-                .as_deref()
-                .filter(|w| *w != WAREHOUSE_ID)
-            {
-                return Err(not_found(format!(
-                    "SQL warehouse {w} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
-                )));
+    async fn create_response(&self, question: &GenieOneQuestion) -> Answer<GenieOneResponse> {
+        if let Some(w) = question
+            .warehouse_id
+            .as_deref()
+            .filter(|w| *w != WAREHOUSE_ID)
+        {
+            return Err(not_found(format!(
+                "SQL warehouse {w} does not exist. The local workspace has one warehouse: {WAREHOUSE_ID}."
+            )));
+        }
+        self.ask(
+            &question.question,
+            question.conversation_id.as_deref(),
+            None,
+        )
+    }
+
+    async fn response(&self, cid: &str, rid: &str) -> Answer<GenieOneResponse> {
+        self.read(cid, rid, None).map(|(r, _, _)| r)
+    }
+
+    async fn cancel_response(&self, cid: &str, rid: &str) -> Answer<GenieOneResponse> {
+        self.read(cid, rid, None)?;
+        let mut state = lock(&self.shared.genie_one.state);
+        let turn = state
+            .responses
+            .get_mut(rid)
+            .ok_or_else(|| not_found(format!("Response {rid} does not exist.")))?;
+        if !turn.response.is_terminal() {
+            // The statement's task too: its history entry then says CANCELED.
+            for handle in turn.abort.drain(..) {
+                handle.abort();
             }
-            self.ask(
-                &question.question,
-                question.conversation_id.as_deref(),
-                None,
-            )
-        })
+            turn.response.status = Some(genie_one::INCOMPLETE.to_string());
+            turn.response.incomplete_details = Some(IncompleteDetails {
+                reason: Some(genie_one::CANCELLED.to_string()),
+            });
+        }
+        Ok(turn.response.clone())
     }
 
-    fn response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move { self.read(cid, rid, None).map(|(r, _, _)| r) })
-    }
-
-    fn cancel_response<'a>(&'a self, cid: &'a str, rid: &'a str) -> Answer<'a, GenieOneResponse> {
-        Box::pin(async move {
-            self.read(cid, rid, None)?;
-            let mut state = lock(&self.shared.genie_one.state);
-            let turn = state
-                .responses
-                .get_mut(rid)
-                .ok_or_else(|| not_found(format!("Response {rid} does not exist.")))?;
-            if !turn.response.is_terminal() {
-                // The statement's task too: its history entry then says CANCELED.
-                for handle in turn.abort.drain(..) {
-                    handle.abort();
-                }
-                turn.response.status = Some(genie_one::INCOMPLETE.to_string());
-                turn.response.incomplete_details = Some(IncompleteDetails {
-                    reason: Some(genie_one::CANCELLED.to_string()),
-                });
-            }
-            Ok(turn.response.clone())
-        })
-    }
-
-    fn query_result<'a>(
-        &'a self,
-        cid: &'a str,
-        rid: &'a str,
-        item_id: &'a str,
-    ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move { self.result(cid, rid, Some(item_id), None) })
+    async fn query_result(&self, cid: &str, rid: &str, item_id: &str) -> Answer<StatementResponse> {
+        self.result(cid, rid, Some(item_id), None)
     }
 }
 

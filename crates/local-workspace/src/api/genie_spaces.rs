@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use databricks_api::backend::{Answer, GenieSpaces};
+use databricks_api::backend::{Answer, GenieSpaces, async_trait};
 use databricks_api::genie::{
     GenieAttachment, GenieConversation, GenieMessage, GenieMessageError, GenieQueryAttachment,
     GenieQueryResultMetadata, GenieSpace, GenieStartConversationResponse, GenieTextAttachment,
@@ -132,120 +132,105 @@ fn message_model(
     }
 }
 
+#[async_trait]
 impl GenieSpaces for LocalGenieSpaces {
-    fn spaces(&self) -> Answer<'_, Vec<GenieSpace>> {
-        Box::pin(async move {
-            Ok(spaces(&self.shared.layout.genie_spaces())
-                .iter()
-                .map(|s| self.space_model(s))
-                .collect())
-        })
+    async fn spaces(&self) -> Answer<Vec<GenieSpace>> {
+        Ok(spaces(&self.shared.layout.genie_spaces())
+            .iter()
+            .map(|s| self.space_model(s))
+            .collect())
     }
 
-    fn space<'a>(&'a self, space_id: &'a str) -> Answer<'a, Option<GenieSpace>> {
-        Box::pin(async move {
-            Ok(spaces(&self.shared.layout.genie_spaces())
-                .iter()
-                .find(|s| s.id == space_id)
-                .map(|s| self.space_model(s)))
-        })
+    async fn space(&self, space_id: &str) -> Answer<Option<GenieSpace>> {
+        Ok(spaces(&self.shared.layout.genie_spaces())
+            .iter()
+            .find(|s| s.id == space_id)
+            .map(|s| self.space_model(s)))
     }
 
-    fn start_conversation<'a>(
-        &'a self,
-        space_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieStartConversationResponse> {
-        Box::pin(async move {
-            let response = self.genie().ask(content, None, Some(space_id))?;
-            let cid = response.conversation_id.clone().unwrap_or_default();
-            let now = now_s();
-            let message = message_model(space_id, &response, content, now);
-            Ok(GenieStartConversationResponse {
+    async fn start_conversation(
+        &self,
+        space_id: &str,
+        content: &str,
+    ) -> Answer<GenieStartConversationResponse> {
+        let response = self.genie().ask(content, None, Some(space_id))?;
+        let cid = response.conversation_id.clone().unwrap_or_default();
+        let now = now_s();
+        let message = message_model(space_id, &response, content, now);
+        Ok(GenieStartConversationResponse {
+            conversation_id: cid.clone(),
+            message_id: response.id.clone(),
+            conversation: Some(GenieConversation {
                 conversation_id: cid.clone(),
-                message_id: response.id.clone(),
-                conversation: Some(GenieConversation {
-                    conversation_id: cid.clone(),
-                    id: Some(cid),
-                    space_id: Some(space_id.to_string()),
-                    title: Some(content.to_string()),
-                    user_id: None,
-                    created_timestamp: Some(now),
-                    last_updated_timestamp: Some(now),
-                }),
-                message: Some(message),
+                id: Some(cid),
+                space_id: Some(space_id.to_string()),
+                title: Some(content.to_string()),
+                user_id: None,
+                created_timestamp: Some(now),
+                last_updated_timestamp: Some(now),
+            }),
+            message: Some(message),
+        })
+    }
+
+    async fn create_message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        content: &str,
+    ) -> Answer<GenieMessage> {
+        let response = self
+            .genie()
+            .ask(content, Some(conversation_id), Some(space_id))?;
+        Ok(message_model(space_id, &response, content, now_s()))
+    }
+
+    async fn message(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+    ) -> Answer<GenieMessage> {
+        let (response, question, asked_at) =
+            self.genie()
+                .read(conversation_id, message_id, Some(space_id))?;
+        Ok(message_model(space_id, &response, &question, asked_at))
+    }
+
+    async fn query_result(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse> {
+        self.genie()
+            .result(conversation_id, message_id, attachment_id, Some(space_id))
+    }
+
+    async fn execute_query(
+        &self,
+        space_id: &str,
+        conversation_id: &str,
+        message_id: &str,
+        attachment_id: Option<&str>,
+    ) -> Answer<StatementResponse> {
+        self.genie()
+            .rerun(conversation_id, message_id, attachment_id, Some(space_id))
+            .await
+    }
+
+    async fn conversations(&self, space_id: &str) -> Answer<Vec<GenieConversation>> {
+        Ok(self
+            .genie()
+            .conversations_of(space_id)
+            .into_iter()
+            .map(|(id, title, created_ms)| GenieConversation {
+                conversation_id: id,
+                title: Some(title),
+                created_timestamp: Some(created_ms / 1000),
+                ..GenieConversation::default()
             })
-        })
-    }
-
-    fn create_message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        content: &'a str,
-    ) -> Answer<'a, GenieMessage> {
-        Box::pin(async move {
-            let response = self
-                .genie()
-                .ask(content, Some(conversation_id), Some(space_id))?;
-            Ok(message_model(space_id, &response, content, now_s()))
-        })
-    }
-
-    fn message<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-    ) -> Answer<'a, GenieMessage> {
-        Box::pin(async move {
-            let (response, question, asked_at) =
-                self.genie()
-                    .read(conversation_id, message_id, Some(space_id))?;
-            Ok(message_model(space_id, &response, &question, asked_at))
-        })
-    }
-
-    fn query_result<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move {
-            self.genie()
-                .result(conversation_id, message_id, attachment_id, Some(space_id))
-        })
-    }
-
-    fn execute_query<'a>(
-        &'a self,
-        space_id: &'a str,
-        conversation_id: &'a str,
-        message_id: &'a str,
-        attachment_id: Option<&'a str>,
-    ) -> Answer<'a, StatementResponse> {
-        Box::pin(async move {
-            self.genie()
-                .rerun(conversation_id, message_id, attachment_id, Some(space_id))
-                .await
-        })
-    }
-
-    fn conversations<'a>(&'a self, space_id: &'a str) -> Answer<'a, Vec<GenieConversation>> {
-        Box::pin(async move {
-            Ok(self
-                .genie()
-                .conversations_of(space_id)
-                .into_iter()
-                .map(|(id, title, created_ms)| GenieConversation {
-                    conversation_id: id,
-                    title: Some(title),
-                    created_timestamp: Some(created_ms / 1000),
-                    ..GenieConversation::default()
-                })
-                .collect())
-        })
+            .collect())
     }
 }

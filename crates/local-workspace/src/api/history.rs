@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use databricks_api::backend::{Answer, QueryHistory};
+use databricks_api::backend::{Answer, QueryHistory, async_trait};
 use databricks_api::history::{QueryFilter, QueryInfo};
 use serde_json::json;
 
@@ -170,9 +170,10 @@ impl Drop for Recording {
     }
 }
 
+#[async_trait]
 impl QueryHistory for Shared {
-    fn queries<'a>(&'a self, filter: &'a QueryFilter) -> Answer<'a, Vec<QueryInfo>> {
-        Box::pin(async move { Ok(self.history.list(filter)) })
+    async fn queries(&self, filter: &QueryFilter) -> Answer<Vec<QueryInfo>> {
+        Ok(self.history.list(filter))
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use databricks_api::backend::{Answer, FoundRun, Jobs as JobsBackend};
+use databricks_api::backend::{Answer, FoundRun, Jobs as JobsBackend, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::jobs::{
     Job, JobSettings, RepairRunRequest, RepairRunResponse, Run, RunNowRequest, RunNowResponse,
@@ -716,57 +716,49 @@ fn writable(sh: &Shared, what: &str) -> Result<(), ApiError> {
     ))
 }
 
+#[async_trait]
 impl JobsBackend for LocalJobs {
-    fn jobs(&self) -> Answer<'_, Vec<Job>> {
+    async fn jobs(&self) -> Answer<Vec<Job>> {
         let jobs = self.shared.jobs.jobs().into_values().collect();
-        Box::pin(async move { Ok(jobs) })
+        Ok(jobs)
     }
 
-    fn job(&self, id: i64) -> Answer<'_, Option<Job>> {
+    async fn job(&self, id: i64) -> Answer<Option<Job>> {
         let job = self.shared.jobs.jobs().remove(&id);
-        Box::pin(async move { Ok(job) })
+        Ok(job)
     }
 
-    fn create_job<'a>(&'a self, settings: &'a JobSettings) -> Answer<'a, i64> {
-        Box::pin(async move {
-            let sh = &self.shared;
-            writable(sh, "Creating a job")?;
-            let id = sh.jobs.jobs().keys().max().copied().unwrap_or(0) + 1;
-            let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
-            let text =
-                serde_json::to_string_pretty(settings).map_err(|e| internal("create job", e))?;
-            layout::write_atomic(&path, text.as_bytes()).map_err(|e| internal("create job", e))?;
-            Ok(id)
-        })
+    async fn create_job(&self, settings: &JobSettings) -> Answer<i64> {
+        let sh = &self.shared;
+        writable(sh, "Creating a job")?;
+        let id = sh.jobs.jobs().keys().max().copied().unwrap_or(0) + 1;
+        let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
+        let text = serde_json::to_string_pretty(settings).map_err(|e| internal("create job", e))?;
+        layout::write_atomic(&path, text.as_bytes()).map_err(|e| internal("create job", e))?;
+        Ok(id)
     }
 
-    fn delete_job(&self, id: i64) -> Answer<'_, ()> {
-        Box::pin(async move {
-            let sh = &self.shared;
-            writable(sh, "Deleting a job")?;
-            let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
-            std::fs::remove_file(&path).map_err(|e| internal("delete job", e))
-        })
+    async fn delete_job(&self, id: i64) -> Answer<()> {
+        let sh = &self.shared;
+        writable(sh, "Deleting a job")?;
+        let path = sh.jobs.jobs_dir.join(format!("{id}.json"));
+        std::fs::remove_file(&path).map_err(|e| internal("delete job", e))
     }
 
-    fn run_now<'a>(
-        &'a self,
-        job: &'a Job,
-        request: &'a RunNowRequest,
-    ) -> Answer<'a, RunNowResponse> {
-        Box::pin(async move { Ok(run_now(&self.shared, job, request)) })
+    async fn run_now(&self, job: &Job, request: &RunNowRequest) -> Answer<RunNowResponse> {
+        Ok(run_now(&self.shared, job, request))
     }
 
-    fn runs(&self) -> Answer<'_, Vec<Run>> {
+    async fn runs(&self) -> Answer<Vec<Run>> {
         let runs: Result<Vec<Run>, ApiError> = lock(&self.shared.jobs.runs)
             .values()
             .rev()
             .map(|r| run_model(&r.run))
             .collect();
-        Box::pin(async move { runs })
+        runs
     }
 
-    fn run(&self, id: i64, _read: bool) -> Answer<'_, Option<FoundRun>> {
+    async fn run(&self, id: i64, _read: bool) -> Answer<Option<FoundRun>> {
         let found = {
             let runs = lock(&self.shared.jobs.runs);
             if let Some(r) = runs.get(&id) {
@@ -776,41 +768,39 @@ impl JobsBackend for LocalJobs {
                     .and_then(|(parent, task)| Some((runs.get(&parent)?.run.clone(), Some(task))))
             }
         };
-        Box::pin(async move {
-            Ok(match found {
-                None => None,
-                Some((run, None)) => Some(FoundRun::Job(run_model(&run)?)),
-                Some((parent, Some(task))) => Some(FoundRun::Task {
-                    parent: run_model(&parent)?,
-                    task,
-                }),
-            })
+
+        Ok(match found {
+            None => None,
+            Some((run, None)) => Some(FoundRun::Job(run_model(&run)?)),
+            Some((parent, Some(task))) => Some(FoundRun::Task {
+                parent: run_model(&parent)?,
+                task,
+            }),
         })
     }
 
-    fn run_output(&self, task_run_id: i64) -> Answer<'_, RunOutput> {
+    async fn run_output(&self, task_run_id: i64) -> Answer<RunOutput> {
         let output = lock(&self.shared.jobs.runs)
             .values()
             .find_map(|r| r.outputs.get(&task_run_id.to_string()).cloned());
-        Box::pin(async move {
-            match output {
-                Some(o) => serde_json::from_value(o).map_err(|e| internal("a stored output", e)),
-                None => Ok(RunOutput::default()),
-            }
-        })
+
+        match output {
+            Some(o) => serde_json::from_value(o).map_err(|e| internal("a stored output", e)),
+            None => Ok(RunOutput::default()),
+        }
     }
 
-    fn cancel_run(&self, id: i64) -> Answer<'_, ()> {
+    async fn cancel_run(&self, id: i64) -> Answer<()> {
         cancel(&self.shared, id);
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 
-    fn repair_run<'a>(
-        &'a self,
-        request: &'a RepairRunRequest,
-        tasks: &'a [String],
-    ) -> Answer<'a, RepairRunResponse> {
-        Box::pin(async move { repair_run(&self.shared, request, tasks) })
+    async fn repair_run(
+        &self,
+        request: &RepairRunRequest,
+        tasks: &[String],
+    ) -> Answer<RepairRunResponse> {
+        repair_run(&self.shared, request, tasks)
     }
 }
 

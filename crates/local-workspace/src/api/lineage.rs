@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use databricks_api::backend::{Answer, Lineage, UnityCatalog};
+use databricks_api::backend::{Answer, Lineage, UnityCatalog, async_trait};
 use databricks_api::error::ApiError;
 use databricks_api::lineage::{LineageEntity, LineageNode, LineageTable, TableLineage};
 use serde::{Deserialize, Serialize};
@@ -247,28 +247,27 @@ impl Shared {
     }
 }
 
+#[async_trait]
 impl Lineage for Shared {
-    fn table_lineage<'a>(
-        &'a self,
-        table_name: &'a str,
+    async fn table_lineage(
+        &self,
+        table_name: &str,
         include_entities: bool,
-    ) -> Answer<'a, TableLineage> {
-        Box::pin(async move {
-            let parts: Vec<&str> = table_name.split('.').collect();
-            let [c, s, t] = parts.as_slice() else {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Invalid table name '{table_name}': expected catalog.schema.table."
-                )));
-            };
-            // Unknown tables answer as Unity Catalog does; the names become canonical.
-            let info = UnityCatalog::table(self, c, s, t).await?;
-            let table = TableName {
-                catalog: info.catalog_name,
-                schema: info.schema_name,
-                name: info.name,
-            };
-            Ok(self.lineage.neighbours(&table, include_entities))
-        })
+    ) -> Answer<TableLineage> {
+        let parts: Vec<&str> = table_name.split('.').collect();
+        let [c, s, t] = parts.as_slice() else {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid table name '{table_name}': expected catalog.schema.table."
+            )));
+        };
+        // Unknown tables answer as Unity Catalog does; the names become canonical.
+        let info = UnityCatalog::table(self, c, s, t).await?;
+        let table = TableName {
+            catalog: info.catalog_name,
+            schema: info.schema_name,
+            name: info.name,
+        };
+        Ok(self.lineage.neighbours(&table, include_entities))
     }
 }
 

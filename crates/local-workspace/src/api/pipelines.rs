@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use databricks_api::backend::{Answer, Pipelines as PipelinesBackend, UpdateStart};
+use databricks_api::backend::{Answer, Pipelines as PipelinesBackend, UpdateStart, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::pipelines::{
     PipelineDetails, PipelineEvent, PipelineSpec, StartUpdateRequest, UpdateInfo, UpdateStateInfo,
@@ -310,87 +310,72 @@ impl LocalPipelines {
     }
 }
 
+#[async_trait]
 impl PipelinesBackend for LocalPipelines {
-    fn pipelines(&self) -> Answer<'_, Vec<PipelineDetails>> {
-        Box::pin(async move {
-            Ok(self
-                .shared
+    async fn pipelines(&self) -> Answer<Vec<PipelineDetails>> {
+        Ok(self
+            .shared
+            .pipelines
+            .specs()
+            .iter()
+            .map(|(id, (spec, mtime))| details(&self.shared, id, spec, *mtime))
+            .collect())
+    }
+
+    async fn pipeline(&self, id: &str) -> Answer<Option<PipelineDetails>> {
+        Ok(self
+            .shared
+            .pipelines
+            .spec(id)
+            .map(|(spec, mtime)| details(&self.shared, id, &spec, mtime)))
+    }
+
+    async fn updates(&self, id: &str) -> Answer<Option<Vec<UpdateInfo>>> {
+        Ok(self.updates_of(id))
+    }
+
+    async fn update(&self, id: &str, update_id: &str) -> Answer<Option<UpdateInfo>> {
+        Ok(self
+            .updates_of(id)
+            .and_then(|u| u.into_iter().find(|u| u.update_id == update_id)))
+    }
+
+    async fn start_update(&self, id: &str, request: &StartUpdateRequest) -> Answer<UpdateStart> {
+        self.shared.check_writable("Starting a pipeline update")?;
+        let full_refresh = request.full_refresh.unwrap_or(false);
+        let cause = request.cause.as_deref().unwrap_or("API_CALL");
+        match start_update(&self.shared, id, full_refresh, cause) {
+            Ok((update_id, _)) => Ok(UpdateStart::Started(update_id)),
+            Err(NotStarted::Active(active)) => Ok(UpdateStart::Active(active)),
+            Err(NotStarted::Unknown) => Err(pipeline_not_found(id)),
+        }
+    }
+
+    async fn stop(&self, id: &str) -> Answer<()> {
+        stop(&self.shared, id);
+        Ok(())
+    }
+
+    async fn events(&self, id: &str) -> Answer<Option<Vec<PipelineEvent>>> {
+        let Some(_) = self.shared.pipelines.spec(id) else {
+            return Ok(None);
+        };
+        Ok(Some(
+            self.shared
                 .pipelines
-                .specs()
-                .iter()
-                .map(|(id, (spec, mtime))| details(&self.shared, id, spec, *mtime))
-                .collect())
-        })
+                .events(id)
+                .into_iter()
+                .filter_map(|e| model(e).ok())
+                .collect(),
+        ))
     }
 
-    fn pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, Option<PipelineDetails>> {
-        Box::pin(async move {
-            Ok(self
-                .shared
-                .pipelines
-                .spec(id)
-                .map(|(spec, mtime)| details(&self.shared, id, &spec, mtime)))
-        })
+    async fn create_pipeline(&self, spec: &PipelineSpec) -> Answer<String> {
+        self.create(spec)
     }
 
-    fn updates<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<UpdateInfo>>> {
-        Box::pin(async move { Ok(self.updates_of(id)) })
-    }
-
-    fn update<'a>(&'a self, id: &'a str, update_id: &'a str) -> Answer<'a, Option<UpdateInfo>> {
-        Box::pin(async move {
-            Ok(self
-                .updates_of(id)
-                .and_then(|u| u.into_iter().find(|u| u.update_id == update_id)))
-        })
-    }
-
-    fn start_update<'a>(
-        &'a self,
-        id: &'a str,
-        request: &'a StartUpdateRequest,
-    ) -> Answer<'a, UpdateStart> {
-        Box::pin(async move {
-            self.shared.check_writable("Starting a pipeline update")?;
-            let full_refresh = request.full_refresh.unwrap_or(false);
-            let cause = request.cause.as_deref().unwrap_or("API_CALL");
-            match start_update(&self.shared, id, full_refresh, cause) {
-                Ok((update_id, _)) => Ok(UpdateStart::Started(update_id)),
-                Err(NotStarted::Active(active)) => Ok(UpdateStart::Active(active)),
-                Err(NotStarted::Unknown) => Err(pipeline_not_found(id)),
-            }
-        })
-    }
-
-    fn stop<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move {
-            stop(&self.shared, id);
-            Ok(())
-        })
-    }
-
-    fn events<'a>(&'a self, id: &'a str) -> Answer<'a, Option<Vec<PipelineEvent>>> {
-        Box::pin(async move {
-            let Some(_) = self.shared.pipelines.spec(id) else {
-                return Ok(None);
-            };
-            Ok(Some(
-                self.shared
-                    .pipelines
-                    .events(id)
-                    .into_iter()
-                    .filter_map(|e| model(e).ok())
-                    .collect(),
-            ))
-        })
-    }
-
-    fn create_pipeline<'a>(&'a self, spec: &'a PipelineSpec) -> Answer<'a, String> {
-        Box::pin(async move { self.create(spec) })
-    }
-
-    fn delete_pipeline<'a>(&'a self, id: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.delete(id) })
+    async fn delete_pipeline(&self, id: &str) -> Answer<()> {
+        self.delete(id)
     }
 }
 

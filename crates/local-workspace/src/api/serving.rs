@@ -6,7 +6,7 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
-use databricks_api::backend::{Answer, Serving};
+use databricks_api::backend::{Answer, Serving, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::serving::{
     ChatRequest, ChatResponse, EndpointConfig, EndpointState, ServedEntity, ServingEndpoint,
@@ -213,26 +213,23 @@ fn check_url(url: &str) -> Result<(), LocalError> {
     Ok(())
 }
 
+#[async_trait]
 impl Serving for LocalServing {
-    fn endpoints(&self) -> Answer<'_, Vec<ServingEndpoint>> {
-        Box::pin(async {
-            Ok(self
-                .current()
-                .map(|c| self.endpoint_of(&c.model))
-                .into_iter()
-                .collect())
-        })
+    async fn endpoints(&self) -> Answer<Vec<ServingEndpoint>> {
+        Ok(self
+            .current()
+            .map(|c| self.endpoint_of(&c.model))
+            .into_iter()
+            .collect())
     }
 
-    fn endpoint<'a>(&'a self, name: &'a str) -> Answer<'a, ServingEndpoint> {
-        Box::pin(async move { Ok(self.endpoint_of(&self.find(name)?.model)) })
+    async fn endpoint(&self, name: &str) -> Answer<ServingEndpoint> {
+        Ok(self.endpoint_of(&self.find(name)?.model))
     }
 
-    fn chat<'a>(&'a self, name: &'a str, request: &'a ChatRequest) -> Answer<'a, ChatResponse> {
-        Box::pin(async move {
-            let configured = self.find(name)?;
-            Ok(forward(&configured, request).await?)
-        })
+    async fn chat(&self, name: &str, request: &ChatRequest) -> Answer<ChatResponse> {
+        let configured = self.find(name)?;
+        Ok(forward(&configured, request).await?)
     }
 }
 

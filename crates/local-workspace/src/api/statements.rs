@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use databricks_api::backend::{
     Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
-    StatementRun,
+    StatementRun, async_trait,
 };
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::ColumnInfo;
@@ -27,12 +27,11 @@ pub(crate) struct LocalStatements {
     pub shared: Arc<Shared>,
 }
 
+#[async_trait]
 impl SqlStatements for LocalStatements {
-    fn start<'a>(&'a self, run: StatementRun) -> Answer<'a, Box<dyn Execution>> {
-        Box::pin(async move {
-            self.admit(&run)?;
-            Ok(Box::new(self.spawn(run)) as Box<dyn Execution>)
-        })
+    async fn start(&self, run: StatementRun) -> Answer<Box<dyn Execution>> {
+        self.admit(&run)?;
+        Ok(Box::new(self.spawn(run)) as Box<dyn Execution>)
     }
 
     /// Each `databricks-mcp call` is a process of its own: results are kept on disk so the

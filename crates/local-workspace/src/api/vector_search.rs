@@ -5,7 +5,7 @@
 //! through a built-in deterministic *lexical* embedding (hashed bag of words, cosine
 //! similarity) — labelled as such, since it matches shared words, not meaning.
 
-use databricks_api::backend::{Answer, VectorSearch};
+use databricks_api::backend::{Answer, VectorSearch, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::vector_search::{
     EndpointInfo, EndpointStatus, Filter, FilterOp, IndexStatus, QueryColumn, QueryType, ScoredRow,
@@ -123,31 +123,26 @@ fn endpoint(sh: &Shared) -> EndpointInfo {
     }
 }
 
+#[async_trait]
 impl VectorSearch for Shared {
-    fn endpoints(&self) -> Answer<'_, Vec<EndpointInfo>> {
-        Box::pin(async { Ok(vec![endpoint(self)]) })
+    async fn endpoints(&self) -> Answer<Vec<EndpointInfo>> {
+        Ok(vec![endpoint(self)])
     }
 
-    fn indexes(&self) -> Answer<'_, Vec<VectorIndex>> {
-        Box::pin(async { Ok(definitions(self)) })
+    async fn indexes(&self) -> Answer<Vec<VectorIndex>> {
+        Ok(definitions(self))
     }
 
-    fn index<'a>(&'a self, name: &'a str) -> Answer<'a, Option<VectorIndex>> {
-        Box::pin(async move {
-            let Some(mut index) = definitions(self).into_iter().find(|v| v.name == name) else {
-                return Ok(None);
-            };
-            index.status = Some(status(self, &index).await);
-            Ok(Some(index))
-        })
+    async fn index(&self, name: &str) -> Answer<Option<VectorIndex>> {
+        let Some(mut index) = definitions(self).into_iter().find(|v| v.name == name) else {
+            return Ok(None);
+        };
+        index.status = Some(status(self, &index).await);
+        Ok(Some(index))
     }
 
-    fn query<'a>(
-        &'a self,
-        index: &'a VectorIndex,
-        query: &'a VectorQuery,
-    ) -> Answer<'a, ScoredRows> {
-        Box::pin(async move { search(self, index, query).await })
+    async fn query(&self, index: &VectorIndex, query: &VectorQuery) -> Answer<ScoredRows> {
+        search(self, index, query).await
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite};
+use databricks_api::backend::{Answer, WorkspaceObjects, WorkspaceWrite, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 pub(crate) use databricks_api::workspace::Language;
 use databricks_api::workspace::ObjectInfo;
@@ -226,41 +226,38 @@ impl Shared {
     }
 }
 
+#[async_trait]
 impl WorkspaceObjects for Shared {
-    fn object<'a>(&'a self, path: &'a str) -> Answer<'a, ObjectInfo> {
-        Box::pin(async move {
-            let (segs, obj) = self.workspace_object(path)?;
-            Ok(info(&segs, &obj))
-        })
+    async fn object(&self, path: &str) -> Answer<ObjectInfo> {
+        let (segs, obj) = self.workspace_object(path)?;
+        Ok(info(&segs, &obj))
     }
 
-    fn children<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<ObjectInfo>> {
-        Box::pin(async move { self.workspace_children(path) })
+    async fn children(&self, path: &str) -> Answer<Vec<ObjectInfo>> {
+        self.workspace_children(path)
     }
 
-    fn content<'a>(&'a self, path: &'a str) -> Answer<'a, Vec<u8>> {
-        Box::pin(async move {
-            match self.workspace_object(path)?.1 {
-                Object::Notebook(p, _) | Object::File(p) => {
-                    std::fs::read(&p).map_err(|e| internal("export", path, e))
-                }
-                Object::Directory(_) => Err(ApiError::invalid_parameter(format!(
-                    "Path ({path}) is a directory."
-                ))),
+    async fn content(&self, path: &str) -> Answer<Vec<u8>> {
+        match self.workspace_object(path)?.1 {
+            Object::Notebook(p, _) | Object::File(p) => {
+                std::fs::read(&p).map_err(|e| internal("export", path, e))
             }
-        })
+            Object::Directory(_) => Err(ApiError::invalid_parameter(format!(
+                "Path ({path}) is a directory."
+            ))),
+        }
     }
 
-    fn write<'a>(&'a self, path: &'a str, object: WorkspaceWrite) -> Answer<'a, ()> {
-        Box::pin(async move { self.write_workspace_object(path, object) })
+    async fn write(&self, path: &str, object: WorkspaceWrite) -> Answer<()> {
+        self.write_workspace_object(path, object)
     }
 
-    fn mkdirs<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.make_workspace_dirs(path) })
+    async fn mkdirs(&self, path: &str) -> Answer<()> {
+        self.make_workspace_dirs(path)
     }
 
-    fn delete<'a>(&'a self, path: &'a str) -> Answer<'a, ()> {
-        Box::pin(async move { self.delete_workspace_object(path) })
+    async fn delete(&self, path: &str) -> Answer<()> {
+        self.delete_workspace_object(path)
     }
 }
 
