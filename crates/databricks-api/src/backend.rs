@@ -6,10 +6,8 @@
 //! Methods are `async fn`s made object-safe by `#[async_trait]` (boxed futures, std only,
 //! no runtime), so backends are used as trait objects. A service a backend does not offer answers the reference's not-found error.
 
-use std::future::Future;
 use std::ops::Range;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
@@ -35,9 +33,6 @@ use crate::serving::{ChatRequest, ChatResponse, ServingEndpoint};
 use crate::sql::{StatementResponse, Warehouse};
 use crate::vector_search::{EndpointInfo, ScoredRows, VectorIndex, VectorQuery};
 use crate::workspace::{Language, ObjectInfo};
-
-/// A `Send` future borrowed from the backend and its arguments.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A backend's answer: the model, or the error the API sends.
 pub type Answer<T> = Result<T, ApiError>;
@@ -417,13 +412,14 @@ pub trait ResultRows: Send + Sync {
 }
 
 /// One statement a backend runs.
+#[async_trait]
 pub trait Execution: Send + Sync {
     /// The state for one answer (an execute or a GET): a scripted execution moves on by
     /// one step each time it is observed.
     fn observe(&self) -> Progress;
     /// Resolves when the execution has settled: finished, or unable to move on until it
     /// is observed again. The server waits on it for `wait_timeout`.
-    fn settled(&self) -> BoxFuture<'_, ()>;
+    async fn settled(&self);
     /// Stops the work. A statement that has not finished is then `Canceled`; one that
     /// has stays as it is (a cancel may lose the race with completion). Called for every
     /// cancel request of the statement.

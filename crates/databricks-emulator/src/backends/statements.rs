@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use arrow_array::RecordBatch;
 use arrow_schema::ArrowError;
 use databricks_api::backend::{
-    Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
-    StatementRun, async_trait,
+    Answer, Execution, Progress, ResultRows, SqlStatements, StatementFailure, StatementRun,
+    async_trait,
 };
 use databricks_api::cells;
 use databricks_api::error::{ApiError, ErrorCode};
@@ -153,6 +153,7 @@ struct Scripted {
     cancelled: Arc<Mutex<Vec<String>>>,
 }
 
+#[async_trait]
 impl Execution for Scripted {
     fn observe(&self) -> Progress {
         let mut phases = lock(&self.phases);
@@ -164,9 +165,7 @@ impl Execution for Scripted {
     }
 
     /// A script moves on when it is looked at, never by itself.
-    fn settled(&self) -> BoxFuture<'_, ()> {
-        Box::pin(std::future::ready(()))
-    }
+    async fn settled(&self) {}
 
     fn cancel(&self) {
         lock(&self.cancelled).push(self.id.clone());

@@ -8,8 +8,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use databricks_api::backend::{
-    Answer, BoxFuture, Execution, Progress, ResultRows, SqlStatements, StatementFailure,
-    StatementRun, async_trait,
+    Answer, Execution, Progress, ResultRows, SqlStatements, StatementFailure, StatementRun,
+    async_trait,
 };
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::sql::ColumnInfo;
@@ -185,6 +185,7 @@ struct LocalExecution {
     abort: tokio::task::AbortHandle,
 }
 
+#[async_trait]
 impl Execution for LocalExecution {
     fn observe(&self) -> Progress {
         match &*lock(&self.state) {
@@ -196,18 +197,15 @@ impl Execution for LocalExecution {
         }
     }
 
-    fn settled(&self) -> BoxFuture<'_, ()> {
+    async fn settled(&self) {
         let mut watch = self.watch.clone();
-        let state = self.state.clone();
-        Box::pin(async move {
-            let finished = || !matches!(*lock(&state), State::Queued | State::Running);
-            while !finished() {
-                if watch.changed().await.is_err() {
-                    // The task ended without saying (aborted or panicked): settled.
-                    return;
-                }
+        let finished = || !matches!(*lock(&self.state), State::Queued | State::Running);
+        while !finished() {
+            if watch.changed().await.is_err() {
+                // The task ended without saying (aborted or panicked): settled.
+                return;
             }
-        })
+        }
     }
 
     fn cancel(&self) {
