@@ -229,10 +229,6 @@ impl ApiError {
             endpoint,
         }
     }
-
-    pub fn is_not_found(&self) -> bool {
-        self.kind == ErrorKind::NotFound
-    }
 }
 
 impl fmt::Display for ApiError {

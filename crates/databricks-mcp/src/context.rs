@@ -52,10 +52,6 @@ impl CallContext {
         self
     }
 
-    pub fn log_sink(&self) -> Option<&LogSink> {
-        self.log.as_ref()
-    }
-
     /// A message for the person watching the client (`notifications/message`), sent
     /// only when the client asked for this level.
     pub async fn log(&self, level: Level, message: impl Into<String>) {

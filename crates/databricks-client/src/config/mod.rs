@@ -855,46 +855,6 @@ impl Config {
         Ok(config)
     }
 
-    /// A minimal configuration for `host` with every other value at its default and
-    /// no credentials (useful for tests and embedding). The host is normalised and
-    /// checked like a resolved one.
-    pub fn for_host(host: &str) -> Result<Config, ConfigError> {
-        let (host, workspace_id) = normalize_host(host).map_err(|e| match e {
-            HostError::Insecure(host) => ConfigError::InsecureHost {
-                host,
-                source_desc: "argument".into(),
-            },
-            HostError::Invalid(reason) => ConfigError::InvalidHost {
-                value: redact_userinfo(host),
-                source_desc: "argument".into(),
-                reason,
-            },
-        })?;
-        let mut sources = ConfigSources::default();
-        sources
-            .attributes
-            .insert("host", ValueSource::Override("host"));
-        Ok(Config {
-            host,
-            auth_type: None,
-            token: None,
-            client_id: None,
-            client_secret: None,
-            scopes: vec![DEFAULT_SCOPE.to_string()],
-            discovery_url: None,
-            account_id: None,
-            workspace_id,
-            warehouse_id: None,
-            databricks_cli_path: None,
-            profile: None,
-            config_file: None,
-            rate_limit: None,
-            http_timeout: DEFAULT_HTTP_TIMEOUT,
-            retry_timeout: DEFAULT_RETRY_TIMEOUT,
-            sources,
-        })
-    }
-
     /// True when any Databricks configuration is present: one of DATABRICKS_HOST,
     /// DATABRICKS_TOKEN, DATABRICKS_CLIENT_ID, DATABRICKS_CONFIG_PROFILE,
     /// DATABRICKS_CONFIG_FILE in the environment, or an existing config file.
