@@ -174,6 +174,14 @@ pub trait GenieOne: Send + Sync {
     ) -> Answer<StatementResponse>;
 }
 
+/// A message of a Genie space's conversation, as its calls' paths name it (§10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessagePath<'a> {
+    pub space_id: &'a str,
+    pub conversation_id: &'a str,
+    pub message_id: &'a str,
+}
+
 /// Genie spaces and their conversations (REFERENCE.md §10). The server checks the
 /// request (`content` a nonblank string, paging), pages the lists, and answers 404
 /// `RESOURCE_DOES_NOT_EXIST` for an unknown space (`None` here) before asking for
@@ -199,28 +207,19 @@ pub trait GenieSpaces: Send + Sync {
         content: &str,
     ) -> Answer<GenieMessage>;
     /// A message as it stands (a client's read: a scripted message may move on).
-    async fn message(
-        &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
-    ) -> Answer<GenieMessage>;
+    async fn message(&self, at: MessagePath<'_>) -> Answer<GenieMessage>;
     /// The result of a query attachment of the message; `None`: the message's query
     /// attachment (the deprecated paths that name none).
     async fn query_result(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
+        at: MessagePath<'_>,
         attachment_id: Option<&str>,
     ) -> Answer<StatementResponse>;
     /// Runs a query attachment's SQL again (a result that expired) and answers the new
     /// result; `None` as for [`query_result`](GenieSpaces::query_result).
     async fn execute_query(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
+        at: MessagePath<'_>,
         attachment_id: Option<&str>,
     ) -> Answer<StatementResponse>;
     /// The space's conversations, newest first, as a listing shows them.

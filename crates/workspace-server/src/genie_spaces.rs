@@ -8,7 +8,7 @@
 //! backend.
 
 use axum::response::Response;
-use databricks_api::backend::GenieSpaces;
+use databricks_api::backend::{GenieSpaces, MessagePath};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie::{ConversationsPage, GenieQueryResultResponse, SpacesPage};
 use databricks_api::paging::slice;
@@ -105,15 +105,25 @@ async fn in_space(
             Ok(json_response(200, &message))
         }
         ["conversations", cid, "messages", mid] => {
-            Ok(json_response(200, &backend.message(sid, cid, mid).await?))
+            let at = MessagePath {
+                space_id: sid,
+                conversation_id: cid,
+                message_id: mid,
+            };
+            Ok(json_response(200, &backend.message(at).await?))
         }
         ["conversations", cid, "messages", mid, rest @ ..] => {
             let Some((attachment, call)) = query_call(&req.method, rest) else {
                 return Err(endpoint_not_found(req));
             };
+            let at = MessagePath {
+                space_id: sid,
+                conversation_id: cid,
+                message_id: mid,
+            };
             let statement = match call {
-                Query::Result => backend.query_result(sid, cid, mid, attachment).await?,
-                Query::Execute => backend.execute_query(sid, cid, mid, attachment).await?,
+                Query::Result => backend.query_result(at, attachment).await?,
+                Query::Execute => backend.execute_query(at, attachment).await?,
             };
             Ok(json_response(
                 200,

@@ -10,7 +10,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use databricks_api::backend::{Answer, GenieSpaces, async_trait};
+use databricks_api::backend::{Answer, GenieSpaces, MessagePath, async_trait};
 use databricks_api::error::{ApiError, ErrorCode};
 use databricks_api::genie::{
     ConversationsPage, GenieConversation, GenieMessage, GenieMessageError,
@@ -82,7 +82,8 @@ impl FixtureGenieSpaces {
 
     /// The message as it stands, moved on by this read when `read`, or the fixture's
     /// completed message (its own ids); 404 for any other.
-    fn find(&self, sid: &str, cid: &str, mid: &str, read: bool) -> Result<GenieMessage, ApiError> {
+    fn find(&self, at: MessagePath<'_>, read: bool) -> Result<GenieMessage, ApiError> {
+        let (sid, cid, mid) = (at.space_id, at.conversation_id, at.message_id);
         if let Some(m) = lock(&self.messages)
             .iter_mut()
             .find(|m| m.id == mid && m.conversation_id == cid && m.space_id == sid)
@@ -107,12 +108,11 @@ impl FixtureGenieSpaces {
     /// The query result of a query attachment of the message.
     fn result(
         &self,
-        sid: &str,
-        cid: &str,
-        mid: &str,
+        at: MessagePath<'_>,
         attachment: Option<&str>,
     ) -> Result<StatementResponse, ApiError> {
-        let message = self.find(sid, cid, mid, false)?;
+        let mid = at.message_id;
+        let message = self.find(at, false)?;
         let query = message
             .attachments
             .iter()
@@ -223,34 +223,25 @@ impl GenieSpaces for FixtureGenieSpaces {
         Ok(self.ask(space_id, conversation_id, content))
     }
 
-    async fn message(
-        &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
-    ) -> Answer<GenieMessage> {
-        self.find(space_id, conversation_id, message_id, true)
+    async fn message(&self, at: MessagePath<'_>) -> Answer<GenieMessage> {
+        self.find(at, true)
     }
 
     async fn query_result(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
+        at: MessagePath<'_>,
         attachment_id: Option<&str>,
     ) -> Answer<StatementResponse> {
-        self.result(space_id, conversation_id, message_id, attachment_id)
+        self.result(at, attachment_id)
     }
 
+    /// The fixture's result again: the emulator's queries always answer the same.
     async fn execute_query(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
+        at: MessagePath<'_>,
         attachment_id: Option<&str>,
     ) -> Answer<StatementResponse> {
-        // The fixture's result again: the emulator's queries always answer the same.
-        self.result(space_id, conversation_id, message_id, attachment_id)
+        self.result(at, attachment_id)
     }
 
     async fn conversations(&self, space_id: &str) -> Answer<Vec<GenieConversation>> {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use databricks_api::backend::{Answer, GenieSpaces, async_trait};
+use databricks_api::backend::{Answer, GenieSpaces, MessagePath, async_trait};
 use databricks_api::genie::{
     GenieAttachment, GenieConversation, GenieMessage, GenieMessageError, GenieQueryAttachment,
     GenieQueryResultMetadata, GenieSpace, GenieStartConversationResponse, GenieTextAttachment,
@@ -185,39 +185,28 @@ impl GenieSpaces for LocalGenieSpaces {
         Ok(message_model(space_id, &response, content, now_s()))
     }
 
-    async fn message(
-        &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
-    ) -> Answer<GenieMessage> {
+    async fn message(&self, at: MessagePath<'_>) -> Answer<GenieMessage> {
         let (response, question, asked_at) =
-            self.genie()
-                .read(conversation_id, message_id, Some(space_id))?;
-        Ok(message_model(space_id, &response, &question, asked_at))
+            (self.genie()).read(at.conversation_id, at.message_id, Some(at.space_id))?;
+        Ok(message_model(at.space_id, &response, &question, asked_at))
     }
 
     async fn query_result(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
-        attachment_id: Option<&str>,
+        at: MessagePath<'_>,
+        attachment: Option<&str>,
     ) -> Answer<StatementResponse> {
-        self.genie()
-            .result(conversation_id, message_id, attachment_id, Some(space_id))
+        let (cid, mid, sid) = (at.conversation_id, at.message_id, Some(at.space_id));
+        self.genie().result(cid, mid, attachment, sid)
     }
 
     async fn execute_query(
         &self,
-        space_id: &str,
-        conversation_id: &str,
-        message_id: &str,
-        attachment_id: Option<&str>,
+        at: MessagePath<'_>,
+        attachment: Option<&str>,
     ) -> Answer<StatementResponse> {
-        self.genie()
-            .rerun(conversation_id, message_id, attachment_id, Some(space_id))
-            .await
+        let (cid, mid, sid) = (at.conversation_id, at.message_id, Some(at.space_id));
+        self.genie().rerun(cid, mid, attachment, sid).await
     }
 
     async fn conversations(&self, space_id: &str) -> Answer<Vec<GenieConversation>> {
