@@ -33,12 +33,16 @@ fn samples_ready(sh: &Shared, catalog: &str) -> Result<(), ApiError> {
 }
 
 fn find_catalog(sh: &Shared, name: &str) -> Result<String, ApiError> {
-    lake(sh).find_catalog(name).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::CatalogDoesNotExist,
-            format!("Catalog '{name}' does not exist."),
-        )
-    })
+    if let Some(c) = lake(sh).find_catalog(name) {
+        return Ok(c);
+    }
+    // `samples` is being generated but its directory is not there yet: asked to retry,
+    // not reported missing.
+    samples_ready(sh, name)?;
+    Err(ApiError::new(
+        ErrorCode::CatalogDoesNotExist,
+        format!("Catalog '{name}' does not exist."),
+    ))
 }
 
 fn find_schema(sh: &Shared, c: &str, s: &str) -> Result<(String, String), ApiError> {

@@ -284,6 +284,20 @@ async fn a_fresh_workspace_opens_at_once_and_samples_follow() {
                 .contains("being generated"),
             "{body}"
         );
+        // So does a look at a sample table's metadata, even before the catalog's
+        // directory exists (it used to be a 404 CATALOG_DOES_NOT_EXIST then).
+        let r = http
+            .get(format!(
+                "{}/api/2.1/unity-catalog/tables/samples.tpch.region",
+                api.base_url
+            ))
+            .bearer_auth(&api.token)
+            .send()
+            .await
+            .unwrap();
+        if !ws.samples_ready() {
+            assert_eq!(r.status().as_u16(), 503);
+        }
         // Statements that do not touch the samples run meanwhile.
         let r = submit("SELECT 1").await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
