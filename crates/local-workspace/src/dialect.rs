@@ -24,7 +24,8 @@ use std::ops::ControlFlow;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlDataType, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
-    SetExpr, Statement, TableAlias, TableFactor, TableVersion, Value, VisitMut, VisitorMut,
+    SetExpr, Statement, TableAlias, TableFactor, TableVersion, TimezoneInfo, Value, VisitMut,
+    VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::{DatabricksDialect, Dialect};
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -750,6 +751,13 @@ impl Rewriter<'_> {
                     *expr = self.placeholder(p)?;
                 }
             }
+            Expr::Cast { data_type, .. } => local_type(data_type),
+            Expr::TypedString(ts) => local_type(&mut ts.data_type),
+            Expr::Identifier(id) if id.quote_style.is_none() => {
+                if let Some(typed) = typed_number(&id.value)? {
+                    *expr = typed;
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -878,7 +886,8 @@ pub(crate) fn parse_type(t: &str) -> Result<SqlDataType, SqlError> {
     };
     let dialect = LocalDialect::default();
     let mut p = Parser::new(&dialect).try_with_sql(t).map_err(|_| bad())?;
-    let ty = p.parse_data_type().map_err(|_| bad())?;
+    let mut ty = p.parse_data_type().map_err(|_| bad())?;
+    local_type(&mut ty);
     if p.peek_token().token != datafusion::sql::sqlparser::tokenizer::Token::EOF {
         return Err(bad());
     }
@@ -914,6 +923,62 @@ impl VisitorMut for Rewriter<'_> {
             Err(e) => ControlFlow::Break(e),
         }
     }
+}
+
+/// A Databricks type DataFusion names otherwise: `TIMESTAMP_NTZ` is its `TIMESTAMP`
+/// (no time zone), which the local workspace reports as `TIMESTAMP_NTZ`.
+fn local_type(t: &mut SqlDataType) {
+    match t {
+        SqlDataType::TimestampNtz(precision) => {
+            *t = SqlDataType::Timestamp(*precision, TimezoneInfo::None);
+        }
+        SqlDataType::Array(
+            datafusion::sql::sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner)
+            | datafusion::sql::sqlparser::ast::ArrayElemTypeDef::Parenthesis(inner),
+        ) => local_type(inner),
+        _ => {}
+    }
+}
+
+/// A numeric literal with a type suffix (`10L`, `2S`, `1Y`, `1.5D`, `1.5F`, `1.50BD`),
+/// which the parser reads as a name: the number cast to its type. A `BD` literal is a
+/// DECIMAL with exactly its digits (`1.50BD`: DECIMAL(3,2)), as in Databricks.
+fn typed_number(word: &str) -> Result<Option<Expr>, SqlError> {
+    let upper = word.to_ascii_uppercase();
+    let (number, sql_type) = if let Some(n) = upper.strip_suffix("BD") {
+        let (whole, fraction) = n.split_once('.').unwrap_or((n, ""));
+        let whole_digits = whole.trim_start_matches('0').len();
+        let scale = fraction.len();
+        (
+            n,
+            format!("DECIMAL({}, {scale})", (whole_digits + scale).max(1)),
+        )
+    } else {
+        let Some(suffix) = upper.chars().last() else {
+            return Ok(None);
+        };
+        let sql_type = match suffix {
+            'L' => "BIGINT",
+            'S' => "SMALLINT",
+            'Y' => "TINYINT",
+            'D' => "DOUBLE",
+            'F' => "FLOAT",
+            _ => return Ok(None),
+        };
+        (&upper[..upper.len() - 1], sql_type.to_string())
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |p: &str| p.chars().all(|c| c.is_ascii_digit());
+    let integral = matches!(sql_type.as_str(), "BIGINT" | "SMALLINT" | "TINYINT");
+    if number.is_empty()
+        || number == "."
+        || !digits(whole)
+        || !digits(fraction)
+        || (integral && number.contains('.'))
+    {
+        return Ok(None);
+    }
+    parse_expr(&format!("CAST({number} AS {sql_type})")).map(Some)
 }
 
 /// Names the unaliased expressions of the outer SELECT by their SQL text.
@@ -956,6 +1021,9 @@ pub(crate) fn rewrite(
             if let Some(q) = ct.query.as_mut() {
                 name_outputs(q);
             }
+            for column in &mut ct.columns {
+                local_type(&mut column.data_type);
+            }
         }
         _ => {}
     }
@@ -979,6 +1047,29 @@ mod tests {
         let mut s = parse_statements(sql).unwrap().remove(0);
         rewrite(&mut s, &RewriteContext::default()).unwrap();
         s.to_string()
+    }
+
+    #[test]
+    fn typed_literals_and_timestamp_ntz() {
+        let sql =
+            rw("SELECT 10L AS a, 2s AS b, 1Y AS c, 1.5D AS d, .5F AS e, 1.50BD AS f, 0.5bd AS g");
+        for part in [
+            "CAST(10 AS BIGINT) AS a",
+            "CAST(2 AS SMALLINT) AS b",
+            "CAST(1 AS TINYINT) AS c",
+            "CAST(1.5 AS DOUBLE) AS d",
+            "CAST(.5 AS FLOAT) AS e",
+            "CAST(1.50 AS DECIMAL(3,2)) AS f",
+            "CAST(0.5 AS DECIMAL(1,1)) AS g",
+        ] {
+            assert!(sql.contains(part), "{part} in {sql}");
+        }
+        // Names that only look alike stay names.
+        assert!(rw("SELECT `10L`, x1L, 1.5L FROM t").contains("`10L`, x1L, 1.5L"));
+        let sql =
+            rw("SELECT CAST(s AS TIMESTAMP_NTZ) AS t, TIMESTAMP_NTZ '2024-01-01 10:00:00' AS u");
+        assert!(!sql.contains("TIMESTAMP_NTZ"), "{sql}");
+        assert!(rw("CREATE TABLE t (a TIMESTAMP_NTZ)").contains("a TIMESTAMP"));
     }
 
     #[test]

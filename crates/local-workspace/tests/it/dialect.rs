@@ -11,6 +11,15 @@ use crate::support::*;
 fn cases() -> Vec<(&'static str, Vec<Vec<Option<&'static str>>>)> {
     let one = |v: &'static str| vec![vec![Some(v)]];
     vec![
+        // Typed numeric literals and TIMESTAMP_NTZ (sql-ref-literals, data types).
+        ("SELECT 10L + 1", one("11")),
+        ("SELECT 2S * 3Y", one("6")),
+        ("SELECT 1.5D * 2", one("3.0")),
+        ("SELECT 1.50BD", one("1.50")),
+        (
+            "SELECT CAST('2024-01-01 10:00:00' AS TIMESTAMP_NTZ)",
+            one("2024-01-01T10:00:00.000"),
+        ),
         // Date and time functions (docs.databricks.com/sql/language-manual/functions/*).
         ("SELECT year('2016-07-30')", one("2016")),
         ("SELECT month('2016-07-30')", one("7")),
