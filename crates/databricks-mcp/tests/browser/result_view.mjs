@@ -61,11 +61,17 @@ async function shot(page, name) {
   await page.setViewportSize(size);
 }
 async function until(what, fn, timeoutMs = 20000) {
+  const v = await eventually(fn, timeoutMs);
+  if (!v) throw new Error("timed out waiting for " + what);
+  return v;
+}
+// `fn`'s first truthy value within `timeoutMs`, else false.
+async function eventually(fn, timeoutMs) {
   const start = Date.now();
   for (;;) {
     const v = await fn();
     if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error("timed out waiting for " + what);
+    if (Date.now() - start > timeoutMs) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -223,7 +229,15 @@ async function monthly(context, s) {
   // More rows until the result is complete.
   for (let round = 0; round < 20 && (await frame.locator("#more-button").count()) > 0; round++) {
     const before = (await chartState(frame)).rows;
+    const calls = () => page.evaluate(() => window.hostLog.filter((m) => m.method === "tools/call").length);
+    const sent = await calls();
     await frame.locator("#more-button").click();
+    // The chart was just switched back on, so the host may still be growing the frame:
+    // a click can land where the button was. One more click if no call left.
+    if (!(await eventually(async () => (await calls()) > sent, 5000))) {
+      log(`${s.name}: the "more rows" click sent no call; clicking again`);
+      await frame.locator("#more-button").click();
+    }
     await until(`${s.name}: more rows`, async () => (await chartState(frame)).rows > before, 60000);
   }
   const hostLog = await page.evaluate(() => window.hostLog);
